@@ -1,0 +1,45 @@
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_error(const char *file, uint64_t offset, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("hvlog: ", stderr);
+	if (file)
+		fprintf(stderr, offset == UINT64_MAX ? "%s: " : "%s:%llu: ", file, (unsigned long long)offset);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_fail(const char *file, const hvlog_error *err)
+{
+	cli_error(file, err->offset, "%s", err->msg);
+	switch (err->status) {
+	case HVLOG_IO:
+	case HVLOG_NOMEM:
+		return EXIT_IO;
+	case HVLOG_INVALID:
+		return EXIT_USAGE;
+	default:
+		return EXIT_DATA;
+	}
+}
+
+hvlog_reader *cli_open(const char *file, int *code)
+{
+	hvlog_reader *r = NULL;
+	hvlog_error err = { 0 };
+
+	if (hvlog_reader_open_path(&r, file, &err) != HVLOG_OK) {
+		*code = cli_fail(!strcmp(file, "-") ? "(stdin)" : file, &err);
+		return NULL;
+	}
+	return r;
+}

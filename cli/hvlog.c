@@ -1,0 +1,77 @@
+/*
+ * hvlog - read, filter and convert hypervisor event logs.
+ *
+ *   hvlog SUBCOMMAND [OPTIONS] [FILE|-]
+ *
+ * Each subcommand has its own argp option table (cmd_*.c); this file only
+ * dispatches.
+ */
+#include <argp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "decode", cmd_decode, "print the events of a trace, as text or JSON Lines" },
+	{ "events", cmd_events, "list the schema: groups, events and their parameters" },
+	{ "schema", cmd_events, "same as events" },
+};
+
+static void print_version(FILE *f, struct argp_state *state)
+{
+	(void)state;
+	fprintf(f, "hvlog %s (libhvlog %s, trace format %d.%d)\n", HVLOG_VERSION_STRING, hvlog_version(),
+		HVLOG_FORMAT_MAJOR, HVLOG_FORMAT_MINOR);
+}
+
+void (*argp_program_version_hook)(FILE *, struct argp_state *) = print_version;
+const char *argp_program_bug_address = "the hvlog issue tracker";
+
+static const char doc[] =
+	"Read, filter and convert hypervisor event logs.\v"
+	"Commands:\n"
+	"  decode [FILE|-]   print the events of a trace, as text or JSON Lines\n"
+	"  events            list the schema: groups, events and their parameters\n"
+	"\n"
+	"FILE '-' or no FILE reads standard input. `hvlog COMMAND --help` for a command's options.\n"
+	"\n"
+	"Exit status: 0 success; 1 the trace is damaged or not a trace (everything intact was "
+	"still printed); 2 bad command line; 3 a file could not be read or written.";
+
+static const struct command *command;
+static int command_index;
+
+static error_t parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case ARGP_KEY_ARG:
+		for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+			if (!strcmp(arg, commands[i].name))
+				command = &commands[i];
+		if (!command)
+			argp_error(state, "unknown command '%s'", arg);
+		command_index = state->next - 1;
+		state->next = state->argc; /* the rest belongs to the command */
+		return 0;
+	case ARGP_KEY_NO_ARGS:
+		argp_error(state, "no command given");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { NULL, parse, "COMMAND [OPTIONS] [FILE|-]", doc, NULL, NULL, NULL };
+
+	argp_err_exit_status = EXIT_USAGE;
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, NULL) != 0)
+		return EXIT_USAGE;
+	return command->run(argc - command_index, argv + command_index);
+}

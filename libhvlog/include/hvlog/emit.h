@@ -1,0 +1,177 @@
+/*
+ * hvlog/emit.h - the hot-path encoder: one stream's chunk under construction.
+ *
+ * This part of libhvlog (library hvlog_emit) allocates nothing and calls no
+ * libc function, so a hypervisor can call it on its exit path.  A stream
+ * encodes records into a chunk buffer the caller provides; when the buffer
+ * is nearly full it calls the stream's `refill` hook, which seals the chunk
+ * (hvlog_chunk_seal), hands it on and restarts the stream.  hvlog/writer.h
+ * provides such a hook that writes to a file; a hypervisor may provide its
+ * own (a shared-memory ring, a debug port).
+ *
+ * One producer per stream: a stream is never used by two threads at once.
+ * The generated typed emitters (hvlog/events.h) and hvlog_emit() are the
+ * entry points; the hvlog__ helpers are for them.
+ */
+#ifndef HVLOG_EMIT_H
+#define HVLOG_EMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvlog/schema.h"
+#include "hvlog/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HVLOG_CHUNK_HEADER_SIZE 64u
+/* Largest encoding of one record: tag escape (1 + 3) + timestamp (10) +
+ * HVLOG_MAX_PARAMS * 10; a refill is asked for when less is left. */
+#define HVLOG_RECORD_MAX (4u + 10u + HVLOG_MAX_PARAMS * 10u)
+#define HVLOG_CHUNK_MIN (HVLOG_CHUNK_HEADER_SIZE + 2u * HVLOG_RECORD_MAX)
+
+/* Record tags below this are control records (docs/FORMAT.md). */
+#define HVLOG_TAG_TIME 0x01u   /* absolute timestamp (time went backwards) */
+#define HVLOG_TAG_LOST 0x02u   /* lost events: count, first, last */
+#define HVLOG_TAG_FIRST_EVENT 0x10u
+#define HVLOG_TAG_ESCAPE 0xFFu /* event number as a varint follows */
+
+typedef struct hvlog_stream hvlog_stream;
+
+/* Called when the chunk buffer has less than HVLOG_RECORD_MAX bytes left.
+ * It must leave the stream ready for at least one more record (normally by
+ * sealing, handing on and restarting the chunk) and return HVLOG_OK, or
+ * return an error, in which case the record being emitted is dropped and
+ * counted as lost. */
+typedef hvlog_status (*hvlog_refill_fn)(hvlog_stream *s);
+
+/* The fields are private: they are in this header only so that emitting
+ * can be inlined.  Set them up with hvlog_stream_init(). */
+struct hvlog_stream {
+	uint8_t *cur;          /* next record goes here */
+	uint8_t *end;          /* buffer end minus HVLOG_RECORD_MAX */
+	uint64_t last_ts;      /* timestamp of the previous record */
+	uint64_t group_mask;   /* groups recorded; others cost one test */
+	uint64_t *slots;       /* DELTA predictor state, one per parameter */
+	uint32_t nrec;         /* records in the current chunk */
+	uint32_t id;           /* stream id */
+	hvlog_refill_fn refill;
+	void *user;            /* for the refill hook */
+	uint8_t *buf;          /* chunk buffer (header first) */
+	size_t cap;
+	const hvlog_schema *schema;
+	uint64_t seq;          /* sequence number of the current chunk */
+	uint64_t base_ts;      /* timestamp the first delta is taken from */
+	uint64_t emitted;      /* events accepted by this stream, all chunks */
+	uint64_t lost;         /* events dropped and not yet reported */
+	uint64_t lost_first, lost_last;
+	uint64_t lost_total;   /* all events ever dropped */
+	uint32_t nslots;
+	uint32_t flags;
+};
+
+/* Set up stream `id` on caller memory: `buf` of `cap` bytes (at least
+ * HVLOG_CHUNK_MIN) and `slots` of schema->nslots entries.  Records only the
+ * groups in `group_mask`.  Never fails for valid arguments; returns
+ * HVLOG_INVALID otherwise. */
+hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id,
+			       const hvlog_schema *schema, uint64_t group_mask,
+			       uint8_t *buf, size_t cap, uint64_t *slots,
+			       hvlog_refill_fn refill, void *user);
+
+/* Finish the current chunk: write its header (length, count, time range,
+ * checksums) into the buffer.  *chunk and the return value give the bytes
+ * to hand on; 0 when the chunk holds no record and no lost count.  `final`
+ * marks the stream's last chunk. */
+size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk);
+
+/* Start the next chunk in the same buffer (after the sealed one was handed
+ * on): resets the predictors, bumps the sequence number, and writes a
+ * pending lost-events record first if events were dropped. */
+void hvlog_chunk_restart(hvlog_stream *s);
+
+/* Count `n` events dropped between timestamps first and last; they are
+ * reported in the stream by a lost-events record at the next chunk start. */
+void hvlog_stream_note_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last);
+
+/* Emit event `ev` (an entry of the stream's schema) with params[ev->nparams].
+ * The generic, table-driven path; hvlog/events.h has typed inline ones. */
+hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev,
+			const uint64_t *params);
+
+/* CRC-32C (Castagnoli) of buf, continuing from crc (0 to start). */
+uint32_t hvlog_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* ---- inline helpers for the emitters; not API ---------------------- */
+
+#if defined(__GNUC__)
+#define HVLOG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HVLOG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define HVLOG_LIKELY(x) (x)
+#define HVLOG_UNLIKELY(x) (x)
+#endif
+
+static inline uint8_t *hvlog__put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+static inline uint8_t *hvlog__put_delta(uint8_t *p, uint64_t *slot, uint64_t v)
+{
+	uint64_t d = v - *slot;
+	*slot = v;
+	return hvlog__put_varint(p, (d << 1) ^ (uint64_t)-(int64_t)(d >> 63));
+}
+
+hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts);
+
+/* Reserve room and write the record header; NULL if the record must be
+ * dropped (the refill hook failed, the drop is already counted). */
+static inline uint8_t *hvlog__begin(hvlog_stream *s, uint64_t ts, uint32_t number)
+{
+	uint8_t *p;
+
+	if (HVLOG_UNLIKELY(s->cur > s->end) && hvlog__stream_full(s, ts) != HVLOG_OK)
+		return NULL;
+	p = s->cur;
+	if (HVLOG_UNLIKELY(ts < s->last_ts)) {
+		*p++ = HVLOG_TAG_TIME;
+		p = hvlog__put_varint(p, ts);
+		s->last_ts = ts;
+	}
+	if (HVLOG_LIKELY(number >= HVLOG_TAG_FIRST_EVENT && number < HVLOG_TAG_ESCAPE)) {
+		*p++ = (uint8_t)number;
+	} else {
+		*p++ = HVLOG_TAG_ESCAPE;
+		p = hvlog__put_varint(p, number);
+	}
+	p = hvlog__put_varint(p, ts - s->last_ts);
+	s->last_ts = ts;
+	return p;
+}
+
+static inline void hvlog__commit(hvlog_stream *s, uint8_t *p)
+{
+	s->cur = p;
+	s->nrec++;
+	s->emitted++;
+}
+
+/* Whether stream s records group mask m; emitters test this first. */
+static inline int hvlog_stream_wants(const hvlog_stream *s, uint64_t m)
+{
+	return (s->group_mask & m) != 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HVLOG_EMIT_H */

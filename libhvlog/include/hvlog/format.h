@@ -1,0 +1,41 @@
+/*
+ * hvlog/format.h - items as text lines or JSON objects.
+ *
+ * Formatters write into a caller's buffer and never allocate.  A line is
+ * at most HVLOG_FORMAT_MAX bytes (names are capped at HVLOG_MAX_NAME, so
+ * every item fits).
+ */
+#ifndef HVLOG_FORMAT_H
+#define HVLOG_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvlog/reader.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HVLOG_FORMAT_MAX 4096
+
+typedef enum hvlog_format_kind {
+	HVLOG_FORMAT_TEXT, /* aligned, human-readable, one line */
+	HVLOG_FORMAT_JSON, /* one JSON object (JSON Lines) */
+} hvlog_format_kind;
+
+/* Format `it` of a trace with metadata `m`.  Times are shown relative to
+ * tick `t0` (normally the first item's).  Writes a NUL-terminated line with
+ * a final '\n' into buf (cap >= HVLOG_FORMAT_MAX) and returns its length
+ * without the NUL. */
+size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it,
+			 hvlog_format_kind kind, uint64_t t0, char *buf, size_t cap);
+
+/* Nanoseconds from tick t0 to tick t with clock rate hz (exact, no overflow
+ * for any 64-bit tick count). */
+uint64_t hvlog_ticks_to_ns(uint64_t t, uint64_t t0, uint64_t hz);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HVLOG_FORMAT_H */

@@ -1,0 +1,109 @@
+/*
+ * hvlog/reader.h - read a trace: metadata, then events in time order.
+ *
+ * The reader walks the events of all streams in global timestamp order
+ * (ties: lower stream id first, then file order).  It trusts nothing in the
+ * file: every length and count is checked against the bytes present and the
+ * caps in docs/FORMAT.md, chunks are verified by checksum, and damage is
+ * handed out as items of its own (where it was, what was lost) between the
+ * intact events.  Memory is bounded by the number of streams times the
+ * largest chunk, whatever the trace size.
+ */
+#ifndef HVLOG_READER_H
+#define HVLOG_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvlog/schema.h"
+#include "hvlog/status.h"
+#include "hvlog/writer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hvlog_reader hvlog_reader;
+
+/* The file's metadata; owned by the reader. */
+typedef struct hvlog_meta {
+	uint16_t version_major, version_minor;
+	const char *producer;
+	const char *clock_name;
+	uint64_t clock_hz;
+	int64_t clock_epoch_ns;
+	const hvlog_schema *schema;       /* as embedded in the file */
+	uint32_t nstreams;
+	const hvlog_stream_info *streams;
+	uint64_t data_offset;             /* where the first chunk starts */
+} hvlog_meta;
+
+typedef enum hvlog_item_kind {
+	HVLOG_ITEM_EVENT,
+	HVLOG_ITEM_LOST,    /* the producer dropped events (count, window) */
+	HVLOG_ITEM_DAMAGE,  /* bytes that could not be decoded */
+} hvlog_item_kind;
+
+/* One item.  A view: valid until the next call on the same reader. */
+typedef struct hvlog_item {
+	hvlog_item_kind kind;
+	uint32_t stream;          /* UINT32_MAX if unknown (damage) */
+	uint64_t ts;              /* ticks */
+	uint64_t offset;          /* file offset of the record or damage */
+	/* HVLOG_ITEM_EVENT */
+	const hvlog_event *event;
+	const uint64_t *values;   /* event->nparams entries */
+	/* HVLOG_ITEM_LOST: count events dropped between first_ts and last_ts */
+	uint64_t lost_count;
+	uint64_t lost_first_ts, lost_last_ts;
+	/* HVLOG_ITEM_DAMAGE */
+	hvlog_status damage;      /* TRUNCATED, CHECKSUM, MALFORMED, ... */
+	uint64_t damage_len;      /* bytes skipped */
+	uint64_t damage_events;   /* events known lost (0 if unknown) */
+	uint64_t chunk_seq;       /* UINT64_MAX if unknown */
+	const char *damage_msg;   /* a sentence, without the offset */
+} hvlog_item;
+
+/* Open a trace at `path` ("-" is standard input).  Reads the header and
+ * metadata; fails with a status and err filled (offset and message) if
+ * they are damaged or of a newer major version. */
+hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *path, hvlog_error *err);
+
+/* As above on an open descriptor, which may be a pipe; the reader never
+ * closes fd.  A descriptor that cannot seek is spooled to an unlinked
+ * temporary file (in $TMPDIR) first, so memory stays bounded. */
+hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err);
+
+const hvlog_meta *hvlog_reader_meta(const hvlog_reader *r);
+
+/* Record only the events of these groups (mask of group bits; 0: all).
+ * Call before the first hvlog_reader_next(). */
+void hvlog_reader_set_group_mask(hvlog_reader *r, uint64_t mask);
+
+/* The next item in time order: HVLOG_OK with *item set, HVLOG_END at the
+ * end, or HVLOG_IO/HVLOG_NOMEM (err filled) if reading itself failed.
+ * Damage in the file is not a failure: it comes out as items. */
+hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err);
+
+/* Totals so far (complete after HVLOG_END). */
+typedef struct hvlog_reader_stats {
+	uint64_t events;         /* decoded and handed out or filtered */
+	uint64_t lost_events;    /* reported by lost-events records */
+	uint64_t damaged_regions;
+	uint64_t damaged_bytes;
+	uint64_t chunks;         /* intact chunks decoded */
+	uint64_t file_size;
+	/* From the chunk headers, known right after open: */
+	uint64_t chunks_indexed; /* chunks holding events */
+	uint64_t first_ts;       /* first event's timestamp */
+	uint64_t last_ts;        /* last record's timestamp */
+} hvlog_reader_stats;
+void hvlog_reader_stats_get(const hvlog_reader *r, hvlog_reader_stats *st);
+
+/* NULL is fine. */
+void hvlog_reader_close(hvlog_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HVLOG_READER_H */

@@ -1,0 +1,118 @@
+/*
+ * hvlog/schema.h - event schemas: groups, events, parameters, value names.
+ *
+ * A schema says what each event number means and how its parameters are
+ * coded and shown.  The built-in one is generated from schema/hvlog_schema.def;
+ * a reader uses the schema embedded in the file it reads, so it decodes files
+ * written with newer or custom schemas by their own names.
+ */
+#ifndef HVLOG_SCHEMA_H
+#define HVLOG_SCHEMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Limits every schema obeys (the reader refuses files beyond them). */
+#define HVLOG_MAX_PARAMS 16        /* parameters of one event */
+#define HVLOG_MAX_NAME 64          /* bytes in a name, symbol or key */
+#define HVLOG_MAX_EVENT_NUMBER 0xFFFF
+
+typedef enum hvlog_type {
+	HVLOG_TYPE_U8, HVLOG_TYPE_U16, HVLOG_TYPE_U32, HVLOG_TYPE_U64,
+	HVLOG_TYPE_BOOL,
+	HVLOG_TYPE_COUNT_
+} hvlog_type;
+
+typedef enum hvlog_display {
+	HVLOG_DISPLAY_HEX, HVLOG_DISPLAY_DEC, HVLOG_DISPLAY_BOOL,
+	HVLOG_DISPLAY_ENUM,
+	HVLOG_DISPLAY_COUNT_
+} hvlog_display;
+
+/* How a parameter is coded on the wire (docs/FORMAT.md, "Records"). */
+typedef enum hvlog_coding {
+	HVLOG_CODING_VARINT, /* unsigned LEB128 */
+	HVLOG_CODING_DELTA,  /* zig-zag LEB128 of value - previous value */
+	HVLOG_CODING_COUNT_
+} hvlog_coding;
+
+typedef struct hvlog_value_name {
+	uint64_t value;
+	const char *name;
+} hvlog_value_name;
+
+typedef struct hvlog_valtab {
+	const char *alias;               /* "msr", "hv_status", ... */
+	const hvlog_value_name *values;  /* sorted by value */
+	uint32_t nvalues;
+} hvlog_valtab;
+
+typedef struct hvlog_param {
+	const char *key;      /* lowercase identifier: "guest_rip" */
+	const char *name;     /* display name: "Guest RIP" */
+	hvlog_type type;
+	hvlog_display display;
+	hvlog_coding coding;
+	const hvlog_valtab *values; /* for HVLOG_DISPLAY_ENUM, else NULL */
+} hvlog_param;
+
+typedef struct hvlog_event {
+	uint32_t number;           /* wire number */
+	const char *symbol;        /* "HV_TR_IM_MSR_READ" */
+	const char *description;   /* "MSR Read" */
+	uint32_t group;            /* index into hvlog_schema.groups */
+	const hvlog_param *params;
+	uint32_t nparams;
+	uint32_t slot;             /* first predictor slot (sum of nparams before) */
+} hvlog_event;
+
+typedef struct hvlog_group {
+	const char *alias;    /* "interrupt" */
+	const char *name;     /* "Interrupt Manager" */
+	uint64_t mask;        /* its bit in the group-source mask */
+} hvlog_group;
+
+typedef struct hvlog_schema {
+	const char *name;          /* "hyperv" for the built-in one */
+	uint32_t version;
+	const hvlog_group *groups;
+	uint32_t ngroups;
+	const hvlog_event *events;
+	uint32_t nevents;
+	const hvlog_valtab *valtabs;
+	uint32_t nvaltabs;
+	uint32_t nslots;           /* total parameters over all events */
+} hvlog_schema;
+
+/* The built-in schema (static, never NULL). */
+const hvlog_schema *hvlog_schema_builtin(void);
+
+/* The event with wire number `number`, or NULL. */
+const hvlog_event *hvlog_schema_find_event(const hvlog_schema *s, uint32_t number);
+
+/* The event named `name`: its symbol with or without "HV_TR_", any case, or
+ * a number ("0x21", "33").  Also accepts the spellings of the source table
+ * that the schema normalised (schema/README.md).  NULL if none. */
+const hvlog_event *hvlog_schema_lookup_event(const hvlog_schema *s, const char *name);
+
+/* The group named `name`: its alias or its full name, any case; NULL if none. */
+const hvlog_group *hvlog_schema_lookup_group(const hvlog_schema *s, const char *name);
+
+/* The name of `value` in `t`, or NULL (also when t is NULL). */
+const char *hvlog_valtab_name(const hvlog_valtab *t, uint64_t value);
+
+/* Largest value a parameter of type t holds. */
+uint64_t hvlog_type_max(hvlog_type t);
+
+const char *hvlog_type_name(hvlog_type t);       /* "u64", ... */
+const char *hvlog_display_name(hvlog_display d); /* "hex", ... */
+const char *hvlog_coding_name(hvlog_coding c);   /* "varint", ... */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HVLOG_SCHEMA_H */

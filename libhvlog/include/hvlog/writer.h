@@ -1,0 +1,84 @@
+/*
+ * hvlog/writer.h - write a trace file: header, metadata, chunks.
+ *
+ * A writer owns one buffer per stream and a sink (a path, a file descriptor
+ * or a callback).  Each stream is fed by one producer thread through the
+ * emitters of hvlog/events.h; different streams may be fed from different
+ * threads at once.  When a stream's chunk fills, the producer seals it and
+ * writes it to the sink (sink writes are serialised by the writer).  No
+ * event is dropped silently: a record the sink cannot take is counted and
+ * reported in the stream as a lost-events record.
+ */
+#ifndef HVLOG_WRITER_H
+#define HVLOG_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvlog/emit.h"
+#include "hvlog/schema.h"
+#include "hvlog/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hvlog_writer hvlog_writer;
+
+/* What a stream is; stored in the metadata. */
+typedef struct hvlog_stream_info {
+	const char *name;        /* "vp0"; NULL: "stream<N>" */
+	uint64_t partition_id;   /* 0: none */
+	uint32_t vp_index;       /* UINT32_MAX: not a virtual processor */
+} hvlog_stream_info;
+
+/* Writes `len` bytes; returns 0 or an errno value. */
+typedef int (*hvlog_sink_fn)(void *user, const void *buf, size_t len);
+
+/* Zero means the default for every field. */
+typedef struct hvlog_writer_config {
+	const hvlog_schema *schema;        /* NULL: the built-in schema */
+	uint32_t nstreams;                 /* 0: 1 */
+	const hvlog_stream_info *streams;  /* NULL or nstreams entries */
+	uint32_t chunk_size;               /* bytes per chunk; 0: 64 KiB */
+	uint64_t clock_hz;                 /* timestamp ticks per second; 0: 1e9 */
+	const char *clock_name;            /* NULL: "ns" or "tsc" */
+	int64_t clock_epoch_ns;            /* Unix time (ns) of tick 0; 0: unknown */
+	const char *producer;              /* NULL: "libhvlog" */
+	uint64_t group_mask;               /* groups recorded; 0: all */
+} hvlog_writer_config;
+
+/* Create `path` (truncating it) and write the file header and metadata.
+ * On success *out owns the writer; close it with hvlog_writer_close(). */
+hvlog_status hvlog_writer_open_path(hvlog_writer **out, const char *path,
+				    const hvlog_writer_config *cfg, hvlog_error *err);
+
+/* As above onto an open descriptor (a file, pipe or socket); the writer
+ * never closes fd. */
+hvlog_status hvlog_writer_open_fd(hvlog_writer **out, int fd,
+				  const hvlog_writer_config *cfg, hvlog_error *err);
+
+/* As above onto a callback, called under the writer's lock. */
+hvlog_status hvlog_writer_open_sink(hvlog_writer **out, hvlog_sink_fn sink, void *user,
+				    const hvlog_writer_config *cfg, hvlog_error *err);
+
+/* Stream `index` (< nstreams), borrowed: valid until hvlog_writer_close(). */
+hvlog_stream *hvlog_writer_stream(hvlog_writer *w, uint32_t index);
+
+/* Seal and write stream s's partial chunk now.  Call from s's producer
+ * (bounds what a crash can lose to the events since the last flush). */
+hvlog_status hvlog_stream_flush(hvlog_stream *s);
+
+/* Events dropped by stream s so far (sink errors), all reported or pending. */
+uint64_t hvlog_stream_lost_total(const hvlog_stream *s);
+
+/* Flush every stream (its producers must have stopped), write each stream's
+ * final chunk, free everything.  Returns the first error met during the
+ * writer's life (a sink failure), so a caller that checks only close still
+ * learns of it.  NULL is fine. */
+hvlog_status hvlog_writer_close(hvlog_writer *w, hvlog_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HVLOG_WRITER_H */

@@ -1,0 +1,165 @@
+/*
+ * emit.c - chunk construction for one stream.  The emit target: no libc,
+ * no allocation; the caller owns every byte it touches.
+ */
+#include "hvlog/emit.h"
+#include "wire.h"
+
+static void reset_slots(hvlog_stream *s)
+{
+	for (uint32_t i = 0; i < s->nslots; i++)
+		s->slots[i] = 0;
+}
+
+hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id, const hvlog_schema *schema,
+			       uint64_t group_mask, uint8_t *buf, size_t cap, uint64_t *slots,
+			       hvlog_refill_fn refill, void *user)
+{
+	if (!s || !schema || !buf || cap < HVLOG_CHUNK_MIN || (cap - HVLOG_CHUNK_HEADER_SIZE) > 0xFFFFFFFFu ||
+	    (!slots && schema->nslots) || !refill)
+		return HVLOG_INVALID;
+	*s = (hvlog_stream){
+		.cur = buf + HVLOG_CHUNK_HEADER_SIZE,
+		.end = buf + cap - HVLOG_RECORD_MAX,
+		.group_mask = group_mask,
+		.slots = slots,
+		.id = id,
+		.refill = refill,
+		.user = user,
+		.buf = buf,
+		.cap = cap,
+		.schema = schema,
+		.nslots = schema->nslots,
+	};
+	reset_slots(s);
+	return HVLOG_OK;
+}
+
+/* Timestamp of the chunk's first event: the encoder does not track it (that
+ * would cost a test per event), so read it back from the first records. */
+static uint64_t first_event_ts(const hvlog_stream *s)
+{
+	const uint8_t *p = s->buf + HVLOG_CHUNK_HEADER_SIZE;
+	uint64_t ts = s->base_ts, v = 0;
+	int nvar;
+
+	if (!s->nrec)
+		return s->base_ts;
+	for (;;) {
+		uint8_t tag = *p++;
+		nvar = tag == HVLOG_TAG_LOST ? 3 : tag == HVLOG_TAG_TIME ? 1 : tag == HVLOG_TAG_ESCAPE ? 2 : 1;
+		for (int i = 0; i < nvar; i++) {
+			v = 0;
+			for (unsigned sh = 0;; sh += 7) {
+				v |= (uint64_t)(*p & 0x7f) << sh;
+				if (!(*p++ & 0x80))
+					break;
+			}
+		}
+		if (tag == HVLOG_TAG_TIME)
+			ts = v;
+		else if (tag != HVLOG_TAG_LOST)
+			return ts + v;
+	}
+}
+
+size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk)
+{
+	uint8_t *h = s->buf;
+	size_t len = (size_t)(s->cur - (s->buf + HVLOG_CHUNK_HEADER_SIZE));
+	static const char sync[8] = WIRE_CHUNK_SYNC;
+
+	*chunk = h;
+	if (!len && !final)
+		return 0;
+	for (int i = 0; i < 8; i++)
+		h[i] = (uint8_t)sync[i];
+	wire_put32(h + WIRE_CH_LEN, (uint32_t)len);
+	wire_put32(h + WIRE_CH_STREAM, s->id);
+	wire_put32(h + WIRE_CH_FLAGS, final ? WIRE_CHUNK_FINAL : 0);
+	wire_put64(h + WIRE_CH_SEQ, s->seq);
+	wire_put64(h + WIRE_CH_BASE_TS, s->base_ts);
+	wire_put64(h + WIRE_CH_FIRST_TS, first_event_ts(s));
+	wire_put64(h + WIRE_CH_LAST_TS, s->last_ts);
+	wire_put32(h + WIRE_CH_NEVENTS, s->nrec);
+	wire_put32(h + WIRE_CH_PAYLOAD_CRC, hvlog_crc32c(0, h + HVLOG_CHUNK_HEADER_SIZE, len));
+	wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+	return HVLOG_CHUNK_HEADER_SIZE + len;
+}
+
+void hvlog_chunk_restart(hvlog_stream *s)
+{
+	uint8_t *p = s->buf + HVLOG_CHUNK_HEADER_SIZE;
+
+	s->seq++;
+	s->nrec = 0;
+	s->base_ts = s->last_ts;
+	reset_slots(s);
+	if (s->lost) {
+		*p++ = HVLOG_TAG_LOST;
+		p = hvlog__put_varint(p, s->lost);
+		p = hvlog__put_varint(p, s->lost_first);
+		p = hvlog__put_varint(p, s->lost_last);
+		s->lost = 0;
+	}
+	s->cur = p;
+}
+
+void hvlog_stream_note_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last)
+{
+	if (!n)
+		return;
+	if (!s->lost || first < s->lost_first)
+		s->lost_first = first;
+	if (!s->lost || last > s->lost_last)
+		s->lost_last = last;
+	s->lost += n;
+	s->lost_total += n;
+}
+
+hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts)
+{
+	hvlog_status st = s->refill(s);
+
+	if (s->cur > s->end) {
+		/* The hook could not make room: this event is dropped. */
+		s->emitted++;
+		hvlog_stream_note_lost(s, 1, ts, ts);
+		return st != HVLOG_OK ? st : HVLOG_FULL;
+	}
+	return HVLOG_OK;
+}
+
+hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev, const uint64_t *params)
+{
+	const hvlog_group *g;
+	uint8_t *p;
+
+	if (!s || !ev || ev->nparams > HVLOG_MAX_PARAMS || ev->group >= s->schema->ngroups ||
+	    ev->slot + ev->nparams > s->nslots)
+		return HVLOG_INVALID;
+	g = &s->schema->groups[ev->group];
+	if (!hvlog_stream_wants(s, g->mask))
+		return HVLOG_OK;
+	if (!(p = hvlog__begin(s, ts, ev->number)))
+		return HVLOG_FULL;
+	for (uint32_t i = 0; i < ev->nparams; i++) {
+		uint64_t v = ev->params[i].type == HVLOG_TYPE_BOOL ? params[i] != 0
+								   : params[i] & hvlog_type_max(ev->params[i].type);
+		if (ev->params[i].coding == HVLOG_CODING_DELTA)
+			p = hvlog__put_delta(p, &s->slots[ev->slot + i], v);
+		else
+			p = hvlog__put_varint(p, v);
+	}
+	hvlog__commit(s, p);
+	return HVLOG_OK;
+}
+
+uint64_t hvlog_type_max(hvlog_type t)
+{
+	static const uint64_t max[HVLOG_TYPE_COUNT_] = {
+		[HVLOG_TYPE_U8] = 0xFF, [HVLOG_TYPE_U16] = 0xFFFF, [HVLOG_TYPE_U32] = 0xFFFFFFFFu,
+		[HVLOG_TYPE_U64] = UINT64_MAX, [HVLOG_TYPE_BOOL] = 1,
+	};
+	return (unsigned)t < HVLOG_TYPE_COUNT_ ? max[t] : 0;
+}

@@ -1,0 +1,320 @@
+/*
+ * format.c - text and JSON lines, without printf on the per-event path.
+ */
+#include <string.h>
+
+#include "hvlog/hvlog.h"
+
+struct out {
+	char *p, *end;
+};
+
+static void put_mem(struct out *o, const char *s, size_t n)
+{
+	if (n > (size_t)(o->end - o->p))
+		n = (size_t)(o->end - o->p);
+	memcpy(o->p, s, n);
+	o->p += n;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	put_mem(o, s, strlen(s));
+}
+
+static void put_ch(struct out *o, char c)
+{
+	if (o->p < o->end)
+		*o->p++ = c;
+}
+
+static void pad_to(struct out *o, char *from, size_t width)
+{
+	while ((size_t)(o->p - from) < width)
+		put_ch(o, ' ');
+}
+
+static void put_dec(struct out *o, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n && o->p < o->end)
+		*o->p++ = tmp[--n];
+}
+
+static void put_hex(struct out *o, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[16];
+	int n = 0;
+
+	put_mem(o, "0x", 2);
+	do
+		tmp[n++] = digits[v & 15];
+	while ((v >>= 4));
+	while (n && o->p < o->end)
+		*o->p++ = tmp[--n];
+}
+
+/* Seconds with nanosecond precision: "12.000345678". */
+static void put_seconds(struct out *o, uint64_t ns)
+{
+	char frac[9];
+
+	put_dec(o, ns / 1000000000u);
+	put_ch(o, '.');
+	ns %= 1000000000u;
+	for (int i = 8; i >= 0; i--, ns /= 10)
+		frac[i] = (char)('0' + ns % 10);
+	put_mem(o, frac, 9);
+}
+
+static void put_json_str(struct out *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	put_ch(o, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			put_ch(o, '\\');
+			put_ch(o, (char)c);
+		} else if (c < 0x20) {
+			put_mem(o, "\\u00", 4);
+			put_ch(o, hex[c >> 4]);
+			put_ch(o, hex[c & 15]);
+		} else {
+			put_ch(o, (char)c);
+		}
+	}
+	put_ch(o, '"');
+}
+
+uint64_t hvlog_ticks_to_ns(uint64_t t, uint64_t t0, uint64_t hz)
+{
+	uint64_t d = t - t0;
+
+	if (t < t0)
+		return 0;
+	if (hz == 1000000000u)
+		return d;
+	return (uint64_t)((unsigned __int128)d * 1000000000u / hz);
+}
+
+static const char *event_name(const hvlog_event *ev)
+{
+	return strncmp(ev->symbol, "HV_TR_", 6) ? ev->symbol : ev->symbol + 6;
+}
+
+static const char *stream_name(const hvlog_meta *m, uint32_t s)
+{
+	return s < m->nstreams ? m->streams[s].name : "?";
+}
+
+static void text_value(struct out *o, const hvlog_param *p, uint64_t v)
+{
+	const char *name;
+
+	switch (p->display) {
+	case HVLOG_DISPLAY_DEC:
+		put_dec(o, v);
+		break;
+	case HVLOG_DISPLAY_BOOL:
+		put_str(o, v ? "true" : "false");
+		break;
+	case HVLOG_DISPLAY_ENUM:
+		if ((name = hvlog_valtab_name(p->values, v))) {
+			put_str(o, name);
+			break;
+		}
+		put_hex(o, v); /* unnamed values show as hex */
+		break;
+	default:
+		put_hex(o, v);
+		break;
+	}
+}
+
+static void text_item(struct out *o, const hvlog_meta *m, const hvlog_item *it, uint64_t t0)
+{
+	char *col = o->p;
+
+	pad_to(o, col, 0);
+	{
+		/* time right-aligned in 15 columns */
+		char tbuf[32];
+		struct out t = { tbuf, tbuf + sizeof tbuf };
+		put_seconds(&t, hvlog_ticks_to_ns(it->ts, t0, m->clock_hz));
+		for (size_t n = (size_t)(t.p - tbuf); n < 15; n++)
+			put_ch(o, ' ');
+		put_mem(o, tbuf, (size_t)(t.p - tbuf));
+	}
+	put_ch(o, ' ');
+	col = o->p;
+	put_str(o, it->stream == UINT32_MAX ? "-" : stream_name(m, it->stream));
+	pad_to(o, col, 8);
+	put_ch(o, ' ');
+	col = o->p;
+	switch (it->kind) {
+	case HVLOG_ITEM_EVENT: {
+		const hvlog_event *ev = it->event;
+		put_str(o, ev->group < m->schema->ngroups ? m->schema->groups[ev->group].alias : "?");
+		pad_to(o, col, 10);
+		put_ch(o, ' ');
+		col = o->p;
+		put_str(o, event_name(ev));
+		pad_to(o, col, 26);
+		for (uint32_t i = 0; i < ev->nparams; i++) {
+			put_ch(o, ' ');
+			put_str(o, ev->params[i].key);
+			put_ch(o, '=');
+			text_value(o, &ev->params[i], it->values[i]);
+		}
+		break;
+	}
+	case HVLOG_ITEM_LOST:
+		put_str(o, "--         LOST ");
+		put_dec(o, it->lost_count);
+		put_str(o, " events between ");
+		put_seconds(o, hvlog_ticks_to_ns(it->lost_first_ts, t0, m->clock_hz));
+		put_str(o, " and ");
+		put_seconds(o, hvlog_ticks_to_ns(it->lost_last_ts, t0, m->clock_hz));
+		break;
+	case HVLOG_ITEM_DAMAGE:
+		put_str(o, "--         DAMAGE at offset ");
+		put_dec(o, it->offset);
+		put_str(o, " (");
+		put_dec(o, it->damage_len);
+		put_str(o, " bytes");
+		if (it->damage_events) {
+			put_str(o, ", ");
+			put_dec(o, it->damage_events);
+			put_str(o, " events lost");
+		}
+		put_str(o, "): ");
+		put_str(o, it->damage_msg);
+		break;
+	}
+}
+
+static void json_key(struct out *o, const char *k)
+{
+	put_ch(o, ',');
+	put_json_str(o, k);
+	put_ch(o, ':');
+}
+
+static void json_item(struct out *o, const hvlog_meta *m, const hvlog_item *it, uint64_t t0)
+{
+	static const char *const kinds[] = { "event", "lost", "damage" };
+
+	put_str(o, "{\"type\":");
+	put_json_str(o, kinds[it->kind]);
+	json_key(o, "time_ns");
+	put_dec(o, hvlog_ticks_to_ns(it->ts, t0, m->clock_hz));
+	json_key(o, "ts");
+	put_dec(o, it->ts);
+	json_key(o, "stream");
+	if (it->stream == UINT32_MAX) {
+		put_str(o, "null");
+	} else {
+		put_dec(o, it->stream);
+		json_key(o, "stream_name");
+		put_json_str(o, stream_name(m, it->stream));
+	}
+	json_key(o, "offset");
+	put_dec(o, it->offset);
+	switch (it->kind) {
+	case HVLOG_ITEM_EVENT: {
+		const hvlog_event *ev = it->event;
+		int named = 0;
+		json_key(o, "group");
+		put_json_str(o, ev->group < m->schema->ngroups ? m->schema->groups[ev->group].alias : "?");
+		json_key(o, "event");
+		put_json_str(o, ev->symbol);
+		json_key(o, "number");
+		put_dec(o, ev->number);
+		json_key(o, "params");
+		put_ch(o, '{');
+		for (uint32_t i = 0; i < ev->nparams; i++) {
+			const hvlog_param *p = &ev->params[i];
+			uint64_t v = it->values[i];
+			if (i)
+				put_ch(o, ',');
+			put_json_str(o, p->key);
+			put_ch(o, ':');
+			if (p->display == HVLOG_DISPLAY_BOOL || p->type == HVLOG_TYPE_BOOL) {
+				put_str(o, v ? "true" : "false");
+			} else if (p->display == HVLOG_DISPLAY_HEX) {
+				/* as a string: JSON numbers above 2^53 lose precision in many readers */
+				put_ch(o, '"');
+				put_hex(o, v);
+				put_ch(o, '"');
+			} else {
+				put_dec(o, v);
+			}
+			named |= hvlog_valtab_name(p->values, v) != NULL;
+		}
+		put_ch(o, '}');
+		if (named) {
+			json_key(o, "names");
+			put_ch(o, '{');
+			named = 0;
+			for (uint32_t i = 0; i < ev->nparams; i++) {
+				const char *name = hvlog_valtab_name(ev->params[i].values, it->values[i]);
+				if (!name)
+					continue;
+				if (named++)
+					put_ch(o, ',');
+				put_json_str(o, ev->params[i].key);
+				put_ch(o, ':');
+				put_json_str(o, name);
+			}
+			put_ch(o, '}');
+		}
+		break;
+	}
+	case HVLOG_ITEM_LOST:
+		json_key(o, "count");
+		put_dec(o, it->lost_count);
+		json_key(o, "first_ts");
+		put_dec(o, it->lost_first_ts);
+		json_key(o, "last_ts");
+		put_dec(o, it->lost_last_ts);
+		break;
+	case HVLOG_ITEM_DAMAGE:
+		json_key(o, "kind");
+		put_json_str(o, hvlog_status_str(it->damage));
+		json_key(o, "length");
+		put_dec(o, it->damage_len);
+		json_key(o, "events_lost");
+		put_dec(o, it->damage_events);
+		json_key(o, "message");
+		put_json_str(o, it->damage_msg);
+		break;
+	}
+	put_ch(o, '}');
+}
+
+size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format_kind kind, uint64_t t0,
+			 char *buf, size_t cap)
+{
+	struct out o = { buf, buf + (cap ? cap - 2 : 0) };
+
+	if (cap < 2) {
+		if (cap)
+			*buf = 0;
+		return 0;
+	}
+	if (kind == HVLOG_FORMAT_JSON)
+		json_item(&o, m, it, t0);
+	else
+		text_item(&o, m, it, t0);
+	*o.p++ = '\n';
+	*o.p = 0;
+	return (size_t)(o.p - buf);
+}

@@ -1,0 +1,51 @@
+/*
+ * internal.h - private declarations shared by the library's modules.
+ */
+#ifndef HVLOG_INTERNAL_H
+#define HVLOG_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvlog/reader.h"
+#include "hvlog/schema.h"
+#include "hvlog/status.h"
+#include "hvlog/writer.h"
+
+#if defined(__GNUC__)
+#define HVLOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define HVLOG_PRINTF(a, b)
+#endif
+
+/* Fill err (if not NULL) and return st. */
+hvlog_status hvlog__fail(hvlog_error *err, hvlog_status st, uint64_t offset, const char *fmt, ...)
+	HVLOG_PRINTF(4, 5);
+
+int hvlog__name_index(const char *const *names, int n, const char *name);
+const char *const *hvlog__type_names(void);
+const char *const *hvlog__display_names(void);
+const char *const *hvlog__coding_names(void);
+
+/* What the writer puts into the metadata block. */
+typedef struct hvlog__meta_in {
+	const hvlog_schema *schema;
+	const char *producer;
+	const char *clock_name;
+	uint64_t clock_hz;
+	int64_t clock_epoch_ns;
+	uint32_t nstreams;
+	const hvlog_stream_info *streams;
+} hvlog__meta_in;
+
+/* Encode the metadata as CBOR into a malloc'd buffer (caller frees). */
+hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t *len);
+
+/* A decoded metadata block: the hvlog_meta view plus the memory behind it. */
+typedef struct hvlog__meta_store hvlog__meta_store;
+hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_offset,
+				hvlog__meta_store **out, hvlog_meta *meta, hvlog_error *err);
+void hvlog__meta_free(hvlog__meta_store *st);
+
+#endif

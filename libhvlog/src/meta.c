@@ -1,0 +1,475 @@
+/*
+ * meta.c - the metadata block: CBOR (RFC 8949) through libcbor.
+ *
+ * The writer embeds the full schema, the clock, the producer and the
+ * streams, so a reader needs nothing but the file.  Layout: docs/FORMAT.md,
+ * "Metadata".  Unknown keys are ignored (newer minor versions may add some).
+ */
+#include <cbor.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hvlog/hvlog.h"
+#include "internal.h"
+#include "wire.h"
+
+/* ---- encoding ---------------------------------------------------------- */
+
+/* Adds key -> val to map, taking val's reference; false (and val freed)
+ * on any failure, so callers can chain with &&. */
+static bool put(cbor_item_t *map, const char *key, cbor_item_t *val)
+{
+	cbor_item_t *k = cbor_build_string(key);
+	bool ok = k && val && cbor_map_add(map, (struct cbor_pair){ .key = k, .value = val });
+
+	if (k)
+		cbor_decref(&k);
+	if (val)
+		cbor_decref(&val);
+	return ok;
+}
+
+static bool push(cbor_item_t *arr, cbor_item_t *val)
+{
+	bool ok = val && cbor_array_push(arr, val);
+
+	if (val)
+		cbor_decref(&val);
+	return ok;
+}
+
+static cbor_item_t *str(const char *s)
+{
+	return cbor_build_string(s ? s : "");
+}
+
+static cbor_item_t *encode_schema(const hvlog_schema *s)
+{
+	cbor_item_t *m = cbor_new_definite_map(5);
+	cbor_item_t *groups = cbor_new_definite_array(s->ngroups);
+	cbor_item_t *valtabs = cbor_new_definite_array(s->nvaltabs);
+	cbor_item_t *events = cbor_new_definite_array(s->nevents);
+	bool ok = m && groups && valtabs && events;
+
+	for (uint32_t i = 0; ok && i < s->ngroups; i++) {
+		cbor_item_t *g = cbor_new_definite_map(3);
+		ok = g && put(g, "alias", str(s->groups[i].alias)) && put(g, "name", str(s->groups[i].name)) &&
+		     put(g, "mask", cbor_build_uint64(s->groups[i].mask));
+		ok = push(groups, g) && ok;
+	}
+	for (uint32_t i = 0; ok && i < s->nvaltabs; i++) {
+		const hvlog_valtab *t = &s->valtabs[i];
+		cbor_item_t *vt = cbor_new_definite_map(2), *vals = cbor_new_definite_array(t->nvalues);
+		for (uint32_t j = 0; ok && vals && j < t->nvalues; j++) {
+			cbor_item_t *pair = cbor_new_definite_array(2);
+			ok = pair && push(pair, cbor_build_uint64(t->values[j].value)) &&
+			     push(pair, str(t->values[j].name));
+			ok = push(vals, pair) && ok;
+		}
+		ok = vt && put(vt, "alias", str(t->alias)) && put(vt, "values", vals) && ok;
+		ok = push(valtabs, vt) && ok;
+	}
+	for (uint32_t i = 0; ok && i < s->nevents; i++) {
+		const hvlog_event *e = &s->events[i];
+		cbor_item_t *em = cbor_new_definite_map(5), *ps = cbor_new_definite_array(e->nparams);
+		for (uint32_t j = 0; ok && ps && j < e->nparams; j++) {
+			const hvlog_param *p = &e->params[j];
+			cbor_item_t *pm = cbor_new_definite_map(p->values ? 6 : 5);
+			ok = pm && put(pm, "key", str(p->key)) && put(pm, "name", str(p->name)) &&
+			     put(pm, "type", str(hvlog_type_name(p->type))) &&
+			     put(pm, "display", str(hvlog_display_name(p->display))) &&
+			     put(pm, "coding", str(hvlog_coding_name(p->coding))) &&
+			     (!p->values || put(pm, "values", cbor_build_uint32((uint32_t)(p->values - s->valtabs))));
+			ok = push(ps, pm) && ok;
+		}
+		ok = em && put(em, "number", cbor_build_uint32(e->number)) && put(em, "symbol", str(e->symbol)) &&
+		     put(em, "description", str(e->description)) && put(em, "group", cbor_build_uint32(e->group)) &&
+		     put(em, "params", ps) && ok;
+		ok = push(events, em) && ok;
+	}
+	ok = ok && put(m, "name", str(s->name)) && put(m, "version", cbor_build_uint32(s->version));
+	ok = put(m, "groups", groups) && ok;
+	ok = put(m, "valtabs", valtabs) && ok;
+	ok = put(m, "events", events) && ok;
+	if (!ok && m)
+		cbor_decref(&m);
+	return ok ? m : NULL;
+}
+
+hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t *len)
+{
+	cbor_item_t *root = cbor_new_definite_map(5);
+	cbor_item_t *clock = cbor_new_definite_map(3);
+	cbor_item_t *streams = cbor_new_definite_array(in->nstreams);
+	cbor_item_t *epoch = in->clock_epoch_ns >= 0 ? cbor_build_uint64((uint64_t)in->clock_epoch_ns)
+						     : cbor_build_negint64((uint64_t)(-(in->clock_epoch_ns + 1)));
+	unsigned char *buf = NULL;
+	size_t cap = 0;
+	bool ok = root && clock && streams;
+
+	ok = ok && put(clock, "name", str(in->clock_name)) && put(clock, "hz", cbor_build_uint64(in->clock_hz)) &&
+	     put(clock, "epoch_ns", epoch);
+	for (uint32_t i = 0; ok && i < in->nstreams; i++) {
+		const hvlog_stream_info *si = &in->streams[i];
+		cbor_item_t *sm = cbor_new_definite_map(4);
+		ok = sm && put(sm, "id", cbor_build_uint32(i)) && put(sm, "name", str(si->name)) &&
+		     put(sm, "partition", cbor_build_uint64(si->partition_id)) &&
+		     put(sm, "vp", cbor_build_uint32(si->vp_index));
+		ok = push(streams, sm) && ok;
+	}
+	ok = ok && put(root, "format", str("hvlog")) && put(root, "producer", str(in->producer));
+	ok = put(root, "clock", clock) && ok;
+	ok = put(root, "streams", streams) && ok;
+	ok = ok && put(root, "schema", encode_schema(in->schema));
+	if (ok)
+		*len = cbor_serialize_alloc(root, &buf, &cap);
+	if (root)
+		cbor_decref(&root);
+	if (!ok || !buf || !*len) {
+		free(buf);
+		return HVLOG_NOMEM;
+	}
+	*out = buf;
+	return HVLOG_OK;
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+/* Everything a decoded metadata block owns, freed at once. */
+struct hvlog__meta_store {
+	void **blocks;
+	size_t n, cap;
+	hvlog_schema schema;
+};
+
+static void *store_alloc(hvlog__meta_store *st, size_t size)
+{
+	void *p;
+
+	if (st->n == st->cap) {
+		size_t nc = st->cap ? 2 * st->cap : 64;
+		void **nb = realloc(st->blocks, nc * sizeof *nb);
+		if (!nb)
+			return NULL;
+		st->blocks = nb;
+		st->cap = nc;
+	}
+	p = calloc(1, size ? size : 1);
+	if (p)
+		st->blocks[st->n++] = p;
+	return p;
+}
+
+void hvlog__meta_free(hvlog__meta_store *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n; i++)
+		free(st->blocks[i]);
+	free(st->blocks);
+	free(st);
+}
+
+struct dec {
+	hvlog__meta_store *st;
+	hvlog_error *err;
+	uint64_t off;
+	hvlog_status status;
+};
+
+static bool bad(struct dec *d, hvlog_status st, const char *what, const char *why)
+{
+	if (d->status == HVLOG_OK) {
+		d->status = st;
+		hvlog__fail(d->err, st, d->off, "metadata: %s %s", what, why);
+	}
+	return false;
+}
+
+static cbor_item_t *get(const cbor_item_t *map, const char *key)
+{
+	struct cbor_pair *pairs;
+	size_t n = strlen(key);
+
+	if (!map || !cbor_isa_map(map))
+		return NULL;
+	pairs = cbor_map_handle(map);
+	for (size_t i = 0; i < cbor_map_size(map); i++) {
+		cbor_item_t *k = pairs[i].key;
+		if (cbor_isa_string(k) && cbor_string_is_definite(k) && cbor_string_length(k) == n &&
+		    !memcmp(cbor_string_handle(k), key, n))
+			return pairs[i].value;
+	}
+	return NULL;
+}
+
+static bool get_uint(struct dec *d, const cbor_item_t *map, const char *key, uint64_t max, uint64_t *out)
+{
+	cbor_item_t *v = get(map, key);
+
+	if (!v)
+		return bad(d, HVLOG_MALFORMED, key, "is missing");
+	if (!cbor_isa_uint(v))
+		return bad(d, HVLOG_MALFORMED, key, "is not an unsigned integer");
+	*out = cbor_get_int(v);
+	if (*out > max)
+		return bad(d, HVLOG_LIMIT, key, "is out of range");
+	return true;
+}
+
+/* A copy of text string `key` (NUL-terminated, at most maxlen bytes). */
+static bool get_str(struct dec *d, const cbor_item_t *map, const char *key, size_t maxlen, const char **out)
+{
+	cbor_item_t *v = get(map, key);
+	size_t n;
+	char *s;
+
+	if (!v)
+		return bad(d, HVLOG_MALFORMED, key, "is missing");
+	if (!cbor_isa_string(v) || !cbor_string_is_definite(v))
+		return bad(d, HVLOG_MALFORMED, key, "is not a text string");
+	n = cbor_string_length(v);
+	if (n > maxlen)
+		return bad(d, HVLOG_LIMIT, key, "is too long");
+	if (memchr(cbor_string_handle(v), 0, n))
+		return bad(d, HVLOG_MALFORMED, key, "contains a NUL byte");
+	if (!(s = store_alloc(d->st, n + 1)))
+		return bad(d, HVLOG_NOMEM, key, "could not be stored");
+	memcpy(s, cbor_string_handle(v), n);
+	*out = s;
+	return true;
+}
+
+static bool get_array(struct dec *d, const cbor_item_t *map, const char *key, size_t max, cbor_item_t ***items,
+		      size_t *n)
+{
+	cbor_item_t *v = get(map, key);
+
+	if (!v || !cbor_isa_array(v))
+		return bad(d, HVLOG_MALFORMED, key, v ? "is not an array" : "is missing");
+	*n = cbor_array_size(v);
+	if (*n > max)
+		return bad(d, HVLOG_LIMIT, key, "has too many entries");
+	*items = cbor_array_handle(v);
+	return true;
+}
+
+static bool get_enum(struct dec *d, const cbor_item_t *map, const char *key, const char *const *names, int n,
+		     int *out)
+{
+	const char *s;
+
+	if (!get_str(d, map, key, HVLOG_MAX_NAME, &s))
+		return false;
+	*out = hvlog__name_index(names, n, s);
+	return *out >= 0 || bad(d, HVLOG_MALFORMED, key, "has an unknown value");
+}
+
+static int cmp_values(const void *a, const void *b)
+{
+	const hvlog_value_name *x = a, *y = b;
+	return (x->value > y->value) - (x->value < y->value);
+}
+
+static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
+{
+	cbor_item_t **items;
+	size_t n;
+	uint64_t u;
+	hvlog_group *groups;
+	hvlog_valtab *valtabs;
+	hvlog_event *events;
+	uint32_t slot = 0;
+
+	if (!get_str(d, m, "name", HVLOG_MAX_NAME, &s->name) || !get_uint(d, m, "version", UINT32_MAX, &u))
+		return false;
+	s->version = (uint32_t)u;
+
+	if (!get_array(d, m, "groups", WIRE_MAX_GROUPS, &items, &n) ||
+	    !(groups = store_alloc(d->st, n * sizeof *groups)))
+		return d->status ? false : bad(d, HVLOG_NOMEM, "groups", "could not be stored");
+	for (size_t i = 0; i < n; i++)
+		if (!get_str(d, items[i], "alias", HVLOG_MAX_NAME, &groups[i].alias) ||
+		    !get_str(d, items[i], "name", HVLOG_MAX_NAME, &groups[i].name) ||
+		    !get_uint(d, items[i], "mask", UINT64_MAX, &groups[i].mask))
+			return false;
+	s->groups = groups;
+	s->ngroups = (uint32_t)n;
+
+	if (!get_array(d, m, "valtabs", WIRE_MAX_VALTABS, &items, &n) ||
+	    !(valtabs = store_alloc(d->st, n * sizeof *valtabs)))
+		return d->status ? false : bad(d, HVLOG_NOMEM, "valtabs", "could not be stored");
+	for (size_t i = 0; i < n; i++) {
+		cbor_item_t **vals;
+		size_t nv;
+		hvlog_value_name *names;
+		if (!get_str(d, items[i], "alias", HVLOG_MAX_NAME, &valtabs[i].alias) ||
+		    !get_array(d, items[i], "values", WIRE_MAX_VALUES, &vals, &nv))
+			return false;
+		if (!(names = store_alloc(d->st, nv * sizeof *names)))
+			return bad(d, HVLOG_NOMEM, "values", "could not be stored");
+		for (size_t j = 0; j < nv; j++) {
+			cbor_item_t *pair = vals[j];
+			cbor_item_t *vs;
+			if (!cbor_isa_array(pair) || cbor_array_size(pair) != 2 ||
+			    !cbor_isa_uint(cbor_array_handle(pair)[0]))
+				return bad(d, HVLOG_MALFORMED, "values", "entry is not [uint, text]");
+			names[j].value = cbor_get_int(cbor_array_handle(pair)[0]);
+			vs = cbor_array_handle(pair)[1];
+			if (!cbor_isa_string(vs) || !cbor_string_is_definite(vs) ||
+			    cbor_string_length(vs) > HVLOG_MAX_NAME)
+				return bad(d, HVLOG_MALFORMED, "values", "entry name is not a short text string");
+			char *t = store_alloc(d->st, cbor_string_length(vs) + 1);
+			if (!t)
+				return bad(d, HVLOG_NOMEM, "values", "could not be stored");
+			memcpy(t, cbor_string_handle(vs), cbor_string_length(vs));
+			names[j].name = t;
+		}
+		qsort(names, nv, sizeof *names, cmp_values);
+		valtabs[i].values = names;
+		valtabs[i].nvalues = (uint32_t)nv;
+	}
+	s->valtabs = valtabs;
+	s->nvaltabs = (uint32_t)n;
+
+	if (!get_array(d, m, "events", WIRE_MAX_EVENTS, &items, &n) ||
+	    !(events = store_alloc(d->st, n * sizeof *events)))
+		return d->status ? false : bad(d, HVLOG_NOMEM, "events", "could not be stored");
+	for (size_t i = 0; i < n; i++) {
+		hvlog_event *e = &events[i];
+		cbor_item_t **ps;
+		size_t np;
+		hvlog_param *params;
+		if (!get_uint(d, items[i], "number", HVLOG_MAX_EVENT_NUMBER, &u))
+			return false;
+		e->number = (uint32_t)u;
+		for (size_t j = 0; j < i; j++)
+			if (events[j].number == e->number)
+				return bad(d, HVLOG_MALFORMED, "events", "has a duplicate number");
+		if (!get_str(d, items[i], "symbol", HVLOG_MAX_NAME, &e->symbol) ||
+		    !get_str(d, items[i], "description", HVLOG_MAX_NAME, &e->description) ||
+		    !get_uint(d, items[i], "group", s->ngroups ? s->ngroups - 1 : 0, &u))
+			return false;
+		if (!s->ngroups)
+			return bad(d, HVLOG_MALFORMED, "events", "exist but there are no groups");
+		e->group = (uint32_t)u;
+		if (!get_array(d, items[i], "params", HVLOG_MAX_PARAMS, &ps, &np))
+			return false;
+		if (!(params = store_alloc(d->st, np * sizeof *params)))
+			return bad(d, HVLOG_NOMEM, "params", "could not be stored");
+		for (size_t j = 0; j < np; j++) {
+			hvlog_param *p = &params[j];
+			int t, f, c;
+			if (!get_str(d, ps[j], "key", HVLOG_MAX_NAME, &p->key) ||
+			    !get_str(d, ps[j], "name", HVLOG_MAX_NAME, &p->name) ||
+			    !get_enum(d, ps[j], "type", hvlog__type_names(), HVLOG_TYPE_COUNT_, &t) ||
+			    !get_enum(d, ps[j], "display", hvlog__display_names(), HVLOG_DISPLAY_COUNT_, &f) ||
+			    !get_enum(d, ps[j], "coding", hvlog__coding_names(), HVLOG_CODING_COUNT_, &c))
+				return false;
+			p->type = (hvlog_type)t;
+			p->display = (hvlog_display)f;
+			p->coding = (hvlog_coding)c;
+			if (get(ps[j], "values")) {
+				if (!s->nvaltabs)
+					return bad(d, HVLOG_MALFORMED, "values", "names a table that does not exist");
+				if (!get_uint(d, ps[j], "values", s->nvaltabs - 1, &u))
+					return false;
+				p->values = &s->valtabs[u];
+			} else if (p->display == HVLOG_DISPLAY_ENUM) {
+				p->display = HVLOG_DISPLAY_HEX;
+			}
+		}
+		e->params = params;
+		e->nparams = (uint32_t)np;
+		e->slot = slot;
+		slot += (uint32_t)np;
+	}
+	s->events = events;
+	s->nevents = (uint32_t)n;
+	s->nslots = slot;
+	return true;
+}
+
+hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_offset, hvlog__meta_store **out,
+				hvlog_meta *meta, hvlog_error *err)
+{
+	struct cbor_load_result res;
+	cbor_item_t *root = cbor_load(buf, len, &res);
+	hvlog__meta_store *st = calloc(1, sizeof *st);
+	struct dec d = { st, err, file_offset, HVLOG_OK };
+	cbor_item_t *clock, **items, *epoch;
+	const char *fmt;
+	hvlog_stream_info *streams;
+	size_t n;
+	uint64_t u;
+
+	if (!st) {
+		if (root)
+			cbor_decref(&root);
+		return hvlog__fail(err, HVLOG_NOMEM, file_offset, "out of memory reading the metadata");
+	}
+	if (!root) {
+		hvlog__meta_free(st);
+		return hvlog__fail(err, res.error.code == CBOR_ERR_MEMERROR ? HVLOG_NOMEM : HVLOG_MALFORMED,
+				   file_offset + res.error.position, "metadata: not valid CBOR (libcbor error %d)",
+				   (int)res.error.code);
+	}
+	if (res.read != len) {
+		bad(&d, HVLOG_MALFORMED, "block", "has bytes after its CBOR item");
+		goto fail;
+	}
+	if (!get_str(&d, root, "format", 16, &fmt))
+		goto fail;
+	if (strcmp(fmt, "hvlog")) {
+		bad(&d, HVLOG_MALFORMED, "format", "is not \"hvlog\"");
+		goto fail;
+	}
+	if (!get_str(&d, root, "producer", 256, &meta->producer))
+		goto fail;
+	clock = get(root, "clock");
+	if (!get_str(&d, clock, "name", HVLOG_MAX_NAME, &meta->clock_name) ||
+	    !get_uint(&d, clock, "hz", UINT64_MAX, &meta->clock_hz))
+		goto fail;
+	if (!meta->clock_hz) {
+		bad(&d, HVLOG_MALFORMED, "clock hz", "is zero");
+		goto fail;
+	}
+	epoch = get(clock, "epoch_ns");
+	meta->clock_epoch_ns = 0;
+	if (epoch && cbor_isa_uint(epoch) && cbor_get_int(epoch) <= INT64_MAX)
+		meta->clock_epoch_ns = (int64_t)cbor_get_int(epoch);
+	else if (epoch && cbor_isa_negint(epoch) && cbor_get_int(epoch) < INT64_MAX)
+		meta->clock_epoch_ns = -1 - (int64_t)cbor_get_int(epoch);
+	if (!get_array(&d, root, "streams", WIRE_MAX_STREAMS, &items, &n))
+		goto fail;
+	if (!(streams = store_alloc(st, n * sizeof *streams))) {
+		bad(&d, HVLOG_NOMEM, "streams", "could not be stored");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!get_uint(&d, items[i], "id", UINT32_MAX, &u))
+			goto fail;
+		if (u != i) {
+			bad(&d, HVLOG_MALFORMED, "streams", "are not numbered 0, 1, 2...");
+			goto fail;
+		}
+		if (!get_str(&d, items[i], "name", HVLOG_MAX_NAME, &streams[i].name) ||
+		    !get_uint(&d, items[i], "partition", UINT64_MAX, &streams[i].partition_id) ||
+		    !get_uint(&d, items[i], "vp", UINT32_MAX, &u))
+			goto fail;
+		streams[i].vp_index = (uint32_t)u;
+	}
+	meta->streams = streams;
+	meta->nstreams = (uint32_t)n;
+	if (!decode_schema(&d, get(root, "schema"), &st->schema))
+		goto fail;
+	meta->schema = &st->schema;
+	cbor_decref(&root);
+	*out = st;
+	return HVLOG_OK;
+fail:
+	cbor_decref(&root);
+	hvlog__meta_free(st);
+	return d.status;
+}

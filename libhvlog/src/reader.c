@@ -1,0 +1,819 @@
+/*
+ * reader.c - the streaming reader.
+ *
+ * Opening reads the file header and metadata, then indexes the chunks by
+ * their headers alone (seeking over payloads), resynchronising on the chunk
+ * sync marker past damage.  Reading merges the streams by timestamp: each
+ * stream holds one chunk payload at a time and decodes one record ahead.
+ * Damage found while indexing or decoding becomes items placed in time
+ * order.  Nothing here trusts a length, count or number from the file
+ * before checking it against the bytes present and the caps of wire.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hvlog/hvlog.h"
+#include "internal.h"
+#include "wire.h"
+
+struct chunk {
+	uint64_t off;          /* of the header */
+	uint64_t seq;
+	uint64_t base_ts, first_ts, last_ts;
+	uint32_t len;          /* payload bytes */
+	uint32_t stream;
+	uint32_t nevents;
+	uint32_t flags;
+	uint32_t payload_crc;
+};
+
+struct damage {
+	uint64_t ts;           /* where it goes in time order */
+	uint64_t off, len;
+	uint64_t events;       /* events known lost */
+	uint64_t seq;
+	uint32_t stream;
+	hvlog_status kind;
+	char msg[160];
+};
+
+struct rstream {
+	struct chunk *chunks;  /* in sequence order */
+	size_t nchunks, next;  /* next: index of the chunk to load */
+	const struct chunk *cur;
+	uint8_t *buf;
+	size_t bufcap;
+	const uint8_t *p, *end;
+	uint64_t ts;
+	uint32_t decoded;      /* events decoded from cur */
+	uint64_t *slots;
+	int has;               /* item holds the stream's next item */
+	int done;
+	hvlog_item item;
+	uint64_t values[HVLOG_MAX_PARAMS];
+};
+
+struct hvlog_reader {
+	int fd;
+	int own_fd;
+	uint64_t size;
+	hvlog__meta_store *store;
+	hvlog_meta meta;
+	uint64_t group_mask;
+	const hvlog_event *by_tag[256];
+	const hvlog_event **escaped; /* events with numbers outside 0x10..0xFE, by number */
+	uint32_t nescaped;
+	struct chunk *chunks;
+	size_t nchunks, capchunks;
+	struct damage *damage;
+	size_t ndamage, capdamage, next_damage;
+	struct rstream *streams;
+	hvlog_item out;        /* the damage item handed out */
+	char out_msg[160];
+	hvlog_reader_stats stats;
+};
+
+/* ---- I/O ---------------------------------------------------------------- */
+
+/* Read exactly len bytes at off; 0 or an errno value (EIO-like short read
+ * gives -1, meaning "the file ends first"). */
+static int read_at(hvlog_reader *r, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(r->fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (n == 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static hvlog_status io_fail(hvlog_error *err, int e, uint64_t off)
+{
+	hvlog_status st = hvlog__fail(err, HVLOG_IO, off, "read error: %s", strerror(e));
+	if (err)
+		err->sys_errno = e;
+	return st;
+}
+
+/* Copy a pipe into an unlinked temporary file so that it can be indexed. */
+static int spool(int in, int *out, hvlog_error *err)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	static const size_t bs = 1 << 16;
+	uint8_t *buf;
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(path, sizeof path, "%s/hvlog-XXXXXX", dir);
+		fd = mkstemp(path);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0)
+		return io_fail(err, errno, UINT64_MAX), -1;
+	if (!(buf = malloc(bs))) {
+		close(fd);
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory"), -1;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, bs), w = 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			io_fail(err, errno, UINT64_MAX);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		while (w < n) {
+			ssize_t k = write(fd, buf + w, (size_t)(n - w));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir,
+					    strerror(errno));
+				goto fail;
+			}
+			w += k;
+		}
+	}
+	free(buf);
+	*out = fd;
+	return 0;
+fail:
+	free(buf);
+	close(fd);
+	return -1;
+}
+
+/* ---- index ---------------------------------------------------------------- */
+
+static int add_damage(hvlog_reader *r, hvlog_status kind, uint64_t ts, uint64_t off, uint64_t len,
+		      uint32_t stream, uint64_t seq, uint64_t events, const char *fmt, ...) HVLOG_PRINTF(9, 10);
+
+static int add_damage(hvlog_reader *r, hvlog_status kind, uint64_t ts, uint64_t off, uint64_t len,
+		      uint32_t stream, uint64_t seq, uint64_t events, const char *fmt, ...)
+{
+	struct damage *d;
+	va_list ap;
+
+	if (r->ndamage == r->capdamage) {
+		size_t nc = r->capdamage ? 2 * r->capdamage : 16;
+		struct damage *nd = realloc(r->damage, nc * sizeof *nd);
+		if (!nd)
+			return -1;
+		r->damage = nd;
+		r->capdamage = nc;
+	}
+	d = &r->damage[r->ndamage++];
+	*d = (struct damage){ ts, off, len, events, seq, stream, kind, "" };
+	va_start(ap, fmt);
+	vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int valid_header(const hvlog_reader *r, const uint8_t *h, struct chunk *c, uint64_t off)
+{
+	if (memcmp(h, WIRE_CHUNK_SYNC, 8) ||
+	    wire_get32(h + WIRE_CH_CRC) != hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN))
+		return 0;
+	*c = (struct chunk){
+		.off = off,
+		.seq = wire_get64(h + WIRE_CH_SEQ),
+		.base_ts = wire_get64(h + WIRE_CH_BASE_TS),
+		.first_ts = wire_get64(h + WIRE_CH_FIRST_TS),
+		.last_ts = wire_get64(h + WIRE_CH_LAST_TS),
+		.len = wire_get32(h + WIRE_CH_LEN),
+		.stream = wire_get32(h + WIRE_CH_STREAM),
+		.nevents = wire_get32(h + WIRE_CH_NEVENTS),
+		.flags = wire_get32(h + WIRE_CH_FLAGS),
+		.payload_crc = wire_get32(h + WIRE_CH_PAYLOAD_CRC),
+	};
+	/* A header with a good checksum but impossible fields was written by
+	 * a broken producer; treat it like damage. */
+	return c->stream < r->meta.nstreams && c->len <= WIRE_MAX_CHUNK_PAYLOAD && c->first_ts >= c->base_ts &&
+	       c->last_ts >= c->first_ts &&
+	       c->nevents <= c->len;
+}
+
+/* The offset of the next valid chunk header after `from`, or the file size. */
+static uint64_t resync(hvlog_reader *r, uint64_t from, hvlog_status *st, hvlog_error *err)
+{
+	enum { BS = 1 << 16 };
+	uint8_t buf[BS];
+	uint8_t h[HVLOG_CHUNK_HEADER_SIZE];
+	struct chunk c;
+
+	while (from + HVLOG_CHUNK_HEADER_SIZE <= r->size) {
+		size_t n = (size_t)(r->size - from < BS ? r->size - from : BS);
+		int e = read_at(r, buf, n, from);
+		if (e) {
+			*st = io_fail(err, e > 0 ? e : EIO, from);
+			return r->size;
+		}
+		for (uint8_t *p = buf; (p = memmem(p, n - (size_t)(p - buf), WIRE_CHUNK_SYNC, 8)); p++) {
+			uint64_t at = from + (uint64_t)(p - buf);
+			if (at + HVLOG_CHUNK_HEADER_SIZE > r->size)
+				break;
+			if (read_at(r, h, sizeof h, at) == 0 && valid_header(r, h, &c, at))
+				return at;
+		}
+		if (n < BS)
+			break;
+		from += n - 7; /* a marker may straddle blocks */
+	}
+	return r->size;
+}
+
+static int push_chunk(hvlog_reader *r, const struct chunk *c)
+{
+	if (r->nchunks == r->capchunks) {
+		size_t nc = r->capchunks ? 2 * r->capchunks : 64;
+		struct chunk *n = realloc(r->chunks, nc * sizeof *n);
+		if (!n)
+			return -1;
+		r->chunks = n;
+		r->capchunks = nc;
+	}
+	r->chunks[r->nchunks++] = *c;
+	return 0;
+}
+
+static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
+{
+	uint64_t off = r->meta.data_offset, ts_hint = 0;
+	uint8_t h[HVLOG_CHUNK_HEADER_SIZE];
+	hvlog_status st = HVLOG_OK;
+	struct chunk c;
+	int oom = 0;
+
+	while (off < r->size && !oom) {
+		uint64_t left = r->size - off;
+		if (left < HVLOG_CHUNK_HEADER_SIZE) {
+			oom |= add_damage(r, HVLOG_TRUNCATED, ts_hint, off, left, UINT32_MAX, UINT64_MAX, 0,
+					  "file truncated: %" PRIu64 " bytes of a chunk header", left);
+			break;
+		}
+		int e = read_at(r, h, sizeof h, off);
+		if (e)
+			return io_fail(err, e > 0 ? e : EIO, off);
+		if (valid_header(r, h, &c, off)) {
+			if (c.len > left - HVLOG_CHUNK_HEADER_SIZE) {
+				oom |= add_damage(r, HVLOG_TRUNCATED, c.base_ts, off, left, c.stream, c.seq, c.nevents,
+						  "file truncated at offset %" PRIu64 ": %" PRIu64
+						  " bytes of a chunk lost (stream %u, chunk %" PRIu64 ", %u events)",
+						  r->size, c.len - (left - HVLOG_CHUNK_HEADER_SIZE), c.stream, c.seq,
+						  c.nevents);
+				break;
+			}
+			oom |= push_chunk(r, &c);
+			if (c.nevents) {
+				if (c.first_ts < r->stats.first_ts || !r->stats.chunks_indexed)
+					r->stats.first_ts = c.first_ts;
+				if (c.last_ts > r->stats.last_ts)
+					r->stats.last_ts = c.last_ts;
+				r->stats.chunks_indexed++;
+			}
+			ts_hint = c.last_ts;
+			off += HVLOG_CHUNK_HEADER_SIZE + c.len;
+			continue;
+		}
+		uint64_t next = resync(r, off + 1, &st, err);
+		if (st != HVLOG_OK)
+			return st;
+		oom |= add_damage(r, next == r->size ? HVLOG_TRUNCATED : HVLOG_MALFORMED, ts_hint, off, next - off,
+				  UINT32_MAX, UINT64_MAX, 0, "no valid chunk header: %" PRIu64 " bytes skipped%s",
+				  next - off, next == r->size ? " to the end of the file" : "");
+		off = next;
+	}
+	if (oom)
+		return hvlog__fail(err, HVLOG_NOMEM, off, "out of memory indexing the chunks");
+	return HVLOG_OK;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	const struct chunk *x = a, *y = b;
+	if (x->seq != y->seq)
+		return (x->seq > y->seq) - (x->seq < y->seq);
+	return (x->off > y->off) - (x->off < y->off);
+}
+
+static int cmp_stream(const void *a, const void *b)
+{
+	const struct chunk *x = a, *y = b;
+	if (x->stream != y->stream)
+		return (x->stream > y->stream) - (x->stream < y->stream);
+	return cmp_seq(a, b);
+}
+
+static int cmp_damage(const void *a, const void *b)
+{
+	const struct damage *x = a, *y = b;
+	if (x->ts != y->ts)
+		return (x->ts > y->ts) - (x->ts < y->ts);
+	return (x->off > y->off) - (x->off < y->off);
+}
+
+/* Split the index by stream, in sequence order; report duplicates, gaps
+ * and streams that were never closed. */
+static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
+{
+	uint32_t ns = r->meta.nstreams;
+	size_t i = 0;
+	int oom = 0;
+
+	qsort(r->chunks, r->nchunks, sizeof *r->chunks, cmp_stream);
+	for (uint32_t s = 0; s < ns; s++) {
+		struct rstream *rs = &r->streams[s];
+		size_t first = i, kept = 0;
+		uint64_t expect = 0, prev_ts = 0;
+
+		rs->chunks = r->chunks + first;
+		for (; i < r->nchunks && r->chunks[i].stream == s; i++) {
+			struct chunk *c = &r->chunks[i];
+			if (kept && c->seq < expect) {
+				oom |= add_damage(r, HVLOG_MALFORMED, c->base_ts, c->off, HVLOG_CHUNK_HEADER_SIZE + c->len,
+						  s, c->seq, 0, "duplicate chunk %" PRIu64 " of stream %u ignored",
+						  c->seq, s);
+				continue;
+			}
+			if (c->seq != expect)
+				oom |= add_damage(r, HVLOG_MALFORMED, prev_ts, c->off, 0, s, expect, 0,
+						  "chunks %" PRIu64 "..%" PRIu64 " of stream %u are missing", expect,
+						  c->seq - 1, s);
+			rs->chunks[kept++] = *c;
+			expect = c->seq + 1;
+			prev_ts = c->last_ts;
+		}
+		rs->nchunks = kept;
+		if (kept && !(rs->chunks[kept - 1].flags & WIRE_CHUNK_FINAL)) {
+			const struct chunk *c = &rs->chunks[kept - 1];
+			oom |= add_damage(r, HVLOG_TRUNCATED, c->last_ts, c->off + HVLOG_CHUNK_HEADER_SIZE + c->len, 0,
+					  s, c->seq + 1, 0,
+					  "stream %u ends without its final chunk (the producer did not close the "
+					  "trace; later events of this stream are lost)",
+					  s);
+		}
+		if (!(rs->slots = calloc(r->meta.schema->nslots ? r->meta.schema->nslots : 1, sizeof *rs->slots)))
+			oom = 1;
+		rs->item.stream = s;
+	}
+	qsort(r->damage, r->ndamage, sizeof *r->damage, cmp_damage);
+	for (size_t d = 0; d < r->ndamage; d++) {
+		r->stats.damaged_regions++;
+		r->stats.damaged_bytes += r->damage[d].len;
+	}
+	if (oom)
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	return HVLOG_OK;
+}
+
+/* ---- open --------------------------------------------------------------- */
+
+static hvlog_status read_header(hvlog_reader *r, hvlog_error *err)
+{
+	uint8_t h[WIRE_FILE_HEADER_SIZE], *meta;
+	uint32_t meta_len;
+	hvlog_status st;
+	int e;
+
+	if (r->size == 0)
+		return hvlog__fail(err, HVLOG_TRUNCATED, 0, "empty file: not an hvlog trace");
+	e = read_at(r, h, r->size < sizeof h ? r->size : sizeof h, 0);
+	if (e > 0)
+		return io_fail(err, e, 0);
+	if (memcmp(h, WIRE_FILE_MAGIC, r->size < 8 ? r->size : 8))
+		return hvlog__fail(err, HVLOG_MALFORMED, 0, "not an hvlog trace (bad magic)");
+	if (r->size < sizeof h)
+		return hvlog__fail(err, HVLOG_TRUNCATED, r->size, "file truncated inside the %u-byte file header",
+				   WIRE_FILE_HEADER_SIZE);
+	if (wire_get32(h + WIRE_FH_CRC) != hvlog_crc32c(0, h, WIRE_FH_CRC))
+		return hvlog__fail(err, HVLOG_CHECKSUM, WIRE_FH_CRC, "file header checksum mismatch");
+	r->meta.version_major = wire_get16(h + WIRE_FH_MAJOR);
+	r->meta.version_minor = wire_get16(h + WIRE_FH_MINOR);
+	if (r->meta.version_major != HVLOG_FORMAT_MAJOR)
+		return hvlog__fail(err, HVLOG_VERSION, WIRE_FH_MAJOR,
+				   "format version %u.%u is not supported (this reader reads %u.x; %s)",
+				   r->meta.version_major, r->meta.version_minor, HVLOG_FORMAT_MAJOR,
+				   r->meta.version_major > HVLOG_FORMAT_MAJOR ? "a newer hvlog is needed"
+									       : "version 0 does not exist");
+	meta_len = wire_get32(h + WIRE_FH_META_LEN);
+	if (meta_len > WIRE_MAX_META)
+		return hvlog__fail(err, HVLOG_LIMIT, WIRE_FH_META_LEN, "metadata of %u bytes exceeds the %u-byte cap",
+				   meta_len, WIRE_MAX_META);
+	if (meta_len > r->size - sizeof h)
+		return hvlog__fail(err, HVLOG_TRUNCATED, r->size,
+				   "file truncated inside the metadata (%u bytes expected, %" PRIu64 " present)",
+				   meta_len, r->size - sizeof h);
+	if (!(meta = malloc(meta_len ? meta_len : 1)))
+		return hvlog__fail(err, HVLOG_NOMEM, sizeof h, "out of memory for the metadata");
+	e = read_at(r, meta, meta_len, sizeof h);
+	if (e) {
+		free(meta);
+		return io_fail(err, e > 0 ? e : EIO, sizeof h);
+	}
+	if (wire_get32(h + WIRE_FH_META_CRC) != hvlog_crc32c(0, meta, meta_len)) {
+		free(meta);
+		return hvlog__fail(err, HVLOG_CHECKSUM, sizeof h, "metadata checksum mismatch");
+	}
+	st = hvlog__meta_decode(meta, meta_len, sizeof h, &r->store, &r->meta, err);
+	free(meta);
+	r->meta.data_offset = sizeof h + (uint64_t)meta_len;
+	return st;
+}
+
+static int cmp_event_number(const void *a, const void *b)
+{
+	const hvlog_event *x = *(const hvlog_event *const *)a, *y = *(const hvlog_event *const *)b;
+	return (x->number > y->number) - (x->number < y->number);
+}
+
+static hvlog_status build_tags(hvlog_reader *r, hvlog_error *err)
+{
+	const hvlog_schema *s = r->meta.schema;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < s->nevents; i++) {
+		uint32_t num = s->events[i].number;
+		if (num >= HVLOG_TAG_FIRST_EVENT && num < HVLOG_TAG_ESCAPE)
+			r->by_tag[num] = &s->events[i];
+		else
+			n++;
+	}
+	if (n && !(r->escaped = malloc(n * sizeof *r->escaped)))
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	for (uint32_t i = 0; i < s->nevents; i++) {
+		uint32_t num = s->events[i].number;
+		if (!(num >= HVLOG_TAG_FIRST_EVENT && num < HVLOG_TAG_ESCAPE))
+			r->escaped[r->nescaped++] = &s->events[i];
+	}
+	qsort(r->escaped, r->nescaped, sizeof *r->escaped, cmp_event_number);
+	return HVLOG_OK;
+}
+
+hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
+{
+	hvlog_reader *r;
+	struct stat sb;
+	hvlog_status st;
+
+	if (!out || fd < 0)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "no input given");
+	*out = NULL;
+	if (!(r = calloc(1, sizeof *r)))
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	r->fd = fd;
+	r->group_mask = UINT64_MAX;
+	if (fstat(fd, &sb) != 0) {
+		st = io_fail(err, errno, UINT64_MAX);
+		goto fail;
+	}
+	if (!S_ISREG(sb.st_mode) || lseek(fd, 0, SEEK_CUR) < 0) {
+		if (S_ISDIR(sb.st_mode)) {
+			st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "is a directory");
+			goto fail;
+		}
+		if (spool(fd, &r->fd, err) != 0) {
+			st = err ? err->status : HVLOG_IO;
+			goto fail;
+		}
+		r->own_fd = 1;
+		if (fstat(r->fd, &sb) != 0) {
+			st = io_fail(err, errno, UINT64_MAX);
+			goto fail;
+		}
+	}
+	r->size = (uint64_t)sb.st_size;
+	r->stats.file_size = r->size;
+	if ((st = read_header(r, err)) != HVLOG_OK || (st = build_tags(r, err)) != HVLOG_OK)
+		goto fail;
+	if (!(r->streams = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->streams))) {
+		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+		goto fail;
+	}
+	if ((st = build_index(r, err)) != HVLOG_OK || (st = split_streams(r, err)) != HVLOG_OK)
+		goto fail;
+	*out = r;
+	return HVLOG_OK;
+fail:
+	hvlog_reader_close(r);
+	return st;
+}
+
+hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *path, hvlog_error *err)
+{
+	hvlog_status st;
+	int fd;
+
+	if (!path)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "no input given");
+	if (!strcmp(path, "-"))
+		return hvlog_reader_open_fd(out, STDIN_FILENO, err);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot open: %s", strerror(errno));
+		if (err)
+			err->sys_errno = errno;
+		return st;
+	}
+	st = hvlog_reader_open_fd(out, fd, err);
+	if (st != HVLOG_OK) {
+		close(fd);
+		return st;
+	}
+	if ((*out)->own_fd)
+		close(fd);
+	else
+		(*out)->own_fd = 1;
+	return HVLOG_OK;
+}
+
+void hvlog_reader_close(hvlog_reader *r)
+{
+	if (!r)
+		return;
+	if (r->own_fd)
+		close(r->fd);
+	if (r->streams)
+		for (uint32_t s = 0; s < r->meta.nstreams; s++) {
+			free(r->streams[s].buf);
+			free(r->streams[s].slots);
+		}
+	free(r->streams);
+	free(r->chunks);
+	free(r->damage);
+	free(r->escaped);
+	hvlog__meta_free(r->store);
+	free(r);
+}
+
+const hvlog_meta *hvlog_reader_meta(const hvlog_reader *r)
+{
+	return &r->meta;
+}
+
+void hvlog_reader_set_group_mask(hvlog_reader *r, uint64_t mask)
+{
+	r->group_mask = mask ? mask : UINT64_MAX;
+}
+
+void hvlog_reader_stats_get(const hvlog_reader *r, hvlog_reader_stats *st)
+{
+	*st = r->stats;
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+/* Unsigned LEB128 within [*pp, end); 0 on overrun or a value over 64 bits. */
+static inline int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t x = 0;
+
+	for (unsigned shift = 0; p < end; shift += 7) {
+		uint8_t b = *p++;
+		if (shift == 63 && b > 1)
+			return 0;
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			*pp = p;
+			return 1;
+		}
+		if (shift == 63)
+			return 0;
+	}
+	return 0;
+}
+
+static const hvlog_event *find_escaped(const hvlog_reader *r, uint64_t number)
+{
+	uint32_t lo = 0, hi = r->nescaped;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (r->escaped[mid]->number < number)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->nescaped && r->escaped[lo]->number == number ? r->escaped[lo] : NULL;
+}
+
+static void set_damage(struct rstream *rs, hvlog_status kind, uint64_t off, uint64_t len, uint64_t events,
+		       const char *msg)
+{
+	hvlog_item *it = &rs->item;
+
+	it->kind = HVLOG_ITEM_DAMAGE;
+	it->ts = rs->ts;
+	it->offset = off;
+	it->damage = kind;
+	it->damage_len = len;
+	it->damage_events = events;
+	it->chunk_seq = rs->cur ? rs->cur->seq : UINT64_MAX;
+	it->damage_msg = msg;
+	rs->has = 1;
+}
+
+/* Load the stream's next chunk; 1 if a chunk is ready or a damage item was
+ * set, 0 at the end of the stream, -1 on a read error. */
+static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
+{
+	const struct chunk *c;
+
+	if (rs->next == rs->nchunks) {
+		rs->done = 1;
+		rs->cur = NULL;
+		return 0;
+	}
+	c = rs->cur = &rs->chunks[rs->next++];
+	if (c->len > rs->bufcap) {
+		uint8_t *nb = realloc(rs->buf, c->len);
+		if (!nb) {
+			hvlog__fail(err, HVLOG_NOMEM, c->off, "out of memory for a chunk of %u bytes", c->len);
+			return -1;
+		}
+		rs->buf = nb;
+		rs->bufcap = c->len;
+	}
+	int e = read_at(r, rs->buf, c->len, c->off + HVLOG_CHUNK_HEADER_SIZE);
+	if (e) {
+		io_fail(err, e > 0 ? e : EIO, c->off);
+		return -1;
+	}
+	rs->ts = c->base_ts;
+	rs->p = rs->buf;
+	rs->end = rs->buf + c->len;
+	rs->decoded = 0;
+	memset(rs->slots, 0, r->meta.schema->nslots * sizeof *rs->slots);
+	if (hvlog_crc32c(0, rs->buf, c->len) != c->payload_crc) {
+		r->stats.damaged_regions++;
+		r->stats.damaged_bytes += HVLOG_CHUNK_HEADER_SIZE + c->len;
+		rs->p = rs->end;
+		rs->decoded = c->nevents;
+		set_damage(rs, HVLOG_CHECKSUM, c->off, HVLOG_CHUNK_HEADER_SIZE + c->len, c->nevents,
+			   "chunk checksum mismatch: chunk skipped");
+		return 1;
+	}
+	r->stats.chunks++;
+	return 1;
+}
+
+/* Decode the stream's next item into rs->item; 0 at the stream's end. */
+static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
+{
+	static const char *const bad_record = "malformed record: rest of the chunk skipped";
+	hvlog_item *it = &rs->item;
+
+	rs->has = 0;
+	for (;;) {
+		const uint8_t *start = rs->p;
+		const hvlog_event *ev;
+		uint64_t v, off;
+
+		if (!rs->cur || rs->p == rs->end) {
+			if (rs->cur && rs->decoded != rs->cur->nevents) {
+				uint64_t lost = rs->cur->nevents > rs->decoded ? rs->cur->nevents - rs->decoded : 0;
+				rs->decoded = rs->cur->nevents;
+				r->stats.damaged_regions++;
+				set_damage(rs, HVLOG_MALFORMED, rs->cur->off, 0, lost,
+					   "chunk's event count does not match its records");
+				return 1;
+			}
+			int k = load_chunk(r, rs, err);
+			if (k <= 0)
+				return k;
+			if (rs->has)
+				return 1;
+			continue;
+		}
+		off = rs->cur->off + HVLOG_CHUNK_HEADER_SIZE + (uint64_t)(start - rs->buf);
+		uint8_t tag = *rs->p++;
+		if (tag >= HVLOG_TAG_FIRST_EVENT && tag != HVLOG_TAG_ESCAPE) {
+			ev = r->by_tag[tag];
+		} else if (tag == HVLOG_TAG_ESCAPE) {
+			if (!get_varint(&rs->p, rs->end, &v))
+				goto malformed;
+			ev = find_escaped(r, v);
+		} else if (tag == HVLOG_TAG_TIME) {
+			if (!get_varint(&rs->p, rs->end, &rs->ts))
+				goto malformed;
+			continue;
+		} else if (tag == HVLOG_TAG_LOST) {
+			if (!get_varint(&rs->p, rs->end, &it->lost_count) ||
+			    !get_varint(&rs->p, rs->end, &it->lost_first_ts) ||
+			    !get_varint(&rs->p, rs->end, &it->lost_last_ts))
+				goto malformed;
+			it->kind = HVLOG_ITEM_LOST;
+			it->ts = rs->ts;
+			it->offset = off;
+			r->stats.lost_events += it->lost_count;
+			rs->has = 1;
+			return 1;
+		} else {
+			goto malformed;
+		}
+		if (!ev) {
+			rs->p = start;
+			goto malformed;
+		}
+		if (!get_varint(&rs->p, rs->end, &v))
+			goto malformed;
+		rs->ts += v;
+		for (uint32_t i = 0; i < ev->nparams; i++) {
+			const hvlog_param *p = &ev->params[i];
+			if (!get_varint(&rs->p, rs->end, &v))
+				goto malformed;
+			if (p->coding == HVLOG_CODING_DELTA)
+				v = rs->slots[ev->slot + i] += (v >> 1) ^ (uint64_t)-(int64_t)(v & 1);
+			if (v > hvlog_type_max(p->type))
+				goto malformed;
+			rs->values[i] = v;
+		}
+		rs->decoded++;
+		r->stats.events++;
+		if (!(r->meta.schema->groups[ev->group].mask & r->group_mask))
+			continue;
+		it->kind = HVLOG_ITEM_EVENT;
+		it->ts = rs->ts;
+		it->offset = off;
+		it->event = ev;
+		it->values = rs->values;
+		rs->has = 1;
+		return 1;
+	malformed:
+		{
+			uint64_t lost = rs->cur->nevents > rs->decoded ? rs->cur->nevents - rs->decoded : 0;
+			uint64_t len = (uint64_t)(rs->end - start);
+			rs->p = rs->end;
+			rs->decoded = rs->cur->nevents;
+			r->stats.damaged_regions++;
+			r->stats.damaged_bytes += len;
+			set_damage(rs, HVLOG_MALFORMED, off, len, lost, bad_record);
+			return 1;
+		}
+	}
+}
+
+hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err)
+{
+	struct rstream *best = NULL;
+	struct damage *d;
+
+	for (uint32_t s = 0; s < r->meta.nstreams; s++) {
+		struct rstream *rs = &r->streams[s];
+		if (!rs->has && !rs->done) {
+			int k = advance(r, rs, err);
+			if (k < 0)
+				return err ? err->status : HVLOG_IO;
+		}
+		if (rs->has && (!best || rs->item.ts < best->item.ts))
+			best = rs;
+	}
+	d = r->next_damage < r->ndamage ? &r->damage[r->next_damage] : NULL;
+	if (d && (!best || d->ts <= best->item.ts)) {
+		r->next_damage++;
+		memcpy(r->out_msg, d->msg, sizeof r->out_msg);
+		r->out = (hvlog_item){
+			.kind = HVLOG_ITEM_DAMAGE,
+			.stream = d->stream,
+			.ts = d->ts,
+			.offset = d->off,
+			.damage = d->kind,
+			.damage_len = d->len,
+			.damage_events = d->events,
+			.chunk_seq = d->seq,
+			.damage_msg = r->out_msg,
+		};
+		*item = &r->out;
+		return HVLOG_OK;
+	}
+	if (!best)
+		return HVLOG_END;
+	best->has = 0;
+	*item = &best->item;
+	return HVLOG_OK;
+}

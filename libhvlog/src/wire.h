@@ -1,0 +1,77 @@
+/*
+ * wire.h - private: byte layout of the file header and chunk header, and
+ * little-endian load/store.  docs/FORMAT.md is the normative description.
+ */
+#ifndef HVLOG_WIRE_H
+#define HVLOG_WIRE_H
+
+#include <stdint.h>
+
+/* File header: 32 bytes. */
+#define WIRE_FILE_MAGIC "\x89HVL\r\n\x1a\n"
+#define WIRE_FILE_HEADER_SIZE 32u
+#define WIRE_FH_MAJOR 8      /* u16 */
+#define WIRE_FH_MINOR 10     /* u16 */
+#define WIRE_FH_FLAGS 12     /* u32, 0 */
+#define WIRE_FH_META_LEN 16  /* u32 */
+#define WIRE_FH_META_CRC 20  /* u32 CRC-32C of the metadata */
+#define WIRE_FH_CRC 24       /* u32 CRC-32C of bytes 0..23 */
+#define WIRE_FH_RESERVED 28  /* u32, 0 */
+
+/* Chunk header: HVLOG_CHUNK_HEADER_SIZE (64) bytes. */
+#define WIRE_CHUNK_SYNC "\xc3HVCHUNK"
+#define WIRE_CH_CRC 8          /* u32 CRC-32C of bytes 12..63 */
+#define WIRE_CH_LEN 12         /* u32 payload bytes */
+#define WIRE_CH_STREAM 16      /* u32 */
+#define WIRE_CH_FLAGS 20       /* u32: bit 0 = last chunk of its stream */
+#define WIRE_CH_SEQ 24         /* u64, 0 for a stream's first chunk */
+#define WIRE_CH_BASE_TS 32     /* u64 */
+#define WIRE_CH_FIRST_TS 40    /* u64 timestamp of the first event */
+#define WIRE_CH_LAST_TS 48     /* u64 timestamp of the last record */
+#define WIRE_CH_NEVENTS 56     /* u32 event records */
+#define WIRE_CH_PAYLOAD_CRC 60 /* u32 CRC-32C of the payload */
+#define WIRE_CHUNK_FINAL 1u
+
+/* Caps a reader enforces (docs/FORMAT.md, "Limits"). */
+#define WIRE_MAX_META (1u << 20)
+#define WIRE_MAX_CHUNK_PAYLOAD (16u << 20)
+#define WIRE_MAX_STREAMS 65536u
+#define WIRE_MAX_EVENTS 65536u
+#define WIRE_MAX_GROUPS 64u
+#define WIRE_MAX_VALTABS 256u
+#define WIRE_MAX_VALUES 65536u
+
+static inline void wire_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void wire_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void wire_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t wire_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t wire_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t wire_get64(const uint8_t *p)
+{
+	return (uint64_t)wire_get32(p) | (uint64_t)wire_get32(p + 4) << 32;
+}
+
+#endif
