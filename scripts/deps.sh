@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install the Debian 12 packages hvlog needs to build and test, if missing.
+set -eu
+pkgs="build-essential cmake pkg-config libcbor-dev check jq"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "Installing:$missing"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps.sh: run as root to install:$missing" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+fi
