@@ -232,11 +232,12 @@ static bool get_str(struct dec *d, const cbor_item_t *map, const char *key, size
 	n = cbor_string_length(v);
 	if (n > maxlen)
 		return bad(d, HVLOG_LIMIT, key, "is too long");
-	if (memchr(cbor_string_handle(v), 0, n))
+	if (n && memchr(cbor_string_handle(v), 0, n))
 		return bad(d, HVLOG_MALFORMED, key, "contains a NUL byte");
 	if (!(s = store_alloc(d->st, n + 1)))
 		return bad(d, HVLOG_NOMEM, key, "could not be stored");
-	memcpy(s, cbor_string_handle(v), n);
+	if (n)
+		memcpy(s, cbor_string_handle(v), n);
 	*out = s;
 	return true;
 }
@@ -323,7 +324,8 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
 			char *t = store_alloc(d->st, cbor_string_length(vs) + 1);
 			if (!t)
 				return bad(d, HVLOG_NOMEM, "values", "could not be stored");
-			memcpy(t, cbor_string_handle(vs), cbor_string_length(vs));
+			if (cbor_string_length(vs))
+				memcpy(t, cbor_string_handle(vs), cbor_string_length(vs));
 			names[j].name = t;
 		}
 		qsort(names, nv, sizeof *names, cmp_values);

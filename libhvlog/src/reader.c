@@ -344,7 +344,8 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 	size_t i = 0;
 	int oom = 0;
 
-	qsort(r->chunks, r->nchunks, sizeof *r->chunks, cmp_stream);
+	if (r->nchunks)
+		qsort(r->chunks, r->nchunks, sizeof *r->chunks, cmp_stream);
 	for (uint32_t s = 0; s < ns; s++) {
 		struct rstream *rs = &r->streams[s];
 		size_t first = i, kept = 0;
@@ -380,7 +381,8 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 			oom = 1;
 		rs->item.stream = s;
 	}
-	qsort(r->damage, r->ndamage, sizeof *r->damage, cmp_damage);
+	if (r->ndamage)
+		qsort(r->damage, r->ndamage, sizeof *r->damage, cmp_damage);
 	for (size_t d = 0; d < r->ndamage; d++) {
 		r->stats.damaged_regions++;
 		r->stats.damaged_bytes += r->damage[d].len;
@@ -469,7 +471,8 @@ static hvlog_status build_tags(hvlog_reader *r, hvlog_error *err)
 		if (!(num >= HVLOG_TAG_FIRST_EVENT && num < HVLOG_TAG_ESCAPE))
 			r->escaped[r->nescaped++] = &s->events[i];
 	}
-	qsort(r->escaped, r->nescaped, sizeof *r->escaped, cmp_event_number);
+	if (r->nescaped)
+		qsort(r->escaped, r->nescaped, sizeof *r->escaped, cmp_event_number);
 	return HVLOG_OK;
 }
 
