@@ -76,7 +76,7 @@ size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk)
 		h[i] = (uint8_t)sync[i];
 	wire_put32(h + WIRE_CH_LEN, (uint32_t)len);
 	wire_put32(h + WIRE_CH_STREAM, s->id);
-	wire_put32(h + WIRE_CH_FLAGS, final ? WIRE_CHUNK_FINAL : 0);
+	wire_put32(h + WIRE_CH_FLAGS, (final ? WIRE_CHUNK_FINAL : 0) | (s->flags & WIRE_CHUNK_BACKWARDS));
 	wire_put64(h + WIRE_CH_SEQ, s->seq);
 	wire_put64(h + WIRE_CH_BASE_TS, s->base_ts);
 	wire_put64(h + WIRE_CH_FIRST_TS, first_event_ts(s));
@@ -93,8 +93,12 @@ void hvlog_chunk_restart(hvlog_stream *s)
 
 	s->seq++;
 	s->nrec = 0;
+	s->flags = 0;
 	s->base_ts = s->last_ts;
 	reset_slots(s);
+	s->carried = s->lost;
+	s->carried_first = s->lost_first;
+	s->carried_last = s->lost_last;
 	if (s->lost) {
 		*p++ = HVLOG_TAG_LOST;
 		p = hvlog__put_varint(p, s->lost);
@@ -105,7 +109,8 @@ void hvlog_chunk_restart(hvlog_stream *s)
 	s->cur = p;
 }
 
-void hvlog_stream_note_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last)
+/* Add to the pending lost count without counting the events again. */
+static void pend_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last)
 {
 	if (!n)
 		return;
@@ -114,6 +119,19 @@ void hvlog_stream_note_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_
 	if (!s->lost || last > s->lost_last)
 		s->lost_last = last;
 	s->lost += n;
+}
+
+void hvlog_chunk_drop(hvlog_stream *s)
+{
+	pend_lost(s, s->carried, s->carried_first, s->carried_last);
+	s->carried = 0;
+	if (s->nrec)
+		hvlog_stream_note_lost(s, s->nrec, first_event_ts(s), s->last_ts);
+}
+
+void hvlog_stream_note_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last)
+{
+	pend_lost(s, n, first, last);
 	s->lost_total += n;
 }
 
@@ -135,7 +153,8 @@ hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev, con
 	const hvlog_group *g;
 	uint8_t *p;
 
-	if (!s || !ev || ev->nparams > HVLOG_MAX_PARAMS || ev->group >= s->schema->ngroups ||
+	if (!s || !ev || ev->nparams > HVLOG_MAX_PARAMS || ev->number > HVLOG_MAX_EVENT_NUMBER ||
+	    ev->group >= s->schema->ngroups ||
 	    ev->slot + ev->nparams > s->nslots)
 		return HVLOG_INVALID;
 	g = &s->schema->groups[ev->group];

@@ -102,7 +102,8 @@ uint64_t hvlog_ticks_to_ns(uint64_t t, uint64_t t0, uint64_t hz)
 		return 0;
 	if (hz == 1000000000u)
 		return d;
-	return (uint64_t)((unsigned __int128)d * 1000000000u / hz);
+	unsigned __int128 ns = (unsigned __int128)d * 1000000000u / hz;
+	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
 }
 
 static const char *event_name(const hvlog_event *ev)

@@ -218,15 +218,12 @@ static bool get_uint(struct dec *d, const cbor_item_t *map, const char *key, uin
 	return true;
 }
 
-/* A copy of text string `key` (NUL-terminated, at most maxlen bytes). */
-static bool get_str(struct dec *d, const cbor_item_t *map, const char *key, size_t maxlen, const char **out)
+/* A NUL-terminated copy of text string v (at most maxlen bytes). */
+static bool copy_str(struct dec *d, const cbor_item_t *v, const char *key, size_t maxlen, const char **out)
 {
-	cbor_item_t *v = get(map, key);
 	size_t n;
 	char *s;
 
-	if (!v)
-		return bad(d, HVLOG_MALFORMED, key, "is missing");
 	if (!cbor_isa_string(v) || !cbor_string_is_definite(v))
 		return bad(d, HVLOG_MALFORMED, key, "is not a text string");
 	n = cbor_string_length(v);
@@ -240,6 +237,16 @@ static bool get_str(struct dec *d, const cbor_item_t *map, const char *key, size
 		memcpy(s, cbor_string_handle(v), n);
 	*out = s;
 	return true;
+}
+
+/* A copy of text string `key` of map. */
+static bool get_str(struct dec *d, const cbor_item_t *map, const char *key, size_t maxlen, const char **out)
+{
+	cbor_item_t *v = get(map, key);
+
+	if (!v)
+		return bad(d, HVLOG_MALFORMED, key, "is missing");
+	return copy_str(d, v, key, maxlen, out);
 }
 
 static bool get_array(struct dec *d, const cbor_item_t *map, const char *key, size_t max, cbor_item_t ***items,
@@ -318,15 +325,8 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
 				return bad(d, HVLOG_MALFORMED, "values", "entry is not [uint, text]");
 			names[j].value = cbor_get_int(cbor_array_handle(pair)[0]);
 			vs = cbor_array_handle(pair)[1];
-			if (!cbor_isa_string(vs) || !cbor_string_is_definite(vs) ||
-			    cbor_string_length(vs) > HVLOG_MAX_NAME)
-				return bad(d, HVLOG_MALFORMED, "values", "entry name is not a short text string");
-			char *t = store_alloc(d->st, cbor_string_length(vs) + 1);
-			if (!t)
-				return bad(d, HVLOG_NOMEM, "values", "could not be stored");
-			if (cbor_string_length(vs))
-				memcpy(t, cbor_string_handle(vs), cbor_string_length(vs));
-			names[j].name = t;
+			if (!copy_str(d, vs, "value name", HVLOG_MAX_NAME, &names[j].name))
+				return false;
 		}
 		qsort(names, nv, sizeof *names, cmp_values);
 		valtabs[i].values = names;
@@ -335,6 +335,9 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
 	s->valtabs = valtabs;
 	s->nvaltabs = (uint32_t)n;
 
+	uint8_t *seen = store_alloc(d->st, (HVLOG_MAX_EVENT_NUMBER + 1) / 8);
+	if (!seen)
+		return bad(d, HVLOG_NOMEM, "events", "could not be stored");
 	if (!get_array(d, m, "events", WIRE_MAX_EVENTS, &items, &n) ||
 	    !(events = store_alloc(d->st, n * sizeof *events)))
 		return d->status ? false : bad(d, HVLOG_NOMEM, "events", "could not be stored");
@@ -346,9 +349,9 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
 		if (!get_uint(d, items[i], "number", HVLOG_MAX_EVENT_NUMBER, &u))
 			return false;
 		e->number = (uint32_t)u;
-		for (size_t j = 0; j < i; j++)
-			if (events[j].number == e->number)
-				return bad(d, HVLOG_MALFORMED, "events", "has a duplicate number");
+		if (seen[u >> 3] & (1u << (u & 7)))
+			return bad(d, HVLOG_MALFORMED, "events", "has a duplicate number");
+		seen[u >> 3] |= (uint8_t)(1u << (u & 7));
 		if (!get_str(d, items[i], "symbol", HVLOG_MAX_NAME, &e->symbol) ||
 		    !get_str(d, items[i], "description", HVLOG_MAX_NAME, &e->description) ||
 		    !get_uint(d, items[i], "group", s->ngroups ? s->ngroups - 1 : 0, &u))
@@ -393,19 +396,122 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
 	return true;
 }
 
+/* A first pass with libcbor's streaming decoder, before cbor_load() builds
+ * the tree: cbor_load allocates from declared lengths, so a few hostile
+ * bytes could ask for gigabytes.  Here every declared array or map size
+ * must fit in the bytes that remain (each entry takes at least one), the
+ * nesting stays within WIRE_MAX_META_DEPTH, and indefinite lengths and tags
+ * (which the writer never uses) are refused. */
+struct shape {
+	size_t left;                            /* bytes after the current item */
+	uint64_t todo[WIRE_MAX_META_DEPTH + 1]; /* entries left per open container */
+	unsigned depth;
+	const char *bad;
+	hvlog_status why;
+};
+
+static void shape_item(struct shape *s)
+{
+	while (s->depth && --s->todo[s->depth - 1] == 0)
+		s->depth--;
+}
+
+static void shape_open(struct shape *s, uint64_t entries)
+{
+	if (s->bad)
+		return;
+	if (entries > s->left) {
+		s->bad = "declares more entries than there are bytes";
+		s->why = HVLOG_MALFORMED;
+	} else if (!entries) {
+		shape_item(s);
+	} else if (s->depth == WIRE_MAX_META_DEPTH + 1) {
+		s->bad = "is nested too deeply";
+		s->why = HVLOG_LIMIT;
+	} else {
+		s->todo[s->depth++] = entries;
+	}
+}
+
+static void sh_array(void *c, size_t n) { shape_open(c, n); }
+static void sh_map(void *c, size_t n) { shape_open(c, (uint64_t)n * 2); }
+static void sh_u8(void *c, uint8_t v) { (void)v; shape_item(c); }
+static void sh_u16(void *c, uint16_t v) { (void)v; shape_item(c); }
+static void sh_u32(void *c, uint32_t v) { (void)v; shape_item(c); }
+static void sh_u64(void *c, uint64_t v) { (void)v; shape_item(c); }
+static void sh_str(void *c, cbor_data d, size_t n) { (void)d; (void)n; shape_item(c); }
+static void sh_simple(void *c) { shape_item(c); }
+static void sh_bool(void *c, bool v) { (void)v; shape_item(c); }
+static void sh_f4(void *c, float v) { (void)v; shape_item(c); }
+static void sh_f8(void *c, double v) { (void)v; shape_item(c); }
+static void sh_refuse(void *c)
+{
+	struct shape *s = c;
+	if (!s->bad) {
+		s->bad = "uses an indefinite length";
+		s->why = HVLOG_MALFORMED;
+	}
+}
+static void sh_tag(void *c, uint64_t v)
+{
+	struct shape *s = c;
+	(void)v;
+	if (!s->bad) {
+		s->bad = "uses a CBOR tag";
+		s->why = HVLOG_MALFORMED;
+	}
+}
+
+static hvlog_status check_shape(const uint8_t *buf, size_t len, uint64_t file_offset, hvlog_error *err)
+{
+	static const struct cbor_callbacks cb = {
+		.uint8 = sh_u8, .uint16 = sh_u16, .uint32 = sh_u32, .uint64 = sh_u64,
+		.negint8 = sh_u8, .negint16 = sh_u16, .negint32 = sh_u32, .negint64 = sh_u64,
+		.byte_string = sh_str, .string = sh_str, .array_start = sh_array, .map_start = sh_map,
+		.byte_string_start = sh_refuse, .string_start = sh_refuse, .indef_array_start = sh_refuse,
+		.indef_map_start = sh_refuse, .indef_break = sh_refuse, .tag = sh_tag,
+		.float2 = sh_f4, .float4 = sh_f4, .float8 = sh_f8,
+		.undefined = sh_simple, .null = sh_simple, .boolean = sh_bool,
+	};
+	struct shape s = { .depth = 1, .todo = { 1 } };
+	size_t off = 0;
+
+	while (off < len && s.depth) {
+		struct cbor_decoder_result res;
+		s.left = len - off; /* a bound: the item's own header bytes are in it too */
+		res = cbor_stream_decode(buf + off, len - off, &cb, &s);
+		if (res.status != CBOR_DECODER_FINISHED)
+			return hvlog__fail(err, res.status == CBOR_DECODER_NEDATA ? HVLOG_TRUNCATED : HVLOG_MALFORMED,
+					   file_offset + off, "metadata: %s CBOR item",
+					   res.status == CBOR_DECODER_NEDATA ? "incomplete" : "invalid");
+		off += res.read;
+		if (s.bad)
+			return hvlog__fail(err, s.why, file_offset + off, "metadata: a CBOR item %s", s.bad);
+	}
+	if (s.depth)
+		return hvlog__fail(err, HVLOG_TRUNCATED, file_offset + off, "metadata: the CBOR item is incomplete");
+	if (off != len)
+		return hvlog__fail(err, HVLOG_MALFORMED, file_offset + off, "metadata: bytes after its CBOR item");
+	return HVLOG_OK;
+}
+
 hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_offset, hvlog__meta_store **out,
 				hvlog_meta *meta, hvlog_error *err)
 {
 	struct cbor_load_result res;
-	cbor_item_t *root = cbor_load(buf, len, &res);
-	hvlog__meta_store *st = calloc(1, sizeof *st);
-	struct dec d = { st, err, file_offset, HVLOG_OK };
-	cbor_item_t *clock, **items, *epoch;
+	cbor_item_t *root, *clock, **items, *epoch;
+	hvlog__meta_store *st;
+	struct dec d = { NULL, err, file_offset, HVLOG_OK };
 	const char *fmt;
 	hvlog_stream_info *streams;
 	size_t n;
 	uint64_t u;
+	hvlog_status shape = check_shape(buf, len, file_offset, err);
 
+	if (shape != HVLOG_OK)
+		return shape;
+	root = cbor_load(buf, len, &res);
+	st = d.st = calloc(1, sizeof *st);
 	if (!st) {
 		if (root)
 			cbor_decref(&root);
@@ -441,7 +547,7 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 	meta->clock_epoch_ns = 0;
 	if (epoch && cbor_isa_uint(epoch) && cbor_get_int(epoch) <= INT64_MAX)
 		meta->clock_epoch_ns = (int64_t)cbor_get_int(epoch);
-	else if (epoch && cbor_isa_negint(epoch) && cbor_get_int(epoch) < INT64_MAX)
+	else if (epoch && cbor_isa_negint(epoch) && cbor_get_int(epoch) <= INT64_MAX)
 		meta->clock_epoch_ns = -1 - (int64_t)cbor_get_int(epoch);
 	if (!get_array(&d, root, "streams", WIRE_MAX_STREAMS, &items, &n))
 		goto fail;

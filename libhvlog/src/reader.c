@@ -212,9 +212,10 @@ static int valid_header(const hvlog_reader *r, const uint8_t *h, struct chunk *c
 	};
 	/* A header with a good checksum but impossible fields was written by
 	 * a broken producer; treat it like damage. */
-	return c->stream < r->meta.nstreams && c->len <= WIRE_MAX_CHUNK_PAYLOAD && c->first_ts >= c->base_ts &&
-	       c->last_ts >= c->first_ts &&
-	       c->nevents <= c->len;
+	if (c->stream >= r->meta.nstreams || c->len > WIRE_MAX_CHUNK_PAYLOAD || c->nevents > c->len ||
+	    (c->flags & ~WIRE_CHUNK_KNOWN_FLAGS))
+		return 0;
+	return (c->flags & WIRE_CHUNK_BACKWARDS) || (c->first_ts >= c->base_ts && c->last_ts >= c->first_ts);
 }
 
 /* The offset of the next valid chunk header after `from`, or the file size. */
@@ -340,7 +341,7 @@ static int cmp_damage(const void *a, const void *b)
  * and streams that were never closed. */
 static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 {
-	uint32_t ns = r->meta.nstreams;
+	uint32_t ns = r->meta.nstreams, active = 0;
 	size_t i = 0;
 	int oom = 0;
 
@@ -369,6 +370,15 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 			prev_ts = c->last_ts;
 		}
 		rs->nchunks = kept;
+		for (size_t k = 0; k + 1 < kept; k++)
+			if (rs->chunks[k].flags & WIRE_CHUNK_FINAL)
+				oom |= add_damage(r, HVLOG_MALFORMED, rs->chunks[k + 1].base_ts, rs->chunks[k + 1].off, 0, s,
+						  rs->chunks[k + 1].seq, 0,
+						  "stream %u has chunks after its final chunk %" PRIu64, s,
+						  rs->chunks[k].seq);
+		if (!kept)
+			oom |= add_damage(r, HVLOG_TRUNCATED, 0, r->size, 0, s, 0, 0,
+					  "stream %u has no chunks: all its events are lost", s);
 		if (kept && !(rs->chunks[kept - 1].flags & WIRE_CHUNK_FINAL)) {
 			const struct chunk *c = &rs->chunks[kept - 1];
 			oom |= add_damage(r, HVLOG_TRUNCATED, c->last_ts, c->off + HVLOG_CHUNK_HEADER_SIZE + c->len, 0,
@@ -377,10 +387,15 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 					  "trace; later events of this stream are lost)",
 					  s);
 		}
-		if (!(rs->slots = calloc(r->meta.schema->nslots ? r->meta.schema->nslots : 1, sizeof *rs->slots)))
-			oom = 1;
 		rs->item.stream = s;
+		active += kept != 0;
 	}
+	/* Each stream with chunks keeps one value per parameter of the schema
+	 * while it decodes: refuse files whose product is absurd. */
+	if ((uint64_t)active * r->meta.schema->nslots * sizeof(uint64_t) > WIRE_MAX_DECODER_STATE)
+		return hvlog__fail(err, HVLOG_LIMIT, UINT64_MAX,
+				   "%u streams x %u parameters need more decoder state than the %u MiB cap", active,
+				   r->meta.schema->nslots, WIRE_MAX_DECODER_STATE >> 20);
 	if (r->ndamage)
 		qsort(r->damage, r->ndamage, sizeof *r->damage, cmp_damage);
 	for (size_t d = 0; d < r->ndamage; d++) {
@@ -415,6 +430,10 @@ static hvlog_status read_header(hvlog_reader *r, hvlog_error *err)
 		return hvlog__fail(err, HVLOG_CHECKSUM, WIRE_FH_CRC, "file header checksum mismatch");
 	r->meta.version_major = wire_get16(h + WIRE_FH_MAJOR);
 	r->meta.version_minor = wire_get16(h + WIRE_FH_MINOR);
+	if (r->meta.version_major == HVLOG_FORMAT_MAJOR &&
+	    (wire_get32(h + WIRE_FH_FLAGS) || wire_get32(h + WIRE_FH_RESERVED)))
+		return hvlog__fail(err, HVLOG_MALFORMED, WIRE_FH_FLAGS,
+				   "file header has flags or reserved bits this reader does not know");
 	if (r->meta.version_major != HVLOG_FORMAT_MAJOR)
 		return hvlog__fail(err, HVLOG_VERSION, WIRE_FH_MAJOR,
 				   "format version %u.%u is not supported (this reader reads %u.x; %s)",
@@ -653,6 +672,10 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		return 0;
 	}
 	c = rs->cur = &rs->chunks[rs->next++];
+	if (!rs->slots && !(rs->slots = calloc(r->meta.schema->nslots + 1, sizeof *rs->slots))) {
+		hvlog__fail(err, HVLOG_NOMEM, c->off, "out of memory");
+		return -1;
+	}
 	if (c->len > rs->bufcap) {
 		uint8_t *nb = realloc(rs->buf, c->len);
 		if (!nb) {

@@ -15,22 +15,24 @@
 #define WIRE_FH_FLAGS 12     /* u32, 0 */
 #define WIRE_FH_META_LEN 16  /* u32 */
 #define WIRE_FH_META_CRC 20  /* u32 CRC-32C of the metadata */
-#define WIRE_FH_CRC 24       /* u32 CRC-32C of bytes 0..23 */
-#define WIRE_FH_RESERVED 28  /* u32, 0 */
+#define WIRE_FH_RESERVED 24  /* u32, 0 */
+#define WIRE_FH_CRC 28       /* u32 CRC-32C of bytes 0..27 */
 
 /* Chunk header: HVLOG_CHUNK_HEADER_SIZE (64) bytes. */
 #define WIRE_CHUNK_SYNC "\xc3HVCHUNK"
 #define WIRE_CH_CRC 8          /* u32 CRC-32C of bytes 12..63 */
 #define WIRE_CH_LEN 12         /* u32 payload bytes */
 #define WIRE_CH_STREAM 16      /* u32 */
-#define WIRE_CH_FLAGS 20       /* u32: bit 0 = last chunk of its stream */
+#define WIRE_CH_FLAGS 20       /* u32: WIRE_CHUNK_* bits, others 0 */
 #define WIRE_CH_SEQ 24         /* u64, 0 for a stream's first chunk */
 #define WIRE_CH_BASE_TS 32     /* u64 */
 #define WIRE_CH_FIRST_TS 40    /* u64 timestamp of the first event */
 #define WIRE_CH_LAST_TS 48     /* u64 timestamp of the last record */
 #define WIRE_CH_NEVENTS 56     /* u32 event records */
 #define WIRE_CH_PAYLOAD_CRC 60 /* u32 CRC-32C of the payload */
-#define WIRE_CHUNK_FINAL 1u
+#define WIRE_CHUNK_FINAL 1u     /* the last chunk of its stream */
+#define WIRE_CHUNK_BACKWARDS 2u /* time goes back inside: first/last are not bounds */
+#define WIRE_CHUNK_KNOWN_FLAGS 3u
 
 /* Caps a reader enforces (docs/FORMAT.md, "Limits"). */
 #define WIRE_MAX_META (1u << 20)
@@ -40,6 +42,8 @@
 #define WIRE_MAX_GROUPS 64u
 #define WIRE_MAX_VALTABS 256u
 #define WIRE_MAX_VALUES 65536u
+#define WIRE_MAX_DECODER_STATE (64u << 20) /* streams with chunks x slots x 8 */
+#define WIRE_MAX_META_DEPTH 16u
 
 static inline void wire_put16(uint8_t *p, uint16_t v)
 {

@@ -83,7 +83,7 @@ static hvlog_status write_chunk(hvlog_stream *s, int final)
 		st = sink_write(w, chunk, len, s->id);
 		pthread_mutex_unlock(&w->lock);
 		if (st != HVLOG_OK)
-			hvlog_stream_note_lost(s, s->nrec, s->base_ts, s->last_ts);
+			hvlog_chunk_drop(s);
 		hvlog_chunk_restart(s);
 	}
 	return st;
@@ -193,7 +193,7 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 	wire_put16(hdr + WIRE_FH_MINOR, HVLOG_FORMAT_MINOR);
 	wire_put32(hdr + WIRE_FH_META_LEN, (uint32_t)meta_len);
 	wire_put32(hdr + WIRE_FH_META_CRC, hvlog_crc32c(0, meta, meta_len));
-	wire_put32(hdr + WIRE_FH_CRC, hvlog_crc32c(0, hdr, WIRE_FH_CRC));
+	wire_put32(hdr + WIRE_FH_CRC, hvlog_crc32c(0, hdr, WIRE_FH_CRC)); /* covers bytes 0..27 */
 	if (sink_write(w, hdr, sizeof hdr, UINT32_MAX) != HVLOG_OK || sink_write(w, meta, meta_len, UINT32_MAX) != HVLOG_OK) {
 		st = HVLOG_IO;
 		if (err)

@@ -27,9 +27,11 @@ extern "C" {
 #endif
 
 #define HVLOG_CHUNK_HEADER_SIZE 64u
-/* Largest encoding of one record: tag escape (1 + 3) + timestamp (10) +
- * HVLOG_MAX_PARAMS * 10; a refill is asked for when less is left. */
-#define HVLOG_RECORD_MAX (4u + 10u + HVLOG_MAX_PARAMS * 10u)
+/* Largest encoding of one event: a TIME record (1 + 10) when time went
+ * back, the tag with an escaped number (1 + 3), the timestamp delta (10)
+ * and HVLOG_MAX_PARAMS varints (10 each); a refill is asked for when less
+ * is left. */
+#define HVLOG_RECORD_MAX (11u + 4u + 10u + HVLOG_MAX_PARAMS * 10u)
 #define HVLOG_CHUNK_MIN (HVLOG_CHUNK_HEADER_SIZE + 2u * HVLOG_RECORD_MAX)
 
 /* Record tags below this are control records (docs/FORMAT.md). */
@@ -68,8 +70,10 @@ struct hvlog_stream {
 	uint64_t lost;         /* events dropped and not yet reported */
 	uint64_t lost_first, lost_last;
 	uint64_t lost_total;   /* all events ever dropped */
+	uint64_t carried;      /* lost count in the current chunk's LOST record */
+	uint64_t carried_first, carried_last;
 	uint32_t nslots;
-	uint32_t flags;
+	uint32_t flags;        /* chunk header flags gathered while encoding */
 };
 
 /* Set up stream `id` on caller memory: `buf` of `cap` bytes (at least
@@ -91,6 +95,11 @@ size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk);
  * on): resets the predictors, bumps the sequence number, and writes a
  * pending lost-events record first if events were dropped. */
 void hvlog_chunk_restart(hvlog_stream *s);
+
+/* The sealed chunk could not be handed on: count its events (and the
+ * losses its LOST record carried) as lost, to be reported by the next
+ * chunk.  Call before hvlog_chunk_restart(). */
+void hvlog_chunk_drop(hvlog_stream *s);
 
 /* Count `n` events dropped between timestamps first and last; they are
  * reported in the stream by a lost-events record at the next chunk start. */
@@ -146,6 +155,7 @@ static inline uint8_t *hvlog__begin(hvlog_stream *s, uint64_t ts, uint32_t numbe
 		*p++ = HVLOG_TAG_TIME;
 		p = hvlog__put_varint(p, ts);
 		s->last_ts = ts;
+		s->flags |= 2u; /* chunk header: time goes back */
 	}
 	if (HVLOG_LIKELY(number >= HVLOG_TAG_FIRST_EVENT && number < HVLOG_TAG_ESCAPE)) {
 		*p++ = (uint8_t)number;

@@ -31,8 +31,8 @@ typedef enum hvlog_format_kind {
 size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it,
 			 hvlog_format_kind kind, uint64_t t0, char *buf, size_t cap);
 
-/* Nanoseconds from tick t0 to tick t with clock rate hz (exact, no overflow
- * for any 64-bit tick count). */
+/* Nanoseconds from tick t0 to tick t with clock rate hz, rounded down; 0 if
+ * t < t0, UINT64_MAX if it does not fit (over 584 years). */
 uint64_t hvlog_ticks_to_ns(uint64_t t, uint64_t t0, uint64_t hz);
 
 #ifdef __cplusplus
