@@ -125,8 +125,11 @@ void hvlog_chunk_drop(hvlog_stream *s)
 {
 	pend_lost(s, s->carried, s->carried_first, s->carried_last);
 	s->carried = 0;
-	if (s->nrec)
-		hvlog_stream_note_lost(s, s->nrec, first_event_ts(s), s->last_ts);
+	if (s->nrec) {
+		/* time may have gone back inside the chunk: keep the window ordered */
+		uint64_t a = first_event_ts(s), b = s->last_ts;
+		hvlog_stream_note_lost(s, s->nrec, a < b ? a : b, a < b ? b : a);
+	}
 }
 
 void hvlog_stream_note_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last)

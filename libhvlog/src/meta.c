@@ -403,7 +403,7 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
  * nesting stays within WIRE_MAX_META_DEPTH, and indefinite lengths and tags
  * (which the writer never uses) are refused. */
 struct shape {
-	size_t left;                            /* bytes after the current item */
+	size_t left;                            /* bytes from the current item on */
 	uint64_t todo[WIRE_MAX_META_DEPTH + 1]; /* entries left per open container */
 	unsigned depth;
 	const char *bad;

@@ -40,6 +40,7 @@ struct damage {
 	uint64_t seq;
 	uint32_t stream;
 	hvlog_status kind;
+	uint32_t order;        /* found order: ties keep it */
 	char msg[160];
 };
 
@@ -186,7 +187,7 @@ static int add_damage(hvlog_reader *r, hvlog_status kind, uint64_t ts, uint64_t 
 		r->capdamage = nc;
 	}
 	d = &r->damage[r->ndamage++];
-	*d = (struct damage){ ts, off, len, events, seq, stream, kind, "" };
+	*d = (struct damage){ ts, off, len, events, seq, stream, kind, (uint32_t)(r->ndamage - 1), "" };
 	va_start(ap, fmt);
 	vsnprintf(d->msg, sizeof d->msg, fmt, ap);
 	va_end(ap);
@@ -334,7 +335,9 @@ static int cmp_damage(const void *a, const void *b)
 	const struct damage *x = a, *y = b;
 	if (x->ts != y->ts)
 		return (x->ts > y->ts) - (x->ts < y->ts);
-	return (x->off > y->off) - (x->off < y->off);
+	if (x->off != y->off)
+		return (x->off > y->off) - (x->off < y->off);
+	return (x->order > y->order) - (x->order < y->order);
 }
 
 /* Split the index by stream, in sequence order; report duplicates, gaps

@@ -188,6 +188,12 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 		hvlog__fail(err, st, UINT64_MAX, "writer: could not encode the metadata");
 		goto fail;
 	}
+	if (meta_len > WIRE_MAX_META) {
+		st = hvlog__fail(err, HVLOG_LIMIT, UINT64_MAX,
+				 "writer: the metadata (%zu bytes: schema and %u streams) exceeds the %u-byte cap readers enforce",
+				 meta_len, c.nstreams, WIRE_MAX_META);
+		goto fail;
+	}
 	memcpy(hdr, WIRE_FILE_MAGIC, 8);
 	wire_put16(hdr + WIRE_FH_MAJOR, HVLOG_FORMAT_MAJOR);
 	wire_put16(hdr + WIRE_FH_MINOR, HVLOG_FORMAT_MINOR);

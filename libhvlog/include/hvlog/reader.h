@@ -95,7 +95,7 @@ typedef struct hvlog_reader_stats {
 	uint64_t file_size;
 	/* From the chunk headers, known right after open: */
 	uint64_t chunks_indexed; /* chunks holding events */
-	uint64_t first_ts;       /* first event's timestamp */
+	uint64_t first_ts;       /* first event's timestamp (of chunks whose time only goes forward) */
 	uint64_t last_ts;        /* last record's timestamp */
 } hvlog_reader_stats;
 void hvlog_reader_stats_get(const hvlog_reader *r, hvlog_reader_stats *st);
