@@ -63,12 +63,35 @@ static uint64_t first_event_ts(const hvlog_stream *s)
 	}
 }
 
+/* Write the pending lost count as a LOST record at the cursor; the chunk
+ * now carries it (re-counted by hvlog_chunk_drop if the chunk is lost). */
+static void put_lost(hvlog_stream *s)
+{
+	uint8_t *p = s->cur;
+
+	if (!s->lost)
+		return;
+	*p++ = HVLOG_TAG_LOST;
+	p = hvlog__put_varint(p, s->lost);
+	p = hvlog__put_varint(p, s->lost_first);
+	p = hvlog__put_varint(p, s->lost_last);
+	if (!s->carried || s->lost_first < s->carried_first)
+		s->carried_first = s->lost_first;
+	if (!s->carried || s->lost_last > s->carried_last)
+		s->carried_last = s->lost_last;
+	s->carried += s->lost;
+	s->lost = 0;
+	s->cur = p;
+}
+
 size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk)
 {
 	uint8_t *h = s->buf;
-	size_t len = (size_t)(s->cur - (s->buf + HVLOG_CHUNK_HEADER_SIZE));
+	size_t len;
 	static const char sync[8] = WIRE_CHUNK_SYNC;
 
+	put_lost(s); /* losses noted since the chunk began go out with it */
+	len = (size_t)(s->cur - (s->buf + HVLOG_CHUNK_HEADER_SIZE));
 	*chunk = h;
 	if (!len && !final)
 		return 0;
@@ -96,17 +119,9 @@ void hvlog_chunk_restart(hvlog_stream *s)
 	s->flags = 0;
 	s->base_ts = s->last_ts;
 	reset_slots(s);
-	s->carried = s->lost;
-	s->carried_first = s->lost_first;
-	s->carried_last = s->lost_last;
-	if (s->lost) {
-		*p++ = HVLOG_TAG_LOST;
-		p = hvlog__put_varint(p, s->lost);
-		p = hvlog__put_varint(p, s->lost_first);
-		p = hvlog__put_varint(p, s->lost_last);
-		s->lost = 0;
-	}
+	s->carried = 0;
 	s->cur = p;
+	put_lost(s); /* losses of a dropped chunk lead the next one */
 }
 
 /* Add to the pending lost count without counting the events again. */

@@ -1,0 +1,105 @@
+/*
+ * backend.h - what the core needs from a CPU: run a virtual processor until
+ * it exits, tell why, resume with the core's answer.
+ *
+ * Two backends implement it: `kvm` (real guests under /dev/kvm) and `sim`
+ * (a deterministic interpreter of the same x86-64 guest code, with a
+ * virtual TSC).  The core turns exits into events the same way for both,
+ * so the traces of one guest program agree (but for timestamps).
+ *
+ * Guest model shared by both: 64-bit long mode from the first instruction,
+ * flat segments, guest-physical RAM [0, mem_size) identity-mapped by page
+ * tables the core builds at `cr3` (the sim ignores paging), an IDT the
+ * guest loads itself with LIDT or the core gives in hv_vcpu_init.
+ * Guest-physical addresses at or above HV_MMIO_BASE are device memory:
+ * every access there exits as HV_EXIT_MMIO.
+ */
+#ifndef HVCORE_BACKEND_H
+#define HVCORE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HV_MMIO_BASE 0x30000000ull  /* 768 MiB: device memory starts here */
+#define HV_MMIO_END 0x40000000ull   /* the page tables map [0, 1 GiB) */
+
+enum hv_exit_kind {
+	HV_EXIT_IO,         /* IN/OUT: port, size 1/2/4, write; data (core fills it for IN) */
+	HV_EXIT_MMIO,       /* load/store at addr >= HV_MMIO_BASE: size, write, data */
+	HV_EXIT_HLT,        /* HLT; the guest resumes after it */
+	HV_EXIT_MSR_READ,   /* RDMSR: addr = index; core fills data or sets fault */
+	HV_EXIT_MSR_WRITE,  /* WRMSR: addr = index, data = EDX:EAX; core may set fault */
+	HV_EXIT_CPUID,      /* CPUID: cpuid[0] = EAX in, cpuid[2] = ECX in; core fills cpuid[0..3] */
+	HV_EXIT_CR_READ,    /* MOV r, CRn: addr = n; data = current value (core may change it) */
+	HV_EXIT_CR_WRITE,   /* MOV CRn, r: addr = n, data = value written */
+	HV_EXIT_INVLPG,     /* INVLPG: addr = guest virtual address */
+	HV_EXIT_MWAIT,      /* MWAIT: cpuid[0] = EAX (hint), cpuid[2] = ECX (extensions) */
+	HV_EXIT_INVD,       /* INVD */
+	HV_EXIT_SHUTDOWN,   /* triple fault; the VP cannot run again */
+	HV_EXIT_IRQ_WINDOW, /* the guest can take the interrupt the core is holding */
+	HV_EXIT_COUNT
+};
+
+/* One exit.  The backend fills it in run(); the core handles it and may
+ * write data/cpuid/fault; the next run() completes the exiting instruction
+ * with those (an IN's value into AL/AX/EAX, RDMSR's into EDX:EAX, CPUID's
+ * four registers, a #GP(0) instead when fault is set) and goes on. */
+struct hv_exit {
+	enum hv_exit_kind kind;
+	uint64_t rip;       /* guest RIP of the exiting instruction */
+	uint64_t tsc;       /* when: host TSC (kvm) or virtual TSC (sim) */
+	uint16_t port;
+	uint8_t size;
+	uint8_t write;
+	uint64_t addr;
+	uint64_t data;
+	uint32_t cpuid[4];  /* EAX, EBX, ECX, EDX */
+	int fault;          /* set by the core: inject #GP(0) into the guest */
+};
+
+struct hv_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+};
+
+struct hv_vcpu_init {
+	uint64_t rip, rsp;      /* entry point and stack */
+	uint64_t cr3;           /* page tables (kvm) */
+	uint64_t gdt_base;      /* a GDT the core wrote: 0 null, 8 code64, 16 data */
+	uint64_t idt_base;      /* 0: none until the guest's LIDT */
+	uint16_t idt_limit;
+	uint64_t rdi;           /* first argument: the VP index */
+};
+
+struct hv_vm;
+struct hv_vcpu;
+
+struct hv_backend {
+	const char *name;
+	/* Exits this backend sees (bit 1 << HV_EXIT_*).  The guest also
+	 * reports what it did through the report port (guest.h); the core
+	 * uses a report only when the backend does not see the exit itself. */
+	uint64_t native;
+	/* 0 if the backend can run here; else -1 with a reason in err. */
+	int (*probe)(char *err, size_t errlen);
+	/* A VM over the core's guest memory `mem` (page aligned, mem_size bytes). */
+	int (*vm_create)(struct hv_vm **out, void *mem, uint64_t mem_size, char *err, size_t errlen);
+	void (*vm_destroy)(struct hv_vm *vm);
+	int (*vcpu_create)(struct hv_vm *vm, unsigned index, const struct hv_vcpu_init *init,
+			   struct hv_vcpu **out, char *err, size_t errlen);
+	void (*vcpu_destroy)(struct hv_vcpu *v);
+	/* Complete the previous exit (if any), run until the next one. 0, or -1
+	 * with err set on a backend failure (not a guest fault). */
+	int (*run)(struct hv_vcpu *v, struct hv_exit *exit, char *err, size_t errlen);
+	int (*get_regs)(struct hv_vcpu *v, struct hv_regs *regs);
+	/* Deliver external interrupt `vector` before the next instruction if
+	 * the guest has interrupts enabled (returns 1); otherwise hold it, ask
+	 * for an HV_EXIT_IRQ_WINDOW exit, and return 0. */
+	int (*inject_irq)(struct hv_vcpu *v, uint8_t vector);
+};
+
+extern const struct hv_backend hv_backend_sim;
+extern const struct hv_backend hv_backend_kvm;
+
+#endif

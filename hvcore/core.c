@@ -1,0 +1,892 @@
+/*
+ * core.c - partitions, virtual processors, the scheduler, the devices, and
+ * the events they emit through libhvlog's typed emitters.
+ *
+ * Every VP runs on its own thread and writes its own stream; stream 0
+ * ("hv") belongs to the main thread, which creates and deletes partitions
+ * and VPs.  Exits from either backend go through handle_exit(), so one
+ * guest program gives the same events on both (but for time).
+ *
+ * Time: with kvm, the host TSC; with sim, one virtual clock for the whole
+ * machine.  The sim scheduler runs one VP at a time in an order drawn from
+ * the seed, so the same options give the same trace, byte for byte.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "core.h"
+#include "hvlog/hvlog.h"
+
+#define SIM_HZ 1000000000ull            /* the sim's virtual clock: 1 GHz */
+#define TIMER_PERIOD_NS 20000ull        /* the guest timer when idle */
+#define OVERRUN_NS 50000ull             /* an intercept handled slower is an overrun */
+#define OVERRUN500_NS 500000ull
+#define PROFILE_NS 1000000ull           /* profiler sample interval */
+#define VTLB_MIN 16u
+#define VTLB_MAX 1024u
+#define HV_STATUS_SUCCESS 0
+#define HV_STATUS_INVALID_HYPERCALL_CODE 2
+#define HV_STATUS_INVALID_PARTITION_ID 0xd
+#define HV_STATUS_INVALID_VP_INDEX 0xe
+#define HV_MAX_VPS_PER_PARTITION G_MAX_VPS
+
+struct core;
+struct partition;
+
+struct vp {
+	struct core *c;
+	struct partition *p;
+	unsigned index;           /* in its partition */
+	unsigned global;          /* over all partitions; its stream is global + 1 */
+	uint32_t thread_id;
+	struct hv_vcpu *vcpu;
+	hvlog_stream *s;
+	pthread_t thread;
+	int started;
+	/* devices */
+	uint64_t timer_deadline;  /* trace ticks; 0: not armed */
+	int irq_held;             /* injected while IF=0, waiting for a window */
+	uint8_t cmos_index;
+	uint32_t pci_addr;
+	char line[128];
+	size_t linelen;
+	/* virtual TLB model */
+	unsigned vtlb_cap, vtlb_used;
+	/* time */
+	uint64_t now;             /* trace ticks of the last exit */
+	uint64_t sim_in_global, sim_in_tsc; /* sim: clock mapping since switch-in */
+	uint64_t next_profile, last_flush;
+	uint64_t exits, events;
+	atomic_int done;          /* read by the main thread's progress line */
+	int failed;
+	char err[160];
+};
+
+struct partition {
+	uint64_t id;
+	uint8_t *mem;
+	struct hv_vm *vm;
+	uint64_t tsc_offset, ref_offset;
+	unsigned nvps;
+	struct vp *vps;
+	uint64_t guest_os_id, hypercall_msr;
+};
+
+struct core {
+	const struct hvcore_config *cfg;
+	const struct hv_backend *be;
+	int sim;
+	uint64_t hz;               /* trace ticks per second */
+	hvlog_writer *w;
+	hvlog_stream *hv;          /* stream 0, main thread only */
+	hvlog_stream *null_streams;
+	uint8_t *null_bufs;
+	uint64_t *null_slots;
+	struct partition *parts;
+	unsigned nparts, nvps;
+	struct vp **all;
+	atomic_uint_fast64_t events, exits;
+	atomic_int stop;
+	uint64_t event_limit;
+	uint64_t deadline_ns;      /* host CLOCK_MONOTONIC stop time; 0: none */
+	uint64_t flush_ticks;
+	/* scheduler */
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int current;               /* sim: the VP that may run, -1: none */
+	uint64_t rng;
+	uint64_t global_now;       /* sim: the machine's virtual clock */
+	sem_t lps;                 /* kvm: free logical processors */
+	pthread_mutex_t serial_lock;
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t ns_to_ticks(const struct core *c, uint64_t ns)
+{
+	return (uint64_t)((unsigned __int128)ns * c->hz / 1000000000u);
+}
+
+/* TSC ticks per second, measured against CLOCK_MONOTONIC over 50 ms. */
+static uint64_t tsc_hz(void)
+{
+	uint64_t t0 = mono_ns(), c0 = __rdtsc();
+	struct timespec d = { 0, 50000000 };
+	nanosleep(&d, NULL);
+	uint64_t t1 = mono_ns(), c1 = __rdtsc();
+	return (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0));
+}
+
+/* The trace clock now, for events of stream 0. */
+static uint64_t hv_clock(struct core *c)
+{
+	return c->sim ? c->global_now : __rdtsc();
+}
+
+/* Every event goes through EMIT so that --events counts the events the
+ * core produced, whether or not their group is recorded. */
+#define EMIT(v, call) ((v)->events++, (void)(call))
+
+static void check_limits(struct vp *v, uint64_t events_before)
+{
+	struct core *c = v->c;
+	uint64_t total = atomic_fetch_add(&c->events, v->events - events_before) + (v->events - events_before);
+
+	atomic_fetch_add(&c->exits, 1);
+	if (c->event_limit && total >= c->event_limit)
+		atomic_store(&c->stop, 1);
+}
+
+/* ---- devices ------------------------------------------------------------- */
+
+static void serial_out(struct vp *v, uint8_t ch)
+{
+	if (!v->c->cfg->serial_echo)
+		return;
+	if (ch != '\n' && v->linelen < sizeof v->line - 1) {
+		v->line[v->linelen++] = (char)ch;
+		return;
+	}
+	pthread_mutex_lock(&v->c->serial_lock);
+	fprintf(stderr, "[p%llu/vp%u] %.*s\n", (unsigned long long)v->p->id, v->index, (int)v->linelen, v->line);
+	pthread_mutex_unlock(&v->c->serial_lock);
+	v->linelen = 0;
+}
+
+static uint32_t pci_read(uint32_t addr)
+{
+	unsigned dev = (addr >> 11) & 31, reg = addr & 0xfc;
+	static const uint32_t ids[] = { 0x12378086, 0x70008086, 0x100e8086 }; /* host bridge, ISA, NIC */
+	if (!(addr & 0x80000000u) || (addr >> 16 & 0xff) || dev >= 3)
+		return 0xffffffffu;
+	return reg == 0 ? ids[dev] : 0;
+}
+
+static uint64_t port_read(struct vp *v, uint16_t port)
+{
+	switch (port) {
+	case HV_PORT_COM1 + 5:
+		return 0x60; /* transmitter empty */
+	case 0x71:
+		return v->cmos_index == 0x0a ? 0x26 : 0;
+	case 0xcfc:
+		return pci_read(v->pci_addr);
+	default:
+		return 0xffffffffu;
+	}
+}
+
+static void port_write(struct vp *v, uint16_t port, uint64_t value)
+{
+	switch (port) {
+	case HV_PORT_COM1:
+		serial_out(v, (uint8_t)value);
+		break;
+	case 0x70:
+		v->cmos_index = (uint8_t)value;
+		break;
+	case 0xcf8:
+		v->pci_addr = (uint32_t)value;
+		break;
+	case 0x40: /* one-shot timer: fire now */
+		v->timer_deadline = v->now ? v->now : 1;
+		break;
+	}
+}
+
+/* Virtual TLB of the partition, as the events of the GVA group describe it:
+ * it grows when full, shrinks on a flush when mostly empty. */
+static void vtlb_add(struct vp *v)
+{
+	if (++v->vtlb_used <= v->vtlb_cap || v->vtlb_cap >= VTLB_MAX)
+		return;
+	EMIT(v, hvlog_emit_am_gva_grow_virtual_tlb(v->s, v->now, v->vtlb_cap, v->vtlb_cap * 2));
+	v->vtlb_cap *= 2;
+}
+
+static void vtlb_flush(struct vp *v)
+{
+	EMIT(v, hvlog_emit_am_gva_flush_virtual_tlb(v->s, v->now, v->p->id));
+	if (v->vtlb_cap > VTLB_MIN && v->vtlb_used < v->vtlb_cap / 4) {
+		unsigned n = v->vtlb_cap / 2;
+		EMIT(v, hvlog_emit_am_gva_shrink_virtual_tlb(v->s, v->now, v->vtlb_cap, n, n - v->vtlb_used));
+		v->vtlb_cap = n;
+	}
+	v->vtlb_used = 0;
+}
+
+/* ---- MSRs and CPUID ------------------------------------------------------- */
+
+/* 0 and *value, or -1: the MSR does not exist (#GP). */
+static int msr_read(struct vp *v, uint32_t index, uint64_t *value)
+{
+	switch (index) {
+	case 0x10: *value = v->now; return 0;
+	case 0x17: *value = 0; return 0;
+	case 0x1b: *value = 0xfee00900; return 0;
+	case 0x3a: *value = 5; return 0;
+	case 0x6e0: *value = v->timer_deadline; return 0;
+	case 0xc0000080: *value = 0xd01; return 0;
+	case 0x40000000: *value = v->p->guest_os_id; return 0;
+	case 0x40000001: *value = v->p->hypercall_msr; return 0;
+	case 0x40000002: *value = v->index; return 0;
+	case 0x40000020: *value = v->now / 100; return 0;
+	default: return -1;
+	}
+}
+
+static int msr_write(struct vp *v, uint32_t index, uint64_t value)
+{
+	switch (index) {
+	case 0x1b:
+	case 0x80b: /* x2APIC EOI */
+		return 0;
+	case 0x6e0: /* TSC deadline: the guest's next timer */
+		v->timer_deadline = v->now + ns_to_ticks(v->c, TIMER_PERIOD_NS);
+		return 0;
+	case 0x40000000:
+		v->p->guest_os_id = value;
+		return 0;
+	case 0x40000001:
+		v->p->hypercall_msr = value;
+		if (value & 1)
+			guest_hypercall_page(v->p->mem, value & ~0xfffull);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static void cpuid_answer(uint32_t leaf, uint32_t out[4])
+{
+	memset(out, 0, 16);
+	switch (leaf) {
+	case 0:
+		out[0] = 0xd;
+		memcpy(&out[1], "Genu", 4);
+		memcpy(&out[3], "ineI", 4);
+		memcpy(&out[2], "ntel", 4);
+		break;
+	case 1:
+		out[0] = 0x806ec;
+		out[2] = 1u << 31; /* hypervisor present */
+		break;
+	case 0x40000000:
+		out[0] = 0x40000005;
+		memcpy(&out[1], "Micr", 4);
+		memcpy(&out[2], "osof", 4);
+		memcpy(&out[3], "t Hv", 4);
+		break;
+	case 0x40000001:
+		memcpy(&out[0], "Hv#1", 4);
+		break;
+	}
+}
+
+/* ---- interrupts and time ------------------------------------------------- */
+
+static void deliver_timer(struct vp *v, int after_window)
+{
+	struct core *c = v->c;
+
+	if (c->be->inject_irq(v->vcpu, HV_TIMER_VECTOR)) {
+		EMIT(v, hvlog_emit_im_external_interrupt(v->s, v->now, HV_TIMER_VECTOR));
+		v->irq_held = 0;
+	} else if (!after_window) {
+		v->irq_held = 1;
+	}
+}
+
+/* Sim: the trace time of an exit.  kvm: the host TSC it carries. */
+static uint64_t exit_time(struct vp *v, const struct hv_exit *e)
+{
+	if (!v->c->sim)
+		return e->tsc;
+	return v->sim_in_global + (e->tsc - v->sim_in_tsc);
+}
+
+/* Handling an intercept took `cost` ns (measured with kvm, modelled with
+ * sim); report it when over the thresholds. */
+static void overrun_check(struct vp *v, const struct hv_exit *e, uint64_t cost_ns, uint32_t call_code)
+{
+	if (cost_ns < OVERRUN_NS)
+		return;
+	uint64_t ticks = ns_to_ticks(v->c, cost_ns);
+	if (cost_ns >= OVERRUN500_NS) {
+		EMIT(v, hvlog_emit_ke_overrun500(v->s, v->now, ticks, e->kind, 1, call_code));
+		EMIT(v, hvlog_emit_ke_overrun500_params(v->s, v->now, e->rip, e->addr, e->data, e->port));
+	} else {
+		EMIT(v, hvlog_emit_ke_overrun(v->s, v->now, ticks, e->kind, 1, call_code));
+		EMIT(v, hvlog_emit_ke_overrun_params(v->s, v->now, e->rip, e->addr, e->data, e->port));
+	}
+}
+
+/* ---- exits --------------------------------------------------------------- */
+
+/* Which exit a reported event stands for, so that a backend that saw the
+ * exit itself does not count it twice. */
+static int report_kind(unsigned event)
+{
+	switch (event) {
+	case HVLOG_EV_IM_CPUID_INSTRUCTION: return HV_EXIT_CPUID;
+	case HVLOG_EV_IM_CR_READ: return HV_EXIT_CR_READ;
+	case HVLOG_EV_IM_CR_WRITE: return HV_EXIT_CR_WRITE;
+	case HVLOG_EV_IM_INVLPG_INSTRUCTION: return HV_EXIT_INVLPG;
+	case HVLOG_EV_IM_INVD_INSTRUCTION: return HV_EXIT_INVD;
+	default: return -1;
+	}
+}
+
+static void report(struct vp *v)
+{
+	const hvlog_schema *schema = hvlog_schema_builtin();
+	struct hv_regs r;
+	const hvlog_event *ev;
+	int kind;
+
+	if (v->c->be->get_regs(v->vcpu, &r) != 0)
+		return;
+	ev = hvlog_schema_find_event(schema, (uint32_t)r.rax);
+	kind = report_kind((unsigned)r.rax);
+	if (!ev || (kind >= 0 && (v->c->be->native >> kind & 1)))
+		return;
+	uint64_t p[HVLOG_MAX_PARAMS] = { r.rbx, r.rsi, r.r8, r.r9, r.r10 };
+	EMIT(v, hvlog_emit(v->s, v->now, ev, p));
+	/* what the reported instruction does to the core's state */
+	if (ev->number == HVLOG_EV_IM_CR_WRITE && r.rsi == 3)
+		vtlb_flush(v);
+	else if (ev->number == HVLOG_EV_IM_INVLPG_INSTRUCTION)
+		vtlb_add(v);
+}
+
+static void hypercall(struct vp *v, struct hv_exit *e, uint64_t *cost_ns, uint32_t *code)
+{
+	static const uint16_t known[] = { 0x0002, 0x0003, 0x0008, 0x0013, 0x0014, 0x004e, 0x005c, 0x005d };
+	struct hv_regs r;
+	uint64_t input = 0;
+
+	if (v->c->be->get_regs(v->vcpu, &r) == 0)
+		input = r.rcx;
+	*code = (uint16_t)input;
+	e->data = HV_STATUS_INVALID_HYPERCALL_CODE;
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (known[i] == *code)
+			e->data = HV_STATUS_SUCCESS;
+	/* a rep hypercall costs per element: flushing 3 address spaces takes long */
+	*cost_ns += ((input >> 32) & 0xfff) * 20000;
+	EMIT(v, hvlog_emit_hc_hypercall(v->s, v->now, e->rip, input));
+}
+
+/* Handle one exit: emulate, emit its events, decide what comes next.
+ * Returns 0 to go on, 1 when the VP is finished. */
+static int handle_exit(struct vp *v, struct hv_exit *e)
+{
+	struct core *c = v->c;
+	uint64_t t0 = c->sim ? 0 : __rdtsc();
+	uint64_t cost_ns = 300; /* the sim's model of an intercept */
+	uint32_t call_code = e->port;
+	uint64_t value;
+
+	v->now = exit_time(v, e);
+	switch (e->kind) {
+	case HV_EXIT_IO:
+		if (e->port == HV_PORT_REPORT) {
+			report(v);
+			break;
+		}
+		if (e->port == HV_PORT_DONE)
+			return 1;
+		if (e->port == HV_PORT_HYPERCALL && !e->write) {
+			hypercall(v, e, &cost_ns, &call_code);
+			break;
+		}
+		if (e->write) {
+			EMIT(v, hvlog_emit_im_io_port_write(v->s, v->now, e->rip, e->port, (uint32_t)e->data));
+			port_write(v, e->port, e->data);
+		} else {
+			e->data = port_read(v, e->port) & (e->size == 4 ? 0xffffffffu : (1u << (8 * e->size)) - 1);
+			EMIT(v, hvlog_emit_im_io_port_read(v->s, v->now, e->rip, e->port, (uint32_t)e->data));
+			if (e->port == 0xcfc)
+				cost_ns = 2000;
+		}
+		break;
+	case HV_EXIT_MMIO:
+		if (!e->write)
+			e->data = 1; /* device status: ready */
+		EMIT(v, hvlog_emit_im_memory_intercept(v->s, v->now, e->rip, e->addr, e->write ? 1 : 0));
+		vtlb_add(v);
+		break;
+	case HV_EXIT_HLT:
+		EMIT(v, hvlog_emit_im_hlt_instruction(v->s, v->now, e->rip));
+		/* idle until the timer: with sim, time jumps to it */
+		if (!v->timer_deadline)
+			v->timer_deadline = v->now + ns_to_ticks(c, TIMER_PERIOD_NS);
+		if (c->sim && v->timer_deadline > v->now) {
+			v->sim_in_global += v->timer_deadline - v->now;
+			v->now = v->timer_deadline;
+		}
+		v->timer_deadline = 0;
+		deliver_timer(v, 0);
+		break;
+	case HV_EXIT_MSR_READ:
+		e->fault = msr_read(v, (uint32_t)e->addr, &value) != 0;
+		e->data = e->fault ? 0 : value;
+		EMIT(v, hvlog_emit_im_msr_read(v->s, v->now, e->rip, (uint32_t)e->addr, e->data));
+		if (e->fault)
+			EMIT(v, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, 13));
+		break;
+	case HV_EXIT_MSR_WRITE:
+		EMIT(v, hvlog_emit_im_msr_write(v->s, v->now, e->rip, (uint32_t)e->addr, e->data));
+		e->fault = msr_write(v, (uint32_t)e->addr, e->data) != 0;
+		if (e->fault)
+			EMIT(v, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, 13));
+		break;
+	case HV_EXIT_CPUID:
+		EMIT(v, hvlog_emit_im_cpuid_instruction(v->s, v->now, e->rip, e->cpuid[0], e->cpuid[2]));
+		cpuid_answer(e->cpuid[0], e->cpuid);
+		break;
+	case HV_EXIT_CR_READ:
+		EMIT(v, hvlog_emit_im_cr_read(v->s, v->now, e->rip, (uint8_t)e->addr, e->data));
+		break;
+	case HV_EXIT_CR_WRITE:
+		EMIT(v, hvlog_emit_im_cr_write(v->s, v->now, e->rip, (uint8_t)e->addr, e->data));
+		if (e->addr == 3)
+			vtlb_flush(v);
+		break;
+	case HV_EXIT_INVLPG:
+		EMIT(v, hvlog_emit_im_invlpg_instruction(v->s, v->now, e->rip, e->addr));
+		vtlb_add(v);
+		break;
+	case HV_EXIT_MWAIT:
+		EMIT(v, hvlog_emit_im_mwait_instruction(v->s, v->now, e->rip, e->cpuid[2], e->cpuid[0]));
+		break;
+	case HV_EXIT_INVD:
+		EMIT(v, hvlog_emit_im_invd_instruction(v->s, v->now, e->rip));
+		break;
+	case HV_EXIT_SHUTDOWN:
+		EMIT(v, hvlog_emit_im_guest_shutdown(v->s, v->now, e->rip));
+		return 1;
+	case HV_EXIT_IRQ_WINDOW:
+		EMIT(v, hvlog_emit_im_interrupt_pending(v->s, v->now, e->rip));
+		deliver_timer(v, 1);
+		break;
+	default:
+		break;
+	}
+	/* a timer that came due while the guest ran */
+	if (v->timer_deadline && v->now >= v->timer_deadline && e->kind != HV_EXIT_HLT && !v->irq_held) {
+		v->timer_deadline = 0;
+		deliver_timer(v, 0);
+	}
+	if (c->sim) {
+		v->sim_in_global += ns_to_ticks(c, cost_ns);
+		overrun_check(v, e, cost_ns, call_code);
+	} else {
+		overrun_check(v, e, (uint64_t)((double)(__rdtsc() - t0) * 1e9 / (double)c->hz), call_code);
+	}
+	return 0;
+}
+
+/* ---- scheduling ------------------------------------------------------------ */
+
+static void switch_in(struct vp *v)
+{
+	struct core *c = v->c;
+
+	if (c->sim) {
+		v->sim_in_global = c->global_now;
+		v->now = c->global_now;
+	} else {
+		v->now = __rdtsc();
+	}
+	EMIT(v, hvlog_emit_sch_context_switch(v->s, v->now, v->p->id, v->thread_id, v->p->tsc_offset));
+}
+
+/* Sim: pass the baton to a VP drawn from the seed (or end). */
+static void sim_yield(struct vp *v, uint64_t last_exit_tsc)
+{
+	struct core *c = v->c;
+	unsigned runnable[G_MAX_VPS * 16], n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	c->global_now = v->sim_in_global + (last_exit_tsc - v->sim_in_tsc) + 500; /* the switch itself */
+	for (unsigned i = 0; i < c->nvps && n < sizeof runnable / sizeof runnable[0]; i++)
+		if (!atomic_load(&c->all[i]->done))
+			runnable[n++] = i;
+	c->current = n && !atomic_load(&c->stop) ? (int)runnable[rng_next(&c->rng) % n] : -1;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int sim_wait_turn(struct vp *v)
+{
+	struct core *c = v->c;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->current != (int)v->global && c->current != -1)
+		pthread_cond_wait(&c->cv, &c->lock);
+	int mine = c->current == (int)v->global;
+	pthread_mutex_unlock(&c->lock);
+	return mine;
+}
+
+static void *vp_thread(void *arg)
+{
+	struct vp *v = arg;
+	struct core *c = v->c;
+	struct hv_exit e;
+	uint64_t last_tsc = 0;
+	int finished = 0;
+
+	while (!finished) {
+		unsigned quantum;
+		if (c->sim) {
+			if (!sim_wait_turn(v))
+				break;
+			quantum = 20 + (unsigned)(rng_next(&c->rng) % 200);
+		} else {
+			while (sem_wait(&c->lps) != 0 && errno == EINTR)
+				;
+			quantum = 2000;
+		}
+		if (atomic_load(&c->stop)) {
+			finished = 1;
+		} else {
+			if (c->sim)
+				v->sim_in_tsc = last_tsc;
+			switch_in(v);
+		}
+		for (unsigned q = 0; q < quantum && !finished; q++) {
+			uint64_t before = v->events;
+			if (c->be->run(v->vcpu, &e, v->err, sizeof v->err) != 0) {
+				v->failed = 1;
+				finished = 1;
+				break;
+			}
+			last_tsc = e.tsc;
+			v->exits++;
+			finished = handle_exit(v, &e);
+			if (v->now >= v->next_profile) {
+				EMIT(v, hvlog_emit_sch_profiler_sample(v->s, v->now, v->p->id, v->thread_id,
+								      v->p->tsc_offset));
+				v->next_profile = v->now + ns_to_ticks(c, PROFILE_NS);
+			}
+			if (c->flush_ticks && v->now - v->last_flush >= c->flush_ticks) {
+				hvlog_stream_flush(v->s);
+				v->last_flush = v->now;
+			}
+			check_limits(v, before);
+			if (atomic_load(&c->stop) || (c->deadline_ns && (v->exits & 255) == 0 && mono_ns() >= c->deadline_ns)) {
+				atomic_store(&c->stop, 1);
+				finished = 1;
+			}
+		}
+		if (finished)
+			atomic_store(&v->done, 1);
+		if (c->sim)
+			sim_yield(v, last_tsc);
+		else
+			sem_post(&c->lps);
+	}
+	atomic_store(&v->done, 1);
+	return NULL;
+}
+
+/* ---- set-up and teardown ------------------------------------------------- */
+
+static hvlog_status discard(hvlog_stream *s)
+{
+	hvlog_chunk_restart(s);
+	return HVLOG_OK;
+}
+
+static int make_streams(struct core *c, char *err, size_t errlen)
+{
+	const struct hvcore_config *cfg = c->cfg;
+	hvlog_stream_info *info = calloc(c->nvps + 1, sizeof *info);
+	char (*names)[32] = calloc(c->nvps + 1, sizeof *names);
+	hvlog_error herr;
+	int rc = -1;
+
+	if (!info || !names)
+		goto out;
+	info[0] = (hvlog_stream_info){ "hv", 0, UINT32_MAX };
+	for (unsigned i = 0; i < c->nvps; i++) {
+		struct vp *v = c->all[i];
+		snprintf(names[i + 1], sizeof names[i + 1], "p%llu/vp%u", (unsigned long long)v->p->id, v->index);
+		info[i + 1] = (hvlog_stream_info){ names[i + 1], v->p->id, v->index };
+	}
+	if (cfg->output) {
+		hvlog_writer_config wc = {
+			.nstreams = c->nvps + 1, .streams = info, .clock_hz = c->hz,
+			.clock_name = c->sim ? "sim" : "tsc", .producer = "hvcore " HVLOG_VERSION_STRING,
+			.group_mask = cfg->group_mask,
+			.clock_epoch_ns = c->sim ? 0 : (int64_t)time(NULL) * 1000000000,
+		};
+		if (hvlog_writer_open_path(&c->w, cfg->output, &wc, &herr) != HVLOG_OK) {
+			snprintf(err, errlen, "%s: %s", cfg->output, herr.msg);
+			goto out;
+		}
+		c->hv = hvlog_writer_stream(c->w, 0);
+		for (unsigned i = 0; i < c->nvps; i++)
+			c->all[i]->s = hvlog_writer_stream(c->w, i + 1);
+	} else {
+		/* Tracing off: streams that record no group, so every emit costs
+		 * the one test a disabled group costs. */
+		const hvlog_schema *s = hvlog_schema_builtin();
+		c->null_streams = calloc(c->nvps + 1, sizeof *c->null_streams);
+		c->null_bufs = malloc((size_t)(c->nvps + 1) * HVLOG_CHUNK_MIN);
+		c->null_slots = calloc((size_t)(c->nvps + 1) * s->nslots, sizeof *c->null_slots);
+		if (!c->null_streams || !c->null_bufs || !c->null_slots)
+			goto out;
+		for (unsigned i = 0; i <= c->nvps; i++)
+			hvlog_stream_init(&c->null_streams[i], i, s, 0, c->null_bufs + (size_t)i * HVLOG_CHUNK_MIN,
+					  HVLOG_CHUNK_MIN, c->null_slots + (size_t)i * s->nslots, discard, NULL);
+		c->hv = &c->null_streams[0];
+		for (unsigned i = 0; i < c->nvps; i++)
+			c->all[i]->s = &c->null_streams[i + 1];
+	}
+	rc = 0;
+out:
+	if (rc && !*err)
+		snprintf(err, errlen, "out of memory");
+	free(info);
+	free(names);
+	return rc;
+}
+
+extern char __executable_start[], etext[];
+
+/* Partitions and VPs: memory, guest program, backend objects.  Their
+ * creation events go to stream 0 afterwards (the streams need the VP list). */
+static int create_machine(struct core *c, char *err, size_t errlen)
+{
+	const struct hvcore_config *cfg = c->cfg;
+	unsigned vps = cfg->vps > HV_MAX_VPS_PER_PARTITION ? HV_MAX_VPS_PER_PARTITION : cfg->vps;
+	uint64_t iterations = cfg->workload == WL_ALL ? 1 : 0;
+
+	c->nparts = cfg->partitions;
+	c->parts = calloc(c->nparts, sizeof *c->parts);
+	c->all = calloc((size_t)c->nparts * vps, sizeof *c->all);
+	if (!c->parts || !c->all)
+		return snprintf(err, errlen, "out of memory"), -1;
+	for (unsigned pi = 0; pi < c->nparts; pi++) {
+		struct partition *p = &c->parts[pi];
+		uint64_t entry;
+
+		p->id = pi + 1;
+		p->tsc_offset = 0 - (uint64_t)(pi + 1) * 0x100000000ull;
+		p->ref_offset = (uint64_t)(pi + 1) * 10000000ull;
+		p->mem = mmap(NULL, G_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p->mem == MAP_FAILED) {
+			p->mem = NULL;
+			return snprintf(err, errlen, "guest memory: %s", strerror(errno)), -1;
+		}
+		entry = guest_build(p->mem, cfg->workload, iterations);
+		if (!entry)
+			return snprintf(err, errlen, "the %s guest program does not fit", workload_names[cfg->workload]), -1;
+		if (c->be->vm_create(&p->vm, p->mem, G_MEM_SIZE, err, errlen) != 0)
+			return -1;
+		p->vps = calloc(vps, sizeof *p->vps);
+		if (!p->vps)
+			return snprintf(err, errlen, "out of memory"), -1;
+		p->nvps = vps;
+		for (unsigned i = 0; i < vps; i++) {
+			struct vp *v = &p->vps[i];
+			struct hv_vcpu_init init = {
+				.rip = entry, .rsp = G_STACKS + (i + 1) * G_STACK_SIZE, .cr3 = G_PML4,
+				.gdt_base = G_GDT, .rdi = i,
+			};
+			*v = (struct vp){ .c = c, .p = p, .index = i, .global = c->nvps, .vtlb_cap = VTLB_MIN };
+			v->thread_id = 0x1000 + v->global;
+			if (c->be->vcpu_create(p->vm, i, &init, &v->vcpu, err, errlen) != 0)
+				return -1;
+			c->all[c->nvps++] = v;
+		}
+	}
+	return 0;
+}
+
+static void announce(struct core *c)
+{
+	const struct hvcore_config *cfg = c->cfg;
+	hvlog_stream *hv = c->hv;
+	uint64_t base = c->sim ? 0xfffff80000200000ull : (uint64_t)(uintptr_t)__executable_start;
+	uint32_t size = c->sim ? 0x180000u : (uint32_t)(etext - __executable_start);
+
+	hvlog_emit_profiler_hv_module(hv, hv_clock(c), base, size);
+	for (unsigned pi = 0; pi < c->nparts; pi++) {
+		struct partition *p = &c->parts[pi];
+		hvlog_emit_ob_create_partition(hv, hv_clock(c), p->id, HV_STATUS_SUCCESS);
+		hvlog_emit_pt_reference_time(hv, hv_clock(c), p->tsc_offset, p->ref_offset);
+		for (unsigned i = 0; i < p->nvps; i++)
+			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, p->vps[i].thread_id, HV_STATUS_SUCCESS);
+		/* more VPs than a partition may have: refused, like Hyper-V does */
+		for (unsigned i = p->nvps; i < cfg->vps; i++)
+			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, 0x1000 + 0xffff, HV_STATUS_INVALID_VP_INDEX);
+	}
+	if (cfg->workload == WL_ALL) {
+		hvlog_emit_vp_create_vp(hv, hv_clock(c), c->parts[0].id, 0xffff, HV_STATUS_INVALID_VP_INDEX);
+		hvlog_emit_ob_delete_partition(hv, hv_clock(c), 999, HV_STATUS_INVALID_PARTITION_ID);
+	}
+}
+
+static void retire(struct core *c)
+{
+	for (unsigned pi = 0; pi < c->nparts; pi++) {
+		struct partition *p = &c->parts[pi];
+		for (unsigned i = 0; i < p->nvps; i++)
+			hvlog_emit_vp_delete_vp(c->hv, hv_clock(c), p->id, p->vps[i].thread_id, HV_STATUS_SUCCESS);
+		hvlog_emit_ob_delete_partition(c->hv, hv_clock(c), p->id, HV_STATUS_SUCCESS);
+	}
+}
+
+static void destroy_machine(struct core *c)
+{
+	for (unsigned pi = 0; c->parts && pi < c->nparts; pi++) {
+		struct partition *p = &c->parts[pi];
+		for (unsigned i = 0; p->vps && i < p->nvps; i++)
+			if (p->vps[i].vcpu)
+				c->be->vcpu_destroy(p->vps[i].vcpu);
+		if (p->vm)
+			c->be->vm_destroy(p->vm);
+		if (p->mem)
+			munmap(p->mem, G_MEM_SIZE);
+		free(p->vps);
+	}
+	free(c->parts);
+	free(c->all);
+	free(c->null_streams);
+	free(c->null_bufs);
+	free(c->null_slots);
+}
+
+static void progress(struct core *c, uint64_t t0)
+{
+	double s = (double)(mono_ns() - t0) / 1e9;
+	uint64_t ev = atomic_load(&c->events), ex = atomic_load(&c->exits);
+	fprintf(stderr, "\rhvcore: %.1f s, %llu exits, %llu events (%.0f k events/s)   ", s,
+		(unsigned long long)ex, (unsigned long long)ev, s > 0 ? (double)ev / s / 1e3 : 0.0);
+}
+
+int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char *err, size_t errlen)
+{
+	struct core c = { .cfg = cfg, .be = cfg->backend, .current = -1 };
+	uint64_t t0;
+	int rc = -1, threads_started = 0;
+
+	memset(res, 0, sizeof *res);
+	*err = 0;
+	c.sim = c.be == &hv_backend_sim;
+	c.hz = c.sim ? SIM_HZ : tsc_hz();
+	c.rng = cfg->seed;
+	c.event_limit = cfg->events;
+	c.flush_ticks = ns_to_ticks(&c, cfg->flush_interval_ms * 1000000u);
+	atomic_init(&c.events, 0);
+	atomic_init(&c.exits, 0);
+	atomic_init(&c.stop, 0);
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_mutex_init(&c.serial_lock, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	sem_init(&c.lps, 0, cfg->lps ? cfg->lps : 1);
+
+	if (c.be->probe(err, errlen) != 0 || create_machine(&c, err, errlen) != 0 || make_streams(&c, err, errlen) != 0)
+		goto out;
+	announce(&c);
+	for (unsigned i = 0; i < c.nvps; i++)
+		c.all[i]->next_profile = 0;
+
+	t0 = mono_ns();
+	if (cfg->duration > 0)
+		c.deadline_ns = t0 + (uint64_t)(cfg->duration * 1e9);
+	if (c.sim && c.nvps)
+		c.current = (int)(rng_next(&c.rng) % c.nvps);
+	for (unsigned i = 0; i < c.nvps; i++) {
+		if (pthread_create(&c.all[i]->thread, NULL, vp_thread, c.all[i]) != 0) {
+			snprintf(err, errlen, "cannot start a VP thread: %s", strerror(errno));
+			atomic_store(&c.stop, 1);
+			pthread_mutex_lock(&c.lock);
+			c.current = -1;
+			pthread_cond_broadcast(&c.cv);
+			pthread_mutex_unlock(&c.lock);
+			break;
+		}
+		c.all[i]->started = 1;
+		threads_started++;
+	}
+	if (cfg->progress) {
+		for (;;) {
+			int running = 0;
+			for (unsigned i = 0; i < c.nvps; i++)
+				running |= c.all[i]->started && !atomic_load(&c.all[i]->done);
+			if (!running)
+				break;
+			progress(&c, t0);
+			struct timespec d = { 0, 200000000 };
+			nanosleep(&d, NULL);
+		}
+	}
+	for (unsigned i = 0; i < c.nvps; i++)
+		if (c.all[i]->started)
+			pthread_join(c.all[i]->thread, NULL);
+	res->seconds = (double)(mono_ns() - t0) / 1e9;
+	if (cfg->progress) {
+		progress(&c, t0);
+		fputc('\n', stderr);
+	}
+	if (threads_started == (int)c.nvps)
+		rc = 0;
+	for (unsigned i = 0; i < c.nvps; i++)
+		if (c.all[i]->failed) {
+			res->vps_failed++;
+			if (!*err)
+				snprintf(err, errlen, "p%llu/vp%u: %s", (unsigned long long)c.all[i]->p->id,
+					 c.all[i]->index, c.all[i]->err);
+			rc = -1;
+		}
+	if (c.sim)
+		c.global_now += 1000;
+	retire(&c);
+	res->exits = atomic_load(&c.exits);
+	res->events = atomic_load(&c.events);
+out:
+	if (c.w) {
+		hvlog_error herr;
+		for (unsigned i = 0; i < c.nvps; i++)
+			res->lost += hvlog_stream_lost_total(c.all[i]->s);
+		if (hvlog_writer_close(c.w, &herr) != HVLOG_OK && rc == 0) {
+			snprintf(err, errlen, "%s: %s", cfg->output, herr.msg);
+			rc = -1;
+		}
+	}
+	destroy_machine(&c);
+	sem_destroy(&c.lps);
+	pthread_cond_destroy(&c.cv);
+	pthread_mutex_destroy(&c.lock);
+	pthread_mutex_destroy(&c.serial_lock);
+	return rc;
+}

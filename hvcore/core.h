@@ -1,0 +1,39 @@
+/*
+ * core.h - the tracing hypervisor core: partitions, virtual processors on
+ * their own threads, a scheduler, devices, and the events they emit.
+ */
+#ifndef HVCORE_CORE_H
+#define HVCORE_CORE_H
+
+#include <stdint.h>
+
+#include "backend.h"
+#include "guest.h"
+
+struct hvcore_config {
+	const struct hv_backend *backend;
+	enum workload workload;
+	unsigned partitions;      /* >= 1 */
+	unsigned vps;             /* per partition, >= 1 */
+	uint64_t events;          /* stop after about this many events; 0: no limit */
+	double duration;          /* stop after this many seconds; 0: no limit */
+	uint64_t seed;
+	uint64_t group_mask;      /* groups recorded; 0: all */
+	const char *output;       /* trace file; NULL: do not trace */
+	uint64_t flush_interval_ms; /* 0: flush only when chunks fill */
+	unsigned lps;             /* logical processors the VPs share (kvm) */
+	int serial_echo;          /* print guest serial output on stderr */
+	int progress;             /* a progress line on stderr */
+};
+
+struct hvcore_result {
+	uint64_t exits, events, lost;
+	uint64_t trace_bytes;
+	double seconds;
+	unsigned vps_failed;      /* VPs that stopped on a backend error */
+};
+
+/* Run the configured guests to the end; 0, or -1 with a message in err. */
+int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,405 @@
+/*
+ * guest.c - guest memory set-up and the workload programs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "asm.h"
+#include "backend.h"
+#include "guest.h"
+#include "hvlog/events.h"
+
+const char *const workload_names[WL_COUNT] = {
+	[WL_BOOT] = "boot", [WL_SERIAL] = "serial", [WL_HYPERCALL] = "hypercall", [WL_IDLE] = "idle",
+	[WL_MM] = "mm", [WL_MIXED] = "mixed", [WL_ALL] = "all",
+};
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* Identity map [0, 1 GiB) with 2 MiB pages; a flat GDT. */
+static void build_tables(uint8_t *mem)
+{
+	put64(mem + G_PML4, G_PDPT | 3);
+	put64(mem + G_PDPT, G_PD | 3);
+	for (uint64_t i = 0; i < 512; i++)
+		put64(mem + G_PD + 8 * i, (i << 21) | 0x83); /* present, writable, 2 MiB */
+	put64(mem + G_GDT, 0);
+	put64(mem + G_GDT + 8, 0x00af9a000000ffffull);  /* code64 */
+	put64(mem + G_GDT + 16, 0x00cf92000000ffffull); /* data */
+}
+
+static void set_gate(uint8_t *mem, int vector, uint64_t handler)
+{
+	uint8_t *g = mem + G_IDT + 16 * vector;
+	memset(g, 0, 16);
+	g[0] = (uint8_t)handler;
+	g[1] = (uint8_t)(handler >> 8);
+	g[2] = 8; /* code selector */
+	g[5] = 0x8e; /* present, interrupt gate */
+	g[6] = (uint8_t)(handler >> 16);
+	g[7] = (uint8_t)(handler >> 24);
+	memcpy(g + 8, (uint32_t[]){ (uint32_t)(handler >> 32) }, 4);
+}
+
+/* OUT to the report port: event `ev` of the instruction at `insn`, with
+ * parameters already in RSI, R8, R9, R10.  Clobbers RAX, RBX, RDX. */
+static void report(struct as *a, unsigned ev, int insn)
+{
+	as_lea_rip(a, RBX, insn);
+	as_mov_ri(a, RAX, ev);
+	as_mov_ri(a, RDX, HV_PORT_REPORT);
+	as_out_dx(a, 4);
+}
+
+static void out_imm(struct as *a, uint16_t port, uint32_t value, int size)
+{
+	as_mov_ri(a, RDX, port);
+	as_mov_ri(a, RAX, value);
+	as_out_dx(a, size);
+}
+
+static void in_port(struct as *a, uint16_t port, int size)
+{
+	as_mov_ri(a, RDX, port);
+	as_in_dx(a, size);
+}
+
+static void rdmsr(struct as *a, uint32_t index)
+{
+	as_mov_ri(a, RCX, index);
+	as_rdmsr(a);
+}
+
+static void wrmsr(struct as *a, uint32_t index, uint64_t value)
+{
+	as_mov_ri(a, RCX, index);
+	as_mov_ri(a, RAX, (uint32_t)value);
+	as_mov_ri(a, RDX, value >> 32);
+	as_wrmsr(a);
+}
+
+static void cpuid(struct as *a, uint32_t leaf, uint32_t sub)
+{
+	as_mov_ri(a, RSI, leaf);
+	as_mov_ri(a, R8, sub);
+	as_mov_rr(a, RAX, RSI);
+	as_mov_rr(a, RCX, R8);
+	int at = as_here(a);
+	as_cpuid(a);
+	report(a, HVLOG_EV_IM_CPUID_INSTRUCTION, at);
+}
+
+/* Read CRn and write it back, reporting both. */
+static void cr_cycle(struct as *a, int cr)
+{
+	int at = as_here(a);
+	as_mov_from_cr(a, R8, cr);
+	as_mov_ri(a, RSI, (uint64_t)cr);
+	as_push(a, R8);
+	report(a, HVLOG_EV_IM_CR_READ, at);
+	as_pop(a, R8);
+	at = as_here(a);
+	as_mov_to_cr(a, cr, R8);
+	report(a, HVLOG_EV_IM_CR_WRITE, at);
+}
+
+static void invlpg(struct as *a, uint64_t va)
+{
+	as_mov_ri(a, RSI, va);
+	int at = as_here(a);
+	as_invlpg(a, RSI);
+	report(a, HVLOG_EV_IM_INVLPG_INSTRUCTION, at);
+}
+
+/* Write a byte to COM1 once its transmitter is empty (polls the LSR). */
+static void serial_putc_al_in_rcx(struct as *a)
+{
+	int poll = as_here(a);
+	in_port(a, HV_PORT_COM1 + 5, 1);
+	as_alu_ri(a, 4, RAX, 0x20);
+	as_jcc(a, CC_E, poll);
+	as_mov_rr(a, RAX, RCX);
+	as_mov_ri(a, RDX, HV_PORT_COM1);
+	as_out_dx(a, 1);
+}
+
+/* "Hello from VP n\n" through COM1: VP n's copy of the message is at
+ * msg + 32 n (each VP its own, so concurrent VPs do not race). */
+static void serial_hello(struct as *a, uint64_t msg)
+{
+	int next = as_label(a), done = as_label(a);
+	as_mov_rr(a, R11, RDI);
+	as_shl_ri(a, R11, 5);
+	as_mov_ri(a, RAX, msg);
+	as_add_rr(a, R11, RAX);
+	as_bind(a, next);
+	as_load32(a, RCX, R11, 0);
+	as_alu_ri(a, 4, RCX, 0xff);
+	as_jcc(a, CC_E, done);
+	serial_putc_al_in_rcx(a);
+	as_inc(a, R11);
+	as_jmp(a, next);
+	as_bind(a, done);
+}
+
+static void hypercall(struct as *a, uint64_t input)
+{
+	as_mov_ri(a, RCX, input);
+	as_call_abs(a, G_HYPERCALL_PAGE);
+}
+
+static void pci_probe(struct as *a, unsigned dev)
+{
+	out_imm(a, 0xcf8, 0x80000000u | dev << 11, 4);
+	in_port(a, 0xcfc, 4);
+}
+
+static void mmio_doorbell(struct as *a, uint32_t value)
+{
+	as_mov_ri(a, RSI, HV_MMIO_NIC);
+	as_mov_ri(a, RAX, value);
+	as_store32(a, RSI, 0x10, RAX);
+	as_load32(a, RAX, RSI, 0);
+}
+
+static void report_only(struct as *a, unsigned ev, uint64_t p1, uint64_t p2)
+{
+	int at = as_here(a);
+	as_mov_ri(a, RSI, p1);
+	as_mov_ri(a, R8, p2);
+	report(a, ev, at);
+}
+
+static void boot_body(struct as *a)
+{
+	cpuid(a, 0, 0);
+	cpuid(a, 1, 0);
+	cpuid(a, 0x40000000, 0);
+	cpuid(a, 0x40000001, 0);
+	rdmsr(a, 0x1b);
+	rdmsr(a, 0x10);
+	rdmsr(a, 0xc0000080);
+	rdmsr(a, 0x17);
+	wrmsr(a, 0x40000000, 0x0001040a00003839ull); /* guest OS id */
+	wrmsr(a, 0x40000001, G_HYPERCALL_PAGE | 1);
+	out_imm(a, 0x80, 0x11, 1); /* POST code */
+	out_imm(a, 0x70, 0x0a, 1);
+	in_port(a, 0x71, 1);
+	for (unsigned dev = 0; dev < 4; dev++)
+		pci_probe(a, dev);
+	cr_cycle(a, 0);
+	cr_cycle(a, 4);
+	cr_cycle(a, 3);
+}
+
+/* Touch and invalidate many pages (the virtual TLB grows), flush; then
+ * a few (after the flush it is mostly empty and shrinks). */
+static void mm_body(struct as *a)
+{
+	for (unsigned i = 0; i < 24; i++) {
+		uint64_t va = 0x200000 + 0x1000 * i;
+		as_mov_ri(a, RSI, va);
+		as_store32(a, RSI, 0, RDI);
+		invlpg(a, va);
+	}
+	mmio_doorbell(a, 1);
+	cr_cycle(a, 3);
+	invlpg(a, 0x300000);
+	cr_cycle(a, 3);
+}
+
+/* Halt until the timer; then, with interrupts off, program the timer to
+ * fire at once: the interrupt waits for STI (an interrupt window). */
+static void idle_body(struct as *a)
+{
+	as_hlt(a);
+	as_cli(a);
+	out_imm(a, 0x40, 0, 1);
+	out_imm(a, 0x80, 0x1d, 1);
+	as_sti(a);
+	AS_OP(a, 0x90); /* STI's shadow: the window opens after this NOP */
+	out_imm(a, 0x80, 0x1e, 1);
+}
+
+static void mixed_body(struct as *a)
+{
+	/* a timer-driven guest: program the deadline, do some I/O, halt */
+	as_rdtsc(a);
+	as_mov_ri(a, RCX, 0x6e0);
+	as_wrmsr(a);
+	as_mov_ri(a, RCX, 'x');
+	serial_putc_al_in_rcx(a);
+	pci_probe(a, 1);
+	rdmsr(a, 0x1b);
+	hypercall(a, 0x5d);            /* HvCallSignalEvent */
+	mmio_doorbell(a, 2);
+	out_imm(a, 0x80, 0x42, 1);
+	as_hlt(a);
+	hypercall(a, 0x1005c);         /* HvCallPostMessage, fast */
+}
+
+/* Interrupt and exception handlers; their labels go to *timer_l, *gp_l. */
+static void handlers(struct as *a, int *timer_l, int *gp_l)
+{
+	/* Timer: EOI through the x2APIC EOI MSR, then return. */
+	int timer = as_here(a);
+	as_push(a, RAX);
+	as_push(a, RCX);
+	as_push(a, RDX);
+	as_mov_ri(a, RCX, 0x80b);
+	as_mov_ri(a, RAX, 0);
+	as_mov_ri(a, RDX, 0);
+	as_wrmsr(a);
+	as_pop(a, RDX);
+	as_pop(a, RCX);
+	as_pop(a, RAX);
+	as_iretq(a);
+
+	/* #GP: report the exception, skip the 2-byte RDMSR/WRMSR, return. */
+	int gp = as_here(a);
+	as_push(a, RBP);
+	as_mov_rr(a, RBP, RSP);
+	as_push(a, RAX);
+	as_push(a, RBX);
+	as_push(a, RDX);
+	as_push(a, RSI);
+	as_mov_ri(a, RSI, 13);
+	as_load64(a, RBX, RBP, 16);
+	as_mov_ri(a, RAX, HVLOG_EV_IM_GUEST_EXCEPTION);
+	as_mov_ri(a, RDX, HV_PORT_REPORT);
+	as_out_dx(a, 4);
+	as_add_mem64_i8(a, RBP, 16, 2);
+	as_pop(a, RSI);
+	as_pop(a, RDX);
+	as_pop(a, RBX);
+	as_pop(a, RAX);
+	as_pop(a, RBP);
+	as_alu_ri(a, 0, RSP, 8); /* drop the error code */
+	as_iretq(a);
+	*timer_l = timer;
+	*gp_l = gp;
+}
+
+uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
+{
+	struct as a;
+	uint64_t msg = G_MSGS;
+	int loop, exit_label;
+
+	memset(mem, 0, G_CODE + G_CODE_MAX);
+	build_tables(mem);
+	for (unsigned i = 0; i < G_MAX_VPS; i++)
+		snprintf((char *)mem + msg + 32 * i, 32, "Hello from VP %u\n", i);
+	/* IDT pointer for LIDT: limit, base */
+	memcpy(mem + G_DATA, (uint16_t[]){ 0xfff }, 2);
+	put64(mem + G_DATA + 2, G_IDT);
+
+	as_init(&a, mem + G_CODE, G_CODE_MAX, G_CODE);
+	int entry = as_label(&a), main_label = as_label(&a), timer, gp;
+	as_jmp(&a, entry);
+	handlers(&a, &timer, &gp);
+	as_bind(&a, entry);
+	as_mov_ri(&a, RAX, G_DATA);
+	as_lidt(&a, RAX);
+	as_mov_ri(&a, R15, iterations);
+	as_jmp(&a, main_label);
+	as_bind(&a, main_label);
+	if (wl == WL_HYPERCALL || wl == WL_MIXED || wl == WL_ALL)
+		wrmsr(&a, 0x40000001, G_HYPERCALL_PAGE | 1);
+	if (wl == WL_IDLE || wl == WL_MIXED || wl == WL_ALL)
+		as_sti(&a);
+
+	loop = as_here(&a);
+	exit_label = as_label(&a);
+	switch (wl) {
+	case WL_BOOT:
+		boot_body(&a);
+		break;
+	case WL_SERIAL:
+		serial_hello(&a, msg);
+		break;
+	case WL_HYPERCALL:
+		hypercall(&a, 0x5c);
+		hypercall(&a, 0x5d);
+		hypercall(&a, 0x0002 | (3ull << 32)); /* flush address space, rep count 3 */
+		hypercall(&a, 0x7777);               /* not a hypercall: fails */
+		break;
+	case WL_IDLE:
+		idle_body(&a);
+		break;
+	case WL_MM:
+		mm_body(&a);
+		break;
+	case WL_MIXED:
+		mixed_body(&a);
+		break;
+	case WL_ALL:
+		boot_body(&a);
+		serial_hello(&a, msg);
+		hypercall(&a, 0x5c);
+		hypercall(&a, 0x7777);
+		hypercall(&a, 0x0002 | (3ull << 32));  /* rep flush: an overrun */
+		hypercall(&a, 0x0003 | (30ull << 32)); /* a longer one: over 500 us */
+		idle_body(&a);
+		mm_body(&a);
+		rdmsr(&a, 0x12345); /* no such MSR: #GP, reflected, reported by the handler */
+		{
+			int at = as_here(&a);
+			as_invd(&a);
+			report(&a, HVLOG_EV_IM_INVD_INSTRUCTION, at);
+		}
+		report_only(&a, HVLOG_EV_IM_MWAIT_INSTRUCTION, 0, 0x20);
+		report_only(&a, HVLOG_EV_IM_EMULATED_INSTRUCTION, 0, 0);
+		report_only(&a, HVLOG_EV_IM_NMI_INTERRUPT, 0, 0);
+		report_only(&a, HVLOG_EV_IM_IRET_INSTRUCTION, 0, 0);
+		report_only(&a, HVLOG_EV_IM_TASK_SWITCH, 0, 0);
+		report_only(&a, HVLOG_EV_IM_DR_ACCESS, 0, 0);
+		report_only(&a, HVLOG_EV_IM_FERR_FREEZE, 0, 0);
+		report_only(&a, HVLOG_EV_IM_REAL_MODE_INTERRUPT, 0, 0);
+		report_only(&a, HVLOG_EV_IM_REFLECTED_EXCEPTION, 6, 0);
+		as_jmp(&a, exit_label);
+		break;
+	default:
+		return 0;
+	}
+	/* count iterations in R15 when bounded */
+	if (iterations) {
+		as_dec(&a, R15);
+		as_jcc(&a, CC_E, exit_label);
+	}
+	as_jmp(&a, loop);
+	as_bind(&a, exit_label);
+	/* VP 0 of `all` ends with a triple fault: an empty IDT, then #UD */
+	if (wl == WL_ALL) {
+		int done = as_label(&a);
+		as_test_rr(&a, RDI, RDI);
+		as_jcc(&a, CC_NE, done);
+		as_mov_ri(&a, RAX, G_DATA + 0x80); /* limit 0 IDT pointer (zeroed memory) */
+		as_lidt(&a, RAX);
+		as_ud2(&a);
+		as_bind(&a, done);
+	}
+	out_imm(&a, HV_PORT_DONE, 0, 1);
+	int park = as_here(&a);
+	as_cli(&a);
+	as_hlt(&a);
+	as_jmp(&a, park);
+	if (as_finish(&a) != 0)
+		return 0;
+	set_gate(mem, HV_TIMER_VECTOR, as_addr(&a, timer));
+	set_gate(mem, 13, as_addr(&a, gp));
+	return as_addr(&a, entry);
+}
+
+void guest_hypercall_page(uint8_t *mem, uint64_t gpa)
+{
+	/* IN EAX, HV_PORT_HYPERCALL; RET.  The input value is in RCX (the
+	 * Hyper-V calling convention); the status comes back in RAX. */
+	static const uint8_t code[] = { 0xe5, HV_PORT_HYPERCALL, 0xc3 };
+
+	if (gpa + sizeof code <= G_MEM_SIZE)
+		memcpy(mem + gpa, code, sizeof code);
+}

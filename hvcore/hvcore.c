@@ -1,0 +1,205 @@
+/*
+ * hvcore - a tiny tracing hypervisor: runs guest programs on partitions of
+ * virtual processors, under KVM or a deterministic simulator, and records
+ * what happens as an hvlog trace.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "hvlog/hvlog.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOKVM = 4 };
+
+struct opts {
+	struct hvcore_config cfg;
+	const char *backend;
+	int no_trace;
+};
+
+enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_NO_PROGRESS };
+
+static const struct argp_option options[] = {
+	{ "backend", 'b', "NAME", 0, "sim (default: deterministic, always available) or kvm (real guests, needs /dev/kvm)", 0 },
+	{ "workload", 'w', "NAME", 0, "boot, serial, hypercall, idle, mm, mixed (default) or all", 0 },
+	{ "partitions", 'p', "N", 0, "partitions to create (default 1)", 0 },
+	{ "vps", 'v', "N", 0, "virtual processors per partition, each on its own thread (default 2, at most 64)", 0 },
+	{ "events", 'n', "N", 0, "stop after about N events (default 100000; 0: no limit)", 0 },
+	{ "duration", 'd', "SECONDS", 0, "stop after this long (wall clock)", 0 },
+	{ "seed", 's', "N", 0, "seed of the sim scheduler (default 1)", 0 },
+	{ "groups", 'g', "LIST", 0, "record only these groups: aliases or names, comma-separated", 0 },
+	{ "group-mask", OPT_GROUP_MASK, "MASK", 0, "record only the groups in this 64-bit mask (0x400800)", 0 },
+	{ "output", 'o', "FILE", 0, "trace file (default hvcore.hvlog)", 0 },
+	{ "no-trace", OPT_NO_TRACE, 0, 0, "run without recording (to measure the tracing overhead)", 0 },
+	{ "flush-interval", OPT_FLUSH, "MS", 0, "flush each stream at least this often, in trace time (default 100; 0: only full chunks)", 0 },
+	{ "lps", OPT_LPS, "N", 0, "logical processors the VPs share (kvm; default: online CPUs)", 0 },
+	{ "serial", OPT_SERIAL, 0, 0, "print what the guests write to COM1 (default for the serial workload)", 0 },
+	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "no progress line, even on a terminal", 0 },
+	{ 0 }
+};
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return errno || end == s || *end || *s == '-' ? -1 : 0;
+}
+
+static error_t parse(int key, char *arg, struct argp_state *state)
+{
+	struct opts *o = state->input;
+	struct hvcore_config *c = &o->cfg;
+	uint64_t u;
+
+	switch (key) {
+	case 'b':
+		o->backend = arg;
+		return 0;
+	case 'w':
+		for (int i = 0; i < WL_COUNT; i++)
+			if (!strcmp(arg, workload_names[i])) {
+				c->workload = (enum workload)i;
+				return 0;
+			}
+		argp_error(state, "unknown workload '%s'", arg);
+		return 0;
+	case 'p':
+	case 'v':
+		if (parse_u64(arg, &u) || u == 0 || u > 1024)
+			argp_error(state, "-%c wants a number from 1 to 1024", key);
+		*(key == 'p' ? &c->partitions : &c->vps) = (unsigned)u;
+		return 0;
+	case 'n':
+		if (parse_u64(arg, &c->events))
+			argp_error(state, "--events wants a number");
+		return 0;
+	case 'd':
+		c->duration = strtod(arg, NULL);
+		if (c->duration <= 0)
+			argp_error(state, "--duration wants a positive number of seconds");
+		return 0;
+	case 's':
+		if (parse_u64(arg, &c->seed))
+			argp_error(state, "--seed wants a number");
+		return 0;
+	case 'g': {
+		char *list = strdup(arg), *save = NULL;
+		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			const hvlog_group *g = hvlog_schema_lookup_group(hvlog_schema_builtin(), t);
+			if (!g)
+				argp_error(state, "unknown group '%s' (see `hvlog events`)", t);
+			else
+				c->group_mask |= g->mask;
+		}
+		free(list);
+		return 0;
+	}
+	case OPT_GROUP_MASK:
+		if (parse_u64(arg, &u) || !u)
+			argp_error(state, "--group-mask wants a non-zero number");
+		c->group_mask |= u;
+		return 0;
+	case 'o':
+		c->output = arg;
+		return 0;
+	case OPT_NO_TRACE:
+		o->no_trace = 1;
+		return 0;
+	case OPT_FLUSH:
+		if (parse_u64(arg, &c->flush_interval_ms))
+			argp_error(state, "--flush-interval wants milliseconds");
+		return 0;
+	case OPT_LPS:
+		if (parse_u64(arg, &u) || !u || u > 1024)
+			argp_error(state, "--lps wants a number from 1 to 1024");
+		c->lps = (unsigned)u;
+		return 0;
+	case OPT_SERIAL:
+		c->serial_echo = 1;
+		return 0;
+	case OPT_NO_PROGRESS:
+		c->progress = 0;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static void print_version(FILE *f, struct argp_state *state)
+{
+	(void)state;
+	fprintf(f, "hvcore %s (libhvlog %s, trace format %d.%d)\n", HVLOG_VERSION_STRING, hvlog_version(),
+		HVLOG_FORMAT_MAJOR, HVLOG_FORMAT_MINOR);
+}
+
+void (*argp_program_version_hook)(FILE *, struct argp_state *) = print_version;
+
+int main(int argc, char **argv)
+{
+	static const char doc[] =
+		"Run guest programs on partitions of virtual processors and record what the hypervisor "
+		"does as an hvlog trace.\v"
+		"Backends: sim interprets the guests deterministically (same options and seed, same "
+		"trace file, byte for byte); kvm runs them under /dev/kvm.\n"
+		"Exit status: 0 success; 1 the run failed; 2 bad command line; 4 the kvm backend is not "
+		"available here.";
+	static const struct argp argp = { options, parse, NULL, doc, NULL, NULL, NULL };
+	struct opts o = { .cfg = { .backend = &hv_backend_sim, .workload = WL_MIXED, .partitions = 1, .vps = 2,
+				   .events = 100000, .seed = 1, .output = "hvcore.hvlog",
+				   .flush_interval_ms = 100, .progress = isatty(STDERR_FILENO) } };
+	struct hvcore_result res;
+	char err[256];
+
+	argp_err_exit_status = EXIT_USAGE;
+	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0)
+		return EXIT_USAGE;
+	if (o.backend && !strcmp(o.backend, "kvm"))
+		o.cfg.backend = &hv_backend_kvm;
+	else if (o.backend && strcmp(o.backend, "sim")) {
+		fprintf(stderr, "hvcore: unknown backend '%s' (sim or kvm)\n", o.backend);
+		return EXIT_USAGE;
+	}
+	if (o.cfg.workload == WL_SERIAL)
+		o.cfg.serial_echo = 1;
+	if (o.cfg.workload == WL_ALL && o.cfg.events == 100000)
+		o.cfg.events = 0; /* `all` ends by itself */
+	if (o.no_trace)
+		o.cfg.output = NULL;
+	if (!o.cfg.lps) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o.cfg.lps = n > 0 ? (unsigned)n : 1;
+	}
+	if (o.cfg.backend->probe(err, sizeof err) != 0) {
+		fprintf(stderr, "hvcore: the %s backend is not available here: %s\n", o.cfg.backend->name, err);
+		return EXIT_NOKVM;
+	}
+	if (hvcore_run(&o.cfg, &res, err, sizeof err) != 0) {
+		fprintf(stderr, "hvcore: %s\n", err);
+		return EXIT_FAIL;
+	}
+	fprintf(stderr, "hvcore: %s backend, %s workload, %u partition%s x %u VP%s: %llu exits, %llu events in %.3f s "
+		"(%.0f exits/s, %.0f events/s)",
+		o.cfg.backend->name, workload_names[o.cfg.workload], o.cfg.partitions, o.cfg.partitions == 1 ? "" : "s",
+		o.cfg.vps, o.cfg.vps == 1 ? "" : "s", (unsigned long long)res.exits, (unsigned long long)res.events,
+		res.seconds, res.seconds > 0 ? (double)res.exits / res.seconds : 0.0,
+		res.seconds > 0 ? (double)res.events / res.seconds : 0.0);
+	if (o.cfg.output) {
+		struct stat st;
+		if (stat(o.cfg.output, &st) == 0)
+			fprintf(stderr, "; %s: %lld bytes, %.2f bytes/event", o.cfg.output, (long long)st.st_size,
+				res.events ? (double)st.st_size / (double)res.events : 0.0);
+		if (res.lost)
+			fprintf(stderr, "; %llu events lost", (unsigned long long)res.lost);
+	}
+	fputc('\n', stderr);
+	return EXIT_OK;
+}

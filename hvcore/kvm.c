@@ -1,0 +1,1454 @@
+/*
+ * kvm.c - the KVM backend: real guests under /dev/kvm.
+ *
+ * One KVM VM per hv_vm (guest RAM = the core's buffer in memory slot 0 at
+ * guest-physical 0), one KVM vCPU per hv_vcpu, no in-kernel irqchip: HLT
+ * exits to us and interrupts are injected with KVM_INTERRUPT.  Nothing here
+ * is global or mutable: a VM is read-only once created, and a vCPU's state
+ * is touched only by the thread that runs it.
+ *
+ * Exits we see (`native`): IN/OUT, MMIO, HLT, RDMSR/WRMSR, triple fault and
+ * the interrupt window.  CPUID, CR accesses, INVLPG, MWAIT and INVD are
+ * handled inside KVM and never reach user space, so the core takes those
+ * from the guest's reports.
+ *
+ * MSRs.  KVM_CAP_X86_USER_SPACE_MSR is enabled for all three reasons
+ * (FILTER, UNKNOWN, INVAL) and the MSR filter denies every MSR by default,
+ * so each guest RDMSR/WRMSR exits as KVM_EXIT_X86_RDMSR/WRMSR.  No allow
+ * range is needed: the filter applies only to guest-initiated accesses
+ * (the instructions, and KVM's emulator executing them); the MSRs the CPU
+ * itself needs in long mode (EFER, the segment bases, SYSCALL MSRs...) are
+ * loaded by KVM from the state we set with KVM_SET_SREGS, not filtered.
+ * KVM rejects a default-deny filter with no ranges (EINVAL, checked on
+ * 6.18), so we pass one range whose bitmap allows nothing.  The x2APIC
+ * range 0x800-0x8ff cannot be filtered (KVM ignores filters there), but
+ * without an in-kernel APIC KVM cannot handle those MSRs either and they
+ * exit with reason INVAL.  Checked on this machine (6.18.44, kvm_pvm): all
+ * of 0x10 0x17 0x1b 0x3a 0x8b 0xe7 0xe8 0xfe 0x174 0x176 0x1a0 0x1d9 0x277
+ * 0x2ff 0x6e0 0x800 0x80b 0x830 0x8ff 0x40000000 0x40000001 0x400000ff
+ * 0xc0000080-0xc0000084 0xc0000100-0xc0000103 0x12345 exit, read and write.
+ *
+ * Where the exiting instruction is.  When KVM exits to user space for an
+ * instruction it has either not executed it yet (KVM finishes it on the
+ * next KVM_RUN) or already executed it, and which depends on the path:
+ *   IN, MMIO load, RDMSR, WRMSR   RIP at the instruction (every path);
+ *   HLT, MMIO store               RIP after it (every path);
+ *   OUT                           at it on VMX/SVM hardware (fast PIO,
+ *                                 except port 0x7e with the old quirk),
+ *                                 after it when KVM's instruction emulator
+ *                                 ran it (measured on this machine's
+ *                                 kvm_pvm, which emulates such guests).
+ * So we do not trust a rule: we read the instruction bytes (page-walking
+ * the guest's own page tables) and check which of "at RIP" and "ending at
+ * RIP" is an instruction that does exactly what the exit says (direction,
+ * size, port, MSR opcode; for MMIO, that the operand's address translates
+ * to the exit's guest-physical address, its size and stored value).  The
+ * expected side wins when both match.  For an OUT that matches both ways
+ * (two identical OUTs in a row) we let KVM finish the instruction without
+ * entering the guest (immediate_exit) and see whether RIP moves.
+ * exit->rip is that instruction's address; get_regs() during a pending
+ * exit also shows RIP there (the state just before the instruction).
+ * Limits: a redundant prefix (3E, 2E, 67 with a low address...) in front
+ * of an MMIO store is not counted, the shortest instruction that fits
+ * wins; an instruction we cannot decode (EVEX) leaves RIP as KVM gave it.
+ * HV_EXIT_IRQ_WINDOW and HV_EXIT_SHUTDOWN carry RIP as KVM gives it (the
+ * next instruction; the one that triple-faulted).
+ *
+ * MMIO.  Every guest-physical address outside guest RAM exits, so the core
+ * also sees accesses to [mem_size, HV_MMIO_BASE).  KVM hands us at most 8
+ * bytes per exit: a 16-byte SSE access comes as two exits with one RIP, a
+ * read-modify-write (ADD [mmio], 1) as a read and then a write.
+ *
+ * TSC.  exit->tsc is the host TSC right after KVM_RUN returns, and every
+ * vCPU's TSC offset is set to 0 (KVM_VCPU_TSC_OFFSET, else IA32_TSC), so
+ * guest RDTSC, a TSC deadline the guest computes and exit->tsc share one
+ * time base.
+ *
+ * Completing an exit.  The next run() reads the core's answer (data,
+ * fault) from the hv_exit it is passed, which must be the one the previous
+ * run() filled (or a copy).  fault on RDMSR/WRMSR: KVM injects #GP(0).
+ * fault on IN/OUT/MMIO: we let KVM finish the pending access without
+ * running the guest, put the registers back as they were at the exit with
+ * RIP at the instruction, and inject #GP(0) ourselves (an IN or a load
+ * leaves its destination register unchanged).  fault on HLT, SHUTDOWN and
+ * IRQ_WINDOW is ignored: there is no instruction to fault.
+ *
+ * Interrupts.  inject_irq() delivers (returns 1) when KVM said it can
+ * inject (ready_for_interrupt_injection: IF=1, no STI/MOV SS shadow, no
+ * event in flight) and no other vector went in since the last exit;
+ * otherwise it sets request_interrupt_window and returns 0, and the core
+ * retries on HV_EXIT_IRQ_WINDOW.  While an IN/OUT/MMIO/MSR exit is pending
+ * the KVM_INTERRUPT is issued in run() once the core's answer is known:
+ * if the core faults the instruction the #GP goes first and the vector
+ * waits for the next window (taken by us, not reported).
+ * inject_irq() must be called from the VP's thread, between run()s.
+ * Under kvm_pvm the window exit comes late (measured: ~1000 guest
+ * instructions after STI; kvm_pvm's pvm_emul_batch is 1024) but it comes;
+ * on VMX/SVM it comes right after the STI shadow.
+ *
+ * Measured on this machine (kernel 6.18.44-fc, kvm_pvm nested in a
+ * Firecracker VM, no VMX/SVM in /proc/cpuinfo): a guest doing nothing but
+ * OUT makes 0.8-1.2e5 exits/s on one vCPU (the same as a bare KVM_RUN
+ * loop), and ordinary guest instructions cost ~0.6 us each: kvm_pvm runs
+ * this kind of guest through KVM's instruction emulator.  Two vCPUs on
+ * the two host CPUs: about 1e5 exits/s each (it varies with host load, as
+ * low as 2e4 when the machine is busy).  INT n is not emulated there
+ * (KVM_EXIT_INTERNAL_ERROR, emulation failure); everything the guest
+ * programs use (LIDT, MOV CRn, INVLPG, INVD, CPUID, RDTSC, PAUSE, CALL,
+ * IRETQ, STI/CLI...) is.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <linux/kvm.h>
+
+#include "backend.h"
+
+#define TSS_ADDR 0xfffbd000ul /* 3 pages below 4 GiB, far above guest RAM */
+
+#define CR0_PE 0x1ull
+#define CR0_MP 0x2ull
+#define CR0_ET 0x10ull
+#define CR0_NE 0x20ull
+#define CR0_WP 0x10000ull
+#define CR0_AM 0x40000ull
+#define CR0_PG 0x80000000ull
+#define CR4_PAE 0x20ull
+#define CR4_LA57 0x1000ull
+#define EFER_LME 0x100ull
+#define EFER_LMA 0x400ull
+#define PTE_P 0x1ull
+#define PTE_PS 0x80ull
+#define PTE_ADDR 0x000ffffffffff000ull
+#define RFLAGS_DF 0x400ull
+#define GP_VECTOR 13
+
+struct hv_vm {
+	int fd;
+	uint8_t *mem;
+	uint64_t mem_size;
+	size_t run_size;
+	uint32_t sync_fields;     /* KVM_SYNC_X86_* we ask for */
+	struct kvm_cpuid2 *cpuid; /* what KVM supports, given to every vCPU */
+};
+
+/* What the next run() must finish. */
+enum pending {
+	P_NONE,
+	P_IN,
+	P_OUT,
+	P_OUT_DONE,       /* OUT already finished by KVM (immediate_exit) */
+	P_MMIO_READ,
+	P_MMIO_WRITE,
+	P_RDMSR,
+	P_WRMSR,
+};
+
+struct hv_vcpu {
+	struct hv_vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	uint32_t sync_fields;
+	enum pending pending;
+	uint8_t size;         /* IN / MMIO load size */
+	uint64_t insn_rip;    /* the exiting instruction */
+	int shut_down;
+	int irq_deferred;     /* vector accepted during a pending exit, -1: none */
+	int irq_internal;     /* vector we owe the guest at the next window, -1: none */
+	int irq_injected;     /* a KVM_INTERRUPT went in since the last exit */
+	int core_wants_window;
+	int stepping;         /* single-stepping while waiting for a window */
+	int cannot_step;      /* KVM_SET_GUEST_DEBUG refused */
+	/* Register caches when KVM does not sync them in kvm_run. */
+	int have_regs, have_sregs;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- probe ----------------------------------------------------------- */
+
+static const struct {
+	int cap;
+	const char *name;
+} required_caps[] = {
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	{ KVM_CAP_X86_USER_SPACE_MSR, "KVM_CAP_X86_USER_SPACE_MSR" },
+	{ KVM_CAP_X86_MSR_FILTER, "KVM_CAP_X86_MSR_FILTER" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+	{ KVM_CAP_VCPU_EVENTS, "KVM_CAP_VCPU_EVENTS" },
+};
+
+static int open_kvm(char *err, size_t errlen)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		seterr(err, errlen, "/dev/kvm: %s", strerror(errno));
+		return -1;
+	}
+	int api = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION) {
+		seterr(err, errlen, "/dev/kvm: API version %d, need %d", api, KVM_API_VERSION);
+		close(fd);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof required_caps / sizeof required_caps[0]; i++) {
+		if (ioctl(fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
+			seterr(err, errlen, "KVM lacks %s", required_caps[i].name);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static int kvm_probe(char *err, size_t errlen)
+{
+	int fd = open_kvm(err, errlen);
+	if (fd < 0)
+		return -1;
+	int vm = ioctl(fd, KVM_CREATE_VM, 0);
+	if (vm < 0) {
+		seterr(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(vm);
+	close(fd);
+	return 0;
+}
+
+/* ---- VM -------------------------------------------------------------- */
+
+static struct kvm_cpuid2 *supported_cpuid(int kvm, char *err, size_t errlen)
+{
+	for (unsigned n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof *c + n * sizeof c->entries[0]);
+		if (!c) {
+			seterr(err, errlen, "out of memory");
+			return NULL;
+		}
+		c->nent = n;
+		if (ioctl(kvm, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			return c;
+		int e = errno;
+		free(c);
+		if (e != E2BIG) {
+			seterr(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
+			return NULL;
+		}
+	}
+	seterr(err, errlen, "KVM_GET_SUPPORTED_CPUID: too many entries");
+	return NULL;
+}
+
+static void kvm_vm_destroy(struct hv_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->fd >= 0)
+		close(vm->fd);
+	free(vm->cpuid);
+	free(vm);
+}
+
+static int kvm_vm_create(struct hv_vm **out, void *mem, uint64_t mem_size, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!mem || ((uintptr_t)mem & 0xfff) || !mem_size || (mem_size & 0xfff)) {
+		seterr(err, errlen, "guest memory must be page aligned and a whole number of pages");
+		return -1;
+	}
+	if (mem_size > HV_MMIO_BASE) {
+		seterr(err, errlen, "guest memory (%#llx bytes) overlaps device memory at %#llx",
+		       (unsigned long long)mem_size, HV_MMIO_BASE);
+		return -1;
+	}
+	int kvm = open_kvm(err, errlen);
+	if (kvm < 0)
+		return -1;
+	struct hv_vm *vm = calloc(1, sizeof *vm);
+	if (!vm) {
+		seterr(err, errlen, "out of memory");
+		close(kvm);
+		return -1;
+	}
+	vm->mem = mem;
+	vm->mem_size = mem_size;
+	vm->fd = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm->fd < 0) {
+		seterr(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		goto fail;
+	}
+	int sz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz < (int)sizeof(struct kvm_run)) {
+		seterr(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s", sz < 0 ? strerror(errno) : "too small");
+		goto fail;
+	}
+	vm->run_size = (size_t)sz;
+	int sync = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	if (sync > 0)
+		vm->sync_fields = (uint32_t)sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+	vm->cpuid = supported_cpuid(kvm, err, errlen);
+	if (!vm->cpuid)
+		goto fail;
+	/* Only needed for real mode on VMX without unrestricted guest; we
+	 * start in long mode, so a kernel that refuses it is fine. */
+	(void)ioctl(vm->fd, KVM_SET_TSS_ADDR, TSS_ADDR);
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = mem_size,
+		.userspace_addr = (uintptr_t)mem,
+	};
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		seterr(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+		goto fail;
+	}
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR,
+		.args = { KVM_MSR_EXIT_REASON_FILTER | KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_INVAL },
+	};
+	if (ioctl(vm->fd, KVM_ENABLE_CAP, &cap) < 0) {
+		seterr(err, errlen, "KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR): %s", strerror(errno));
+		goto fail;
+	}
+	uint8_t deny_bitmap[8] = { 0 }; /* KVM copies it */
+	struct kvm_msr_filter filter = { .flags = KVM_MSR_FILTER_DEFAULT_DENY };
+	filter.ranges[0] = (struct kvm_msr_filter_range){
+		.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+		.nmsrs = 64,
+		.base = 0,
+		.bitmap = deny_bitmap,
+	};
+	if (ioctl(vm->fd, KVM_X86_SET_MSR_FILTER, &filter) < 0) {
+		seterr(err, errlen, "KVM_X86_SET_MSR_FILTER: %s", strerror(errno));
+		goto fail;
+	}
+	close(kvm);
+	*out = vm;
+	return 0;
+fail:
+	close(kvm);
+	kvm_vm_destroy(vm);
+	return -1;
+}
+
+/* ---- vCPU ------------------------------------------------------------ */
+
+static void flat_segment(struct kvm_segment *s, uint16_t selector, int code)
+{
+	*s = (struct kvm_segment){
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = selector,
+		.type = code ? 11 : 3, /* execute/read accessed : read/write accessed */
+		.present = 1,
+		.dpl = 0,
+		.db = code ? 0 : 1,
+		.s = 1,
+		.l = code ? 1 : 0,
+		.g = 1,
+	};
+}
+
+/* The supported CPUID with this vCPU's APIC ID. */
+static int set_cpuid(struct hv_vcpu *v, char *err, size_t errlen)
+{
+	const struct kvm_cpuid2 *tmpl = v->vm->cpuid;
+	size_t bytes = sizeof *tmpl + tmpl->nent * sizeof tmpl->entries[0];
+	struct kvm_cpuid2 *c = malloc(bytes);
+	if (!c) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(c, tmpl, bytes);
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffffu) | (v->index & 0xffu) << 24;
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = v->index;
+	}
+	int r = ioctl(v->fd, KVM_SET_CPUID2, c);
+	int e = errno;
+	free(c);
+	if (r < 0) {
+		seterr(err, errlen, "KVM_SET_CPUID2: %s", strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+/* Guest TSC = host TSC, so that exit->tsc and what the guest reads with
+ * RDTSC (a TSC-deadline it programs, say) are in one time base.  A new KVM
+ * vCPU normally starts its TSC at 0. */
+static int zero_tsc_offset(struct hv_vcpu *v, char *err, size_t errlen)
+{
+	uint64_t offset = 0;
+	struct kvm_device_attr attr = {
+		.group = KVM_VCPU_TSC_CTRL,
+		.attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (uintptr_t)&offset,
+	};
+	if (ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &attr) == 0 && ioctl(v->fd, KVM_SET_DEVICE_ATTR, &attr) == 0)
+		return 0;
+	/* Older kernels: write IA32_TSC (a few cycles off). */
+	union {
+		struct kvm_msrs h;
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m;
+	memset(&m, 0, sizeof m);
+	m.h.nmsrs = 1;
+	m.h.entries[0].index = 0x10; /* IA32_TIME_STAMP_COUNTER */
+	m.h.entries[0].data = __rdtsc();
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) == 1)
+		return 0;
+	seterr(err, errlen, "cannot set the guest TSC (KVM_VCPU_TSC_OFFSET, KVM_SET_MSRS): %s", strerror(errno));
+	return -1;
+}
+
+static void kvm_vcpu_destroy(struct hv_vcpu *v)
+{
+	if (!v)
+		return;
+	if (v->run && v->run != MAP_FAILED)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v);
+}
+
+static int kvm_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcpu_init *init,
+			   struct hv_vcpu **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct hv_vcpu *v = calloc(1, sizeof *v);
+	if (!v) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	v->vm = vm;
+	v->index = index;
+	v->run_size = vm->run_size;
+	v->irq_deferred = -1;
+	v->irq_internal = -1;
+	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (v->fd < 0) {
+		seterr(err, errlen, "KVM_CREATE_VCPU %u: %s", index, strerror(errno));
+		goto fail;
+	}
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		seterr(err, errlen, "mmap kvm_run: %s", strerror(errno));
+		goto fail;
+	}
+	if (set_cpuid(v, err, errlen))
+		goto fail;
+
+	struct kvm_sregs s;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+		seterr(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
+		goto fail;
+	}
+	flat_segment(&s.cs, 8, 1);
+	flat_segment(&s.ds, 16, 0);
+	s.es = s.fs = s.gs = s.ss = s.ds;
+	s.gdt.base = init->gdt_base;
+	s.gdt.limit = 23;
+	s.idt.base = init->idt_base;
+	s.idt.limit = init->idt_limit;
+	/* What the sim reports too: CR0 0x80050033 (as Linux), CR4 0x20.
+	 * No OSFXSR: the guest programs use no SSE (it would #UD). */
+	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
+	s.cr3 = init->cr3;
+	s.cr4 = CR4_PAE;
+	s.efer = EFER_LME | EFER_LMA;
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0) {
+		seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
+		goto fail;
+	}
+	struct kvm_regs r = { .rip = init->rip, .rsp = init->rsp, .rdi = init->rdi, .rflags = 2 };
+	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0) {
+		seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+		goto fail;
+	}
+	if (zero_tsc_offset(v, err, errlen))
+		goto fail;
+	v->sync_fields = vm->sync_fields;
+	v->run->kvm_valid_regs = v->sync_fields;
+	v->run->kvm_dirty_regs = 0;
+	*out = v;
+	return 0;
+fail:
+	kvm_vcpu_destroy(v);
+	return -1;
+}
+
+/* ---- guest state at an exit ------------------------------------------ */
+
+static struct kvm_regs *regs_of(struct hv_vcpu *v)
+{
+	if (v->sync_fields & KVM_SYNC_X86_REGS)
+		return &v->run->s.regs.regs;
+	if (!v->have_regs) {
+		if (ioctl(v->fd, KVM_GET_REGS, &v->regs) < 0)
+			return NULL;
+		v->have_regs = 1;
+	}
+	return &v->regs;
+}
+
+static struct kvm_sregs *sregs_of(struct hv_vcpu *v)
+{
+	if (v->sync_fields & KVM_SYNC_X86_SREGS)
+		return &v->run->s.regs.sregs;
+	if (!v->have_sregs) {
+		if (ioctl(v->fd, KVM_GET_SREGS, &v->sregs) < 0)
+			return NULL;
+		v->have_sregs = 1;
+	}
+	return &v->sregs;
+}
+
+static uint64_t gpr(const struct kvm_regs *r, unsigned n)
+{
+	switch (n & 15) {
+	case 0: return r->rax;
+	case 1: return r->rcx;
+	case 2: return r->rdx;
+	case 3: return r->rbx;
+	case 4: return r->rsp;
+	case 5: return r->rbp;
+	case 6: return r->rsi;
+	case 7: return r->rdi;
+	case 8: return r->r8;
+	case 9: return r->r9;
+	case 10: return r->r10;
+	case 11: return r->r11;
+	case 12: return r->r12;
+	case 13: return r->r13;
+	case 14: return r->r14;
+	default: return r->r15;
+	}
+}
+
+/* Guest virtual to guest physical through the guest's page tables. */
+static int translate(struct hv_vcpu *v, uint64_t gva, uint64_t *gpa)
+{
+	const struct kvm_sregs *s = sregs_of(v);
+	if (!s)
+		return -1;
+	if (!(s->cr0 & CR0_PG)) {
+		*gpa = gva & 0xffffffffull;
+		return 0;
+	}
+	if (!(s->efer & EFER_LMA))
+		return -1; /* 32-bit paging: not our guest model */
+	int levels = (s->cr4 & CR4_LA57) ? 5 : 4;
+	uint64_t table = s->cr3 & PTE_ADDR;
+	for (int level = levels; level >= 1; level--) {
+		unsigned shift = 12 + 9 * (unsigned)(level - 1);
+		uint64_t at = table + ((gva >> shift) & 511) * 8;
+		if (at + 8 > v->vm->mem_size)
+			return -1;
+		uint64_t pte;
+		memcpy(&pte, v->vm->mem + at, 8);
+		if (!(pte & PTE_P))
+			return -1;
+		if (level == 1 || ((level == 2 || level == 3) && (pte & PTE_PS))) {
+			uint64_t mask = (1ull << shift) - 1;
+			*gpa = ((pte & PTE_ADDR) & ~mask) | (gva & mask);
+			return 0;
+		}
+		table = pte & PTE_ADDR;
+	}
+	return -1;
+}
+
+/* Up to n bytes of guest virtual memory at gva; returns how many could be
+ * read (stops at the first unmapped or non-RAM byte). */
+static size_t read_guest(struct hv_vcpu *v, uint64_t gva, uint8_t *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		uint64_t gpa;
+		if (translate(v, gva + done, &gpa))
+			break;
+		size_t chunk = 4096 - (size_t)(gpa & 0xfff);
+		if (chunk > n - done)
+			chunk = n - done;
+		if (gpa >= v->vm->mem_size || v->vm->mem_size - gpa < chunk)
+			break;
+		memcpy(buf + done, v->vm->mem + gpa, chunk);
+		done += chunk;
+	}
+	return done;
+}
+
+/* ---- instruction decoding -------------------------------------------- */
+
+/* Just enough of x86-64 decoding to find instruction boundaries and memory
+ * operands: legacy prefixes, REX, the 1-byte, 0F, 0F38 and 0F3A maps and
+ * VEX.  EVEX (0x62) and 3DNow!/XOP are not decoded. */
+struct insn {
+	uint8_t len;
+	uint8_t map; /* 0: one byte, 1: 0F, 2: 0F38, 3: 0F3A */
+	uint8_t op;
+	uint8_t rex; /* REX bits (W R X B = 8 4 2 1), from REX or VEX */
+	uint8_t has_rex;
+	uint8_t opsize16, addr32, rep, seg;
+	uint8_t has_modrm, mod, reg, rm;
+	uint8_t has_sib, scale, index, base;
+	uint8_t riprel, moffs;
+	int64_t disp;
+	uint64_t imm;
+	uint8_t imm_size;
+};
+
+enum { IMM_NONE, IMM_B, IMM_W, IMM_Z, IMM_V, IMM_D, IMM_WB, IMM_MOFFS, IMM_BAD };
+
+static void map0_info(uint8_t op, int *modrm, int *imm)
+{
+	*modrm = 0;
+	*imm = IMM_NONE;
+	if (op < 0x40) {
+		switch (op & 7) {
+		case 0: case 1: case 2: case 3: *modrm = 1; return;
+		case 4: *imm = IMM_B; return;
+		case 5: *imm = IMM_Z; return;
+		default: *imm = IMM_BAD; return; /* invalid in 64-bit mode (or a prefix) */
+		}
+	}
+	if (op >= 0x70 && op <= 0x7f) { *imm = IMM_B; return; }
+	if (op >= 0x84 && op <= 0x8f) { *modrm = 1; return; }
+	if (op >= 0xb0 && op <= 0xb7) { *imm = IMM_B; return; }
+	if (op >= 0xb8 && op <= 0xbf) { *imm = IMM_V; return; }
+	if (op >= 0xd8 && op <= 0xdf) { *modrm = 1; return; }
+	if (op >= 0xe0 && op <= 0xe7) { *imm = IMM_B; return; }
+	switch (op) {
+	case 0x63: case 0xd0: case 0xd1: case 0xd2: case 0xd3: case 0xf6: case 0xf7: case 0xfe: case 0xff:
+		*modrm = 1; return;
+	case 0x69: case 0x81: case 0xc7: *modrm = 1; *imm = IMM_Z; return;
+	case 0x6b: case 0x80: case 0x83: case 0xc0: case 0xc1: case 0xc6: *modrm = 1; *imm = IMM_B; return;
+	case 0x68: case 0xa9: *imm = IMM_Z; return;
+	case 0x6a: case 0xa8: case 0xcd: case 0xeb: *imm = IMM_B; return;
+	case 0xe8: case 0xe9: *imm = IMM_D; return;
+	case 0xc2: case 0xca: *imm = IMM_W; return;
+	case 0xc8: *imm = IMM_WB; return;
+	case 0xa0: case 0xa1: case 0xa2: case 0xa3: *imm = IMM_MOFFS; return;
+	case 0x60: case 0x61: case 0x62: case 0x82: case 0x9a: case 0xce: case 0xd4: case 0xd5: case 0xd6: case 0xea:
+		*imm = IMM_BAD; return;
+	default: return; /* 50-5f 6c-6f 90-9f a4-a7 aa-af c3 c9 cb cc cf d7 ec-ef f1 f4 f5 f8-fd */
+	}
+}
+
+static void map1_info(uint8_t op, int *modrm, int *imm)
+{
+	*modrm = 1;
+	*imm = IMM_NONE;
+	if ((op >= 0x80 && op <= 0x8f)) { *modrm = 0; *imm = IMM_D; return; }
+	if (op >= 0xc8 && op <= 0xcf) { *modrm = 0; return; }
+	if (op >= 0x30 && op <= 0x37) { *modrm = 0; return; }
+	switch (op) {
+	case 0x05: case 0x06: case 0x07: case 0x08: case 0x09: case 0x0b: case 0x0e: case 0x77:
+	case 0xa0: case 0xa1: case 0xa2: case 0xa8: case 0xa9: case 0xaa:
+		*modrm = 0; return;
+	case 0x70: case 0x71: case 0x72: case 0x73: case 0xa4: case 0xac: case 0xba:
+	case 0xc2: case 0xc4: case 0xc5: case 0xc6:
+		*imm = IMM_B; return;
+	case 0x04: case 0x0a: case 0x0c: case 0x0f: case 0x24: case 0x25: case 0x26: case 0x27:
+	case 0x38: case 0x39: case 0x3a: case 0x3b: case 0x3c: case 0x3d: case 0x3e: case 0x3f:
+		*modrm = 0; *imm = IMM_BAD; return;
+	default: return;
+	}
+}
+
+/* Decode the instruction at p[0..n); 0 if it is not one we can decode. */
+static int decode(const uint8_t *p, size_t n, struct insn *d)
+{
+	memset(d, 0, sizeof *d);
+	size_t i = 0;
+	for (;; i++) {
+		if (i >= n || i >= 15)
+			return 0;
+		uint8_t b = p[i];
+		if (b == 0x66) d->opsize16 = 1;
+		else if (b == 0x67) d->addr32 = 1;
+		else if (b == 0xf2 || b == 0xf3) d->rep = b;
+		else if (b == 0x64 || b == 0x65) d->seg = b;
+		else if (b == 0xf0 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e) { /* no effect here */ }
+		else if ((b & 0xf0) == 0x40) { d->rex = b & 15; d->has_rex = 1; continue; }
+		else break;
+		d->rex = 0; /* a REX not right before the opcode is ignored */
+		d->has_rex = 0;
+	}
+	int modrm, imm;
+	uint8_t b = p[i++];
+	if (b == 0xc4 || b == 0xc5) { /* VEX */
+		if (d->has_rex || d->opsize16 || d->rep || i + (b == 0xc4 ? 2u : 1u) >= n)
+			return 0;
+		uint8_t b1 = p[i++];
+		d->rex = (uint8_t)((b1 & 0x80) ? 0 : 4);
+		if (b == 0xc4) {
+			d->rex |= (uint8_t)(((b1 & 0x40) ? 0 : 2) | ((b1 & 0x20) ? 0 : 1));
+			d->map = b1 & 0x1f;
+			uint8_t b2 = p[i++];
+			d->rex |= (uint8_t)((b2 & 0x80) ? 8 : 0);
+			if (d->map < 1 || d->map > 3)
+				return 0;
+		} else {
+			d->map = 1;
+		}
+		if (i >= n)
+			return 0;
+		d->op = p[i++];
+		modrm = !(d->map == 1 && d->op == 0x77);
+		imm = d->map == 3 ? IMM_B : IMM_NONE;
+		if (d->map == 1 && (d->op == 0x70 || d->op == 0x71 || d->op == 0x72 || d->op == 0x73 ||
+				    d->op == 0xc2 || d->op == 0xc4 || d->op == 0xc5 || d->op == 0xc6))
+			imm = IMM_B;
+	} else if (b == 0x0f) {
+		if (i >= n)
+			return 0;
+		uint8_t b1 = p[i++];
+		if (b1 == 0x38 || b1 == 0x3a) {
+			if (i >= n)
+				return 0;
+			d->map = b1 == 0x38 ? 2 : 3;
+			d->op = p[i++];
+			modrm = 1;
+			imm = d->map == 3 ? IMM_B : IMM_NONE;
+		} else {
+			d->map = 1;
+			d->op = b1;
+			map1_info(b1, &modrm, &imm);
+		}
+	} else {
+		d->map = 0;
+		d->op = b;
+		map0_info(b, &modrm, &imm);
+	}
+	if (imm == IMM_BAD)
+		return 0;
+	if (modrm) {
+		if (i >= n)
+			return 0;
+		uint8_t m = p[i++];
+		d->has_modrm = 1;
+		d->mod = m >> 6;
+		d->reg = (uint8_t)(((m >> 3) & 7) | ((d->rex & 4) ? 8 : 0));
+		d->rm = m & 7;
+		int disp = 0;
+		if (d->mod != 3) {
+			if (d->rm == 4) {
+				if (i >= n)
+					return 0;
+				uint8_t s = p[i++];
+				d->has_sib = 1;
+				d->scale = s >> 6;
+				d->index = (uint8_t)(((s >> 3) & 7) | ((d->rex & 2) ? 8 : 0));
+				d->base = (uint8_t)((s & 7) | ((d->rex & 1) ? 8 : 0));
+				if (d->mod == 0 && (s & 7) == 5)
+					disp = 4;
+			} else if (d->mod == 0 && d->rm == 5) {
+				d->riprel = 1;
+				disp = 4;
+			}
+			if (d->mod == 1)
+				disp = 1;
+			else if (d->mod == 2)
+				disp = 4;
+		}
+		d->rm = (uint8_t)(d->rm | ((d->rex & 1) ? 8 : 0));
+		if (i + (size_t)disp > n)
+			return 0;
+		if (disp == 1) {
+			d->disp = (int8_t)p[i];
+		} else if (disp == 4) {
+			int32_t v32;
+			memcpy(&v32, p + i, 4);
+			d->disp = v32;
+		}
+		i += (size_t)disp;
+		if (d->map == 0 && (d->op == 0xf6 || d->op == 0xf7) && (d->reg & 7) < 2)
+			imm = d->op == 0xf6 ? IMM_B : IMM_Z;
+	}
+	size_t isz = 0;
+	switch (imm) {
+	case IMM_B: isz = 1; break;
+	case IMM_W: isz = 2; break;
+	case IMM_Z: isz = d->opsize16 ? 2 : 4; break;
+	case IMM_V: isz = (d->rex & 8) ? 8 : d->opsize16 ? 2 : 4; break;
+	case IMM_D: isz = 4; break;
+	case IMM_WB: isz = 3; break;
+	case IMM_MOFFS: isz = d->addr32 ? 4 : 8; d->moffs = 1; break;
+	default: break;
+	}
+	if (i + isz > n || i + isz > 15)
+		return 0;
+	for (size_t k = 0; k < isz; k++)
+		d->imm |= (uint64_t)p[i + k] << (8 * k);
+	d->imm_size = (uint8_t)isz;
+	i += isz;
+	d->len = (uint8_t)i;
+	return (int)i;
+}
+
+/* Operand size of an integer instruction with a 16/32/64-bit form. */
+static unsigned opsize(const struct insn *d)
+{
+	return (d->rex & 8) ? 8 : d->opsize16 ? 2 : 4;
+}
+
+/* ---- which instruction exited ---------------------------------------- */
+
+struct want {
+	enum hv_exit_kind kind;
+	int write;
+	uint16_t port;
+	unsigned size;
+	uint64_t addr;  /* MMIO guest-physical address */
+	uint64_t data;  /* stored value (MMIO write) */
+};
+
+static int mmio_ea_matches(struct hv_vcpu *v, const struct want *w, uint64_t ea)
+{
+	if (ea >> 47 && ea >> 47 != 0x1ffff)
+		return 0; /* not canonical */
+	uint64_t gpa;
+	if (translate(v, ea, &gpa))
+		return 0;
+	/* KVM splits an access that crosses a page into fragments. */
+	return w->addr - gpa < 64;
+}
+
+/* Does the instruction d at `at` do what the exit says? */
+static int insn_matches(struct hv_vcpu *v, const struct insn *d, uint64_t at, const struct want *w)
+{
+	const struct kvm_regs *r = regs_of(v);
+	if (!r)
+		return 0;
+	switch (w->kind) {
+	case HV_EXIT_IO: {
+		if (d->map != 0 || d->op < 0xe4 || (d->op > 0xe7 && d->op < 0xec) || d->op > 0xef)
+			return 0;
+		int out = (d->op & 2) != 0;
+		unsigned size = (d->op & 1) ? (d->opsize16 ? 2 : 4) : 1;
+		uint16_t port = d->op < 0xec ? (uint16_t)d->imm : (uint16_t)r->rdx;
+		return out == w->write && size == w->size && port == w->port;
+	}
+	case HV_EXIT_HLT:
+		return d->map == 0 && d->op == 0xf4;
+	case HV_EXIT_MSR_READ:
+		return d->map == 1 && d->op == 0x32;
+	case HV_EXIT_MSR_WRITE:
+		return d->map == 1 && d->op == 0x30;
+	case HV_EXIT_MMIO:
+		break;
+	default:
+		return 0;
+	}
+	/* MMIO: string instructions first (no ModRM). */
+	if (d->map == 0 && ((d->op >= 0xa4 && d->op <= 0xa7) || (d->op >= 0xaa && d->op <= 0xaf))) {
+		unsigned size = (d->op & 1) ? opsize(d) : 1;
+		int stores = d->op == 0xa4 || d->op == 0xa5 || d->op == 0xaa || d->op == 0xab;
+		int loads = !(d->op == 0xaa || d->op == 0xab);
+		if (w->write ? !stores : !loads)
+			return 0;
+		uint64_t base = w->write ? r->rdi : r->rsi;
+		if (d->addr32)
+			base &= 0xffffffffull;
+		/* RDI/RSI before or after the instruction moved it. */
+		uint64_t step = (r->rflags & RFLAGS_DF) ? (uint64_t)-(int64_t)size : size;
+		return mmio_ea_matches(v, w, base) || mmio_ea_matches(v, w, base - step);
+	}
+	uint64_t ea;
+	if (d->moffs) {
+		if (!(d->map == 0 && (d->op == 0xa2 || d->op == 0xa3) ? w->write : !w->write))
+			return 0;
+		ea = d->imm;
+	} else {
+		if (!d->has_modrm || d->mod == 3)
+			return 0;
+		if (d->riprel) {
+			ea = at + d->len + (uint64_t)d->disp;
+		} else {
+			ea = (uint64_t)d->disp;
+			if (d->has_sib) {
+				if (!(d->mod == 0 && (d->base & 7) == 5))
+					ea += gpr(r, d->base);
+				if (d->index != 4)
+					ea += gpr(r, d->index) << d->scale;
+			} else {
+				ea += gpr(r, d->rm);
+			}
+		}
+	}
+	if (d->addr32)
+		ea &= 0xffffffffull;
+	if (d->seg) {
+		const struct kvm_sregs *s = sregs_of(v);
+		if (!s)
+			return 0;
+		ea += d->seg == 0x64 ? s->fs.base : s->gs.base;
+	}
+	if (!mmio_ea_matches(v, w, ea))
+		return 0;
+	/* Size, direction and stored value where the opcode tells them. */
+	if (d->map == 0) {
+		unsigned size = 0;  /* 0: not checked */
+		int access = 3;     /* 1 load, 2 store, 3 either (read-modify-write) */
+		uint8_t op = d->op, sub = d->reg & 7;
+		if (op < 0x40) { /* ALU r/m,r and r,r/m */
+			size = (op & 1) ? opsize(d) : 1;
+			access = (op & 2) || (op & 0xf8) == 0x38 ? 1 : 3;
+		} else if (op == 0x80 || op == 0x81 || op == 0x83) {
+			size = op == 0x80 ? 1 : opsize(d);
+			access = sub == 7 ? 1 : 3;
+		} else if (op == 0x84 || op == 0x85 || op == 0x8a || op == 0x8b) {
+			size = (op & 1) ? opsize(d) : 1;
+			access = 1;
+		} else if (op == 0x86 || op == 0x87) {
+			size = (op & 1) ? opsize(d) : 1;
+		} else if (op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7) {
+			size = (op & 1) ? opsize(d) : 1;
+			access = 2;
+		} else if (op == 0xa0 || op == 0xa1 || op == 0xa2 || op == 0xa3) {
+			size = (op & 1) ? opsize(d) : 1;
+			access = op >= 0xa2 ? 2 : 1;
+		} else if (op == 0x8c || op == 0x8e) {
+			size = 2;
+			access = op == 0x8c ? 2 : 1;
+		} else if (op == 0x8d) {
+			return 0; /* LEA does not access memory */
+		} else if (op == 0x8f) {
+			size = d->opsize16 ? 2 : 8;
+			access = 2;
+		} else if (op == 0x63) {
+			size = 4;
+			access = 1;
+		} else if (op == 0x69 || op == 0x6b) {
+			size = opsize(d);
+			access = 1;
+		} else if (op == 0xc0 || op == 0xc1 || (op >= 0xd0 && op <= 0xd3) || op == 0xf6 || op == 0xf7 || op == 0xfe) {
+			size = (op & 1) ? opsize(d) : 1;
+			access = (op == 0xf6 || op == 0xf7) && sub != 2 && sub != 3 ? 1 : 3;
+		} else if (op == 0xff) {
+			if (sub == 7)
+				return 0;
+			size = sub < 2 ? opsize(d) : sub == 3 || sub == 5 ? 0 : d->opsize16 ? 2 : 8;
+			access = sub < 2 ? 3 : 1;
+		}
+		if (!(access & (w->write ? 2 : 1)) || (size && size != w->size))
+			return 0;
+		if (w->write && (d->op == 0x88 || d->op == 0x89 || d->op == 0xc6 || d->op == 0xc7)) {
+			uint64_t val;
+			if (d->op == 0xc6 || d->op == 0xc7)
+				val = (uint64_t)(int64_t)(int32_t)(uint32_t)d->imm;
+			else if (size == 1 && !d->has_rex && d->reg >= 4 && d->reg < 8)
+				val = gpr(r, d->reg - 4u) >> 8; /* AH CH DH BH */
+			else
+				val = gpr(r, d->reg);
+			uint64_t mask = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+			if ((val & mask) != (w->data & mask))
+				return 0;
+		}
+	} else if (d->map == 1 && (d->op == 0xb6 || d->op == 0xbe || d->op == 0xb7 || d->op == 0xbf)) {
+		if (w->write || w->size != ((d->op & 1) ? 2u : 1u))
+			return 0;
+	}
+	return 1;
+}
+
+/* The instruction that starts at `at`, if it matches. */
+static int match_at(struct hv_vcpu *v, uint64_t at, const struct want *w)
+{
+	uint8_t buf[15];
+	size_t n = read_guest(v, at, buf, sizeof buf);
+	struct insn d;
+	return n && decode(buf, n, &d) && insn_matches(v, &d, at, w);
+}
+
+/* The shortest matching instruction that ends right at `end`: 0 if none. */
+static unsigned match_before(struct hv_vcpu *v, uint64_t end, const struct want *w)
+{
+	uint8_t buf[15];
+	unsigned have = 0;
+	/* Read what we can of the 15 bytes before end (the start may be
+	 * unmapped while the instruction itself is not). */
+	for (unsigned k = 15; k >= 1; k--) {
+		if (read_guest(v, end - k, buf + 15 - k, k) == k) {
+			have = k;
+			break;
+		}
+	}
+	for (unsigned len = 1; len <= have; len++) {
+		struct insn d;
+		if (decode(buf + 15 - len, len, &d) == (int)len && insn_matches(v, &d, end - len, w))
+			return len;
+	}
+	return 0;
+}
+
+/* ---- running --------------------------------------------------------- */
+
+/* Finish what KVM holds pending for the last exit without running the
+ * guest.  Further MMIO fragments are answered with zeros: only used when
+ * the instruction will be undone anyway (or cannot have any). */
+static int complete_now(struct hv_vcpu *v, char *err, size_t errlen)
+{
+	struct kvm_run *r = v->run;
+	for (int tries = 0; tries < 16; tries++) {
+		r->immediate_exit = 1;
+		int rc = ioctl(v->fd, KVM_RUN, 0);
+		int e = errno;
+		r->immediate_exit = 0;
+		v->have_regs = v->have_sregs = 0;
+		if (rc < 0 && e == EINTR)
+			return 0;
+		if (rc < 0) {
+			seterr(err, errlen, "KVM_RUN (completing an exit): %s", strerror(e));
+			return -1;
+		}
+		if (r->exit_reason == KVM_EXIT_MMIO) {
+			if (!r->mmio.is_write)
+				memset(r->mmio.data, 0, sizeof r->mmio.data);
+			continue;
+		}
+		if (r->exit_reason == KVM_EXIT_DEBUG && v->stepping)
+			return 0; /* the single-step trap of the finished instruction */
+		seterr(err, errlen, "KVM_RUN (completing an exit): unexpected exit %u", r->exit_reason);
+		return -1;
+	}
+	seterr(err, errlen, "KVM_RUN (completing an exit): does not finish");
+	return -1;
+}
+
+/* The core faulted an IN/OUT/MMIO exit: #GP(0) at the instruction, with
+ * the registers as they were at the exit. */
+static int fault_insn(struct hv_vcpu *v, char *err, size_t errlen)
+{
+	struct kvm_regs *cur = regs_of(v);
+	if (!cur) {
+		seterr(err, errlen, "KVM_GET_REGS: %s", strerror(errno));
+		return -1;
+	}
+	struct kvm_regs saved = *cur;
+	if (v->pending != P_OUT_DONE && complete_now(v, err, errlen))
+		return -1;
+	saved.rip = v->insn_rip;
+	if (ioctl(v->fd, KVM_SET_REGS, &saved) < 0) {
+		seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+		return -1;
+	}
+	struct kvm_vcpu_events ev;
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+		seterr(err, errlen, "KVM_GET_VCPU_EVENTS: %s", strerror(errno));
+		return -1;
+	}
+	ev.exception.injected = 1;
+	ev.exception.pending = 0;
+	ev.exception.nr = GP_VECTOR;
+	ev.exception.has_error_code = 1;
+	ev.exception.error_code = 0;
+	ev.flags &= ~(uint32_t)KVM_VCPUEVENT_VALID_PAYLOAD;
+	ev.exception_has_payload = 0;
+	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
+		seterr(err, errlen, "KVM_SET_VCPU_EVENTS (#GP): %s", strerror(errno));
+		return -1;
+	}
+	v->have_regs = v->have_sregs = 0;
+	return 0;
+}
+
+static int interrupt(struct hv_vcpu *v, int vector)
+{
+	struct kvm_interrupt irq = { .irq = (uint32_t)vector };
+	return ioctl(v->fd, KVM_INTERRUPT, &irq);
+}
+
+/* Give KVM the core's answer to the last exit: 0, 1 if the instruction
+ * is faulted (a #GP is on its way), -1 on error. */
+static int complete(struct hv_vcpu *v, const struct hv_exit *exit, char *err, size_t errlen)
+{
+	struct kvm_run *r = v->run;
+	enum pending p = v->pending;
+	int fault = exit->fault != 0;
+	v->pending = P_NONE;
+	switch (p) {
+	case P_NONE:
+		break;
+	case P_RDMSR:
+		r->msr.data = exit->data;
+		r->msr.error = (uint8_t)fault;
+		break;
+	case P_WRMSR:
+		r->msr.error = (uint8_t)fault;
+		break;
+	case P_IN:
+	case P_OUT:
+	case P_OUT_DONE:
+	case P_MMIO_READ:
+	case P_MMIO_WRITE:
+		if (fault) {
+			v->pending = p;
+			int rc = fault_insn(v, err, errlen);
+			v->pending = P_NONE;
+			if (rc)
+				return -1;
+		} else if (p == P_IN) {
+			memcpy((uint8_t *)r + r->io.data_offset, &exit->data, v->size);
+		} else if (p == P_MMIO_READ) {
+			memcpy(r->mmio.data, &exit->data, v->size);
+		}
+		break;
+	}
+	if (v->irq_deferred >= 0) {
+		int vec = v->irq_deferred;
+		v->irq_deferred = -1;
+		if (fault && p != P_NONE) {
+			/* The #GP goes first; the vector at the next window. */
+			v->irq_internal = vec;
+			r->request_interrupt_window = 1;
+		} else if (interrupt(v, vec) < 0) {
+			seterr(err, errlen, "KVM_INTERRUPT %#x: %s", vec, strerror(errno));
+			return -1;
+		}
+	}
+	return fault && p != P_NONE;
+}
+
+static int waiting_for_window(const struct hv_vcpu *v)
+{
+	return v->core_wants_window || v->irq_internal >= 0;
+}
+
+/* Single-step the guest while we wait for an interrupt window, so that we
+ * see the window open at the exact instruction boundary.  Needed under
+ * kvm_pvm, whose window exit comes ~1000 instructions late, or never when
+ * the guest exits to user space more often than that; harmless on
+ * VMX/SVM.  Without KVM_SET_GUEST_DEBUG we still find the window at the
+ * next exit (run() checks it before entering the guest). */
+static int set_stepping(struct hv_vcpu *v, int on, char *err, size_t errlen)
+{
+	if (on && v->cannot_step)
+		return 0;
+	struct kvm_guest_debug dbg = { .control = on ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP : 0 };
+	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
+		if (on) {
+			v->cannot_step = 1;
+			return 0;
+		}
+		seterr(err, errlen, "vp %u: KVM_SET_GUEST_DEBUG: %s", v->index, strerror(errno));
+		return -1;
+	}
+	v->stepping = on;
+	return 0;
+}
+
+/* The interrupt window is open: give the guest the vector we owe it
+ * (returns 0: go on running), or report the window to the core (1). */
+static int window_open(struct hv_vcpu *v, struct hv_exit *exit, uint64_t tsc, char *err, size_t errlen)
+{
+	struct kvm_run *r = v->run;
+	if (v->irq_internal >= 0) {
+		int vec = v->irq_internal;
+		v->irq_internal = -1;
+		r->request_interrupt_window = (uint8_t)v->core_wants_window;
+		if (interrupt(v, vec) < 0) {
+			seterr(err, errlen, "vp %u: KVM_INTERRUPT %#x: %s", v->index, vec, strerror(errno));
+			return -1;
+		}
+		v->irq_injected = 1;
+		return 0;
+	}
+	r->request_interrupt_window = 0;
+	if (!v->core_wants_window)
+		return 0;
+	struct kvm_regs now;
+	if (ioctl(v->fd, KVM_GET_REGS, &now) < 0) {
+		seterr(err, errlen, "vp %u: KVM_GET_REGS: %s", v->index, strerror(errno));
+		return -1;
+	}
+	memset(exit, 0, sizeof *exit);
+	exit->kind = HV_EXIT_IRQ_WINDOW;
+	exit->tsc = tsc;
+	exit->rip = now.rip;
+	v->core_wants_window = 0;
+	v->pending = P_NONE;
+	v->insn_rip = now.rip;
+	return 1;
+}
+
+static void internal_error(struct hv_vcpu *v, char *err, size_t errlen)
+{
+	struct kvm_run *r = v->run;
+	char extra[160] = "";
+	size_t used = 0;
+	unsigned nd = r->internal.ndata < 4 ? r->internal.ndata : 4;
+	for (unsigned i = 0; i < nd && used < sizeof extra; i++)
+		used += (size_t)snprintf(extra + used, sizeof extra - used, " %#llx",
+					 (unsigned long long)r->internal.data[i]);
+	const struct kvm_regs *rg = regs_of(v);
+	uint64_t rip = rg ? rg->rip : 0;
+	uint8_t bytes[8];
+	size_t n = rg ? read_guest(v, rip, bytes, sizeof bytes) : 0;
+	char hex[3 * sizeof bytes + 1] = "";
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 3 * i, sizeof hex - 3 * i, " %02x", bytes[i]);
+	const char *what = r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)"
+			 : r->internal.suberror == KVM_INTERNAL_ERROR_SIMUL_EX ? " (exception while delivering an exception)"
+			 : r->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV ? " (exit while delivering an event)"
+			 : "";
+	seterr(err, errlen, "vp %u: KVM_EXIT_INTERNAL_ERROR suberror %u%s, data%s; rip %#llx:%s", v->index,
+	       r->internal.suberror, what, nd ? extra : " none", (unsigned long long)rip, n ? hex : " (unreadable)");
+}
+
+/* Locate the exiting instruction: `after` is what KVM normally does for
+ * this kind of exit (RIP already past the instruction). */
+static uint64_t locate(struct hv_vcpu *v, uint64_t rip, int after, const struct want *w)
+{
+	unsigned len = match_before(v, rip, w);
+	int at = match_at(v, rip, w);
+	if (len && (after || !at))
+		return rip - len;
+	return rip; /* at it, or nothing matched (then RIP is our best guess) */
+}
+
+static int kvm_backend_run(struct hv_vcpu *v, struct hv_exit *exit, char *err, size_t errlen)
+{
+	struct kvm_run *r = v->run;
+	if (v->shut_down) {
+		seterr(err, errlen, "vp %u is shut down (triple fault)", v->index);
+		return -1;
+	}
+	int faulted = complete(v, exit, err, errlen);
+	if (faulted < 0)
+		return -1;
+	if (waiting_for_window(v) || v->stepping) {
+		/* Finish the last instruction without entering the guest: the
+		 * window may be open right after it, and guest debug is best
+		 * changed with nothing pending. */
+		if (complete_now(v, err, errlen))
+			return -1;
+		if (!faulted && waiting_for_window(v) && r->ready_for_interrupt_injection && r->if_flag) {
+			int rc = window_open(v, exit, __rdtsc(), err, errlen);
+			if (rc)
+				return rc < 0 ? -1 : 0;
+		}
+		if (waiting_for_window(v) != v->stepping && set_stepping(v, waiting_for_window(v), err, errlen))
+			return -1;
+	}
+	for (;;) {
+		r->kvm_dirty_regs = 0;
+		int rc = ioctl(v->fd, KVM_RUN, 0);
+		uint64_t tsc = __rdtsc();
+		v->have_regs = v->have_sregs = 0;
+		v->irq_injected = 0;
+		if (rc < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			seterr(err, errlen, "vp %u: KVM_RUN: %s", v->index, strerror(errno));
+			return -1;
+		}
+		const struct kvm_regs *rg = regs_of(v);
+		if (!rg) {
+			seterr(err, errlen, "vp %u: KVM_GET_REGS: %s", v->index, strerror(errno));
+			return -1;
+		}
+		uint64_t rip = rg->rip;
+		struct want w = { 0 };
+		memset(exit, 0, sizeof *exit);
+		exit->tsc = tsc;
+		exit->rip = rip;
+		switch (r->exit_reason) {
+		case KVM_EXIT_IO:
+			if (r->io.count != 1 || (r->io.size != 1 && r->io.size != 2 && r->io.size != 4)) {
+				seterr(err, errlen, "vp %u: string I/O on port %#x (count %u size %u) is not supported",
+				       v->index, r->io.port, r->io.count, r->io.size);
+				return -1;
+			}
+			exit->kind = HV_EXIT_IO;
+			exit->port = r->io.port;
+			exit->size = r->io.size;
+			exit->write = r->io.direction == KVM_EXIT_IO_OUT;
+			if (exit->write)
+				memcpy(&exit->data, (uint8_t *)r + r->io.data_offset, r->io.size);
+			w = (struct want){ .kind = HV_EXIT_IO, .write = exit->write, .port = exit->port, .size = exit->size };
+			if (exit->write) {
+				unsigned len = match_before(v, rip, &w);
+				int at = match_at(v, rip, &w);
+				v->pending = P_OUT;
+				if (len && at) {
+					/* Both readings fit: let KVM finish the OUT
+					 * and see whether RIP moves. */
+					if (complete_now(v, err, errlen))
+						return -1;
+					v->pending = P_OUT_DONE;
+					struct kvm_regs now; /* from KVM itself, not the sync area */
+					if (ioctl(v->fd, KVM_GET_REGS, &now) < 0) {
+						seterr(err, errlen, "vp %u: KVM_GET_REGS: %s", v->index, strerror(errno));
+						return -1;
+					}
+					if (now.rip == rip)
+						exit->rip = rip - len;
+				} else if (len) {
+					exit->rip = rip - len;
+				}
+			} else {
+				v->pending = P_IN;
+				v->size = r->io.size;
+				exit->rip = locate(v, rip, 0, &w);
+			}
+			break;
+		case KVM_EXIT_MMIO:
+			if (r->mmio.len == 0 || r->mmio.len > 8) {
+				seterr(err, errlen, "vp %u: MMIO access of %u bytes at %#llx", v->index, r->mmio.len,
+				       (unsigned long long)r->mmio.phys_addr);
+				return -1;
+			}
+			exit->kind = HV_EXIT_MMIO;
+			exit->addr = r->mmio.phys_addr;
+			exit->size = (uint8_t)r->mmio.len;
+			exit->write = r->mmio.is_write;
+			if (exit->write)
+				memcpy(&exit->data, r->mmio.data, r->mmio.len);
+			w = (struct want){ .kind = HV_EXIT_MMIO, .write = exit->write, .size = exit->size,
+					   .addr = exit->addr, .data = exit->data };
+			v->pending = exit->write ? P_MMIO_WRITE : P_MMIO_READ;
+			v->size = exit->size;
+			exit->rip = locate(v, rip, exit->write, &w);
+			break;
+		case KVM_EXIT_HLT:
+			exit->kind = HV_EXIT_HLT;
+			w.kind = HV_EXIT_HLT;
+			exit->rip = locate(v, rip, 1, &w);
+			break;
+		case KVM_EXIT_X86_RDMSR:
+		case KVM_EXIT_X86_WRMSR:
+			exit->kind = r->exit_reason == KVM_EXIT_X86_RDMSR ? HV_EXIT_MSR_READ : HV_EXIT_MSR_WRITE;
+			exit->addr = r->msr.index;
+			if (exit->kind == HV_EXIT_MSR_WRITE)
+				exit->data = r->msr.data;
+			v->pending = exit->kind == HV_EXIT_MSR_READ ? P_RDMSR : P_WRMSR;
+			w.kind = exit->kind;
+			exit->rip = locate(v, rip, 0, &w);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			exit->kind = HV_EXIT_SHUTDOWN;
+			v->shut_down = 1;
+			break;
+		case KVM_EXIT_IRQ_WINDOW_OPEN:
+		case KVM_EXIT_DEBUG:
+			if (r->exit_reason == KVM_EXIT_DEBUG && !v->stepping) {
+				seterr(err, errlen, "vp %u: unexpected KVM_EXIT_DEBUG at rip %#llx", v->index,
+				       (unsigned long long)rip);
+				return -1;
+			}
+			if (r->ready_for_interrupt_injection && r->if_flag) {
+				int opened = window_open(v, exit, tsc, err, errlen);
+				if (opened)
+					return opened < 0 ? -1 : 0;
+			}
+			if (!waiting_for_window(v) && v->stepping && set_stepping(v, 0, err, errlen))
+				return -1;
+			continue;
+		case KVM_EXIT_INTR:
+			continue;
+		case KVM_EXIT_FAIL_ENTRY:
+			seterr(err, errlen, "vp %u: KVM_EXIT_FAIL_ENTRY: hardware entry failure reason %#llx (cpu %u)",
+			       v->index, (unsigned long long)r->fail_entry.hardware_entry_failure_reason,
+			       r->fail_entry.cpu);
+			return -1;
+		case KVM_EXIT_INTERNAL_ERROR:
+			internal_error(v, err, errlen);
+			return -1;
+		case KVM_EXIT_UNKNOWN:
+			seterr(err, errlen, "vp %u: KVM_EXIT_UNKNOWN: hardware exit reason %#llx", v->index,
+			       (unsigned long long)r->hw.hardware_exit_reason);
+			return -1;
+		default:
+			seterr(err, errlen, "vp %u: unexpected KVM exit reason %u at rip %#llx", v->index,
+			       r->exit_reason, (unsigned long long)rip);
+			return -1;
+		}
+		v->insn_rip = exit->rip;
+		return 0;
+	}
+}
+
+static int kvm_get_regs(struct hv_vcpu *v, struct hv_regs *out)
+{
+	const struct kvm_regs *r = regs_of(v);
+	if (!r)
+		return -1;
+	*out = (struct hv_regs){
+		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx,
+		.rsi = r->rsi, .rdi = r->rdi, .rsp = r->rsp, .rbp = r->rbp,
+		.r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11,
+		.r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
+		.rip = r->rip, .rflags = r->rflags,
+	};
+	/* During a pending exit: the state just before the instruction. */
+	if (v->pending != P_NONE)
+		out->rip = v->insn_rip;
+	return 0;
+}
+
+static int kvm_inject_irq(struct hv_vcpu *v, uint8_t vector)
+{
+	struct kvm_run *r = v->run;
+	if (!v->shut_down && r->ready_for_interrupt_injection && r->if_flag && !v->irq_injected &&
+	    v->irq_deferred < 0 && v->irq_internal < 0) {
+		if (v->pending != P_NONE)
+			v->irq_deferred = vector; /* the core may still fault the instruction: run() decides */
+		else if (interrupt(v, vector) < 0)
+			goto hold;
+		v->irq_injected = 1;
+		v->core_wants_window = 0;
+		r->request_interrupt_window = 0;
+		return 1;
+	}
+hold:
+	v->core_wants_window = 1;
+	r->request_interrupt_window = 1;
+	return 0;
+}
+
+const struct hv_backend hv_backend_kvm = {
+	.name = "kvm",
+	.native = UINT64_C(1) << HV_EXIT_IO | UINT64_C(1) << HV_EXIT_MMIO | UINT64_C(1) << HV_EXIT_HLT |
+		  UINT64_C(1) << HV_EXIT_MSR_READ | UINT64_C(1) << HV_EXIT_MSR_WRITE |
+		  UINT64_C(1) << HV_EXIT_SHUTDOWN | UINT64_C(1) << HV_EXIT_IRQ_WINDOW,
+	.probe = kvm_probe,
+	.vm_create = kvm_vm_create,
+	.vm_destroy = kvm_vm_destroy,
+	.vcpu_create = kvm_vcpu_create,
+	.vcpu_destroy = kvm_vcpu_destroy,
+	.run = kvm_backend_run,
+	.get_regs = kvm_get_regs,
+	.inject_irq = kvm_inject_irq,
+};

@@ -1,0 +1,762 @@
+/*
+ * test_damage.c - the reader on damaged traces: a trace is made here
+ * (several streams, many chunks), damaged in one precise way, and read
+ * back.  Damage must be reported where it is, and every event outside the
+ * damaged region must still be decoded identically.  Random garbage must
+ * never crash or hang the reader.
+ *
+ * Byte layout: libhvlog/src/wire.h.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hvlog/hvlog.h"
+#include "testutil.h"
+#include "wire.h"
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static char dir[PATH_MAX];
+
+static void setup(void)
+{
+	tu_mkdtemp(dir, sizeof dir);
+}
+
+static void teardown(void)
+{
+	tu_rmtree(dir);
+}
+
+/* ---- the intact trace ---------------------------------------------------- */
+
+enum { NSTREAMS = 5, NEVENTS = 20000, CHUNK = 1024 };
+
+typedef struct base {
+	char path[PATH_MAX];
+	uint8_t *buf;
+	size_t len;
+	tu_chunk *c;
+	size_t nc;
+	tu_trace t;      /* as read from the intact file */
+	long *chunk_of;  /* chunk index of each event of t */
+} base;
+
+static void base_make(base *b)
+{
+	hvlog_writer_config cfg = { .nstreams = NSTREAMS, .chunk_size = CHUNK };
+	hvlog_writer *w;
+	hvlog_error err;
+	tu_events want = { 0 };
+	tu_rng rng = { 2024 };
+	uint64_t ts = 1000000;
+
+	memset(b, 0, sizeof *b);
+	tu_path(b->path, sizeof b->path, dir, "base.hvl");
+	ck_assert_int_eq(hvlog_writer_open_path(&w, b->path, &cfg, &err), HVLOG_OK);
+	tu_emit_random(w, NSTREAMS, NEVENTS, &rng, &ts, &want);
+	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
+	b->buf = tu_load(b->path, &b->len);
+	b->nc = tu_chunks(b->buf, b->len, &b->c);
+	ck_assert_msg(b->nc > 50, "base trace has only %zu chunks", b->nc);
+	tu_read_path(b->path, 0, &b->t);
+	tu_events_sort_reader_order(&want);
+	tu_assert_events_equal("intact base trace", &want, &b->t.ev);
+	ck_assert_msg(b->t.ndmg == 0, "intact base trace: %s", tu_damage_summary(&b->t));
+	b->chunk_of = malloc(b->t.ev.n * sizeof *b->chunk_of);
+	ck_assert_ptr_nonnull(b->chunk_of);
+	for (size_t i = 0; i < b->t.ev.n; i++) {
+		b->chunk_of[i] = tu_chunk_at(b->c, b->nc, b->t.ev.v[i].offset);
+		TU_CHECK(b->chunk_of[i] >= 0, "event at %" PRIu64 " is in no chunk", b->t.ev.v[i].offset);
+	}
+	tu_events_free(&want);
+}
+
+static void base_free(base *b)
+{
+	free(b->buf);
+	free(b->c);
+	free(b->chunk_of);
+	tu_trace_free(&b->t);
+}
+
+/* The base events outside chunks skip1 and skip2 (-1: none). */
+static void expect_without(const base *b, long skip1, long skip2, tu_events *out)
+{
+	*out = (tu_events){ 0 };
+	for (size_t i = 0; i < b->t.ev.n; i++)
+		if (b->chunk_of[i] != skip1 && b->chunk_of[i] != skip2)
+			tu_events_push(out, &b->t.ev.v[i]);
+}
+
+/* Events of chunks that end at or before `cut`. */
+static void expect_before(const base *b, uint64_t cut, tu_events *out)
+{
+	*out = (tu_events){ 0 };
+	for (size_t i = 0; i < b->t.ev.n; i++) {
+		const tu_chunk *c = &b->c[b->chunk_of[i]];
+		if (c->off + HVLOG_CHUNK_HEADER_SIZE + c->len <= cut)
+			tu_events_push(out, &b->t.ev.v[i]);
+	}
+}
+
+/* A chunk in the middle of the file holding events, not its stream's first
+ * or final chunk. */
+static long middle_chunk(const base *b, size_t from)
+{
+	for (size_t i = from; i < b->nc; i++)
+		if (b->c[i].nevents > 3 && b->c[i].seq > 0 && !(b->c[i].flags & WIRE_CHUNK_FINAL))
+			return (long)i;
+	ck_abort_msg("no middle chunk after %zu", from);
+	return -1;
+}
+
+/* Write buf as name in the test directory; its path into out. */
+static void save_variant(char *out, const char *name, const void *buf, size_t len)
+{
+	tu_path(out, PATH_MAX, dir, name);
+	tu_save(out, buf, len);
+}
+
+static hvlog_status open_fails(const char *path, hvlog_error *err)
+{
+	hvlog_reader *r = (hvlog_reader *)err; /* not NULL: a failed open must clear it */
+	hvlog_status st;
+
+	memset(err, 0, sizeof *err);
+	st = hvlog_reader_open_path(&r, path, err);
+	ck_assert_msg(st != HVLOG_OK, "%s opened although it is damaged", path);
+	ck_assert_msg(r == NULL, "failed open left *out set");
+	ck_assert_msg(err->status == st, "err.status %d, returned %d", err->status, st);
+	ck_assert_msg(err->msg[0], "no error message");
+	return st;
+}
+
+static const tu_damage *find_damage(const tu_trace *t, uint64_t offset)
+{
+	for (size_t i = 0; i < t->ndmg; i++)
+		if (t->dmg[i].offset == offset)
+			return &t->dmg[i];
+	return NULL;
+}
+
+/* ---- the file header and metadata ---------------------------------------- */
+
+START_TEST(test_empty_file)
+{
+	char path[PATH_MAX];
+	hvlog_error err;
+
+	save_variant(path, "empty.hvl", "", 0);
+	ck_assert_int_eq(open_fails(path, &err), HVLOG_TRUNCATED);
+	ck_assert_uint_eq(err.offset, 0);
+}
+END_TEST
+
+START_TEST(test_short_header)
+{
+	base b;
+	char path[PATH_MAX];
+	hvlog_error err;
+
+	base_make(&b);
+	for (size_t n = 1; n < WIRE_FILE_HEADER_SIZE; n += 5) {
+		save_variant(path, "short.hvl", b.buf, n);
+		ck_assert_msg(open_fails(path, &err) == HVLOG_TRUNCATED, "%zu-byte header prefix: %s", n,
+			      hvlog_status_str(err.status));
+	}
+	/* header intact, metadata cut */
+	save_variant(path, "short.hvl", b.buf, WIRE_FILE_HEADER_SIZE + 10);
+	ck_assert_int_eq(open_fails(path, &err), HVLOG_TRUNCATED);
+	base_free(&b);
+}
+END_TEST
+
+START_TEST(test_bad_magic)
+{
+	base b;
+	char path[PATH_MAX];
+	hvlog_error err;
+
+	base_make(&b);
+	for (size_t i = 0; i < 8; i++) {
+		b.buf[i] ^= 0x20;
+		save_variant(path, "magic.hvl", b.buf, b.len);
+		b.buf[i] ^= 0x20;
+		ck_assert_msg(open_fails(path, &err) == HVLOG_MALFORMED, "magic byte %zu changed: %s", i,
+			      hvlog_status_str(err.status));
+		ck_assert_uint_eq(err.offset, 0);
+	}
+	save_variant(path, "text.hvl", "hello, world\n", 13);
+	ck_assert_int_eq(open_fails(path, &err), HVLOG_MALFORMED);
+	base_free(&b);
+}
+END_TEST
+
+/* Set the header's version and recompute its checksum. */
+static void set_version(uint8_t *h, uint16_t major, uint16_t minor)
+{
+	wire_put16(h + WIRE_FH_MAJOR, major);
+	wire_put16(h + WIRE_FH_MINOR, minor);
+	wire_put32(h + WIRE_FH_CRC, hvlog_crc32c(0, h, WIRE_FH_CRC));
+}
+
+START_TEST(test_newer_major_version)
+{
+	base b;
+	char path[PATH_MAX];
+	hvlog_error err;
+
+	base_make(&b);
+	set_version(b.buf, 2, 0);
+	save_variant(path, "v2.hvl", b.buf, b.len);
+	ck_assert_int_eq(open_fails(path, &err), HVLOG_VERSION);
+	ck_assert_msg(strstr(err.msg, "newer") != NULL, "message does not say a newer version is needed: \"%s\"",
+		      err.msg);
+	set_version(b.buf, 0, 9);
+	save_variant(path, "v0.hvl", b.buf, b.len);
+	ck_assert_int_eq(open_fails(path, &err), HVLOG_VERSION);
+	base_free(&b);
+}
+END_TEST
+
+/* A newer minor version of the same major is read as usual. */
+START_TEST(test_newer_minor_version)
+{
+	base b;
+	char path[PATH_MAX];
+	hvlog_reader *r;
+	hvlog_error err;
+	tu_trace t;
+
+	base_make(&b);
+	set_version(b.buf, HVLOG_FORMAT_MAJOR, 7);
+	save_variant(path, "v1.7.hvl", b.buf, b.len);
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	ck_assert_uint_eq(hvlog_reader_meta(r)->version_minor, 7);
+	tu_read_reader(r, &t, 0);
+	hvlog_reader_close(r);
+	tu_assert_events_equal("minor version 7", &b.t.ev, &t.ev);
+	tu_trace_free(&t);
+	base_free(&b);
+}
+END_TEST
+
+START_TEST(test_header_checksum)
+{
+	base b;
+	char path[PATH_MAX];
+	hvlog_error err;
+
+	base_make(&b);
+	b.buf[WIRE_FH_MINOR] ^= 1; /* without fixing the CRC */
+	save_variant(path, "hcrc.hvl", b.buf, b.len);
+	ck_assert_int_eq(open_fails(path, &err), HVLOG_CHECKSUM);
+	base_free(&b);
+}
+END_TEST
+
+START_TEST(test_metadata_flipped)
+{
+	base b;
+	char path[PATH_MAX];
+	hvlog_error err;
+	uint64_t data = 0;
+
+	base_make(&b);
+	data = tu_data_offset(b.buf, b.len);
+	for (uint64_t at = WIRE_FILE_HEADER_SIZE; at < data; at += (data - WIRE_FILE_HEADER_SIZE) / 7 + 1) {
+		b.buf[at] ^= 0x01;
+		save_variant(path, "meta.hvl", b.buf, b.len);
+		b.buf[at] ^= 0x01;
+		ck_assert_msg(open_fails(path, &err) == HVLOG_CHECKSUM, "metadata byte %" PRIu64 " flipped: %s: %s",
+			      at, hvlog_status_str(err.status), err.msg);
+		ck_assert_uint_eq(err.offset, WIRE_FILE_HEADER_SIZE);
+	}
+	base_free(&b);
+}
+END_TEST
+
+/* ---- chunks ---------------------------------------------------------------- */
+
+START_TEST(test_payload_bit_flipped)
+{
+	base b;
+	char path[PATH_MAX];
+	tu_events want;
+	tu_trace t;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 2);
+	const tu_chunk *c = &b.c[k];
+	b.buf[c->off + HVLOG_CHUNK_HEADER_SIZE + c->len / 2] ^= 0x10;
+	save_variant(path, "payload.hvl", b.buf, b.len);
+	tu_read_path(path, 0, &t);
+
+	ck_assert_msg(t.ndmg == 1, "expected exactly one damage item, got %zu: %s", t.ndmg, tu_damage_summary(&t));
+	ck_assert_msg(t.dmg[0].kind == HVLOG_CHECKSUM, "damage kind %s", hvlog_status_str(t.dmg[0].kind));
+	ck_assert_msg(t.dmg[0].offset == c->off, "damage at %" PRIu64 ", the chunk is at %" PRIu64, t.dmg[0].offset,
+		      c->off);
+	ck_assert_uint_eq(t.dmg[0].stream, c->stream);
+	ck_assert_uint_eq(t.dmg[0].seq, c->seq);
+	ck_assert_uint_eq(t.dmg[0].len, HVLOG_CHUNK_HEADER_SIZE + c->len);
+	ck_assert_uint_eq(t.dmg[0].events, c->nevents);
+	ck_assert_uint_eq(t.stats.damaged_regions, 1);
+	ck_assert_uint_eq(t.nlost, 0);
+	expect_without(&b, k, -1, &want);
+	tu_assert_events_equal("events of the other chunks", &want, &t.ev);
+	ck_assert_uint_eq(t.stats.chunks, b.nc - 1);
+	tu_events_free(&want);
+	tu_trace_free(&t);
+	base_free(&b);
+}
+END_TEST
+
+/* A byte of a chunk header changed: the sync marker, the header checksum,
+ * the length, the sequence number, the payload checksum. */
+static const size_t header_bytes[] = { 0, 5, WIRE_CH_CRC, WIRE_CH_LEN, WIRE_CH_LEN + 3, WIRE_CH_STREAM,
+				       WIRE_CH_SEQ, WIRE_CH_FIRST_TS, WIRE_CH_NEVENTS, WIRE_CH_PAYLOAD_CRC };
+
+START_TEST(test_chunk_header_flipped)
+{
+	base b;
+	char path[PATH_MAX];
+	tu_events want;
+	tu_trace t;
+	const tu_damage *d;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 3);
+	const tu_chunk *c = &b.c[k];
+	b.buf[c->off + header_bytes[_i]] ^= 0x04;
+	save_variant(path, "header.hvl", b.buf, b.len);
+	tu_read_path(path, 0, &t);
+
+	d = find_damage(&t, c->off);
+	ck_assert_msg(d != NULL, "header byte %zu changed: no damage item at the chunk's offset %" PRIu64 ": %s",
+		      header_bytes[_i], c->off, tu_damage_summary(&t));
+	ck_assert_msg(d->kind == HVLOG_MALFORMED || d->kind == HVLOG_CHECKSUM, "damage kind %s",
+		      hvlog_status_str(d->kind));
+	if (d->kind == HVLOG_MALFORMED) /* the header was skipped: up to the next chunk */
+		ck_assert_uint_eq(d->len, HVLOG_CHUNK_HEADER_SIZE + c->len);
+	ck_assert_msg(t.stats.damaged_regions == t.ndmg, "stats count %" PRIu64 " damaged regions, %zu items",
+		      t.stats.damaged_regions, t.ndmg);
+	expect_without(&b, k, -1, &want);
+	tu_assert_events_equal("events of the other chunks", &want, &t.ev);
+	tu_events_free(&want);
+	tu_trace_free(&t);
+	base_free(&b);
+}
+END_TEST
+
+/* The file cut inside its last chunk with a payload. */
+static const char *const cuts[] = { "in the middle of the payload", "one byte short", "after the header",
+				    "inside the header" };
+
+START_TEST(test_truncated)
+{
+	base b;
+	char path[PATH_MAX];
+	tu_events want;
+	tu_trace t;
+	const tu_chunk *last;
+	uint64_t cut;
+	size_t i;
+
+	base_make(&b);
+	for (i = b.nc - 1; i > 0 && b.c[i].len < 4; i--)
+		;
+	last = &b.c[i];
+	switch (_i) {
+	case 0: cut = last->off + HVLOG_CHUNK_HEADER_SIZE + last->len / 2; break;
+	case 1: cut = last->off + HVLOG_CHUNK_HEADER_SIZE + last->len - 1; break;
+	case 2: cut = last->off + HVLOG_CHUNK_HEADER_SIZE; break;
+	default: cut = last->off + 40; break;
+	}
+	save_variant(path, "cut.hvl", b.buf, cut);
+	tu_read_path(path, 0, &t);
+
+	const tu_damage *d = find_damage(&t, last->off);
+	ck_assert_msg(d != NULL && d->kind == HVLOG_TRUNCATED,
+		      "cut %s (at %" PRIu64 ", chunk at %" PRIu64 "): no TRUNCATED damage at the chunk: %s", cuts[_i], cut,
+		      last->off, tu_damage_summary(&t));
+	ck_assert_uint_eq(d->len, cut - last->off);
+	expect_before(&b, cut, &want);
+	tu_assert_events_equal("events of the complete chunks", &want, &t.ev);
+	tu_events_free(&want);
+	tu_trace_free(&t);
+	base_free(&b);
+}
+END_TEST
+
+/* Cut exactly between chunks: nothing partial, but streams lose their final
+ * chunks, which is reported. */
+START_TEST(test_truncated_at_chunk_boundary)
+{
+	base b;
+	char path[PATH_MAX];
+	tu_events want;
+	tu_trace t;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 2);
+	uint64_t cut = b.c[k].off;
+	save_variant(path, "cut.hvl", b.buf, cut);
+	tu_read_path(path, 0, &t);
+	ck_assert_msg(t.ndmg >= 1, "a trace cut at chunk %ld (of %zu) reports no damage", k, b.nc);
+	for (size_t i = 0; i < t.ndmg; i++)
+		ck_assert_msg(t.dmg[i].kind == HVLOG_TRUNCATED, "damage %zu is %s, expected TRUNCATED", i,
+			      hvlog_status_str(t.dmg[i].kind));
+	expect_before(&b, cut, &want);
+	tu_assert_events_equal("events before the cut", &want, &t.ev);
+	tu_events_free(&want);
+	tu_trace_free(&t);
+	base_free(&b);
+}
+END_TEST
+
+static uint8_t *splice(const uint8_t *a, size_t alen, size_t at, const uint8_t *ins, size_t inslen, size_t del,
+		       size_t *outlen)
+{
+	uint8_t *out = malloc(alen + inslen + 1);
+
+	ck_assert_ptr_nonnull(out);
+	memcpy(out, a, at);
+	memcpy(out + at, ins, inslen);
+	memcpy(out + at + inslen, a + at + del, alen - at - del);
+	*outlen = alen + inslen - del;
+	return out;
+}
+
+START_TEST(test_garbage_between_chunks)
+{
+	base b;
+	char path[PATH_MAX];
+	uint8_t garbage[100];
+	tu_rng rng = { 100 };
+	uint8_t *v;
+	size_t vlen;
+	tu_trace t;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 2);
+	for (size_t i = 0; i < sizeof garbage; i++)
+		garbage[i] = (uint8_t)tu_rand(&rng);
+	garbage[10] = 0xc3; /* the first byte of a sync marker, for good measure */
+	v = splice(b.buf, b.len, b.c[k].off, garbage, sizeof garbage, 0, &vlen);
+	save_variant(path, "garbage.hvl", v, vlen);
+	tu_read_path(path, 0, &t);
+
+	ck_assert_msg(t.ndmg == 1, "expected one damage item, got %zu: %s", t.ndmg, tu_damage_summary(&t));
+	ck_assert_msg(t.dmg[0].kind == HVLOG_MALFORMED, "damage kind %s", hvlog_status_str(t.dmg[0].kind));
+	ck_assert_msg(t.dmg[0].offset == b.c[k].off, "damage at %" PRIu64 ", garbage at %" PRIu64, t.dmg[0].offset,
+		      b.c[k].off);
+	ck_assert_uint_eq(t.dmg[0].len, 100);
+	ck_assert_uint_eq(t.stats.damaged_bytes, 100);
+	tu_assert_events_equal("every event", &b.t.ev, &t.ev);
+	ck_assert_uint_eq(t.stats.chunks, b.nc);
+	free(v);
+	tu_trace_free(&t);
+	base_free(&b);
+}
+END_TEST
+
+START_TEST(test_garbage_at_end)
+{
+	base b;
+	char path[PATH_MAX];
+	uint8_t garbage[300];
+	tu_rng rng = { 300 };
+	uint8_t *v;
+	size_t vlen;
+	tu_trace t;
+
+	base_make(&b);
+	for (size_t i = 0; i < sizeof garbage; i++)
+		garbage[i] = (uint8_t)tu_rand(&rng);
+	v = splice(b.buf, b.len, b.len, garbage, sizeof garbage, 0, &vlen);
+	save_variant(path, "tail.hvl", v, vlen);
+	tu_read_path(path, 0, &t);
+	ck_assert_msg(t.ndmg == 1 && t.dmg[0].offset == b.len && t.dmg[0].len == sizeof garbage,
+		      "300 bytes of garbage at the end (offset %zu): %s", b.len, tu_damage_summary(&t));
+	tu_assert_events_equal("every event", &b.t.ev, &t.ev);
+	free(v);
+	tu_trace_free(&t);
+	base_free(&b);
+}
+END_TEST
+
+START_TEST(test_duplicated_chunk)
+{
+	base b;
+	char path[PATH_MAX];
+	uint8_t *v;
+	size_t vlen;
+	tu_trace t;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 2);
+	const tu_chunk *c = &b.c[k];
+	uint64_t end = c->off + HVLOG_CHUNK_HEADER_SIZE + c->len;
+	v = splice(b.buf, b.len, end, b.buf + c->off, HVLOG_CHUNK_HEADER_SIZE + c->len, 0, &vlen);
+	save_variant(path, "dup.hvl", v, vlen);
+	tu_read_path(path, 0, &t);
+
+	ck_assert_msg(t.ndmg == 1, "expected one damage item, got %zu: %s", t.ndmg, tu_damage_summary(&t));
+	ck_assert_msg(t.dmg[0].offset == end, "duplicate reported at %" PRIu64 ", it is at %" PRIu64, t.dmg[0].offset,
+		      end);
+	ck_assert_uint_eq(t.dmg[0].stream, c->stream);
+	ck_assert_uint_eq(t.dmg[0].seq, c->seq);
+	tu_assert_events_equal("events, none twice", &b.t.ev, &t.ev);
+	free(v);
+	tu_trace_free(&t);
+	base_free(&b);
+}
+END_TEST
+
+START_TEST(test_removed_chunk)
+{
+	base b;
+	char path[PATH_MAX];
+	tu_events want;
+	uint8_t *v;
+	size_t vlen;
+	tu_trace t;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 2);
+	const tu_chunk *c = &b.c[k];
+	v = splice(b.buf, b.len, c->off, NULL, 0, HVLOG_CHUNK_HEADER_SIZE + c->len, &vlen);
+	save_variant(path, "gap.hvl", v, vlen);
+	tu_read_path(path, 0, &t);
+
+	ck_assert_msg(t.ndmg == 1, "expected one damage item (the gap), got %zu: %s", t.ndmg, tu_damage_summary(&t));
+	ck_assert_uint_eq(t.dmg[0].stream, c->stream);
+	ck_assert_msg(t.dmg[0].seq == c->seq, "gap reported at chunk %" PRIu64 ", chunk %" PRIu64 " was removed",
+		      t.dmg[0].seq, c->seq);
+	ck_assert_msg(strstr(t.dmg[0].msg, "missing") != NULL, "message: %s", t.dmg[0].msg);
+	expect_without(&b, k, -1, &want);
+	tu_assert_events_equal("events of the other chunks", &want, &t.ev);
+	tu_events_free(&want);
+	free(v);
+	tu_trace_free(&t);
+	base_free(&b);
+}
+END_TEST
+
+/* Two chunks of different streams swapped in the file: nothing is damaged,
+ * the reader orders by sequence number and timestamp, not file position. */
+START_TEST(test_swapped_chunks)
+{
+	base b;
+	char path[PATH_MAX];
+	uint8_t *v;
+	size_t vlen;
+	tu_trace t;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 2);
+	const tu_chunk *c1 = &b.c[k], *c2 = &b.c[k + 1];
+	size_t l1 = HVLOG_CHUNK_HEADER_SIZE + c1->len, l2 = HVLOG_CHUNK_HEADER_SIZE + c2->len;
+	v = malloc(b.len);
+	ck_assert_ptr_nonnull(v);
+	vlen = b.len;
+	memcpy(v, b.buf, b.len);
+	memcpy(v + c1->off, b.buf + c2->off, l2);
+	memcpy(v + c1->off + l2, b.buf + c1->off, l1);
+	save_variant(path, "swap.hvl", v, vlen);
+	tu_read_path(path, 0, &t);
+	ck_assert_msg(t.ndmg == 0, "swapped chunks reported as damage: %s", tu_damage_summary(&t));
+	tu_assert_events_equal("every event", &b.t.ev, &t.ev);
+	free(v);
+	tu_trace_free(&t);
+	base_free(&b);
+}
+END_TEST
+
+/* ---- garbage never crashes or hangs the reader ---------------------------- */
+
+/* Open and read everything; the reader may refuse, but must not crash, loop
+ * or hand out more items than the bytes allow. */
+static void read_anything(const char *path, size_t len, const char *what)
+{
+	hvlog_reader *r = NULL;
+	hvlog_error err;
+	hvlog_status st = hvlog_reader_open_path(&r, path, &err);
+	tu_trace t;
+
+	if (st != HVLOG_OK) {
+		ck_assert_msg(r == NULL, "%s: failed open left a reader", what);
+		ck_assert_msg(st == HVLOG_TRUNCATED || st == HVLOG_MALFORMED || st == HVLOG_CHECKSUM ||
+				      st == HVLOG_VERSION || st == HVLOG_LIMIT,
+			      "%s: open returned %s: %s", what, hvlog_status_str(st), err.msg);
+		return;
+	}
+	tu_read_reader(r, &t, 2 * len + 1000);
+	hvlog_reader_close(r);
+	ck_assert_msg(t.end == HVLOG_END, "%s: reading stopped with %s", what, hvlog_status_str(t.end));
+	tu_trace_free(&t);
+}
+
+START_TEST(test_random_garbage)
+{
+	static const size_t sizes[] = { 1, 7, 8, 9, 31, 32, 33, 63, 64, 65, 100, 1000, 4096, 70000, 200000 };
+	char path[PATH_MAX], what[128];
+	tu_rng rng = { 555 };
+	base b;
+
+	base_make(&b);
+	uint64_t data = tu_data_offset(b.buf, b.len);
+	for (size_t i = 0; i < NELEMS(sizes); i++) {
+		for (int kind = 0; kind < 3; kind++) {
+			size_t len = sizes[i] + (kind ? data : 0);
+			uint8_t *g = malloc(len);
+			ck_assert_ptr_nonnull(g);
+			for (size_t j = 0; j < len; j++)
+				g[j] = (uint8_t)tu_rand(&rng);
+			if (kind) /* a valid header and metadata, then garbage */
+				memcpy(g, b.buf, data);
+			if (kind == 2) /* ... sprinkled with chunk sync markers and headers */
+				for (size_t j = data; j + HVLOG_CHUNK_HEADER_SIZE <= len; j += 1 + tu_rand_below(&rng, 300)) {
+					uint64_t src = b.c[tu_rand_below(&rng, b.nc)].off;
+					memcpy(g + j, b.buf + src, tu_rand_below(&rng, 2) ? 8 : HVLOG_CHUNK_HEADER_SIZE);
+				}
+			snprintf(what, sizeof what, "garbage kind %d, %zu bytes", kind, len);
+			save_variant(path, "garbage.hvl", g, len);
+			read_anything(path, len, what);
+			free(g);
+		}
+	}
+	base_free(&b);
+}
+END_TEST
+
+START_TEST(test_random_flips_and_cuts)
+{
+	char path[PATH_MAX], what[128];
+	tu_rng rng = { 777 };
+	base b;
+
+	base_make(&b);
+	uint64_t data = tu_data_offset(b.buf, b.len);
+	uint8_t *v = malloc(b.len);
+	ck_assert_ptr_nonnull(v);
+	for (int round = 0; round < 150; round++) {
+		size_t len = b.len, nflips = 1 + tu_rand_below(&rng, 20);
+		memcpy(v, b.buf, b.len);
+		for (size_t f = 0; f < nflips; f++)
+			v[data + tu_rand_below(&rng, b.len - data)] ^= (uint8_t)(1u << tu_rand_below(&rng, 8));
+		if (round % 3 == 0)
+			len = data + tu_rand_below(&rng, b.len - data);
+		snprintf(what, sizeof what, "round %d: %zu flips, %zu bytes", round, nflips, len);
+		save_variant(path, "flipped.hvl", v, len);
+		read_anything(path, len, what);
+	}
+	free(v);
+	base_free(&b);
+}
+END_TEST
+
+/* Payloads and headers changed with their checksums recomputed, so that the
+ * record decoder and the header checks see the nonsense. */
+static void reseal(uint8_t *buf, const tu_chunk *c)
+{
+	uint8_t *h = buf + c->off;
+	uint32_t len = wire_get32(h + WIRE_CH_LEN);
+
+	if (len == c->len)
+		wire_put32(h + WIRE_CH_PAYLOAD_CRC, hvlog_crc32c(0, h + HVLOG_CHUNK_HEADER_SIZE, len));
+	wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+}
+
+START_TEST(test_resealed_nonsense)
+{
+	static const size_t fields[] = { WIRE_CH_LEN, WIRE_CH_STREAM, WIRE_CH_FLAGS, WIRE_CH_SEQ, WIRE_CH_BASE_TS,
+					 WIRE_CH_FIRST_TS, WIRE_CH_LAST_TS, WIRE_CH_NEVENTS };
+	char path[PATH_MAX], what[160];
+	tu_rng rng = { 999 };
+	base b;
+
+	base_make(&b);
+	uint8_t *v = malloc(b.len);
+	ck_assert_ptr_nonnull(v);
+	for (int round = 0; round < 400; round++) {
+		size_t nmut = 1 + tu_rand_below(&rng, 4);
+		memcpy(v, b.buf, b.len);
+		for (size_t m = 0; m < nmut; m++) {
+			const tu_chunk *c = &b.c[tu_rand_below(&rng, b.nc)];
+			if (round % 2 && c->len) { /* payload bytes */
+				size_t n = 1 + tu_rand_below(&rng, 8);
+				for (size_t j = 0; j < n; j++) {
+					uint8_t *p = v + c->off + HVLOG_CHUNK_HEADER_SIZE + tu_rand_below(&rng, c->len);
+					*p = tu_rand_below(&rng, 4) ? (uint8_t)tu_rand(&rng) : 0xFF;
+				}
+			} else { /* a header field */
+				size_t f = fields[tu_rand_below(&rng, NELEMS(fields))];
+				v[c->off + f + tu_rand_below(&rng, 4)] ^= (uint8_t)(1u << tu_rand_below(&rng, 8));
+			}
+			reseal(v, c);
+		}
+		snprintf(what, sizeof what, "round %d: %zu resealed mutations", round, nmut);
+		save_variant(path, "resealed.hvl", v, b.len);
+		read_anything(path, b.len, what);
+	}
+	free(v);
+	base_free(&b);
+}
+END_TEST
+
+static Suite *damage_suite(void)
+{
+	Suite *s = suite_create("damage");
+	TCase *tc;
+
+	tc = tcase_create("header");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_empty_file);
+	tcase_add_test(tc, test_short_header);
+	tcase_add_test(tc, test_bad_magic);
+	tcase_add_test(tc, test_newer_major_version);
+	tcase_add_test(tc, test_newer_minor_version);
+	tcase_add_test(tc, test_header_checksum);
+	tcase_add_test(tc, test_metadata_flipped);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("chunks");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_payload_bit_flipped);
+	tcase_add_loop_test(tc, test_chunk_header_flipped, 0, (int)NELEMS(header_bytes));
+	tcase_add_loop_test(tc, test_truncated, 0, (int)NELEMS(cuts));
+	tcase_add_test(tc, test_truncated_at_chunk_boundary);
+	tcase_add_test(tc, test_garbage_between_chunks);
+	tcase_add_test(tc, test_garbage_at_end);
+	tcase_add_test(tc, test_duplicated_chunk);
+	tcase_add_test(tc, test_removed_chunk);
+	tcase_add_test(tc, test_swapped_chunks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("garbage");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_random_garbage);
+	tcase_add_test(tc, test_random_flips_and_cuts);
+	tcase_add_test(tc, test_resealed_nonsense);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(damage_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
