@@ -1,7 +1,8 @@
 #!/bin/sh
-# Build and run every test: the normal build with warnings as errors, then
-# the same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Exits non-zero on any failure.
+# Build and run every test: the normal build with warnings as errors, the
+# same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and the
+# multi-threaded tests (threaded writer, hvcore's VP threads) under
+# ThreadSanitizer.  Exits non-zero on any failure.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
@@ -17,3 +18,10 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHVLOG_WERROR=ON \
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+tsan="-fsanitize=thread -fno-omit-frame-pointer"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DHVLOG_WERROR=ON \
+	-DCMAKE_C_FLAGS="$tsan" -DCMAKE_EXE_LINKER_FLAGS="$tsan" > /dev/null
+cmake --build build-tsan -j"$jobs"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	ctest --test-dir build-tsan --output-on-failure -R 'test_roundtrip|hvcore'
