@@ -426,7 +426,8 @@ static uint8_t *splice(const uint8_t *a, size_t alen, size_t at, const uint8_t *
 
 	ck_assert_ptr_nonnull(out);
 	memcpy(out, a, at);
-	memcpy(out + at, ins, inslen);
+	if (inslen) /* ins may be NULL when nothing is inserted */
+		memcpy(out + at, ins, inslen);
 	memcpy(out + at + inslen, a + at + del, alen - at - del);
 	*outlen = alen + inslen - del;
 	return out;
