@@ -82,9 +82,16 @@
  * if the core faults the instruction the #GP goes first and the vector
  * waits for the next window (taken by us, not reported).
  * inject_irq() must be called from the VP's thread, between run()s.
- * Under kvm_pvm the window exit comes late (measured: ~1000 guest
- * instructions after STI; kvm_pvm's pvm_emul_batch is 1024) but it comes;
- * on VMX/SVM it comes right after the STI shadow.
+ * The window: kvm_pvm's own KVM_EXIT_IRQ_WINDOW_OPEN comes ~1000 guest
+ * instructions late (its pvm_emul_batch is 1024), and never if the guest
+ * exits to us more often than that (measured).  So while a vector waits
+ * we (1) check at each run() whether the window is open right after the
+ * instruction that exited, and (2) single-step the guest (plus a hardware
+ * breakpoint after an IRET, whose step trap kvm_pvm loses) and report the
+ * window at the first boundary where KVM says it can inject.  Measured:
+ * reported after STI;NOP at the instruction after the NOP, after IRETQ at
+ * the return address, as the sim does.  On VMX/SVM the hardware window
+ * exit comes at that same boundary anyway.
  *
  * Measured on this machine (kernel 6.18.44-fc, kvm_pvm nested in a
  * Firecracker VM, no VMX/SVM in /proc/cpuinfo): a guest doing nothing but
@@ -168,8 +175,12 @@ struct hv_vcpu {
 	int irq_injected;     /* a KVM_INTERRUPT went in since the last exit */
 	int core_wants_window;
 	int stepping;         /* single-stepping while waiting for a window */
+	uint64_t step_bp;     /* and a breakpoint where an IRETQ returns (0: none) */
 	int cannot_step;      /* KVM_SET_GUEST_DEBUG refused */
-	/* Register caches when KVM does not sync them in kvm_run. */
+	/* Register caches when KVM does not sync them in kvm_run, or when
+	 * the synced copy may be stale (after a KVM_RUN with immediate_exit
+	 * or our own KVM_SET_REGS). */
+	int sync_stale;
 	int have_regs, have_sregs;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
@@ -511,7 +522,7 @@ fail:
 
 static struct kvm_regs *regs_of(struct hv_vcpu *v)
 {
-	if (v->sync_fields & KVM_SYNC_X86_REGS)
+	if ((v->sync_fields & KVM_SYNC_X86_REGS) && !v->sync_stale)
 		return &v->run->s.regs.regs;
 	if (!v->have_regs) {
 		if (ioctl(v->fd, KVM_GET_REGS, &v->regs) < 0)
@@ -523,7 +534,7 @@ static struct kvm_regs *regs_of(struct hv_vcpu *v)
 
 static struct kvm_sregs *sregs_of(struct hv_vcpu *v)
 {
-	if (v->sync_fields & KVM_SYNC_X86_SREGS)
+	if ((v->sync_fields & KVM_SYNC_X86_SREGS) && !v->sync_stale)
 		return &v->run->s.regs.sregs;
 	if (!v->have_sregs) {
 		if (ioctl(v->fd, KVM_GET_SREGS, &v->sregs) < 0)
@@ -1027,6 +1038,7 @@ static int complete_now(struct hv_vcpu *v, char *err, size_t errlen)
 		int e = errno;
 		r->immediate_exit = 0;
 		v->have_regs = v->have_sregs = 0;
+		v->sync_stale = 1;
 		if (rc < 0 && e == EINTR)
 			return 0;
 		if (rc < 0) {
@@ -1081,6 +1093,7 @@ static int fault_insn(struct hv_vcpu *v, char *err, size_t errlen)
 		return -1;
 	}
 	v->have_regs = v->have_sregs = 0;
+	v->sync_stale = 1;
 	return 0;
 }
 
@@ -1150,15 +1163,46 @@ static int waiting_for_window(const struct hv_vcpu *v)
  * see the window open at the exact instruction boundary.  Needed under
  * kvm_pvm, whose window exit comes ~1000 instructions late, or never when
  * the guest exits to user space more often than that; harmless on
- * VMX/SVM.  Without KVM_SET_GUEST_DEBUG we still find the window at the
- * next exit (run() checks it before entering the guest). */
+ * VMX/SVM, whose window exit comes at the same boundary.  kvm_pvm loses
+ * the single-step trap of IRET, so when the next instruction is an IRET
+ * we also set a hardware breakpoint where it returns to.  Without
+ * KVM_SET_GUEST_DEBUG we still find the window at the next exit (run()
+ * checks it before entering the guest).  Call with nothing pending. */
 static int set_stepping(struct hv_vcpu *v, int on, char *err, size_t errlen)
 {
 	if (on && v->cannot_step)
 		return 0;
-	struct kvm_guest_debug dbg = { .control = on ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP : 0 };
+	uint64_t bp = 0;
+	if (on) {
+		struct kvm_regs now;
+		uint8_t insn[2];
+		if (ioctl(v->fd, KVM_GET_REGS, &now) < 0) {
+			seterr(err, errlen, "vp %u: KVM_GET_REGS: %s", v->index, strerror(errno));
+			return -1;
+		}
+		size_t n = read_guest(v, now.rip, insn, 2);
+		if (n >= 1 && insn[0] == 0xcf) { /* IRETD: 4-byte frame */
+			uint32_t ret32;
+			if (read_guest(v, now.rsp, (uint8_t *)&ret32, 4) == 4)
+				bp = ret32;
+		} else if (n == 2 && insn[0] == 0x48 && insn[1] == 0xcf) { /* IRETQ */
+			if (read_guest(v, now.rsp, (uint8_t *)&bp, 8) != 8)
+				bp = 0;
+		}
+	}
+	if (on == v->stepping && bp == v->step_bp)
+		return 0;
+	struct kvm_guest_debug dbg = { .control = 0 };
+	if (on) {
+		dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+		if (bp) {
+			dbg.control |= KVM_GUESTDBG_USE_HW_BP;
+			dbg.arch.debugreg[0] = bp;
+			dbg.arch.debugreg[7] = 0x1; /* L0: break on executing bp */
+		}
+	}
 	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
-		if (on) {
+		if (on && !v->stepping) {
 			v->cannot_step = 1;
 			return 0;
 		}
@@ -1166,6 +1210,7 @@ static int set_stepping(struct hv_vcpu *v, int on, char *err, size_t errlen)
 		return -1;
 	}
 	v->stepping = on;
+	v->step_bp = bp;
 	return 0;
 }
 
@@ -1259,7 +1304,7 @@ static int kvm_backend_run(struct hv_vcpu *v, struct hv_exit *exit, char *err, s
 			if (rc)
 				return rc < 0 ? -1 : 0;
 		}
-		if (waiting_for_window(v) != v->stepping && set_stepping(v, waiting_for_window(v), err, errlen))
+		if ((waiting_for_window(v) || v->stepping) && set_stepping(v, waiting_for_window(v), err, errlen))
 			return -1;
 	}
 	for (;;) {
@@ -1267,6 +1312,7 @@ static int kvm_backend_run(struct hv_vcpu *v, struct hv_exit *exit, char *err, s
 		int rc = ioctl(v->fd, KVM_RUN, 0);
 		uint64_t tsc = __rdtsc();
 		v->have_regs = v->have_sregs = 0;
+		v->sync_stale = 0;
 		v->irq_injected = 0;
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -1373,7 +1419,7 @@ static int kvm_backend_run(struct hv_vcpu *v, struct hv_exit *exit, char *err, s
 				if (opened)
 					return opened < 0 ? -1 : 0;
 			}
-			if (!waiting_for_window(v) && v->stepping && set_stepping(v, 0, err, errlen))
+			if (v->stepping && set_stepping(v, waiting_for_window(v), err, errlen))
 				return -1;
 			continue;
 		case KVM_EXIT_INTR:
