@@ -41,21 +41,14 @@ static uint64_t first_event_ts(const hvlog_stream *s)
 {
 	const uint8_t *p = s->buf + HVLOG_CHUNK_HEADER_SIZE;
 	uint64_t ts = s->base_ts, v = 0;
-	int nvar;
 
 	if (!s->nrec)
 		return s->base_ts;
 	for (;;) {
 		uint8_t tag = *p++;
-		nvar = tag == HVLOG_TAG_LOST ? 3 : tag == HVLOG_TAG_TIME ? 1 : tag == HVLOG_TAG_ESCAPE ? 2 : 1;
-		for (int i = 0; i < nvar; i++) {
-			v = 0;
-			for (unsigned sh = 0;; sh += 7) {
-				v |= (uint64_t)(*p & 0x7f) << sh;
-				if (!(*p++ & 0x80))
-					break;
-			}
-		}
+		int nvar = tag == HVLOG_TAG_LOST ? 3 : tag == HVLOG_TAG_ESCAPE ? 2 : 1;
+		for (int i = 0; i < nvar; i++)
+			p = wire_get_varint(p, &v);
 		if (tag == HVLOG_TAG_TIME)
 			ts = v;
 		else if (tag != HVLOG_TAG_LOST)

@@ -22,6 +22,10 @@
 #include "internal.h"
 #include "wire.h"
 
+/* Zeroed bytes after a chunk payload in memory: a varint load reads 8
+ * bytes whatever its length. */
+#define CHUNK_PAD 16
+
 struct chunk {
 	uint64_t off;          /* of the header */
 	uint64_t seq;
@@ -611,26 +615,17 @@ void hvlog_reader_stats_get(const hvlog_reader *r, hvlog_reader_stats *st)
 
 /* ---- decoding ------------------------------------------------------------ */
 
-/* Unsigned LEB128 within [*pp, end); 0 on overrun or a value over 64 bits. */
+/* A prefix varint within [*pp, end); 0 if it runs past end.  The chunk
+ * buffer has CHUNK_PAD readable bytes after end, so the load never
+ * leaves the buffer. */
 static inline int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 {
 	const uint8_t *p = *pp;
-	uint64_t x = 0;
 
-	for (unsigned shift = 0; p < end; shift += 7) {
-		uint8_t b = *p++;
-		if (shift == 63 && b > 1)
-			return 0;
-		x |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = x;
-			*pp = p;
-			return 1;
-		}
-		if (shift == 63)
-			return 0;
-	}
-	return 0;
+	if (p >= end || wire_varint_len(*p) > (size_t)(end - p))
+		return 0;
+	*pp = wire_get_varint(p, v);
+	return 1;
 }
 
 static const hvlog_event *find_escaped(const hvlog_reader *r, uint64_t number)
@@ -679,8 +674,8 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		hvlog__fail(err, HVLOG_NOMEM, c->off, "out of memory");
 		return -1;
 	}
-	if (c->len > rs->bufcap) {
-		uint8_t *nb = realloc(rs->buf, c->len);
+	if (c->len > rs->bufcap || !rs->buf) {
+		uint8_t *nb = realloc(rs->buf, (size_t)c->len + CHUNK_PAD);
 		if (!nb) {
 			hvlog__fail(err, HVLOG_NOMEM, c->off, "out of memory for a chunk of %u bytes", c->len);
 			return -1;
@@ -688,6 +683,7 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		rs->buf = nb;
 		rs->bufcap = c->len;
 	}
+	memset(rs->buf + c->len, 0, CHUNK_PAD);
 	int e = read_at(r, rs->buf, c->len, c->off + HVLOG_CHUNK_HEADER_SIZE);
 	if (e) {
 		io_fail(err, e > 0 ? e : EIO, c->off);

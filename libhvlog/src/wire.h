@@ -45,6 +45,30 @@
 #define WIRE_MAX_DECODER_STATE (64u << 20) /* streams with chunks x slots x 8 */
 #define WIRE_MAX_META_DEPTH 16u
 
+/* Bytes of the prefix varint whose first byte is b (1..9). */
+static inline unsigned wire_varint_len(uint8_t b)
+{
+	return b ? (unsigned)__builtin_ctz(b) + 1 : 9;
+}
+
+/* Decode the prefix varint at p; the caller made sure its bytes are there
+ * and that 8 bytes can be read from p (so the load needs no branch). */
+static inline const uint8_t *wire_get_varint(const uint8_t *p, uint64_t *v)
+{
+	unsigned n = wire_varint_len(p[0]);
+	uint64_t w;
+
+	__builtin_memcpy(&w, n == 9 ? p + 1 : p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	if (n == 9)
+		*v = w;
+	else
+		*v = (n == 8 ? w : w & ((1ull << (8 * n)) - 1)) >> n;
+	return p + n;
+}
+
 static inline void wire_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;

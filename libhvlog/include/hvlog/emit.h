@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hvlog/export.h"
+
 #include "hvlog/schema.h"
 #include "hvlog/status.h"
 
@@ -27,11 +29,12 @@ extern "C" {
 #endif
 
 #define HVLOG_CHUNK_HEADER_SIZE 64u
-/* Largest encoding of one event: a TIME record (1 + 10) when time went
- * back, the tag with an escaped number (1 + 3), the timestamp delta (10)
- * and HVLOG_MAX_PARAMS varints (10 each); a refill is asked for when less
- * is left. */
-#define HVLOG_RECORD_MAX (11u + 4u + 10u + HVLOG_MAX_PARAMS * 10u)
+/* Largest encoding of one event: a TIME record (1 + 9) when time went
+ * back, the tag with an escaped number (1 + 3), the timestamp delta (9)
+ * and HVLOG_MAX_PARAMS varints (9 each), plus the 7 bytes the last varint
+ * store may write beyond its end; a refill is asked for when less is
+ * left. */
+#define HVLOG_RECORD_MAX (10u + 4u + 9u + HVLOG_MAX_PARAMS * 9u + 7u)
 #define HVLOG_CHUNK_MIN (HVLOG_CHUNK_HEADER_SIZE + 2u * HVLOG_RECORD_MAX)
 
 /* Record tags below this are control records (docs/FORMAT.md). */
@@ -80,7 +83,7 @@ struct hvlog_stream {
  * HVLOG_CHUNK_MIN) and `slots` of schema->nslots entries.  Records only the
  * groups in `group_mask`.  Never fails for valid arguments; returns
  * HVLOG_INVALID otherwise. */
-hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id,
+HVLOG_API hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id,
 			       const hvlog_schema *schema, uint64_t group_mask,
 			       uint8_t *buf, size_t cap, uint64_t *slots,
 			       hvlog_refill_fn refill, void *user);
@@ -89,29 +92,29 @@ hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id,
  * checksums) into the buffer.  *chunk and the return value give the bytes
  * to hand on; 0 when the chunk holds no record and no lost count.  `final`
  * marks the stream's last chunk. */
-size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk);
+HVLOG_API size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk);
 
 /* Start the next chunk in the same buffer (after the sealed one was handed
  * on): resets the predictors, bumps the sequence number, and writes a
  * pending lost-events record first if events were dropped. */
-void hvlog_chunk_restart(hvlog_stream *s);
+HVLOG_API void hvlog_chunk_restart(hvlog_stream *s);
 
 /* The sealed chunk could not be handed on: count its events (and the
  * losses its LOST record carried) as lost, to be reported by the next
  * chunk.  Call before hvlog_chunk_restart(). */
-void hvlog_chunk_drop(hvlog_stream *s);
+HVLOG_API void hvlog_chunk_drop(hvlog_stream *s);
 
 /* Count `n` events dropped between timestamps first and last; they are
  * reported in the stream by a lost-events record at the next chunk start. */
-void hvlog_stream_note_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last);
+HVLOG_API void hvlog_stream_note_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last);
 
 /* Emit event `ev` (an entry of the stream's schema) with params[ev->nparams].
  * The generic, table-driven path; hvlog/events.h has typed inline ones. */
-hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev,
+HVLOG_API hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev,
 			const uint64_t *params);
 
 /* CRC-32C (Castagnoli) of buf, continuing from crc (0 to start). */
-uint32_t hvlog_crc32c(uint32_t crc, const void *buf, size_t len);
+HVLOG_API uint32_t hvlog_crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* ---- inline helpers for the emitters; not API ---------------------- */
 
@@ -123,14 +126,37 @@ uint32_t hvlog_crc32c(uint32_t crc, const void *buf, size_t len);
 #define HVLOG_UNLIKELY(x) (x)
 #endif
 
+/* Store the 8 bytes of w at p, little-endian: one unaligned store (the
+ * builtin with a constant size is expanded inline, never a libc call). */
+static inline void hvlog__store64(uint8_t *p, uint64_t w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	__builtin_memcpy(p, &w, 8);
+}
+
+/* Prefix varint (docs/FORMAT.md, "Integers"): a value of up to 7n bits,
+ * n <= 8, takes n bytes, the low bits of the first byte saying n in unary
+ * (n - 1 zero bits, then a one); larger values take a 0x00 byte and the 8
+ * bytes of the value.  Same size as LEB128, but no loop and no branch on
+ * the length: the encoder always stores 8 bytes (the buffer's margin,
+ * HVLOG_RECORD_MAX, covers it) and moves by n. */
 static inline uint8_t *hvlog__put_varint(uint8_t *p, uint64_t v)
 {
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
+	/* n = ceil(significant bits / 7), by the count of leading zero bits */
+	static const uint8_t len_by_clz[64] = {
+		10, 9, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 5, 5, 5,
+		5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
+	};
+	if (HVLOG_LIKELY(v < (1ull << 56))) {
+		unsigned n = len_by_clz[__builtin_clzll(v | 1)];
+		hvlog__store64(p, (v << n) | (1ull << (n - 1)));
+		return p + n;
 	}
-	*p++ = (uint8_t)v;
-	return p;
+	p[0] = 0;
+	hvlog__store64(p + 1, v);
+	return p + 9;
 }
 
 static inline uint8_t *hvlog__put_delta(uint8_t *p, uint64_t *slot, uint64_t v)
@@ -140,7 +166,7 @@ static inline uint8_t *hvlog__put_delta(uint8_t *p, uint64_t *slot, uint64_t v)
 	return hvlog__put_varint(p, (d << 1) ^ (uint64_t)-(int64_t)(d >> 63));
 }
 
-hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts);
+HVLOG_API hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts);
 
 /* Reserve room and write the record header; NULL if the record must be
  * dropped (the refill hook failed, the drop is already counted). */

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hvlog/export.h"
+
 #include "hvlog/reader.h"
 
 #ifdef __cplusplus
@@ -28,12 +30,12 @@ typedef enum hvlog_format_kind {
  * tick `t0` (normally the first item's).  Writes a NUL-terminated line with
  * a final '\n' into buf (cap >= HVLOG_FORMAT_MAX) and returns its length
  * without the NUL. */
-size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it,
+HVLOG_API size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it,
 			 hvlog_format_kind kind, uint64_t t0, char *buf, size_t cap);
 
 /* Nanoseconds from tick t0 to tick t with clock rate hz, rounded down; 0 if
  * t < t0, UINT64_MAX if it does not fit (over 584 years). */
-uint64_t hvlog_ticks_to_ns(uint64_t t, uint64_t t0, uint64_t hz);
+HVLOG_API uint64_t hvlog_ticks_to_ns(uint64_t t, uint64_t t0, uint64_t hz);
 
 #ifdef __cplusplus
 }

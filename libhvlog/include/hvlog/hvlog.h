@@ -17,6 +17,7 @@
 #define HVLOG_FORMAT_MAJOR 1
 #define HVLOG_FORMAT_MINOR 0
 
+#include "hvlog/export.h"
 #include "hvlog/status.h"
 #include "hvlog/schema.h"
 #include "hvlog/emit.h"
@@ -31,7 +32,7 @@ extern "C" {
 
 /* The library's version, "0.1.0" (may differ from HVLOG_VERSION_STRING
  * when a program runs against another build of the shared library). */
-const char *hvlog_version(void);
+HVLOG_API const char *hvlog_version(void);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hvlog/export.h"
+
 #include "hvlog/schema.h"
 #include "hvlog/status.h"
 #include "hvlog/writer.h"
@@ -67,23 +69,23 @@ typedef struct hvlog_item {
 /* Open a trace at `path` ("-" is standard input).  Reads the header and
  * metadata; fails with a status and err filled (offset and message) if
  * they are damaged or of a newer major version. */
-hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *path, hvlog_error *err);
+HVLOG_API hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *path, hvlog_error *err);
 
 /* As above on an open descriptor, which may be a pipe; the reader never
  * closes fd.  A descriptor that cannot seek is spooled to an unlinked
  * temporary file (in $TMPDIR) first, so memory stays bounded. */
-hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err);
+HVLOG_API hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err);
 
-const hvlog_meta *hvlog_reader_meta(const hvlog_reader *r);
+HVLOG_API const hvlog_meta *hvlog_reader_meta(const hvlog_reader *r);
 
 /* Record only the events of these groups (mask of group bits; 0: all).
  * Call before the first hvlog_reader_next(). */
-void hvlog_reader_set_group_mask(hvlog_reader *r, uint64_t mask);
+HVLOG_API void hvlog_reader_set_group_mask(hvlog_reader *r, uint64_t mask);
 
 /* The next item in time order: HVLOG_OK with *item set, HVLOG_END at the
  * end, or HVLOG_IO/HVLOG_NOMEM (err filled) if reading itself failed.
  * Damage in the file is not a failure: it comes out as items. */
-hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err);
+HVLOG_API hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err);
 
 /* Totals so far (complete after HVLOG_END). */
 typedef struct hvlog_reader_stats {
@@ -98,10 +100,10 @@ typedef struct hvlog_reader_stats {
 	uint64_t first_ts;       /* first event's timestamp (of chunks whose time only goes forward) */
 	uint64_t last_ts;        /* last record's timestamp */
 } hvlog_reader_stats;
-void hvlog_reader_stats_get(const hvlog_reader *r, hvlog_reader_stats *st);
+HVLOG_API void hvlog_reader_stats_get(const hvlog_reader *r, hvlog_reader_stats *st);
 
 /* NULL is fine. */
-void hvlog_reader_close(hvlog_reader *r);
+HVLOG_API void hvlog_reader_close(hvlog_reader *r);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hvlog/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -89,28 +91,28 @@ typedef struct hvlog_schema {
 } hvlog_schema;
 
 /* The built-in schema (static, never NULL). */
-const hvlog_schema *hvlog_schema_builtin(void);
+HVLOG_API const hvlog_schema *hvlog_schema_builtin(void);
 
 /* The event with wire number `number`, or NULL. */
-const hvlog_event *hvlog_schema_find_event(const hvlog_schema *s, uint32_t number);
+HVLOG_API const hvlog_event *hvlog_schema_find_event(const hvlog_schema *s, uint32_t number);
 
 /* The event named `name`: its symbol with or without "HV_TR_", any case, or
  * a number ("0x21", "33").  Also accepts the spellings of the source table
  * that the schema normalised (schema/README.md).  NULL if none. */
-const hvlog_event *hvlog_schema_lookup_event(const hvlog_schema *s, const char *name);
+HVLOG_API const hvlog_event *hvlog_schema_lookup_event(const hvlog_schema *s, const char *name);
 
 /* The group named `name`: its alias or its full name, any case; NULL if none. */
-const hvlog_group *hvlog_schema_lookup_group(const hvlog_schema *s, const char *name);
+HVLOG_API const hvlog_group *hvlog_schema_lookup_group(const hvlog_schema *s, const char *name);
 
 /* The name of `value` in `t`, or NULL (also when t is NULL). */
-const char *hvlog_valtab_name(const hvlog_valtab *t, uint64_t value);
+HVLOG_API const char *hvlog_valtab_name(const hvlog_valtab *t, uint64_t value);
 
 /* Largest value a parameter of type t holds. */
-uint64_t hvlog_type_max(hvlog_type t);
+HVLOG_API uint64_t hvlog_type_max(hvlog_type t);
 
-const char *hvlog_type_name(hvlog_type t);       /* "u64", ... */
-const char *hvlog_display_name(hvlog_display d); /* "hex", ... */
-const char *hvlog_coding_name(hvlog_coding c);   /* "varint", ... */
+HVLOG_API const char *hvlog_type_name(hvlog_type t);       /* "u64", ... */
+HVLOG_API const char *hvlog_display_name(hvlog_display d); /* "hex", ... */
+HVLOG_API const char *hvlog_coding_name(hvlog_coding c);   /* "varint", ... */
 
 #ifdef __cplusplus
 }

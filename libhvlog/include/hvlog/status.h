@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "hvlog/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -37,7 +39,7 @@ typedef enum hvlog_status {
 } hvlog_status;
 
 /* Static, never NULL; "unknown status" for numbers not in the list. */
-const char *hvlog_status_str(hvlog_status st);
+HVLOG_API const char *hvlog_status_str(hvlog_status st);
 
 /* Where an error happened.  offset is a byte offset in the trace file (or
  * UINT64_MAX when it does not apply); stream and chunk_seq likewise

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hvlog/export.h"
+
 #include "hvlog/emit.h"
 #include "hvlog/schema.h"
 #include "hvlog/status.h"
@@ -50,33 +52,33 @@ typedef struct hvlog_writer_config {
 
 /* Create `path` (truncating it) and write the file header and metadata.
  * On success *out owns the writer; close it with hvlog_writer_close(). */
-hvlog_status hvlog_writer_open_path(hvlog_writer **out, const char *path,
+HVLOG_API hvlog_status hvlog_writer_open_path(hvlog_writer **out, const char *path,
 				    const hvlog_writer_config *cfg, hvlog_error *err);
 
 /* As above onto an open descriptor (a file, pipe or socket); the writer
  * never closes fd. */
-hvlog_status hvlog_writer_open_fd(hvlog_writer **out, int fd,
+HVLOG_API hvlog_status hvlog_writer_open_fd(hvlog_writer **out, int fd,
 				  const hvlog_writer_config *cfg, hvlog_error *err);
 
 /* As above onto a callback, called under the writer's lock. */
-hvlog_status hvlog_writer_open_sink(hvlog_writer **out, hvlog_sink_fn sink, void *user,
+HVLOG_API hvlog_status hvlog_writer_open_sink(hvlog_writer **out, hvlog_sink_fn sink, void *user,
 				    const hvlog_writer_config *cfg, hvlog_error *err);
 
 /* Stream `index` (< nstreams), borrowed: valid until hvlog_writer_close(). */
-hvlog_stream *hvlog_writer_stream(hvlog_writer *w, uint32_t index);
+HVLOG_API hvlog_stream *hvlog_writer_stream(hvlog_writer *w, uint32_t index);
 
 /* Seal and write stream s's partial chunk now.  Call from s's producer
  * (bounds what a crash can lose to the events since the last flush). */
-hvlog_status hvlog_stream_flush(hvlog_stream *s);
+HVLOG_API hvlog_status hvlog_stream_flush(hvlog_stream *s);
 
 /* Events dropped by stream s so far (sink errors), all reported or pending. */
-uint64_t hvlog_stream_lost_total(const hvlog_stream *s);
+HVLOG_API uint64_t hvlog_stream_lost_total(const hvlog_stream *s);
 
 /* Flush every stream (its producers must have stopped), write each stream's
  * final chunk, free everything.  Returns the first error met during the
  * writer's life (a sink failure), so a caller that checks only close still
  * learns of it.  NULL is fine. */
-hvlog_status hvlog_writer_close(hvlog_writer *w, hvlog_error *err);
+HVLOG_API hvlog_status hvlog_writer_close(hvlog_writer *w, hvlog_error *err);
 
 #ifdef __cplusplus
 }
