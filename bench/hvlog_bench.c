@@ -1,16 +1,18 @@
 /*
- * hvlog_bench - quick encode and decode figures, each with its floor
- * measured in the same run (the machines this runs on are shared and
- * noisy: ratios hold, absolute numbers move).
+ * hvlog_bench - encode and decode figures, each with its floor measured in
+ * the same run (the machines this runs on are shared and noisy: ratios
+ * hold, absolute numbers move).  bench/README.md explains the output.
  *
- *   hvlog_bench [N]      N events (default 10,000,000)
- *
- * Lines: "<what> <figure> <unit> (<ratio> x <floor>)".
+ *   hvlog_bench encode [N]   N events of the peers' event mix (default 10M)
+ *   hvlog_bench decode FILE  iterate, text and JSON over a trace file
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hvlog/hvlog.h"
 
@@ -98,37 +100,179 @@ static void encode(hvlog_writer *w, const struct ev *e, size_t n)
 	}
 }
 
-/* The floor: each event copied as a fixed-width record (16-byte header +
- * 8 bytes per parameter) into a buffer, as a plain binary tracer would. */
-static double floor_copy(const struct ev *e, size_t n, uint8_t *buf, size_t cap)
+/* A fixed-width record: 16-byte header (timestamp, event, stream) and 8
+ * bytes per parameter, as a plain binary tracer writes it. */
+struct rec {
+	uint64_t ts;
+	uint32_t event, stream;
+	uint64_t p[3];
+};
+
+#define REC(np) (16 + 8 * (np))
+#define PUT(np, num, p0, p1, p2)                                                       \
+	do {                                                                           \
+		struct rec r = { x->ts, num, x->vp, { p0, p1, p2 } };                  \
+		memcpy(buf + off, &r, REC(np));                                        \
+		off += REC(np);                                                        \
+	} while (0)
+
+/* The floor: the same dispatch as encode(), each event copied as a
+ * fixed-width record into a buffer (memcpy of a constant size). */
+static double floor_copy(const struct ev *e, size_t n, uint8_t *buf, size_t cap, size_t *bytes)
 {
-	static const unsigned np[8] = { 3, 3, 3, 3, 2, 1, 3, 3 };
-	size_t off = 0;
+	size_t off = 0, total = 0;
 	double t0 = now();
+
 	for (size_t i = 0; i < n; i++) {
-		size_t len = 16 + 8 * np[e[i].type];
-		if (off + len > cap)
+		const struct ev *x = &e[i];
+		if (off + sizeof(struct rec) > cap) {
+			total += off;
 			off = 0;
-		memcpy(buf + off, &e[i], len > sizeof e[i] ? sizeof e[i] : len);
-		if (len > sizeof e[i])
-			memcpy(buf + off + sizeof e[i], &e[i].rip, len - sizeof e[i]);
-		off += len;
+		}
+		switch (x->type) {
+		case 0: PUT(3, 0x29, x->rip, x->a, x->b); break;
+		case 1: PUT(3, 0x28, x->rip, x->a, x->b); break;
+		case 2: PUT(3, 0x21, x->rip, x->a, x->b); break;
+		case 3: PUT(3, 0x22, x->rip, x->a, x->b); break;
+		case 4: PUT(2, 0x1a, x->rip, x->a, 0); break;
+		case 5: PUT(1, 0x25, x->rip, 0, 0); break;
+		case 6: PUT(3, 0x27, x->rip, x->a, x->b); break;
+		default: PUT(3, 0xb0, x->a, 0x1000 + x->vp, x->b); break;
+		}
 	}
 	double t = now() - t0;
-	if (buf[off / 2] == 0xAB && buf[1] == 0xCD) /* keep the copies */
+	*bytes = total + off;
+	if (buf[off / 2] == 0xAB && buf[1] == 0xCD) /* the copies are used */
 		fputs("", stderr);
 	return t;
 }
 
+/* Allocation counting: the bench links libhvlog statically and wraps
+ * malloc, calloc and realloc (-Wl,--wrap), so every allocation the
+ * library makes is counted. */
+static size_t allocs;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n) { allocs++; return __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t m) { allocs++; return __real_calloc(n, m); }
+void *__wrap_realloc(void *p, size_t n) { allocs++; return __real_realloc(p, n); }
+
+static long peak_rss_kib(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* The floor for decoding: read the file's bytes, as cat does. */
+static double read_floor(const char *path, size_t *bytes)
+{
+	static char buf[1 << 20];
+	int fd = open(path, O_RDONLY);
+	ssize_t k;
+	double t0 = now();
+
+	*bytes = 0;
+	if (fd < 0)
+		return 0;
+	while ((k = read(fd, buf, sizeof buf)) > 0)
+		*bytes += (size_t)k;
+	close(fd);
+	return now() - t0;
+}
+
+enum { D_ITERATE, D_TEXT, D_JSON };
+
+/* One pass over the trace: 0 iterate only, 1 text, 2 JSON (formatted into
+ * a buffer, not written).  Returns seconds; *events and *allocated for
+ * the pass. */
+static double decode_pass(const char *path, int mode, uint64_t *events, size_t *allocated)
+{
+	hvlog_reader *r;
+	hvlog_error err;
+	const hvlog_item *it;
+	hvlog_reader_stats st;
+	char line[HVLOG_FORMAT_MAX];
+	size_t sum = 0, a0;
+	double t0 = now();
+
+	if (hvlog_reader_open_path(&r, path, &err) != HVLOG_OK) {
+		fprintf(stderr, "hvlog_bench: %s: %s\n", path, err.msg);
+		exit(1);
+	}
+	hvlog_reader_stats_get(r, &st);
+	a0 = allocs;
+	*events = 0;
+	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK) {
+		if (mode != D_ITERATE)
+			sum += hvlog_format_item(hvlog_reader_meta(r), it,
+						 mode == D_JSON ? HVLOG_FORMAT_JSON : HVLOG_FORMAT_TEXT, st.first_ts, line,
+						 sizeof line);
+		else
+			sum += it->ts;
+		(*events)++;
+	}
+	*allocated = allocs - a0;
+	hvlog_reader_close(r);
+	double t = now() - t0;
+	if (sum == 42)
+		fputs("", stderr);
+	return t;
+}
+
+static int bench_decode(const char *path)
+{
+	static const char *const names[] = { "iterate", "text", "json" };
+	double best[3] = { 1e9, 1e9, 1e9 }, floor_t = 1e9;
+	uint64_t n = 0;
+	size_t bytes = 0, allocated[3] = { 0 };
+
+	for (int rep = 0; rep < 3; rep++) {
+		double f = read_floor(path, &bytes);
+		if (f < floor_t)
+			floor_t = f;
+		for (int m = 0; m < 3; m++) {
+			double t = decode_pass(path, m, &n, &allocated[m]);
+			if (t < best[m])
+				best[m] = t;
+		}
+	}
+	printf("file %s: %llu items, %zu bytes, %.2f bytes/item\n", path, (unsigned long long)n, bytes,
+	       n ? (double)bytes / (double)n : 0.0);
+	printf("floor read %.0f M items/s (%.2f GB/s)\n", (double)n / floor_t / 1e6, (double)bytes / floor_t / 1e9);
+	for (int m = 0; m < 3; m++)
+		printf("decode %-7s %.1f M items/s (%.3f x read floor), %zu allocations in the pass (%.6f per item)\n",
+		       names[m], (double)n / best[m] / 1e6, floor_t / best[m], allocated[m],
+		       n ? (double)allocated[m] / (double)n : 0.0);
+	printf("peak RSS %ld KiB\n", peak_rss_kib());
+	return 0;
+}
+
+static int bench_encode(size_t n);
+
 int main(int argc, char **argv)
 {
-	size_t n = argc > 1 ? strtoull(argv[1], NULL, 0) : 10000000;
+	if (argc >= 3 && !strcmp(argv[1], "decode"))
+		return bench_decode(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "encode"))
+		return bench_encode(argc > 2 ? strtoull(argv[2], NULL, 0) : 10000000);
+	fprintf(stderr, "usage: hvlog_bench encode [N] | hvlog_bench decode FILE\n");
+	return 2;
+}
+
+static int bench_encode(size_t n)
+{
 	struct ev *e = make_events(n);
 	size_t cap = 64u << 20, bytes = 0;
 	uint8_t *buf = malloc(cap);
 	hvlog_writer *w;
 	hvlog_error err;
 	double best_enc = 1e9, best_floor = 1e9;
+	size_t floor_bytes = 0, enc_allocs = 0;
 
 	if (!e || !buf)
 		return 1;
@@ -140,11 +284,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err.msg);
 			return 1;
 		}
+		size_t a0 = allocs;
 		double t0 = now();
 		encode(w, e, n);
 		double t = now() - t0;
+		enc_allocs = allocs - a0;
 		hvlog_writer_close(w, NULL);
-		double f = floor_copy(e, n, buf, cap);
+		double f = floor_copy(e, n, buf, cap, &floor_bytes);
 		if (t < best_enc)
 			best_enc = t;
 		if (f < best_floor)
@@ -152,8 +298,9 @@ int main(int argc, char **argv)
 	}
 	printf("encode mix %.2f ns/event (%.2f x memcpy floor %.2f ns/event), best of 5, N=%zu\n",
 	       best_enc * 1e9 / (double)n, best_enc / best_floor, best_floor * 1e9 / (double)n, n);
-	printf("size mix %.2f bytes/event (%.2f x fixed-width floor %.2f bytes/event)\n", (double)bytes / (double)n,
-	       (double)bytes / (16.0 + 8 * 2.8) / (double)n, 16.0 + 8 * 2.8);
+	printf("encode mix allocations %zu in %zu events\n", enc_allocs, n);
+	printf("size mix %.2f bytes/event (%.3f x fixed-width record %.2f bytes/event)\n", (double)bytes / (double)n,
+	       (double)bytes / (double)floor_bytes, (double)floor_bytes / (double)n);
 	free(e);
 	free(buf);
 	return 0;

@@ -71,6 +71,7 @@ struct hvlog_reader {
 	hvlog__meta_store *store;
 	hvlog_meta meta;
 	uint64_t group_mask;
+	uint64_t skip_lo, skip_hi; /* hvlog_reader_set_time_range() */
 	const hvlog_event *by_tag[256];
 	const hvlog_event **escaped; /* events with numbers outside 0x10..0xFE, by number */
 	uint32_t nescaped;
@@ -79,6 +80,11 @@ struct hvlog_reader {
 	struct damage *damage;
 	size_t ndamage, capdamage, next_damage;
 	struct rstream *streams;
+	/* The merge: keys[s] is stream s's next item's time (UINT64_MAX when it
+	 * has none), in one small array so the scan touches few cache lines;
+	 * only the stream whose item went out last needs decoding again. */
+	uint64_t *keys;
+	int64_t last;          /* that stream; -1 none; -2 before the first call */
 	hvlog_item out;        /* the damage item handed out */
 	char out_msg[160];
 	hvlog_reader_stats stats;
@@ -515,6 +521,7 @@ hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	r->fd = fd;
 	r->group_mask = UINT64_MAX;
+	r->skip_hi = UINT64_MAX;
 	if (fstat(fd, &sb) != 0) {
 		st = io_fail(err, errno, UINT64_MAX);
 		goto fail;
@@ -538,7 +545,9 @@ hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 	r->stats.file_size = r->size;
 	if ((st = read_header(r, err)) != HVLOG_OK || (st = build_tags(r, err)) != HVLOG_OK)
 		goto fail;
-	if (!(r->streams = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->streams))) {
+	r->last = -2;
+	if (!(r->streams = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->streams)) ||
+	    !(r->keys = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->keys))) {
 		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 		goto fail;
 	}
@@ -591,6 +600,7 @@ void hvlog_reader_close(hvlog_reader *r)
 			free(r->streams[s].slots);
 		}
 	free(r->streams);
+	free(r->keys);
 	free(r->chunks);
 	free(r->damage);
 	free(r->escaped);
@@ -606,6 +616,18 @@ const hvlog_meta *hvlog_reader_meta(const hvlog_reader *r)
 void hvlog_reader_set_group_mask(hvlog_reader *r, uint64_t mask)
 {
 	r->group_mask = mask ? mask : UINT64_MAX;
+}
+
+void hvlog_reader_set_streams(hvlog_reader *r, const uint8_t *keep, uint32_t n)
+{
+	for (uint32_t s = 0; s < r->meta.nstreams; s++)
+		r->streams[s].done = keep && (s >= n || !keep[s]);
+}
+
+void hvlog_reader_set_time_range(hvlog_reader *r, uint64_t lo, uint64_t hi)
+{
+	r->skip_lo = lo;
+	r->skip_hi = hi;
 }
 
 void hvlog_reader_stats_get(const hvlog_reader *r, hvlog_reader_stats *st)
@@ -664,6 +686,11 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 {
 	const struct chunk *c;
 
+	/* Chunks whose time only goes forward hold records from base_ts to
+	 * last_ts: skip those wholly outside the range asked for. */
+	while (rs->next < rs->nchunks && !(rs->chunks[rs->next].flags & WIRE_CHUNK_BACKWARDS) &&
+	       (rs->chunks[rs->next].last_ts < r->skip_lo || rs->chunks[rs->next].base_ts > r->skip_hi))
+		rs->next++;
 	if (rs->next == rs->nchunks) {
 		rs->done = 1;
 		rs->cur = NULL;
@@ -706,6 +733,12 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 	r->stats.chunks++;
 	return 1;
 }
+
+/* hvlog_type_max(), inlined for the decode loop. */
+static const uint64_t type_max[HVLOG_TYPE_COUNT_] = {
+	[HVLOG_TYPE_U8] = 0xFF, [HVLOG_TYPE_U16] = 0xFFFF, [HVLOG_TYPE_U32] = 0xFFFFFFFFu,
+	[HVLOG_TYPE_U64] = UINT64_MAX, [HVLOG_TYPE_BOOL] = 1,
+};
 
 /* Decode the stream's next item into rs->item; 0 at the stream's end. */
 static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
@@ -774,7 +807,7 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 				goto malformed;
 			if (p->coding == HVLOG_CODING_DELTA)
 				v = rs->slots[ev->slot + i] += (v >> 1) ^ (uint64_t)-(int64_t)(v & 1);
-			if (v > hvlog_type_max(p->type))
+			if (v > type_max[p->type])
 				goto malformed;
 			rs->values[i] = v;
 		}
@@ -803,23 +836,46 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 	}
 }
 
+/* Decode stream s's next item (if it can have one) and update its key. */
+static int refresh(hvlog_reader *r, uint32_t s, hvlog_error *err)
+{
+	struct rstream *rs = &r->streams[s];
+
+	if (!rs->has && !rs->done && advance(r, rs, err) < 0)
+		return -1;
+	r->keys[s] = rs->has ? rs->item.ts : UINT64_MAX;
+	return 0;
+}
+
 hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err)
 {
-	struct rstream *best = NULL;
+	uint32_t ns = r->meta.nstreams, best = 0;
+	uint64_t key = UINT64_MAX;
 	struct damage *d;
 
-	for (uint32_t s = 0; s < r->meta.nstreams; s++) {
-		struct rstream *rs = &r->streams[s];
-		if (!rs->has && !rs->done) {
-			int k = advance(r, rs, err);
-			if (k < 0)
+	if (r->last == -2) {
+		for (uint32_t s = 0; s < ns; s++)
+			if (refresh(r, s, err) < 0)
 				return err ? err->status : HVLOG_IO;
-		}
-		if (rs->has && (!best || rs->item.ts < best->item.ts))
-			best = rs;
+	} else if (r->last >= 0 && refresh(r, (uint32_t)r->last, err) < 0) {
+		return err ? err->status : HVLOG_IO;
 	}
+	r->last = -1;
+	for (uint32_t s = 0; s < ns; s++)
+		if (r->keys[s] < key) {
+			key = r->keys[s];
+			best = s;
+		}
+	/* An item at tick UINT64_MAX itself is found by its has flag. */
+	if (key == UINT64_MAX)
+		for (uint32_t s = 0; s < ns; s++)
+			if (r->streams[s].has) {
+				best = s;
+				break;
+			}
+	int have = ns && r->streams[best].has;
 	d = r->next_damage < r->ndamage ? &r->damage[r->next_damage] : NULL;
-	if (d && (!best || d->ts <= best->item.ts)) {
+	if (d && (!have || d->ts <= r->streams[best].item.ts)) {
 		r->next_damage++;
 		memcpy(r->out_msg, d->msg, sizeof r->out_msg);
 		r->out = (hvlog_item){
@@ -836,9 +892,10 @@ hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_e
 		*item = &r->out;
 		return HVLOG_OK;
 	}
-	if (!best)
+	if (!have)
 		return HVLOG_END;
-	best->has = 0;
-	*item = &best->item;
+	r->streams[best].has = 0;
+	r->last = best;
+	*item = &r->streams[best].item;
 	return HVLOG_OK;
 }
