@@ -1205,13 +1205,11 @@ START_TEST(test_custom_schema)
 }
 END_TEST
 
-/* BUG (libhvlog/include/hvlog/emit.h HVLOG_RECORD_MAX): the bound leaves
- * room for an escaped tag, a 10-byte timestamp delta and 16 10-byte values,
- * but not for the TIME record (1 + 10 bytes) that hvlog__begin() writes in
- * front when time goes backwards.  A 16-parameter event with an escaped
- * number emitted at a backwards 10-byte timestamp when the chunk is exactly
- * at its refill threshold (cur == end) takes 176 bytes and writes 2 bytes
- * past the end of the chunk buffer. */
+/* Regression (HVLOG_RECORD_MAX once left out the TIME record that
+ * hvlog__begin() writes when time goes backwards): a 16-parameter event
+ * with an escaped number, emitted at a backwards full-width timestamp when
+ * the chunk is exactly at its refill threshold, must stay inside the
+ * chunk buffer. */
 static int seal_count;
 
 static hvlog_status refill_discard(hvlog_stream *s)
@@ -1229,7 +1227,7 @@ START_TEST(test_record_max_bound)
 	enum { GUARD = 64 };
 	static uint8_t mem[HVLOG_CHUNK_MIN + GUARD];
 	uint64_t slots[64];
-	const uint64_t T = UINT64_MAX - 1000; /* a 10-byte varint */
+	const uint64_t T = UINT64_MAX - 1000; /* a 9-byte varint */
 	const hvlog_event *filler = &custom_events[4]; /* 0xFE, one U64 VARINT param */
 	const hvlog_event *big = &custom_events[7];    /* 0xFFFF, 16 U64 params */
 	uint64_t v[HVLOG_MAX_PARAMS];

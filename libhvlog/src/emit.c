@@ -20,7 +20,7 @@ hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id, const hvlog_schema 
 		return HVLOG_INVALID;
 	*s = (hvlog_stream){
 		.cur = buf + HVLOG_CHUNK_HEADER_SIZE,
-		.end = buf + cap - HVLOG_RECORD_MAX,
+		.end = buf + cap - HVLOG_RECORD_MAX - HVLOG_LOST_MAX,
 		.group_mask = group_mask,
 		.slots = slots,
 		.id = id,

@@ -35,7 +35,11 @@ extern "C" {
  * store may write beyond its end; a refill is asked for when less is
  * left. */
 #define HVLOG_RECORD_MAX (10u + 4u + 9u + HVLOG_MAX_PARAMS * 9u + 7u)
-#define HVLOG_CHUNK_MIN (HVLOG_CHUNK_HEADER_SIZE + 2u * HVLOG_RECORD_MAX)
+/* A LOST record (tag and three varints, plus the last store's 7 extra
+ * bytes): sealing a chunk may append one after its last record, so the
+ * refill threshold keeps room for it too. */
+#define HVLOG_LOST_MAX (1u + 3u * 9u + 7u)
+#define HVLOG_CHUNK_MIN (HVLOG_CHUNK_HEADER_SIZE + 2u * HVLOG_RECORD_MAX + HVLOG_LOST_MAX)
 
 /* Record tags below this are control records (docs/FORMAT.md). */
 #define HVLOG_TAG_TIME 0x01u   /* absolute timestamp (time went backwards) */
@@ -45,7 +49,8 @@ extern "C" {
 
 typedef struct hvlog_stream hvlog_stream;
 
-/* Called when the chunk buffer has less than HVLOG_RECORD_MAX bytes left.
+/* Called when the chunk buffer has less than HVLOG_RECORD_MAX (plus
+ * HVLOG_LOST_MAX) bytes left.
  * It must leave the stream ready for at least one more record (normally by
  * sealing, handing on and restarting the chunk) and return HVLOG_OK, or
  * return an error, in which case the record being emitted is dropped and
@@ -56,7 +61,7 @@ typedef hvlog_status (*hvlog_refill_fn)(hvlog_stream *s);
  * can be inlined.  Set them up with hvlog_stream_init(). */
 struct hvlog_stream {
 	uint8_t *cur;          /* next record goes here */
-	uint8_t *end;          /* buffer end minus HVLOG_RECORD_MAX */
+	uint8_t *end;          /* buffer end minus HVLOG_RECORD_MAX + HVLOG_LOST_MAX */
 	uint64_t last_ts;      /* timestamp of the previous record */
 	uint64_t group_mask;   /* groups recorded; others cost one test */
 	uint64_t *slots;       /* DELTA predictor state, one per parameter */

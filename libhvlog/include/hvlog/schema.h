@@ -37,8 +37,8 @@ typedef enum hvlog_display {
 
 /* How a parameter is coded on the wire (docs/FORMAT.md, "Records"). */
 typedef enum hvlog_coding {
-	HVLOG_CODING_VARINT, /* unsigned LEB128 */
-	HVLOG_CODING_DELTA,  /* zig-zag LEB128 of value - previous value */
+	HVLOG_CODING_VARINT, /* prefix varint of the value */
+	HVLOG_CODING_DELTA,  /* prefix varint of the zig-zag of value - previous value */
 	HVLOG_CODING_COUNT_
 } hvlog_coding;
 
