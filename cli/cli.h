@@ -6,7 +6,10 @@
 
 #include <stdio.h>
 
+#include <string.h>
+
 #include "hvlog/hvlog.h"
+#include "select.h"
 
 /* Exit codes (documented in README.md and `hvlog --help`). */
 enum {
@@ -25,7 +28,30 @@ int cli_fail(const char *file, const hvlog_error *err);
 /* Open a trace for reading, reporting failure; NULL on failure with *code set. */
 hvlog_reader *cli_open(const char *file, int *code);
 
+/* How diagnostics name a FILE argument ("-" is "(stdin)"). */
+static inline const char *cli_shown(const char *file)
+{
+	return strcmp(file, "-") ? file : "(stdin)";
+}
+
+/* "text" or "json"; 0 or -1. */
+int cli_parse_format(const char *arg, hvlog_format_kind *kind);
+
+/* Open a trace and compile the selection against it (reporting a bad
+ * selection, *code EXIT_USAGE), then let the reader skip what it can.
+ * *t0 is the tick times are shown relative to.  NULL on failure. */
+hvlog_reader *cli_open_selected(const char *file, hvsel *sel, uint64_t *t0, int *code);
+
+/* Print the selected items of r (or with --count only their number);
+ * honours --limit; damage also goes to stderr.  Returns the exit code. */
+int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvlog_format_kind format,
+		       uint64_t t0);
+
 int cmd_decode(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_filter(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

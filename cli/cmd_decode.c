@@ -1,5 +1,8 @@
 /*
- * hvlog decode [FILE|-]: every item of a trace in time order.
+ * hvlog decode [FILE|-]: every selected item of a trace in time order.
+ *
+ * Also home of the pieces the other selecting commands share: opening a
+ * trace with a compiled selection, and printing the selected items.
  */
 #include <argp.h>
 #include <errno.h>
@@ -7,38 +10,51 @@
 #include <string.h>
 
 #include "cli.h"
+#include "color.h"
 
 struct decode_opts {
 	const char *file;
 	hvlog_format_kind format;
-	const char **groups;
-	int ngroups;
+	hvsel sel;
 };
 
 static const struct argp_option options[] = {
 	{ "format", 'f', "FORMAT", 0, "text (default) or json (JSON Lines, one object per item)", 0 },
-	{ "group", 'g', "GROUP", 0, "only events of GROUP (alias, full name or mask); repeatable", 0 },
+	CLI_COLOR_OPTION,
 	{ 0 }
 };
+
+static const struct argp_child children[] = {
+	{ &sel_argp, 0, "Selection (lost events and damage are always shown):", 0 },
+	{ 0 }
+};
+
+int cli_parse_format(const char *arg, hvlog_format_kind *kind)
+{
+	if (!strcmp(arg, "text"))
+		*kind = HVLOG_FORMAT_TEXT;
+	else if (!strcmp(arg, "json"))
+		*kind = HVLOG_FORMAT_JSON;
+	else
+		return -1;
+	return 0;
+}
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct decode_opts *o = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &o->sel;
+		return 0;
 	case 'f':
-		if (!strcmp(arg, "text"))
-			o->format = HVLOG_FORMAT_TEXT;
-		else if (!strcmp(arg, "json"))
-			o->format = HVLOG_FORMAT_JSON;
-		else
+		if (cli_parse_format(arg, &o->format) != 0)
 			argp_error(state, "unknown format '%s' (text or json)", arg);
 		return 0;
-	case 'g':
-		o->groups = realloc(o->groups, (size_t)(o->ngroups + 1) * sizeof *o->groups);
-		if (!o->groups)
-			argp_failure(state, EXIT_IO, ENOMEM, "options");
-		o->groups[o->ngroups++] = arg;
+	case CLI_COLOR_KEY:
+		if (cli_color_set(arg) != 0)
+			argp_error(state, "unknown --color '%s' (auto, always or never)", arg);
 		return 0;
 	case ARGP_KEY_ARG:
 		if (o->file)
@@ -50,80 +66,89 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-/* A group given by alias, name or mask ("0x800", "0x400|0x800"). */
-static int group_mask(const hvlog_schema *s, const char *arg, uint64_t *mask)
+hvlog_reader *cli_open_selected(const char *file, hvsel *sel, uint64_t *t0, int *code)
 {
-	const hvlog_group *g = hvlog_schema_lookup_group(s, arg);
-	char *end;
+	hvlog_reader_stats st;
+	hvlog_reader *r;
+	char msg[1024];
 
-	if (g) {
-		*mask |= g->mask;
-		return 0;
+	if (!(r = cli_open(file, code)))
+		return NULL;
+	hvlog_reader_stats_get(r, &st);
+	*t0 = st.first_ts;
+	if (sel_compile(sel, hvlog_reader_meta(r), *t0, msg, sizeof msg) != 0) {
+		cli_error(NULL, UINT64_MAX, "%s", msg);
+		hvlog_reader_close(r);
+		*code = EXIT_USAGE;
+		return NULL;
 	}
-	if (arg[0] >= '0' && arg[0] <= '9') {
-		errno = 0;
-		uint64_t m = strtoull(arg, &end, 0);
-		if (!errno && !*end && m) {
-			*mask |= m;
-			return 0;
+	sel_apply(sel, r);
+	return r;
+}
+
+int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvlog_format_kind format,
+		       uint64_t t0)
+{
+	static char outbuf[1 << 16];
+	char line[HVLOG_FORMAT_MAX];
+	const hvlog_meta *m = hvlog_reader_meta(r);
+	const hvlog_item *it;
+	hvlog_error err = { 0 };
+	hvlog_status st = HVLOG_END;
+	uint64_t n = 0;
+	int code = EXIT_OK;
+	int color = format == HVLOG_FORMAT_TEXT && !sel->count && cli_color_on(stdout);
+
+	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+	while (n < sel->limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
+		if (!sel_match(sel, it))
+			continue;
+		if (it->kind == HVLOG_ITEM_EVENT)
+			n++;
+		else if (it->kind == HVLOG_ITEM_DAMAGE) {
+			cli_error(shown, it->offset, "%s", it->damage_msg);
+			code = EXIT_DATA;
+		}
+		if (!sel->count) {
+			size_t len = hvlog_format_item(m, it, format, t0, line, sizeof line);
+			if (color)
+				cli_color_write(stdout, line, len, it);
+			else
+				fwrite(line, 1, len, stdout);
 		}
 	}
-	return -1;
+	if (n < sel->limit && st != HVLOG_END)
+		code = cli_fail(shown, &err);
+	if (sel->count)
+		printf("%llu\n", (unsigned long long)n);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(errno));
+		code = EXIT_IO;
+	}
+	return code;
 }
 
 int cmd_decode(int argc, char **argv)
 {
 	static const char doc[] = "Print the events of a trace in time order, with lost events and damage "
 				  "where they happened.";
-	static const struct argp argp = { options, parse, "[FILE|-]", doc, NULL, NULL, NULL };
+	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
 	struct decode_opts o = { 0 };
-	static char outbuf[1 << 16];
-	char line[HVLOG_FORMAT_MAX];
-	const char *shown;
 	hvlog_reader *r;
-	const hvlog_item *it;
-	hvlog_error err = { 0 };
-	hvlog_status st;
-	uint64_t mask = 0, t0;
-	hvlog_reader_stats stats;
+	uint64_t t0;
 	int code = EXIT_OK;
 
-	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0)
+	sel_init(&o.sel);
+	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0) {
+		sel_free(&o.sel);
 		return EXIT_USAGE;
+	}
 	if (!o.file)
 		o.file = "-";
-	shown = strcmp(o.file, "-") ? o.file : "(stdin)";
-	if (!(r = cli_open(o.file, &code))) {
-		free(o.groups);
-		return code;
+	if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
+		code = cli_print_selected(r, cli_shown(o.file), &o.sel, o.format, t0);
+		hvlog_reader_close(r);
 	}
-	for (int i = 0; i < o.ngroups; i++)
-		if (group_mask(hvlog_reader_meta(r)->schema, o.groups[i], &mask) != 0) {
-			cli_error(NULL, UINT64_MAX, "unknown group '%s' (see `hvlog events`)", o.groups[i]);
-			free(o.groups);
-			hvlog_reader_close(r);
-			return EXIT_USAGE;
-		}
-	free(o.groups);
-	hvlog_reader_set_group_mask(r, mask);
-	hvlog_reader_stats_get(r, &stats);
-	t0 = stats.first_ts;
-
-	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-	while ((st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		size_t n = hvlog_format_item(hvlog_reader_meta(r), it, o.format, t0, line, sizeof line);
-		fwrite(line, 1, n, stdout);
-		if (it->kind == HVLOG_ITEM_DAMAGE) {
-			cli_error(shown, it->offset, "%s", it->damage_msg);
-			code = EXIT_DATA;
-		}
-	}
-	if (st != HVLOG_END)
-		code = cli_fail(shown, &err);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(errno));
-		code = EXIT_IO;
-	}
-	hvlog_reader_close(r);
+	sel_free(&o.sel);
 	return code;
 }

@@ -18,6 +18,10 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "decode", cmd_decode, "print the events of a trace, as text or JSON Lines" },
+	{ "filter", cmd_filter, "write the selected events as a new trace (or print them)" },
+	{ "stats", cmd_stats, "counts, shares, rates, intervals and top values of a trace" },
+	{ "info", cmd_info, "what a trace holds; --verify checks it whole" },
+	{ "convert", cmd_convert, "convert to JSON Lines, CSV, CBOR, CTF or Chrome trace JSON, and back" },
 	{ "events", cmd_events, "list the schema: groups, events and their parameters" },
 	{ "schema", cmd_events, "same as events" },
 };
@@ -36,9 +40,15 @@ static const char doc[] =
 	"Read, filter and convert hypervisor event logs.\v"
 	"Commands:\n"
 	"  decode [FILE|-]   print the events of a trace, as text or JSON Lines\n"
+	"  filter [FILE|-]   write the selected events as a trace, or print them\n"
+	"  stats [FILE|-]    counts, shares, rates, intervals and top values\n"
+	"  info [FILE|-]     what a trace holds; --verify checks every chunk\n"
+	"  convert [FILE|-]  to json, csv, cbor, ctf or chrome (--to); back with --from\n"
 	"  events            list the schema: groups, events and their parameters\n"
 	"\n"
 	"FILE '-' or no FILE reads standard input. `hvlog COMMAND --help` for a command's options.\n"
+	"decode, filter and stats select events the same way: --group, --event (and --exclude-...), "
+	"--stream, --vp, --partition, --since, --until, --where EXPR, --limit, --count.\n"
 	"\n"
 	"Exit status: 0 success; 1 the trace is damaged or not a trace (everything intact was "
 	"still printed); 2 bad command line; 3 a file could not be read or written.";

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Install the Debian 12 packages hvlog needs to build and test, if missing.
+# Install the Debian 12 packages hvlog needs to build and test, if missing
+# (groff-base: tests/install.sh lints the man pages with groff -ww -z).
 set -eu
-pkgs="build-essential cmake pkg-config libcbor-dev check jq"
+pkgs="build-essential cmake pkg-config libcbor-dev check jq groff-base libjson-c-dev babeltrace2 python3-cbor2"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

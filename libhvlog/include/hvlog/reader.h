@@ -87,7 +87,7 @@ HVLOG_API void hvlog_reader_set_group_mask(hvlog_reader *r, uint64_t mask);
  * their events, lost-event records and checksum damage are not seen.
  * Damage found while indexing is still reported.  Call before the first
  * hvlog_reader_next(). */
-void hvlog_reader_set_streams(hvlog_reader *r, const uint8_t *keep, uint32_t n);
+HVLOG_API void hvlog_reader_set_streams(hvlog_reader *r, const uint8_t *keep, uint32_t n);
 
 /* Skip, without reading them, the chunks whose header proves that all
  * their records lie before tick lo or after tick hi (chunk base_ts and
@@ -95,7 +95,7 @@ void hvlog_reader_set_streams(hvlog_reader *r, const uint8_t *keep, uint32_t n);
  * Chunks that straddle a bound are decoded whole, so items outside
  * [lo, hi] still come out: the caller tests each item's ts.  lo 0 and
  * hi UINT64_MAX skip nothing.  Call before the first hvlog_reader_next(). */
-void hvlog_reader_set_time_range(hvlog_reader *r, uint64_t lo, uint64_t hi);
+HVLOG_API void hvlog_reader_set_time_range(hvlog_reader *r, uint64_t lo, uint64_t hi);
 
 /* The next item in time order: HVLOG_OK with *item set, HVLOG_END at the
  * end, or HVLOG_IO/HVLOG_NOMEM (err filled) if reading itself failed.

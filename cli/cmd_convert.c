@@ -1,0 +1,252 @@
+/*
+ * hvlog convert --to json|csv|cbor|ctf|chrome [-o OUT] [FILE|-]
+ * hvlog convert --from json|cbor [FILE|-] -o OUT.hvlog
+ *
+ * Streams one item at a time from the reader to a format writer
+ * (convert.h), or from JSON Lines / CBOR back to an hvlog file.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "convert.h"
+
+static const cv_format *const formats[] = {
+	&cv_format_json, &cv_format_csv, &cv_format_cbor, &cv_format_ctf, &cv_format_chrome,
+};
+
+struct convert_opts {
+	const char *file, *out;
+	const cv_format *to;
+	const char *from;
+	hvsel sel;
+	int progress; /* -1 auto, 0 never, 1 always (on a terminal) */
+};
+
+enum { OPT_NO_PROGRESS = 0x100 };
+
+static const struct argp_option options[] = {
+	{ "to", 't', "FORMAT", 0, "write FORMAT: json (JSON Lines), csv, cbor (CBOR sequence), ctf (CTF 1.8 "
+				   "directory, needs -o), chrome (Trace Event Format JSON)", 0 },
+	{ "from", 'F', "FORMAT", 0, "read FORMAT (json or cbor, as written by --to) and write an hvlog trace", 0 },
+	{ "output", 'o', "OUT", 0, "write to OUT (a directory for ctf); default standard output", 0 },
+	{ "no-progress", OPT_NO_PROGRESS, NULL, 0, "no progress bar on stderr (shown on a terminal by default)", 0 },
+	{ 0 }
+};
+
+static const struct argp_child children[] = {
+	{ &sel_argp, 0, "Selection, for --to (lost events and damage are always converted):", 0 },
+	{ 0 }
+};
+
+/* Whether any selection option was given. */
+static int sel_given(const hvsel *s)
+{
+	return s->groups.n || s->xgroups.n || s->events.n || s->xevents.n || s->streams.n || s->vps.n ||
+	       s->partitions.n || s->wheres.n || s->since || s->until || s->limit != UINT64_MAX || s->count;
+}
+
+static error_t parse(int key, char *arg, struct argp_state *state)
+{
+	struct convert_opts *o = state->input;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &o->sel;
+		return 0;
+	case 't':
+		o->to = NULL;
+		for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+			if (!strcmp(arg, formats[i]->name))
+				o->to = formats[i];
+		if (!o->to)
+			argp_error(state, "unknown format '%s' (json, csv, cbor, ctf or chrome)", arg);
+		return 0;
+	case 'F':
+		if (strcmp(arg, "json") && strcmp(arg, "cbor"))
+			argp_error(state, "cannot read '%s' (json or cbor)", arg);
+		o->from = arg;
+		return 0;
+	case 'o':
+		o->out = arg;
+		return 0;
+	case OPT_NO_PROGRESS:
+		o->progress = 0;
+		return 0;
+	case ARGP_KEY_ARG:
+		if (o->file)
+			argp_error(state, "more than one FILE given");
+		o->file = arg;
+		return 0;
+	case ARGP_KEY_END:
+		if (!o->to == !o->from)
+			argp_error(state, "give one of --to FORMAT or --from FORMAT");
+		if (o->from && sel_given(&o->sel))
+			argp_error(state, "the selection options apply to --to only");
+		if (o->sel.count)
+			argp_error(state, "--count does not apply to convert (see decode --count)");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static int convert_from(struct convert_opts *o)
+{
+	const char *shown = strcmp(o->file, "-") ? o->file : "(stdin)";
+	FILE *in = strcmp(o->file, "-") ? fopen(o->file, "rb") : stdin;
+	struct stat st;
+	uint64_t size = 0;
+	int code;
+
+	if (!in) {
+		cli_error(o->file, UINT64_MAX, "cannot open: %s", strerror(errno));
+		return EXIT_IO;
+	}
+	if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
+		size = (uint64_t)st.st_size;
+	if (!o->out && isatty(STDOUT_FILENO)) {
+		cli_error(NULL, UINT64_MAX, "an hvlog trace is binary: give -o OUT.hvlog or redirect the output");
+		if (in != stdin)
+			fclose(in);
+		return EXIT_USAGE;
+	}
+	if (o->progress == 0)
+		size = 0;
+	if (!strcmp(o->from, "json"))
+		code = cv_from_json(in, shown, o->out, size);
+	else
+		code = cv_from_cbor(in, shown, o->out, size);
+	if (in != stdin)
+		fclose(in);
+	return code;
+}
+
+static int convert_to(struct convert_opts *o)
+{
+	const char *shown = strcmp(o->file, "-") ? o->file : "(stdin)";
+	cv_ctx c = { .in_shown = shown, .out_path = o->out };
+	hvlog_reader *r;
+	hvlog_reader_stats stats;
+	hvlog_error err = { 0 };
+	hvlog_status st = HVLOG_END;
+	const hvlog_item *it;
+	uint64_t n = 0, events = 0;
+	cv_progress prog;
+	FILE *f = NULL;
+	int code = EXIT_OK, wcode;
+
+	if (o->to->binary && !o->out && isatty(STDOUT_FILENO)) {
+		cli_error(NULL, UINT64_MAX, "%s is binary: give -o OUT or redirect the output", o->to->name);
+		return EXIT_USAGE;
+	}
+	if (!(r = cli_open_selected(o->file, &o->sel, &c.t0, &code)))
+		return code;
+	c.m = hvlog_reader_meta(r);
+	c.ev_ok = o->sel.all_events ? NULL : o->sel.ev_ok; /* for CSV's columns */
+	hvlog_reader_stats_get(r, &stats);
+
+	if (!o->to->needs_dir) {
+		if (o->out && strcmp(o->out, "-")) {
+			if (!(f = fopen(o->out, "wb"))) {
+				cli_error(o->out, UINT64_MAX, "cannot create: %s", strerror(errno));
+				code = EXIT_IO;
+				goto out;
+			}
+		} else {
+			f = stdout;
+		}
+		if (cv_out_init(&c.out, f, 1u << 20) != 0) {
+			cli_error(NULL, UINT64_MAX, "out of memory");
+			code = EXIT_IO;
+			goto out;
+		}
+	}
+	if ((wcode = o->to->begin(&c)) != 0) {
+		code = wcode;
+		goto end;
+	}
+	cv_progress_start(&prog, "converting", o->progress ? stats.file_size : 0);
+	while (events < o->sel.limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
+		if (!sel_match(&o->sel, it))
+			continue;
+		if (it->kind == HVLOG_ITEM_EVENT) {
+			events++;
+		} else if (it->kind == HVLOG_ITEM_DAMAGE) {
+			cv_progress_end(&prog);
+			cli_error(shown, it->offset, "%s", it->damage_msg);
+			code = EXIT_DATA;
+		}
+		if ((wcode = o->to->item(&c, it)) != 0) {
+			code = wcode;
+			break;
+		}
+		if (!(++n & 0xfff)) {
+			cv_progress_update(&prog, it->offset);
+			if (c.out.failed)
+				break;
+		}
+	}
+	cv_progress_end(&prog);
+	if (st != HVLOG_OK && st != HVLOG_END)
+		code = cli_fail(shown, &err);
+end:
+	if ((wcode = o->to->end(&c)) != 0 && code != EXIT_IO)
+		code = wcode;
+	if (f) {
+		cv_out_flush(&c.out);
+		if (!c.out.failed && fflush(f) != 0) {
+			c.out.failed = 1;
+			c.out.err = errno;
+		}
+		if (f != stdout && fclose(f) != 0 && !c.out.failed) {
+			c.out.failed = 1;
+			c.out.err = errno;
+		}
+		if (c.out.failed) {
+			cli_error(o->out && strcmp(o->out, "-") ? o->out : NULL, UINT64_MAX, "writing the output failed: %s",
+				  strerror(c.out.err));
+			code = EXIT_IO;
+		}
+		cv_out_free(&c.out);
+	}
+out:
+	hvlog_reader_close(r);
+	return code;
+}
+
+int cmd_convert(int argc, char **argv)
+{
+	static const char doc[] =
+		"Convert a trace to JSON Lines, CSV, CBOR, CTF or Chrome's Trace Event Format, or JSON Lines and "
+		"CBOR (as written by --to) back to an hvlog trace.\v"
+		"Examples:\n"
+		"  hvlog convert --to json trace.hvlog > trace.jsonl\n"
+		"  hvlog convert --to csv -g interrupt -w 'port == 0x3f8' t.hvlog -o t.csv\n"
+		"  hvlog convert --to cbor trace.hvlog -o trace.cbor\n"
+		"  hvlog convert --to ctf trace.hvlog -o trace-ctf; babeltrace2 trace-ctf\n"
+		"  hvlog convert --to chrome trace.hvlog -o trace.json  # ui.perfetto.dev\n"
+		"  hvlog convert --from json trace.jsonl -o again.hvlog\n"
+		"\n"
+		"Output is streamed: memory does not grow with the trace. Every name comes from the trace's "
+		"embedded schema. Damage in the input is reported on stderr and gives exit status 1; "
+		"everything intact is still converted.";
+	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
+	struct convert_opts o = { .progress = -1 };
+	int code;
+
+	sel_init(&o.sel);
+	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0) {
+		sel_free(&o.sel);
+		return EXIT_USAGE;
+	}
+	if (!o.file)
+		o.file = "-";
+	code = o.from ? convert_from(&o) : convert_to(&o);
+	sel_free(&o.sel);
+	return code;
+}

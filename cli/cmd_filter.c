@@ -1,0 +1,193 @@
+/*
+ * hvlog filter [FILE|-]: the selected events as a new trace.
+ *
+ * The output has the input's metadata: its embedded schema, streams,
+ * clock and producer, so it decodes like the input with the other events
+ * left out.  Each selected event is re-encoded with hvlog_emit() into its
+ * own stream; each lost-events record is carried over with
+ * hvlog_stream_note_lost() and the stream flushed, so the record lands
+ * right after the stream's previous selected event.  Damage cannot be
+ * written: it is reported on stderr (exit status 1) and the output is a
+ * valid trace of every intact selected event.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum { OUT_BINARY, OUT_TEXT, OUT_JSON };
+enum { OPT_FORCE = 0x2000 };
+
+struct filter_opts {
+	const char *file;
+	const char *out;
+	int format;
+	int force;
+	hvsel sel;
+};
+
+static const struct argp_option options[] = {
+	{ "output", 'o', "FILE", 0, "write to FILE (default: standard output; '-' too)", 0 },
+	{ "format", 'f', "FORMAT", 0, "binary (default: an hvlog trace), or text or json to print instead", 0 },
+	{ "force", OPT_FORCE, NULL, 0, "write a binary trace even to a terminal", 0 },
+	{ 0 }
+};
+
+static const struct argp_child children[] = {
+	{ &sel_argp, 0, "Selection (lost-event records are kept; see also --help of decode):", 0 },
+	{ 0 }
+};
+
+static error_t parse(int key, char *arg, struct argp_state *state)
+{
+	struct filter_opts *o = state->input;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &o->sel;
+		return 0;
+	case 'o':
+		o->out = arg;
+		return 0;
+	case 'f':
+		if (!strcmp(arg, "binary"))
+			o->format = OUT_BINARY;
+		else if (!strcmp(arg, "text"))
+			o->format = OUT_TEXT;
+		else if (!strcmp(arg, "json"))
+			o->format = OUT_JSON;
+		else
+			argp_error(state, "unknown format '%s' (binary, text or json)", arg);
+		return 0;
+	case OPT_FORCE:
+		o->force = 1;
+		return 0;
+	case ARGP_KEY_ARG:
+		if (o->file)
+			argp_error(state, "more than one FILE given");
+		o->file = arg;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+/* Whether out names the same file as in (so writing would destroy it). */
+static int same_file(const char *in, const char *out)
+{
+	struct stat a, b;
+
+	if (!strcmp(in, "-") || !out || !strcmp(out, "-"))
+		return 0;
+	return stat(in, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int write_selected(hvlog_reader *r, const char *shown, const struct filter_opts *o)
+{
+	const hvlog_meta *m = hvlog_reader_meta(r);
+	hvlog_writer_config cfg = {
+		.schema = m->schema,
+		.nstreams = m->nstreams,
+		.streams = m->streams,
+		.clock_hz = m->clock_hz,
+		.clock_name = m->clock_name,
+		.clock_epoch_ns = m->clock_epoch_ns,
+		.producer = m->producer,
+	};
+	const char *outname = o->out && strcmp(o->out, "-") ? o->out : "(stdout)";
+	const hvlog_item *it;
+	hvlog_writer *w;
+	hvlog_error err = { 0 }, werr = { 0 };
+	hvlog_status st = HVLOG_END;
+	uint64_t n = 0;
+	int code = EXIT_OK, wfail = 0;
+
+	if ((o->out && strcmp(o->out, "-") ? hvlog_writer_open_path(&w, o->out, &cfg, &werr)
+					   : hvlog_writer_open_fd(&w, STDOUT_FILENO, &cfg, &werr)) != HVLOG_OK)
+		return cli_fail(outname, &werr);
+	while (n < o->sel.limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
+		if (!sel_match(&o->sel, it))
+			continue;
+		switch (it->kind) {
+		case HVLOG_ITEM_EVENT:
+			if (hvlog_emit(hvlog_writer_stream(w, it->stream), it->ts, it->event, it->values) != HVLOG_OK)
+				wfail = 1;
+			n++;
+			break;
+		case HVLOG_ITEM_LOST: {
+			hvlog_stream *s = hvlog_writer_stream(w, it->stream);
+			hvlog_stream_note_lost(s, it->lost_count, it->lost_first_ts, it->lost_last_ts);
+			if (hvlog_stream_flush(s) != HVLOG_OK)
+				wfail = 1;
+			break;
+		}
+		case HVLOG_ITEM_DAMAGE:
+			cli_error(shown, it->offset, "%s", it->damage_msg);
+			code = EXIT_DATA;
+			break;
+		}
+	}
+	if (n < o->sel.limit && st != HVLOG_END)
+		code = cli_fail(shown, &err);
+	if (hvlog_writer_close(w, &werr) != HVLOG_OK || wfail) {
+		if (werr.status == HVLOG_OK)
+			snprintf(werr.msg, sizeof werr.msg, "writing the output failed");
+		werr.status = HVLOG_IO;
+		code = cli_fail(outname, &werr);
+	}
+	return code;
+}
+
+int cmd_filter(int argc, char **argv)
+{
+	static const char doc[] =
+		"Write the selected events of a trace as a new trace (same metadata, schema and streams; "
+		"lost-event records kept), or print them with --format text|json.\v"
+		"Examples:\n"
+		"  hvlog filter --group interrupt -o irq.hvlog trace.hvlog\n"
+		"  hvlog filter --event 'IM_MSR_*' --where 'index == 0xc0000080' trace.hvlog | hvlog decode\n"
+		"  hvlog filter --vp 1 --since 2s --until 2.5s --count trace.hvlog";
+	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
+	struct filter_opts o = { 0 };
+	hvlog_reader *r;
+	uint64_t t0;
+	int code = EXIT_OK;
+
+	sel_init(&o.sel);
+	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0) {
+		sel_free(&o.sel);
+		return EXIT_USAGE;
+	}
+	if (!o.file)
+		o.file = "-";
+	if (o.format == OUT_BINARY && !o.sel.count) {
+		if ((!o.out || !strcmp(o.out, "-")) && isatty(STDOUT_FILENO) && !o.force) {
+			cli_error(NULL, UINT64_MAX,
+				  "not writing a binary trace to a terminal: use -o FILE, a pipe, --format text, "
+				  "or --force");
+			sel_free(&o.sel);
+			return EXIT_USAGE;
+		}
+	}
+	if (same_file(o.file, o.out)) {
+		cli_error(NULL, UINT64_MAX, "%s: the output would overwrite the input", o.out);
+		sel_free(&o.sel);
+		return EXIT_USAGE;
+	}
+	if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
+		if (o.format == OUT_BINARY && !o.sel.count)
+			code = write_selected(r, cli_shown(o.file), &o);
+		else if (o.out && strcmp(o.out, "-") && !freopen(o.out, "w", stdout))
+			code = (cli_error(o.out, UINT64_MAX, "cannot create: %s", strerror(errno)), EXIT_IO);
+		else
+			code = cli_print_selected(r, cli_shown(o.file), &o.sel,
+						  o.format == OUT_JSON ? HVLOG_FORMAT_JSON : HVLOG_FORMAT_TEXT, t0);
+		hvlog_reader_close(r);
+	}
+	sel_free(&o.sel);
+	return code;
+}

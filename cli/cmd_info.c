@@ -1,0 +1,266 @@
+/*
+ * hvlog info [--verify] [FILE|-]: what a trace file holds.
+ *
+ * The header and metadata come from the open; the counts (events, lost
+ * events per stream, chunks) need one pass over the records, which also
+ * checks every chunk checksum, so damage is always counted.  --verify
+ * lists each damaged region and makes damage an error (exit status 1).
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+struct info_opts {
+	const char *file;
+	int verify;
+	int json;
+};
+
+static const struct argp_option options[] = {
+	{ "verify", 'V', NULL, 0, "list every damaged region; exit status 1 if there is any", 0 },
+	{ "format", 'f', "FORMAT", 0, "text (default) or json (one object)", 0 },
+	{ 0 }
+};
+
+static error_t parse(int key, char *arg, struct argp_state *state)
+{
+	struct info_opts *o = state->input;
+
+	switch (key) {
+	case 'V':
+		o->verify = 1;
+		return 0;
+	case 'f':
+		if (!strcmp(arg, "text"))
+			o->json = 0;
+		else if (!strcmp(arg, "json"))
+			o->json = 1;
+		else
+			argp_error(state, "unknown format '%s' (text or json)", arg);
+		return 0;
+	case ARGP_KEY_ARG:
+		if (o->file)
+			argp_error(state, "more than one FILE given");
+		o->file = arg;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void fmt_epoch(char *buf, size_t cap, int64_t ns)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	long frac = (long)(ns % 1000000000);
+	struct tm tm;
+	char tmp[64];
+
+	if (frac < 0)
+		frac += 1000000000, sec--;
+	if (!ns || !gmtime_r(&sec, &tm) || !strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(buf, cap, "unknown");
+		return;
+	}
+	snprintf(buf, cap, "%s.%09ldZ", tmp, frac);
+}
+
+struct damage_row {
+	uint64_t offset, len, events, chunk_seq;
+	uint32_t stream;
+	char msg[160];
+};
+
+int cmd_info(int argc, char **argv)
+{
+	static const char doc[] = "Describe a trace: format version, producer, clock, schema, streams, "
+				  "chunks, events, time range, bytes per event, lost events and damage.";
+	static const struct argp argp = { options, parse, "[FILE|-]", doc, NULL, NULL, NULL };
+	struct info_opts o = { 0 };
+	hvlog_reader *r;
+	hvlog_reader_stats st0, st;
+	const hvlog_meta *m;
+	const hvlog_item *it;
+	hvlog_error err = { 0 };
+	hvlog_status rs;
+	uint64_t *sev = NULL, *slost = NULL, data_bytes, span_ns;
+	struct damage_row *dmg = NULL;
+	size_t ndmg = 0;
+	char epoch[80];
+	int code = EXIT_OK;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0)
+		return EXIT_USAGE;
+	if (!o.file)
+		o.file = "-";
+	if (!(r = cli_open(o.file, &code)))
+		return code;
+	m = hvlog_reader_meta(r);
+	hvlog_reader_stats_get(r, &st0);
+	if (!(sev = calloc(m->nstreams + 1, sizeof *sev)) || !(slost = calloc(m->nstreams + 1, sizeof *slost))) {
+		cli_error(NULL, UINT64_MAX, "out of memory");
+		code = EXIT_IO;
+		goto out;
+	}
+	while ((rs = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
+		if (it->kind == HVLOG_ITEM_EVENT) {
+			sev[it->stream]++;
+		} else if (it->kind == HVLOG_ITEM_LOST) {
+			slost[it->stream] += it->lost_count;
+		} else if (o.verify) {
+			struct damage_row *nd = realloc(dmg, (ndmg + 1) * sizeof *nd);
+			if (!nd) {
+				cli_error(NULL, UINT64_MAX, "out of memory");
+				code = EXIT_IO;
+				goto out;
+			}
+			dmg = nd;
+			dmg[ndmg] = (struct damage_row){ it->offset, it->damage_len, it->damage_events, it->chunk_seq,
+							 it->stream, "" };
+			snprintf(dmg[ndmg++].msg, sizeof dmg->msg, "%s", it->damage_msg);
+		}
+	}
+	if (rs != HVLOG_END) {
+		code = cli_fail(cli_shown(o.file), &err);
+		goto out;
+	}
+	hvlog_reader_stats_get(r, &st);
+	data_bytes = st.file_size > m->data_offset ? st.file_size - m->data_offset : 0;
+	span_ns = st.last_ts > st0.first_ts ? hvlog_ticks_to_ns(st.last_ts, st0.first_ts, m->clock_hz) : 0;
+	fmt_epoch(epoch, sizeof epoch, m->clock_epoch_ns);
+
+	if (o.json) {
+		printf("{\"file\":");
+		json_str(cli_shown(o.file));
+		printf(",\"size\":%llu,\"format\":\"%u.%u\",\"producer\":", (unsigned long long)st.file_size,
+		       m->version_major, m->version_minor);
+		json_str(m->producer);
+		printf(",\"clock\":{\"name\":");
+		json_str(m->clock_name);
+		printf(",\"hz\":%llu,\"epoch_ns\":%lld},\"schema\":{\"name\":", (unsigned long long)m->clock_hz,
+		       (long long)m->clock_epoch_ns);
+		json_str(m->schema->name);
+		printf(",\"version\":%u,\"groups\":%u,\"events\":%u,\"valtabs\":%u,\"params\":%u},"
+		       "\"metadata_bytes\":%llu,\"streams\":[",
+		       m->schema->version, m->schema->ngroups, m->schema->nevents, m->schema->nvaltabs,
+		       m->schema->nslots, (unsigned long long)(m->data_offset - 32));
+		for (uint32_t s = 0; s < m->nstreams; s++) {
+			printf("%s{\"stream\":%u,\"name\":", s ? "," : "", s);
+			json_str(m->streams[s].name);
+			printf(",\"partition\":%llu,\"vp\":", (unsigned long long)m->streams[s].partition_id);
+			if (m->streams[s].vp_index == UINT32_MAX)
+				printf("null");
+			else
+				printf("%u", m->streams[s].vp_index);
+			printf(",\"events\":%llu,\"lost\":%llu}", (unsigned long long)sev[s], (unsigned long long)slost[s]);
+		}
+		printf("],\"chunks\":%llu,\"chunks_with_events\":%llu,\"events\":%llu,\"first_ts\":%llu,"
+		       "\"last_ts\":%llu,\"span_ns\":%llu,\"bytes_per_event\":",
+		       (unsigned long long)st.chunks, (unsigned long long)st.chunks_indexed,
+		       (unsigned long long)st.events, (unsigned long long)st0.first_ts, (unsigned long long)st.last_ts,
+		       (unsigned long long)span_ns);
+		if (st.events)
+			printf("%.3f", (double)data_bytes / (double)st.events);
+		else
+			printf("null");
+		printf(",\"lost_events\":%llu,\"damaged_regions\":%llu,\"damaged_bytes\":%llu",
+		       (unsigned long long)st.lost_events, (unsigned long long)st.damaged_regions,
+		       (unsigned long long)st.damaged_bytes);
+		if (o.verify) {
+			printf(",\"damage\":[");
+			for (size_t i = 0; i < ndmg; i++) {
+				printf("%s{\"offset\":%llu,\"length\":%llu,\"events_lost\":%llu,\"stream\":", i ? "," : "",
+				       (unsigned long long)dmg[i].offset, (unsigned long long)dmg[i].len,
+				       (unsigned long long)dmg[i].events);
+				if (dmg[i].stream == UINT32_MAX)
+					printf("null");
+				else
+					printf("%u", dmg[i].stream);
+				printf(",\"message\":");
+				json_str(dmg[i].msg);
+				putchar('}');
+			}
+			putchar(']');
+		}
+		printf("}\n");
+	} else {
+		printf("file:          %s (%llu bytes)\n", cli_shown(o.file), (unsigned long long)st.file_size);
+		printf("format:        %u.%u\n", m->version_major, m->version_minor);
+		printf("producer:      %s\n", m->producer ? m->producer : "");
+		printf("clock:         %s, %llu Hz, epoch %s\n", m->clock_name ? m->clock_name : "",
+		       (unsigned long long)m->clock_hz, epoch);
+		printf("schema:        %s version %u: %u groups, %u events, %u value tables, %u parameters "
+		       "(metadata %llu bytes)\n",
+		       m->schema->name, m->schema->version, m->schema->ngroups, m->schema->nevents, m->schema->nvaltabs,
+		       m->schema->nslots, (unsigned long long)(m->data_offset - 32));
+		printf("streams:       %u\n", m->nstreams);
+		printf("  %-6s %-12s %10s %6s %14s %10s\n", "ID", "NAME", "PARTITION", "VP", "EVENTS", "LOST");
+		for (uint32_t s = 0; s < m->nstreams; s++) {
+			char vp[16];
+			if (m->streams[s].vp_index == UINT32_MAX)
+				snprintf(vp, sizeof vp, "-");
+			else
+				snprintf(vp, sizeof vp, "%u", m->streams[s].vp_index);
+			printf("  %-6u %-12s %10llu %6s %14llu %10llu\n", s, m->streams[s].name ? m->streams[s].name : "",
+			       (unsigned long long)m->streams[s].partition_id, vp, (unsigned long long)sev[s],
+			       (unsigned long long)slost[s]);
+		}
+		printf("chunks:        %llu intact (%llu indexed with events)\n", (unsigned long long)st.chunks,
+		       (unsigned long long)st.chunks_indexed);
+		printf("events:        %llu\n", (unsigned long long)st.events);
+		printf("time range:    ticks %llu..%llu, span %.9f s\n", (unsigned long long)st0.first_ts,
+		       (unsigned long long)st.last_ts, (double)span_ns / 1e9);
+		if (st.events)
+			printf("bytes/event:   %.3f (%llu bytes of chunks)\n", (double)data_bytes / (double)st.events,
+			       (unsigned long long)data_bytes);
+		else
+			printf("bytes/event:   -\n");
+		printf("lost events:   %llu\n", (unsigned long long)st.lost_events);
+		if (!st.damaged_regions)
+			printf("damage:        none\n");
+		else
+			printf("damage:        %llu regions, %llu bytes%s\n", (unsigned long long)st.damaged_regions,
+			       (unsigned long long)st.damaged_bytes, o.verify ? ":" : " (--verify lists them)");
+		for (size_t i = 0; i < ndmg; i++) {
+			char sbuf[16];
+			if (dmg[i].stream == UINT32_MAX)
+				snprintf(sbuf, sizeof sbuf, "-");
+			else
+				snprintf(sbuf, sizeof sbuf, "%u", dmg[i].stream);
+			printf("  offset %llu, %llu bytes, stream %s, %llu events lost: %s\n",
+			       (unsigned long long)dmg[i].offset, (unsigned long long)dmg[i].len, sbuf,
+			       (unsigned long long)dmg[i].events, dmg[i].msg);
+		}
+		if (o.verify)
+			printf("verify:        %s\n", st.damaged_regions ? "DAMAGED" : "ok");
+	}
+	if (o.verify && st.damaged_regions)
+		code = EXIT_DATA;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(errno));
+		code = EXIT_IO;
+	}
+out:
+	free(sev);
+	free(slost);
+	free(dmg);
+	hvlog_reader_close(r);
+	return code;
+}

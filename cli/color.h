@@ -1,0 +1,34 @@
+/*
+ * color.h - colour for text output on a terminal (`hvlog decode`).
+ *
+ * --color=auto (the default) colours only when standard output is a
+ * terminal, NO_COLOR is unset or empty and TERM is not "dumb";
+ * --color=always and --color=never decide alone.
+ */
+#ifndef HVLOG_CLI_COLOR_H
+#define HVLOG_CLI_COLOR_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "hvlog/hvlog.h"
+
+/* argp key of the --color option, and its table entry. */
+#define CLI_COLOR_KEY 0x434f
+#define CLI_COLOR_OPTION                                                                      \
+	{ "color", CLI_COLOR_KEY, "WHEN", OPTION_ARG_OPTIONAL,                                 \
+	  "colour the text output: auto (default: on a terminal, unless NO_COLOR is set), "   \
+	  "always or never; --color alone is always", 0 }
+
+/* Parse --color's argument (NULL: "always"); 0, or -1 if it is none of
+ * auto, always, never (also accepted: yes/force, no/none, tty/if-tty). */
+int cli_color_set(const char *when);
+
+/* Whether to colour what goes to f, after the options were parsed. */
+int cli_color_on(FILE *f);
+
+/* Write the text line (n bytes, as hvlog_format_item made it for it) to
+ * f with colours: group, event, parameter values; LOST and DAMAGE lines. */
+void cli_color_write(FILE *f, const char *line, size_t n, const hvlog_item *it);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * convert.h - `hvlog convert`: one trace to another format, streamed.
+ *
+ * cmd_convert.c parses the options, opens the trace and feeds every item
+ * the selection keeps, one at a time, to the writer of the chosen format
+ * (convert_json.c, convert_csv.c, convert_cbor.c, convert_ctf.c,
+ * convert_chrome.c).  Nothing holds more than one item, plus per-format
+ * state sized by the metadata (schema, streams), never by the trace.
+ * The reverse direction, JSON Lines or CBOR back into an hvlog file, is
+ * convert_from.c (the format-neutral rebuild) with convert_from_json.c
+ * (json-c) and convert_from_cbor.c (libcbor) as the two parsers.
+ */
+#ifndef HVLOG_CLI_CONVERT_H
+#define HVLOG_CLI_CONVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hvlog/hvlog.h"
+
+/* ---- an output buffer with unchecked puts --------------------------------
+ * A writer reserves the most one item can take (cv_reserve), then puts
+ * without checks; the buffer goes to the FILE when it fills up. */
+#define CV_ITEM_MAX (64u * 1024u) /* > any one item in any format */
+
+typedef struct cv_out {
+	FILE *f;
+	char *buf, *p, *end;
+	int failed; /* a write failed (errno kept in err) */
+	int err;
+} cv_out;
+
+int cv_out_init(cv_out *o, FILE *f, size_t cap);
+void cv_out_flush(cv_out *o);
+void cv_out_free(cv_out *o);
+
+static inline void cv_reserve(cv_out *o, size_t n)
+{
+	if ((size_t)(o->end - o->p) < n)
+		cv_out_flush(o);
+}
+static inline void cv_ch(cv_out *o, char c)
+{
+	*o->p++ = c;
+}
+void cv_mem(cv_out *o, const void *s, size_t n);
+void cv_str(cv_out *o, const char *s);
+void cv_dec(cv_out *o, uint64_t v);
+void cv_sdec(cv_out *o, int64_t v);
+void cv_hex(cv_out *o, uint64_t v);          /* 0x1b */
+void cv_json_str(cv_out *o, const char *s);  /* "..." with JSON escapes */
+void cv_csv_field(cv_out *o, const char *s); /* quoted only if it must be (RFC 4180) */
+/* Microseconds with three decimals from nanoseconds: "12.345". */
+void cv_usec(cv_out *o, uint64_t ns);
+
+/* ---- the conversion context ------------------------------------------- */
+typedef struct cv_ctx {
+	const char *in_shown;  /* input name for messages */
+	const char *out_path;  /* NULL or "-": standard output (not for ctf) */
+	const hvlog_meta *m;
+	uint64_t t0;           /* time_ns is relative to this tick (as decode) */
+	const uint8_t *ev_ok;  /* per schema event index: converted; NULL: all */
+	cv_out out;            /* standard output or out_path (not for ctf) */
+	void *priv;            /* the format's own state */
+} cv_ctx;
+
+/* Index of an item's event in the embedded schema. */
+static inline uint32_t cv_event_index(const cv_ctx *c, const hvlog_event *ev)
+{
+	return (uint32_t)(ev - c->m->schema->events);
+}
+static inline const char *cv_stream_name(const cv_ctx *c, uint32_t s)
+{
+	return s < c->m->nstreams && c->m->streams[s].name ? c->m->streams[s].name : "?";
+}
+static inline const char *cv_group_alias(const cv_ctx *c, const hvlog_event *ev)
+{
+	return ev->group < c->m->schema->ngroups ? c->m->schema->groups[ev->group].alias : "?";
+}
+/* The symbol without the "HV_TR_" prefix the built-in schema uses. */
+const char *cv_short_symbol(const char *symbol);
+
+/* A writer: begin once, item per item, end once; each returns 0 or an
+ * exit code (EXIT_IO, ...) after reporting the problem. */
+typedef struct cv_format {
+	const char *name;
+	int needs_dir;      /* -o names a directory (ctf) */
+	int binary;         /* refuses a terminal as standard output */
+	int (*begin)(cv_ctx *c);
+	int (*item)(cv_ctx *c, const hvlog_item *it);
+	int (*end)(cv_ctx *c);
+} cv_format;
+
+extern const cv_format cv_format_json, cv_format_csv, cv_format_cbor, cv_format_ctf, cv_format_chrome;
+
+/* The metadata (format, producer, clock, streams, schema) written by the
+ * JSON and CBOR writers as their first item, in the layout of the file's
+ * own metadata (docs/FORMAT.md section 3) plus "type": "meta". */
+void cv_json_meta(cv_out *o, const hvlog_meta *m, uint64_t t0);
+
+/* ---- progress on stderr ------------------------------------------------- */
+typedef struct cv_progress {
+	int on;
+	uint64_t total, last_shown;
+	unsigned pct;
+	const char *label;
+} cv_progress;
+
+void cv_progress_start(cv_progress *p, const char *label, uint64_t total);
+void cv_progress_update(cv_progress *p, uint64_t done);
+void cv_progress_end(cv_progress *p);
+
+/* ---- the reverse direction (convert_from*.c) ------------------------------
+ * A parsed document node, whatever the parser: JSON (json-c) or CBOR
+ * (libcbor).  The rebuild in convert_from.c reads only through these. */
+typedef struct cv_node cv_node;
+typedef struct cv_node_ops {
+	/* The value of key k of map n, or NULL (also if n is not a map). */
+	cv_node *(*get)(cv_node *n, const char *k);
+	/* Entries of array n; -1 if n is not an array. */
+	long (*len)(cv_node *n);
+	cv_node *(*at)(cv_node *n, size_t i);
+	/* An unsigned integer (also "0x.."/decimal text, and false/true as 0/1);
+	 * 0 or -1. */
+	int (*uint)(cv_node *n, uint64_t *v);
+	/* A signed integer; 0 or -1. */
+	int (*sint)(cv_node *n, int64_t *v);
+	/* Text, copied NUL-terminated into buf; 0, or -1 if not text or too long. */
+	int (*str)(cv_node *n, char *buf, size_t cap);
+	/* Whether n is null (JSON null, CBOR null/undefined). */
+	int (*is_null)(cv_node *n);
+} cv_node_ops;
+
+typedef struct cv_rebuild cv_rebuild;
+
+/* Start a rebuild with the metadata item `meta` (NULL: no metadata item:
+ * the built-in schema, a nanosecond clock, one stream). */
+cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, const char *out_path, const char *in_shown,
+			    int *code);
+/* One item (event or lost; damage items are skipped); `where` is the
+ * input position for messages (line number, byte offset).  0 or an exit
+ * code after reporting the problem. */
+int cv_rebuild_item(cv_rebuild *b, cv_node *item, uint64_t where);
+/* Close the writer; returns 0 or an exit code. */
+int cv_rebuild_close(cv_rebuild *b, int code);
+/* Counters for the summary. */
+void cv_rebuild_counts(const cv_rebuild *b, uint64_t *events, uint64_t *lost, uint64_t *skipped);
+
+/* Text as an unsigned integer: decimal or 0x hex, nothing else; 0 or -1. */
+int cv_parse_uint(const char *s, uint64_t *v);
+
+int cv_from_json(FILE *in, const char *in_shown, const char *out_path, uint64_t in_size);
+int cv_from_cbor(FILE *in, const char *in_shown, const char *out_path, uint64_t in_size);
+
+#endif

@@ -1,0 +1,491 @@
+/*
+ * convert_from.c - rebuild an hvlog trace from the items of `convert --to
+ * json|cbor`, whatever parsed them (cv_node_ops, convert.h).
+ *
+ * The metadata item gives the schema, clock, producer and streams: the
+ * writer is opened with exactly them (config.schema = the rebuilt schema),
+ * so the new file decodes like the old one.  Then each item in input
+ * order: an event is emitted on its stream with hvlog_emit; a lost item
+ * is noted (hvlog_stream_note_lost) and the stream flushed, which puts
+ * the LOST record where it was, after the stream's previous event (its
+ * time is that event's, as in every file libhvlog writes); damage items
+ * cannot be rebuilt and are counted.  Events are looked up by "number"
+ * or else by "event" (a symbol, with or without HV_TR_); "ts" (ticks) or
+ * else "time_ns" (from the meta item's t0) gives the time; parameters are
+ * looked up by key in "params", as integers or "0x..." strings.  Without
+ * a metadata item the built-in schema, a nanosecond clock and one stream
+ * are used, so small traces can be written by hand.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "convert.h"
+
+int cv_parse_uint(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return errno || *end ? -1 : 0;
+}
+
+/* ---- a tiny arena for the rebuilt schema ---------------------------------- */
+struct block {
+	struct block *next;
+	max_align_t data[];
+};
+
+struct cv_rebuild {
+	const cv_node_ops *ops;
+	const char *in_shown, *out_path;
+	struct block *blocks;
+	hvlog_schema schema;
+	const hvlog_schema *sc;    /* &schema or the built-in one */
+	hvlog_stream_info *streams;
+	uint32_t nstreams;
+	uint32_t *by_number;       /* event number -> index, UINT32_MAX: none */
+	uint64_t hz, t0;
+	hvlog_writer *w;
+	uint64_t events, lost, skipped;
+	int damage_warned;
+};
+
+static void *arena(cv_rebuild *b, size_t n)
+{
+	struct block *bl = calloc(1, sizeof *bl + (n ? n : 1)); /* zeroed: absent fields are 0/NULL */
+
+	if (!bl)
+		return NULL;
+	bl->next = b->blocks;
+	b->blocks = bl;
+	return bl->data;
+}
+
+static char *arena_str(cv_rebuild *b, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = arena(b, n);
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+/* ---- reading the metadata -------------------------------------------------- */
+
+struct mctx {
+	cv_rebuild *b;
+	const char *what; /* the field being read, for the message */
+	int failed;
+};
+
+static int bad(struct mctx *m, const char *fmt, const char *arg)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof msg, fmt, arg);
+	cli_error(m->b->in_shown, UINT64_MAX, "metadata: %s", msg);
+	m->failed = 1;
+	return -1;
+}
+
+/* Required text field k of n (<= HVLOG_MAX_NAME bytes, or `cap` - 1). */
+static const char *req_str(struct mctx *m, cv_node *n, const char *k, size_t cap)
+{
+	char buf[512];
+	cv_node *v = m->b->ops->get(n, k);
+	const char *s;
+
+	if (m->failed)
+		return NULL;
+	if (!v || m->b->ops->str(v, buf, cap < sizeof buf ? cap : sizeof buf) != 0) {
+		bad(m, "'%s' is missing, not text or too long", k);
+		return NULL;
+	}
+	if (!(s = arena_str(m->b, buf)))
+		bad(m, "out of memory at '%s'", k);
+	return s;
+}
+
+static uint64_t req_uint(struct mctx *m, cv_node *n, const char *k, uint64_t max)
+{
+	cv_node *v = m->b->ops->get(n, k);
+	uint64_t u;
+
+	if (m->failed)
+		return 0;
+	if (!v || m->b->ops->uint(v, &u) != 0 || u > max) {
+		bad(m, "'%s' is missing, not an unsigned integer or too large", k);
+		return 0;
+	}
+	return u;
+}
+
+static int pick(struct mctx *m, cv_node *n, const char *k, const char *(*name)(int), int count)
+{
+	char buf[HVLOG_MAX_NAME + 1];
+	cv_node *v = m->b->ops->get(n, k);
+
+	if (m->failed)
+		return 0;
+	if (v && m->b->ops->str(v, buf, sizeof buf) == 0)
+		for (int i = 0; i < count; i++)
+			if (!strcmp(buf, name(i)))
+				return i;
+	bad(m, "parameter '%s' is missing or not one the format knows", k);
+	return 0;
+}
+
+static const char *type_name(int i)
+{
+	return hvlog_type_name((hvlog_type)i);
+}
+static const char *display_name(int i)
+{
+	return hvlog_display_name((hvlog_display)i);
+}
+static const char *coding_name(int i)
+{
+	return hvlog_coding_name((hvlog_coding)i);
+}
+
+static int cmp_value(const void *a, const void *b)
+{
+	const hvlog_value_name *x = a, *y = b;
+	return (x->value > y->value) - (x->value < y->value);
+}
+
+static int read_schema(struct mctx *m, cv_node *sn)
+{
+	cv_rebuild *b = m->b;
+	const cv_node_ops *ops = b->ops;
+	hvlog_schema *s = &b->schema;
+	cv_node *arr;
+	long n;
+	uint32_t slot = 0;
+
+	s->name = req_str(m, sn, "name", HVLOG_MAX_NAME + 1);
+	s->version = (uint32_t)req_uint(m, sn, "version", UINT32_MAX);
+	if (m->failed)
+		return -1;
+
+	if (!(arr = ops->get(sn, "groups")) || (n = ops->len(arr)) < 0 || n > 64)
+		return bad(m, "'%s' is missing, not an array or longer than 64", "groups");
+	hvlog_group *groups = arena(b, (size_t)n * sizeof *groups);
+	if (!groups)
+		return bad(m, "out of memory at '%s'", "groups");
+	for (long i = 0; i < n; i++) {
+		cv_node *g = ops->at(arr, (size_t)i);
+		groups[i].alias = req_str(m, g, "alias", HVLOG_MAX_NAME + 1);
+		groups[i].name = req_str(m, g, "name", HVLOG_MAX_NAME + 1);
+		groups[i].mask = req_uint(m, g, "mask", UINT64_MAX);
+	}
+	s->groups = groups;
+	s->ngroups = (uint32_t)n;
+
+	if (!(arr = ops->get(sn, "valtabs")) || (n = ops->len(arr)) < 0 || n > 256)
+		return bad(m, "'%s' is missing, not an array or longer than 256", "valtabs");
+	hvlog_valtab *valtabs = arena(b, (size_t)n * sizeof *valtabs);
+	if (!valtabs)
+		return bad(m, "out of memory at '%s'", "valtabs");
+	for (long i = 0; i < n && !m->failed; i++) {
+		cv_node *t = ops->at(arr, (size_t)i), *vals;
+		long nv;
+		valtabs[i].alias = req_str(m, t, "alias", HVLOG_MAX_NAME + 1);
+		if (!(vals = ops->get(t, "values")) || (nv = ops->len(vals)) < 0 || nv > 65536)
+			return bad(m, "'%s' is missing, not an array or too long", "values");
+		hvlog_value_name *names = arena(b, (size_t)nv * sizeof *names);
+		if (!names)
+			return bad(m, "out of memory at '%s'", "values");
+		for (long j = 0; j < nv; j++) {
+			cv_node *pair = ops->at(vals, (size_t)j);
+			char buf[HVLOG_MAX_NAME + 1];
+			if (ops->len(pair) != 2 || ops->uint(ops->at(pair, 0), &names[j].value) != 0 ||
+			    ops->str(ops->at(pair, 1), buf, sizeof buf) != 0)
+				return bad(m, "a '%s' entry is not [uint, text]", "values");
+			if (!(names[j].name = arena_str(b, buf)))
+				return bad(m, "out of memory at '%s'", "values");
+		}
+		qsort(names, (size_t)nv, sizeof *names, cmp_value);
+		valtabs[i].values = names;
+		valtabs[i].nvalues = (uint32_t)nv;
+	}
+	s->valtabs = valtabs;
+	s->nvaltabs = (uint32_t)n;
+
+	if (!(arr = ops->get(sn, "events")) || (n = ops->len(arr)) < 0 || n > 65536)
+		return bad(m, "'%s' is missing, not an array or longer than 65536", "events");
+	hvlog_event *events = arena(b, (size_t)n * sizeof *events);
+	if (!events)
+		return bad(m, "out of memory at '%s'", "events");
+	for (long i = 0; i < n && !m->failed; i++) {
+		cv_node *en = ops->at(arr, (size_t)i), *ps;
+		hvlog_event *e = &events[i];
+		long np;
+		e->number = (uint32_t)req_uint(m, en, "number", HVLOG_MAX_EVENT_NUMBER);
+		e->symbol = req_str(m, en, "symbol", HVLOG_MAX_NAME + 1);
+		e->description = req_str(m, en, "description", HVLOG_MAX_NAME + 1);
+		e->group = (uint32_t)req_uint(m, en, "group", s->ngroups ? s->ngroups - 1 : 0);
+		if (m->failed)
+			return -1;
+		if (!s->ngroups)
+			return bad(m, "%s exist but there are no groups", "events");
+		if (b->by_number[e->number] != UINT32_MAX)
+			return bad(m, "two events have the number of %s", e->symbol);
+		b->by_number[e->number] = (uint32_t)i;
+		if (!(ps = ops->get(en, "params")) || (np = ops->len(ps)) < 0 || np > HVLOG_MAX_PARAMS)
+			return bad(m, "'%s' is missing, not an array or longer than 16", "params");
+		hvlog_param *params = arena(b, (size_t)np * sizeof *params);
+		if (!params)
+			return bad(m, "out of memory at '%s'", "params");
+		for (long j = 0; j < np && !m->failed; j++) {
+			cv_node *pn = ops->at(ps, (size_t)j), *vt;
+			hvlog_param *p = &params[j];
+			p->key = req_str(m, pn, "key", HVLOG_MAX_NAME + 1);
+			p->name = req_str(m, pn, "name", HVLOG_MAX_NAME + 1);
+			p->type = (hvlog_type)pick(m, pn, "type", type_name, HVLOG_TYPE_COUNT_);
+			p->display = (hvlog_display)pick(m, pn, "display", display_name, HVLOG_DISPLAY_COUNT_);
+			p->coding = (hvlog_coding)pick(m, pn, "coding", coding_name, HVLOG_CODING_COUNT_);
+			if ((vt = ops->get(pn, "values")) && !ops->is_null(vt)) {
+				uint64_t u;
+				if (ops->uint(vt, &u) != 0 || u >= s->nvaltabs)
+					return bad(m, "a parameter's '%s' names a table that does not exist", "values");
+				p->values = &s->valtabs[u];
+			}
+		}
+		e->params = params;
+		e->nparams = (uint32_t)np;
+		e->slot = slot;
+		slot += (uint32_t)np;
+	}
+	s->events = events;
+	s->nevents = (uint32_t)n;
+	s->nslots = slot;
+	return m->failed ? -1 : 0;
+}
+
+static int read_meta(cv_rebuild *b, cv_node *meta, hvlog_writer_config *cfg)
+{
+	struct mctx m = { b, NULL, 0 };
+	const cv_node_ops *ops = b->ops;
+	cv_node *n, *arr;
+	long ns;
+
+	cfg->clock_hz = 1000000000u;
+	b->sc = hvlog_schema_builtin();
+	if (!meta)
+		goto streams;
+	if ((n = ops->get(meta, "format"))) {
+		char f[17];
+		if (ops->str(n, f, sizeof f) != 0 || strcmp(f, "hvlog"))
+			return bad(&m, "'format' is not \"%s\"", "hvlog");
+	}
+	if ((n = ops->get(meta, "producer")) && !ops->is_null(n))
+		cfg->producer = req_str(&m, meta, "producer", 257);
+	if ((n = ops->get(meta, "clock")) && !ops->is_null(n)) {
+		int64_t epoch;
+		cfg->clock_name = req_str(&m, n, "name", HVLOG_MAX_NAME + 1);
+		cfg->clock_hz = req_uint(&m, n, "hz", UINT64_MAX);
+		if (!m.failed && !cfg->clock_hz)
+			return bad(&m, "clock '%s' is 0", "hz");
+		if ((arr = ops->get(n, "epoch_ns")) && ops->sint(arr, &epoch) == 0)
+			cfg->clock_epoch_ns = epoch;
+	}
+	if ((n = ops->get(meta, "t0")) && ops->uint(n, &b->t0) != 0)
+		b->t0 = 0;
+	if ((n = ops->get(meta, "schema")) && !ops->is_null(n)) {
+		for (uint32_t i = 0; i <= HVLOG_MAX_EVENT_NUMBER; i++)
+			b->by_number[i] = UINT32_MAX;
+		if (read_schema(&m, n) != 0)
+			return -1;
+		b->sc = &b->schema;
+	}
+	if (m.failed)
+		return -1;
+	if ((arr = ops->get(meta, "streams")) && !ops->is_null(arr)) {
+		if ((ns = ops->len(arr)) < 1 || ns > 65536)
+			return bad(&m, "'%s' is not an array of 1 to 65536 streams", "streams");
+		b->nstreams = (uint32_t)ns;
+		if (!(b->streams = arena(b, (size_t)ns * sizeof *b->streams)))
+			return bad(&m, "out of memory at '%s'", "streams");
+		for (long i = 0; i < ns && !m.failed; i++) {
+			cv_node *sn = ops->at(arr, (size_t)i), *v;
+			uint64_t u;
+			if ((v = ops->get(sn, "id")) && (ops->uint(v, &u) != 0 || u != (uint64_t)i))
+				return bad(&m, "stream ids must be 0, 1, 2...: %s", "a stream's id is not its index");
+			b->streams[i].name = req_str(&m, sn, "name", HVLOG_MAX_NAME + 1);
+			b->streams[i].partition_id = (v = ops->get(sn, "partition")) ? req_uint(&m, sn, "partition", UINT64_MAX) : 0;
+			b->streams[i].vp_index =
+				(v = ops->get(sn, "vp")) ? (uint32_t)req_uint(&m, sn, "vp", UINT32_MAX) : UINT32_MAX;
+		}
+		if (m.failed)
+			return -1;
+	}
+streams:
+	if (!b->nstreams)
+		b->nstreams = 1; /* stream0, written by the writer's defaults */
+	if (b->sc == hvlog_schema_builtin())
+		for (uint32_t i = 0; i <= HVLOG_MAX_EVENT_NUMBER; i++) {
+			const hvlog_event *e = hvlog_schema_find_event(b->sc, i);
+			b->by_number[i] = e ? (uint32_t)(e - b->sc->events) : UINT32_MAX;
+		}
+	b->hz = cfg->clock_hz;
+	cfg->schema = b->sc;
+	cfg->nstreams = b->nstreams;
+	cfg->streams = b->streams;
+	return 0;
+}
+
+cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, const char *out_path, const char *in_shown,
+			    int *code)
+{
+	cv_rebuild *b = calloc(1, sizeof *b);
+	hvlog_writer_config cfg = { 0 };
+	hvlog_error err = { 0 };
+	hvlog_status st;
+
+	*code = EXIT_IO;
+	if (!b || !(b->by_number = malloc((HVLOG_MAX_EVENT_NUMBER + 1) * sizeof *b->by_number))) {
+		cli_error(NULL, UINT64_MAX, "out of memory");
+		free(b);
+		return NULL;
+	}
+	b->ops = ops;
+	b->in_shown = in_shown;
+	b->out_path = out_path && strcmp(out_path, "-") ? out_path : NULL;
+	if (read_meta(b, meta, &cfg) != 0) {
+		*code = EXIT_DATA;
+		cv_rebuild_close(b, 0);
+		return NULL;
+	}
+	if (b->out_path)
+		st = hvlog_writer_open_path(&b->w, b->out_path, &cfg, &err);
+	else
+		st = hvlog_writer_open_fd(&b->w, 1, &cfg, &err);
+	if (st != HVLOG_OK) {
+		*code = cli_fail(b->out_path ? b->out_path : "(stdout)", &err);
+		cv_rebuild_close(b, 0);
+		return NULL;
+	}
+	*code = 0;
+	return b;
+}
+
+static int item_error(cv_rebuild *b, uint64_t where, const char *msg, const char *arg)
+{
+	char text[256];
+
+	snprintf(text, sizeof text, msg, arg);
+	cli_error(b->in_shown, where, "%s", text);
+	return EXIT_DATA;
+}
+
+int cv_rebuild_item(cv_rebuild *b, cv_node *item, uint64_t where)
+{
+	const cv_node_ops *ops = b->ops;
+	char type[16] = "event";
+	cv_node *n, *params;
+	uint64_t stream = 0, ts;
+	const hvlog_event *ev = NULL;
+	uint64_t values[HVLOG_MAX_PARAMS];
+
+	if ((n = ops->get(item, "type")) && ops->str(n, type, sizeof type) != 0)
+		return item_error(b, where, "'type' is not %s", "event, lost or damage");
+	if (!strcmp(type, "meta"))
+		return item_error(b, where, "a second %s item", "metadata");
+	if (!strcmp(type, "damage")) {
+		b->skipped++;
+		return 0;
+	}
+	if ((n = ops->get(item, "stream")) && (ops->uint(n, &stream) != 0 || stream >= b->nstreams))
+		return item_error(b, where, "'stream' is not a stream of the %s", "metadata");
+	if ((n = ops->get(item, "ts"))) {
+		if (ops->uint(n, &ts) != 0)
+			return item_error(b, where, "'%s' is not an unsigned integer", "ts");
+	} else if ((n = ops->get(item, "time_ns"))) {
+		uint64_t ns;
+		if (ops->uint(n, &ns) != 0)
+			return item_error(b, where, "'%s' is not an unsigned integer", "time_ns");
+		ts = b->t0 + (uint64_t)((unsigned __int128)ns * b->hz / 1000000000u);
+	} else {
+		return item_error(b, where, "no time: give '%s' (ticks) or 'time_ns'", "ts");
+	}
+	if (!strcmp(type, "lost")) {
+		uint64_t count, first = ts, last = ts;
+		hvlog_stream *s = hvlog_writer_stream(b->w, (uint32_t)stream);
+		if (!(n = ops->get(item, "count")) || ops->uint(n, &count) != 0 || !count)
+			return item_error(b, where, "a lost item needs a '%s' of at least 1", "count");
+		if ((n = ops->get(item, "first_ts")) && ops->uint(n, &first) != 0)
+			return item_error(b, where, "'%s' is not an unsigned integer", "first_ts");
+		if ((n = ops->get(item, "last_ts")) && ops->uint(n, &last) != 0)
+			return item_error(b, where, "'%s' is not an unsigned integer", "last_ts");
+		hvlog_stream_note_lost(s, count, first, last);
+		hvlog_stream_flush(s); /* the LOST record goes right here */
+		b->lost += count;
+		return 0;
+	}
+	if (strcmp(type, "event"))
+		return item_error(b, where, "unknown item type '%s'", type);
+	if ((n = ops->get(item, "number"))) {
+		uint64_t num;
+		if (ops->uint(n, &num) != 0 || num > HVLOG_MAX_EVENT_NUMBER || b->by_number[num] == UINT32_MAX)
+			return item_error(b, where, "'number' is not an event of the %s", "schema");
+		ev = &b->sc->events[b->by_number[num]];
+	} else if ((n = ops->get(item, "event"))) {
+		char name[HVLOG_MAX_NAME + 1];
+		if (ops->str(n, name, sizeof name) != 0 || !(ev = hvlog_schema_lookup_event(b->sc, name)))
+			return item_error(b, where, "'event' is not an event of the %s", "schema");
+	} else {
+		return item_error(b, where, "an event needs a '%s' or an 'event' symbol", "number");
+	}
+	params = ops->get(item, "params");
+	for (uint32_t i = 0; i < ev->nparams; i++) {
+		const hvlog_param *p = &ev->params[i];
+		if (!params || !(n = ops->get(params, p->key)))
+			return item_error(b, where, "parameter '%s' is missing", p->key);
+		if (ops->uint(n, &values[i]) != 0)
+			return item_error(b, where, "parameter '%s' is not an unsigned integer", p->key);
+		if (values[i] > hvlog_type_max(p->type))
+			return item_error(b, where, "parameter '%s' is too large for its type", p->key);
+	}
+	if (hvlog_emit(hvlog_writer_stream(b->w, (uint32_t)stream), ts, ev, values) != HVLOG_OK) {
+		/* only a failing output gets here; close reports it */
+		return 0;
+	}
+	b->events++;
+	return 0;
+}
+
+void cv_rebuild_counts(const cv_rebuild *b, uint64_t *events, uint64_t *lost, uint64_t *skipped)
+{
+	*events = b->events;
+	*lost = b->lost;
+	*skipped = b->skipped;
+}
+
+int cv_rebuild_close(cv_rebuild *b, int code)
+{
+	hvlog_error err = { 0 };
+
+	if (!b)
+		return code;
+	if (b->w && hvlog_writer_close(b->w, &err) != HVLOG_OK)
+		code = cli_fail(b->out_path ? b->out_path : "(stdout)", &err);
+	if (b->skipped && !code)
+		cli_error(b->in_shown, UINT64_MAX, "%llu damage item(s) cannot be rebuilt and were left out",
+			  (unsigned long long)b->skipped);
+	while (b->blocks) {
+		struct block *next = b->blocks->next;
+		free(b->blocks);
+		b->blocks = next;
+	}
+	free(b->by_number);
+	free(b);
+	return code;
+}

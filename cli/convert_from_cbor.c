@@ -1,0 +1,209 @@
+/*
+ * convert_from_cbor.c - `hvlog convert --from cbor`: a CBOR sequence (as
+ * written by `convert --to cbor`) back to an hvlog trace.
+ *
+ * Items are read one at a time from a buffer that holds at least the
+ * current item (cbor_load on what is buffered; more is read when it says
+ * the item is incomplete).  The buffer grows only for an item larger than
+ * it, up to 64 MiB, so memory stays bounded by the largest item.
+ */
+#include <cbor.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "convert.h"
+
+#define MAX_ITEM (64u << 20)
+
+static cbor_item_t *C(cv_node *n)
+{
+	return (cbor_item_t *)n;
+}
+
+static int str_eq(const cbor_item_t *s, const char *k)
+{
+	size_t n = strlen(k);
+
+	return cbor_isa_string(s) && cbor_string_is_definite(s) && cbor_string_length(s) == n &&
+	       !memcmp(cbor_string_handle(s), k, n);
+}
+
+static cv_node *c_get(cv_node *n, const char *k)
+{
+	struct cbor_pair *pairs;
+	size_t np;
+
+	if (!n || !cbor_isa_map(C(n)))
+		return NULL;
+	pairs = cbor_map_handle(C(n));
+	np = cbor_map_size(C(n));
+	for (size_t i = 0; i < np; i++)
+		if (str_eq(pairs[i].key, k))
+			return cbor_is_null(pairs[i].value) || cbor_is_undef(pairs[i].value) ? NULL
+											      : (cv_node *)pairs[i].value;
+	return NULL;
+}
+
+static long c_len(cv_node *n)
+{
+	return n && cbor_isa_array(C(n)) && cbor_array_is_definite(C(n)) ? (long)cbor_array_size(C(n)) : -1;
+}
+
+static cv_node *c_at(cv_node *n, size_t i)
+{
+	return (cv_node *)cbor_array_handle(C(n))[i];
+}
+
+static int c_str(cv_node *n, char *buf, size_t cap)
+{
+	size_t len;
+
+	if (!n || !cbor_isa_string(C(n)) || !cbor_string_is_definite(C(n)))
+		return -1;
+	len = cbor_string_length(C(n));
+	if (len >= cap || memchr(cbor_string_handle(C(n)), 0, len))
+		return -1;
+	memcpy(buf, cbor_string_handle(C(n)), len);
+	buf[len] = 0;
+	return 0;
+}
+
+static int c_uint(cv_node *n, uint64_t *v)
+{
+	char buf[40];
+
+	if (!n)
+		return -1;
+	if (cbor_isa_uint(C(n))) {
+		*v = cbor_get_int(C(n));
+		return 0;
+	}
+	if (cbor_is_bool(C(n))) {
+		*v = cbor_get_bool(C(n));
+		return 0;
+	}
+	return c_str(n, buf, sizeof buf) == 0 ? cv_parse_uint(buf, v) : -1;
+}
+
+static int c_sint(cv_node *n, int64_t *v)
+{
+	uint64_t u;
+
+	if (!n)
+		return -1;
+	if (cbor_isa_uint(C(n)) && (u = cbor_get_int(C(n))) <= INT64_MAX) {
+		*v = (int64_t)u;
+		return 0;
+	}
+	if (cbor_isa_negint(C(n)) && (u = cbor_get_int(C(n))) <= INT64_MAX) {
+		*v = -1 - (int64_t)u;
+		return 0;
+	}
+	return -1;
+}
+
+static int c_is_null(cv_node *n)
+{
+	return !n || cbor_is_null(C(n)) || cbor_is_undef(C(n));
+}
+
+static const cv_node_ops cbor_ops = { c_get, c_len, c_at, c_uint, c_sint, c_str, c_is_null };
+
+int cv_from_cbor(FILE *in, const char *shown, const char *out_path, uint64_t in_size)
+{
+	size_t cap = 1u << 20, start = 0, end = 0;
+	unsigned char *buf = malloc(cap);
+	uint64_t offset = 0, n = 0; /* offset of buf[start] in the input */
+	cv_rebuild *b = NULL;
+	cv_progress prog;
+	int code = 0, eof = 0;
+
+	if (!buf) {
+		cli_error(NULL, UINT64_MAX, "out of memory");
+		return EXIT_IO;
+	}
+	cv_progress_start(&prog, "converting", in_size);
+	for (;;) {
+		struct cbor_load_result res = { 0 };
+		cbor_item_t *item = NULL;
+
+		if (start < end)
+			item = cbor_load(buf + start, end - start, &res);
+		if (!item && (start == end || res.error.code == CBOR_ERR_NOTENOUGHDATA)) {
+			size_t got;
+			if (eof) {
+				if (start < end) {
+					cli_error(shown, offset, "the last CBOR item is cut short");
+					code = EXIT_DATA;
+				}
+				break;
+			}
+			/* make room: move what is left to the front, grow if full */
+			memmove(buf, buf + start, end - start);
+			end -= start;
+			start = 0;
+			if (end == cap) {
+				unsigned char *nb;
+				if (cap >= MAX_ITEM || !(nb = realloc(buf, cap * 2))) {
+					cli_error(shown, offset, "a CBOR item larger than %u bytes", MAX_ITEM);
+					code = EXIT_DATA;
+					break;
+				}
+				buf = nb;
+				cap *= 2;
+			}
+			got = fread(buf + end, 1, cap - end, in);
+			end += got;
+			if (got == 0) {
+				if (ferror(in)) {
+					cli_error(shown, UINT64_MAX, "read error");
+					code = EXIT_IO;
+					break;
+				}
+				eof = 1;
+			}
+			continue;
+		}
+		if (!item) {
+			cli_error(shown, offset + res.error.position, "not a CBOR item (libcbor error %d)",
+				  (int)res.error.code);
+			code = EXIT_DATA;
+			break;
+		}
+		if (!b) {
+			cv_node *t = c_get((cv_node *)item, "type");
+			char type[8];
+			int is_meta = t && c_str(t, type, sizeof type) == 0 && !strcmp(type, "meta");
+			b = cv_rebuild_open(&cbor_ops, is_meta ? (cv_node *)item : NULL, out_path, shown, &code);
+			if (!b || is_meta) {
+				cbor_decref(&item);
+				if (!b)
+					break;
+				start += res.read;
+				offset += res.read;
+				continue;
+			}
+		}
+		if (!cbor_isa_map(item)) {
+			cli_error(shown, offset, "each CBOR item must be a map");
+			code = EXIT_DATA;
+		} else {
+			code = cv_rebuild_item(b, (cv_node *)item, offset);
+		}
+		cbor_decref(&item);
+		if (code)
+			break;
+		start += res.read;
+		offset += res.read;
+		if (!(++n & 0xfff))
+			cv_progress_update(&prog, offset);
+	}
+	cv_progress_end(&prog);
+	if (!b && !code)
+		b = cv_rebuild_open(&cbor_ops, NULL, out_path, shown, &code);
+	if (b)
+		code = cv_rebuild_close(b, code);
+	free(buf);
+	return code;
+}

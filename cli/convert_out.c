@@ -1,0 +1,316 @@
+/*
+ * convert_out.c - the output buffer, JSON/CSV text pieces, the metadata
+ * object and the progress bar shared by the `hvlog convert` writers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "convert.h"
+
+int cv_out_init(cv_out *o, FILE *f, size_t cap)
+{
+	*o = (cv_out){ .f = f };
+	if (cap < 2 * CV_ITEM_MAX)
+		cap = 2 * CV_ITEM_MAX;
+	if (!(o->buf = malloc(cap)))
+		return -1;
+	o->p = o->buf;
+	o->end = o->buf + cap;
+	return 0;
+}
+
+void cv_out_flush(cv_out *o)
+{
+	size_t n = (size_t)(o->p - o->buf);
+
+	if (n && !o->failed && fwrite(o->buf, 1, n, o->f) != n) {
+		o->failed = 1;
+		o->err = errno;
+	}
+	o->p = o->buf;
+}
+
+void cv_out_free(cv_out *o)
+{
+	free(o->buf);
+	o->buf = o->p = o->end = NULL;
+}
+
+void cv_mem(cv_out *o, const void *s, size_t n)
+{
+	memcpy(o->p, s, n);
+	o->p += n;
+}
+
+void cv_str(cv_out *o, const char *s)
+{
+	cv_mem(o, s, strlen(s));
+}
+
+void cv_dec(cv_out *o, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*o->p++ = tmp[--n];
+}
+
+void cv_sdec(cv_out *o, int64_t v)
+{
+	if (v < 0) {
+		cv_ch(o, '-');
+		cv_dec(o, (uint64_t)0 - (uint64_t)v);
+	} else {
+		cv_dec(o, (uint64_t)v);
+	}
+}
+
+void cv_hex(cv_out *o, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[16];
+	int n = 0;
+
+	cv_mem(o, "0x", 2);
+	do
+		tmp[n++] = digits[v & 15];
+	while ((v >>= 4));
+	while (n)
+		*o->p++ = tmp[--n];
+}
+
+void cv_usec(cv_out *o, uint64_t ns)
+{
+	unsigned f = (unsigned)(ns % 1000);
+
+	cv_dec(o, ns / 1000);
+	cv_ch(o, '.');
+	cv_ch(o, (char)('0' + f / 100));
+	cv_ch(o, (char)('0' + f / 10 % 10));
+	cv_ch(o, (char)('0' + f % 10));
+}
+
+void cv_json_str(cv_out *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	cv_ch(o, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			cv_ch(o, '\\');
+			cv_ch(o, (char)c);
+		} else if (c < 0x20) {
+			cv_mem(o, "\\u00", 4);
+			cv_ch(o, hex[c >> 4]);
+			cv_ch(o, hex[c & 15]);
+		} else {
+			cv_ch(o, (char)c);
+		}
+	}
+	cv_ch(o, '"');
+}
+
+void cv_csv_field(cv_out *o, const char *s)
+{
+	if (!s[strcspn(s, ",\"\r\n")]) {
+		cv_str(o, s);
+		return;
+	}
+	cv_ch(o, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			cv_ch(o, '"');
+		cv_ch(o, *s);
+	}
+	cv_ch(o, '"');
+}
+
+const char *cv_short_symbol(const char *symbol)
+{
+	return strncmp(symbol, "HV_TR_", 6) || !symbol[6] ? symbol : symbol + 6;
+}
+
+/* ---- the metadata as one JSON object ------------------------------------ */
+
+static void key(cv_out *o, const char *k, int comma)
+{
+	if (comma)
+		cv_ch(o, ',');
+	cv_json_str(o, k);
+	cv_ch(o, ':');
+}
+
+/* Large objects (schema, streams) reserve as they go: one entry at a time. */
+void cv_json_meta(cv_out *o, const hvlog_meta *m, uint64_t t0)
+{
+	const hvlog_schema *s = m->schema;
+
+	cv_reserve(o, CV_ITEM_MAX);
+	cv_str(o, "{\"type\":\"meta\"");
+	key(o, "format", 1);
+	cv_str(o, "\"hvlog\"");
+	key(o, "version", 1);
+	cv_ch(o, '[');
+	cv_dec(o, m->version_major);
+	cv_ch(o, ',');
+	cv_dec(o, m->version_minor);
+	cv_ch(o, ']');
+	key(o, "producer", 1);
+	cv_json_str(o, m->producer ? m->producer : "");
+	key(o, "clock", 1);
+	cv_ch(o, '{');
+	key(o, "name", 0);
+	cv_json_str(o, m->clock_name ? m->clock_name : "");
+	key(o, "hz", 1);
+	cv_dec(o, m->clock_hz);
+	key(o, "epoch_ns", 1);
+	cv_sdec(o, m->clock_epoch_ns);
+	cv_ch(o, '}');
+	key(o, "t0", 1);
+	cv_dec(o, t0);
+	key(o, "streams", 1);
+	cv_ch(o, '[');
+	for (uint32_t i = 0; i < m->nstreams; i++) {
+		const hvlog_stream_info *si = &m->streams[i];
+		cv_reserve(o, 1024);
+		if (i)
+			cv_ch(o, ',');
+		cv_str(o, "{\"id\":");
+		cv_dec(o, i);
+		key(o, "name", 1);
+		cv_json_str(o, si->name ? si->name : "");
+		key(o, "partition", 1);
+		cv_dec(o, si->partition_id);
+		key(o, "vp", 1);
+		cv_dec(o, si->vp_index);
+		cv_ch(o, '}');
+	}
+	cv_ch(o, ']');
+	key(o, "schema", 1);
+	cv_ch(o, '{');
+	key(o, "name", 0);
+	cv_json_str(o, s->name ? s->name : "");
+	key(o, "version", 1);
+	cv_dec(o, s->version);
+	key(o, "groups", 1);
+	cv_ch(o, '[');
+	for (uint32_t g = 0; g < s->ngroups; g++) {
+		cv_reserve(o, 1024);
+		cv_str(o, g ? ",{" : "{");
+		key(o, "alias", 0);
+		cv_json_str(o, s->groups[g].alias);
+		key(o, "name", 1);
+		cv_json_str(o, s->groups[g].name);
+		key(o, "mask", 1);
+		cv_dec(o, s->groups[g].mask);
+		cv_ch(o, '}');
+	}
+	cv_ch(o, ']');
+	key(o, "valtabs", 1);
+	cv_ch(o, '[');
+	for (uint32_t t = 0; t < s->nvaltabs; t++) {
+		const hvlog_valtab *vt = &s->valtabs[t];
+		cv_reserve(o, 1024);
+		cv_str(o, t ? ",{" : "{");
+		key(o, "alias", 0);
+		cv_json_str(o, vt->alias);
+		key(o, "values", 1);
+		cv_ch(o, '[');
+		for (uint32_t v = 0; v < vt->nvalues; v++) {
+			cv_reserve(o, 1024);
+			cv_str(o, v ? ",[" : "[");
+			cv_dec(o, vt->values[v].value);
+			cv_ch(o, ',');
+			cv_json_str(o, vt->values[v].name);
+			cv_ch(o, ']');
+		}
+		cv_str(o, "]}");
+	}
+	cv_ch(o, ']');
+	key(o, "events", 1);
+	cv_ch(o, '[');
+	for (uint32_t e = 0; e < s->nevents; e++) {
+		const hvlog_event *ev = &s->events[e];
+		cv_reserve(o, CV_ITEM_MAX);
+		cv_str(o, e ? ",{" : "{");
+		key(o, "number", 0);
+		cv_dec(o, ev->number);
+		key(o, "symbol", 1);
+		cv_json_str(o, ev->symbol);
+		key(o, "description", 1);
+		cv_json_str(o, ev->description);
+		key(o, "group", 1);
+		cv_dec(o, ev->group);
+		key(o, "params", 1);
+		cv_ch(o, '[');
+		for (uint32_t i = 0; i < ev->nparams; i++) {
+			const hvlog_param *p = &ev->params[i];
+			cv_str(o, i ? ",{" : "{");
+			key(o, "key", 0);
+			cv_json_str(o, p->key);
+			key(o, "name", 1);
+			cv_json_str(o, p->name);
+			key(o, "type", 1);
+			cv_json_str(o, hvlog_type_name(p->type));
+			key(o, "display", 1);
+			cv_json_str(o, hvlog_display_name(p->display));
+			key(o, "coding", 1);
+			cv_json_str(o, hvlog_coding_name(p->coding));
+			if (p->values) {
+				key(o, "values", 1);
+				cv_dec(o, (uint64_t)(p->values - s->valtabs));
+			}
+			cv_ch(o, '}');
+		}
+		cv_str(o, "]}");
+	}
+	cv_str(o, "]}}\n");
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+void cv_progress_start(cv_progress *p, const char *label, uint64_t total)
+{
+	*p = (cv_progress){ .on = total > 0 && isatty(STDERR_FILENO), .total = total, .pct = 101,
+			    .label = label };
+	cv_progress_update(p, 0);
+}
+
+void cv_progress_update(cv_progress *p, uint64_t done)
+{
+	enum { WIDTH = 40 };
+	char bar[WIDTH + 1];
+	unsigned pct, fill;
+
+	if (!p->on)
+		return;
+	if (done > p->total)
+		done = p->total;
+	pct = (unsigned)((unsigned __int128)done * 100 / p->total);
+	if (pct == p->pct)
+		return;
+	p->pct = pct;
+	fill = pct * WIDTH / 100;
+	memset(bar, '#', fill);
+	memset(bar + fill, '.', WIDTH - fill);
+	bar[WIDTH] = 0;
+	fprintf(stderr, "\r%s [%s] %3u%%", p->label, bar, pct);
+	fflush(stderr);
+}
+
+void cv_progress_end(cv_progress *p)
+{
+	if (!p->on)
+		return;
+	/* clear the line: the bar is not part of the output */
+	fprintf(stderr, "\r%*s\r", (int)strlen(p->label) + 50, "");
+	fflush(stderr);
+	p->on = 0;
+}

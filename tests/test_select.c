@@ -1,0 +1,570 @@
+/*
+ * test_select.c - the selection model of the command line (cli/select.c):
+ * the --where expression language (parse, evaluate, errors with columns),
+ * times, groups, events, streams, partitions, and what passes sel_match;
+ * and the reader's chunk skipping (hvlog_reader_set_streams and
+ * hvlog_reader_set_time_range) that the selection relies on.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hvlog/hvlog.h"
+#include "select.h"
+
+static const hvlog_schema *S(void)
+{
+	return hvlog_schema_builtin();
+}
+
+static const hvlog_event *EV(const char *name)
+{
+	const hvlog_event *e = hvlog_schema_lookup_event(S(), name);
+	ck_assert_msg(e != NULL, "no event %s", name);
+	return e;
+}
+
+/* Evaluate expr on event `name` with values; -1 if it does not parse. */
+static int eval(const char *expr, const char *name, const uint64_t *values)
+{
+	char err[256];
+	int col;
+	sel_where *w = sel_where_parse(expr, S(), err, sizeof err, &col);
+	int r;
+
+	ck_assert_msg(w != NULL, "'%s' does not parse: column %d: %s", expr, col, err);
+	r = sel_where_eval(w, EV(name), values);
+	sel_where_free(w);
+	return r;
+}
+
+/* expr must fail at column col with a message containing `what`. */
+static void bad(const char *expr, int col, const char *what)
+{
+	char err[256] = "";
+	int c = -1;
+	sel_where *w = sel_where_parse(expr, S(), err, sizeof err, &c);
+
+	ck_assert_msg(w == NULL, "'%s' parsed but should not", expr);
+	ck_assert_msg(c == col, "'%s': column %d, expected %d (%s)", expr, c, col, err);
+	ck_assert_msg(strstr(err, what) != NULL, "'%s': message '%s' lacks '%s'", expr, err, what);
+}
+
+START_TEST(test_where_eval)
+{
+	const uint64_t pw[] = { 0xfffff80000001000ull, 0x3f8, 5 };    /* IO_PORT_WRITE rip port value */
+	const uint64_t pw0[] = { 0xfffff80000001000ull, 0x3f8, 0 };
+	const uint64_t pw60[] = { 0x1000, 0x60, 7 };
+	const uint64_t msr[] = { 0xfffff80000002000ull, 0x1b, 0xfee00900 }; /* MSR_READ rip index value */
+	const uint64_t efer[] = { 0x1000, 0xc0000080, 0x500 };
+	const uint64_t msr10[] = { 0x1000, 0x10, 1 };
+	const uint64_t exc14[] = { 0x1000, 14 }, exc3[] = { 0x1000, 3 };
+	const uint64_t hlt[] = { 0x1000 };
+	const uint64_t max[] = { UINT64_MAX, 0x3f8, 5 };
+
+	ck_assert_int_eq(eval("port == 0x3f8 && value != 0", "IM_IO_PORT_WRITE", pw), 1);
+	ck_assert_int_eq(eval("port == 0x3f8 && value != 0", "IM_IO_PORT_WRITE", pw0), 0);
+	ck_assert_int_eq(eval("port == 0x3f8 && value != 0", "IM_IO_PORT_WRITE", pw60), 0);
+	ck_assert_int_eq(eval("port==0x3f8&&value!=0", "IM_IO_PORT_WRITE", pw), 1);
+	ck_assert_int_eq(eval("port == 1016", "IM_IO_PORT_WRITE", pw), 1); /* decimal */
+	/* an event without the parameter never matches a predicate on it */
+	ck_assert_int_eq(eval("port == 0x3f8", "IM_MSR_READ", msr), 0);
+	ck_assert_int_eq(eval("port != 0x3f8", "IM_MSR_READ", msr), 0);
+	ck_assert_int_eq(eval("!(port == 0x3f8)", "IM_MSR_READ", msr), 0);
+	/* ... but || with a parameter it has still can */
+	ck_assert_int_eq(eval("port == 1 || index == 0x1b", "IM_MSR_READ", msr), 1);
+	ck_assert_int_eq(eval("index == 0x1b || port == 1", "IM_MSR_READ", msr), 1);
+	ck_assert_int_eq(eval("port == 1 && index == 0x1b", "IM_MSR_READ", msr), 0);
+	ck_assert_int_eq(eval("index in {0x1b, 0xc0000080}", "IM_MSR_READ", msr), 1);
+	ck_assert_int_eq(eval("index in {0x1b, 0xc0000080}", "IM_MSR_READ", efer), 1);
+	ck_assert_int_eq(eval("index in {0x1b, 0xc0000080}", "IM_MSR_READ", msr10), 0);
+	ck_assert_int_eq(eval("index IN {16}", "IM_MSR_READ", msr10), 1);
+	ck_assert_int_eq(eval("!(type == 14)", "IM_GUEST_EXCEPTION", exc14), 0);
+	ck_assert_int_eq(eval("!(type == 14)", "IM_GUEST_EXCEPTION", exc3), 1);
+	ck_assert_int_eq(eval("!(type == 14)", "IM_HLT_INSTRUCTION", hlt), 0);
+	ck_assert_int_eq(eval("!!(type == 14)", "IM_GUEST_EXCEPTION", exc14), 1);
+	/* keys any case, display names with '_' for spaces */
+	ck_assert_int_eq(eval("GUEST_RIP >= 0xfffff80000000000", "IM_MSR_READ", msr), 1);
+	ck_assert_int_eq(eval("Guest_RIP >= 0xfffff80000000000", "IM_MSR_READ", efer), 0);
+	ck_assert_int_eq(eval("guest_rip == 0xffffffffffffffff", "IM_IO_PORT_WRITE", max), 1);
+	ck_assert_int_eq(eval("guest_rip == 18446744073709551615", "IM_IO_PORT_WRITE", max), 1);
+	/* comparisons at their bounds */
+	ck_assert_int_eq(eval("value < 5", "IM_IO_PORT_WRITE", pw), 0);
+	ck_assert_int_eq(eval("value <= 5", "IM_IO_PORT_WRITE", pw), 1);
+	ck_assert_int_eq(eval("value > 5", "IM_IO_PORT_WRITE", pw), 0);
+	ck_assert_int_eq(eval("value >= 5", "IM_IO_PORT_WRITE", pw), 1);
+	ck_assert_int_eq(eval("value > 4 && value < 6", "IM_IO_PORT_WRITE", pw), 1);
+	/* && binds tighter than ||; parentheses regroup */
+	ck_assert_int_eq(eval("port == 0x3f8 || port == 1 && value == 99", "IM_IO_PORT_WRITE", pw), 1);
+	ck_assert_int_eq(eval("(port == 0x3f8 || port == 1) && value == 99", "IM_IO_PORT_WRITE", pw), 0);
+	ck_assert_int_eq(eval("((((port == 0x3f8))))", "IM_IO_PORT_WRITE", pw), 1);
+	/* value names from the parameter's table, true/false */
+	ck_assert_int_eq(eval("index == IA32_EFER", "IM_MSR_READ", efer), 1);
+	ck_assert_int_eq(eval("index == ia32_efer", "IM_MSR_READ", msr), 0);
+	ck_assert_int_eq(eval("index in {IA32_EFER, 0x1b}", "IM_MSR_READ", msr), 1);
+	{
+		const uint64_t ov[] = { 10, 0x20, 1, 0x30 };
+		ck_assert_int_eq(eval("entering_guest == true && run_time > 9", "KE_OVERRUN", ov), 1);
+		ck_assert_int_eq(eval("entering_guest == false", "KE_OVERRUN", ov), 0);
+	}
+}
+END_TEST
+
+START_TEST(test_where_errors)
+{
+	bad("prot == 1", 1, "unknown parameter 'prot'");
+	bad("port == 1 && prot != 0", 14, "unknown parameter 'prot'");
+	bad("port = 1", 6, "'=' is not an operator");
+	bad("port == 1 & value", 11, "'&' is not an operator");
+	bad("port == 1 | value", 11, "'|' is not an operator");
+	bad("port ==", 8, "expected a number");
+	bad("port == ", 9, "expected a number");
+	bad("(port == 1", 1, "never closed");
+	bad("port == 1)", 10, "unexpected ')'");
+	bad("port == 1 port == 2", 11, "unexpected 'port'");
+	bad("port == 0x", 9, "bad number");
+	bad("port == 0xfg", 9, "bad number");
+	bad("port == 99999999999999999999", 9, "bad number");
+	bad("port == 12ab", 9, "bad number");
+	bad("", 1, "empty expression");
+	bad("   ", 4, "empty expression");
+	bad("port in {1, }", 13, "expected a number");
+	bad("port in 1", 9, "expected '{'");
+	bad("port in {1 2}", 12, "expected ',' or '}'");
+	bad("port in {1", 11, "expected ',' or '}'");
+	bad("port 1", 6, "expected a comparison");
+	bad("port", 5, "expected a comparison");
+	bad("port == $", 9, "unexpected character '$'");
+	bad("port == -1", 9, "unexpected character '-'");
+	bad("index == NOT_AN_MSR", 10, "not a number nor a value name");
+	bad("&& port == 1", 1, "expected a parameter name");
+	bad("port == 1 &&", 13, "expected a parameter name");
+	bad("!", 2, "expected a parameter name");
+	bad("()", 2, "expected a parameter name");
+}
+END_TEST
+
+START_TEST(test_param_index)
+{
+	const hvlog_schema *s = S();
+	int8_t *a = malloc(s->nevents), *b = malloc(s->nevents), *c = malloc(s->nevents);
+	uint32_t n = sel_param_index(s, "guest_rip", 9, a);
+
+	ck_assert_uint_gt(n, 20);
+	ck_assert_uint_eq(sel_param_index(s, "GUEST RIP", 9, b), n);
+	ck_assert_uint_eq(sel_param_index(s, "Guest_Rip", 9, c), n);
+	ck_assert_int_eq(memcmp(a, b, s->nevents), 0);
+	ck_assert_int_eq(memcmp(a, c, s->nevents), 0);
+	ck_assert_int_eq(a[EV("IM_IO_PORT_WRITE") - s->events], 0);
+	ck_assert_int_eq(a[EV("IM_EXTERNAL_INTERRUPT") - s->events], -1);
+	ck_assert_uint_eq(sel_param_index(s, "port", 4, a), 2);
+	ck_assert_int_eq(a[EV("IM_IO_PORT_READ") - s->events], 1);
+	ck_assert_uint_eq(sel_param_index(s, "guest_ri", 8, a), 0);
+	ck_assert_uint_eq(sel_param_index(s, "guest_ripx", 10, a), 0);
+	free(a);
+	free(b);
+	free(c);
+}
+END_TEST
+
+START_TEST(test_time)
+{
+	uint64_t t;
+
+	ck_assert_int_eq(sel_parse_time("1.5", 100, 1000000000u, 1, &t), 0);
+	ck_assert_uint_eq(t, 100 + 1500000000u);
+	ck_assert_int_eq(sel_parse_time("2s", 100, 1000000000u, 0, &t), 0);
+	ck_assert_uint_eq(t, 100 + 2000000000u);
+	ck_assert_int_eq(sel_parse_time("10ms", 0, 1000000000u, 1, &t), 0);
+	ck_assert_uint_eq(t, 10000000u);
+	ck_assert_int_eq(sel_parse_time("2.5us", 0, 1000000000u, 1, &t), 0);
+	ck_assert_uint_eq(t, 2500u);
+	ck_assert_int_eq(sel_parse_time("100ns", 7, 1000000000u, 1, &t), 0);
+	ck_assert_uint_eq(t, 107u);
+	ck_assert_int_eq(sel_parse_time("1000t", 7, 2000000000u, 1, &t), 0);
+	ck_assert_uint_eq(t, 1007u);
+	ck_assert_int_eq(sel_parse_time("1000ticks", 7, 2000000000u, 0, &t), 0);
+	ck_assert_uint_eq(t, 1007u);
+	ck_assert_int_eq(sel_parse_time("@1000t", 7, 2000000000u, 1, &t), 0);
+	ck_assert_uint_eq(t, 1000u);
+	ck_assert_int_eq(sel_parse_time("@1s", 7, 2000000000u, 1, &t), 0);
+	ck_assert_uint_eq(t, 2000000000u);
+	/* 2 GHz: 1 ns is 2 ticks; "until 0ns" keeps ticks 0 and 1 (printed 0 ns) */
+	ck_assert_int_eq(sel_parse_time("1ns", 0, 2000000000u, 1, &t), 0);
+	ck_assert_uint_eq(t, 2u);
+	ck_assert_int_eq(sel_parse_time("0ns", 0, 2000000000u, 0, &t), 0);
+	ck_assert_uint_eq(t, 1u);
+	/* saturates instead of wrapping */
+	ck_assert_int_eq(sel_parse_time("18446744073709551615t", 10, 1000000000u, 0, &t), 0);
+	ck_assert_uint_eq(t, UINT64_MAX);
+	const char *bads[] = { "", "@", "abc", "1x", "1.5t", "s", "1.5 s", "-1", "1e3", "99999999999999999999" };
+	for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++)
+		ck_assert_msg(sel_parse_time(bads[i], 0, 1000000000u, 1, &t) != 0, "'%s' accepted", bads[i]);
+	/* --since/--until agree with what decode prints, at odd clock rates */
+	static const uint64_t hzs[] = { 1000000000u, 2000000000u, 3579545u, 2399999999u, 1u, 7u };
+	uint64_t rng = 1;
+	for (size_t h = 0; h < sizeof hzs / sizeof hzs[0]; h++)
+		for (int i = 0; i < 2000; i++) {
+			uint64_t t0 = 12345, d, ns, lo, hi;
+			char arg[40];
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			d = (rng >> 20) % (hzs[h] < 1000 ? 1000000000ull : 100000000000ull);
+			ns = hvlog_ticks_to_ns(t0 + d, t0, hzs[h]);
+			snprintf(arg, sizeof arg, "%lluns", (unsigned long long)ns);
+			ck_assert_int_eq(sel_parse_time(arg, t0, hzs[h], 1, &lo), 0);
+			ck_assert_int_eq(sel_parse_time(arg, t0, hzs[h], 0, &hi), 0);
+			ck_assert_msg(lo <= t0 + d && t0 + d <= hi, "hz %llu d %llu ns %llu: %llu..%llu",
+				      (unsigned long long)hzs[h], (unsigned long long)d, (unsigned long long)ns,
+				      (unsigned long long)lo, (unsigned long long)hi);
+			ck_assert(lo == t0 || hvlog_ticks_to_ns(lo - 1, t0, hzs[h]) < ns);
+			ck_assert(hvlog_ticks_to_ns(hi + 1, t0, hzs[h]) > ns);
+		}
+}
+END_TEST
+
+START_TEST(test_groups)
+{
+	uint64_t m = 0;
+
+	ck_assert_int_eq(sel_group_mask(S(), "interrupt", &m), 0);
+	ck_assert_uint_eq(m, 0x800);
+	m = 0;
+	ck_assert_int_eq(sel_group_mask(S(), "INTERRUPT MANAGER", &m), 0);
+	ck_assert_uint_eq(m, 0x800);
+	m = 0;
+	ck_assert_int_eq(sel_group_mask(S(), "0x800", &m), 0);
+	ck_assert_uint_eq(m, 0x800);
+	m = 0;
+	ck_assert_int_eq(sel_group_mask(S(), "0x400|0x800", &m), 0);
+	ck_assert_uint_eq(m, 0xc00);
+	m = 0;
+	ck_assert_int_eq(sel_group_mask(S(), "hypercall | interrupt", &m), 0);
+	ck_assert_uint_eq(m, 0xc00);
+	m = 0;
+	ck_assert_int_eq(sel_group_mask(S(), "3072", &m), 0);
+	ck_assert_uint_eq(m, 0xc00);
+	const char *bads[] = { "nosuch", "0x1", "0", "", "|", "interrupt|", "0x800|nosuch", "-1" };
+	for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++)
+		ck_assert_msg(sel_group_mask(S(), bads[i], &m) != 0, "'%s' accepted", bads[i]);
+}
+END_TEST
+
+/* ---- whole selections on a made-up trace's metadata ------------------- */
+
+static const hvlog_stream_info infos[] = {
+	{ "hv", 0, UINT32_MAX }, { "vp0", 1, 0 }, { "vp1", 1, 1 }, { "p2vp0", 2, 0 },
+};
+
+static hvlog_meta fake_meta(void)
+{
+	return (hvlog_meta){ .version_major = 1, .clock_hz = 1000000000u, .schema = S(), .nstreams = 4,
+			     .streams = infos };
+}
+
+/* Parse argv (selection options only) and compile; returns sel_compile's result. */
+static int compile(hvsel *s, const hvlog_meta *m, char *err, size_t cap, ...)
+{
+	char *argv[32] = { "test" };
+	int argc = 1;
+	va_list ap;
+	const char *a;
+
+	va_start(ap, cap);
+	while ((a = va_arg(ap, const char *)))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	sel_init(s);
+	ck_assert_int_eq(argp_parse(&sel_argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_ERRS | ARGP_NO_HELP, NULL, s),
+			 0);
+	return sel_compile(s, m, 1000, err, cap);
+}
+
+static hvlog_item event_item(const char *name, uint32_t stream, uint64_t ts, const uint64_t *v)
+{
+	return (hvlog_item){ .kind = HVLOG_ITEM_EVENT, .stream = stream, .ts = ts, .event = EV(name), .values = v };
+}
+
+static uint32_t nselected(const hvsel *s)
+{
+	uint32_t n = 0;
+	for (uint32_t e = 0; e < s->nevents; e++)
+		n += s->ev_ok[e];
+	return n;
+}
+
+START_TEST(test_select_events)
+{
+	hvlog_meta m = fake_meta();
+	hvsel s;
+	char err[512];
+
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, NULL), 0);
+	ck_assert_uint_eq(nselected(&s), S()->nevents);
+	ck_assert(s.all_events);
+	sel_free(&s);
+
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--event", "IM_MSR_*", NULL), 0);
+	ck_assert_uint_eq(nselected(&s), 2);
+	ck_assert(s.ev_ok[EV("IM_MSR_WRITE") - S()->events]);
+	ck_assert_uint_eq(s.group_mask, 0x800);
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "-e", "hv_tr_im_msr_?ead", "-e", "0x22", NULL), 0);
+	ck_assert_uint_eq(nselected(&s), 2);
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "-e", "im_msr_read", "-e", "HV_TR_HC_HYPERCALL", NULL), 0);
+	ck_assert_uint_eq(nselected(&s), 2);
+	ck_assert_uint_eq(s.group_mask, 0xc00);
+	sel_free(&s);
+	/* groups and events add up; exclusions subtract */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--group", "hypercall", "--event", "33", NULL), 0);
+	ck_assert_uint_eq(nselected(&s), 2);
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--group", "interrupt", "--exclude-event", "IM_MSR_*",
+				 "--exclude-event", "0x25", NULL), 0);
+	uint32_t irq = 0;
+	for (uint32_t e = 0; e < S()->nevents; e++)
+		irq += S()->groups[S()->events[e].group].mask == 0x800;
+	ck_assert_uint_eq(nselected(&s), irq - 3);
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--exclude-group", "interrupt", NULL), 0);
+	ck_assert_uint_eq(nselected(&s), S()->nevents - irq);
+	ck_assert(!s.all_events);
+	sel_free(&s);
+	/* nothing at all: an empty result, not an error */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "-g", "interrupt", "--exclude-group", "0x800", NULL), 0);
+	ck_assert_uint_eq(nselected(&s), 0);
+	{
+		const uint64_t v[] = { 1, 2, 3 };
+		hvlog_item it = event_item("IM_MSR_READ", 1, 2000, v);
+		ck_assert(!sel_match(&s, &it));
+	}
+	sel_free(&s);
+
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--event", "NOPE_*", NULL), -1);
+	ck_assert_msg(strstr(err, "unknown event 'NOPE_*'"), "%s", err);
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--exclude-event", "IM_MSR_REED", NULL), -1);
+	ck_assert_msg(strstr(err, "unknown event 'IM_MSR_REED'"), "%s", err);
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--group", "nosuch", NULL), -1);
+	ck_assert_msg(strstr(err, "unknown group 'nosuch'"), "%s", err);
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--exclude-group", "0x1", NULL), -1);
+	sel_free(&s);
+}
+END_TEST
+
+START_TEST(test_select_match)
+{
+	hvlog_meta m = fake_meta();
+	hvsel s;
+	char err[512];
+	const uint64_t io[] = { 0x1000, 0x3f8, 5 }, io0[] = { 0x1000, 0x3f8, 0 };
+	const uint64_t cs1[] = { 1, 0x1001, 0 }, cs2[] = { 2, 0x1001, 0 }; /* SCH_CONTEXT_SWITCH partition_id first */
+	hvlog_item lost = { .kind = HVLOG_ITEM_LOST, .stream = 2, .ts = 5000, .lost_count = 3 };
+	hvlog_item damage = { .kind = HVLOG_ITEM_DAMAGE, .stream = UINT32_MAX, .ts = 0 };
+	hvlog_item it;
+
+	/* streams by id, by name, and by VP (over partitions) */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--stream", "1", "--stream", "p2vp0", NULL), 0);
+	it = event_item("IM_IO_PORT_WRITE", 1, 2000, io);
+	ck_assert(sel_match(&s, &it));
+	it.stream = 3;
+	ck_assert(sel_match(&s, &it));
+	it.stream = 2;
+	ck_assert(!sel_match(&s, &it));
+	ck_assert(!sel_match(&s, &lost)); /* the lost records of other streams go too */
+	lost.stream = 1;
+	ck_assert(sel_match(&s, &lost));
+	ck_assert(sel_match(&s, &damage));
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--vp", "0", NULL), 0);
+	ck_assert(s.stream_ok[1] && s.stream_ok[3] && !s.stream_ok[0] && !s.stream_ok[2]);
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--stream", "4", NULL), -1);
+	ck_assert_msg(strstr(err, "no stream '4'"), "%s", err);
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--vp", "7", NULL), -1);
+	ck_assert_msg(strstr(err, "virtual processor 7"), "%s", err);
+	sel_free(&s);
+
+	/* partition: the event's own Partition ID first, else its stream's */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--partition", "2", NULL), 0);
+	it = event_item("IM_IO_PORT_WRITE", 3, 2000, io);
+	ck_assert(sel_match(&s, &it));
+	it.stream = 1;
+	ck_assert(!sel_match(&s, &it));
+	it.stream = 0; /* the hv stream has no partition */
+	ck_assert(!sel_match(&s, &it));
+	it = event_item("SCH_CONTEXT_SWITCH", 0, 2000, cs2);
+	ck_assert(sel_match(&s, &it));
+	it = event_item("SCH_CONTEXT_SWITCH", 3, 2000, cs1);
+	ck_assert(!sel_match(&s, &it));
+	ck_assert(sel_match(&s, &lost)); /* lost events pass the event criteria */
+	sel_free(&s);
+
+	/* time: relative to t0 = 1000 here, both ends inclusive */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--since", "1us", "--until", "2000t", NULL), 0);
+	ck_assert_uint_eq(s.lo, 2000);
+	ck_assert_uint_eq(s.hi, 3000);
+	it = event_item("IM_IO_PORT_WRITE", 1, 1999, io);
+	ck_assert(!sel_match(&s, &it));
+	it.ts = 2000;
+	ck_assert(sel_match(&s, &it));
+	it.ts = 3000;
+	ck_assert(sel_match(&s, &it));
+	it.ts = 3001;
+	ck_assert(!sel_match(&s, &it));
+	ck_assert(!sel_match(&s, &lost)); /* at 5000 */
+	ck_assert(sel_match(&s, &damage));
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--since", "soon", NULL), -1);
+	ck_assert_msg(strstr(err, "bad time 'soon' for --since"), "%s", err);
+	sel_free(&s);
+
+	/* --where: several must all hold; errors carry the column */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "-w", "port == 0x3f8", "--where", "value != 0", NULL), 0);
+	it = event_item("IM_IO_PORT_WRITE", 1, 2000, io);
+	ck_assert(sel_match(&s, &it));
+	it.values = io0;
+	ck_assert(!sel_match(&s, &it));
+	it = event_item("SCH_CONTEXT_SWITCH", 1, 2000, cs1);
+	ck_assert(!sel_match(&s, &it));
+	ck_assert(sel_match(&s, &lost));
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--where", "port == 1 && prot != 0", NULL), -1);
+	ck_assert_msg(strstr(err, "--where: column 14: unknown parameter 'prot'"), "%s", err);
+	sel_free(&s);
+
+	/* combined: group + stream + where + time */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "-g", "interrupt", "--vp", "1", "-w", "value >= 5",
+				 "--until", "1us", NULL), 0);
+	it = event_item("IM_IO_PORT_WRITE", 2, 2000, io);
+	ck_assert(sel_match(&s, &it));
+	it.stream = 1;
+	ck_assert(!sel_match(&s, &it));
+	it.stream = 2;
+	it.ts = 2001;
+	ck_assert(!sel_match(&s, &it));
+	sel_free(&s);
+
+	/* --limit and --count are parsed here too */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--limit", "7", "--count", NULL), 0);
+	ck_assert_uint_eq(s.limit, 7);
+	ck_assert_int_eq(s.count, 1);
+	sel_free(&s);
+}
+END_TEST
+
+/* ---- the reader skips chunks by stream and time -------------------------- */
+
+START_TEST(test_reader_skip)
+{
+	char path[] = "/tmp/hvlog-select-XXXXXX";
+	int fd = mkstemp(path);
+	hvlog_writer_config cfg = { .nstreams = 3, .chunk_size = 1024 };
+	hvlog_writer *w;
+	hvlog_reader *r;
+	hvlog_error err;
+	hvlog_reader_stats st;
+	const hvlog_item *it;
+	uint64_t all[3] = { 0 }, got[3] = { 0 }, inrange = 0, chunks_all;
+	const uint8_t keep[] = { 0, 1, 0 };
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(hvlog_writer_open_fd(&w, fd, &cfg, &err), HVLOG_OK);
+	for (uint64_t i = 0; i < 30000; i++) {
+		uint32_t s = (uint32_t)(i % 3);
+		hvlog_emit_im_io_port_write(hvlog_writer_stream(w, s), 1000 + i * 10, 0x1000 + i, 0x3f8, (uint32_t)i);
+		all[s]++;
+		if (1000 + i * 10 >= 100000 && 1000 + i * 10 <= 150000 && s == 1)
+			inrange++;
+	}
+	/* a chunk whose time goes back: never skipped by time */
+	hvlog_emit_im_hlt_instruction(hvlog_writer_stream(w, 1), 5000000, 1);
+	hvlog_emit_im_hlt_instruction(hvlog_writer_stream(w, 1), 120000, 2);
+	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
+	close(fd);
+
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK)
+		;
+	hvlog_reader_stats_get(r, &st);
+	chunks_all = st.chunks;
+	ck_assert_uint_gt(chunks_all, 30);
+	hvlog_reader_close(r);
+
+	/* streams */
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	hvlog_reader_set_streams(r, keep, 3);
+	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK)
+		if (it->kind == HVLOG_ITEM_EVENT && it->event->number == 0x29)
+			got[it->stream]++;
+	hvlog_reader_stats_get(r, &st);
+	ck_assert_uint_eq(got[0], 0);
+	ck_assert_uint_eq(got[1], all[1]);
+	ck_assert_uint_eq(got[2], 0);
+	ck_assert_uint_lt(st.chunks, chunks_all / 2);
+	hvlog_reader_close(r);
+
+	/* time range and streams together */
+	uint64_t n = 0, hlt = 0;
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	hvlog_reader_set_streams(r, keep, 3);
+	hvlog_reader_set_time_range(r, 100000, 150000);
+	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK) {
+		if (it->kind != HVLOG_ITEM_EVENT)
+			continue;
+		if (it->event->number == 0x25)
+			hlt++;
+		else if (it->ts >= 100000 && it->ts <= 150000)
+			n++;
+	}
+	hvlog_reader_stats_get(r, &st);
+	ck_assert_uint_eq(n, inrange);
+	ck_assert_uint_eq(hlt, 2); /* the BACKWARDS chunk was read although 5000000 is out of range */
+	ck_assert_uint_lt(st.chunks, chunks_all / 9); /* a sixth of one stream of three, and the last chunk */
+	hvlog_reader_close(r);
+
+	/* NULL keep and an open range: everything again */
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	hvlog_reader_set_streams(r, NULL, 0);
+	hvlog_reader_set_time_range(r, 0, UINT64_MAX);
+	n = 0;
+	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK)
+		n += it->kind == HVLOG_ITEM_EVENT;
+	ck_assert_uint_eq(n, 30002);
+	hvlog_reader_close(r);
+	unlink(path);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("select");
+	TCase *tc = tcase_create("where");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_where_eval);
+	tcase_add_test(tc, test_where_errors);
+	tcase_add_test(tc, test_param_index);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("options");
+	tcase_add_test(tc, test_time);
+	tcase_add_test(tc, test_groups);
+	tcase_add_test(tc, test_select_events);
+	tcase_add_test(tc, test_select_match);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("reader");
+	tcase_add_test(tc, test_reader_skip);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
