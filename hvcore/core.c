@@ -595,7 +595,7 @@ static void *vp_thread(void *arg)
 								      v->p->tsc_offset));
 				v->next_profile = v->now + ns_to_ticks(c, PROFILE_NS);
 			}
-			if (c->flush_ticks && v->now - v->last_flush >= c->flush_ticks) {
+			if (c->w && c->flush_ticks && v->now - v->last_flush >= c->flush_ticks) {
 				hvlog_stream_flush(v->s);
 				v->last_flush = v->now;
 			}

@@ -56,6 +56,9 @@ run "too many" -w idle -v 65 -n 5000 -o "$tmp/many.bin"
 "$hvlog" decode --format json "$tmp/many.bin" | jq -e -s '[.[] | select(.event == "HV_TR_VP_CREATE_VP" and .names.hv_status == "HV_STATUS_INVALID_VP_INDEX")] | length == 1' > /dev/null \
 	&& ok || bad "the 65th VP was not refused"
 
+# Without tracing (what overhead figures are measured against), flushing on.
+run "no trace" -w mixed -v 2 -n 20000 --no-trace --flush-interval 1
+
 # Serial output reaches the user.
 "$hvcore" --no-progress -w serial -v 2 -n 400 -o "$tmp/serial.bin" 2> "$tmp/err"
 grep -q "Hello from VP 1" "$tmp/err" && ok || bad "serial text not shown: $(head -3 "$tmp/err")"
