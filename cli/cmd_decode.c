@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "color.h"
@@ -86,10 +87,37 @@ hvlog_reader *cli_open_selected(const char *file, hvsel *sel, uint64_t *t0, int 
 	return r;
 }
 
+/* Plain output: lines are formatted straight into one large buffer that
+ * goes out with write(2), without a copy through stdio per line. */
+struct rawout {
+	int fd;
+	int failed;
+	size_t len;
+	char buf[1 << 20];
+};
+
+static int rawout_flush(struct rawout *o)
+{
+	size_t done = 0;
+
+	while (done < o->len && !o->failed) {
+		ssize_t k = write(o->fd, o->buf + done, o->len - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			o->failed = errno;
+		else
+			done += (size_t)k;
+	}
+	o->len = 0;
+	return o->failed;
+}
+
 int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvlog_format_kind format,
 		       uint64_t t0)
 {
 	static char outbuf[1 << 16];
+	static struct rawout raw;
 	char line[HVLOG_FORMAT_MAX];
 	const hvlog_meta *m = hvlog_reader_meta(r);
 	const hvlog_item *it;
@@ -100,22 +128,33 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 	int color = format == HVLOG_FORMAT_TEXT && !sel->count && cli_color_on(stdout);
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+	fflush(stdout);
+	raw.fd = fileno(stdout);
+	raw.len = 0;
 	while (n < sel->limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
 		if (!sel_match(sel, it))
 			continue;
 		if (it->kind == HVLOG_ITEM_EVENT)
 			n++;
 		else if (it->kind == HVLOG_ITEM_DAMAGE) {
+			rawout_flush(&raw); /* the message goes after what came before */
 			cli_error(shown, it->offset, "%s", it->damage_msg);
 			code = EXIT_DATA;
 		}
-		if (!sel->count) {
+		if (sel->count) {
+			continue;
+		} else if (color) {
 			size_t len = hvlog_format_item(m, it, format, t0, line, sizeof line);
-			if (color)
-				cli_color_write(stdout, line, len, it);
-			else
-				fwrite(line, 1, len, stdout);
+			cli_color_write(stdout, line, len, it);
+		} else {
+			if (sizeof raw.buf - raw.len < HVLOG_FORMAT_MAX && rawout_flush(&raw))
+				break;
+			raw.len += hvlog_format_item(m, it, format, t0, raw.buf + raw.len, sizeof raw.buf - raw.len);
 		}
+	}
+	if (rawout_flush(&raw)) {
+		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(raw.failed));
+		return EXIT_IO;
 	}
 	if (n < sel->limit && st != HVLOG_END)
 		code = cli_fail(shown, &err);

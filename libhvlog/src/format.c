@@ -34,49 +34,84 @@ static void pad_to(struct out *o, char *from, size_t width)
 		put_ch(o, ' ');
 }
 
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Decimal digits of v into the end of tmp[20]; returns the first. */
+static char *dec_digits(char *end, uint64_t v)
+{
+	char *p = end;
+
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	return p;
+}
+
 static void put_dec(struct out *o, uint64_t v)
 {
-	char tmp[20];
-	int n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10));
-	while (n && o->p < o->end)
-		*o->p++ = tmp[--n];
+	char tmp[20], *p = dec_digits(tmp + sizeof tmp, v);
+	put_mem(o, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 static void put_hex(struct out *o, uint64_t v)
 {
 	static const char digits[] = "0123456789abcdef";
-	char tmp[16];
-	int n = 0;
+	char tmp[18];
+	int n = v ? (67 - __builtin_clzll(v)) / 4 : 1; /* hex digits */
 
-	put_mem(o, "0x", 2);
-	do
-		tmp[n++] = digits[v & 15];
-	while ((v >>= 4));
-	while (n && o->p < o->end)
-		*o->p++ = tmp[--n];
+	tmp[0] = '0';
+	tmp[1] = 'x';
+	for (int i = n + 1; i >= 2; i--, v >>= 4)
+		tmp[i] = digits[v & 15];
+	put_mem(o, tmp, (size_t)n + 2);
 }
 
 /* Seconds with nanosecond precision: "12.000345678". */
 static void put_seconds(struct out *o, uint64_t ns)
 {
-	char frac[9];
+	char tmp[32], *end = tmp + sizeof tmp, *p;
+	uint64_t sec = ns / 1000000000u;
+	unsigned frac = (unsigned)(ns % 1000000000u);
 
-	put_dec(o, ns / 1000000000u);
-	put_ch(o, '.');
-	ns %= 1000000000u;
-	for (int i = 8; i >= 0; i--, ns /= 10)
-		frac[i] = (char)('0' + ns % 10);
-	put_mem(o, frac, 9);
+	/* nine fraction digits, then the point, then the seconds */
+	p = end;
+	for (int i = 0; i < 4; i++) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (frac % 100), 2);
+		frac /= 100;
+	}
+	*--p = (char)('0' + frac);
+	*--p = '.';
+	p = dec_digits(p, sec);
+	put_mem(o, p, (size_t)(end - p));
 }
 
 static void put_json_str(struct out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
 
+	/* most names need no escape: copy them whole */
+	while (s[n] && s[n] != '"' && s[n] != '\\' && (unsigned char)s[n] >= 0x20)
+		n++;
+	if (!s[n]) {
+		put_ch(o, '"');
+		put_mem(o, s, n);
+		put_ch(o, '"');
+		return;
+	}
 	put_ch(o, '"');
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -202,11 +237,12 @@ static void text_item(struct out *o, const hvlog_meta *m, const hvlog_item *it, 
 	}
 }
 
+/* ,"k": for the formatter's own keys (plain ASCII, nothing to escape) */
 static void json_key(struct out *o, const char *k)
 {
-	put_ch(o, ',');
-	put_json_str(o, k);
-	put_ch(o, ':');
+	put_mem(o, ",\"", 2);
+	put_str(o, k);
+	put_mem(o, "\":", 2);
 }
 
 static void json_item(struct out *o, const hvlog_meta *m, const hvlog_item *it, uint64_t t0)
