@@ -3,6 +3,10 @@
 # (groff-base: tests/install.sh lints the man pages with groff -ww -z).
 set -eu
 pkgs="build-essential cmake pkg-config libcbor-dev check jq groff-base libjson-c-dev babeltrace2 python3-cbor2"
+# `deps.sh fuzz`: the libFuzzer toolchain too (scripts/test.sh's fuzz step)
+if [ "${1:-}" = fuzz ]; then
+	pkgs="$pkgs clang libclang-rt-14-dev libfuzzer-14-dev"
+fi
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -24,4 +24,14 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DHVLOG_WERROR=ON \
 	-DCMAKE_C_FLAGS="$tsan" -DCMAKE_EXE_LINKER_FLAGS="$tsan" > /dev/null
 cmake --build build-tsan -j"$jobs"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	ctest --test-dir build-tsan --output-on-failure -R 'test_roundtrip|hvcore'
+	ctest --test-dir build-tsan --output-on-failure -R 'test_roundtrip|test_nonblock|hvcore'
+
+# ==== fuzzing (issue 6) =======================================================
+# Each libFuzzer target (fuzz/) for a short time, HVLOG_FUZZ_SECONDS each
+# (default 12), on its seed corpus; clang, ASan+UBSan.  fuzz/README.md says
+# how to run them longer.
+sh scripts/deps.sh fuzz
+cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHVLOG_FUZZ=ON -DHVLOG_TESTS=OFF \
+	-DCMAKE_C_COMPILER=clang > /dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_meta fuzz_chunks fuzz_decode
+sh fuzz/run.sh build-fuzz "${HVLOG_FUZZ_SECONDS:-12}"

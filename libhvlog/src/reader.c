@@ -365,7 +365,8 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 		size_t first = i, kept = 0;
 		uint64_t expect = 0, prev_ts = 0;
 
-		rs->chunks = r->chunks + first;
+		/* r->chunks is NULL when no chunk was indexed: NULL + 0 is UB */
+		rs->chunks = r->chunks ? r->chunks + first : NULL;
 		for (; i < r->nchunks && r->chunks[i].stream == s; i++) {
 			struct chunk *c = &r->chunks[i];
 			if (kept && c->seq < expect) {

@@ -1,9 +1,26 @@
 /*
  * writer.c - the file writer: sinks, per-stream buffers, the refill hook.
+ *
+ * Blocking mode (the default): a producer whose chunk is full seals it and
+ * writes it to the sink itself, under the writer's lock.
+ *
+ * Non-blocking mode (hvlog_writer_config.nonblocking): each stream has a
+ * ring of chunk buffers and the writer a flusher thread.  A producer whose
+ * chunk is full seals it, queues it and moves on to the next buffer of the
+ * ring; the flusher writes queued chunks to the sink and hands their
+ * buffers back.  When every buffer of the ring is still queued, the refill
+ * hook returns without room: the event is dropped and counted
+ * (hvlog__stream_full), and the next chunk starts with a lost-events
+ * record.  Per stream the ring is single-producer single-consumer, with
+ * two counters: `head` (chunks the producer queued) and `tail` (chunks the
+ * flusher finished with); the buffer being filled is head % nbufs.  The
+ * producer never takes a lock.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +31,27 @@
 #include "wire.h"
 
 #define DEFAULT_CHUNK (64u << 10)
+#define DEFAULT_NB_BUFFERS 4u
+#define MAX_NB_BUFFERS 1024u
+
+/* What the producer knew of a queued chunk, in case the sink refuses it
+ * (the non-blocking equivalent of hvlog_chunk_drop's state). */
+struct nb_chunk {
+	size_t len;
+	uint32_t nevents;
+	uint64_t first_ts, last_ts;
+	uint64_t carried, carried_first, carried_last;
+	int failed;            /* set by the flusher */
+};
+
+/* One stream's ring (non-blocking mode). */
+struct nb_ring {
+	_Atomic uint64_t head;  /* chunks queued (written by the producer) */
+	_Atomic uint64_t tail;  /* chunks written or refused (by the flusher) */
+	uint64_t reclaimed;     /* producer: chunks up to here are accounted */
+	uint8_t **bufs;         /* nbufs buffers of chunk_size bytes */
+	struct nb_chunk *info;  /* nbufs entries */
+};
 
 struct hvlog_writer {
 	pthread_mutex_t lock;   /* serialises sink writes and error state */
@@ -29,6 +67,14 @@ struct hvlog_writer {
 	hvlog_stream *streams;
 	uint8_t *bufs;
 	uint64_t *slots;
+	/* non-blocking mode */
+	int nonblocking;
+	uint32_t nbufs;
+	struct nb_ring *rings;
+	pthread_t flusher;
+	int flusher_started;
+	sem_t wake;             /* posted when a chunk is queued or at close */
+	_Atomic int stop;
 };
 
 static int fd_sink(void *user, const void *buf, size_t len)
@@ -89,8 +135,122 @@ static hvlog_status write_chunk(hvlog_stream *s, int final)
 	return st;
 }
 
+/* ---- non-blocking mode ------------------------------------------------- */
+
+/* Add to the pending lost count without counting the events again (as
+ * emit.c's hvlog_chunk_drop does for the losses a chunk carried). */
+static void pend_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last)
+{
+	if (!n)
+		return;
+	if (!s->lost || first < s->lost_first)
+		s->lost_first = first;
+	if (!s->lost || last > s->lost_last)
+		s->lost_last = last;
+	s->lost += n;
+}
+
+/* Producer side: account for the chunks the flusher finished with since
+ * the last call; those the sink refused become pending losses, exactly as
+ * hvlog_chunk_drop counts them in blocking mode.  Returns the tail. */
+static uint64_t nb_reclaim(hvlog_writer *w, hvlog_stream *s)
+{
+	struct nb_ring *r = &w->rings[s->id];
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+
+	for (; r->reclaimed < tail; r->reclaimed++) {
+		const struct nb_chunk *c = &r->info[r->reclaimed % w->nbufs];
+		if (!c->failed)
+			continue;
+		pend_lost(s, c->carried, c->carried_first, c->carried_last);
+		if (c->nevents) {
+			uint64_t a = c->first_ts, b = c->last_ts;
+			hvlog_stream_note_lost(s, c->nevents, a < b ? a : b, a < b ? b : a);
+		}
+	}
+	return tail;
+}
+
+/* Producer side: seal the current chunk, queue it for the flusher and go
+ * on in the next buffer of the ring.  HVLOG_FULL (and nothing changed) if
+ * that buffer is still queued. */
+static hvlog_status nb_queue(hvlog_stream *s)
+{
+	hvlog_writer *w = s->user;
+	struct nb_ring *r = &w->rings[s->id];
+	uint64_t tail = nb_reclaim(w, s);
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	const uint8_t *chunk;
+	struct nb_chunk *c;
+	size_t len;
+
+	if (head + 1 - tail >= w->nbufs)
+		return HVLOG_FULL; /* every other buffer waits for the sink */
+	len = hvlog_chunk_seal(s, 0, &chunk); /* pending losses fit: emit.h keeps room */
+	if (!len)
+		return HVLOG_OK;
+	c = &r->info[head % w->nbufs];
+	*c = (struct nb_chunk){
+		.len = len,
+		.nevents = s->nrec,
+		.first_ts = wire_get64(chunk + WIRE_CH_FIRST_TS),
+		.last_ts = s->last_ts,
+		.carried = s->carried,
+		.carried_first = s->carried_first,
+		.carried_last = s->carried_last,
+	};
+	atomic_store_explicit(&r->head, head + 1, memory_order_release);
+	sem_post(&w->wake);
+	s->end = r->bufs[(head + 1) % w->nbufs] + (s->end - s->buf); /* same margin */
+	s->buf = r->bufs[(head + 1) % w->nbufs];
+	hvlog_chunk_restart(s); /* pending losses lead the new chunk */
+	return HVLOG_OK;
+}
+
+/* Flusher side: write stream i's queued chunks; 1 if there were any. */
+static int nb_drain(hvlog_writer *w, uint32_t i)
+{
+	struct nb_ring *r = &w->rings[i];
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	int any = 0;
+
+	for (; tail < head; tail++) {
+		struct nb_chunk *c = &r->info[tail % w->nbufs];
+		pthread_mutex_lock(&w->lock);
+		c->failed = sink_write(w, r->bufs[tail % w->nbufs], c->len, i) != HVLOG_OK;
+		pthread_mutex_unlock(&w->lock);
+		atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
+		any = 1;
+	}
+	return any;
+}
+
+static void *flusher_main(void *arg)
+{
+	hvlog_writer *w = arg;
+
+	for (;;) {
+		int stop, any;
+		while (sem_wait(&w->wake) != 0 && errno == EINTR)
+			;
+		do {
+			stop = atomic_load_explicit(&w->stop, memory_order_acquire);
+			any = 0;
+			for (uint32_t i = 0; i < w->nstreams; i++)
+				any |= nb_drain(w, i);
+		} while (any);
+		if (stop)
+			return NULL;
+	}
+}
+
 static hvlog_status refill(hvlog_stream *s)
 {
+	hvlog_writer *w = s->user;
+
+	if (w->nonblocking)
+		return nb_queue(s); /* HVLOG_FULL: no room, the event is dropped */
 	return write_chunk(s, 0);
 }
 
@@ -98,7 +258,8 @@ hvlog_status hvlog_stream_flush(hvlog_stream *s)
 {
 	if (!s)
 		return HVLOG_INVALID;
-	return write_chunk(s, 0);
+	/* A stream of the caller's own (hvlog_stream_init): its own hook. */
+	return s->refill(s);
 }
 
 uint64_t hvlog_stream_lost_total(const hvlog_stream *s)
@@ -115,9 +276,24 @@ static void writer_free(hvlog_writer *w)
 {
 	if (!w)
 		return;
+	if (w->flusher_started) {
+		atomic_store_explicit(&w->stop, 1, memory_order_release);
+		sem_post(&w->wake);
+		pthread_join(w->flusher, NULL);
+	}
 	if (w->own_fd && w->fd >= 0)
 		close(w->fd);
 	pthread_mutex_destroy(&w->lock);
+	sem_destroy(&w->wake);
+	if (w->rings)
+		for (uint32_t i = 0; i < w->nstreams; i++) {
+			if (w->rings[i].bufs)
+				for (uint32_t k = 1; k < w->nbufs; k++) /* bufs[0] is in w->bufs */
+					free(w->rings[i].bufs[k]);
+			free(w->rings[i].bufs);
+			free(w->rings[i].info);
+		}
+	free(w->rings);
 	free(w->streams);
 	free(w->bufs);
 	free(w->slots);
@@ -150,6 +326,13 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 		c.producer = "libhvlog " HVLOG_VERSION_STRING;
 	if (!c.group_mask)
 		c.group_mask = UINT64_MAX;
+	if (!c.buffers)
+		c.buffers = DEFAULT_NB_BUFFERS;
+	if (c.nonblocking && (c.buffers < 2 || c.buffers > MAX_NB_BUFFERS)) {
+		writer_free(w);
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "writer: %u buffers per stream out of range (2..%u)",
+				   c.buffers, MAX_NB_BUFFERS);
+	}
 	if (c.nstreams > WIRE_MAX_STREAMS || c.chunk_size < HVLOG_CHUNK_MIN ||
 	    c.chunk_size > HVLOG_CHUNK_HEADER_SIZE + WIRE_MAX_CHUNK_PAYLOAD) {
 		writer_free(w);
@@ -180,6 +363,32 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 		hvlog_stream_init(&w->streams[i], i, c.schema, c.group_mask, w->bufs + (size_t)i * c.chunk_size,
 				  c.chunk_size, w->slots + (size_t)i * c.schema->nslots, refill, w);
 	}
+	if (c.nonblocking) {
+		w->nbufs = c.buffers;
+		if (!(w->rings = calloc(c.nstreams, sizeof *w->rings))) {
+			st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory");
+			goto fail;
+		}
+		for (uint32_t i = 0; i < c.nstreams; i++) {
+			struct nb_ring *r = &w->rings[i];
+			atomic_init(&r->head, 0);
+			atomic_init(&r->tail, 0);
+			r->bufs = calloc(w->nbufs, sizeof *r->bufs);
+			r->info = calloc(w->nbufs, sizeof *r->info);
+			if (!r->bufs || !r->info) {
+				st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory");
+				goto fail;
+			}
+			r->bufs[0] = w->bufs + (size_t)i * c.chunk_size;
+			for (uint32_t k = 1; k < w->nbufs; k++)
+				if (!(r->bufs[k] = malloc(c.chunk_size))) {
+					st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX,
+							 "writer: out of memory for %u buffers of %u bytes per stream",
+							 w->nbufs, c.chunk_size);
+					goto fail;
+				}
+		}
+	}
 
 	st = hvlog__meta_encode(&(hvlog__meta_in){ c.schema, c.producer, c.clock_name, c.clock_hz,
 						   c.clock_epoch_ns, c.nstreams, info },
@@ -206,6 +415,16 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 			*err = w->err;
 		goto fail;
 	}
+	if (c.nonblocking) {
+		int e = pthread_create(&w->flusher, NULL, flusher_main, w);
+		if (e) {
+			st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: cannot start the flusher thread: %s",
+					 strerror(e));
+			goto fail;
+		}
+		w->flusher_started = 1;
+		w->nonblocking = 1;
+	}
 	free(meta);
 	free(info);
 	free(names);
@@ -225,6 +444,8 @@ static hvlog_writer *writer_new(void)
 
 	if (w) {
 		pthread_mutex_init(&w->lock, NULL);
+		sem_init(&w->wake, 0, 0);
+		atomic_init(&w->stop, 0);
 		w->fd = -1;
 	}
 	return w;
@@ -290,6 +511,16 @@ hvlog_status hvlog_writer_close(hvlog_writer *w, hvlog_error *err)
 
 	if (!w)
 		return HVLOG_OK;
+	if (w->flusher_started) {
+		/* The flusher writes what is queued and ends; from here on the
+		 * streams are written directly, as in blocking mode. */
+		atomic_store_explicit(&w->stop, 1, memory_order_release);
+		sem_post(&w->wake);
+		pthread_join(w->flusher, NULL);
+		w->flusher_started = 0;
+		for (uint32_t i = 0; i < w->nstreams; i++)
+			nb_reclaim(w, &w->streams[i]);
+	}
 	for (uint32_t i = 0; i < w->nstreams; i++) {
 		write_chunk(&w->streams[i], 1);
 	}

@@ -48,6 +48,15 @@ typedef struct hvlog_writer_config {
 	int64_t clock_epoch_ns;            /* Unix time (ns) of tick 0; 0: unknown */
 	const char *producer;              /* NULL: "libhvlog" */
 	uint64_t group_mask;               /* groups recorded; 0: all */
+	/* Non-blocking mode: never make a producer wait for the sink.  Each
+	 * stream gets `buffers` chunk buffers (0: 4; 2..1024) and the writer a
+	 * thread that writes sealed chunks to the sink.  When all of a
+	 * stream's buffers wait for the sink, its events are dropped (the
+	 * emitter returns HVLOG_FULL), counted, and reported by a lost-events
+	 * record at the start of its next chunk.  0: blocking (a producer
+	 * whose chunk is full writes it itself, under the writer's lock). */
+	int nonblocking;
+	uint32_t buffers;
 } hvlog_writer_config;
 
 /* Create `path` (truncating it) and write the file header and metadata.
@@ -60,7 +69,8 @@ HVLOG_API hvlog_status hvlog_writer_open_path(hvlog_writer **out, const char *pa
 HVLOG_API hvlog_status hvlog_writer_open_fd(hvlog_writer **out, int fd,
 				  const hvlog_writer_config *cfg, hvlog_error *err);
 
-/* As above onto a callback, called under the writer's lock. */
+/* As above onto a callback, called under the writer's lock (in
+ * non-blocking mode, from the writer's thread). */
 HVLOG_API hvlog_status hvlog_writer_open_sink(hvlog_writer **out, hvlog_sink_fn sink, void *user,
 				    const hvlog_writer_config *cfg, hvlog_error *err);
 
@@ -68,7 +78,9 @@ HVLOG_API hvlog_status hvlog_writer_open_sink(hvlog_writer **out, hvlog_sink_fn 
 HVLOG_API hvlog_stream *hvlog_writer_stream(hvlog_writer *w, uint32_t index);
 
 /* Seal and write stream s's partial chunk now.  Call from s's producer
- * (bounds what a crash can lose to the events since the last flush). */
+ * (bounds what a crash can lose to the events since the last flush).  In
+ * non-blocking mode the chunk is queued for the writer's thread instead,
+ * or, if no buffer is free, kept (HVLOG_FULL; nothing is lost). */
 HVLOG_API hvlog_status hvlog_stream_flush(hvlog_stream *s);
 
 /* Events dropped by stream s so far (sink errors), all reported or pending. */
