@@ -22,6 +22,11 @@ enum {
 /* "hvlog: FILE:OFFSET: msg" on stderr (OFFSET left out when unknown). */
 void cli_error(const char *file, uint64_t offset, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* s for a terminal: a copy with control characters (an escape sequence a
+ * hostile trace could carry in a name) shown as '?'.  Eight results may be
+ * in use at once (several in one printf); NULL gives "". */
+const char *cli_tty(const char *s);
+
 /* Report a failed library call with its context; returns the exit code. */
 int cli_fail(const char *file, const hvlog_error *err);
 

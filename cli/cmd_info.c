@@ -203,12 +203,12 @@ int cmd_info(int argc, char **argv)
 	} else {
 		printf("file:          %s (%llu bytes)\n", cli_shown(o.file), (unsigned long long)st.file_size);
 		printf("format:        %u.%u\n", m->version_major, m->version_minor);
-		printf("producer:      %s\n", m->producer ? m->producer : "");
-		printf("clock:         %s, %llu Hz, epoch %s\n", m->clock_name ? m->clock_name : "",
+		printf("producer:      %s\n", cli_tty(m->producer));
+		printf("clock:         %s, %llu Hz, epoch %s\n", cli_tty(m->clock_name),
 		       (unsigned long long)m->clock_hz, epoch);
 		printf("schema:        %s version %u: %u groups, %u events, %u value tables, %u parameters "
 		       "(metadata %llu bytes)\n",
-		       m->schema->name, m->schema->version, m->schema->ngroups, m->schema->nevents, m->schema->nvaltabs,
+		       cli_tty(m->schema->name), m->schema->version, m->schema->ngroups, m->schema->nevents, m->schema->nvaltabs,
 		       m->schema->nslots, (unsigned long long)(m->data_offset - 32));
 		printf("streams:       %u\n", m->nstreams);
 		printf("  %-6s %-12s %10s %6s %14s %10s\n", "ID", "NAME", "PARTITION", "VP", "EVENTS", "LOST");
@@ -218,7 +218,7 @@ int cmd_info(int argc, char **argv)
 				snprintf(vp, sizeof vp, "-");
 			else
 				snprintf(vp, sizeof vp, "%u", m->streams[s].vp_index);
-			printf("  %-6u %-12s %10llu %6s %14llu %10llu\n", s, m->streams[s].name ? m->streams[s].name : "",
+			printf("  %-6u %-12s %10llu %6s %14llu %10llu\n", s, cli_tty(m->streams[s].name),
 			       (unsigned long long)m->streams[s].partition_id, vp, (unsigned long long)sev[s],
 			       (unsigned long long)slost[s]);
 		}

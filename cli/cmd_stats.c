@@ -486,7 +486,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	k = ranked(T->gcount, sc->ngroups, rk);
 	printf("\n%-12s %-32s %12s %7s\n", "GROUP", "NAME", "EVENTS", "SHARE");
 	for (uint32_t i = 0; i < k; i++)
-		printf("%-12s %-32s %12llu %6.2f%%\n", sc->groups[rk[i].i].alias, sc->groups[rk[i].i].name,
+		printf("%-12s %-32s %12llu %6.2f%%\n", cli_tty(sc->groups[rk[i].i].alias), cli_tty(sc->groups[rk[i].i].name),
 		       (unsigned long long)rk[i].n, 100 * share(rk[i].n, T->n));
 
 	k = ranked(T->ecount, sc->nevents, rk);
@@ -495,7 +495,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	for (uint32_t i = 0; i < k; i++) {
 		const struct evstat *s = &T->ev[rk[i].i];
 		const char *sym = sc->events[rk[i].i].symbol;
-		printf("%-32s %12llu %6.2f%%", strncmp(sym, "HV_TR_", 6) ? sym : sym + 6, (unsigned long long)rk[i].n,
+		printf("%-32s %12llu %6.2f%%", cli_tty(strncmp(sym, "HV_TR_", 6) ? sym : sym + 6), (unsigned long long)rk[i].n,
 		       100 * share(rk[i].n, T->n));
 		if (s->nint) {
 			fmt_dur(a, sizeof a, hvlog_ticks_to_ns(s->min, 0, m->clock_hz));
@@ -518,7 +518,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 			snprintf(a, sizeof a, "-");
 		else
 			snprintf(a, sizeof a, "%u", m->streams[i].vp_index);
-		printf("%-6u %-12s %10llu %6s %12llu %6.2f%% %10llu\n", i, m->streams[i].name ? m->streams[i].name : "",
+		printf("%-6u %-12s %10llu %6s %12llu %6.2f%% %10llu\n", i, cli_tty(m->streams[i].name),
 		       (unsigned long long)m->streams[i].partition_id, a, (unsigned long long)T->scount[i],
 		       100 * share(T->scount[i], T->n), (unsigned long long)T->slost[i]);
 	}
@@ -532,12 +532,12 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	}
 	for (int t = 0; t < o->ntops; t++) {
 		const struct top *tp = &o->tops[t];
-		printf("\nTOP %s (%llu events have it%s)\n", tp->name, (unsigned long long)tp->total,
+		printf("\nTOP %s (%llu events have it%s)\n", cli_tty(tp->name), (unsigned long long)tp->total,
 		       tp->approx ? "; counts approximate: each may be over by at most its ERROR" : "");
 		printf("%-40s %12s %7s%s\n", "VALUE", "COUNT", "SHARE", tp->approx ? "      ERROR" : "");
 		for (uint32_t i = 0; i < tp->n && i < tp->want; i++) {
 			fmt_value(a, sizeof a, tp->param, tp->e[i].value);
-			printf("%-40s %12llu %6.2f%%", a, (unsigned long long)tp->e[i].count,
+			printf("%-40s %12llu %6.2f%%", cli_tty(a), (unsigned long long)tp->e[i].count,
 			       100 * share(tp->e[i].count, tp->total));
 			if (tp->approx)
 				printf(" %10llu", (unsigned long long)tp->e[i].err);

@@ -18,6 +18,19 @@ void cli_error(const char *file, uint64_t offset, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+const char *cli_tty(const char *s)
+{
+	static char bufs[8][HVLOG_MAX_NAME * 4 + 1];
+	static unsigned next;
+	char *b = bufs[next++ % 8];
+	size_t i = 0;
+
+	for (; s && *s && i < sizeof bufs[0] - 1; s++)
+		b[i++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+	b[i] = 0;
+	return b;
+}
+
 int cli_fail(const char *file, const hvlog_error *err)
 {
 	cli_error(file, err->offset, "%s", err->msg);

@@ -1222,6 +1222,32 @@ static hvlog_status refill_discard(hvlog_stream *s)
 	return HVLOG_OK;
 }
 
+/* Names come from the file: a stream named with an escape sequence must
+ * not reach a terminal as one (text), and must survive exactly (JSON). */
+START_TEST(test_hostile_names_in_text)
+{
+	hvlog_stream_info info = { "\x1b[31mred\x07", 1, 0 };
+	hvlog_writer_config cfg = { .nstreams = 1, .streams = &info };
+	char path[PATH_MAX], line[HVLOG_FORMAT_MAX];
+	const hvlog_item *it;
+	hvlog_reader *r;
+	hvlog_error err;
+
+	file_in_dir(path, "names.hvl");
+	hvlog_writer *w = open_writer(path, &cfg);
+	hvlog_emit_im_hlt_instruction(hvlog_writer_stream(w, 0), 10, 0x1000);
+	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	ck_assert_int_eq(hvlog_reader_next(r, &it, &err), HVLOG_OK);
+	hvlog_format_item(hvlog_reader_meta(r), it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
+	ck_assert_msg(!strchr(line, 0x1b) && !strchr(line, 0x07), "control characters in the text line: %s", line);
+	ck_assert_msg(strstr(line, "?[31mred?") != NULL, "name not shown with '?' for controls: %s", line);
+	hvlog_format_item(hvlog_reader_meta(r), it, HVLOG_FORMAT_JSON, 0, line, sizeof line);
+	ck_assert_msg(strstr(line, "\"\\u001b[31mred\\u0007\"") != NULL, "name not escaped exactly in JSON: %s", line);
+	hvlog_reader_close(r);
+}
+END_TEST
+
 START_TEST(test_record_max_bound)
 {
 	enum { GUARD = 64 };
@@ -1309,6 +1335,7 @@ static Suite *roundtrip_suite(void)
 	tcase_add_test(tc, test_failing_sink_twice);
 	tcase_add_test(tc, test_failing_sink_at_open);
 	tcase_add_test(tc, test_record_max_bound);
+	tcase_add_test(tc, test_hostile_names_in_text);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -103,7 +103,10 @@ uint64_t tu_rand_value(tu_rng *r, const hvlog_param *p)
 	if (k == 1)
 		return max;
 	/* random width, so that varints of every length occur */
-	return (tu_rand(r) >> tu_rand_below(r, 64)) & max;
+	/* two draws in two statements: C leaves the order of calls in one
+	 * expression open, and the same seed must give the same trace */
+	uint64_t v = tu_rand(r);
+	return (v >> tu_rand_below(r, 64)) & max;
 }
 
 /* ---- events ---------------------------------------------------------- */

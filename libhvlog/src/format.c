@@ -22,6 +22,20 @@ static void put_str(struct out *o, const char *s)
 	put_mem(o, s, strlen(s));
 }
 
+/* A name from the trace's metadata, for a terminal: control characters
+ * (an escape sequence a hostile file could carry) become '?'. */
+static void put_name(struct out *o, const char *s)
+{
+	size_t n = 0;
+
+	while ((unsigned char)s[n] >= 0x20 && s[n] != 0x7f)
+		n++;
+	put_mem(o, s, n);
+	for (s += n; *s; s++)
+		if (o->p < o->end)
+			*o->p++ = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+}
+
 static void put_ch(struct out *o, char c)
 {
 	if (o->p < o->end)
@@ -164,7 +178,7 @@ static void text_value(struct out *o, const hvlog_param *p, uint64_t v)
 		break;
 	case HVLOG_DISPLAY_ENUM:
 		if ((name = hvlog_valtab_name(p->values, v))) {
-			put_str(o, name);
+			put_name(o, name);
 			break;
 		}
 		put_hex(o, v); /* unnamed values show as hex */
@@ -191,22 +205,22 @@ static void text_item(struct out *o, const hvlog_meta *m, const hvlog_item *it, 
 	}
 	put_ch(o, ' ');
 	col = o->p;
-	put_str(o, it->stream == UINT32_MAX ? "-" : stream_name(m, it->stream));
+	put_name(o, it->stream == UINT32_MAX ? "-" : stream_name(m, it->stream));
 	pad_to(o, col, 8);
 	put_ch(o, ' ');
 	col = o->p;
 	switch (it->kind) {
 	case HVLOG_ITEM_EVENT: {
 		const hvlog_event *ev = it->event;
-		put_str(o, ev->group < m->schema->ngroups ? m->schema->groups[ev->group].alias : "?");
+		put_name(o, ev->group < m->schema->ngroups ? m->schema->groups[ev->group].alias : "?");
 		pad_to(o, col, 10);
 		put_ch(o, ' ');
 		col = o->p;
-		put_str(o, event_name(ev));
+		put_name(o, event_name(ev));
 		pad_to(o, col, 26);
 		for (uint32_t i = 0; i < ev->nparams; i++) {
 			put_ch(o, ' ');
-			put_str(o, ev->params[i].key);
+			put_name(o, ev->params[i].key);
 			put_ch(o, '=');
 			text_value(o, &ev->params[i], it->values[i]);
 		}
