@@ -78,6 +78,8 @@ struct partition {
 	uint64_t tsc_offset, ref_offset;
 	unsigned nvps;
 	struct vp *vps;
+	/* Partition-wide MSRs: any of its VPs (threads) may access them. */
+	pthread_mutex_t msr_lock;
 	uint64_t guest_os_id, hypercall_msr;
 };
 
@@ -251,8 +253,12 @@ static int msr_read(struct vp *v, uint32_t index, uint64_t *value)
 	case 0x3a: *value = 5; return 0;
 	case 0x6e0: *value = v->timer_deadline; return 0;
 	case 0xc0000080: *value = 0xd01; return 0;
-	case 0x40000000: *value = v->p->guest_os_id; return 0;
-	case 0x40000001: *value = v->p->hypercall_msr; return 0;
+	case 0x40000000:
+	case 0x40000001:
+		pthread_mutex_lock(&v->p->msr_lock);
+		*value = index == 0x40000000 ? v->p->guest_os_id : v->p->hypercall_msr;
+		pthread_mutex_unlock(&v->p->msr_lock);
+		return 0;
 	case 0x40000002: *value = v->index; return 0;
 	case 0x40000020: *value = v->now / 100; return 0;
 	default: return -1;
@@ -269,12 +275,17 @@ static int msr_write(struct vp *v, uint32_t index, uint64_t value)
 		v->timer_deadline = v->now + ns_to_ticks(v->c, TIMER_PERIOD_NS);
 		return 0;
 	case 0x40000000:
+		pthread_mutex_lock(&v->p->msr_lock);
 		v->p->guest_os_id = value;
+		pthread_mutex_unlock(&v->p->msr_lock);
 		return 0;
 	case 0x40000001:
-		v->p->hypercall_msr = value;
-		if (value & 1)
+		/* the hypercall page is the partition's: written once per change */
+		pthread_mutex_lock(&v->p->msr_lock);
+		if ((value & 1) && value != v->p->hypercall_msr)
 			guest_hypercall_page(v->p->mem, value & ~0xfffull);
+		v->p->hypercall_msr = value;
+		pthread_mutex_unlock(&v->p->msr_lock);
 		return 0;
 	default:
 		return -1;
@@ -699,6 +710,7 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 		uint64_t entry;
 
 		p->id = pi + 1;
+		pthread_mutex_init(&p->msr_lock, NULL);
 		p->tsc_offset = 0 - (uint64_t)(pi + 1) * 0x100000000ull;
 		p->ref_offset = (uint64_t)(pi + 1) * 10000000ull;
 		p->mem = mmap(NULL, G_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -777,6 +789,7 @@ static void destroy_machine(struct core *c)
 		if (p->mem)
 			munmap(p->mem, G_MEM_SIZE);
 		free(p->vps);
+		pthread_mutex_destroy(&p->msr_lock);
 	}
 	free(c->parts);
 	free(c->all);
