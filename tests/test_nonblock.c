@@ -333,7 +333,7 @@ START_TEST(test_overflow_deterministic)
 }
 END_TEST
 
-/* Drops, then room again: the LOST record leads the next chunk, the
+/* Drops, then room again: the LOST record ends the next sealed chunk, the
  * producer goes on; flush queues a partial chunk. */
 START_TEST(test_overflow_then_room)
 {

@@ -10,8 +10,8 @@
  * ring; the flusher writes queued chunks to the sink and hands their
  * buffers back.  When every buffer of the ring is still queued, the refill
  * hook returns without room: the event is dropped and counted
- * (hvlog__stream_full), and the next chunk starts with a lost-events
- * record.  Per stream the ring is single-producer single-consumer, with
+ * (hvlog__stream_full), and the lost-events record goes out at the end
+ * of the next chunk the stream seals.  Per stream the ring is single-producer single-consumer, with
  * two counters: `head` (chunks the producer queued) and `tail` (chunks the
  * flusher finished with); the buffer being filled is head % nbufs.  The
  * producer never takes a lock.

@@ -53,7 +53,7 @@ typedef struct hvlog_writer_config {
 	 * thread that writes sealed chunks to the sink.  When all of a
 	 * stream's buffers wait for the sink, its events are dropped (the
 	 * emitter returns HVLOG_FULL), counted, and reported by a lost-events
-	 * record at the start of its next chunk.  0: blocking (a producer
+	 * record that ends the next chunk the stream seals.  0: blocking (a producer
 	 * whose chunk is full writes it itself, under the writer's lock). */
 	int nonblocking;
 	uint32_t buffers;
