@@ -81,9 +81,12 @@ struct hvlog_reader {
 	size_t ndamage, capdamage, next_damage;
 	struct rstream *streams;
 	/* The merge: keys[s] is stream s's next item's time (UINT64_MAX when it
-	 * has none), in one small array so the scan touches few cache lines;
-	 * only the stream whose item went out last needs decoding again. */
+	 * has none); heap holds the stream numbers as a binary min-heap on
+	 * (key, has an item, stream number), so an item costs O(log streams).
+	 * Only the stream whose item went out last is decoded again: it is at
+	 * the root, and sinks to its place. */
 	uint64_t *keys;
+	uint32_t *heap;
 	int64_t last;          /* that stream; -1 none; -2 before the first call */
 	hvlog_item out;        /* the damage item handed out */
 	char out_msg[160];
@@ -548,7 +551,8 @@ hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 		goto fail;
 	r->last = -2;
 	if (!(r->streams = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->streams)) ||
-	    !(r->keys = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->keys))) {
+	    !(r->keys = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->keys)) ||
+	    !(r->heap = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->heap))) {
 		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 		goto fail;
 	}
@@ -602,6 +606,7 @@ void hvlog_reader_close(hvlog_reader *r)
 		}
 	free(r->streams);
 	free(r->keys);
+	free(r->heap);
 	free(r->chunks);
 	free(r->damage);
 	free(r->escaped);
@@ -848,32 +853,56 @@ static int refresh(hvlog_reader *r, uint32_t s, hvlog_error *err)
 	return 0;
 }
 
+/* Whether stream a's next item goes out before stream b's. */
+static inline int merge_before(const hvlog_reader *r, uint32_t a, uint32_t b)
+{
+	if (r->keys[a] != r->keys[b])
+		return r->keys[a] < r->keys[b];
+	if (r->streams[a].has != r->streams[b].has) /* an item at tick UINT64_MAX */
+		return r->streams[a].has;
+	return a < b;
+}
+
+static void sift_down(hvlog_reader *r, uint32_t i)
+{
+	uint32_t n = r->meta.nstreams, *h = r->heap;
+
+	for (;;) {
+		uint32_t l = 2 * i + 1, m = i;
+		if (l < n && merge_before(r, h[l], h[m]))
+			m = l;
+		if (l + 1 < n && merge_before(r, h[l + 1], h[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		uint32_t t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
 hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err)
 {
 	uint32_t ns = r->meta.nstreams, best = 0;
-	uint64_t key = UINT64_MAX;
 	struct damage *d;
 
 	if (r->last == -2) {
-		for (uint32_t s = 0; s < ns; s++)
+		for (uint32_t s = 0; s < ns; s++) {
 			if (refresh(r, s, err) < 0)
 				return err ? err->status : HVLOG_IO;
-	} else if (r->last >= 0 && refresh(r, (uint32_t)r->last, err) < 0) {
-		return err ? err->status : HVLOG_IO;
+			r->heap[s] = s;
+		}
+		for (uint32_t i = ns / 2; i-- > 0;)
+			sift_down(r, i);
+	} else if (r->last >= 0) {
+		if (refresh(r, (uint32_t)r->last, err) < 0)
+			return err ? err->status : HVLOG_IO;
+		sift_down(r, 0);
 	}
 	r->last = -1;
-	for (uint32_t s = 0; s < ns; s++)
-		if (r->keys[s] < key) {
-			key = r->keys[s];
-			best = s;
-		}
-	/* An item at tick UINT64_MAX itself is found by its has flag. */
-	if (key == UINT64_MAX)
-		for (uint32_t s = 0; s < ns; s++)
-			if (r->streams[s].has) {
-				best = s;
-				break;
-			}
+	if (ns)
+		best = r->heap[0];
 	int have = ns && r->streams[best].has;
 	d = r->next_damage < r->ndamage ? &r->damage[r->next_damage] : NULL;
 	if (d && (!have || d->ts <= r->streams[best].item.ts)) {
