@@ -51,6 +51,7 @@ struct vp {
 	struct hv_vcpu *vcpu;
 	hvlog_stream *s;
 	pthread_t thread;
+	pthread_cond_t turn;      /* sim: signalled when this VP gets the baton */
 	int started;
 	/* devices */
 	uint64_t timer_deadline;  /* trace ticks; 0: not armed */
@@ -103,7 +104,6 @@ struct core {
 	uint64_t flush_ticks;
 	/* scheduler */
 	pthread_mutex_t lock;
-	pthread_cond_t cv;
 	int current;               /* sim: the VP that may run, -1: none */
 	uint64_t rng;
 	uint64_t global_now;       /* sim: the machine's virtual clock */
@@ -537,6 +537,17 @@ static void switch_in(struct vp *v)
 	EMIT(v, hvlog_emit_sch_context_switch(v->s, v->now, v->p->id, v->thread_id, v->p->tsc_offset));
 }
 
+/* Sim, under c->lock: wake the VP whose turn it is (only it, so a hand-over
+ * costs one wake-up whatever the number of VPs), or all of them to end. */
+static void wake_turn(struct core *c)
+{
+	if (c->current >= 0)
+		pthread_cond_signal(&c->all[c->current]->turn);
+	else
+		for (unsigned i = 0; i < c->nvps; i++)
+			pthread_cond_signal(&c->all[i]->turn);
+}
+
 /* Sim: pass the baton to a VP drawn from the seed (or end). */
 static void sim_yield(struct vp *v, uint64_t last_exit_tsc)
 {
@@ -549,7 +560,7 @@ static void sim_yield(struct vp *v, uint64_t last_exit_tsc)
 		if (!atomic_load(&c->all[i]->done))
 			runnable[n++] = i;
 	c->current = n && !atomic_load(&c->stop) ? (int)runnable[rng_next(&c->rng) % n] : -1;
-	pthread_cond_broadcast(&c->cv);
+	wake_turn(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -559,7 +570,7 @@ static int sim_wait_turn(struct vp *v)
 
 	pthread_mutex_lock(&c->lock);
 	while (c->current != (int)v->global && c->current != -1)
-		pthread_cond_wait(&c->cv, &c->lock);
+		pthread_cond_wait(&v->turn, &c->lock);
 	int mine = c->current == (int)v->global;
 	pthread_mutex_unlock(&c->lock);
 	return mine;
@@ -735,6 +746,7 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 			};
 			*v = (struct vp){ .c = c, .p = p, .index = i, .global = c->nvps, .vtlb_cap = VTLB_MIN };
 			v->thread_id = 0x1000 + v->global;
+			pthread_cond_init(&v->turn, NULL);
 			if (c->be->vcpu_create(p->vm, i, &init, &v->vcpu, err, errlen) != 0)
 				return -1;
 			c->all[c->nvps++] = v;
@@ -781,9 +793,11 @@ static void destroy_machine(struct core *c)
 {
 	for (unsigned pi = 0; c->parts && pi < c->nparts; pi++) {
 		struct partition *p = &c->parts[pi];
-		for (unsigned i = 0; p->vps && i < p->nvps; i++)
+		for (unsigned i = 0; p->vps && i < p->nvps; i++) {
 			if (p->vps[i].vcpu)
 				c->be->vcpu_destroy(p->vps[i].vcpu);
+			pthread_cond_destroy(&p->vps[i].turn);
+		}
 		if (p->vm)
 			c->be->vm_destroy(p->vm);
 		if (p->mem)
@@ -824,7 +838,6 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	atomic_init(&c.stop, 0);
 	pthread_mutex_init(&c.lock, NULL);
 	pthread_mutex_init(&c.serial_lock, NULL);
-	pthread_cond_init(&c.cv, NULL);
 	sem_init(&c.lps, 0, cfg->lps ? cfg->lps : 1);
 
 	if (c.be->probe(err, errlen) != 0 || create_machine(&c, err, errlen) != 0 || make_streams(&c, err, errlen) != 0)
@@ -844,7 +857,7 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 			atomic_store(&c.stop, 1);
 			pthread_mutex_lock(&c.lock);
 			c.current = -1;
-			pthread_cond_broadcast(&c.cv);
+			wake_turn(&c);
 			pthread_mutex_unlock(&c.lock);
 			break;
 		}
@@ -898,7 +911,6 @@ out:
 	}
 	destroy_machine(&c);
 	sem_destroy(&c.lps);
-	pthread_cond_destroy(&c.cv);
 	pthread_mutex_destroy(&c.lock);
 	pthread_mutex_destroy(&c.serial_lock);
 	return rc;
