@@ -79,6 +79,39 @@ static char *arena_str(cv_rebuild *b, const char *s)
 
 /* ---- reading the metadata -------------------------------------------------- */
 
+/* Whether s is UTF-8 as RFC 3629 has it (no overlong form, no surrogate,
+ * nothing above U+10FFFF).  Every text of the metadata must be: it is
+ * written as CBOR text, which the reader checks, and json-c's own check
+ * lets some through (0xC0 0x80 and other overlong forms). */
+static int utf8_ok(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		unsigned c = *s++, n;
+		uint32_t cp;
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		for (unsigned i = 0; i < n; i++, s++) {
+			if ((*s & 0xc0) != 0x80) /* also the terminating NUL */
+				return 0;
+			cp = cp << 6 | (*s & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}
+
 struct mctx {
 	cv_rebuild *b;
 	const char *what; /* the field being read, for the message */
@@ -106,6 +139,10 @@ static const char *req_str(struct mctx *m, cv_node *n, const char *k, size_t cap
 		return NULL;
 	if (!v || m->b->ops->str(v, buf, cap < sizeof buf ? cap : sizeof buf) != 0) {
 		bad(m, "'%s' is missing, not text or too long", k);
+		return NULL;
+	}
+	if (!utf8_ok(buf)) {
+		bad(m, "'%s' is not UTF-8 text", k);
 		return NULL;
 	}
 	if (!(s = arena_str(m->b, buf)))
@@ -207,8 +244,8 @@ static int read_schema(struct mctx *m, cv_node *sn)
 			cv_node *pair = ops->at(vals, (size_t)j);
 			char buf[HVLOG_MAX_NAME + 1];
 			if (ops->len(pair) != 2 || ops->uint(ops->at(pair, 0), &names[j].value) != 0 ||
-			    ops->str(ops->at(pair, 1), buf, sizeof buf) != 0)
-				return bad(m, "a '%s' entry is not [uint, text]", "values");
+			    ops->str(ops->at(pair, 1), buf, sizeof buf) != 0 || !utf8_ok(buf))
+				return bad(m, "a '%s' entry is not [uint, UTF-8 text]", "values");
 			if (!(names[j].name = arena_str(b, buf)))
 				return bad(m, "out of memory at '%s'", "values");
 		}

@@ -6,6 +6,7 @@
  * json-c keeps integers up to 2^64 - 1 exact (it stores unsigned 64-bit
  * values as such), so every u64 parameter survives; jansson, the other
  * Debian JSON library, stops at INT64_MAX.  Blank lines are skipped.
+ * The input must be UTF-8 (json-c checks it).
  */
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -131,6 +132,9 @@ int cv_from_json(FILE *in, const char *shown, const char *out_path, uint64_t in_
 		cli_error(NULL, UINT64_MAX, "out of memory");
 		return EXIT_IO;
 	}
+	/* JSON is UTF-8 (RFC 8259); names that are not would make metadata
+	 * the reader rejects (CBOR text must be UTF-8) */
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
 	cv_progress_start(&prog, "converting", in_size);
 	while ((len = getline(&line, &cap, in)) > 0) {
 		json_object *o;

@@ -304,9 +304,14 @@ int sel_parse_time(const char *arg, uint64_t t0, uint64_t hz, int round_up, uint
 enum { N_AND, N_OR, N_NOT, N_CMP, N_IN };
 enum { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
 
+/* How deep '(' and '!' may nest: the parser and the evaluation recurse
+ * once per level (a chain of && or || is one node, walked in a loop). */
+#define WHERE_MAX_DEPTH 256
+
 struct wnode {
 	uint8_t op, cmp;
-	int a, b;              /* children (AND, OR, NOT) */
+	int a, b;              /* NOT: a; AND, OR: first and last operand */
+	int next;              /* the next operand of the AND or OR above, or -1 */
 	int key;               /* into keys (CMP, IN) */
 	uint64_t v;            /* CMP */
 	uint64_t *set;         /* IN */
@@ -332,6 +337,7 @@ struct parser {
 	size_t cap;
 	int *column;
 	int failed;
+	int depth;             /* '(' and '!' open around the token */
 	enum tok tok;
 	const char *ts;        /* token start */
 	size_t tlen;
@@ -444,17 +450,8 @@ static int new_node(struct parser *ps, int op)
 	}
 	memset(&w->n[w->nn], 0, sizeof w->n[w->nn]);
 	w->n[w->nn].op = (uint8_t)op;
+	w->n[w->nn].next = -1;
 	return w->nn++;
-}
-
-static int bin_node(struct parser *ps, int op, int a, int b)
-{
-	int i = new_node(ps, op);
-	if (i >= 0) {
-		ps->w->n[i].a = a;
-		ps->w->n[i].b = b;
-	}
-	return i;
 }
 
 static const char *tok_desc(const struct parser *ps, char *buf, size_t cap)
@@ -588,18 +585,29 @@ static int parse_cmp(struct parser *ps)
 static int parse_unary(struct parser *ps)
 {
 	char tmp[64];
-	int a;
+	int a, i;
 
+	if ((ps->tok == T_NOT || ps->tok == T_LP) && ps->depth >= WHERE_MAX_DEPTH) {
+		perr(ps, ps->ts, "more than %d levels of '(' and '!'", WHERE_MAX_DEPTH);
+		return -1;
+	}
 	switch (ps->tok) {
 	case T_NOT:
 		next(ps);
-		if ((a = parse_unary(ps)) < 0)
+		ps->depth++;
+		a = parse_unary(ps);
+		ps->depth--;
+		if (a < 0 || (i = new_node(ps, N_NOT)) < 0)
 			return -1;
-		return bin_node(ps, N_NOT, a, -1);
+		ps->w->n[i].a = a;
+		return i;
 	case T_LP: {
 		const char *open = ps->ts;
 		next(ps);
-		if ((a = parse_or(ps)) < 0)
+		ps->depth++;
+		a = parse_or(ps);
+		ps->depth--;
+		if (a < 0)
 			return -1;
 		if (ps->tok != T_RP) {
 			if (ps->tok == T_END)
@@ -621,30 +629,35 @@ static int parse_unary(struct parser *ps)
 	}
 }
 
+/* x OP y OP z ... (OP is t): one node of kind op with the operands
+ * chained by `next`, built in a loop however long the chain. */
+static int parse_chain(struct parser *ps, int op, enum tok t, int (*operand)(struct parser *))
+{
+	int a = operand(ps), i, b;
+
+	if (a < 0 || ps->tok != t)
+		return a;
+	if ((i = new_node(ps, op)) < 0)
+		return -1;
+	ps->w->n[i].a = ps->w->n[i].b = a;
+	while (ps->tok == t) {
+		next(ps);
+		if ((b = operand(ps)) < 0)
+			return -1;
+		ps->w->n[ps->w->n[i].b].next = b;
+		ps->w->n[i].b = b;
+	}
+	return i;
+}
+
 static int parse_and(struct parser *ps)
 {
-	int a = parse_unary(ps), b;
-
-	while (a >= 0 && ps->tok == T_AND) {
-		next(ps);
-		if ((b = parse_unary(ps)) < 0)
-			return -1;
-		a = bin_node(ps, N_AND, a, b);
-	}
-	return a;
+	return parse_chain(ps, N_AND, T_AND, parse_unary);
 }
 
 static int parse_or(struct parser *ps)
 {
-	int a = parse_and(ps), b;
-
-	while (a >= 0 && ps->tok == T_OR) {
-		next(ps);
-		if ((b = parse_and(ps)) < 0)
-			return -1;
-		a = bin_node(ps, N_OR, a, b);
-	}
-	return a;
+	return parse_chain(ps, N_OR, T_OR, parse_and);
 }
 
 void sel_where_free(sel_where *w)
@@ -694,13 +707,17 @@ static int eval3(const sel_where *w, int i, uint32_t e, const uint64_t *vals)
 
 	switch (n->op) {
 	case N_AND:
-		if ((a = eval3(w, n->a, e, vals)) == 0 || (b = eval3(w, n->b, e, vals)) == 0)
-			return 0;
-		return a == 1 && b == 1 ? 1 : 2;
 	case N_OR:
-		if ((a = eval3(w, n->a, e, vals)) == 1 || (b = eval3(w, n->b, e, vals)) == 1)
-			return 1;
-		return a == 0 && b == 0 ? 0 : 2;
+		/* AND is 0 as soon as an operand is 0, OR 1 as soon as one is 1;
+		 * otherwise unknown if an operand is, else 1 (AND) or 0 (OR) */
+		b = n->op == N_AND ? 1 : 0;
+		for (int c = n->a; c >= 0; c = w->n[c].next) {
+			if ((a = eval3(w, c, e, vals)) == (n->op == N_OR))
+				return a;
+			if (a == 2)
+				b = 2;
+		}
+		return b;
 	case N_NOT:
 		a = eval3(w, n->a, e, vals);
 		return a == 2 ? 2 : !a;

@@ -1,18 +1,23 @@
 #!/bin/sh
-# Run every libFuzzer target for SECONDS (default 15) on its corpus:
-#   fuzz/run.sh BUILD_DIR [SECONDS]
+# Run every libFuzzer target (or the TARGETs named: meta, where, ...) for
+# SECONDS (default 15) each on its corpus:
+#   fuzz/run.sh BUILD_DIR [SECONDS [TARGET...]]
 # BUILD_DIR was configured with -DHVLOG_FUZZ=ON -DCMAKE_C_COMPILER=clang
 # and built.  Seeds: the traces in testdata/ (their metadata alone for
-# fuzz_meta) and fuzz/corpus/TARGET/ (corpus/chunks for fuzz_decode).  What the fuzzers find goes to
+# fuzz_meta) and fuzz/corpus/TARGET/ (corpus/chunks for fuzz_decode);
+# fuzz_where has only its expressions, fuzz_from_json also the JSON Lines
+# of testdata/.  What the fuzzers find goes to
 # BUILD_DIR/fuzz-work/TARGET/; a crashing input is saved there as crash-*
 # (copy it to fuzz/corpus/ once fixed, so that CTest keeps it
 # fixed).  Exits 1 if any target found a crash.
 set -u
 build=$1 secs=${2:-15}
+shift $(($# < 2 ? $# : 2))
+targets=${*:-meta chunks decode where from_json}
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$build/fuzz-work
 rc=0
-for t in meta chunks decode; do
+for t in $targets; do
 	bin=$build/fuzz/fuzz_$t
 	[ -x "$bin" ] || { echo "fuzz/run.sh: $bin not built" >&2; exit 2; }
 	mkdir -p "$work/$t/corpus" "$work/$t/seeds"
@@ -21,6 +26,11 @@ for t in meta chunks decode; do
 	[ "$t" = decode ] && cdir=chunks
 	cp "$src"/fuzz/corpus/$cdir/* "$work/$t/seeds/" 2>/dev/null
 	for f in "$src"/testdata/*/*.bin; do
+		[ "$t" = where ] && break
+		if [ "$t" = from_json ]; then
+			f=${f%.bin}.jsonl
+			[ -f "$f" ] || continue
+		fi
 		name=$(basename "$(dirname "$f")")-$(basename "$f")
 		if [ "$t" = meta ] && [ "$(wc -c < "$f")" -ge 32 ]; then
 			# the metadata block: meta_len at offset 16

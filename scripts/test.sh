@@ -25,7 +25,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 # run them longer.
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHVLOG_FUZZ=ON -DHVLOG_TESTS=OFF \
 	-DCMAKE_C_COMPILER=clang > /dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_meta fuzz_chunks fuzz_decode
+cmake --build build-fuzz -j"$jobs" --target fuzz_meta fuzz_chunks fuzz_decode fuzz_where fuzz_from_json
 sh fuzz/run.sh build-fuzz "${HVLOG_FUZZ_SECONDS:-12}"
 
 tsan="-fsanitize=thread -fno-omit-frame-pointer"
