@@ -22,6 +22,10 @@ enum {
 /* "hvlog: FILE:OFFSET: msg" on stderr (OFFSET left out when unknown). */
 void cli_error(const char *file, uint64_t offset, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* s as a JSON string on stdout: quotes, backslashes and control
+ * characters escaped; NULL prints "". */
+void cli_json_str(const char *s);
+
 /* s for a terminal: a copy with control characters (an escape sequence a
  * hostile trace could carry in a name) shown as '?'.  Eight results may be
  * in use at once (several in one printf); NULL gives "". */

@@ -45,34 +45,23 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
 static void print_json(const hvlog_schema *s, const hvlog_event *e)
 {
 	const hvlog_group *g = &s->groups[e->group];
 
 	printf("{\"number\":%u,\"symbol\":", e->number);
-	json_str(e->symbol);
+	cli_json_str(e->symbol);
 	printf(",\"description\":");
-	json_str(e->description);
+	cli_json_str(e->description);
 	printf(",\"group\":");
-	json_str(g->alias);
+	cli_json_str(g->alias);
 	printf(",\"group_name\":");
-	json_str(g->name);
+	cli_json_str(g->name);
 	printf(",\"group_mask\":\"0x%016llx\",\"params\":[", (unsigned long long)g->mask);
 	for (uint32_t i = 0; i < e->nparams; i++) {
 		const hvlog_param *p = &e->params[i];
 		printf("%s{\"key\":\"%s\",\"name\":", i ? "," : "", p->key);
-		json_str(p->name);
+		cli_json_str(p->name);
 		printf(",\"type\":\"%s\",\"display\":\"%s\",\"coding\":\"%s\"", hvlog_type_name(p->type),
 		       hvlog_display_name(p->display), hvlog_coding_name(p->coding));
 		if (p->values)

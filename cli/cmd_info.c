@@ -52,20 +52,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void fmt_epoch(char *buf, size_t cap, int64_t ns)
 {
 	time_t sec = (time_t)(ns / 1000000000);
@@ -148,22 +134,22 @@ int cmd_info(int argc, char **argv)
 
 	if (o.json) {
 		printf("{\"file\":");
-		json_str(cli_shown(o.file));
+		cli_json_str(cli_shown(o.file));
 		printf(",\"size\":%llu,\"format\":\"%u.%u\",\"producer\":", (unsigned long long)st.file_size,
 		       m->version_major, m->version_minor);
-		json_str(m->producer);
+		cli_json_str(m->producer);
 		printf(",\"clock\":{\"name\":");
-		json_str(m->clock_name);
+		cli_json_str(m->clock_name);
 		printf(",\"hz\":%llu,\"epoch_ns\":%lld},\"schema\":{\"name\":", (unsigned long long)m->clock_hz,
 		       (long long)m->clock_epoch_ns);
-		json_str(m->schema->name);
+		cli_json_str(m->schema->name);
 		printf(",\"version\":%u,\"groups\":%u,\"events\":%u,\"valtabs\":%u,\"params\":%u},"
 		       "\"metadata_bytes\":%llu,\"streams\":[",
 		       m->schema->version, m->schema->ngroups, m->schema->nevents, m->schema->nvaltabs,
 		       m->schema->nslots, (unsigned long long)(m->data_offset - 32));
 		for (uint32_t s = 0; s < m->nstreams; s++) {
 			printf("%s{\"stream\":%u,\"name\":", s ? "," : "", s);
-			json_str(m->streams[s].name);
+			cli_json_str(m->streams[s].name);
 			printf(",\"partition\":%llu,\"vp\":", (unsigned long long)m->streams[s].partition_id);
 			if (m->streams[s].vp_index == UINT32_MAX)
 				printf("null");
@@ -194,7 +180,7 @@ int cmd_info(int argc, char **argv)
 				else
 					printf("%u", dmg[i].stream);
 				printf(",\"message\":");
-				json_str(dmg[i].msg);
+				cli_json_str(dmg[i].msg);
 				putchar('}');
 			}
 			putchar(']');

@@ -323,20 +323,6 @@ static void fmt_dur(char *buf, size_t cap, uint64_t ns)
 		snprintf(buf, cap, "%.4gs", (double)ns / 1e9);
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static double share(uint64_t part, uint64_t whole)
 {
 	return whole ? (double)part / (double)whole : 0.0;
@@ -387,7 +373,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 
 	if (o->json) {
 		printf("{\"file\":");
-		json_str(cli_shown(o->file));
+		cli_json_str(cli_shown(o->file));
 		printf(",\"events\":%llu,\"first_ts\":%llu,\"last_ts\":%llu,\"span_ns\":%llu,\"events_per_s\":",
 		       (unsigned long long)T->n, (unsigned long long)(T->n ? T->first : 0),
 		       (unsigned long long)(T->n ? T->last : 0), (unsigned long long)span_ns);
@@ -400,9 +386,9 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 		k = ranked(T->gcount, sc->ngroups, rk);
 		for (uint32_t i = 0; i < k; i++) {
 			printf("%s{\"group\":", i ? "," : "");
-			json_str(sc->groups[rk[i].i].alias);
+			cli_json_str(sc->groups[rk[i].i].alias);
 			printf(",\"name\":");
-			json_str(sc->groups[rk[i].i].name);
+			cli_json_str(sc->groups[rk[i].i].name);
 			printf(",\"events\":%llu,\"share\":%.6f}", (unsigned long long)rk[i].n, share(rk[i].n, T->n));
 		}
 		printf("],\"interval_method\":\"log-linear histogram, 16 sub-buckets per power of two: "
@@ -411,9 +397,9 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 		for (uint32_t i = 0; i < k; i++) {
 			const struct evstat *s = &T->ev[rk[i].i];
 			printf("%s{\"event\":", i ? "," : "");
-			json_str(sc->events[rk[i].i].symbol);
+			cli_json_str(sc->events[rk[i].i].symbol);
 			printf(",\"group\":");
-			json_str(sc->groups[sc->events[rk[i].i].group].alias);
+			cli_json_str(sc->groups[sc->events[rk[i].i].group].alias);
 			printf(",\"events\":%llu,\"share\":%.6f,\"interval_ns\":", (unsigned long long)rk[i].n,
 			       share(rk[i].n, T->n));
 			if (!s->nint) {
@@ -433,7 +419,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 				continue;
 			printf("%s{\"stream\":%u,\"name\":", first ? "" : ",", i);
 			first = 0;
-			json_str(m->streams[i].name ? m->streams[i].name : "");
+			cli_json_str(m->streams[i].name ? m->streams[i].name : "");
 			printf(",\"partition\":%llu,\"vp\":", (unsigned long long)m->streams[i].partition_id);
 			if (m->streams[i].vp_index == UINT32_MAX)
 				printf("null");
@@ -451,7 +437,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 		for (int t = 0; t < o->ntops; t++) {
 			const struct top *tp = &o->tops[t];
 			printf("%s{\"param\":", t ? "," : "");
-			json_str(tp->name);
+			cli_json_str(tp->name);
 			printf(",\"events_with_param\":%llu,\"exact\":%s,\"values\":[", (unsigned long long)tp->total,
 			       tp->approx ? "false" : "true");
 			for (uint32_t i = 0; i < tp->n && i < tp->want; i++) {
@@ -459,7 +445,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 				printf("%s{\"value\":\"0x%llx\",", i ? "," : "", (unsigned long long)tp->e[i].value);
 				if (name) {
 					printf("\"name\":");
-					json_str(name);
+					cli_json_str(name);
 					putchar(',');
 				}
 				printf("\"count\":%llu,\"share\":%.6f,\"error\":%llu}", (unsigned long long)tp->e[i].count,

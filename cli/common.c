@@ -18,6 +18,21 @@ void cli_error(const char *file, uint64_t offset, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void cli_json_str(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
 const char *cli_tty(const char *s)
 {
 	static char bufs[8][HVLOG_MAX_NAME * 4 + 1];

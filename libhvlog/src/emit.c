@@ -117,8 +117,9 @@ void hvlog_chunk_restart(hvlog_stream *s)
 	put_lost(s); /* losses of a dropped chunk lead the next one */
 }
 
-/* Add to the pending lost count without counting the events again. */
-static void pend_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last)
+/* Add to the pending lost count without counting the events again (also
+ * used by the writer's non-blocking mode). */
+void hvlog__pend_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last)
 {
 	if (!n)
 		return;
@@ -131,7 +132,7 @@ static void pend_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last
 
 void hvlog_chunk_drop(hvlog_stream *s)
 {
-	pend_lost(s, s->carried, s->carried_first, s->carried_last);
+	hvlog__pend_lost(s, s->carried, s->carried_first, s->carried_last);
 	s->carried = 0;
 	if (s->nrec) {
 		/* time may have gone back inside the chunk: keep the window ordered */
@@ -142,7 +143,7 @@ void hvlog_chunk_drop(hvlog_stream *s)
 
 void hvlog_stream_note_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last)
 {
-	pend_lost(s, n, first, last);
+	hvlog__pend_lost(s, n, first, last);
 	s->lost_total += n;
 }
 

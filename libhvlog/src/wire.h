@@ -45,6 +45,11 @@
 #define WIRE_MAX_DECODER_STATE (64u << 20) /* streams with chunks x slots x 8 */
 #define WIRE_MAX_META_DEPTH 16u
 
+struct hvlog_stream;
+/* emit.c: add n events dropped in [first, last] to the stream's pending
+ * lost count without counting them again in its total. */
+void hvlog__pend_lost(struct hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last);
+
 /* Bytes of the prefix varint whose first byte is b (1..9). */
 static inline unsigned wire_varint_len(uint8_t b)
 {

@@ -137,19 +137,6 @@ static hvlog_status write_chunk(hvlog_stream *s, int final)
 
 /* ---- non-blocking mode ------------------------------------------------- */
 
-/* Add to the pending lost count without counting the events again (as
- * emit.c's hvlog_chunk_drop does for the losses a chunk carried). */
-static void pend_lost(hvlog_stream *s, uint64_t n, uint64_t first, uint64_t last)
-{
-	if (!n)
-		return;
-	if (!s->lost || first < s->lost_first)
-		s->lost_first = first;
-	if (!s->lost || last > s->lost_last)
-		s->lost_last = last;
-	s->lost += n;
-}
-
 /* Producer side: account for the chunks the flusher finished with since
  * the last call; those the sink refused become pending losses, exactly as
  * hvlog_chunk_drop counts them in blocking mode.  Returns the tail. */
@@ -162,7 +149,7 @@ static uint64_t nb_reclaim(hvlog_writer *w, hvlog_stream *s)
 		const struct nb_chunk *c = &r->info[r->reclaimed % w->nbufs];
 		if (!c->failed)
 			continue;
-		pend_lost(s, c->carried, c->carried_first, c->carried_last);
+		hvlog__pend_lost(s, c->carried, c->carried_first, c->carried_last);
 		if (c->nevents) {
 			uint64_t a = c->first_ts, b = c->last_ts;
 			hvlog_stream_note_lost(s, c->nevents, a < b ? a : b, a < b ? b : a);
