@@ -607,6 +607,76 @@ START_TEST(test_reader_group_mask)
 }
 END_TEST
 
+/* Unordered reading hands out each stream whole, in stream order, with
+ * the same events in the same order per stream as the merge; with a group
+ * mask it skips the others' values without decoding them.  Partitions of
+ * the chunks together hand out every event once. */
+START_TEST(test_unordered_and_partitions)
+{
+	enum { NSTREAMS = 5, NEVENTS = 30000, NPARTS = 3 };
+	const uint64_t mask = HVLOG_GROUP_INTERRUPT | HVLOG_GROUP_SCHEDULER;
+	const hvlog_schema *sch = hvlog_schema_builtin();
+	hvlog_writer_config cfg = { .nstreams = NSTREAMS, .chunk_size = 2048 };
+	char path[PATH_MAX];
+	tu_events all = { 0 }, want = { 0 }, got = { 0 };
+	tu_rng rng = { 77 };
+	uint64_t ts = 5;
+	hvlog_reader *r;
+	hvlog_error err;
+	tu_trace t;
+
+	file_in_dir(path, "unordered.hvl");
+	hvlog_writer *w = open_writer(path, &cfg);
+	tu_emit_random(w, NSTREAMS, NEVENTS, &rng, &ts, &all);
+	close_writer(w);
+	tu_events_sort_reader_order(&all);
+
+	for (int masked = 0; masked < 2; masked++) {
+		/* expected: the merged order, regrouped by stream */
+		want.n = 0;
+		for (uint32_t s = 0; s < NSTREAMS; s++)
+			for (size_t i = 0; i < all.n; i++) {
+				const hvlog_event *ev = hvlog_schema_find_event(sch, all.v[i].number);
+				if (all.v[i].stream == s && (!masked || (sch->groups[ev->group].mask & mask)))
+					tu_events_push(&want, &all.v[i]);
+			}
+		ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+		hvlog_reader_set_ordered(r, 0);
+		if (masked)
+			hvlog_reader_set_group_mask(r, mask);
+		tu_read_reader(r, &t, 0);
+		hvlog_reader_close(r);
+		ck_assert_int_eq(t.end, HVLOG_END);
+		tu_assert_events_equal(masked ? "unordered, masked" : "unordered", &want, &t.ev);
+		ck_assert_uint_eq(t.stats.events, NEVENTS);
+		tu_trace_free(&t);
+	}
+
+	got.n = 0;
+	for (uint32_t part = 0; part < NPARTS; part++) {
+		ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+		hvlog_reader_set_partition(r, part, NPARTS);
+		tu_read_reader(r, &t, 0);
+		hvlog_reader_close(r);
+		ck_assert_int_eq(t.end, HVLOG_END);
+		ck_assert_msg(t.ev.n > NEVENTS / NPARTS / 2 && t.ev.n < 2 * NEVENTS / NPARTS,
+			      "part %u of %u has %zu of %u events", part, NPARTS, t.ev.n, NEVENTS);
+		for (size_t i = 1; i < t.ev.n; i++)
+			TU_CHECK(t.ev.v[i - 1].ts <= t.ev.v[i].ts, "part %u: time goes back at item %zu", part, i);
+		for (size_t i = 0; i < t.ev.n; i++) {
+			t.ev.v[i].seq = t.ev.v[i].offset; /* ties across parts: file order */
+			tu_events_push(&got, &t.ev.v[i]);
+		}
+		tu_trace_free(&t);
+	}
+	tu_events_sort_reader_order(&got);
+	tu_assert_events_equal("partitions together", &all, &got);
+	tu_events_free(&all);
+	tu_events_free(&want);
+	tu_events_free(&got);
+}
+END_TEST
+
 /* ---- (f) concurrent producers ------------------------------------------------ */
 
 enum { NTHREADS = 4, PER_THREAD = 200000 };
@@ -1315,6 +1385,7 @@ static Suite *roundtrip_suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_writer_group_mask);
 	tcase_add_test(tc, test_reader_group_mask);
+	tcase_add_test(tc, test_unordered_and_partitions);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("io");

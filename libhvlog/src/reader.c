@@ -35,6 +35,7 @@ struct chunk {
 	uint32_t nevents;
 	uint32_t flags;
 	uint32_t payload_crc;
+	uint64_t ord;          /* position in the file, in chunks */
 };
 
 struct damage {
@@ -57,11 +58,25 @@ struct rstream {
 	const uint8_t *p, *end;
 	uint64_t ts;
 	uint32_t decoded;      /* events decoded from cur */
+	uint64_t base_off;     /* file offset of buf[0] */
 	uint64_t *slots;
 	int has;               /* item holds the stream's next item */
 	int done;
 	hvlog_item item;
 	uint64_t values[HVLOG_MAX_PARAMS];
+};
+
+/* How events of one number are decoded, set up at open. */
+struct plan {
+	const hvlog_event *ev;
+	uint32_t slot;         /* first predictor slot */
+	uint32_t nparams;
+	uint32_t wanted;       /* its group is in the group mask */
+};
+
+struct hent {
+	uint64_t key;          /* the stream's next item's time */
+	uint32_t s;
 };
 
 struct hvlog_reader {
@@ -72,22 +87,24 @@ struct hvlog_reader {
 	hvlog_meta meta;
 	uint64_t group_mask;
 	uint64_t skip_lo, skip_hi; /* hvlog_reader_set_time_range() */
-	const hvlog_event *by_tag[256];
-	const hvlog_event **escaped; /* events with numbers outside 0x10..0xFE, by number */
+	uint32_t part, nparts;     /* hvlog_reader_set_partition() */
+	struct plan *plans;        /* one per schema event */
+	uint64_t *maxv;            /* per predictor slot: the largest value of its type */
+	uint64_t *dmask;           /* per predictor slot: all ones if DELTA-coded, else 0 */
+	const struct plan *by_tag[256]; /* tags 0x10..0xFE; NULL: not an event */
+	const struct plan **escaped; /* events with numbers outside 0x10..0xFE, by number */
 	uint32_t nescaped;
+	int ordered;               /* hvlog_reader_set_ordered() */
 	struct chunk *chunks;
 	size_t nchunks, capchunks;
 	struct damage *damage;
 	size_t ndamage, capdamage, next_damage;
 	struct rstream *streams;
-	/* The merge: keys[s] is stream s's next item's time (UINT64_MAX when it
-	 * has none); heap holds the stream numbers as a binary min-heap on
-	 * (key, has an item, stream number), so an item costs O(log streams).
-	 * Only the stream whose item went out last is decoded again: it is at
-	 * the root, and sinks to its place. */
-	uint64_t *keys;
-	uint32_t *heap;
-	int64_t last;          /* that stream; -1 none; -2 before the first call */
+	/* The merge (see "the merge" below); pending: cur's item went out. */
+	struct hent cur;           /* the stream whose item goes out next */
+	struct hent *heap;         /* the others that hold an item */
+	uint32_t nheap;
+	int hascur, started, pending;
 	hvlog_item out;        /* the damage item handed out */
 	char out_msg[160];
 	hvlog_reader_stats stats;
@@ -302,6 +319,7 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 						  c.nevents);
 				break;
 			}
+			c.ord = r->nchunks;
 			oom |= push_chunk(r, &c);
 			if (c.nevents) {
 				if (c.first_ts < r->stats.first_ts || !r->stats.chunks_indexed)
@@ -484,19 +502,37 @@ static hvlog_status read_header(hvlog_reader *r, hvlog_error *err)
 
 static int cmp_event_number(const void *a, const void *b)
 {
-	const hvlog_event *x = *(const hvlog_event *const *)a, *y = *(const hvlog_event *const *)b;
-	return (x->number > y->number) - (x->number < y->number);
+	const struct plan *x = *(const struct plan *const *)a, *y = *(const struct plan *const *)b;
+	return (x->ev->number > y->ev->number) - (x->ev->number < y->ev->number);
 }
 
-static hvlog_status build_tags(hvlog_reader *r, hvlog_error *err)
+/* hvlog_type_max(), by type */
+static const uint64_t type_max[HVLOG_TYPE_COUNT_] = {
+	[HVLOG_TYPE_U8] = 0xFF, [HVLOG_TYPE_U16] = 0xFFFF, [HVLOG_TYPE_U32] = 0xFFFFFFFFu,
+	[HVLOG_TYPE_U64] = UINT64_MAX, [HVLOG_TYPE_BOOL] = 1,
+};
+
+/* The decoding plans: per event its slots; per slot whether it is DELTA
+ * and its largest value; the event-number lookups. */
+static hvlog_status build_plans(hvlog_reader *r, hvlog_error *err)
 {
 	const hvlog_schema *s = r->meta.schema;
 	uint32_t n = 0;
 
+	if (!(r->plans = calloc(s->nevents ? s->nevents : 1, sizeof *r->plans)) ||
+	    !(r->maxv = calloc(s->nslots ? s->nslots : 1, sizeof *r->maxv)) ||
+	    !(r->dmask = calloc(s->nslots ? s->nslots : 1, sizeof *r->dmask)))
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	for (uint32_t i = 0; i < s->nevents; i++) {
-		uint32_t num = s->events[i].number;
-		if (num >= HVLOG_TAG_FIRST_EVENT && num < HVLOG_TAG_ESCAPE)
-			r->by_tag[num] = &s->events[i];
+		const hvlog_event *ev = &s->events[i];
+		struct plan *pl = &r->plans[i];
+		*pl = (struct plan){ .ev = ev, .slot = ev->slot, .nparams = ev->nparams, .wanted = 1 };
+		for (uint32_t k = 0; k < ev->nparams; k++) {
+			r->dmask[ev->slot + k] = ev->params[k].coding == HVLOG_CODING_DELTA ? UINT64_MAX : 0;
+			r->maxv[ev->slot + k] = type_max[ev->params[k].type];
+		}
+		if (ev->number >= HVLOG_TAG_FIRST_EVENT && ev->number < HVLOG_TAG_ESCAPE)
+			r->by_tag[ev->number] = pl;
 		else
 			n++;
 	}
@@ -505,7 +541,7 @@ static hvlog_status build_tags(hvlog_reader *r, hvlog_error *err)
 	for (uint32_t i = 0; i < s->nevents; i++) {
 		uint32_t num = s->events[i].number;
 		if (!(num >= HVLOG_TAG_FIRST_EVENT && num < HVLOG_TAG_ESCAPE))
-			r->escaped[r->nescaped++] = &s->events[i];
+			r->escaped[r->nescaped++] = &r->plans[i];
 	}
 	if (r->nescaped)
 		qsort(r->escaped, r->nescaped, sizeof *r->escaped, cmp_event_number);
@@ -526,6 +562,7 @@ hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 	r->fd = fd;
 	r->group_mask = UINT64_MAX;
 	r->skip_hi = UINT64_MAX;
+	r->nparts = 1;
 	if (fstat(fd, &sb) != 0) {
 		st = io_fail(err, errno, UINT64_MAX);
 		goto fail;
@@ -547,11 +584,10 @@ hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 	}
 	r->size = (uint64_t)sb.st_size;
 	r->stats.file_size = r->size;
-	if ((st = read_header(r, err)) != HVLOG_OK || (st = build_tags(r, err)) != HVLOG_OK)
+	if ((st = read_header(r, err)) != HVLOG_OK || (st = build_plans(r, err)) != HVLOG_OK)
 		goto fail;
-	r->last = -2;
+	r->ordered = 1;
 	if (!(r->streams = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->streams)) ||
-	    !(r->keys = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->keys)) ||
 	    !(r->heap = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->heap))) {
 		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 		goto fail;
@@ -605,7 +641,9 @@ void hvlog_reader_close(hvlog_reader *r)
 			free(r->streams[s].slots);
 		}
 	free(r->streams);
-	free(r->keys);
+	free(r->plans);
+	free(r->maxv);
+	free(r->dmask);
 	free(r->heap);
 	free(r->chunks);
 	free(r->damage);
@@ -621,7 +659,16 @@ const hvlog_meta *hvlog_reader_meta(const hvlog_reader *r)
 
 void hvlog_reader_set_group_mask(hvlog_reader *r, uint64_t mask)
 {
+	const hvlog_schema *s = r->meta.schema;
+
 	r->group_mask = mask ? mask : UINT64_MAX;
+	for (uint32_t i = 0; i < s->nevents; i++)
+		r->plans[i].wanted = (s->groups[s->events[i].group].mask & r->group_mask) != 0;
+}
+
+void hvlog_reader_set_ordered(hvlog_reader *r, int ordered)
+{
+	r->ordered = ordered != 0;
 }
 
 void hvlog_reader_set_streams(hvlog_reader *r, const uint8_t *keep, uint32_t n)
@@ -634,6 +681,23 @@ void hvlog_reader_set_time_range(hvlog_reader *r, uint64_t lo, uint64_t hi)
 {
 	r->skip_lo = lo;
 	r->skip_hi = hi;
+}
+
+void hvlog_reader_set_partition(hvlog_reader *r, uint32_t part, uint32_t nparts)
+{
+	if (nparts <= 1 || part >= nparts) {
+		r->part = 0;
+		r->nparts = 1;
+		return;
+	}
+	r->part = part;
+	r->nparts = nparts;
+	if (part) {
+		/* part 0 reports what indexing found */
+		r->next_damage = r->ndamage;
+		r->stats.damaged_regions = 0;
+		r->stats.damaged_bytes = 0;
+	}
 }
 
 void hvlog_reader_stats_get(const hvlog_reader *r, hvlog_reader_stats *st)
@@ -656,18 +720,18 @@ static inline int get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v
 	return 1;
 }
 
-static const hvlog_event *find_escaped(const hvlog_reader *r, uint64_t number)
+static const struct plan *find_escaped(const hvlog_reader *r, uint64_t number)
 {
 	uint32_t lo = 0, hi = r->nescaped;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (r->escaped[mid]->number < number)
+		if (r->escaped[mid]->ev->number < number)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < r->nescaped && r->escaped[lo]->number == number ? r->escaped[lo] : NULL;
+	return lo < r->nescaped && r->escaped[lo]->ev->number == number ? r->escaped[lo] : NULL;
 }
 
 static void set_damage(struct rstream *rs, hvlog_status kind, uint64_t off, uint64_t len, uint64_t events,
@@ -694,8 +758,10 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 
 	/* Chunks whose time only goes forward hold records from base_ts to
 	 * last_ts: skip those wholly outside the range asked for. */
-	while (rs->next < rs->nchunks && !(rs->chunks[rs->next].flags & WIRE_CHUNK_BACKWARDS) &&
-	       (rs->chunks[rs->next].last_ts < r->skip_lo || rs->chunks[rs->next].base_ts > r->skip_hi))
+	while (rs->next < rs->nchunks &&
+	       ((r->nparts > 1 && rs->chunks[rs->next].ord % r->nparts != r->part) ||
+		(!(rs->chunks[rs->next].flags & WIRE_CHUNK_BACKWARDS) &&
+		 (rs->chunks[rs->next].last_ts < r->skip_lo || rs->chunks[rs->next].base_ts > r->skip_hi))))
 		rs->next++;
 	if (rs->next == rs->nchunks) {
 		rs->done = 1;
@@ -723,6 +789,7 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		return -1;
 	}
 	rs->ts = c->base_ts;
+	rs->base_off = c->off + HVLOG_CHUNK_HEADER_SIZE;
 	rs->p = rs->buf;
 	rs->end = rs->buf + c->len;
 	rs->decoded = 0;
@@ -740,11 +807,88 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 	return 1;
 }
 
-/* hvlog_type_max(), inlined for the decode loop. */
-static const uint64_t type_max[HVLOG_TYPE_COUNT_] = {
-	[HVLOG_TYPE_U8] = 0xFF, [HVLOG_TYPE_U16] = 0xFFFF, [HVLOG_TYPE_U32] = 0xFFFFFFFFu,
-	[HVLOG_TYPE_U64] = UINT64_MAX, [HVLOG_TYPE_BOOL] = 1,
-};
+/* Decoding a record.  decode_event() is compiled twice: unchecked while
+ * a record of the largest size fits before the payload's end (nearly
+ * always), and checked in the last FAST_MARGIN bytes, where every varint
+ * is tested against the end.  Same code, the checks compiled in or out. */
+#define FAST_MARGIN (9u + 9u * HVLOG_MAX_PARAMS + 8u) /* delta, params, one 8-byte load */
+
+enum rec { REC_ITEM, REC_SKIP, REC_BAD };
+
+/* The body of an event record of plan pl at p (after the tag and any
+ * escaped number).  REC_ITEM: rs->item is the event; REC_SKIP: decoded
+ * but filtered out; REC_BAD: malformed (rs->p not moved). */
+static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader *r, struct rstream *rs,
+								   const struct plan *pl, const uint8_t *p,
+								   int checked)
+{
+	const uint8_t *end = rs->end;
+	uint64_t v, bad = 0;
+
+	if (checked && !get_varint(&p, end, &v))
+		return REC_BAD;
+	if (!checked)
+		p = wire_get_varint(p, &v);
+	rs->ts += v;
+	rs->decoded++;
+	r->stats.events++;
+	if (!pl->wanted) {
+		/* filtered out: step over the values without decoding them (an
+		 * unwanted event's slots are never read) */
+		for (uint32_t i = 0; i < pl->nparams; i++) {
+			if (checked && (p >= end || wire_varint_len(*p) > (size_t)(end - p)))
+				return REC_BAD;
+			p += wire_varint_len(*p);
+		}
+		rs->p = p;
+		return REC_SKIP;
+	}
+	uint64_t *slot = rs->slots + pl->slot;
+	const uint64_t *max = r->maxv + pl->slot, *dmask = r->dmask + pl->slot;
+	for (uint32_t i = 0; i < pl->nparams; i++) {
+		if (checked && !get_varint(&p, end, &v))
+			return REC_BAD;
+		if (!checked)
+			p = wire_get_varint(p, &v);
+		/* DELTA: the zigzag difference from the slot, selected by a
+		 * mask (no branch on the coding).  Plain parameters write their
+		 * slot too: it is never read. */
+		uint64_t sum = slot[i] + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
+		v = (sum & dmask[i]) | (v & ~dmask[i]);
+		slot[i] = v;
+		bad |= v > max[i];
+		rs->values[i] = v;
+	}
+	if (bad)
+		return REC_BAD;
+	rs->p = p;
+	rs->item.kind = HVLOG_ITEM_EVENT;
+	rs->item.ts = rs->ts;
+	rs->item.event = pl->ev;
+	rs->item.values = rs->values;
+	return REC_ITEM;
+}
+
+/* The hot loop: events with a one-byte tag while a record of any size
+ * fits, no bounds checks.  1: rs->item holds the next event; 0: the
+ * careful path must go on (end of the chunk, a control record, damage). */
+static inline __attribute__((always_inline)) int advance_fast(hvlog_reader *r, struct rstream *rs)
+{
+	const struct plan *pl;
+
+	while ((size_t)(rs->end - rs->p) >= 1 + FAST_MARGIN && (pl = r->by_tag[*rs->p])) {
+		const uint8_t *start = rs->p;
+		enum rec k = decode_event(r, rs, pl, start + 1, 0);
+		if (HVLOG_LIKELY(k == REC_ITEM)) {
+			rs->item.offset = rs->base_off + (uint64_t)(start - rs->buf);
+			rs->has = 1;
+			return 1;
+		}
+		if (k == REC_BAD)
+			break;
+	}
+	return 0;
+}
 
 /* Decode the stream's next item into rs->item; 0 at the stream's end. */
 static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
@@ -754,10 +898,14 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 
 	rs->has = 0;
 	for (;;) {
-		const uint8_t *start = rs->p;
-		const hvlog_event *ev;
+		const uint8_t *start;
+		const struct plan *pl;
 		uint64_t v, off;
+		enum rec k;
 
+		if (advance_fast(r, rs))
+			return 1;
+		start = rs->p;
 		if (!rs->cur || rs->p == rs->end) {
 			if (rs->cur && rs->decoded != rs->cur->nevents) {
 				uint64_t lost = rs->cur->nevents > rs->decoded ? rs->cur->nevents - rs->decoded : 0;
@@ -767,67 +915,50 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 					   "chunk's event count does not match its records");
 				return 1;
 			}
-			int k = load_chunk(r, rs, err);
-			if (k <= 0)
-				return k;
+			int e = load_chunk(r, rs, err);
+			if (e <= 0)
+				return e;
 			if (rs->has)
 				return 1;
 			continue;
 		}
+		/* the careful path: near the payload's end, control records,
+		 * escaped event numbers, damage */
 		off = rs->cur->off + HVLOG_CHUNK_HEADER_SIZE + (uint64_t)(start - rs->buf);
-		uint8_t tag = *rs->p++;
-		if (tag >= HVLOG_TAG_FIRST_EVENT && tag != HVLOG_TAG_ESCAPE) {
-			ev = r->by_tag[tag];
-		} else if (tag == HVLOG_TAG_ESCAPE) {
-			if (!get_varint(&rs->p, rs->end, &v))
+		uint8_t tag = *rs->p;
+		const uint8_t *p = rs->p + 1;
+		if (tag == HVLOG_TAG_TIME) {
+			if (!get_varint(&p, rs->end, &rs->ts))
 				goto malformed;
-			ev = find_escaped(r, v);
-		} else if (tag == HVLOG_TAG_TIME) {
-			if (!get_varint(&rs->p, rs->end, &rs->ts))
-				goto malformed;
+			rs->p = p;
 			continue;
-		} else if (tag == HVLOG_TAG_LOST) {
-			if (!get_varint(&rs->p, rs->end, &it->lost_count) ||
-			    !get_varint(&rs->p, rs->end, &it->lost_first_ts) ||
-			    !get_varint(&rs->p, rs->end, &it->lost_last_ts))
+		}
+		if (tag == HVLOG_TAG_LOST) {
+			if (!get_varint(&p, rs->end, &it->lost_count) || !get_varint(&p, rs->end, &it->lost_first_ts) ||
+			    !get_varint(&p, rs->end, &it->lost_last_ts))
 				goto malformed;
+			rs->p = p;
 			it->kind = HVLOG_ITEM_LOST;
 			it->ts = rs->ts;
 			it->offset = off;
 			r->stats.lost_events += it->lost_count;
 			rs->has = 1;
 			return 1;
-		} else {
-			goto malformed;
 		}
-		if (!ev) {
-			rs->p = start;
+		if (tag == HVLOG_TAG_ESCAPE)
+			pl = get_varint(&p, rs->end, &v) ? find_escaped(r, v) : NULL;
+		else
+			pl = r->by_tag[tag];
+		if (!pl)
 			goto malformed;
+		k = decode_event(r, rs, pl, p, 1);
+		if (k == REC_ITEM) {
+			it->offset = off;
+			rs->has = 1;
+			return 1;
 		}
-		if (!get_varint(&rs->p, rs->end, &v))
-			goto malformed;
-		rs->ts += v;
-		for (uint32_t i = 0; i < ev->nparams; i++) {
-			const hvlog_param *p = &ev->params[i];
-			if (!get_varint(&rs->p, rs->end, &v))
-				goto malformed;
-			if (p->coding == HVLOG_CODING_DELTA)
-				v = rs->slots[ev->slot + i] += (v >> 1) ^ (uint64_t)-(int64_t)(v & 1);
-			if (v > type_max[p->type])
-				goto malformed;
-			rs->values[i] = v;
-		}
-		rs->decoded++;
-		r->stats.events++;
-		if (!(r->meta.schema->groups[ev->group].mask & r->group_mask))
+		if (k == REC_SKIP)
 			continue;
-		it->kind = HVLOG_ITEM_EVENT;
-		it->ts = rs->ts;
-		it->offset = off;
-		it->event = ev;
-		it->values = rs->values;
-		rs->has = 1;
-		return 1;
 	malformed:
 		{
 			uint64_t lost = rs->cur->nevents > rs->decoded ? rs->cur->nevents - rs->decoded : 0;
@@ -842,70 +973,116 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 	}
 }
 
-/* Decode stream s's next item (if it can have one) and update its key. */
-static int refresh(hvlog_reader *r, uint32_t s, hvlog_error *err)
-{
-	struct rstream *rs = &r->streams[s];
+/* ---- the merge ------------------------------------------------------------
+ *
+ * The stream whose item went out last keeps the floor while its next item
+ * still comes first: one comparison with the earliest of the others, which
+ * wait in a binary min-heap on (time, stream number).  Streams interleave
+ * in runs (a VP runs for a while), so most items cost no heap operation;
+ * a switch costs O(log streams).  Unordered, the others are a list taken
+ * in stream order and the current stream is never compared. */
 
-	if (!rs->has && !rs->done && advance(r, rs, err) < 0)
-		return -1;
-	r->keys[s] = rs->has ? rs->item.ts : UINT64_MAX;
+static inline int before(const struct hent *a, const struct hent *b)
+{
+	return a->key < b->key || (a->key == b->key && a->s < b->s);
+}
+
+static void sift_down(struct hent *h, uint32_t n, uint32_t i)
+{
+	struct hent x = h[i];
+
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && before(&h[c + 1], &h[c]))
+			c++;
+		if (!before(&h[c], &x))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+/* Make the earliest waiting stream the current one; 0 if none is left. */
+static int take_next(hvlog_reader *r)
+{
+	if (!r->nheap)
+		return r->hascur = 0;
+	if (r->ordered) {
+		r->cur = r->heap[0];
+		r->heap[0] = r->heap[--r->nheap];
+		sift_down(r->heap, r->nheap, 0);
+	} else {
+		r->cur = r->heap[--r->nheap]; /* filled in reverse */
+	}
+	return r->hascur = 1;
+}
+
+static int start(hvlog_reader *r, hvlog_error *err)
+{
+	uint32_t ns = r->meta.nstreams;
+
+	r->nheap = 0;
+	for (uint32_t i = 0; i < ns; i++) {
+		uint32_t s = r->ordered ? i : ns - 1 - i;
+		struct rstream *rs = &r->streams[s];
+		if (r->ordered) {
+			if (!rs->done && advance(r, rs, err) < 0)
+				return -1;
+			if (rs->has)
+				r->heap[r->nheap++] = (struct hent){ rs->item.ts, s };
+		} else if (!rs->done) {
+			r->heap[r->nheap++] = (struct hent){ 0, s };
+		}
+	}
+	for (uint32_t i = r->nheap / 2; r->ordered && i-- > 0;)
+		sift_down(r->heap, r->nheap, i);
+	take_next(r);
 	return 0;
 }
 
-/* Whether stream a's next item goes out before stream b's. */
-static inline int merge_before(const hvlog_reader *r, uint32_t a, uint32_t b)
+/* Give the current stream an item (its last one went out, or it was just
+ * taken) and decide who goes next; at the end, no current stream. */
+static inline __attribute__((always_inline)) int fill(hvlog_reader *r, hvlog_error *err)
 {
-	if (r->keys[a] != r->keys[b])
-		return r->keys[a] < r->keys[b];
-	if (r->streams[a].has != r->streams[b].has) /* an item at tick UINT64_MAX */
-		return r->streams[a].has;
-	return a < b;
-}
-
-static void sift_down(hvlog_reader *r, uint32_t i)
-{
-	uint32_t n = r->meta.nstreams, *h = r->heap;
-
-	for (;;) {
-		uint32_t l = 2 * i + 1, m = i;
-		if (l < n && merge_before(r, h[l], h[m]))
-			m = l;
-		if (l + 1 < n && merge_before(r, h[l + 1], h[m]))
-			m = l + 1;
-		if (m == i)
-			return;
-		uint32_t t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
+	while (r->hascur) {
+		struct rstream *rs = &r->streams[r->cur.s];
+		if (rs->has || advance_fast(r, rs) || (!rs->done && advance(r, rs, err) > 0)) {
+			r->cur.key = rs->item.ts;
+			if (r->ordered && r->nheap && before(&r->heap[0], &r->cur)) {
+				struct hent t = r->heap[0];
+				r->heap[0] = r->cur;
+				r->cur = t;
+				sift_down(r->heap, r->nheap, 0);
+			}
+			return 0;
+		}
+		if (!rs->done) /* a read error */
+			return -1;
+		take_next(r);
 	}
+	return 0;
 }
 
 hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err)
 {
-	uint32_t ns = r->meta.nstreams, best = 0;
 	struct damage *d;
+	struct rstream *rs;
 
-	if (r->last == -2) {
-		for (uint32_t s = 0; s < ns; s++) {
-			if (refresh(r, s, err) < 0)
-				return err ? err->status : HVLOG_IO;
-			r->heap[s] = s;
-		}
-		for (uint32_t i = ns / 2; i-- > 0;)
-			sift_down(r, i);
-	} else if (r->last >= 0) {
-		if (refresh(r, (uint32_t)r->last, err) < 0)
+	if (HVLOG_LIKELY(r->pending)) {
+		r->pending = 0;
+		if (fill(r, err) < 0)
 			return err ? err->status : HVLOG_IO;
-		sift_down(r, 0);
+	} else if (!r->started) {
+		r->started = 1;
+		if (start(r, err) < 0 || fill(r, err) < 0)
+			return err ? err->status : HVLOG_IO;
 	}
-	r->last = -1;
-	if (ns)
-		best = r->heap[0];
-	int have = ns && r->streams[best].has;
+	rs = r->hascur ? &r->streams[r->cur.s] : NULL;
 	d = r->next_damage < r->ndamage ? &r->damage[r->next_damage] : NULL;
-	if (d && (!have || d->ts <= r->streams[best].item.ts)) {
+	if (HVLOG_UNLIKELY(d != NULL) && (!rs || !r->ordered || d->ts <= rs->item.ts)) {
 		r->next_damage++;
 		memcpy(r->out_msg, d->msg, sizeof r->out_msg);
 		r->out = (hvlog_item){
@@ -922,10 +1099,10 @@ hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_e
 		*item = &r->out;
 		return HVLOG_OK;
 	}
-	if (!have)
+	if (!rs)
 		return HVLOG_END;
-	r->streams[best].has = 0;
-	r->last = best;
-	*item = &r->streams[best].item;
+	rs->has = 0;
+	r->pending = 1;
+	*item = &rs->item;
 	return HVLOG_OK;
 }

@@ -56,22 +56,35 @@ static inline unsigned wire_varint_len(uint8_t b)
 	return b ? (unsigned)__builtin_ctz(b) + 1 : 9;
 }
 
+/* The value bits of an n-byte prefix varint's 8 loaded bytes, by n - 1. */
+static const uint64_t wire_varint_mask[8] = {
+	0xFFull, 0xFFFFull, 0xFFFFFFull, 0xFFFFFFFFull, 0xFFFFFFFFFFull, 0xFFFFFFFFFFFFull, 0xFFFFFFFFFFFFFFull,
+	~0ull,
+};
+
 /* Decode the prefix varint at p; the caller made sure its bytes are there
- * and that 8 bytes can be read from p (so the load needs no branch). */
+ * and that 9 bytes can be read from p (so the loads need no branch on
+ * the length): mask off the bytes beyond the varint, shift out the n
+ * length bits. */
 static inline const uint8_t *wire_get_varint(const uint8_t *p, uint64_t *v)
 {
-	unsigned n = wire_varint_len(p[0]);
 	uint64_t w;
 
-	__builtin_memcpy(&w, n == 9 ? p + 1 : p, 8);
+	__builtin_memcpy(&w, p, 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	w = __builtin_bswap64(w);
 #endif
-	if (n == 9)
-		*v = w;
-	else
-		*v = (n == 8 ? w : w & ((1ull << (8 * n)) - 1)) >> n;
-	return p + n;
+	if (__builtin_expect(p[0] != 0, 1)) {
+		unsigned z = (unsigned)__builtin_ctzll(w); /* n - 1: the first byte is not 0 */
+		*v = (w & wire_varint_mask[z]) >> (z + 1);
+		return p + z + 1;
+	}
+	__builtin_memcpy(&w, p + 1, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	*v = w;
+	return p + 9;
 }
 
 static inline void wire_put16(uint8_t *p, uint16_t v)

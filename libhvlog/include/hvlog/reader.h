@@ -38,6 +38,7 @@ typedef struct hvlog_meta {
 	uint32_t nstreams;
 	const hvlog_stream_info *streams;
 	uint64_t data_offset;             /* where the first chunk starts */
+	const void *internal;             /* private to libhvlog (formatting tables); NULL is fine */
 } hvlog_meta;
 
 typedef enum hvlog_item_kind {
@@ -96,6 +97,23 @@ HVLOG_API void hvlog_reader_set_streams(hvlog_reader *r, const uint8_t *keep, ui
  * [lo, hi] still come out: the caller tests each item's ts.  lo 0 and
  * hi UINT64_MAX skip nothing.  Call before the first hvlog_reader_next(). */
 HVLOG_API void hvlog_reader_set_time_range(hvlog_reader *r, uint64_t lo, uint64_t hi);
+
+/* ordered 1 (the default): items in global time order, merged across
+ * streams.  0: stream after stream, each stream's items in its own time
+ * order, damage found while indexing first; no merge, so faster, for
+ * consumers that do not need one global order (counting, statistics).
+ * Call before the first hvlog_reader_next(). */
+HVLOG_API void hvlog_reader_set_ordered(hvlog_reader *r, int ordered);
+
+/* Decode only every nparts-th chunk of the file, starting with chunk
+ * `part` (0 <= part < nparts), counting chunks in file order: nparts
+ * readers on nparts threads, with parts 0..nparts-1, together hand out
+ * every event exactly once, each in time order within its share.  For
+ * consumers that do not need one global order (counting, statistics,
+ * conversion to per-chunk files).  Damage found while indexing is
+ * reported by part 0 only.  nparts 0 or 1: every chunk.  Call before the
+ * first hvlog_reader_next(). */
+HVLOG_API void hvlog_reader_set_partition(hvlog_reader *r, uint32_t part, uint32_t nparts);
 
 /* The next item in time order: HVLOG_OK with *item set, HVLOG_END at the
  * end, or HVLOG_IO/HVLOG_NOMEM (err filled) if reading itself failed.
