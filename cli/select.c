@@ -898,6 +898,10 @@ void sel_apply(const hvsel *s, hvlog_reader *r)
 	if (s->stream_ok)
 		hvlog_reader_set_streams(r, s->stream_ok, s->meta->nstreams);
 	hvlog_reader_set_time_range(r, s->lo, s->hi);
+	/* a count does not depend on the order: skip the merge (not with a
+	 * limit, which counts the first N in time order) */
+	if (s->count && s->limit == UINT64_MAX)
+		hvlog_reader_set_ordered(r, 0);
 }
 
 int sel_match(const hvsel *s, const hvlog_item *it)
