@@ -294,38 +294,148 @@ static uint64_t rng_next(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-/* The mix of the peers' benchmark: port writes 30 %, port reads 10 %,
- * MSR reads 14 %, MSR writes 11 %, hypercalls 12 %, HLT 10 %, CPUID 8 %,
- * context switches 5 %; 4 VPs, 70 % of events stay on the same VP; RIPs
- * from a few code pages, ports and MSRs from small skewed sets. */
+/* The mix of the peers' benchmark, after its documentation: port writes
+ * 30 %, port reads 10 %, MSR reads 14 %, MSR writes 11 %, hypercalls
+ * 12 %, HLT 10 %, CPUID 8 %, context switches 5 %; the clock grows by 50
+ * to 2000 ticks per event; 4 VPs, 70 % of events stay on the previous VP;
+ * RIPs from 6 code pages x 32 sites, half of the hits on 4 hot sites;
+ * ports, MSRs, CPUID leaves and hypercall codes from small skewed sets;
+ * values that follow the port or MSR (PCI config addresses, a counting
+ * PM timer, TSC deadlines, EOI = 0, constant MSRs). */
+enum { NPAGES = 6, NSITES = 32 };
+enum { PAGE_MSR = 0, PAGE_IO = 2, PAGE_HCALL = 4, PAGE_USER = 5 };
+static const uint64_t page_base[NPAGES] = {
+	0xfffff8034a2b1000ull, 0xfffff8034a2b2000ull, 0xfffff8034a00a000ull,
+	0xfffff80351c43000ull, 0xfffff80340001000ull, 0x00007ff6a1230000ull,
+};
+
+/* How a port's or an MSR's value is made. */
+enum vrule { V_BYTE, V_WORD, V_CMOS, V_PCI_ADDR, V_PM_TIMER, V_CLOCK, V_CLOCK_FUTURE, V_CLOCK_REF,
+	     V_ZERO, V_ICR, V_FS_BASE, V_CONST };
+struct valsrc {
+	uint32_t id;
+	enum vrule rule;
+	uint64_t k;           /* V_CONST: the value */
+};
+
+static const struct valsrc port_w[] = {
+	{ 0x3f8, V_BYTE, 0 }, { 0xcf8, V_PCI_ADDR, 0 }, { 0xcfc, V_BYTE, 0 }, { 0x70, V_CMOS, 0 },
+	{ 0x71, V_BYTE, 0 },  { 0x3fd, V_BYTE, 0 },     { 0x60, V_BYTE, 0 },  { 0x64, V_BYTE, 0 },
+	{ 0x80, V_BYTE, 0 },  { 0x1f0, V_BYTE, 0 },     { 0x1f7, V_BYTE, 0 }, { 0x402, V_BYTE, 0 },
+	{ 0xb008, V_BYTE, 0 }, { 0x5658, V_BYTE, 0 },   { 0xc000, V_BYTE, 0 }, { 0xc004, V_BYTE, 0 },
+};
+static const struct valsrc port_r[] = {
+	{ 0x3f8, V_BYTE, 0 }, { 0xcf8, V_BYTE, 0 },       { 0xcfc, V_WORD, 0 }, { 0x70, V_BYTE, 0 },
+	{ 0x71, V_BYTE, 0 },  { 0x3fd, V_BYTE, 0 },       { 0x60, V_BYTE, 0 },  { 0x64, V_BYTE, 0 },
+	{ 0x80, V_BYTE, 0 },  { 0x1f0, V_BYTE, 0 },       { 0x1f7, V_BYTE, 0 }, { 0x402, V_BYTE, 0 },
+	{ 0xb008, V_PM_TIMER, 0 }, { 0x5658, V_BYTE, 0 }, { 0xc000, V_BYTE, 0 }, { 0xc004, V_BYTE, 0 },
+};
+static const struct valsrc msr_r[] = {
+	{ 0x10, V_CLOCK, 0 },           { 0x1b, V_CONST, 0xfee00900 }, { 0x40000020, V_CLOCK_REF, 0 },
+	{ 0xc0000080, V_CONST, 0xd01 }, { 0x6e0, V_CLOCK_FUTURE, 0 },  { 0x17, V_CONST, 0x600000005ull },
+	{ 0x3a, V_CONST, 0x700000005ull }, { 0x40000001, V_CONST, 0x800000005ull },
+};
+static const struct valsrc msr_w[] = {
+	{ 0x6e0, V_CLOCK_FUTURE, 0 },  { 0x830, V_ICR, 0 },           { 0x80b, V_ZERO, 0 },
+	{ 0xc0000100, V_FS_BASE, 0 },  { 0x40000070, V_CONST, 0x5000000 }, { 0xc0000102, V_CONST, 0x6000000 },
+	{ 0x40000001, V_CONST, 0x7000000 }, { 0x1b, V_CONST, 0x8000000 },
+};
+static const uint32_t cpuid_leaf[8] = { 0x1, 0x40000001, 0x40000003, 0x7, 0xb, 0x0, 0x80000001, 0xd };
+static const uint16_t hcall_code[8] = { 0x02, 0x03, 0x08, 0x5c, 0x5d, 0x13, 0x14, 0x4e };
+
+struct gen {
+	uint64_t rng, ts;
+	uint16_t site[NPAGES][NSITES];
+	unsigned vp;
+	uint32_t pm_timer;
+	uint64_t partition[4];
+};
+
+/* Skewed pick of n (a power of two >= 8): half of the picks go to the
+ * first n/8 entries. */
+static unsigned skew(struct gen *g, unsigned n)
+{
+	uint64_t x = rng_next(&g->rng);
+	return (x & 1) ? (unsigned)((x >> 1) % (n / 8)) : (unsigned)((x >> 1) % n);
+}
+
+static uint64_t rip(struct gen *g, unsigned page)
+{
+	return page_base[page] + g->site[page][skew(g, NSITES)];
+}
+
+static uint64_t value(struct gen *g, const struct valsrc *v)
+{
+	uint64_t x = rng_next(&g->rng);
+
+	switch (v->rule) {
+	case V_BYTE: return x & 0xff;
+	case V_WORD: return x & 0xffffffffu;
+	case V_CMOS: return x & 0x7f;
+	case V_PCI_ADDR: return 0x80000000u | (x & 0xff) << 8 | (x >> 16 & 0xfc);
+	case V_PM_TIMER: return (g->pm_timer += (uint32_t)(x & 0xfff)) & 0xffffff;
+	case V_CLOCK: return g->ts + 0x1000;
+	case V_CLOCK_FUTURE: return g->ts + 20000 + (x & 0xfffff);
+	case V_CLOCK_REF: return g->ts / 250;
+	case V_ZERO: return 0;
+	case V_ICR: return (x % 4) << 32 | 0xfd;
+	case V_FS_BASE: return 0xc2d5e00000ull + ((x & 0xff) << 12);
+	case V_CONST: return v->k;
+	}
+	return 0;
+}
+
 static struct ev *make_events(size_t n)
 {
-	static const uint16_t ports[] = { 0x3f8, 0xcf8, 0xcfc, 0x70, 0x71, 0x3fd, 0x60, 0x64 };
-	static const uint32_t msrs[] = { 0x10, 0x1b, 0x40000020, 0xc0000080, 0x6e0, 0x830, 0x80b, 0x17 };
-	static const uint64_t pages[] = { 0xfffff8034a2b1000ull, 0xfffff8034a00a000ull, 0xfffff80351c43000ull,
-					  0x00007ff6a1230000ull };
 	struct ev *e = malloc(n * sizeof *e);
-	uint64_t r = 42, ts = 0x123456789abcull;
-	unsigned vp = 0;
+	struct gen g = { .rng = 42, .ts = 0x123456789abcull, .pm_timer = 0x123456, .partition = { 1, 2, 3, 4 } };
 
 	if (!e)
 		return NULL;
+	for (unsigned p = 0; p < NPAGES; p++)
+		for (unsigned s = 0; s < NSITES; s++)
+			g.site[p][s] = (uint16_t)(rng_next(&g.rng) & 0xfff);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t x = rng_next(&r);
-		unsigned k = (unsigned)(x % 1000);
-		ts += 50 + ((x >> 16) % 1951);
+		uint64_t x = rng_next(&g.rng);
+		unsigned k = (unsigned)(x % 1000), j;
+		struct ev *v = &e[i];
+
+		g.ts += 50 + (x >> 16) % 1951;
 		if ((x >> 32) % 10 >= 7)
-			vp = (unsigned)((x >> 40) & 3);
-		uint64_t site = pages[(x >> 48) & 3] + ((x & 1) ? ((x >> 8) & 3) * 0x10 : (x >> 20) & 0xfff);
-		e[i] = (struct ev){ ts, site, ports[(x >> 44) % 8], (x >> 52) & 0xff, 0, (uint8_t)vp };
-		if (k < 300) e[i].type = 0;
-		else if (k < 400) e[i].type = 1;
-		else if (k < 540) { e[i].type = 2; e[i].a = msrs[(x >> 44) % 8]; e[i].b = ts + 0x1000; }
-		else if (k < 650) { e[i].type = 3; e[i].a = msrs[(x >> 44) % 8]; e[i].b = 0x1000000ull * ((x >> 56) & 7); }
-		else if (k < 770) { e[i].type = 4; e[i].rip = 0xfffff80340001000ull; e[i].a = 0x5c | ((x >> 49) & 1) << 16; }
-		else if (k < 870) e[i].type = 5;
-		else if (k < 950) { e[i].type = 6; e[i].a = (x >> 44) & 0xd; e[i].b = 0; }
-		else { e[i].type = 7; e[i].a = 1 + (vp >> 1); e[i].b = 0xffffff3a12345678ull; }
+			g.vp = (unsigned)(x >> 40) % 4;
+		*v = (struct ev){ .ts = g.ts, .vp = (uint8_t)g.vp };
+		if (k < 300) {
+			j = skew(&g, 16);
+			*v = (struct ev){ g.ts, rip(&g, PAGE_IO + (x >> 48 & 1)), port_w[j].id, value(&g, &port_w[j]), 0, v->vp };
+		} else if (k < 400) {
+			j = skew(&g, 16);
+			*v = (struct ev){ g.ts, rip(&g, PAGE_IO + (x >> 48 & 1)), port_r[j].id, value(&g, &port_r[j]), 1, v->vp };
+		} else if (k < 540) {
+			j = skew(&g, 8);
+			*v = (struct ev){ g.ts, rip(&g, PAGE_MSR + (x >> 48 & 1)), msr_r[j].id, value(&g, &msr_r[j]), 2, v->vp };
+		} else if (k < 650) {
+			j = skew(&g, 8);
+			*v = (struct ev){ g.ts, rip(&g, PAGE_MSR + (x >> 48 & 1)), msr_w[j].id, value(&g, &msr_w[j]), 3, v->vp };
+		} else if (k < 770) {
+			j = skew(&g, 8);
+			*v = (struct ev){ g.ts, page_base[PAGE_HCALL] + (x >> 48 & 1) * 0x10,
+					  hcall_code[j] | (x >> 49 & 1) << 16 | (j == 1 ? (1 + (x >> 52 & 15)) << 32 : 0),
+					  0, 4, v->vp };
+		} else if (k < 870) {
+			*v = (struct ev){ g.ts, page_base[PAGE_IO] + g.site[PAGE_IO][x >> 48 & 1], 0, 0, 5, v->vp };
+		} else if (k < 950) {
+			j = skew(&g, 8);
+			*v = (struct ev){ g.ts, rip(&g, PAGE_USER), cpuid_leaf[j],
+					  (cpuid_leaf[j] == 7 || cpuid_leaf[j] == 0xb || cpuid_leaf[j] == 0xd) ? x >> 48 & 1 : 0,
+					  6, v->vp };
+		} else {
+			if ((x >> 50 & 7) == 0) /* now and then a VP runs another partition */
+				g.partition[g.vp] = 1 + (x >> 53) % 4;
+			uint64_t part = g.partition[g.vp];
+			/* rip carries the thread id for the fixed-width floor */
+			*v = (struct ev){ g.ts, 0x1000 + 4 * (x >> 56 & 15) + 0x100 * part, part,
+					  0xffffff3a12345678ull - 0x100000000ull * part, 7, v->vp };
+		}
 	}
 	return e;
 }
@@ -351,7 +461,7 @@ static void encode(hvlog_writer *w, const struct ev *e, size_t n)
 		case 4: hvlog_emit_hc_hypercall(st, x->ts, x->rip, x->a); break;
 		case 5: hvlog_emit_im_hlt_instruction(st, x->ts, x->rip); break;
 		case 6: hvlog_emit_im_cpuid_instruction(st, x->ts, x->rip, (uint32_t)x->a, (uint32_t)x->b); break;
-		default: hvlog_emit_sch_context_switch(st, x->ts, x->a, 0x1000 + x->vp, x->b); break;
+		default: hvlog_emit_sch_context_switch(st, x->ts, x->a, (uint32_t)x->rip, x->b); break;
 		}
 	}
 }
@@ -397,7 +507,7 @@ static double floor_copy(const struct ev *e, size_t n, struct floor_bufs *fb)
 		case 4: PUT(2, 0x1a, x->rip, x->a, 0); break;
 		case 5: PUT(1, 0x25, x->rip, 0, 0); break;
 		case 6: PUT(3, 0x27, x->rip, x->a, x->b); break;
-		default: PUT(3, 0xb0, x->a, 0x1000 + x->vp, x->b); break;
+		default: PUT(3, 0xb0, x->a, x->rip, x->b); break;
 		}
 		fb->off[x->vp] = off;
 	}

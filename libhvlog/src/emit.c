@@ -153,7 +153,6 @@ hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts)
 
 	if (s->cur > s->end) {
 		/* The hook could not make room: this event is dropped. */
-		s->emitted++;
 		hvlog_stream_note_lost(s, 1, ts, ts);
 		return st != HVLOG_OK ? st : HVLOG_FULL;
 	}

@@ -1,25 +1,76 @@
 /*
  * format.c - text and JSON lines, without printf on the per-event path.
+ *
+ * A line is put together from a few pieces.  The pieces that depend only on
+ * the metadata (a stream's padded name, an event's group and name columns,
+ * each " key=", the JSON head of an event, the names of enum values) are
+ * rendered once per file into tables (hvlog__fmt_build, called by the
+ * metadata decoder; hvlog_meta.internal points to them), by the same
+ * functions that render them per item when there are no tables (an
+ * hvlog_meta built by hand): both ways give the same bytes, and the tables
+ * spare every item the scans for control characters and JSON escapes, the
+ * padding loops and the lookups.
  */
 #include <string.h>
 
 #include "hvlog/hvlog.h"
+#include "internal.h"
 
+/* The line being written; end is where it must stop (the caller keeps room
+ * for "\n\0" after it).  Everything written past end is cut off. */
 struct out {
 	char *p, *end;
 };
 
 static void put_mem(struct out *o, const char *s, size_t n)
 {
-	if (n > (size_t)(o->end - o->p))
-		n = (size_t)(o->end - o->p);
-	memcpy(o->p, s, n);
-	o->p += n;
+	/* two branches, so that a constant n stays constant for memcpy */
+	if (n <= (size_t)(o->end - o->p)) {
+		memcpy(o->p, s, n);
+		o->p += n;
+	} else { /* the line is cut at the end of the buffer */
+		memcpy(o->p, s, (size_t)(o->end - o->p));
+		o->p = o->end;
+	}
 }
+
+#define put_lit(o, lit) put_mem(o, lit, sizeof lit - 1)
 
 static void put_str(struct out *o, const char *s)
 {
 	put_mem(o, s, strlen(s));
+}
+
+static void put_ch(struct out *o, char c)
+{
+	if (o->p < o->end)
+		*o->p++ = c;
+}
+
+/* A piece of a line, rendered once.  put_piece copies whole 32-byte blocks
+ * (fixed-size copies, without a call to memcpy; most pieces are one
+ * block), so the bytes of a piece up to the next multiple of 32 (at least
+ * 32) must be readable: the tables keep PIECE_SLACK bytes after each.  It
+ * writes as many, so it does that only with PIECE_SLACK bytes of room
+ * beyond the piece; the bytes past the piece are overwritten by what comes
+ * next, or left behind the end of the line. */
+struct piece {
+	const char *s;
+	uint32_t n;
+};
+
+#define PIECE_SLACK 32
+
+static inline void put_piece(struct out *o, struct piece pc)
+{
+	if ((size_t)(o->end - o->p) >= (size_t)pc.n + PIECE_SLACK) {
+		memcpy(o->p, pc.s, 32);
+		for (uint32_t i = 32; i < pc.n; i += 32)
+			memcpy(o->p + i, pc.s + i, 32);
+		o->p += pc.n;
+	} else {
+		put_mem(o, pc.s, pc.n);
+	}
 }
 
 /* A name from the trace's metadata, for a terminal: control characters
@@ -32,84 +83,14 @@ static void put_name(struct out *o, const char *s)
 		n++;
 	put_mem(o, s, n);
 	for (s += n; *s; s++)
-		if (o->p < o->end)
-			*o->p++ = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+		put_ch(o, ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s);
 }
 
-static void put_ch(struct out *o, char c)
-{
-	if (o->p < o->end)
-		*o->p++ = c;
-}
-
+/* Spaces up to `width` bytes after `from` (not past the end of the line). */
 static void pad_to(struct out *o, char *from, size_t width)
 {
-	while ((size_t)(o->p - from) < width)
-		put_ch(o, ' ');
-}
-
-static const char digit_pairs[201] =
-	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-	"8081828384858687888990919293949596979899";
-
-/* Decimal digits of v into the end of tmp[20]; returns the first. */
-static char *dec_digits(char *end, uint64_t v)
-{
-	char *p = end;
-
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
-		v /= 100;
-		p -= 2;
-		memcpy(p, digit_pairs + 2 * r, 2);
-	}
-	if (v >= 10) {
-		p -= 2;
-		memcpy(p, digit_pairs + 2 * v, 2);
-	} else {
-		*--p = (char)('0' + v);
-	}
-	return p;
-}
-
-static void put_dec(struct out *o, uint64_t v)
-{
-	char tmp[20], *p = dec_digits(tmp + sizeof tmp, v);
-	put_mem(o, p, (size_t)(tmp + sizeof tmp - p));
-}
-
-static void put_hex(struct out *o, uint64_t v)
-{
-	static const char digits[] = "0123456789abcdef";
-	char tmp[18];
-	int n = v ? (67 - __builtin_clzll(v)) / 4 : 1; /* hex digits */
-
-	tmp[0] = '0';
-	tmp[1] = 'x';
-	for (int i = n + 1; i >= 2; i--, v >>= 4)
-		tmp[i] = digits[v & 15];
-	put_mem(o, tmp, (size_t)n + 2);
-}
-
-/* Seconds with nanosecond precision: "12.000345678". */
-static void put_seconds(struct out *o, uint64_t ns)
-{
-	char tmp[32], *end = tmp + sizeof tmp, *p;
-	uint64_t sec = ns / 1000000000u;
-	unsigned frac = (unsigned)(ns % 1000000000u);
-
-	/* nine fraction digits, then the point, then the seconds */
-	p = end;
-	for (int i = 0; i < 4; i++) {
-		p -= 2;
-		memcpy(p, digit_pairs + 2 * (frac % 100), 2);
-		frac /= 100;
-	}
-	*--p = (char)('0' + frac);
-	*--p = '.';
-	p = dec_digits(p, sec);
-	put_mem(o, p, (size_t)(end - p));
+	while ((size_t)(o->p - from) < width && o->p < o->end)
+		*o->p++ = ' ';
 }
 
 static void put_json_str(struct out *o, const char *s)
@@ -133,7 +114,7 @@ static void put_json_str(struct out *o, const char *s)
 			put_ch(o, '\\');
 			put_ch(o, (char)c);
 		} else if (c < 0x20) {
-			put_mem(o, "\\u00", 4);
+			put_lit(o, "\\u00");
 			put_ch(o, hex[c >> 4]);
 			put_ch(o, hex[c & 15]);
 		} else {
@@ -142,6 +123,179 @@ static void put_json_str(struct out *o, const char *s)
 	}
 	put_ch(o, '"');
 }
+
+/* ---- numbers ------------------------------------------------------------ */
+
+/* Numbers are written straight into the line, by writers of at most
+ * NUM_MAX bytes that return where they stopped (near the end of the
+ * buffer, into a scratch array first, copied as far as it fits).  Not
+ * through a scratch array every time: a copy that loads what was just
+ * stored in small pieces stalls the CPU (no store-to-load forwarding). */
+#define NUM_MAX 32
+
+typedef char *num_writer(char *p, uint64_t v);
+
+static void put_num_cut(struct out *o, num_writer *at, uint64_t v)
+{
+	char tmp[NUM_MAX];
+
+	put_mem(o, tmp, (size_t)(at(tmp, v) - tmp));
+}
+
+static inline void put_num(struct out *o, num_writer *at, uint64_t v)
+{
+	if ((size_t)(o->end - o->p) >= NUM_MAX)
+		o->p = at(o->p, v);
+	else
+		put_num_cut(o, at, v);
+}
+
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Decimal digits in v (1 for 0): from its bit length, which gives the
+ * digits or one more (Bit Twiddling Hacks, "IntegerLog10"); v | 1 has as
+ * many digits as v (10^k - 1 is odd) and is not 0. */
+static unsigned dec_len(uint64_t v)
+{
+	static const uint64_t pow10[20] = {
+		1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
+		10000000000u, 100000000000u, 1000000000000u, 10000000000000u, 100000000000000u,
+		1000000000000000u, 10000000000000000u, 100000000000000000u, 1000000000000000000u,
+		10000000000000000000u,
+	};
+	unsigned t = (unsigned)(64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+
+	return t + ((v | 1) >= pow10[t]);
+}
+
+/* The 8 digits of v < 10^8, with leading zeros, at p: 32-bit arithmetic,
+ * two digits per table look-up. */
+static void dec8(char *p, uint32_t v)
+{
+	uint32_t hi = v / 10000, lo = v % 10000;
+
+	memcpy(p, digit_pairs + 2 * (hi / 100), 2);
+	memcpy(p + 2, digit_pairs + 2 * (hi % 100), 2);
+	memcpy(p + 4, digit_pairs + 2 * (lo / 100), 2);
+	memcpy(p + 6, digit_pairs + 2 * (lo % 100), 2);
+}
+
+/* The decimal digits of v, ending at `end`. */
+static void dec_digits(char *end, uint64_t v)
+{
+	uint32_t w;
+
+	while (v >= 100000000) {
+		end -= 8;
+		dec8(end, (uint32_t)(v % 100000000));
+		v /= 100000000;
+	}
+	for (w = (uint32_t)v; w >= 100; w /= 100) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * (w % 100), 2);
+	}
+	if (w >= 10)
+		memcpy(end - 2, digit_pairs + 2 * w, 2);
+	else
+		end[-1] = (char)('0' + w);
+}
+
+static char *dec_at(char *p, uint64_t v)
+{
+	p += dec_len(v);
+	dec_digits(p, v);
+	return p;
+}
+
+/* The 8 hex digits of x as the bytes they are in memory, most significant
+ * first, computed on all of them at once instead of one per loop. */
+static uint64_t hex8(uint32_t x)
+{
+	uint64_t v = x;
+
+	/* nibble i of x into byte i */
+	v = (v | v << 16) & 0x0000ffff0000ffffull;
+	v = (v | v << 8) & 0x00ff00ff00ff00ffull;
+	v = (v | v << 4) & 0x0f0f0f0f0f0f0f0full;
+	/* '0' + nibble, and 'a' - '0' - 10 more where the nibble is >= 10
+	 * (there nibble + 6 carries into bit 4) */
+	v += 0x3030303030303030ull + (((v + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) * 0x27;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v); /* byte 7 (nibble 7) first in memory */
+#endif
+	return v;
+}
+
+/* "0x" and the hex digits of v without leading zeros (writes 10 or 18
+ * bytes, what follows overwrites the rest). */
+static char *hex_at(char *p, uint64_t v)
+{
+	unsigned n = v ? (unsigned)(67 - __builtin_clzll(v)) / 4 : 1; /* hex digits */
+	uint64_t x;
+
+	/* v shifted up so that its n digits come first */
+	memcpy(p, "0x", 2);
+	if (n <= 8) {
+		x = hex8((uint32_t)v << (32 - 4 * n));
+		memcpy(p + 2, &x, 8);
+	} else {
+		v <<= 64 - 4 * n;
+		x = hex8((uint32_t)(v >> 32));
+		memcpy(p + 2, &x, 8);
+		x = hex8((uint32_t)v);
+		memcpy(p + 10, &x, 8);
+	}
+	return p + 2 + n;
+}
+
+static char *hex_quoted_at(char *p, uint64_t v)
+{
+	*p = '"';
+	p = hex_at(p + 1, v);
+	*p = '"';
+	return p + 1;
+}
+
+/* Seconds with nanosecond precision: "12.000345678" (at most 21 bytes). */
+static char *seconds_at(char *p, uint64_t ns)
+{
+	uint64_t sec = ns / 1000000000u;
+	uint32_t frac = (uint32_t)(ns % 1000000000u);
+
+	p = dec_at(p, sec);
+	p[0] = '.';
+	p[1] = (char)('0' + frac / 100000000);
+	dec8(p + 2, frac % 100000000);
+	return p + 10;
+}
+
+/* The text time column: seconds right-aligned in 15 columns, then a space. */
+static char *time_column_at(char *p, uint64_t ns)
+{
+	unsigned len = dec_len(ns / 1000000000u) + 10;
+
+	memcpy(p, "                ", 16); /* the padding of short times */
+	p = seconds_at(len < 15 ? p + 15 - len : p, ns);
+	*p = ' ';
+	return p + 1;
+}
+
+static void put_dec(struct out *o, uint64_t v)
+{
+	put_num(o, dec_at, v);
+}
+
+/* In JSON, hex values are strings: numbers above 2^53 lose precision in
+ * many readers. */
+static void put_hex(struct out *o, uint64_t v, int quoted)
+{
+	put_num(o, quoted ? hex_quoted_at : hex_at, v);
+}
+
+/* ---- time --------------------------------------------------------------- */
 
 uint64_t hvlog_ticks_to_ns(uint64_t t, uint64_t t0, uint64_t hz)
 {
@@ -155,9 +309,95 @@ uint64_t hvlog_ticks_to_ns(uint64_t t, uint64_t t0, uint64_t hz)
 	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
 }
 
+/* hvlog_ticks_to_ns for one rate, without its 128-bit division per call:
+ * ns = floor(d * 10^9 / hz) = d * k + floor(d * r / hz), where k and r are
+ * the quotient and remainder of 10^9 / hz.  The fraction r / hz is kept as
+ * f = floor(2^64 * r / hz); (d * f) >> 64 is then floor(d * r / hz) or one
+ * less (the error of f is below 1, times d < 2^64 it is below 2^64), and
+ * the remainder d * 10^9 - ns * hz, which is below 2 * hz, says which. */
+void hvlog__clock_init(hvlog__clock *c, uint64_t hz)
+{
+	c->hz = hz;
+	c->k = hz ? 1000000000u / hz : 0;
+	c->f = hz ? (uint64_t)(((unsigned __int128)(1000000000u % hz) << 64) / hz) : 0;
+}
+
+uint64_t hvlog__clock_ns(const hvlog__clock *c, uint64_t t, uint64_t t0)
+{
+	uint64_t d = t - t0;
+	unsigned __int128 ns;
+
+	if (t < t0)
+		return 0;
+	ns = (unsigned __int128)d * c->k + (((unsigned __int128)d * c->f) >> 64);
+	if (c->f && (unsigned __int128)d * 1000000000u - ns * c->hz >= c->hz)
+		ns++;
+	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
+}
+
+/* ---- the tables ------------------------------------------------------------ */
+
+struct fmt_param {
+	struct piece text_key;                    /* " key=" */
+	struct piece json_key;                    /* ,"key": (the first one without the comma) */
+	const struct piece *text_names;           /* per entry of its value table, or NULL */
+	const struct piece *json_names;           /* the same as JSON strings */
+};
+
+struct fmt_event {
+	struct piece text_head;                   /* the group and event columns */
+	struct piece json_head;                   /* ,"group":..,"event":..,"number":N,"params":{ */
+	const struct fmt_param *params;
+};
+
+struct hvlog__fmt {
+	/* what they were built for: a copy of the view changed by hand, or an
+	 * event from elsewhere, is formatted without them */
+	const hvlog_schema *schema;
+	const hvlog_stream_info *streams;
+	uint32_t nstreams;
+	const struct piece *text_streams;         /* the name padded, then a space */
+	const struct piece *json_streams;         /* ,"stream":N,"stream_name":"..","offset": */
+	const hvlog_event *schema_events;         /* = schema->events */
+	size_t events_size;                       /* of schema->events, in bytes */
+	const struct fmt_event *events;           /* parallel to schema->events */
+	hvlog__clock clock;
+};
+
+static const hvlog__fmt *tables_of(const hvlog_meta *m)
+{
+	const hvlog__fmt *f = m->internal;
+
+	return f && f->schema == m->schema && f->streams == m->streams && f->nstreams == m->nstreams ? f : NULL;
+}
+
+static const struct fmt_event *event_tables(const hvlog__fmt *f, const hvlog_event *ev)
+{
+	/* compared as integers: ev may point anywhere */
+	uintptr_t off = (uintptr_t)ev - (uintptr_t)f->schema_events;
+
+	if (off < f->events_size)
+		return &f->events[off / sizeof *ev];
+	return NULL;
+}
+
+static uint64_t item_ns(const hvlog_meta *m, const hvlog__fmt *f, uint64_t t, uint64_t t0)
+{
+	if (f && f->clock.hz == m->clock_hz)
+		return hvlog__clock_ns(&f->clock, t, t0);
+	return hvlog_ticks_to_ns(t, t0, m->clock_hz);
+}
+
+/* ---- the pieces that depend only on the metadata ---------------------------- */
+
 static const char *event_name(const hvlog_event *ev)
 {
 	return strncmp(ev->symbol, "HV_TR_", 6) ? ev->symbol : ev->symbol + 6;
+}
+
+static const char *group_alias(const hvlog_meta *m, const hvlog_event *ev)
+{
+	return ev->group < m->schema->ngroups ? m->schema->groups[ev->group].alias : "?";
 }
 
 static const char *stream_name(const hvlog_meta *m, uint32_t s)
@@ -165,64 +405,130 @@ static const char *stream_name(const hvlog_meta *m, uint32_t s)
 	return s < m->nstreams ? m->streams[s].name : "?";
 }
 
-static void text_value(struct out *o, const hvlog_param *p, uint64_t v)
+static void text_stream_piece(struct out *o, const hvlog_meta *m, uint32_t s)
 {
-	const char *name;
+	char *col = o->p;
+
+	put_name(o, s == UINT32_MAX ? "-" : stream_name(m, s));
+	pad_to(o, col, 8);
+	put_ch(o, ' ');
+}
+
+static void text_event_piece(struct out *o, const hvlog_meta *m, const hvlog_event *ev)
+{
+	char *col = o->p;
+
+	put_name(o, group_alias(m, ev));
+	pad_to(o, col, 10);
+	put_ch(o, ' ');
+	col = o->p;
+	put_name(o, event_name(ev));
+	pad_to(o, col, 26);
+}
+
+static void text_key_piece(struct out *o, const hvlog_param *p)
+{
+	put_ch(o, ' ');
+	put_name(o, p->key);
+	put_ch(o, '=');
+}
+
+/* From the stream to the offset's value: ,"stream":N,"stream_name":"..","offset": */
+static void json_stream_piece(struct out *o, const hvlog_meta *m, uint32_t s)
+{
+	put_lit(o, ",\"stream\":");
+	if (s == UINT32_MAX) {
+		put_lit(o, "null");
+	} else {
+		put_dec(o, s);
+		put_lit(o, ",\"stream_name\":");
+		put_json_str(o, stream_name(m, s));
+	}
+	put_lit(o, ",\"offset\":");
+}
+
+static void json_event_piece(struct out *o, const hvlog_meta *m, const hvlog_event *ev)
+{
+	put_lit(o, ",\"group\":");
+	put_json_str(o, group_alias(m, ev));
+	put_lit(o, ",\"event\":");
+	put_json_str(o, ev->symbol);
+	put_lit(o, ",\"number\":");
+	put_dec(o, ev->number);
+	put_lit(o, ",\"params\":{");
+}
+
+static void json_key_piece(struct out *o, const hvlog_param *p, int comma)
+{
+	if (comma)
+		put_ch(o, ',');
+	put_json_str(o, p->key);
+	put_ch(o, ':');
+}
+
+/* The key of parameter i from the tables, or rendered. */
+static void put_json_key(struct out *o, const hvlog_param *p, const struct fmt_param *fp, int comma)
+{
+	if (fp)
+		put_piece(o, comma ? fp->json_key : (struct piece){ fp->json_key.s + 1, fp->json_key.n - 1 });
+	else
+		json_key_piece(o, p, comma);
+}
+
+/* ---- items ------------------------------------------------------------------ */
+
+static void text_value(struct out *o, const hvlog_param *p, const struct fmt_param *fp, uint64_t v)
+{
+	long k;
 
 	switch (p->display) {
 	case HVLOG_DISPLAY_DEC:
 		put_dec(o, v);
 		break;
 	case HVLOG_DISPLAY_BOOL:
-		put_str(o, v ? "true" : "false");
+		if (v)
+			put_lit(o, "true");
+		else
+			put_lit(o, "false");
 		break;
 	case HVLOG_DISPLAY_ENUM:
-		if ((name = hvlog_valtab_name(p->values, v))) {
-			put_name(o, name);
+		if ((k = hvlog__valtab_index(p->values, v)) >= 0) {
+			if (fp && fp->text_names)
+				put_piece(o, fp->text_names[k]);
+			else
+				put_name(o, p->values->values[k].name);
 			break;
 		}
-		put_hex(o, v); /* unnamed values show as hex */
+		put_hex(o, v, 0); /* unnamed values show as hex */
 		break;
 	default:
-		put_hex(o, v);
+		put_hex(o, v, 0);
 		break;
 	}
 }
 
-static void text_item(struct out *o, const hvlog_meta *m, const hvlog_item *it, uint64_t t0)
+static void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it, uint64_t t0)
 {
-	char *col = o->p;
-
-	pad_to(o, col, 0);
-	{
-		/* time right-aligned in 15 columns */
-		char tbuf[32];
-		struct out t = { tbuf, tbuf + sizeof tbuf };
-		put_seconds(&t, hvlog_ticks_to_ns(it->ts, t0, m->clock_hz));
-		for (size_t n = (size_t)(t.p - tbuf); n < 15; n++)
-			put_ch(o, ' ');
-		put_mem(o, tbuf, (size_t)(t.p - tbuf));
-	}
-	put_ch(o, ' ');
-	col = o->p;
-	put_name(o, it->stream == UINT32_MAX ? "-" : stream_name(m, it->stream));
-	pad_to(o, col, 8);
-	put_ch(o, ' ');
-	col = o->p;
+	put_num(o, time_column_at, item_ns(m, f, it->ts, t0));
+	if (f && it->stream < f->nstreams)
+		put_piece(o, f->text_streams[it->stream]);
+	else
+		text_stream_piece(o, m, it->stream);
 	switch (it->kind) {
 	case HVLOG_ITEM_EVENT: {
 		const hvlog_event *ev = it->event;
-		put_name(o, ev->group < m->schema->ngroups ? m->schema->groups[ev->group].alias : "?");
-		pad_to(o, col, 10);
-		put_ch(o, ' ');
-		col = o->p;
-		put_name(o, event_name(ev));
-		pad_to(o, col, 26);
+		const struct fmt_event *fe = f ? event_tables(f, ev) : NULL;
+		if (fe)
+			put_piece(o, fe->text_head);
+		else
+			text_event_piece(o, m, ev);
 		for (uint32_t i = 0; i < ev->nparams; i++) {
-			put_ch(o, ' ');
-			put_name(o, ev->params[i].key);
-			put_ch(o, '=');
-			text_value(o, &ev->params[i], it->values[i]);
+			const struct fmt_param *fp = fe ? &fe->params[i] : NULL;
+			if (fp)
+				put_piece(o, fp->text_key);
+			else
+				text_key_piece(o, &ev->params[i]);
+			text_value(o, &ev->params[i], fp, it->values[i]);
 		}
 		break;
 	}
@@ -230,9 +536,9 @@ static void text_item(struct out *o, const hvlog_meta *m, const hvlog_item *it, 
 		put_str(o, "--         LOST ");
 		put_dec(o, it->lost_count);
 		put_str(o, " events between ");
-		put_seconds(o, hvlog_ticks_to_ns(it->lost_first_ts, t0, m->clock_hz));
+		put_num(o, seconds_at, item_ns(m, f, it->lost_first_ts, t0));
 		put_str(o, " and ");
-		put_seconds(o, hvlog_ticks_to_ns(it->lost_last_ts, t0, m->clock_hz));
+		put_num(o, seconds_at, item_ns(m, f, it->lost_last_ts, t0));
 		break;
 	case HVLOG_ITEM_DAMAGE:
 		put_str(o, "--         DAMAGE at offset ");
@@ -254,79 +560,82 @@ static void text_item(struct out *o, const hvlog_meta *m, const hvlog_item *it, 
 /* ,"k": for the formatter's own keys (plain ASCII, nothing to escape) */
 static void json_key(struct out *o, const char *k)
 {
-	put_mem(o, ",\"", 2);
+	put_lit(o, ",\"");
 	put_str(o, k);
-	put_mem(o, "\":", 2);
+	put_lit(o, "\":");
 }
 
-static void json_item(struct out *o, const hvlog_meta *m, const hvlog_item *it, uint64_t t0)
+static void json_params(struct out *o, const hvlog_event *ev, const struct fmt_event *fe, const uint64_t *values)
 {
-	static const char *const kinds[] = { "event", "lost", "damage" };
+	long names[HVLOG_MAX_PARAMS]; /* value_index of each parameter */
+	int named = 0;
 
-	put_str(o, "{\"type\":");
-	put_json_str(o, kinds[it->kind]);
-	json_key(o, "time_ns");
-	put_dec(o, hvlog_ticks_to_ns(it->ts, t0, m->clock_hz));
-	json_key(o, "ts");
-	put_dec(o, it->ts);
-	json_key(o, "stream");
-	if (it->stream == UINT32_MAX) {
-		put_str(o, "null");
-	} else {
-		put_dec(o, it->stream);
-		json_key(o, "stream_name");
-		put_json_str(o, stream_name(m, it->stream));
+	for (uint32_t i = 0; i < ev->nparams; i++) {
+		const hvlog_param *p = &ev->params[i];
+		uint64_t v = values[i];
+		long k = hvlog__valtab_index(p->values, v);
+		put_json_key(o, p, fe ? &fe->params[i] : NULL, i > 0);
+		if (p->display == HVLOG_DISPLAY_BOOL || p->type == HVLOG_TYPE_BOOL) {
+			if (v)
+				put_lit(o, "true");
+			else
+				put_lit(o, "false");
+		} else if (p->display == HVLOG_DISPLAY_HEX) {
+			put_hex(o, v, 1);
+		} else {
+			put_dec(o, v);
+		}
+		if (i < HVLOG_MAX_PARAMS)
+			names[i] = k;
+		named |= k >= 0;
 	}
-	json_key(o, "offset");
+	put_ch(o, '}');
+	if (!named)
+		return;
+	put_lit(o, ",\"names\":{");
+	named = 0;
+	for (uint32_t i = 0; i < ev->nparams; i++) {
+		const hvlog_param *p = &ev->params[i];
+		const struct fmt_param *fp = fe ? &fe->params[i] : NULL;
+		/* (only a schema built by hand has more parameters than the limit) */
+		long k = i < HVLOG_MAX_PARAMS ? names[i] : hvlog__valtab_index(p->values, values[i]);
+		if (k < 0)
+			continue;
+		put_json_key(o, p, fp, named++);
+		if (fp && fp->json_names)
+			put_piece(o, fp->json_names[k]);
+		else
+			put_json_str(o, p->values->values[k].name);
+	}
+	put_ch(o, '}');
+}
+
+static void json_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it, uint64_t t0)
+{
+#define JSON_HEAD(kind) "{\"type\":\"" kind "\",\"time_ns\":"
+	/* 32 bytes each: pieces with the slack put_piece needs */
+	static const char heads[][32] = { JSON_HEAD("event"), JSON_HEAD("lost"), JSON_HEAD("damage") };
+	static const uint8_t head_len[] = { sizeof JSON_HEAD("event") - 1, sizeof JSON_HEAD("lost") - 1,
+					    sizeof JSON_HEAD("damage") - 1 };
+#undef JSON_HEAD
+
+	put_piece(o, (struct piece){ heads[it->kind], head_len[it->kind] });
+	put_dec(o, item_ns(m, f, it->ts, t0));
+	put_lit(o, ",\"ts\":");
+	put_dec(o, it->ts);
+	if (f && it->stream < f->nstreams)
+		put_piece(o, f->json_streams[it->stream]);
+	else
+		json_stream_piece(o, m, it->stream);
 	put_dec(o, it->offset);
 	switch (it->kind) {
 	case HVLOG_ITEM_EVENT: {
-		const hvlog_event *ev = it->event;
-		int named = 0;
-		json_key(o, "group");
-		put_json_str(o, ev->group < m->schema->ngroups ? m->schema->groups[ev->group].alias : "?");
-		json_key(o, "event");
-		put_json_str(o, ev->symbol);
-		json_key(o, "number");
-		put_dec(o, ev->number);
-		json_key(o, "params");
-		put_ch(o, '{');
-		for (uint32_t i = 0; i < ev->nparams; i++) {
-			const hvlog_param *p = &ev->params[i];
-			uint64_t v = it->values[i];
-			if (i)
-				put_ch(o, ',');
-			put_json_str(o, p->key);
-			put_ch(o, ':');
-			if (p->display == HVLOG_DISPLAY_BOOL || p->type == HVLOG_TYPE_BOOL) {
-				put_str(o, v ? "true" : "false");
-			} else if (p->display == HVLOG_DISPLAY_HEX) {
-				/* as a string: JSON numbers above 2^53 lose precision in many readers */
-				put_ch(o, '"');
-				put_hex(o, v);
-				put_ch(o, '"');
-			} else {
-				put_dec(o, v);
-			}
-			named |= hvlog_valtab_name(p->values, v) != NULL;
-		}
-		put_ch(o, '}');
-		if (named) {
-			json_key(o, "names");
-			put_ch(o, '{');
-			named = 0;
-			for (uint32_t i = 0; i < ev->nparams; i++) {
-				const char *name = hvlog_valtab_name(ev->params[i].values, it->values[i]);
-				if (!name)
-					continue;
-				if (named++)
-					put_ch(o, ',');
-				put_json_str(o, ev->params[i].key);
-				put_ch(o, ':');
-				put_json_str(o, name);
-			}
-			put_ch(o, '}');
-		}
+		const struct fmt_event *fe = f ? event_tables(f, it->event) : NULL;
+		if (fe)
+			put_piece(o, fe->json_head);
+		else
+			json_event_piece(o, m, it->event);
+		json_params(o, it->event, fe, it->values);
 		break;
 	}
 	case HVLOG_ITEM_LOST:
@@ -354,18 +663,167 @@ static void json_item(struct out *o, const hvlog_meta *m, const hvlog_item *it, 
 size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format_kind kind, uint64_t t0,
 			 char *buf, size_t cap)
 {
-	struct out o = { buf, buf + (cap ? cap - 2 : 0) };
+	struct out o;
+	const hvlog__fmt *f = tables_of(m);
 
 	if (cap < 2) {
 		if (cap)
 			*buf = 0;
 		return 0;
 	}
+	o = (struct out){ buf, buf + cap - 2 };
 	if (kind == HVLOG_FORMAT_JSON)
-		json_item(&o, m, it, t0);
+		json_item(&o, m, f, it, t0);
 	else
-		text_item(&o, m, it, t0);
+		text_item(&o, m, f, it, t0);
 	*o.p++ = '\n';
 	*o.p = 0;
 	return (size_t)(o.p - buf);
+}
+
+/* ---- building the tables ---------------------------------------------------- */
+
+/* Pieces are packed into blocks from the caller's allocator, each with
+ * PIECE_SLACK bytes to spare at its end. */
+struct arena {
+	char *p;
+	size_t left;
+	void *(*alloc)(void *ctx, size_t size);
+	void *ctx;
+};
+
+#define ARENA_BLOCK 16384
+
+/* Keep what was rendered into scratch[0 .. o->p) as *pc. */
+static int keep(struct arena *a, struct piece *pc, const char *scratch, const struct out *o)
+{
+	size_t n = (size_t)(o->p - scratch);
+
+	if (n + PIECE_SLACK > a->left) {
+		size_t size = n + PIECE_SLACK > ARENA_BLOCK ? n + PIECE_SLACK : ARENA_BLOCK;
+		if (!(a->p = a->alloc(a->ctx, size)))
+			return 0;
+		a->left = size;
+	}
+	memcpy(a->p, scratch, n);
+	*pc = (struct piece){ a->p, (uint32_t)n };
+	a->p += n;
+	a->left -= n;
+	return 1;
+}
+
+/* A scratch line: every piece fits (the longest, an event's JSON head with
+ * two names of control characters, is under 1 KiB), so none is cut. */
+#define PIECE_MAX 1024
+#define SCRATCH(o, buf) (o = (struct out){ buf, buf + sizeof buf })
+
+/* The names of a value table, as text and as JSON strings. */
+static int valtab_tables(struct arena *a, const hvlog_valtab *t, struct piece *text, struct piece *json)
+{
+	char buf[PIECE_MAX];
+	struct out o;
+
+	for (uint32_t j = 0; j < t->nvalues; j++) {
+		SCRATCH(o, buf);
+		put_name(&o, t->values[j].name);
+		if (!keep(a, &text[j], buf, &o))
+			return 0;
+		SCRATCH(o, buf);
+		put_json_str(&o, t->values[j].name);
+		if (!keep(a, &json[j], buf, &o))
+			return 0;
+	}
+	return 1;
+}
+
+static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_event *ev, struct fmt_event *fe,
+			      struct fmt_param *fps, struct piece *const *vt_text, struct piece *const *vt_json)
+{
+	const hvlog_schema *s = m->schema;
+	char buf[PIECE_MAX];
+	struct out o;
+
+	SCRATCH(o, buf);
+	text_event_piece(&o, m, ev);
+	if (!keep(a, &fe->text_head, buf, &o))
+		return 0;
+	SCRATCH(o, buf);
+	json_event_piece(&o, m, ev);
+	if (!keep(a, &fe->json_head, buf, &o))
+		return 0;
+	for (uint32_t i = 0; i < ev->nparams; i++) {
+		const hvlog_param *p = &ev->params[i];
+		uintptr_t vt = (uintptr_t)p->values - (uintptr_t)s->valtabs;
+		SCRATCH(o, buf);
+		text_key_piece(&o, p);
+		if (!keep(a, &fps[i].text_key, buf, &o))
+			return 0;
+		SCRATCH(o, buf);
+		json_key_piece(&o, p, 1);
+		if (!keep(a, &fps[i].json_key, buf, &o))
+			return 0;
+		if (p->values && vt < (uintptr_t)s->nvaltabs * sizeof *p->values && vt % sizeof *p->values == 0) {
+			fps[i].text_names = vt_text[vt / sizeof *p->values];
+			fps[i].json_names = vt_json[vt / sizeof *p->values];
+		}
+	}
+	fe->params = fps;
+	return 1;
+}
+
+const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx, size_t size), void *ctx)
+{
+	const hvlog_schema *s = m->schema;
+	struct arena a = { NULL, 0, alloc, ctx };
+	hvlog__fmt *f = alloc(ctx, sizeof *f);
+	struct piece *text_streams = alloc(ctx, m->nstreams * sizeof *text_streams);
+	struct piece *json_streams = alloc(ctx, m->nstreams * sizeof *json_streams);
+	struct fmt_event *events = alloc(ctx, s->nevents * sizeof *events);
+	struct piece **vt_text = alloc(ctx, s->nvaltabs * sizeof *vt_text);
+	struct piece **vt_json = alloc(ctx, s->nvaltabs * sizeof *vt_json);
+	struct fmt_param *params;
+	struct piece *names;
+	size_t nparams = 0, nnames = 0;
+	char buf[PIECE_MAX];
+	struct out o;
+
+	for (uint32_t i = 0; i < s->nevents; i++)
+		nparams += s->events[i].nparams;
+	for (uint32_t i = 0; i < s->nvaltabs; i++)
+		nnames += s->valtabs[i].nvalues;
+	if (!f || !text_streams || !json_streams || !events || !vt_text || !vt_json ||
+	    !(params = alloc(ctx, nparams * sizeof *params)) || !(names = alloc(ctx, 2 * nnames * sizeof *names)))
+		return NULL;
+	for (uint32_t i = 0; i < m->nstreams; i++) {
+		SCRATCH(o, buf);
+		text_stream_piece(&o, m, i);
+		if (!keep(&a, &text_streams[i], buf, &o))
+			return NULL;
+		SCRATCH(o, buf);
+		json_stream_piece(&o, m, i);
+		if (!keep(&a, &json_streams[i], buf, &o))
+			return NULL;
+	}
+	for (uint32_t i = 0; i < s->nvaltabs; i++) {
+		vt_text[i] = names;
+		vt_json[i] = names + s->valtabs[i].nvalues;
+		names += 2 * s->valtabs[i].nvalues;
+		if (!valtab_tables(&a, &s->valtabs[i], vt_text[i], vt_json[i]))
+			return NULL;
+	}
+	for (uint32_t i = 0; i < s->nevents; i++) {
+		if (!event_tables_build(&a, m, &s->events[i], &events[i], params, vt_text, vt_json))
+			return NULL;
+		params += s->events[i].nparams;
+	}
+	f->schema = s;
+	f->streams = m->streams;
+	f->nstreams = m->nstreams;
+	f->text_streams = text_streams;
+	f->json_streams = json_streams;
+	f->schema_events = s->events;
+	f->events_size = s->nevents * sizeof *s->events;
+	f->events = events;
+	hvlog__clock_init(&f->clock, m->clock_hz);
+	return f;
 }

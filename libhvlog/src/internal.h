@@ -27,6 +27,9 @@ int hvlog__name_index(const char *const *names, int n, const char *name);
 const char *const *hvlog__type_names(void);
 const char *const *hvlog__display_names(void);
 const char *const *hvlog__coding_names(void);
+/* Index in t->values of the entry for value (the one hvlog_valtab_name
+ * names), or -1; t NULL: -1. */
+long hvlog__valtab_index(const hvlog_valtab *t, uint64_t value);
 
 /* What the writer puts into the metadata block. */
 typedef struct hvlog__meta_in {
@@ -47,5 +50,21 @@ typedef struct hvlog__meta_store hvlog__meta_store;
 hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_offset,
 				hvlog__meta_store **out, hvlog_meta *meta, hvlog_error *err);
 void hvlog__meta_free(hvlog__meta_store *st);
+
+/* Ticks to nanoseconds for one clock rate, exactly as hvlog_ticks_to_ns
+ * but without a division per call (format.c). */
+typedef struct hvlog__clock {
+	uint64_t hz, k, f; /* k = 10^9 / hz; f = 2^64 * (10^9 % hz) / hz */
+} hvlog__clock;
+void hvlog__clock_init(hvlog__clock *c, uint64_t hz); /* hz > 0 */
+uint64_t hvlog__clock_ns(const hvlog__clock *c, uint64_t t, uint64_t t0);
+
+/* Formatting tables (format.c): the parts of the formatted lines that
+ * depend only on the metadata m (its schema, streams and clock), rendered
+ * once.  hvlog__meta_decode builds them into the meta store (alloc(ctx, n)
+ * returns zeroed memory freed with it) and points hvlog_meta.internal at
+ * them; NULL if an allocation failed (formatting works without them). */
+typedef struct hvlog__fmt hvlog__fmt;
+const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx, size_t size), void *ctx);
 
 #endif

@@ -161,6 +161,11 @@ static void *store_alloc(hvlog__meta_store *st, size_t size)
 	return p;
 }
 
+static void *fmt_alloc(void *st, size_t size)
+{
+	return store_alloc(st, size);
+}
+
 void hvlog__meta_free(hvlog__meta_store *st)
 {
 	if (!st)
@@ -508,6 +513,7 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 	uint64_t u;
 	hvlog_status shape = check_shape(buf, len, file_offset, err);
 
+	meta->internal = NULL;
 	if (shape != HVLOG_OK)
 		return shape;
 	root = cbor_load(buf, len, &res);
@@ -573,6 +579,9 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 	if (!decode_schema(&d, get(root, "schema"), &st->schema))
 		goto fail;
 	meta->schema = &st->schema;
+	/* Rendered once here rather than per formatted item; without them
+	 * (out of memory) formatting only takes longer. */
+	meta->internal = hvlog__fmt_build(meta, fmt_alloc, st);
 	cbor_decref(&root);
 	*out = st;
 	return HVLOG_OK;

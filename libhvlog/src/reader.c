@@ -838,7 +838,7 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 		for (uint32_t i = 0; i < pl->nparams; i++) {
 			if (checked && (p >= end || wire_varint_len(*p) > (size_t)(end - p)))
 				return REC_BAD;
-			p += wire_varint_len(*p);
+			p = wire_skip_varint(p);
 		}
 		rs->p = p;
 		return REC_SKIP;

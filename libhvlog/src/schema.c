@@ -76,12 +76,12 @@ const hvlog_group *hvlog_schema_lookup_group(const hvlog_schema *s, const char *
 	return NULL;
 }
 
-const char *hvlog_valtab_name(const hvlog_valtab *t, uint64_t value)
+long hvlog__valtab_index(const hvlog_valtab *t, uint64_t value)
 {
 	uint32_t lo = 0, hi;
 
 	if (!t)
-		return NULL;
+		return -1;
 	hi = t->nvalues;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -90,7 +90,13 @@ const char *hvlog_valtab_name(const hvlog_valtab *t, uint64_t value)
 		else
 			hi = mid;
 	}
-	return lo < t->nvalues && t->values[lo].value == value ? t->values[lo].name : NULL;
+	return lo < t->nvalues && t->values[lo].value == value ? (long)lo : -1;
+}
+
+const char *hvlog_valtab_name(const hvlog_valtab *t, uint64_t value)
+{
+	long k = hvlog__valtab_index(t, value);
+	return k >= 0 ? t->values[k].name : NULL;
 }
 
 static const char *const type_names[HVLOG_TYPE_COUNT_] = { "u8", "u16", "u32", "u64", "bool" };

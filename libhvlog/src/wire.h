@@ -64,12 +64,26 @@ static const uint64_t wire_varint_mask[8] = {
 
 /* Decode the prefix varint at p; the caller made sure its bytes are there
  * and that 9 bytes can be read from p (so the loads need no branch on
- * the length): mask off the bytes beyond the varint, shift out the n
- * length bits. */
+ * the length).
+ *
+ * Where the next varint starts depends on this one's first byte: decoded
+ * without a branch, every position waits for the load before it, a chain
+ * of load latencies through the whole chunk.  One- and two-byte varints,
+ * most of them, take a branch instead: the CPU predicts the length and
+ * runs ahead.  The others mask off the bytes beyond the varint and shift
+ * out the n length bits. */
 static inline const uint8_t *wire_get_varint(const uint8_t *p, uint64_t *v)
 {
 	uint64_t w;
 
+	if (__builtin_expect(p[0] & 1, 1)) {
+		*v = p[0] >> 1;
+		return p + 1;
+	}
+	if (__builtin_expect((p[0] & 3) == 2, 1)) {
+		*v = (uint64_t)(p[0] | p[1] << 8) >> 2;
+		return p + 2;
+	}
 	__builtin_memcpy(&w, p, 8);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	w = __builtin_bswap64(w);
@@ -85,6 +99,13 @@ static inline const uint8_t *wire_get_varint(const uint8_t *p, uint64_t *v)
 #endif
 	*v = w;
 	return p + 9;
+}
+
+/* The varint after the one at p, without decoding it (the same predicted
+ * branch as wire_get_varint). */
+static inline const uint8_t *wire_skip_varint(const uint8_t *p)
+{
+	return __builtin_expect(p[0] & 1, 1) ? p + 1 : p + wire_varint_len(p[0]);
 }
 
 static inline void wire_put16(uint8_t *p, uint16_t v)

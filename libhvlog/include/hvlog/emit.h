@@ -74,7 +74,6 @@ struct hvlog_stream {
 	const hvlog_schema *schema;
 	uint64_t seq;          /* sequence number of the current chunk */
 	uint64_t base_ts;      /* timestamp the first delta is taken from */
-	uint64_t emitted;      /* events accepted by this stream, all chunks */
 	uint64_t lost;         /* events dropped and not yet reported */
 	uint64_t lost_first, lost_last;
 	uint64_t lost_total;   /* all events ever dropped */
@@ -203,7 +202,6 @@ static inline void hvlog__commit(hvlog_stream *s, uint8_t *p)
 {
 	s->cur = p;
 	s->nrec++;
-	s->emitted++;
 }
 
 /* Whether stream s records group mask m; emitters test this first. */

@@ -2,8 +2,14 @@
  * hvlog/format.h - items as text lines or JSON objects.
  *
  * Formatters write into a caller's buffer and never allocate.  A line is
- * at most HVLOG_FORMAT_MAX bytes (names are capped at HVLOG_MAX_NAME, so
- * every item fits).
+ * at most HVLOG_FORMAT_MAX bytes: names are capped at HVLOG_MAX_NAME and an
+ * event has at most HVLOG_MAX_PARAMS parameters, so even the JSON line of a
+ * schema whose every name is made of control characters (six bytes each
+ * as \u00XX, about 19 KiB in all) fits.  A smaller buffer cuts the line.
+ *
+ * The metadata of a reader carries tables that make formatting faster
+ * (hvlog_meta.internal); a hand-built hvlog_meta without them (NULL) gives
+ * the same lines.
  */
 #ifndef HVLOG_FORMAT_H
 #define HVLOG_FORMAT_H
@@ -19,7 +25,7 @@
 extern "C" {
 #endif
 
-#define HVLOG_FORMAT_MAX 4096
+#define HVLOG_FORMAT_MAX 32768
 
 typedef enum hvlog_format_kind {
 	HVLOG_FORMAT_TEXT, /* aligned, human-readable, one line */
@@ -29,7 +35,8 @@ typedef enum hvlog_format_kind {
 /* Format `it` of a trace with metadata `m`.  Times are shown relative to
  * tick `t0` (normally the first item's).  Writes a NUL-terminated line with
  * a final '\n' into buf (cap >= HVLOG_FORMAT_MAX) and returns its length
- * without the NUL. */
+ * without the NUL.  The bytes of buf after the NUL (up to cap) may be
+ * changed too: numbers and names are copied in fixed-size blocks. */
 HVLOG_API size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it,
 			 hvlog_format_kind kind, uint64_t t0, char *buf, size_t cap);
 

@@ -1,0 +1,561 @@
+/*
+ * test_format.c - the formatters' precomputed tables (hvlog_meta.internal)
+ * change nothing: every line is the same byte for byte with the tables and
+ * without them (a hand-built hvlog_meta), for every event of the built-in
+ * schema and for a schema whose names hold control characters, quotes and
+ * backslashes; the division-free clock conversion equals
+ * hvlog_ticks_to_ns; numbers match printf; a short buffer gets the start
+ * of the line and nothing is written past it.
+ *
+ * The metadata goes through the library's own encoder and decoder
+ * (hvlog__meta_encode, hvlog__meta_decode), which is where the tables are
+ * built; items are made by hand, so every case is reached directly.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hvlog/hvlog.h"
+#include "internal.h"
+#include "testutil.h"
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* Metadata as a reader sees it: encoded, then decoded (with tables). */
+typedef struct decoded {
+	hvlog__meta_store *store;
+	hvlog_meta meta;
+} decoded;
+
+static void decode_meta(decoded *d, const hvlog_schema *schema, const hvlog_stream_info *streams, uint32_t n,
+			uint64_t hz)
+{
+	hvlog__meta_in in = { schema, "test_format", "tsc", hz, 0, n, streams };
+	hvlog_error err = { 0 };
+	uint8_t *buf;
+	size_t len;
+
+	ck_assert_int_eq(hvlog__meta_encode(&in, &buf, &len), HVLOG_OK);
+	ck_assert_msg(hvlog__meta_decode(buf, len, 0, &d->store, &d->meta, &err) == HVLOG_OK, "decode: %s", err.msg);
+	free(buf);
+	ck_assert_msg(d->meta.internal != NULL, "no formatting tables");
+}
+
+static const hvlog_format_kind kinds[] = { HVLOG_FORMAT_TEXT, HVLOG_FORMAT_JSON };
+
+/* it formatted with m's tables and without them: the same bytes. */
+static void assert_same(const hvlog_meta *m, const hvlog_item *it, uint64_t t0, const char *what)
+{
+	hvlog_meta bare = *m;
+	char a[HVLOG_FORMAT_MAX], b[HVLOG_FORMAT_MAX];
+
+	bare.internal = NULL;
+	for (size_t k = 0; k < NELEMS(kinds); k++) {
+		size_t na = hvlog_format_item(m, it, kinds[k], t0, a, sizeof a);
+		size_t nb = hvlog_format_item(&bare, it, kinds[k], t0, b, sizeof b);
+		TU_CHECK(na == nb && !memcmp(a, b, na + 1), "%s (%s): with tables\n%swithout\n%s", what,
+			 kinds[k] == HVLOG_FORMAT_JSON ? "json" : "text", a, b);
+	}
+}
+
+/* Values for each parameter of ev: random, zero, the maximum, and each
+ * named value of its table, then one past each.  Calls check(values) per
+ * set. */
+static void each_value_set(const hvlog_event *ev, tu_rng *rng, void (*check)(const uint64_t *v, void *ctx),
+			   void *ctx)
+{
+	uint64_t v[HVLOG_MAX_PARAMS];
+	uint32_t most = 0;
+
+	for (int round = 0; round < 24; round++) {
+		for (uint32_t i = 0; i < ev->nparams; i++)
+			v[i] = round == 0 ? 0 : round == 1 ? hvlog_type_max(ev->params[i].type)
+							   : tu_rand_value(rng, &ev->params[i]);
+		check(v, ctx);
+	}
+	for (uint32_t i = 0; i < ev->nparams; i++)
+		if (ev->params[i].values && ev->params[i].values->nvalues > most)
+			most = ev->params[i].values->nvalues;
+	for (uint32_t j = 0; j < 2 * most; j++) {
+		for (uint32_t i = 0; i < ev->nparams; i++) {
+			const hvlog_valtab *t = ev->params[i].values;
+			v[i] = t && t->nvalues ? t->values[(j / 2) % t->nvalues].value + (j & 1)
+					       : tu_rand_value(rng, &ev->params[i]);
+		}
+		check(v, ctx);
+	}
+}
+
+struct event_case {
+	const hvlog_meta *m;
+	hvlog_item *it;
+	uint64_t t0;
+	const char *what;
+};
+
+static void check_event_values(const uint64_t *v, void *ctx)
+{
+	struct event_case *c = ctx;
+
+	c->it->values = v;
+	assert_same(c->m, c->it, c->t0, c->what);
+}
+
+/* Every event of m's schema on every stream (and on none, and on one that
+ * does not exist), with many values and times; then lost and damage items. */
+static void check_all_items(const hvlog_meta *m, tu_rng *rng)
+{
+	const hvlog_schema *s = m->schema;
+	static const uint64_t t0s[] = { 0, 1000, UINT64_MAX - 5 };
+	char what[160];
+
+	for (uint32_t e = 0; e < s->nevents; e++) {
+		for (uint32_t st = 0; st <= m->nstreams + 1; st++) {
+			hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .event = &s->events[e] };
+			uint64_t t0 = t0s[tu_rand_below(rng, NELEMS(t0s))];
+			struct event_case c = { m, &it, t0, what };
+			it.stream = st == m->nstreams + 1 ? UINT32_MAX : st;
+			it.ts = t0 + (tu_rand(rng) >> tu_rand_below(rng, 64));
+			it.offset = tu_rand(rng) >> tu_rand_below(rng, 64);
+			snprintf(what, sizeof what, "event %s on stream %u", s->events[e].symbol, it.stream);
+			each_value_set(&s->events[e], rng, check_event_values, &c);
+		}
+	}
+	for (int i = 0; i < 200; i++) {
+		hvlog_item it = {
+			.kind = i & 1 ? HVLOG_ITEM_LOST : HVLOG_ITEM_DAMAGE,
+			.stream = (uint32_t)tu_rand_below(rng, m->nstreams + 2),
+			.ts = tu_rand(rng) >> tu_rand_below(rng, 64),
+			.offset = tu_rand(rng),
+			.lost_count = tu_rand(rng) >> tu_rand_below(rng, 64),
+			.lost_first_ts = tu_rand(rng) >> tu_rand_below(rng, 64),
+			.lost_last_ts = tu_rand(rng),
+			.damage = HVLOG_CHECKSUM,
+			.damage_len = tu_rand(rng) >> 40,
+			.damage_events = i % 3 ? 0 : 17,
+			.damage_msg = "chunk checksum mismatch \"quoted\"\x1b",
+		};
+		if (it.stream == m->nstreams + 1)
+			it.stream = UINT32_MAX;
+		assert_same(m, &it, tu_rand_below(rng, 3) ? 0 : it.ts - 3, "lost or damage");
+	}
+}
+
+static const hvlog_stream_info plain_streams[] = {
+	{ "hv", 0, UINT32_MAX }, { "p1/vp0", 1, 0 }, { "p1/vp1", 1, 1 }, { "a-stream-name-longer-than-8", 2, 0 },
+};
+
+/* Clock rates: 1 GHz (no conversion), divisors and multiples of it, TSC-like
+ * and odd ones, the extremes. */
+static const uint64_t rates[] = {
+	1000000000u, 1, 3, 1000, 10000000, 14318180, 999999999, 1000000001, 2000000000u,
+	2400000000u, 2893437000u, 3000000007u, UINT64_MAX / 3, UINT64_MAX,
+};
+
+/* ---- the built-in schema ----------------------------------------------- */
+
+START_TEST(test_builtin_same_with_tables)
+{
+	decoded d;
+	tu_rng rng = { 1 + (uint64_t)_i };
+
+	decode_meta(&d, hvlog_schema_builtin(), plain_streams, NELEMS(plain_streams), rates[_i]);
+	check_all_items(&d.meta, &rng);
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* A hand-built hvlog_meta on the built-in schema (no tables) formats
+ * events like the decoded one (tables) formats the same events. */
+START_TEST(test_builtin_hand_built_meta)
+{
+	const hvlog_schema *bs = hvlog_schema_builtin();
+	hvlog_meta hand = { .producer = "hand", .clock_name = "tsc", .clock_hz = 2400000000u, .schema = bs,
+			    .nstreams = NELEMS(plain_streams), .streams = plain_streams };
+	char a[HVLOG_FORMAT_MAX], b[HVLOG_FORMAT_MAX];
+	tu_rng rng = { 7 };
+	decoded d;
+
+	decode_meta(&d, bs, plain_streams, NELEMS(plain_streams), hand.clock_hz);
+	ck_assert_uint_eq(d.meta.schema->nevents, bs->nevents);
+	for (uint32_t e = 0; e < bs->nevents; e++) {
+		for (int round = 0; round < 50; round++) {
+			uint64_t v[HVLOG_MAX_PARAMS];
+			hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = (uint32_t)tu_rand_below(&rng, 4),
+					  .ts = tu_rand(&rng) >> 8, .offset = tu_rand(&rng) >> 30, .values = v };
+			for (uint32_t i = 0; i < bs->events[e].nparams; i++)
+				v[i] = tu_rand_value(&rng, &bs->events[e].params[i]);
+			for (size_t k = 0; k < NELEMS(kinds); k++) {
+				it.event = &bs->events[e];
+				size_t na = hvlog_format_item(&hand, &it, kinds[k], 5, a, sizeof a);
+				it.event = &d.meta.schema->events[e];
+				size_t nb = hvlog_format_item(&d.meta, &it, kinds[k], 5, b, sizeof b);
+				TU_CHECK(na == nb && !memcmp(a, b, na + 1), "hand-built\n%sdecoded\n%s", a, b);
+			}
+		}
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* Tables that do not belong to the item or the view are not used: an
+ * event from another schema, a copy of the view with fewer streams. */
+START_TEST(test_tables_not_for_this_item)
+{
+	const hvlog_schema *bs = hvlog_schema_builtin();
+	uint64_t v[HVLOG_MAX_PARAMS] = { 0x1b, 2, 3 };
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 3, .ts = 77, .values = v };
+	hvlog_meta fewer;
+	decoded d;
+
+	decode_meta(&d, bs, plain_streams, NELEMS(plain_streams), 1000000000u);
+	for (uint32_t e = 0; e < bs->nevents; e++) {
+		it.event = &bs->events[e]; /* not the decoded schema's */
+		assert_same(&d.meta, &it, 0, "event of another schema");
+	}
+	fewer = d.meta;
+	fewer.nstreams = 2; /* stream 3 is "?" now */
+	it.event = &d.meta.schema->events[0];
+	assert_same(&fewer, &it, 0, "view with fewer streams");
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* ---- hostile names ------------------------------------------------------- */
+
+/* Names with everything the formatters must neutralise: control characters
+ * (text: '?', JSON: \u00XX), DEL, quotes and backslashes (JSON), bytes
+ * above 0x7f (kept), and lengths around the column widths and at the
+ * 64-byte limit. */
+static const hvlog_value_name hostile_values[] = {
+	{ 0, "ZERO" }, { 1, "\x1b[31mred\x07" }, { 2, "quote\"back\\slash" }, { 3, "del\x7f" },
+	{ 4, "tab\there\nnewline" }, { 0x10, "caf\xc3\xa9" }, { UINT64_MAX, "MAX" },
+	{ 5, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a"
+	     "\x1b\x1c\x1d\x1e\x1f\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14"
+	     "\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f" },
+};
+static const hvlog_valtab hostile_valtabs[] = {
+	{ "evil\x1b", hostile_values, NELEMS(hostile_values) },
+	{ "empty", NULL, 0 },
+};
+
+#define KEY64 "k123456789012345678901234567890123456789012345678901234567890123"
+#define CTL64                                                                                                  \
+	"\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b" \
+	"\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b" \
+	"\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b"
+
+static const hvlog_param hostile_params[] = {
+	{ "plain", "Plain", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL },
+	{ "ke\x1by", "Esc", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_DELTA, NULL },
+	{ "q\"k\\", "Quote", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0] },
+	{ "b\x7f", "Bool", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_BOOL, HVLOG_CODING_VARINT, NULL },
+	{ "hexbool", "Hex bool", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL },
+	{ KEY64, "Long", HVLOG_TYPE_U32, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0] },
+	{ CTL64, "Controls", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0] },
+	{ "", "Empty key", HVLOG_TYPE_U8, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[1] },
+	{ "\xc3\xa9t\xc3\xa9", "Utf8", HVLOG_TYPE_U16, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL },
+};
+/* 16 parameters, each with a 64-byte key of control characters and a
+ * named value of them: the longest JSON line a schema can ask for. */
+static const hvlog_param ctl_params[16] = {
+#define CTL_PARAM { CTL64, "Controls", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0] }
+	CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM,
+	CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM,
+#undef CTL_PARAM
+};
+static const hvlog_group hostile_groups[] = {
+	{ "g\x1b", "Escape", 1 }, { "exactly10c", "Ten", 2 }, { "a-group-alias-longer-than-ten", "Long", 4 },
+	{ "q\"\\", "Quote", 8 }, { "", "Empty", 16 },
+};
+static const hvlog_event hostile_events[] = {
+	{ 1, "HV_TR_\x1b[2J", "Clear screen", 0, hostile_params, NELEMS(hostile_params), 0 },
+	{ 2, "NO_PREFIX", "No prefix", 1, hostile_params, 3, 0 },
+	{ 3, "HV_TR_", "Only the prefix", 2, hostile_params + 3, 4, 0 },
+	{ 4, "HV_TR_EXACTLY_26_CHARACTERS_", "26 columns", 3, NULL, 0, 0 },
+	{ 5, "HV_TR_AN_EVENT_NAME_LONGER_THAN_ITS_26_COLUMNS", "Long", 4, hostile_params + 5, 4, 0 },
+	{ 6, "hv_tr_lower\"q\\", "Lower", 0, hostile_params + 1, 2, 0 },
+	{ 7, "HV_TR_CONTROLS", "Controls", 1, ctl_params, 16, 0 },
+	{ 0xFFFF, "HV_TR_MAX", "Max number", 2, hostile_params, 1, 0 },
+};
+/* (the slots are the decoder's business: not encoded) */
+static const hvlog_schema hostile_schema = {
+	"hostile\x1b", 1, hostile_groups, NELEMS(hostile_groups), hostile_events, NELEMS(hostile_events),
+	hostile_valtabs, NELEMS(hostile_valtabs), 0,
+};
+static const hvlog_stream_info hostile_streams[] = {
+	{ "\x1b[31mred\x07", 1, 0 }, { "q\"\\", 1, 1 }, { "", 0, 0 }, { "exactly8", 0, 0 }, { "del\x7f", 0, 0 },
+	{ "caf\xc3\xa9", 0, 0 }, { KEY64, 0, 0 },
+};
+
+START_TEST(test_hostile_same_with_tables)
+{
+	decoded d;
+	tu_rng rng = { 100 + (uint64_t)_i };
+
+	decode_meta(&d, &hostile_schema, hostile_streams, NELEMS(hostile_streams), rates[_i]);
+	check_all_items(&d.meta, &rng);
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* What the hostile names become (the expectations of the old formatter). */
+START_TEST(test_hostile_names_rendered)
+{
+	uint64_t v[HVLOG_MAX_PARAMS] = { 0xab, 12, 1, 1, 1, 2, 4, 0, 65535 };
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 0, .ts = 1500000123, .offset = 99, .values = v };
+	char line[HVLOG_FORMAT_MAX], want[1024], q64[65];
+	decoded d;
+
+	decode_meta(&d, &hostile_schema, hostile_streams, NELEMS(hostile_streams), 1000000000u);
+	it.event = &d.meta.schema->events[0];
+	hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
+	memset(q64, '?', 64); /* (not in a literal: "??=" is a trigraph) */
+	q64[64] = 0;
+	snprintf(want, sizeof want,
+		 "    1.500000123 ?[31mred? g?         ?[2J                       plain=0xab ke?y=12 "
+		 "q\"k\\=?[31mred? b?=true hexbool=0x1 " KEY64 "=quote\"back\\slash %s=tab?here?newline "
+		 "=0x0 \xc3\xa9t\xc3\xa9=65535\n", q64);
+	ck_assert_str_eq(line, want);
+	hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_JSON, 0, line, sizeof line);
+	ck_assert_msg(strstr(line, "\"stream_name\":\"\\u001b[31mred\\u0007\",") != NULL, "%s", line);
+	ck_assert_msg(strstr(line, ",\"event\":\"HV_TR_\\u001b[2J\",") != NULL, "%s", line);
+	ck_assert_msg(strstr(line, "\"params\":{\"plain\":\"0xab\",\"ke\\u001by\":12,\"q\\\"k\\\\\":1,"
+				   "\"b\x7f\":true,\"hexbool\":true,") != NULL, "%s", line);
+	ck_assert_msg(strstr(line, "\"names\":{\"q\\\"k\\\\\":\"\\u001b[31mred\\u0007\",\"" KEY64
+				   "\":\"quote\\\"back\\\\slash\",") != NULL, "%s", line);
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* ---- short buffers ----------------------------------------------------- */
+
+/* With any cap, the line is the start of the whole one, then "\n\0", and
+ * nothing is written at or past buf + cap. */
+START_TEST(test_short_buffers)
+{
+	enum { GUARD = 64 };
+	static char full[1 << 15], buf[(1 << 15) + GUARD];
+	uint64_t v[HVLOG_MAX_PARAMS];
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 6, .ts = 12345678901234, .offset = 1u << 30,
+			  .values = v };
+	decoded d;
+
+	decode_meta(&d, &hostile_schema, hostile_streams, NELEMS(hostile_streams), 2400000000u);
+	for (uint32_t i = 0; i < HVLOG_MAX_PARAMS; i++)
+		v[i] = i & 1 ? 5 : UINT64_MAX - i;
+	for (int tables = 0; tables < 2; tables++) {
+		hvlog_meta m = d.meta;
+		if (!tables)
+			m.internal = NULL;
+		for (uint32_t e = 0; e < d.meta.schema->nevents; e++) {
+			it.event = &d.meta.schema->events[e];
+			for (size_t k = 0; k < NELEMS(kinds); k++) {
+				size_t n = hvlog_format_item(&m, &it, kinds[k], 0, full, sizeof full);
+				ck_assert_uint_gt(n, 0);
+				for (size_t cap = 0; cap <= n + 40; cap++) {
+					size_t want = cap < 2 ? 0 : (cap - 2 < n - 1 ? cap - 2 : n - 1) + 1, got;
+					memset(buf, 0x5a, cap + GUARD);
+					got = hvlog_format_item(&m, &it, kinds[k], 0, buf, cap);
+					TU_CHECK(got == want, "cap %zu: length %zu, want %zu", cap, got, want);
+					if (cap)
+						TU_CHECK(buf[got] == 0, "cap %zu: no NUL", cap);
+					if (got)
+						TU_CHECK(!memcmp(buf, full, got - 1) && buf[got - 1] == '\n',
+							 "cap %zu: not the start of the line", cap);
+					for (size_t g = cap; g < cap + GUARD; g++)
+						TU_CHECK(buf[g] == 0x5a, "cap %zu: byte %zu written", cap, g);
+				}
+			}
+		}
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* The longest JSON line (event 7 of the hostile schema: 16 keys of 64
+ * control characters, each with a named value of them) fits in
+ * HVLOG_FORMAT_MAX, the same with and without tables; a smaller buffer
+ * cuts it, the same way with and without tables. */
+START_TEST(test_longest_json_line)
+{
+	enum { SMALL = 4096 };
+	static char a[HVLOG_FORMAT_MAX], b[SMALL], c[SMALL], full[HVLOG_FORMAT_MAX];
+	uint64_t v[HVLOG_MAX_PARAMS];
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 6, .values = v };
+	hvlog_meta bare;
+	decoded d;
+
+	decode_meta(&d, &hostile_schema, hostile_streams, NELEMS(hostile_streams), 1000000000u);
+	bare = d.meta;
+	bare.internal = NULL;
+	for (uint32_t i = 0; i < HVLOG_MAX_PARAMS; i++)
+		v[i] = 5;
+	it.event = &d.meta.schema->events[6];
+	size_t n = hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_JSON, 0, a, sizeof a);
+	ck_assert_msg(n > 16 * 2 * 64 * 6 && n < HVLOG_FORMAT_MAX - 1 && a[n - 1] == '\n' && a[n - 2] == '}',
+		      "longest JSON line: %zu bytes, not whole", n);
+	ck_assert_uint_eq(hvlog_format_item(&bare, &it, HVLOG_FORMAT_JSON, 0, full, sizeof full), n);
+	ck_assert(!memcmp(a, full, n + 1));
+	ck_assert_uint_eq(hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_JSON, 0, b, sizeof b), SMALL - 1);
+	ck_assert_uint_eq(hvlog_format_item(&bare, &it, HVLOG_FORMAT_JSON, 0, c, sizeof c), SMALL - 1);
+	ck_assert(!memcmp(b, c, sizeof b) && !memcmp(a, b, SMALL - 2));
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* ---- numbers and time --------------------------------------------------- */
+
+/* Values of every decimal and hex length, and their neighbours. */
+static uint64_t edge_value(tu_rng *rng, int i)
+{
+	uint64_t p10 = 1, p16 = 1;
+
+	switch (i % 4) {
+	case 0:
+		for (int k = (int)tu_rand_below(rng, 20); k > 0; k--)
+			p10 *= 10;
+		return p10 + tu_rand_below(rng, 3) - 1;
+	case 1:
+		p16 <<= 4 * tu_rand_below(rng, 16);
+		return p16 + tu_rand_below(rng, 3) - 1;
+	case 2:
+		return UINT64_MAX - tu_rand_below(rng, 3);
+	default:
+		return tu_rand(rng) >> tu_rand_below(rng, 64);
+	}
+}
+
+static const hvlog_param number_params[] = {
+	{ "d", "Dec", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL },
+	{ "h", "Hex", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL },
+};
+static const hvlog_group number_groups[] = { { "g", "G", 1 } };
+static const hvlog_event number_events[] = { { 1, "HV_TR_N", "N", 0, number_params, 2, 0 } };
+static const hvlog_schema number_schema = { "n", 1, number_groups, 1, number_events, 1, NULL, 0, 2 };
+
+START_TEST(test_numbers_match_printf)
+{
+	static const hvlog_stream_info one[] = { { "s", 0, 0 } };
+	char line[HVLOG_FORMAT_MAX], want[512];
+	uint64_t v[2];
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 0, .values = v };
+	tu_rng rng = { 3 };
+	decoded d;
+
+	decode_meta(&d, &number_schema, one, 1, 1000000000u);
+	it.event = &d.meta.schema->events[0];
+	for (int i = 0; i < 200000; i++) {
+		uint64_t ns;
+		v[0] = edge_value(&rng, i);
+		v[1] = edge_value(&rng, i + 1);
+		it.ts = edge_value(&rng, i + 2);
+		it.offset = edge_value(&rng, i + 3);
+		ns = it.ts;
+		hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
+		snprintf(want, sizeof want, "%*" PRIu64 ".%09" PRIu64 " s        g          N                          d=%" PRIu64
+			 " h=0x%" PRIx64 "\n", 5, ns / 1000000000u, ns % 1000000000u, v[0], v[1]);
+		TU_CHECK(!strcmp(line, want), "text\n%s\nwant\n%s", line, want);
+		hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_JSON, 0, line, sizeof line);
+		snprintf(want, sizeof want, "{\"type\":\"event\",\"time_ns\":%" PRIu64 ",\"ts\":%" PRIu64 ",\"stream\":0,"
+			 "\"stream_name\":\"s\",\"offset\":%" PRIu64 ",\"group\":\"g\",\"event\":\"HV_TR_N\",\"number\":1,"
+			 "\"params\":{\"d\":%" PRIu64 ",\"h\":\"0x%" PRIx64 "\"}}\n", ns, it.ts, it.offset, v[0], v[1]);
+		TU_CHECK(!strcmp(line, want), "json\n%s\nwant\n%s", line, want);
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* "%5" above pads the seconds so that with the point and nine digits they
+ * fill 15 columns: check that the reference itself pads as the time
+ * column does, on a short and a long time. */
+START_TEST(test_time_column)
+{
+	static const hvlog_stream_info one[] = { { "s", 0, 0 } };
+	char line[HVLOG_FORMAT_MAX];
+	uint64_t v[2] = { 0, 0 };
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 0, .ts = 1, .values = v };
+	decoded d;
+
+	decode_meta(&d, &number_schema, one, 1, 1000000000u);
+	it.event = &d.meta.schema->events[0];
+	hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
+	ck_assert(!strncmp(line, "    0.000000001 s ", 18));
+	it.ts = UINT64_MAX;
+	hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
+	ck_assert(!strncmp(line, "18446744073.709551615 s ", 24));
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* The conversion without division equals hvlog_ticks_to_ns (128-bit
+ * division) for every rate, on random, edge and overflowing tick counts. */
+START_TEST(test_clock_exact)
+{
+	static const uint64_t more_rates[] = { 2, 7, 999, 1000000, 33333333, 1000000007, 1193182, 3579545,
+					       25000000, 19200000, 24000000, 2100000000, 3700000000u,
+					       (uint64_t)1 << 32, ((uint64_t)1 << 63) + 1 };
+	tu_rng rng = { 11 };
+
+	for (size_t r = 0; r < NELEMS(rates) + NELEMS(more_rates) + 2000; r++) {
+		uint64_t hz = r < NELEMS(rates)			       ? rates[r]
+			      : r < NELEMS(rates) + NELEMS(more_rates) ? more_rates[r - NELEMS(rates)]
+								       : 1 + (tu_rand(&rng) >> tu_rand_below(&rng, 64));
+		hvlog__clock c;
+		hvlog__clock_init(&c, hz);
+		for (int i = 0; i < 2000; i++) {
+			uint64_t t0 = i % 7 ? 0 : tu_rand(&rng) >> tu_rand_below(&rng, 64);
+			uint64_t d = i < 8 ? (uint64_t)i : i < 16 ? UINT64_MAX - (uint64_t)(i - 8)
+							   : i % 3 ? tu_rand(&rng) >> tu_rand_below(&rng, 64)
+								   : hz * tu_rand_below(&rng, 1000) + tu_rand_below(&rng, 3) - 1;
+			uint64_t t = t0 + d;
+			TU_CHECK(hvlog__clock_ns(&c, t, t0) == hvlog_ticks_to_ns(t, t0, hz),
+				 "hz %" PRIu64 " t %" PRIu64 " t0 %" PRIu64 ": %" PRIu64 ", want %" PRIu64, hz, t, t0,
+				 hvlog__clock_ns(&c, t, t0), hvlog_ticks_to_ns(t, t0, hz));
+			TU_CHECK(hvlog__clock_ns(&c, t0, t) == hvlog_ticks_to_ns(t0, t, hz), "backwards");
+		}
+	}
+}
+END_TEST
+
+/* ---- suite ---------------------------------------------------------------- */
+
+static Suite *format_suite(void)
+{
+	Suite *s = suite_create("format");
+	TCase *tc;
+
+	tc = tcase_create("tables");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_builtin_same_with_tables, 0, (int)NELEMS(rates));
+	tcase_add_test(tc, test_builtin_hand_built_meta);
+	tcase_add_test(tc, test_tables_not_for_this_item);
+	tcase_add_loop_test(tc, test_hostile_same_with_tables, 0, (int)NELEMS(rates));
+	tcase_add_test(tc, test_hostile_names_rendered);
+	tcase_add_test(tc, test_short_buffers);
+	tcase_add_test(tc, test_longest_json_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("numbers");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_numbers_match_printf);
+	tcase_add_test(tc, test_time_column);
+	tcase_add_test(tc, test_clock_exact);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(format_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
