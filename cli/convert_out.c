@@ -51,14 +51,7 @@ void cv_str(cv_out *o, const char *s)
 
 void cv_dec(cv_out *o, uint64_t v)
 {
-	char tmp[20];
-	int n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10));
-	while (n)
-		*o->p++ = tmp[--n];
+	o->p += hvlog_format_dec(o->p, v);
 }
 
 void cv_sdec(cv_out *o, int64_t v)
@@ -98,23 +91,7 @@ void cv_usec(cv_out *o, uint64_t ns)
 
 void cv_json_str(cv_out *o, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-
-	cv_ch(o, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			cv_ch(o, '\\');
-			cv_ch(o, (char)c);
-		} else if (c < 0x20) {
-			cv_mem(o, "\\u00", 4);
-			cv_ch(o, hex[c >> 4]);
-			cv_ch(o, hex[c & 15]);
-		} else {
-			cv_ch(o, (char)c);
-		}
-	}
-	cv_ch(o, '"');
+	o->p += hvlog_format_json_str(o->p, s);
 }
 
 void cv_csv_field(cv_out *o, const char *s)

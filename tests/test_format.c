@@ -473,6 +473,55 @@ END_TEST
 /* "%5" above pads the seconds so that with the point and nine digits they
  * fill 15 columns: check that the reference itself pads as the time
  * column does, on a short and a long time. */
+/* The building blocks: decimal against printf; JSON strings against a
+ * byte-at-a-time reference, with the character that needs an escape at
+ * every position of strings of every length up to 64 (the 8-byte scan
+ * must not miss one or stop short). */
+static size_t json_ref(char *out, const char *s)
+{
+	char *p = out;
+
+	*p++ = '"';
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			p += sprintf(p, "\\%c", c);
+		else if (c < 0x20)
+			p += sprintf(p, "\\u%04x", c);
+		else
+			*p++ = (char)c;
+	}
+	*p++ = '"';
+	return (size_t)(p - out);
+}
+
+START_TEST(test_building_blocks)
+{
+	static const char special[] = { '"', '\\', 0x01, 0x1f, '\n', 0x7f, (char)0xc3, ' ' };
+	char got[HVLOG_MAX_NAME * 6 + 8], want[HVLOG_MAX_NAME * 6 + 8], s[HVLOG_MAX_NAME + 1];
+	tu_rng rng = { 11 };
+
+	for (int i = 0; i < 100000; i++) {
+		uint64_t v = edge_value(&rng, i);
+		size_t n = hvlog_format_dec(got, v);
+		TU_CHECK(n == (size_t)snprintf(want, sizeof want, "%" PRIu64, v) && !memcmp(got, want, n),
+			 "hvlog_format_dec(%" PRIu64 ") = %.*s", v, (int)n, got);
+	}
+	for (size_t len = 0; len <= HVLOG_MAX_NAME; len++)
+		for (size_t at = 0; at <= len; at++)
+			for (size_t k = 0; k < sizeof special; k++) {
+				for (size_t j = 0; j < len; j++)
+					s[j] = (char)('a' + (j % 26));
+				if (at < len)
+					s[at] = special[k];
+				s[len] = 0;
+				size_t n = hvlog_format_json_str(got, s), m = json_ref(want, s);
+				TU_CHECK(n == m && !memcmp(got, want, n), "json string of %zu bytes, 0x%02x at %zu: %.*s",
+					 len, (unsigned char)special[k], at, (int)n, got);
+			}
+}
+END_TEST
+
 START_TEST(test_time_column)
 {
 	static const hvlog_stream_info one[] = { { "s", 0, 0 } };
@@ -543,6 +592,7 @@ static Suite *format_suite(void)
 	tc = tcase_create("numbers");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_numbers_match_printf);
+	tcase_add_test(tc, test_building_blocks);
 	tcase_add_test(tc, test_time_column);
 	tcase_add_test(tc, test_clock_exact);
 	suite_add_tcase(s, tc);

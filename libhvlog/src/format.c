@@ -93,22 +93,41 @@ static void pad_to(struct out *o, char *from, size_t width)
 		*o->p++ = ' ';
 }
 
+/* Whether any of the 8 bytes of w needs an escape in JSON: a quote, a
+ * backslash or a control character (SWAR: a byte b < k sets the top bit
+ * of (b - k) & ~b, for k <= 0x80; a byte equal to c is a byte of w ^ c
+ * below 1). */
+static inline int json_esc8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high ? 1 : 0;
+}
+
+/* The bytes that need an escape in JSON. */
+static const uint8_t json_esc[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* control characters */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
 static void put_json_str(struct out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
+	size_t len = strlen(s), n = 0;
 
-	/* most names need no escape: copy them whole */
-	while (s[n] && s[n] != '"' && s[n] != '\\' && (unsigned char)s[n] >= 0x20)
-		n++;
-	if (!s[n]) {
-		put_ch(o, '"');
-		put_mem(o, s, n);
-		put_ch(o, '"');
-		return;
+	/* most names need no escape: find that 8 bytes at a time, copy whole */
+	for (uint64_t w; n + 8 <= len; n += 8) {
+		memcpy(&w, s + n, 8);
+		if (json_esc8(w))
+			break;
 	}
+	while (n < len && !json_esc[(unsigned char)s[n]])
+		n++;
 	put_ch(o, '"');
-	for (; *s; s++) {
+	put_mem(o, s, n);
+	for (s += n; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\') {
 			put_ch(o, '\\');
@@ -293,6 +312,19 @@ static void put_dec(struct out *o, uint64_t v)
 static void put_hex(struct out *o, uint64_t v, int quoted)
 {
 	put_num(o, quoted ? hex_quoted_at : hex_at, v);
+}
+
+size_t hvlog_format_dec(char *out, uint64_t v)
+{
+	return (size_t)(dec_at(out, v) - out);
+}
+
+size_t hvlog_format_json_str(char *out, const char *s)
+{
+	struct out o = { out, out + 2 + 6 * strlen(s) };
+
+	put_json_str(&o, s);
+	return (size_t)(o.p - out);
 }
 
 /* ---- time --------------------------------------------------------------- */

@@ -40,6 +40,15 @@ typedef enum hvlog_format_kind {
 HVLOG_API size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it,
 			 hvlog_format_kind kind, uint64_t t0, char *buf, size_t cap);
 
+/* Building blocks for formats of one's own (hvlog convert uses them).
+ * Each writes at out, without a NUL, and returns the bytes written. */
+#define HVLOG_DEC_MAX 20 /* digits of UINT64_MAX */
+/* The decimal digits of v; out has room for HVLOG_DEC_MAX bytes. */
+HVLOG_API size_t hvlog_format_dec(char *out, uint64_t v);
+/* s as a JSON string, quotes included (", \ and control characters
+ * escaped); out has room for 2 + 6 * strlen(s) bytes. */
+HVLOG_API size_t hvlog_format_json_str(char *out, const char *s);
+
 /* Nanoseconds from tick t0 to tick t with clock rate hz, rounded down; 0 if
  * t < t0, UINT64_MAX if it does not fit (over 584 years). */
 HVLOG_API uint64_t hvlog_ticks_to_ns(uint64_t t, uint64_t t0, uint64_t hz);
