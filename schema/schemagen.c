@@ -19,7 +19,7 @@
 
 enum { T_U8, T_U16, T_U32, T_U64, T_BOOL };
 enum { F_HEX, F_DEC, F_BOOL, F_ENUM };
-enum { C_VARINT, C_DELTA };
+enum { C_VARINT, C_DELTA, C_KEYED };
 
 struct group { const char *id, *alias, *name; uint64_t mask; };
 struct valtab { const char *id, *alias; };
@@ -66,7 +66,7 @@ static const char *const type_enum[] = { "HVLOG_TYPE_U8", "HVLOG_TYPE_U16", "HVL
 					 "HVLOG_TYPE_U64", "HVLOG_TYPE_BOOL" };
 static const char *const fmt_enum[] = { "HVLOG_DISPLAY_HEX", "HVLOG_DISPLAY_DEC",
 					"HVLOG_DISPLAY_BOOL", "HVLOG_DISPLAY_ENUM" };
-static const char *const coding_enum[] = { "HVLOG_CODING_VARINT", "HVLOG_CODING_DELTA" };
+static const char *const coding_enum[] = { "HVLOG_CODING_VARINT", "HVLOG_CODING_DELTA", "HVLOG_CODING_KEYED" };
 
 static int failed;
 
@@ -150,6 +150,9 @@ static void check(void)
 				fail("parameter %s.%s: ENUM without a value table", params[p].sym, params[p].key);
 			if (params[p].format != F_ENUM && strcmp(params[p].valtab, "NONE"))
 				fail("parameter %s.%s: value table without ENUM", params[p].sym, params[p].key);
+			if (params[p].coding == C_KEYED && order[k - 1])
+				fail("parameter %s.%s: KEYED needs a parameter before it (its key)", params[p].sym,
+				     params[p].key);
 			for (size_t q = 0; q < p; q++)
 				if (!strcmp(params[q].sym, params[p].sym) && !strcmp(params[q].key, params[p].key))
 					fail("parameter %s.%s defined twice", params[p].sym, params[p].key);
@@ -212,12 +215,18 @@ static void header(FILE *f)
 		for (k = 0; k < np; k++) {
 			const struct param *pp = &params[p + k];
 			const char *v = pp->type == T_BOOL ? "(uint64_t)(%s != 0)" : "%s";
-			char expr[96];
+			char expr[96], key[96];
 			snprintf(expr, sizeof expr, v, pp->key);
 			if (pp->coding == C_DELTA)
 				fprintf(f, "\tp = hvlog__put_delta(p, &s->slots[HVLOG_SLOT_%s + %u], %s);\n",
 					e->sym, k, expr);
-			else
+			else if (pp->coding == C_KEYED) {
+				/* keyed by the parameter before, as it was encoded */
+				snprintf(key, sizeof key, params[p + k - 1].type == T_BOOL ? "(uint64_t)(%s != 0)" : "%s",
+					 params[p + k - 1].key);
+				fprintf(f, "\tp = hvlog__put_keyed(p, s, HVLOG_SLOT_%s + %u, %s, %s);\n", e->sym, k,
+					key, expr);
+			} else
 				fprintf(f, "\tp = hvlog__put_varint(p, %s);\n", expr);
 		}
 		fputs("\thvlog__commit(s, p);\n\treturn HVLOG_OK;\n}\n\n", f);

@@ -1221,7 +1221,7 @@ static const hvlog_param params16[16] = {
 };
 static const hvlog_param params_mixed[] = {
 	{ "a", "A", HVLOG_TYPE_U8, HVLOG_DISPLAY_DEC, HVLOG_CODING_DELTA, NULL },
-	{ "b", "B", HVLOG_TYPE_U16, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL },
+	{ "b", "B", HVLOG_TYPE_U16, HVLOG_DISPLAY_HEX, HVLOG_CODING_KEYED, NULL },
 	{ "c", "C", HVLOG_TYPE_U32, HVLOG_DISPLAY_HEX, HVLOG_CODING_DELTA, NULL },
 	{ "d", "D", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_BOOL, HVLOG_CODING_VARINT, NULL },
 	{ "e", "E", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_DELTA, NULL },
@@ -1272,6 +1272,107 @@ START_TEST(test_custom_schema)
 	assert_no_damage("custom schema", &t);
 	tu_trace_free(&t);
 	tu_events_free(&want);
+}
+END_TEST
+
+/* KEYED parameters: an MSR's value is coded against the last value of the
+ * same MSR, so interleaved MSRs whose values each change a little take one
+ * byte each; and the shared predictors stay in step when a group filter
+ * drops events that use them: a context switch's tsc_offset (scheduler)
+ * and an MSR value (interrupt) are made to share one predictor, then read
+ * with only the scheduler group. */
+START_TEST(test_keyed)
+{
+	hvlog_writer_config cfg = { .nstreams = 1 };
+	char path[PATH_MAX];
+	tu_events all = { 0 }, sched = { 0 };
+	uint32_t msr = 0, thread = 0x1000;
+	uint64_t ts = 1000;
+	hvlog_stream *s;
+	tu_trace t;
+
+	/* a thread id and an MSR index whose keyed predictors collide */
+	for (msr = 0;; msr++)
+		if (hvlog__keyed_index(HVLOG_SLOT_IM_MSR_READ + 2, msr) ==
+		    hvlog__keyed_index(HVLOG_SLOT_SCH_CONTEXT_SWITCH + 2, thread))
+			break;
+	file_in_dir(path, "keyed.hvl");
+	hvlog_writer *w = open_writer(path, &cfg);
+	s = hvlog_writer_stream(w, 0);
+	for (int i = 0; i < 3000; i++) {
+		tu_event e = { .ts = ts += 7 };
+		if (i % 3 == 2) {
+			e = (tu_event){ .ts = ts, .number = HVLOG_EV_SCH_CONTEXT_SWITCH, .nparams = 3,
+					.v = { 2, thread, 0xffffff3a12345678ull + 16 * (uint64_t)i } };
+			ck_assert_int_eq(hvlog_emit_sch_context_switch(s, e.ts, e.v[0], (uint32_t)e.v[1], e.v[2]),
+					 HVLOG_OK);
+			tu_events_push(&sched, &e);
+		} else {
+			/* two MSRs, each value a little above its last */
+			uint32_t index = i % 3 ? msr : 0x6e0;
+			e = (tu_event){ .ts = ts, .number = HVLOG_EV_IM_MSR_READ, .nparams = 3,
+					.v = { 0xfffff80000001000ull, index, (index == msr ? 1ull << 40 : 5ull << 50) + (uint64_t)i } };
+			ck_assert_int_eq(hvlog_emit_im_msr_read(s, e.ts, e.v[0], (uint32_t)e.v[1], e.v[2]), HVLOG_OK);
+		}
+		e.seq = all.n;
+		tu_events_push(&all, &e);
+	}
+	close_writer(w);
+
+	tu_read_path(path, 0, &t);
+	tu_assert_events_equal("keyed, every event", &all, &t.ev);
+	tu_trace_free(&t);
+	tu_read_path(path, HVLOG_GROUP_SCHEDULER, &t);
+	tu_assert_events_equal("keyed, scheduler only", &sched, &t.ev);
+	tu_trace_free(&t);
+
+	/* Without the collision: two MSRs interleaved, each value a little
+	 * above its last, take tag, time delta, rip delta 0, index (2 bytes)
+	 * and a one-byte value delta. */
+	ck_assert_uint_ne(hvlog__keyed_index(HVLOG_SLOT_IM_MSR_READ + 2, 0x6e0),
+			  hvlog__keyed_index(HVLOG_SLOT_IM_MSR_READ + 2, 0x830));
+	file_in_dir(path, "keyed-size.hvl");
+	w = open_writer(path, &cfg);
+	s = hvlog_writer_stream(w, 0);
+	for (int i = 0; i < 30000; i++)
+		hvlog_emit_im_msr_read(s, ts += 7, 0xfffff80000001000ull, i % 2 ? 0x6e0 : 0x830,
+				       (i % 2 ? 1ull << 40 : 5ull << 50) + (uint64_t)i);
+	close_writer(w);
+	{
+		size_t len;
+		uint8_t *buf = tu_load(path, &len);
+		double per = (double)(len - tu_data_offset(buf, len)) / 30000.0;
+		ck_assert_msg(per < 6.1, "%.2f bytes per MSR read", per);
+		free(buf);
+	}
+	tu_events_free(&all);
+	tu_events_free(&sched);
+}
+END_TEST
+
+/* A KEYED first parameter has no key: the writer's generic emitter and
+ * the reader's metadata check refuse it. */
+static const hvlog_param keyed_first[] = {
+	{ "k", "K", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_KEYED, NULL },
+};
+static const hvlog_group keyed_groups[] = { { "g", "G", 1 } };
+static const hvlog_event keyed_events[] = { { 0x10, "HV_TR_K", "K", 0, keyed_first, 1, 0 } };
+static const hvlog_schema keyed_schema = { "keyed-first", 1, keyed_groups, 1, keyed_events, 1, NULL, 0, 1 };
+
+START_TEST(test_keyed_first_refused)
+{
+	hvlog_writer_config cfg = { .schema = &keyed_schema, .nstreams = 1 };
+	char path[PATH_MAX];
+	uint64_t v = 1;
+	hvlog_reader *r;
+	hvlog_error err;
+
+	file_in_dir(path, "keyed-first.hvl");
+	hvlog_writer *w = open_writer(path, &cfg);
+	ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), 1, &keyed_events[0], &v), HVLOG_INVALID);
+	close_writer(w);
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_MALFORMED);
+	ck_assert_msg(strstr(err.msg, "keyed") != NULL, "%s", err.msg);
 }
 END_TEST
 
@@ -1372,6 +1473,8 @@ static Suite *roundtrip_suite(void)
 	tcase_add_test(tc, test_extreme_values);
 	tcase_add_test(tc, test_typed_emitters);
 	tcase_add_test(tc, test_custom_schema);
+	tcase_add_test(tc, test_keyed);
+	tcase_add_test(tc, test_keyed_first_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("time");

@@ -9,6 +9,8 @@ static void reset_slots(hvlog_stream *s)
 {
 	for (uint32_t i = 0; i < s->nslots; i++)
 		s->slots[i] = 0;
+	for (uint32_t i = 0; i < HVLOG_KEYED_SLOTS; i++)
+		s->keyed[i] = 0;
 }
 
 hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id, const hvlog_schema *schema,
@@ -162,11 +164,12 @@ hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts)
 hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev, const uint64_t *params)
 {
 	const hvlog_group *g;
+	uint64_t prev = 0;
 	uint8_t *p;
 
 	if (!s || !ev || ev->nparams > HVLOG_MAX_PARAMS || ev->number > HVLOG_MAX_EVENT_NUMBER ||
-	    ev->group >= s->schema->ngroups ||
-	    ev->slot + ev->nparams > s->nslots)
+	    ev->group >= s->schema->ngroups || ev->slot + ev->nparams > s->nslots ||
+	    (ev->nparams && ev->params[0].coding == HVLOG_CODING_KEYED))
 		return HVLOG_INVALID;
 	g = &s->schema->groups[ev->group];
 	if (!hvlog_stream_wants(s, g->mask))
@@ -178,8 +181,11 @@ hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev, con
 								   : params[i] & hvlog_type_max(ev->params[i].type);
 		if (ev->params[i].coding == HVLOG_CODING_DELTA)
 			p = hvlog__put_delta(p, &s->slots[ev->slot + i], v);
+		else if (ev->params[i].coding == HVLOG_CODING_KEYED)
+			p = hvlog__put_keyed(p, s, ev->slot + i, prev, v);
 		else
 			p = hvlog__put_varint(p, v);
+		prev = v;
 	}
 	hvlog__commit(s, p);
 	return HVLOG_OK;

@@ -380,6 +380,8 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
 			p->type = (hvlog_type)t;
 			p->display = (hvlog_display)f;
 			p->coding = (hvlog_coding)c;
+			if (j == 0 && p->coding == HVLOG_CODING_KEYED)
+				return bad(d, HVLOG_MALFORMED, "coding", "is keyed on a first parameter, which has no key");
 			if (get(ps[j], "values")) {
 				if (!s->nvaltabs)
 					return bad(d, HVLOG_MALFORMED, "values", "names a table that does not exist");

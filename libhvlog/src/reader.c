@@ -60,6 +60,7 @@ struct rstream {
 	uint32_t decoded;      /* events decoded from cur */
 	uint64_t base_off;     /* file offset of buf[0] */
 	uint64_t *slots;
+	uint64_t *keyed;       /* HVLOG_KEYED_SLOTS shared KEYED predictors, after the slots */
 	int has;               /* item holds the stream's next item */
 	int done;
 	hvlog_item item;
@@ -72,6 +73,7 @@ struct plan {
 	uint32_t slot;         /* first predictor slot */
 	uint32_t nparams;
 	uint32_t wanted;       /* its group is in the group mask */
+	uint32_t keyed;        /* bit i: parameter i is KEYED */
 };
 
 struct hent {
@@ -426,11 +428,14 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 		active += kept != 0;
 	}
 	/* Each stream with chunks keeps one value per parameter of the schema
-	 * while it decodes: refuse files whose product is absurd. */
-	if ((uint64_t)active * r->meta.schema->nslots * sizeof(uint64_t) > WIRE_MAX_DECODER_STATE)
+	 * and the KEYED predictors while it decodes: refuse files whose
+	 * product is absurd. */
+	if ((uint64_t)active * (r->meta.schema->nslots + HVLOG_KEYED_SLOTS) * sizeof(uint64_t) >
+	    WIRE_MAX_DECODER_STATE)
 		return hvlog__fail(err, HVLOG_LIMIT, UINT64_MAX,
-				   "%u streams x %u parameters need more decoder state than the %u MiB cap", active,
-				   r->meta.schema->nslots, WIRE_MAX_DECODER_STATE >> 20);
+				   "%u streams x (%u parameters + %u keyed predictors) need more decoder state than "
+				   "the %u MiB cap",
+				   active, r->meta.schema->nslots, HVLOG_KEYED_SLOTS, WIRE_MAX_DECODER_STATE >> 20);
 	if (r->ndamage)
 		qsort(r->damage, r->ndamage, sizeof *r->damage, cmp_damage);
 	for (size_t d = 0; d < r->ndamage; d++) {
@@ -528,7 +533,8 @@ static hvlog_status build_plans(hvlog_reader *r, hvlog_error *err)
 		struct plan *pl = &r->plans[i];
 		*pl = (struct plan){ .ev = ev, .slot = ev->slot, .nparams = ev->nparams, .wanted = 1 };
 		for (uint32_t k = 0; k < ev->nparams; k++) {
-			r->dmask[ev->slot + k] = ev->params[k].coding == HVLOG_CODING_DELTA ? UINT64_MAX : 0;
+			r->dmask[ev->slot + k] = ev->params[k].coding != HVLOG_CODING_VARINT ? UINT64_MAX : 0;
+			pl->keyed |= (uint32_t)(ev->params[k].coding == HVLOG_CODING_KEYED) << k;
 			r->maxv[ev->slot + k] = type_max[ev->params[k].type];
 		}
 		if (ev->number >= HVLOG_TAG_FIRST_EVENT && ev->number < HVLOG_TAG_ESCAPE)
@@ -769,7 +775,8 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		return 0;
 	}
 	c = rs->cur = &rs->chunks[rs->next++];
-	if (!rs->slots && !(rs->slots = calloc(r->meta.schema->nslots + 1, sizeof *rs->slots))) {
+	/* the slots, then the shared KEYED predictors */
+	if (!rs->slots && !(rs->slots = calloc(r->meta.schema->nslots + HVLOG_KEYED_SLOTS, sizeof *rs->slots))) {
 		hvlog__fail(err, HVLOG_NOMEM, c->off, "out of memory");
 		return -1;
 	}
@@ -793,7 +800,8 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 	rs->p = rs->buf;
 	rs->end = rs->buf + c->len;
 	rs->decoded = 0;
-	memset(rs->slots, 0, r->meta.schema->nslots * sizeof *rs->slots);
+	rs->keyed = rs->slots + r->meta.schema->nslots;
+	memset(rs->slots, 0, (r->meta.schema->nslots + HVLOG_KEYED_SLOTS) * sizeof *rs->slots);
 	if (hvlog_crc32c(0, rs->buf, c->len) != c->payload_crc) {
 		r->stats.damaged_regions++;
 		r->stats.damaged_bytes += HVLOG_CHUNK_HEADER_SIZE + c->len;
@@ -832,9 +840,10 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	rs->ts += v;
 	rs->decoded++;
 	r->stats.events++;
-	if (!pl->wanted) {
+	if (!pl->wanted && !pl->keyed) {
 		/* filtered out: step over the values without decoding them (an
-		 * unwanted event's slots are never read) */
+		 * unwanted event's slots are never read; the KEYED predictors
+		 * are shared, so events with KEYED parameters are decoded) */
 		for (uint32_t i = 0; i < pl->nparams; i++) {
 			if (checked && (p >= end || wire_varint_len(*p) > (size_t)(end - p)))
 				return REC_BAD;
@@ -850,18 +859,25 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 			return REC_BAD;
 		if (!checked)
 			p = wire_get_varint(p, &v);
-		/* DELTA: the zigzag difference from the slot, selected by a
-		 * mask (no branch on the coding).  Plain parameters write their
-		 * slot too: it is never read. */
-		uint64_t sum = slot[i] + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
+		/* DELTA and KEYED: the zigzag difference from the predictor,
+		 * selected by a mask (no branch on the coding).  The predictor
+		 * is the parameter's slot, or for KEYED the shared one of the
+		 * value before it.  Plain parameters write their slot too: it
+		 * is never read. */
+		uint64_t *pred = &slot[i];
+		if (pl->keyed && (pl->keyed >> i & 1))
+			pred = &rs->keyed[hvlog__keyed_index(pl->slot + i, rs->values[i - 1])];
+		uint64_t sum = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
 		v = (sum & dmask[i]) | (v & ~dmask[i]);
-		slot[i] = v;
+		*pred = v;
 		bad |= v > max[i];
 		rs->values[i] = v;
 	}
 	if (bad)
 		return REC_BAD;
 	rs->p = p;
+	if (!pl->wanted)
+		return REC_SKIP;
 	rs->item.kind = HVLOG_ITEM_EVENT;
 	rs->item.ts = rs->ts;
 	rs->item.event = pl->ev;

@@ -101,7 +101,7 @@ const char *hvlog_valtab_name(const hvlog_valtab *t, uint64_t value)
 
 static const char *const type_names[HVLOG_TYPE_COUNT_] = { "u8", "u16", "u32", "u64", "bool" };
 static const char *const display_names[HVLOG_DISPLAY_COUNT_] = { "hex", "dec", "bool", "enum" };
-static const char *const coding_names[HVLOG_CODING_COUNT_] = { "varint", "delta" };
+static const char *const coding_names[HVLOG_CODING_COUNT_] = { "varint", "delta", "keyed" };
 
 const char *hvlog_type_name(hvlog_type t)
 {

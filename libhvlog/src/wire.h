@@ -42,7 +42,7 @@
 #define WIRE_MAX_GROUPS 64u
 #define WIRE_MAX_VALTABS 256u
 #define WIRE_MAX_VALUES 65536u
-#define WIRE_MAX_DECODER_STATE (64u << 20) /* streams with chunks x slots x 8 */
+#define WIRE_MAX_DECODER_STATE (256u << 20) /* streams with chunks x (slots + KEYED) x 8 */
 #define WIRE_MAX_META_DEPTH 16u
 
 struct hvlog_stream;

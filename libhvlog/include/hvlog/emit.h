@@ -49,6 +49,9 @@ extern "C" {
 
 typedef struct hvlog_stream hvlog_stream;
 
+/* Predictors of KEYED parameters per stream (docs/FORMAT.md §5.5). */
+#define HVLOG_KEYED_SLOTS 256u
+
 /* Called when the chunk buffer has less than HVLOG_RECORD_MAX (plus
  * HVLOG_LOST_MAX) bytes left.
  * It must leave the stream ready for at least one more record (normally by
@@ -81,6 +84,7 @@ struct hvlog_stream {
 	uint64_t carried_first, carried_last;
 	uint32_t nslots;
 	uint32_t flags;        /* chunk header flags gathered while encoding */
+	uint64_t keyed[HVLOG_KEYED_SLOTS]; /* KEYED predictors, shared by all parameters */
 };
 
 /* Set up stream `id` on caller memory: `buf` of `cap` bytes (at least
@@ -168,6 +172,20 @@ static inline uint8_t *hvlog__put_delta(uint8_t *p, uint64_t *slot, uint64_t v)
 	uint64_t d = v - *slot;
 	*slot = v;
 	return hvlog__put_varint(p, (d << 1) ^ (uint64_t)-(int64_t)(d >> 63));
+}
+
+/* The KEYED predictor of the parameter in predictor slot `slot` when the
+ * parameter before it has value `key` (docs/FORMAT.md §5.5): a
+ * multiplicative hash to 0..HVLOG_KEYED_SLOTS - 1.  Different parameters
+ * and keys may share one; encoder and decoder share it the same way. */
+static inline uint32_t hvlog__keyed_index(uint32_t slot, uint64_t key)
+{
+	return (uint32_t)(((key + (uint64_t)slot * 0x9E3779B97F4A7C15ull) * 0xD6E8FEB86659FD93ull) >> 56);
+}
+
+static inline uint8_t *hvlog__put_keyed(uint8_t *p, hvlog_stream *s, uint32_t slot, uint64_t key, uint64_t v)
+{
+	return hvlog__put_delta(p, &s->keyed[hvlog__keyed_index(slot, key)], v);
 }
 
 HVLOG_API hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts);

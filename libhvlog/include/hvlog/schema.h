@@ -39,6 +39,9 @@ typedef enum hvlog_display {
 typedef enum hvlog_coding {
 	HVLOG_CODING_VARINT, /* prefix varint of the value */
 	HVLOG_CODING_DELTA,  /* prefix varint of the zig-zag of value - previous value */
+	HVLOG_CODING_KEYED,  /* as DELTA, but against the previous value that came with the
+			      * same value of the parameter before it (an MSR's value by
+			      * its index, a port's by the port); never the first parameter */
 	HVLOG_CODING_COUNT_
 } hvlog_coding;
 
