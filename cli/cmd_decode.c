@@ -6,6 +6,7 @@
  */
 #include <argp.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,12 +17,18 @@
 struct decode_opts {
 	const char *file;
 	hvlog_format_kind format;
+	unsigned threads;      /* for --count; 0: the online CPUs */
 	hvsel sel;
 };
+
+enum { MAX_THREADS = 64 };
 
 static const struct argp_option options[] = {
 	{ "format", 'f', "FORMAT", 0, "text (default) or json (JSON Lines, one object per item)", 0 },
 	CLI_COLOR_OPTION,
+	{ "threads", 'j', "N", 0,
+	  "with --count: count on N threads, each a share of the chunks (default: one per CPU; the count is "
+	  "the same)", 0 },
 	{ 0 }
 };
 
@@ -57,6 +64,14 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		if (cli_color_set(arg) != 0)
 			argp_error(state, "unknown --color '%s' (auto, always or never)", arg);
 		return 0;
+	case 'j': {
+		char *end;
+		unsigned long n = strtoul(arg, &end, 10);
+		if (*arg < '0' || *arg > '9' || *end || n < 1 || n > MAX_THREADS)
+			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", MAX_THREADS, arg);
+		o->threads = (unsigned)n;
+		return 0;
+	}
 	case ARGP_KEY_ARG:
 		if (o->file)
 			argp_error(state, "more than one FILE given");
@@ -167,6 +182,155 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 	return code;
 }
 
+/* ---- --count on several threads ------------------------------------------
+ *
+ * A count needs no order, and chunks decode on their own: each thread opens
+ * the file, compiles the selection against its own reader and counts the
+ * chunks of its share (hvlog_reader_set_partition).  Damage messages are
+ * kept and printed after the threads end, in file order. */
+struct damage_msg {
+	uint64_t offset;
+	char *msg;
+};
+
+struct counter {
+	const char *file;
+	const hvsel *given;
+	uint32_t part, nparts;
+	uint64_t n;
+	hvlog_status st;        /* HVLOG_END, or what stopped it */
+	hvlog_error err;
+	char selmsg[1024];      /* sel_compile's message */
+	struct damage_msg *dmg;
+	size_t ndmg;
+	int nomem;
+};
+
+static void *count_share(void *arg)
+{
+	struct counter *c = arg;
+	hvsel sel = sel_copy_given(c->given);
+	hvlog_reader_stats st;
+	const hvlog_item *it;
+	hvlog_reader *r;
+
+	if ((c->st = hvlog_reader_open_path(&r, c->file, &c->err)) != HVLOG_OK)
+		return NULL;
+	hvlog_reader_stats_get(r, &st);
+	if (sel_compile(&sel, hvlog_reader_meta(r), st.first_ts, c->selmsg, sizeof c->selmsg) != 0) {
+		c->st = HVLOG_INVALID;
+		goto out;
+	}
+	sel_apply(&sel, r);
+	hvlog_reader_set_partition(r, c->part, c->nparts);
+	while ((c->st = hvlog_reader_next(r, &it, &c->err)) == HVLOG_OK) {
+		if (!sel_match(&sel, it))
+			continue;
+		if (it->kind == HVLOG_ITEM_EVENT) {
+			c->n++;
+		} else if (it->kind == HVLOG_ITEM_DAMAGE) {
+			struct damage_msg *d = realloc(c->dmg, (c->ndmg + 1) * sizeof *d);
+			char *m = strdup(it->damage_msg);
+			if (!d || !m) {
+				free(m);
+				if (d)
+					c->dmg = d;
+				c->nomem = 1;
+				continue;
+			}
+			c->dmg = d;
+			c->dmg[c->ndmg++] = (struct damage_msg){ it->offset, m };
+		}
+	}
+out:
+	sel_free_compiled(&sel);
+	hvlog_reader_close(r);
+	return NULL;
+}
+
+static int cmp_damage_msg(const void *a, const void *b)
+{
+	const struct damage_msg *x = a, *y = b;
+	return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+static int count_threads(const char *file, const char *shown, const hvsel *sel, unsigned nthreads)
+{
+	struct counter c[MAX_THREADS];
+	pthread_t t[MAX_THREADS];
+	struct damage_msg *all = NULL;
+	size_t nall = 0;
+	uint64_t n = 0;
+	unsigned started = 0;
+	int code = EXIT_OK, complete = 1;
+
+	for (unsigned i = 0; i < nthreads; i++) {
+		c[i] = (struct counter){ .file = file, .given = sel, .part = i, .nparts = nthreads };
+		if (pthread_create(&t[i], NULL, count_share, &c[i]) != 0)
+			break;
+		started++;
+	}
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	if (started < nthreads) {
+		cli_error(NULL, UINT64_MAX, "cannot start %u threads", nthreads);
+		code = EXIT_IO;
+		complete = 0;
+	}
+	for (unsigned i = 0; i < started; i++) {
+		n += c[i].n;
+		nall += c[i].ndmg;
+	}
+	/* the damage of all shares, in file order */
+	if (nall && !(all = malloc(nall * sizeof *all))) {
+		c[0].nomem = 1;
+		nall = 0;
+	}
+	for (unsigned i = 0, k = 0; nall && i < started; k += c[i].ndmg, i++)
+		if (c[i].ndmg)
+			memcpy(all + k, c[i].dmg, c[i].ndmg * sizeof *all);
+	if (nall)
+		qsort(all, nall, sizeof *all, cmp_damage_msg);
+	for (size_t i = 0; i < nall; i++) {
+		cli_error(shown, all[i].offset, "%s", all[i].msg);
+		code = EXIT_DATA;
+	}
+	for (unsigned i = 0; i < started; i++) {
+		if (c[i].ndmg)
+			code = EXIT_DATA;
+		if (c[i].nomem) {
+			cli_error(shown, UINT64_MAX, "out of memory keeping the damage messages");
+			code = EXIT_IO;
+		}
+	}
+	/* a failure to open, a bad selection or a read error: the first one
+	 * (every thread meets the same), and no count */
+	for (unsigned i = 0; i < started && complete; i++) {
+		if (c[i].st == HVLOG_END)
+			continue;
+		complete = 0;
+		if (c[i].selmsg[0]) {
+			cli_error(NULL, UINT64_MAX, "%s", c[i].selmsg);
+			code = EXIT_USAGE;
+		} else {
+			code = cli_fail(shown, &c[i].err);
+		}
+	}
+	for (unsigned i = 0; i < started; i++) {
+		for (size_t k = 0; k < c[i].ndmg; k++)
+			free(c[i].dmg[k].msg);
+		free(c[i].dmg);
+	}
+	free(all);
+	if (complete)
+		printf("%llu\n", (unsigned long long)n);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(errno));
+		code = EXIT_IO;
+	}
+	return code;
+}
+
 int cmd_decode(int argc, char **argv)
 {
 	static const char doc[] = "Print the events of a trace in time order, with lost events and damage "
@@ -184,6 +348,17 @@ int cmd_decode(int argc, char **argv)
 	}
 	if (!o.file)
 		o.file = "-";
+	if (!o.threads) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		o.threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
+	}
+	/* threads reopen the file: not for standard input; a limit counts the
+	 * first N in time order */
+	if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1 && strcmp(o.file, "-")) {
+		code = count_threads(o.file, cli_shown(o.file), &o.sel, o.threads);
+		sel_free(&o.sel);
+		return code;
+	}
 	if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
 		code = cli_print_selected(r, cli_shown(o.file), &o.sel, o.format, t0);
 		hvlog_reader_close(r);

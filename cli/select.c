@@ -940,13 +940,25 @@ int sel_match(const hvsel *s, const hvlog_item *it)
 	return 1;
 }
 
-void sel_free(hvsel *s)
+/* The compiled part of s as sel_init leaves it (nothing freed). */
+static void clear_compiled(hvsel *s)
 {
-	sel_list *lists[] = { &s->groups, &s->xgroups, &s->events, &s->xevents,
-			      &s->streams, &s->vps, &s->partitions, &s->wheres };
+	s->meta = NULL;
+	s->nevents = 0;
+	s->ev_ok = s->stream_ok = NULL;
+	s->group_mask = 0;
+	s->parts = NULL;
+	s->nparts = 0;
+	s->part_param = NULL;
+	s->lo = 0;
+	s->hi = UINT64_MAX;
+	s->where = NULL;
+	s->nwhere = 0;
+	s->all_events = 0;
+}
 
-	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-		free(lists[i]->v);
+void sel_free_compiled(hvsel *s)
+{
 	free(s->ev_ok);
 	free(s->stream_ok);
 	free(s->parts);
@@ -954,5 +966,24 @@ void sel_free(hvsel *s)
 	for (int i = 0; i < s->nwhere; i++)
 		sel_where_free(s->where[i]);
 	free(s->where);
+	clear_compiled(s);
+}
+
+hvsel sel_copy_given(const hvsel *s)
+{
+	hvsel c = *s; /* the option lists are borrowed */
+
+	clear_compiled(&c);
+	return c;
+}
+
+void sel_free(hvsel *s)
+{
+	sel_list *lists[] = { &s->groups, &s->xgroups, &s->events, &s->xevents,
+			      &s->streams, &s->vps, &s->partitions, &s->wheres };
+
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		free(lists[i]->v);
+	sel_free_compiled(s);
 	sel_init(s);
 }

@@ -80,6 +80,13 @@ int sel_match(const hvsel *s, const hvlog_item *it);
 /* Free what sel_compile and sel_argp allocated. */
 void sel_free(hvsel *s);
 
+/* A copy of s as given on the command line, not compiled: to compile
+ * against another reader of the same file (one per thread).  It borrows
+ * s's option lists: free it with sel_free_compiled, before s. */
+hvsel sel_copy_given(const hvsel *s);
+/* Free what sel_compile allocated, keeping the options as given. */
+void sel_free_compiled(hvsel *s);
+
 /* ---- pieces, public for the unit tests and for stats ---------------- */
 
 /* A --where expression compiled against schema sc; NULL on error with a

@@ -97,6 +97,32 @@ else
 	echo "SKIP: jq not installed, JSON checks skipped"
 fi
 
+# --count on several threads (a share of the chunks each) gives the same
+# count, exit status and damage messages as on one, on intact and damaged
+# files, with and without a selection.
+for f in "$data"/golden/*.bin "$data"/damaged/*.bin; do
+	for sel in "" "--group interrupt --where port==0x3f8" "--stream 1"; do
+		# shellcheck disable=SC2086 # $sel is a list of options
+		"$hvlog" decode --count -j1 $sel "$f" > "$tmp/c1" 2> "$tmp/e1"
+		r1=$?
+		for j in 2 3 7; do
+			# shellcheck disable=SC2086
+			"$hvlog" decode --count -j$j $sel "$f" > "$tmp/cj" 2> "$tmp/ej"
+			rj=$?
+			sort "$tmp/e1" > "$tmp/e1s"
+			sort "$tmp/ej" > "$tmp/ejs"
+			if [ "$r1" -eq "$rj" ] && cmp -s "$tmp/c1" "$tmp/cj" && cmp -s "$tmp/e1s" "$tmp/ejs"; then
+				pass=$((pass + 1))
+			else
+				fail=$((fail + 1))
+				echo "FAIL: decode --count -j$j $sel $(basename "$f"): exit $rj, $(cat "$tmp/cj"); -j1: exit $r1, $(cat "$tmp/c1")"
+			fi
+		done
+	done
+done
+expect 2 "decode --threads 0" "$hvlog" decode --count -j0 "$all"
+expect 2 "decode --threads x" "$hvlog" decode --count --threads=x "$all"
+
 # docs/SCHEMA.md is generated from the schema: it must be current.
 "$hvlog" events --format markdown > "$tmp/schema.md"
 same "$tmp/schema.md" "$data/../docs/SCHEMA.md" "docs/SCHEMA.md is out of date: run hvlog events --format markdown > docs/SCHEMA.md"
