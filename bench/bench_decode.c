@@ -275,8 +275,10 @@ struct cli_case {
 static const struct cli_case cli_cases[] = {
 	{ "hvlog decode (text)", { "decode", "--color=never" } },
 	{ "hvlog decode -f json", { "decode", "-f", "json" } },
-	{ "hvlog decode --count", { "decode", "--count" } },
-	{ "hvlog decode --count --group interrupt", { "decode", "--count", "--group", "interrupt" } },
+	{ "hvlog decode --count -j1", { "decode", "--count", "-j1" } },
+	{ "hvlog decode --count --group interrupt -j1", { "decode", "--count", "--group", "interrupt", "-j1" } },
+	{ "hvlog decode --count -j2", { "decode", "--count", "-j2" } },
+	{ "hvlog decode --count --group interrupt -j2", { "decode", "--count", "--group", "interrupt", "-j2" } },
 	{ "hvlog convert --to json", { "convert", "--no-progress", "--to", "json" } },
 	{ "hvlog convert --to csv", { "convert", "--no-progress", "--to", "csv" } },
 	{ "hvlog convert --to cbor", { "convert", "--no-progress", "--to", "cbor" } },
