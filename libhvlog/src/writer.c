@@ -53,6 +53,15 @@ struct nb_ring {
 	struct nb_chunk *info;  /* nbufs entries */
 };
 
+/* Streams are written by different threads: a cache line apart, so that
+ * one producer's stores never make another's line bounce (false sharing);
+ * their predictor slots likewise (SLOT_GAP entries between streams). */
+struct padded_stream {
+	hvlog_stream s;
+	uint8_t gap[64];
+};
+#define SLOT_GAP 8u
+
 struct hvlog_writer {
 	pthread_mutex_t lock;   /* serialises sink writes and error state */
 	hvlog_sink_fn sink;
@@ -64,7 +73,7 @@ struct hvlog_writer {
 	uint64_t offset;        /* bytes handed to the sink so far */
 	const hvlog_schema *schema;
 	uint32_t nstreams;
-	hvlog_stream *streams;
+	struct padded_stream *streams;
 	uint8_t *bufs;
 	uint64_t *slots;
 	/* non-blocking mode */
@@ -256,7 +265,7 @@ uint64_t hvlog_stream_lost_total(const hvlog_stream *s)
 
 hvlog_stream *hvlog_writer_stream(hvlog_writer *w, uint32_t index)
 {
-	return w && index < w->nstreams ? &w->streams[index] : NULL;
+	return w && index < w->nstreams ? &w->streams[index].s : NULL;
 }
 
 static void writer_free(hvlog_writer *w)
@@ -333,7 +342,7 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 	w->nstreams = c.nstreams;
 	w->streams = calloc(c.nstreams, sizeof *w->streams);
 	w->bufs = malloc((size_t)c.nstreams * c.chunk_size);
-	w->slots = calloc((size_t)c.nstreams * (c.schema->nslots ? c.schema->nslots : 1), sizeof *w->slots);
+	w->slots = calloc((size_t)c.nstreams * (c.schema->nslots + SLOT_GAP), sizeof *w->slots);
 	info = calloc(c.nstreams, sizeof *info);
 	names = calloc(c.nstreams, sizeof *names);
 	if (!w->streams || !w->bufs || !w->slots || !info || !names) {
@@ -347,8 +356,8 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 			snprintf(names[i], sizeof names[i], "stream%u", i);
 			info[i].name = names[i];
 		}
-		hvlog_stream_init(&w->streams[i], i, c.schema, c.group_mask, w->bufs + (size_t)i * c.chunk_size,
-				  c.chunk_size, w->slots + (size_t)i * c.schema->nslots, refill, w);
+		hvlog_stream_init(&w->streams[i].s, i, c.schema, c.group_mask, w->bufs + (size_t)i * c.chunk_size,
+				  c.chunk_size, w->slots + (size_t)i * (c.schema->nslots + SLOT_GAP), refill, w);
 	}
 	if (c.nonblocking) {
 		w->nbufs = c.buffers;
@@ -506,10 +515,10 @@ hvlog_status hvlog_writer_close(hvlog_writer *w, hvlog_error *err)
 		pthread_join(w->flusher, NULL);
 		w->flusher_started = 0;
 		for (uint32_t i = 0; i < w->nstreams; i++)
-			nb_reclaim(w, &w->streams[i]);
+			nb_reclaim(w, &w->streams[i].s);
 	}
 	for (uint32_t i = 0; i < w->nstreams; i++) {
-		write_chunk(&w->streams[i], 1);
+		write_chunk(&w->streams[i].s, 1);
 	}
 	if (w->own_fd && w->fd >= 0) {
 		if (close(w->fd) != 0 && w->first_error == HVLOG_OK) {
