@@ -1036,6 +1036,9 @@ static int take_next(hvlog_reader *r)
 	return r->hascur = 1;
 }
 
+/* The first call: ordered, every stream decodes its first item and the
+ * heap is built on them; unordered, the streams are listed (last first,
+ * as take_next pops from the end). */
 static int start(hvlog_reader *r, hvlog_error *err)
 {
 	uint32_t ns = r->meta.nstreams;
