@@ -26,16 +26,19 @@
  * bytes whatever its length. */
 #define CHUNK_PAD 16
 
+/* One entry of the chunk index, kept for every chunk while the reader is
+ * open: what decoding needs, nothing more (56 bytes).  first_ts is only
+ * used while indexing. */
 struct chunk {
 	uint64_t off;          /* of the header */
 	uint64_t seq;
-	uint64_t base_ts, first_ts, last_ts;
+	uint64_t base_ts, last_ts;
 	uint32_t len;          /* payload bytes */
 	uint32_t stream;
 	uint32_t nevents;
-	uint32_t flags;
 	uint32_t payload_crc;
-	uint64_t ord;          /* position in the file, in chunks */
+	uint32_t ord;          /* position in the file, in chunks, mod 2^32: only spreads partitions */
+	uint8_t flags;         /* WIRE_CHUNK_* (checked against the known ones) */
 };
 
 struct damage {
@@ -226,29 +229,35 @@ static int add_damage(hvlog_reader *r, hvlog_status kind, uint64_t ts, uint64_t 
 	return 0;
 }
 
-static int valid_header(const hvlog_reader *r, const uint8_t *h, struct chunk *c, uint64_t off)
+/* Whether h is a valid chunk header; if so *c and *first_ts are its
+ * fields. */
+static int valid_header(const hvlog_reader *r, const uint8_t *h, struct chunk *c, uint64_t *first_ts,
+			uint64_t off)
 {
+	uint32_t flags;
+
 	if (memcmp(h, WIRE_CHUNK_SYNC, 8) ||
 	    wire_get32(h + WIRE_CH_CRC) != hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN))
 		return 0;
+	flags = wire_get32(h + WIRE_CH_FLAGS);
+	*first_ts = wire_get64(h + WIRE_CH_FIRST_TS);
 	*c = (struct chunk){
 		.off = off,
 		.seq = wire_get64(h + WIRE_CH_SEQ),
 		.base_ts = wire_get64(h + WIRE_CH_BASE_TS),
-		.first_ts = wire_get64(h + WIRE_CH_FIRST_TS),
 		.last_ts = wire_get64(h + WIRE_CH_LAST_TS),
 		.len = wire_get32(h + WIRE_CH_LEN),
 		.stream = wire_get32(h + WIRE_CH_STREAM),
 		.nevents = wire_get32(h + WIRE_CH_NEVENTS),
-		.flags = wire_get32(h + WIRE_CH_FLAGS),
 		.payload_crc = wire_get32(h + WIRE_CH_PAYLOAD_CRC),
+		.flags = (uint8_t)flags,
 	};
 	/* A header with a good checksum but impossible fields was written by
 	 * a broken producer; treat it like damage. */
 	if (c->stream >= r->meta.nstreams || c->len > WIRE_MAX_CHUNK_PAYLOAD || c->nevents > c->len ||
-	    (c->flags & ~WIRE_CHUNK_KNOWN_FLAGS))
+	    (flags & ~WIRE_CHUNK_KNOWN_FLAGS))
 		return 0;
-	return (c->flags & WIRE_CHUNK_BACKWARDS) || (c->first_ts >= c->base_ts && c->last_ts >= c->first_ts);
+	return (c->flags & WIRE_CHUNK_BACKWARDS) || (*first_ts >= c->base_ts && c->last_ts >= *first_ts);
 }
 
 /* The offset of the next valid chunk header after `from`, or the file size. */
@@ -258,6 +267,7 @@ static uint64_t resync(hvlog_reader *r, uint64_t from, hvlog_status *st, hvlog_e
 	uint8_t buf[BS];
 	uint8_t h[HVLOG_CHUNK_HEADER_SIZE];
 	struct chunk c;
+	uint64_t first_ts;
 
 	while (from + HVLOG_CHUNK_HEADER_SIZE <= r->size) {
 		size_t n = (size_t)(r->size - from < BS ? r->size - from : BS);
@@ -270,7 +280,7 @@ static uint64_t resync(hvlog_reader *r, uint64_t from, hvlog_status *st, hvlog_e
 			uint64_t at = from + (uint64_t)(p - buf);
 			if (at + HVLOG_CHUNK_HEADER_SIZE > r->size)
 				break;
-			if (read_at(r, h, sizeof h, at) == 0 && valid_header(r, h, &c, at))
+			if (read_at(r, h, sizeof h, at) == 0 && valid_header(r, h, &c, &first_ts, at))
 				return at;
 		}
 		if (n < BS)
@@ -300,6 +310,7 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 	uint8_t h[HVLOG_CHUNK_HEADER_SIZE];
 	hvlog_status st = HVLOG_OK;
 	struct chunk c;
+	uint64_t first_ts;
 	int oom = 0;
 
 	while (off < r->size && !oom) {
@@ -312,7 +323,7 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 		int e = read_at(r, h, sizeof h, off);
 		if (e)
 			return io_fail(err, e > 0 ? e : EIO, off);
-		if (valid_header(r, h, &c, off)) {
+		if (valid_header(r, h, &c, &first_ts, off)) {
 			if (c.len > left - HVLOG_CHUNK_HEADER_SIZE) {
 				oom |= add_damage(r, HVLOG_TRUNCATED, c.base_ts, off, left, c.stream, c.seq, c.nevents,
 						  "file truncated at offset %" PRIu64 ": %" PRIu64
@@ -321,11 +332,11 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 						  c.nevents);
 				break;
 			}
-			c.ord = r->nchunks;
+			c.ord = (uint32_t)r->nchunks;
 			oom |= push_chunk(r, &c);
 			if (c.nevents) {
-				if (c.first_ts < r->stats.first_ts || !r->stats.chunks_indexed)
-					r->stats.first_ts = c.first_ts;
+				if (first_ts < r->stats.first_ts || !r->stats.chunks_indexed)
+					r->stats.first_ts = first_ts;
 				if (c.last_ts > r->stats.last_ts)
 					r->stats.last_ts = c.last_ts;
 				r->stats.chunks_indexed++;
