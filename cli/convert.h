@@ -81,6 +81,35 @@ static inline const char *cv_group_alias(const cv_ctx *c, const hvlog_event *ev)
 /* The symbol without the "HV_TR_" prefix the built-in schema uses. */
 const char *cv_short_symbol(const char *symbol);
 
+/* Pieces of text that depend only on the file (names escaped for a
+ * format), written once when a conversion begins and copied per item:
+ * one per stream, per event (by index) and per parameter slot
+ * (event.slot + i).  The format's writers make them; a NULL writer gives
+ * empty pieces. */
+typedef struct cv_piece {
+	const char *s;
+	size_t n;
+} cv_piece;
+
+typedef struct cv_pieces {
+	cv_piece *stream, *event, *param;
+	char *mem;
+} cv_pieces;
+
+typedef struct cv_piece_writers {
+	void (*stream)(cv_out *o, const cv_ctx *c, uint32_t s);
+	void (*event)(cv_out *o, const cv_ctx *c, const hvlog_event *ev);
+	void (*param)(cv_out *o, const cv_ctx *c, const hvlog_param *p);
+} cv_piece_writers;
+
+/* 0, or -1 out of memory (reported). */
+int cv_pieces_build(cv_pieces *pc, const cv_ctx *c, const cv_piece_writers *w);
+void cv_pieces_free(cv_pieces *pc);
+static inline void cv_put_piece(cv_out *o, cv_piece pc)
+{
+	cv_mem(o, pc.s, pc.n);
+}
+
 /* A writer: begin once, item per item, end once; each returns 0 or an
  * exit code (EXIT_IO, ...) after reporting the problem. */
 typedef struct cv_format {

@@ -10,6 +10,7 @@
  * clock epoch), so every 64-bit value is exact.
  */
 #include <cbor.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -151,8 +152,42 @@ static void meta(cv_out *o, const hvlog_meta *m, uint64_t t0)
 	}
 }
 
+/* What depends only on the file, encoded once (c->priv): per stream its
+ * "stream_name" pair, per event its group, event, number pairs and the
+ * "params" key with its map's head, per parameter its key. */
+static void stream_piece(cv_out *o, const cv_ctx *c, uint32_t s)
+{
+	kv_str(o, "stream_name", cv_stream_name(c, s));
+}
+
+static void event_piece(cv_out *o, const cv_ctx *c, const hvlog_event *ev)
+{
+	kv_str(o, "group", cv_group_alias(c, ev));
+	kv_str(o, "event", ev->symbol);
+	kv_uint(o, "number", ev->number);
+	cb_str(o, "params");
+	cb_map(o, ev->nparams);
+}
+
+static void param_piece(cv_out *o, const cv_ctx *c, const hvlog_param *p)
+{
+	(void)c;
+	cb_str(o, p->key);
+}
+
+static const cv_piece_writers cbor_pieces = { stream_piece, event_piece, param_piece };
+
 static int cbor_begin(cv_ctx *c)
 {
+	cv_pieces *pc = malloc(sizeof *pc);
+
+	if (!pc || cv_pieces_build(pc, c, &cbor_pieces) != 0) {
+		if (!pc)
+			cli_error(NULL, UINT64_MAX, "out of memory");
+		free(pc);
+		return EXIT_IO;
+	}
+	c->priv = pc;
 	meta(&c->out, c->m, c->t0);
 	return 0;
 }
@@ -170,7 +205,7 @@ static void head(cv_ctx *c, const char *type, const hvlog_item *it)
 		o->p += cbor_encode_null((unsigned char *)o->p, room(o));
 	} else {
 		cb_uint(o, it->stream);
-		kv_str(o, "stream_name", cv_stream_name(c, it->stream));
+		cv_put_piece(o, ((const cv_pieces *)c->priv)->stream[it->stream]);
 	}
 }
 
@@ -182,26 +217,28 @@ static int cbor_item(cv_ctx *c, const hvlog_item *it)
 	cv_reserve(o, CV_ITEM_MAX);
 	switch (it->kind) {
 	case HVLOG_ITEM_EVENT: {
+		const cv_pieces *pc = c->priv;
 		const hvlog_event *ev = it->event;
+		const cv_piece *key = &pc->param[ev->slot];
 		const char *names[HVLOG_MAX_PARAMS];
 		size_t named = 0;
 		for (uint32_t i = 0; i < ev->nparams; i++)
 			named += (names[i] = hvlog_valtab_name(ev->params[i].values, it->values[i])) != NULL;
 		cb_map(o, nhead + 4 + (named != 0));
 		head(c, "event", it);
-		kv_str(o, "group", cv_group_alias(c, ev));
-		kv_str(o, "event", ev->symbol);
-		kv_uint(o, "number", ev->number);
-		cb_str(o, "params");
-		cb_map(o, ev->nparams);
-		for (uint32_t i = 0; i < ev->nparams; i++)
-			kv_uint(o, ev->params[i].key, it->values[i]);
+		cv_put_piece(o, pc->event[cv_event_index(c, ev)]);
+		for (uint32_t i = 0; i < ev->nparams; i++) {
+			cv_put_piece(o, key[i]);
+			cb_uint(o, it->values[i]);
+		}
 		if (named) {
 			cb_str(o, "names");
 			cb_map(o, named);
 			for (uint32_t i = 0; i < ev->nparams; i++)
-				if (names[i])
-					kv_str(o, ev->params[i].key, names[i]);
+				if (names[i]) {
+					cv_put_piece(o, key[i]);
+					cb_str(o, names[i]);
+				}
 		}
 		break;
 	}
@@ -229,7 +266,10 @@ static int cbor_item(cv_ctx *c, const hvlog_item *it)
 
 static int cbor_end(cv_ctx *c)
 {
-	(void)c;
+	if (c->priv)
+		cv_pieces_free(c->priv);
+	free(c->priv);
+	c->priv = NULL;
 	return 0;
 }
 

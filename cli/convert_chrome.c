@@ -30,11 +30,9 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void common(cv_ctx *c, const char *name, const char *cat, const char *scope, const hvlog_item *it)
+/* The start of an item: name, category, instant scope, then "ts":. */
+static void start(cv_out *o, const char *name, const char *cat, const char *scope)
 {
-	cv_out *o = &c->out;
-	uint32_t s = it->stream;
-
 	cv_str(o, ",\n{\"name\":");
 	cv_json_str(o, name);
 	cv_str(o, ",\"cat\":");
@@ -42,6 +40,14 @@ static void common(cv_ctx *c, const char *name, const char *cat, const char *sco
 	cv_str(o, ",\"ph\":\"i\",\"s\":\"");
 	cv_str(o, scope);
 	cv_str(o, "\",\"ts\":");
+}
+
+/* After start: the time, process (partition) and thread (stream). */
+static void common(cv_ctx *c, const hvlog_item *it)
+{
+	cv_out *o = &c->out;
+	uint32_t s = it->stream;
+
 	cv_usec(o, hvlog_ticks_to_ns(it->ts, c->t0, c->m->clock_hz));
 	cv_str(o, ",\"pid\":");
 	cv_dec(o, s < c->m->nstreams ? c->m->streams[s].partition_id : 0);
@@ -50,16 +56,40 @@ static void common(cv_ctx *c, const char *name, const char *cat, const char *sco
 	cv_str(o, ",\"args\":{");
 }
 
+/* An event's start and each parameter's "KEY":, escaped once (c->priv). */
+static void event_piece(cv_out *o, const cv_ctx *c, const hvlog_event *ev)
+{
+	start(o, cv_short_symbol(ev->symbol), cv_group_alias(c, ev), "t");
+}
+
+static void param_piece(cv_out *o, const cv_ctx *c, const hvlog_param *p)
+{
+	(void)c;
+	cv_json_str(o, p->key);
+	cv_ch(o, ':');
+}
+
+static const cv_piece_writers chrome_pieces = { NULL, event_piece, param_piece };
+
 static int chrome_begin(cv_ctx *c)
 {
 	const hvlog_meta *m = c->m;
 	cv_out *o = &c->out;
 	uint64_t *parts = malloc(((size_t)m->nstreams + 1) * sizeof *parts);
+	cv_pieces *pc = malloc(sizeof *pc);
 
-	if (!parts) {
+	if (!parts || !pc) {
 		cli_error(NULL, UINT64_MAX, "out of memory");
+		free(parts);
+		free(pc);
 		return EXIT_IO;
 	}
+	if (cv_pieces_build(pc, c, &chrome_pieces) != 0) {
+		free(parts);
+		free(pc);
+		return EXIT_IO;
+	}
+	c->priv = pc;
 	cv_reserve(o, CV_ITEM_MAX);
 	cv_str(o, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":");
 	cv_json_str(o, m->producer ? m->producer : "");
@@ -114,16 +144,17 @@ static int chrome_item(cv_ctx *c, const hvlog_item *it)
 	cv_reserve(o, CV_ITEM_MAX);
 	switch (it->kind) {
 	case HVLOG_ITEM_EVENT: {
+		const cv_pieces *pc = c->priv;
 		const hvlog_event *ev = it->event;
-		common(c, cv_short_symbol(ev->symbol), cv_group_alias(c, ev), "t", it);
+		cv_put_piece(o, pc->event[cv_event_index(c, ev)]);
+		common(c, it);
 		for (uint32_t i = 0; i < ev->nparams; i++) {
 			const hvlog_param *p = &ev->params[i];
 			uint64_t v = it->values[i];
 			const char *name = hvlog_valtab_name(p->values, v);
 			if (i)
 				cv_ch(o, ',');
-			cv_json_str(o, p->key);
-			cv_ch(o, ':');
+			cv_put_piece(o, pc->param[ev->slot + i]);
 			if (name) {
 				cv_json_str(o, name);
 				o->p--; /* reopen the string */
@@ -147,7 +178,8 @@ static int chrome_item(cv_ctx *c, const hvlog_item *it)
 		break;
 	}
 	case HVLOG_ITEM_LOST:
-		common(c, "LOST", "hvlog", "t", it);
+		start(o, "LOST", "hvlog", "t");
+		common(c, it);
 		cv_str(o, "\"count\":");
 		cv_dec(o, it->lost_count);
 		cv_str(o, ",\"first_us\":");
@@ -156,7 +188,8 @@ static int chrome_item(cv_ctx *c, const hvlog_item *it)
 		cv_usec(o, hvlog_ticks_to_ns(it->lost_last_ts, c->t0, c->m->clock_hz));
 		break;
 	case HVLOG_ITEM_DAMAGE:
-		common(c, "DAMAGE", "hvlog", "g", it);
+		start(o, "DAMAGE", "hvlog", "g");
+		common(c, it);
 		cv_str(o, "\"offset\":");
 		cv_dec(o, it->offset);
 		cv_str(o, ",\"length\":");
@@ -173,6 +206,10 @@ static int chrome_item(cv_ctx *c, const hvlog_item *it)
 
 static int chrome_end(cv_ctx *c)
 {
+	if (c->priv)
+		cv_pieces_free(c->priv);
+	free(c->priv);
+	c->priv = NULL;
 	cv_reserve(&c->out, 16);
 	cv_str(&c->out, "\n]}\n");
 	return 0;

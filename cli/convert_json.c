@@ -25,90 +25,40 @@
 #include "cli.h"
 #include "convert.h"
 
-/* The parts of a line that depend only on the file, escaped once at the
- * start instead of for every item. */
-struct piece {
-	const char *s;
-	size_t n;
-};
-
-struct json_cache {
-	struct piece *stream_name; /* per stream: ,"stream_name":"NAME" */
-	struct piece *event_head;  /* per event: ,"group":"G","event":"SYM","number":N,"params":{ */
-	struct piece *key;         /* per parameter slot (event.slot + i): ,"KEY": */
-	char *mem;                 /* the text of all of them */
-};
-
-static struct piece put_piece(cv_out *o, const char *start)
+/* The parts of a line that depend only on the file, escaped once when the
+ * conversion begins (c->priv): per stream ,"stream_name":"NAME"; per
+ * event ,"group":"G","event":"SYM","number":N,"params":{; per parameter
+ * ,"KEY": */
+static void stream_piece(cv_out *o, const cv_ctx *c, uint32_t s)
 {
-	return (struct piece){ start, (size_t)(o->p - start) };
+	cv_str(o, ",\"stream_name\":");
+	cv_json_str(o, cv_stream_name(c, s));
 }
 
-static void cache_free(struct json_cache *jc)
+static void event_piece(cv_out *o, const cv_ctx *c, const hvlog_event *ev)
 {
-	if (!jc)
-		return;
-	free(jc->stream_name);
-	free(jc->event_head);
-	free(jc->key);
-	free(jc->mem);
-	free(jc);
+	cv_str(o, ",\"group\":");
+	cv_json_str(o, cv_group_alias(c, ev));
+	cv_str(o, ",\"event\":");
+	cv_json_str(o, ev->symbol);
+	cv_str(o, ",\"number\":");
+	cv_dec(o, ev->number);
+	cv_str(o, ",\"params\":{");
 }
 
-static struct json_cache *cache_build(const hvlog_meta *m)
+static void param_piece(cv_out *o, const cv_ctx *c, const hvlog_param *p)
 {
-	const hvlog_schema *sc = m->schema;
-	struct json_cache *jc = calloc(1, sizeof *jc);
-	size_t cap = 0;
-	cv_out o;
-
-	/* room for the worst case: every byte escaped as \u00XX */
-	for (uint32_t s = 0; s < m->nstreams; s++)
-		cap += 32 + 6 * strlen(cv_stream_name(&(cv_ctx){ .m = m }, s));
-	for (uint32_t e = 0; e < sc->nevents; e++) {
-		const hvlog_event *ev = &sc->events[e];
-		cap += 96 + 6 * (strlen(ev->symbol) + strlen(cv_group_alias(&(cv_ctx){ .m = m }, ev)));
-		for (uint32_t i = 0; i < ev->nparams; i++)
-			cap += 8 + 6 * strlen(ev->params[i].key);
-	}
-	if (!jc || !(jc->stream_name = calloc(m->nstreams + 1, sizeof *jc->stream_name)) ||
-	    !(jc->event_head = calloc(sc->nevents + 1, sizeof *jc->event_head)) ||
-	    !(jc->key = calloc(sc->nslots + 1, sizeof *jc->key)) || !(jc->mem = malloc(cap + 1))) {
-		cache_free(jc);
-		return NULL;
-	}
-	o = (cv_out){ .buf = jc->mem, .p = jc->mem, .end = jc->mem + cap };
-	for (uint32_t s = 0; s < m->nstreams; s++) {
-		char *start = o.p;
-		cv_str(&o, ",\"stream_name\":");
-		cv_json_str(&o, cv_stream_name(&(cv_ctx){ .m = m }, s));
-		jc->stream_name[s] = put_piece(&o, start);
-	}
-	for (uint32_t e = 0; e < sc->nevents; e++) {
-		const hvlog_event *ev = &sc->events[e];
-		char *start = o.p;
-		cv_str(&o, ",\"group\":");
-		cv_json_str(&o, cv_group_alias(&(cv_ctx){ .m = m }, ev));
-		cv_str(&o, ",\"event\":");
-		cv_json_str(&o, ev->symbol);
-		cv_str(&o, ",\"number\":");
-		cv_dec(&o, ev->number);
-		cv_str(&o, ",\"params\":{");
-		jc->event_head[e] = put_piece(&o, start);
-		for (uint32_t i = 0; i < ev->nparams; i++) {
-			start = o.p;
-			cv_ch(&o, ',');
-			cv_json_str(&o, ev->params[i].key);
-			cv_ch(&o, ':');
-			jc->key[ev->slot + i] = put_piece(&o, start);
-		}
-	}
-	return jc;
+	(void)c;
+	cv_ch(o, ',');
+	cv_json_str(o, p->key);
+	cv_ch(o, ':');
 }
+
+static const cv_piece_writers json_pieces = { stream_piece, event_piece, param_piece };
 
 static void head(cv_ctx *c, const char *type, const hvlog_item *it)
 {
-	const struct json_cache *jc = c->priv;
+	const cv_pieces *pc = c->priv;
 	cv_out *o = &c->out;
 
 	cv_str(o, "{\"type\":\"");
@@ -122,16 +72,21 @@ static void head(cv_ctx *c, const char *type, const hvlog_item *it)
 		cv_str(o, "null");
 	} else {
 		cv_dec(o, it->stream);
-		cv_mem(o, jc->stream_name[it->stream].s, jc->stream_name[it->stream].n);
+		cv_put_piece(o, pc->stream[it->stream]);
 	}
 }
 
 static int json_begin(cv_ctx *c)
 {
-	if (!(c->priv = cache_build(c->m))) {
-		cli_error(NULL, UINT64_MAX, "out of memory");
+	cv_pieces *pc = malloc(sizeof *pc);
+
+	if (!pc || cv_pieces_build(pc, c, &json_pieces) != 0) {
+		if (!pc)
+			cli_error(NULL, UINT64_MAX, "out of memory");
+		free(pc);
 		return EXIT_IO;
 	}
+	c->priv = pc;
 	cv_json_meta(&c->out, c->m, c->t0);
 	return 0;
 }
@@ -143,12 +98,12 @@ static int json_item(cv_ctx *c, const hvlog_item *it)
 	cv_reserve(o, CV_ITEM_MAX);
 	switch (it->kind) {
 	case HVLOG_ITEM_EVENT: {
-		const struct json_cache *jc = c->priv;
+		const cv_pieces *pc = c->priv;
 		const hvlog_event *ev = it->event;
-		const struct piece *key = &jc->key[ev->slot];
+		const cv_piece *key = &pc->param[ev->slot];
 		int named = 0;
 		head(c, "event", it);
-		cv_mem(o, jc->event_head[cv_event_index(c, ev)].s, jc->event_head[cv_event_index(c, ev)].n);
+		cv_put_piece(o, pc->event[cv_event_index(c, ev)]);
 		for (uint32_t i = 0; i < ev->nparams; i++) {
 			/* the key's piece starts with a comma, for every parameter but the first */
 			cv_mem(o, key[i].s + !i, key[i].n - !i);
@@ -204,7 +159,9 @@ static int json_item(cv_ctx *c, const hvlog_item *it)
 
 static int json_end(cv_ctx *c)
 {
-	cache_free(c->priv);
+	if (c->priv)
+		cv_pieces_free(c->priv);
+	free(c->priv);
 	c->priv = NULL;
 	return 0;
 }

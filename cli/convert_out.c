@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "convert.h"
 
 int cv_out_init(cv_out *o, FILE *f, size_t cap)
@@ -290,4 +291,74 @@ void cv_progress_end(cv_progress *p)
 	fprintf(stderr, "\r%*s\r", (int)strlen(p->label) + 50, "");
 	fflush(stderr);
 	p->on = 0;
+}
+
+/* ---- per-file pieces ------------------------------------------------------ */
+
+enum { PIECE_MAX = 4096 }; /* any one piece: names are at most 64 bytes */
+
+enum piece_kind { PIECE_STREAM, PIECE_EVENT, PIECE_PARAM };
+
+/* Write one piece at mem + *total, or only measure it (mem NULL). */
+static void one_piece(const cv_ctx *c, const cv_piece_writers *w, enum piece_kind k, uint32_t s, const void *what,
+		      char *mem, size_t *total, cv_piece *slot)
+{
+	static char scratch[PIECE_MAX];
+	char *at = mem ? mem + *total : scratch;
+	cv_out o = { .buf = at, .p = at, .end = at + PIECE_MAX };
+
+	if (k == PIECE_STREAM && w->stream)
+		w->stream(&o, c, s);
+	else if (k == PIECE_EVENT && w->event)
+		w->event(&o, c, what);
+	else if (k == PIECE_PARAM && w->param)
+		w->param(&o, c, what);
+	if (mem)
+		*slot = (cv_piece){ at, (size_t)(o.p - at) };
+	*total += (size_t)(o.p - at);
+}
+
+/* Every piece, in one block: measured (mem NULL), then written. */
+static size_t pieces_pass(cv_pieces *pc, const cv_ctx *c, const cv_piece_writers *w, char *mem)
+{
+	const hvlog_schema *sc = c->m->schema;
+	size_t total = 0;
+
+	for (uint32_t s = 0; s < c->m->nstreams; s++)
+		one_piece(c, w, PIECE_STREAM, s, NULL, mem, &total, mem ? &pc->stream[s] : NULL);
+	for (uint32_t e = 0; e < sc->nevents; e++) {
+		const hvlog_event *ev = &sc->events[e];
+		one_piece(c, w, PIECE_EVENT, 0, ev, mem, &total, mem ? &pc->event[e] : NULL);
+		for (uint32_t i = 0; i < ev->nparams; i++)
+			one_piece(c, w, PIECE_PARAM, 0, &ev->params[i], mem, &total,
+				  mem ? &pc->param[ev->slot + i] : NULL);
+	}
+	return total;
+}
+
+int cv_pieces_build(cv_pieces *pc, const cv_ctx *c, const cv_piece_writers *w)
+{
+	const hvlog_schema *sc = c->m->schema;
+	size_t total;
+
+	*pc = (cv_pieces){ 0 };
+	total = pieces_pass(pc, c, w, NULL);
+	if (!(pc->stream = calloc(c->m->nstreams + 1, sizeof *pc->stream)) ||
+	    !(pc->event = calloc(sc->nevents + 1, sizeof *pc->event)) ||
+	    !(pc->param = calloc(sc->nslots + 1, sizeof *pc->param)) || !(pc->mem = malloc(total + PIECE_MAX))) {
+		cv_pieces_free(pc);
+		cli_error(NULL, UINT64_MAX, "out of memory");
+		return -1;
+	}
+	pieces_pass(pc, c, w, pc->mem);
+	return 0;
+}
+
+void cv_pieces_free(cv_pieces *pc)
+{
+	free(pc->stream);
+	free(pc->event);
+	free(pc->param);
+	free(pc->mem);
+	*pc = (cv_pieces){ 0 };
 }
