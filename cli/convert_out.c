@@ -67,16 +67,7 @@ void cv_sdec(cv_out *o, int64_t v)
 
 void cv_hex(cv_out *o, uint64_t v)
 {
-	static const char digits[] = "0123456789abcdef";
-	char tmp[16];
-	int n = 0;
-
-	cv_mem(o, "0x", 2);
-	do
-		tmp[n++] = digits[v & 15];
-	while ((v >>= 4));
-	while (n)
-		*o->p++ = tmp[--n];
+	o->p += hvlog_format_hex(o->p, v);
 }
 
 void cv_usec(cv_out *o, uint64_t ns)

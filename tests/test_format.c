@@ -506,6 +506,9 @@ START_TEST(test_building_blocks)
 		size_t n = hvlog_format_dec(got, v);
 		TU_CHECK(n == (size_t)snprintf(want, sizeof want, "%" PRIu64, v) && !memcmp(got, want, n),
 			 "hvlog_format_dec(%" PRIu64 ") = %.*s", v, (int)n, got);
+		n = hvlog_format_hex(got, v);
+		TU_CHECK(n == (size_t)snprintf(want, sizeof want, "0x%" PRIx64, v) && !memcmp(got, want, n),
+			 "hvlog_format_hex(0x%" PRIx64 ") = %.*s", v, (int)n, got);
 	}
 	for (size_t len = 0; len <= HVLOG_MAX_NAME; len++)
 		for (size_t at = 0; at <= len; at++)

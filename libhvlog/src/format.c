@@ -319,6 +319,11 @@ size_t hvlog_format_dec(char *out, uint64_t v)
 	return (size_t)(dec_at(out, v) - out);
 }
 
+size_t hvlog_format_hex(char *out, uint64_t v)
+{
+	return (size_t)(hex_at(out, v) - out);
+}
+
 size_t hvlog_format_json_str(char *out, const char *s)
 {
 	struct out o = { out, out + 2 + 6 * strlen(s) };

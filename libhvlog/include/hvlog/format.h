@@ -45,6 +45,10 @@ HVLOG_API size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it,
 #define HVLOG_DEC_MAX 20 /* digits of UINT64_MAX */
 /* The decimal digits of v; out has room for HVLOG_DEC_MAX bytes. */
 HVLOG_API size_t hvlog_format_dec(char *out, uint64_t v);
+#define HVLOG_HEX_MAX 18 /* "0x" and 16 digits */
+/* v in hex with a 0x prefix and no leading zeros ("0x1b", "0x0"); out has
+ * room for HVLOG_HEX_MAX bytes, and those after the digits may change. */
+HVLOG_API size_t hvlog_format_hex(char *out, uint64_t v);
 /* s as a JSON string, quotes included (", \ and control characters
  * escaped); out has room for 2 + 6 * strlen(s) bytes. */
 HVLOG_API size_t hvlog_format_json_str(char *out, const char *s);
