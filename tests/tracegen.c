@@ -4,6 +4,9 @@
  *   tracegen all OUT      every event of the schema on 2 streams, a lost-
  *                         events record, several chunks (small chunk size)
  *   tracegen mix N OUT    N events of a mixed workload over 4 streams
+ *   tracegen idle S N OUT N events on the first of S streams; the others
+ *                         only get the empty final chunk the writer closes
+ *                         every stream with
  *
  * Same arguments, same bytes: the golden files in testdata/ come from here
  * (testdata/README.md says how to regenerate them).
@@ -119,12 +122,29 @@ static int gen_mix(uint64_t n, const char *out)
 	return 0;
 }
 
+static int gen_idle(uint32_t nstreams, uint64_t n, const char *out)
+{
+	hvlog_writer_config cfg = { .nstreams = nstreams };
+	hvlog_writer *w;
+	hvlog_error err;
+
+	if (hvlog_writer_open_path(&w, out, &cfg, &err) != HVLOG_OK)
+		return fail(out, &err);
+	for (uint64_t i = 0; i < n; i++)
+		hvlog_emit_im_msr_read(hvlog_writer_stream(w, 0), 1000 + i, 0x1000, 0x10, i);
+	if (hvlog_writer_close(w, &err) != HVLOG_OK)
+		return fail(out, &err);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "all"))
 		return gen_all(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "mix"))
 		return gen_mix(strtoull(argv[2], NULL, 0), argv[3]);
-	fprintf(stderr, "usage: tracegen all OUT | tracegen mix N OUT\n");
+	if (argc == 5 && !strcmp(argv[1], "idle"))
+		return gen_idle((uint32_t)strtoul(argv[2], NULL, 0), strtoull(argv[3], NULL, 0), argv[4]);
+	fprintf(stderr, "usage: tracegen all OUT | tracegen mix N OUT | tracegen idle S N OUT\n");
 	return 2;
 }

@@ -786,8 +786,11 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		return 0;
 	}
 	c = rs->cur = &rs->chunks[rs->next++];
-	/* the slots, then the shared KEYED predictors */
-	if (!rs->slots && !(rs->slots = calloc(r->meta.schema->nslots + HVLOG_KEYED_SLOTS, sizeof *rs->slots))) {
+	/* The slots, then the shared KEYED predictors: only for a chunk with
+	 * records (a writer closes every stream with a chunk, often empty, so
+	 * a trace of many idle streams costs no decoder state for them). */
+	if (c->len && !rs->slots &&
+	    !(rs->slots = calloc(r->meta.schema->nslots + HVLOG_KEYED_SLOTS, sizeof *rs->slots))) {
 		hvlog__fail(err, HVLOG_NOMEM, c->off, "out of memory");
 		return -1;
 	}
@@ -811,8 +814,10 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 	rs->p = rs->buf;
 	rs->end = rs->buf + c->len;
 	rs->decoded = 0;
-	rs->keyed = rs->slots + r->meta.schema->nslots;
-	memset(rs->slots, 0, (r->meta.schema->nslots + HVLOG_KEYED_SLOTS) * sizeof *rs->slots);
+	if (c->len) {
+		rs->keyed = rs->slots + r->meta.schema->nslots;
+		memset(rs->slots, 0, (r->meta.schema->nslots + HVLOG_KEYED_SLOTS) * sizeof *rs->slots);
+	}
 	if (hvlog_crc32c(0, rs->buf, c->len) != c->payload_crc) {
 		r->stats.damaged_regions++;
 		r->stats.damaged_bytes += HVLOG_CHUNK_HEADER_SIZE + c->len;
