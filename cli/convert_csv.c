@@ -33,7 +33,25 @@ struct csv {
 	char **names;            /* their header names */
 	uint32_t *first;         /* per schema event: start in refs (nevents + 1) */
 	struct col_ref *refs;
+	cv_pieces pieces;        /* per stream its name field; per event group,symbol,number */
 };
+
+/* The fields that depend only on the file, quoted once (cv_pieces). */
+static void stream_piece(cv_out *o, const cv_ctx *c, uint32_t s)
+{
+	cv_csv_field(o, cv_stream_name(c, s));
+}
+
+static void event_piece(cv_out *o, const cv_ctx *c, const hvlog_event *ev)
+{
+	cv_csv_field(o, cv_group_alias(c, ev));
+	cv_ch(o, ',');
+	cv_csv_field(o, ev->symbol);
+	cv_ch(o, ',');
+	cv_dec(o, ev->number);
+}
+
+static const cv_piece_writers csv_pieces = { stream_piece, event_piece, NULL };
 
 static uint64_t hash(const char *s)
 {
@@ -151,6 +169,8 @@ static int csv_begin(cv_ctx *c)
 	v->first[s->nevents] = (uint32_t)nrefs;
 	free(tab);
 
+	if (cv_pieces_build(&v->pieces, c, &csv_pieces) != 0)
+		return EXIT_IO;
 	cv_reserve(o, 256);
 	cv_str(o, "type,time_ns,ts,stream,stream_name,group,event,number");
 	for (uint32_t i = v->nfixed; i < v->ncols; i++) {
@@ -179,7 +199,7 @@ static void fixed(cv_ctx *c, const char *type, const hvlog_item *it)
 	if (it->stream != UINT32_MAX) {
 		cv_dec(o, it->stream);
 		cv_ch(o, ',');
-		cv_csv_field(o, cv_stream_name(c, it->stream));
+		cv_put_piece(o, ((const struct csv *)c->priv)->pieces.stream[it->stream]);
 	} else {
 		cv_ch(o, ',');
 	}
@@ -197,11 +217,7 @@ static int csv_item(cv_ctx *c, const hvlog_item *it)
 		const hvlog_event *ev = it->event;
 		uint32_t e = cv_event_index(c, ev), cursor = 0;
 		fixed(c, "event", it);
-		cv_csv_field(o, cv_group_alias(c, ev));
-		cv_ch(o, ',');
-		cv_csv_field(o, ev->symbol);
-		cv_ch(o, ',');
-		cv_dec(o, ev->number);
+		cv_put_piece(o, v->pieces.event[e]);
 		for (uint32_t r = v->first[e]; r < v->first[e + 1]; r++) {
 			const struct col_ref *ref = &v->refs[r];
 			const hvlog_param *p = &ev->params[ref->param];
@@ -263,6 +279,7 @@ static int csv_end(cv_ctx *c)
 		free(v->names);
 		free(v->first);
 		free(v->refs);
+		cv_pieces_free(&v->pieces);
 		free(v);
 		c->priv = NULL;
 	}
