@@ -105,6 +105,10 @@ typedef struct cv_piece_writers {
 /* 0, or -1 out of memory (reported). */
 int cv_pieces_build(cv_pieces *pc, const cv_ctx *c, const cv_piece_writers *w);
 void cv_pieces_free(cv_pieces *pc);
+/* For a format whose own state is only its pieces: built into c->priv
+ * (0, or EXIT_IO reported), and freed. */
+int cv_pieces_attach(cv_ctx *c, const cv_piece_writers *w);
+void cv_pieces_detach(cv_ctx *c);
 static inline void cv_put_piece(cv_out *o, cv_piece pc)
 {
 	cv_mem(o, pc.s, pc.n);

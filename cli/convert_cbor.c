@@ -179,17 +179,11 @@ static const cv_piece_writers cbor_pieces = { stream_piece, event_piece, param_p
 
 static int cbor_begin(cv_ctx *c)
 {
-	cv_pieces *pc = malloc(sizeof *pc);
+	int code = cv_pieces_attach(c, &cbor_pieces);
 
-	if (!pc || cv_pieces_build(pc, c, &cbor_pieces) != 0) {
-		if (!pc)
-			cli_error(NULL, UINT64_MAX, "out of memory");
-		free(pc);
-		return EXIT_IO;
-	}
-	c->priv = pc;
-	meta(&c->out, c->m, c->t0);
-	return 0;
+	if (!code)
+		meta(&c->out, c->m, c->t0);
+	return code;
 }
 
 /* type, time_ns, ts, stream[, stream_name]: 4 or 5 pairs */
@@ -266,10 +260,7 @@ static int cbor_item(cv_ctx *c, const hvlog_item *it)
 
 static int cbor_end(cv_ctx *c)
 {
-	if (c->priv)
-		cv_pieces_free(c->priv);
-	free(c->priv);
-	c->priv = NULL;
+	cv_pieces_detach(c);
 	return 0;
 }
 

@@ -75,21 +75,15 @@ static int chrome_begin(cv_ctx *c)
 {
 	const hvlog_meta *m = c->m;
 	cv_out *o = &c->out;
-	uint64_t *parts = malloc(((size_t)m->nstreams + 1) * sizeof *parts);
-	cv_pieces *pc = malloc(sizeof *pc);
+	uint64_t *parts;
+	int code = cv_pieces_attach(c, &chrome_pieces);
 
-	if (!parts || !pc) {
+	if (code)
+		return code;
+	if (!(parts = malloc(((size_t)m->nstreams + 1) * sizeof *parts))) {
 		cli_error(NULL, UINT64_MAX, "out of memory");
-		free(parts);
-		free(pc);
 		return EXIT_IO;
 	}
-	if (cv_pieces_build(pc, c, &chrome_pieces) != 0) {
-		free(parts);
-		free(pc);
-		return EXIT_IO;
-	}
-	c->priv = pc;
 	cv_reserve(o, CV_ITEM_MAX);
 	cv_str(o, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":");
 	cv_json_str(o, m->producer ? m->producer : "");
@@ -206,10 +200,7 @@ static int chrome_item(cv_ctx *c, const hvlog_item *it)
 
 static int chrome_end(cv_ctx *c)
 {
-	if (c->priv)
-		cv_pieces_free(c->priv);
-	free(c->priv);
-	c->priv = NULL;
+	cv_pieces_detach(c);
 	cv_reserve(&c->out, 16);
 	cv_str(&c->out, "\n]}\n");
 	return 0;

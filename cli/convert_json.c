@@ -78,17 +78,11 @@ static void head(cv_ctx *c, const char *type, const hvlog_item *it)
 
 static int json_begin(cv_ctx *c)
 {
-	cv_pieces *pc = malloc(sizeof *pc);
+	int code = cv_pieces_attach(c, &json_pieces);
 
-	if (!pc || cv_pieces_build(pc, c, &json_pieces) != 0) {
-		if (!pc)
-			cli_error(NULL, UINT64_MAX, "out of memory");
-		free(pc);
-		return EXIT_IO;
-	}
-	c->priv = pc;
-	cv_json_meta(&c->out, c->m, c->t0);
-	return 0;
+	if (!code)
+		cv_json_meta(&c->out, c->m, c->t0);
+	return code;
 }
 
 static int json_item(cv_ctx *c, const hvlog_item *it)
@@ -159,10 +153,7 @@ static int json_item(cv_ctx *c, const hvlog_item *it)
 
 static int json_end(cv_ctx *c)
 {
-	if (c->priv)
-		cv_pieces_free(c->priv);
-	free(c->priv);
-	c->priv = NULL;
+	cv_pieces_detach(c);
 	return 0;
 }
 

@@ -353,3 +353,27 @@ void cv_pieces_free(cv_pieces *pc)
 	free(pc->mem);
 	*pc = (cv_pieces){ 0 };
 }
+
+int cv_pieces_attach(cv_ctx *c, const cv_piece_writers *w)
+{
+	cv_pieces *pc = malloc(sizeof *pc);
+
+	if (!pc) {
+		cli_error(NULL, UINT64_MAX, "out of memory");
+		return EXIT_IO;
+	}
+	if (cv_pieces_build(pc, c, w) != 0) {
+		free(pc);
+		return EXIT_IO;
+	}
+	c->priv = pc;
+	return 0;
+}
+
+void cv_pieces_detach(cv_ctx *c)
+{
+	if (c->priv)
+		cv_pieces_free(c->priv);
+	free(c->priv);
+	c->priv = NULL;
+}
