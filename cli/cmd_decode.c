@@ -7,6 +7,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -349,7 +350,11 @@ int cmd_decode(int argc, char **argv)
 	if (!o.file)
 		o.file = "-";
 	if (!o.threads) {
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		/* the CPUs this process may run on (a container's or taskset's
+		 * share), not all the machine has */
+		cpu_set_t set;
+		long ncpu = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+									: sysconf(_SC_NPROCESSORS_ONLN);
 		o.threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
 	}
 	/* threads reopen the file: not for standard input; a limit counts the
