@@ -50,6 +50,8 @@ void cv_dec(cv_out *o, uint64_t v);
 void cv_sdec(cv_out *o, int64_t v);
 void cv_hex(cv_out *o, uint64_t v);          /* 0x1b */
 void cv_json_str(cv_out *o, const char *s);  /* "..." with JSON escapes */
+/* A damage item's ,"length":..,"events_lost":..,"message":".." in JSON. */
+void cv_json_damage_tail(cv_out *o, const hvlog_item *it);
 void cv_csv_field(cv_out *o, const char *s); /* quoted only if it must be (RFC 4180) */
 /* Microseconds with three decimals from nanoseconds: "12.345". */
 void cv_usec(cv_out *o, uint64_t ns);

@@ -186,12 +186,7 @@ static int chrome_item(cv_ctx *c, const hvlog_item *it)
 		common(c, it);
 		cv_str(o, "\"offset\":");
 		cv_dec(o, it->offset);
-		cv_str(o, ",\"length\":");
-		cv_dec(o, it->damage_len);
-		cv_str(o, ",\"events_lost\":");
-		cv_dec(o, it->damage_events);
-		cv_str(o, ",\"message\":");
-		cv_json_str(o, it->damage_msg ? it->damage_msg : "");
+		cv_json_damage_tail(o, it);
 		break;
 	}
 	cv_str(o, "}}");

@@ -139,12 +139,7 @@ static int json_item(cv_ctx *c, const hvlog_item *it)
 		cv_dec(o, it->offset);
 		cv_str(o, ",\"kind\":");
 		cv_json_str(o, hvlog_status_str(it->damage));
-		cv_str(o, ",\"length\":");
-		cv_dec(o, it->damage_len);
-		cv_str(o, ",\"events_lost\":");
-		cv_dec(o, it->damage_events);
-		cv_str(o, ",\"message\":");
-		cv_json_str(o, it->damage_msg ? it->damage_msg : "");
+		cv_json_damage_tail(o, it);
 		break;
 	}
 	cv_str(o, "}\n");

@@ -86,6 +86,16 @@ void cv_json_str(cv_out *o, const char *s)
 	o->p += hvlog_format_json_str(o->p, s);
 }
 
+void cv_json_damage_tail(cv_out *o, const hvlog_item *it)
+{
+	cv_str(o, ",\"length\":");
+	cv_dec(o, it->damage_len);
+	cv_str(o, ",\"events_lost\":");
+	cv_dec(o, it->damage_events);
+	cv_str(o, ",\"message\":");
+	cv_json_str(o, it->damage_msg ? it->damage_msg : "");
+}
+
 void cv_csv_field(cv_out *o, const char *s)
 {
 	if (!s[strcspn(s, ",\"\r\n")]) {
