@@ -75,6 +75,15 @@ struct hv_vcpu_init {
 struct hv_vm;
 struct hv_vcpu;
 
+/* What a trace made on this backend says about its clock and producer. */
+struct hv_clock_info {
+	const char *clock_name;   /* the trace's clock: "tsc", "sim" */
+	uint64_t hz;              /* trace ticks per second */
+	int64_t epoch_ns;         /* wall time (Unix ns) of tick 0; 0: not tied to the wall */
+	uint64_t module_base;     /* the hypervisor image the trace announces */
+	uint32_t module_size;
+};
+
 struct hv_backend {
 	const char *name;
 	/* Exits this backend sees (bit 1 << HV_EXIT_*).  The guest also
@@ -97,6 +106,27 @@ struct hv_backend {
 	 * the guest has interrupts enabled (returns 1); otherwise hold it, ask
 	 * for an HV_EXIT_IRQ_WINDOW exit, and return 0. */
 	int (*inject_irq)(struct hv_vcpu *v, uint8_t vector);
+
+	/* ---- time and scheduling: what differs between backends, as data
+	 * the core reads, so that it never asks which backend it runs on. */
+
+	/* The clock and producer metadata (may take a while: kvm measures
+	 * the TSC).  Called once, after probe(). */
+	void (*clock_info)(struct hv_clock_info *out);
+	/* The host clock in trace ticks, or NULL: the clock is virtual.
+	 * With a host clock the VPs run free on their threads (sharing the
+	 * configured logical processors), exit->tsc is trace time, and the
+	 * core measures what handling an exit costs.  With a virtual clock the
+	 * VPs run lock-stepped: one at a time, on a baton passed in an order
+	 * drawn from the seed, on one machine clock that exit->tsc advances;
+	 * handling an exit costs exit_cost_ns of it (plus what the device
+	 * model adds) and a halted VP's time jumps to its timer.  Same seed,
+	 * same options: same trace, byte for byte. */
+	uint64_t (*now)(void);
+	uint64_t exit_cost_ns;    /* virtual clock: the modelled cost of an intercept */
+	/* Exits a VP runs per turn: quantum, plus (lock-stepped) a draw from
+	 * the seed below quantum_spread. */
+	unsigned quantum, quantum_spread;
 };
 
 extern const struct hv_backend hv_backend_sim;

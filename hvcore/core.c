@@ -7,9 +7,11 @@
  * and VPs.  Exits from either backend go through handle_exit(), so one
  * guest program gives the same events on both (but for time).
  *
- * Time: with kvm, the host TSC; with sim, one virtual clock for the whole
- * machine.  The sim scheduler runs one VP at a time in an order drawn from
- * the seed, so the same options give the same trace, byte for byte.
+ * Time and scheduling come from the backend (backend.h): with a host
+ * clock (kvm: the TSC) the VPs run free and the core measures what an exit
+ * costs; with a virtual clock (sim: one for the whole machine) the VPs run
+ * one at a time in an order drawn from the seed, an exit costs what the
+ * model says, and the same options give the same trace, byte for byte.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,12 +23,10 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
 #include "core.h"
 #include "hvlog/hvlog.h"
 
-#define SIM_HZ 1000000000ull            /* the sim's virtual clock: 1 GHz */
 #define TIMER_PERIOD_NS 20000ull        /* the guest timer when idle */
 #define OVERRUN_NS 50000ull             /* an intercept handled slower is an overrun */
 #define OVERRUN500_NS 500000ull
@@ -51,7 +51,7 @@ struct vp {
 	struct hv_vcpu *vcpu;
 	hvlog_stream *s;
 	pthread_t thread;
-	pthread_cond_t turn;      /* sim: signalled when this VP gets the baton */
+	pthread_cond_t turn;      /* lock-stepped: signalled when this VP gets the baton */
 	int started;
 	/* devices */
 	uint64_t timer_deadline;  /* trace ticks; 0: not armed */
@@ -64,7 +64,7 @@ struct vp {
 	unsigned vtlb_cap, vtlb_used;
 	/* time */
 	uint64_t now;             /* trace ticks of the last exit */
-	uint64_t sim_in_global, sim_in_tsc; /* sim: clock mapping since switch-in */
+	uint64_t in_global, in_tsc; /* virtual clock: its mapping since switch-in */
 	uint64_t next_profile, last_flush;
 	uint64_t exits, events;
 	atomic_int done;          /* read by the main thread's progress line */
@@ -87,7 +87,9 @@ struct partition {
 struct core {
 	const struct hvcore_config *cfg;
 	const struct hv_backend *be;
-	int sim;
+	const struct sched *sched;
+	int virt;                  /* the clock is virtual (be->now == NULL) */
+	struct hv_clock_info clock;
 	uint64_t hz;               /* trace ticks per second */
 	hvlog_writer *w;
 	hvlog_stream *hv;          /* stream 0, main thread only */
@@ -104,10 +106,10 @@ struct core {
 	uint64_t flush_ticks;
 	/* scheduler */
 	pthread_mutex_t lock;
-	int current;               /* sim: the VP that may run, -1: none */
+	int current;               /* lock-stepped: the VP that may run, -1: none */
 	uint64_t rng;
-	uint64_t global_now;       /* sim: the machine's virtual clock */
-	sem_t lps;                 /* kvm: free logical processors */
+	uint64_t global_now;       /* virtual clock: the machine's */
+	sem_t lps;                 /* free running: free logical processors */
 	pthread_mutex_t serial_lock;
 };
 
@@ -133,20 +135,10 @@ static uint64_t ns_to_ticks(const struct core *c, uint64_t ns)
 	return (uint64_t)((unsigned __int128)ns * c->hz / 1000000000u);
 }
 
-/* TSC ticks per second, measured against CLOCK_MONOTONIC over 50 ms. */
-static uint64_t tsc_hz(void)
-{
-	uint64_t t0 = mono_ns(), c0 = __rdtsc();
-	struct timespec d = { 0, 50000000 };
-	nanosleep(&d, NULL);
-	uint64_t t1 = mono_ns(), c1 = __rdtsc();
-	return (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0));
-}
-
 /* The trace clock now, for events of stream 0. */
 static uint64_t hv_clock(struct core *c)
 {
-	return c->sim ? c->global_now : __rdtsc();
+	return c->virt ? c->global_now : c->be->now();
 }
 
 /* Every event goes through EMIT so that --events counts the events the
@@ -332,16 +324,17 @@ static void deliver_timer(struct vp *v, int after_window)
 	}
 }
 
-/* Sim: the trace time of an exit.  kvm: the host TSC it carries. */
+/* The trace time of an exit: on the machine's virtual clock, or the host
+ * clock it carries. */
 static uint64_t exit_time(struct vp *v, const struct hv_exit *e)
 {
-	if (!v->c->sim)
+	if (!v->c->virt)
 		return e->tsc;
-	return v->sim_in_global + (e->tsc - v->sim_in_tsc);
+	return v->in_global + (e->tsc - v->in_tsc);
 }
 
-/* Handling an intercept took `cost` ns (measured with kvm, modelled with
- * sim); report it when over the thresholds. */
+/* Handling an intercept took `cost` ns (measured on a host clock, modelled
+ * on a virtual one); report it when over the thresholds. */
 static void overrun_check(struct vp *v, const struct hv_exit *e, uint64_t cost_ns, uint32_t call_code)
 {
 	if (cost_ns < OVERRUN_NS)
@@ -417,8 +410,8 @@ static void hypercall(struct vp *v, struct hv_exit *e, uint64_t *cost_ns, uint32
 static int handle_exit(struct vp *v, struct hv_exit *e)
 {
 	struct core *c = v->c;
-	uint64_t t0 = c->sim ? 0 : __rdtsc();
-	uint64_t cost_ns = 300; /* the sim's model of an intercept */
+	uint64_t t0 = c->virt ? 0 : c->be->now();
+	uint64_t cost_ns = c->be->exit_cost_ns; /* the model, on a virtual clock */
 	uint32_t call_code = e->port;
 	uint64_t value;
 
@@ -453,11 +446,11 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		break;
 	case HV_EXIT_HLT:
 		EMIT(v, hvlog_emit_im_hlt_instruction(v->s, v->now, e->rip));
-		/* idle until the timer: with sim, time jumps to it */
+		/* idle until the timer: on a virtual clock, time jumps to it */
 		if (!v->timer_deadline)
 			v->timer_deadline = v->now + ns_to_ticks(c, TIMER_PERIOD_NS);
-		if (c->sim && v->timer_deadline > v->now) {
-			v->sim_in_global += v->timer_deadline - v->now;
+		if (c->virt && v->timer_deadline > v->now) {
+			v->in_global += v->timer_deadline - v->now;
 			v->now = v->timer_deadline;
 		}
 		v->timer_deadline = 0;
@@ -513,32 +506,34 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		v->timer_deadline = 0;
 		deliver_timer(v, 0);
 	}
-	if (c->sim) {
-		v->sim_in_global += ns_to_ticks(c, cost_ns);
+	if (c->virt) {
+		v->in_global += ns_to_ticks(c, cost_ns);
 		overrun_check(v, e, cost_ns, call_code);
 	} else {
-		overrun_check(v, e, (uint64_t)((double)(__rdtsc() - t0) * 1e9 / (double)c->hz), call_code);
+		overrun_check(v, e, (uint64_t)((double)(c->be->now() - t0) * 1e9 / (double)c->hz), call_code);
 	}
 	return 0;
 }
 
 /* ---- scheduling ------------------------------------------------------------ */
 
-static void switch_in(struct vp *v)
+static void switch_in(struct vp *v, uint64_t last_exit_tsc)
 {
 	struct core *c = v->c;
 
-	if (c->sim) {
-		v->sim_in_global = c->global_now;
+	if (c->virt) {
+		v->in_tsc = last_exit_tsc;
+		v->in_global = c->global_now;
 		v->now = c->global_now;
 	} else {
-		v->now = __rdtsc();
+		v->now = c->be->now();
 	}
 	EMIT(v, hvlog_emit_sch_context_switch(v->s, v->now, v->p->id, v->thread_id, v->p->tsc_offset));
 }
 
-/* Sim, under c->lock: wake the VP whose turn it is (only it, so a hand-over
- * costs one wake-up whatever the number of VPs), or all of them to end. */
+/* Lock-stepped, under c->lock: wake the VP whose turn it is (only it, so a
+ * hand-over costs one wake-up whatever the number of VPs), or all of them
+ * to end. */
 static void wake_turn(struct core *c)
 {
 	if (c->current >= 0)
@@ -548,14 +543,21 @@ static void wake_turn(struct core *c)
 			pthread_cond_signal(&c->all[i]->turn);
 }
 
-/* Sim: pass the baton to a VP drawn from the seed (or end). */
-static void sim_yield(struct vp *v, uint64_t last_exit_tsc)
+/* Two ways for VPs to share the machine: each turn begins with begin()
+ * (0: the VP is to end) and ends with end(). */
+struct sched {
+	unsigned (*begin)(struct vp *v);
+	void (*end)(struct vp *v, uint64_t last_exit_tsc);
+};
+
+/* Lock-stepped: pass the baton to a VP drawn from the seed (or end). */
+static void lockstep_end(struct vp *v, uint64_t last_exit_tsc)
 {
 	struct core *c = v->c;
 	unsigned runnable[G_MAX_VPS * 16], n = 0;
 
 	pthread_mutex_lock(&c->lock);
-	c->global_now = v->sim_in_global + (last_exit_tsc - v->sim_in_tsc) + 500; /* the switch itself */
+	c->global_now = v->in_global + (last_exit_tsc - v->in_tsc) + 500; /* the switch itself */
 	for (unsigned i = 0; i < c->nvps && n < sizeof runnable / sizeof runnable[0]; i++)
 		if (!atomic_load(&c->all[i]->done))
 			runnable[n++] = i;
@@ -564,7 +566,8 @@ static void sim_yield(struct vp *v, uint64_t last_exit_tsc)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static int sim_wait_turn(struct vp *v)
+/* Wait for the baton; the quantum is drawn while holding it. */
+static unsigned lockstep_begin(struct vp *v)
 {
 	struct core *c = v->c;
 
@@ -573,8 +576,31 @@ static int sim_wait_turn(struct vp *v)
 		pthread_cond_wait(&v->turn, &c->lock);
 	int mine = c->current == (int)v->global;
 	pthread_mutex_unlock(&c->lock);
-	return mine;
+	if (!mine)
+		return 0;
+	if (!c->be->quantum_spread)
+		return c->be->quantum;
+	return c->be->quantum + (unsigned)(rng_next(&c->rng) % c->be->quantum_spread);
 }
+
+/* Free running: a logical processor from the pool for the quantum. */
+static unsigned free_begin(struct vp *v)
+{
+	struct core *c = v->c;
+
+	while (sem_wait(&c->lps) != 0 && errno == EINTR)
+		;
+	return c->be->quantum;
+}
+
+static void free_end(struct vp *v, uint64_t last_exit_tsc)
+{
+	(void)last_exit_tsc;
+	sem_post(&v->c->lps);
+}
+
+static const struct sched sched_lockstep = { lockstep_begin, lockstep_end };
+static const struct sched sched_free = { free_begin, free_end };
 
 static void *vp_thread(void *arg)
 {
@@ -585,23 +611,13 @@ static void *vp_thread(void *arg)
 	int finished = 0;
 
 	while (!finished) {
-		unsigned quantum;
-		if (c->sim) {
-			if (!sim_wait_turn(v))
-				break;
-			quantum = 20 + (unsigned)(rng_next(&c->rng) % 200);
-		} else {
-			while (sem_wait(&c->lps) != 0 && errno == EINTR)
-				;
-			quantum = 2000;
-		}
-		if (atomic_load(&c->stop)) {
+		unsigned quantum = c->sched->begin(v);
+		if (!quantum)
+			break;
+		if (atomic_load(&c->stop))
 			finished = 1;
-		} else {
-			if (c->sim)
-				v->sim_in_tsc = last_tsc;
-			switch_in(v);
-		}
+		else
+			switch_in(v, last_tsc);
 		for (unsigned q = 0; q < quantum && !finished; q++) {
 			uint64_t before = v->events;
 			if (c->be->run(v->vcpu, &e, v->err, sizeof v->err) != 0) {
@@ -629,10 +645,7 @@ static void *vp_thread(void *arg)
 		}
 		if (finished)
 			atomic_store(&v->done, 1);
-		if (c->sim)
-			sim_yield(v, last_tsc);
-		else
-			sem_post(&c->lps);
+		c->sched->end(v, last_tsc);
 	}
 	atomic_store(&v->done, 1);
 	return NULL;
@@ -665,9 +678,8 @@ static int make_streams(struct core *c, char *err, size_t errlen)
 	if (cfg->output) {
 		hvlog_writer_config wc = {
 			.nstreams = c->nvps + 1, .streams = info, .clock_hz = c->hz,
-			.clock_name = c->sim ? "sim" : "tsc", .producer = "hvcore " HVLOG_VERSION_STRING,
-			.group_mask = cfg->group_mask,
-			.clock_epoch_ns = c->sim ? 0 : (int64_t)time(NULL) * 1000000000,
+			.clock_name = c->clock.clock_name, .producer = "hvcore " HVLOG_VERSION_STRING,
+			.group_mask = cfg->group_mask, .clock_epoch_ns = c->clock.epoch_ns,
 		};
 		if (hvlog_writer_open_path(&c->w, cfg->output, &wc, &herr) != HVLOG_OK) {
 			snprintf(err, errlen, "%s: %s", cfg->output, herr.msg);
@@ -700,8 +712,6 @@ out:
 	free(names);
 	return rc;
 }
-
-extern char __executable_start[], etext[];
 
 /* Partitions and VPs: memory, guest program, backend objects.  Their
  * creation events go to stream 0 afterwards (the streams need the VP list). */
@@ -759,10 +769,8 @@ static void announce(struct core *c)
 {
 	const struct hvcore_config *cfg = c->cfg;
 	hvlog_stream *hv = c->hv;
-	uint64_t base = c->sim ? 0xfffff80000200000ull : (uint64_t)(uintptr_t)__executable_start;
-	uint32_t size = c->sim ? 0x180000u : (uint32_t)(etext - __executable_start);
 
-	hvlog_emit_profiler_hv_module(hv, hv_clock(c), base, size);
+	hvlog_emit_profiler_hv_module(hv, hv_clock(c), c->clock.module_base, c->clock.module_size);
 	for (unsigned pi = 0; pi < c->nparts; pi++) {
 		struct partition *p = &c->parts[pi];
 		hvlog_emit_ob_create_partition(hv, hv_clock(c), p->id, HV_STATUS_SUCCESS);
@@ -828,11 +836,10 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 
 	memset(res, 0, sizeof *res);
 	*err = 0;
-	c.sim = c.be == &hv_backend_sim;
-	c.hz = c.sim ? SIM_HZ : tsc_hz();
+	c.virt = c.be->now == NULL;
+	c.sched = c.virt ? &sched_lockstep : &sched_free;
 	c.rng = cfg->seed;
 	c.event_limit = cfg->events;
-	c.flush_ticks = ns_to_ticks(&c, cfg->flush_interval_ms * 1000000u);
 	atomic_init(&c.events, 0);
 	atomic_init(&c.exits, 0);
 	atomic_init(&c.stop, 0);
@@ -840,7 +847,12 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	pthread_mutex_init(&c.serial_lock, NULL);
 	sem_init(&c.lps, 0, cfg->lps ? cfg->lps : 1);
 
-	if (c.be->probe(err, errlen) != 0 || create_machine(&c, err, errlen) != 0 || make_streams(&c, err, errlen) != 0)
+	if (c.be->probe(err, errlen) != 0)
+		goto out;
+	c.be->clock_info(&c.clock);
+	c.hz = c.clock.hz;
+	c.flush_ticks = ns_to_ticks(&c, cfg->flush_interval_ms * 1000000u);
+	if (create_machine(&c, err, errlen) != 0 || make_streams(&c, err, errlen) != 0)
 		goto out;
 	announce(&c);
 	for (unsigned i = 0; i < c.nvps; i++)
@@ -849,7 +861,7 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	t0 = mono_ns();
 	if (cfg->duration > 0)
 		c.deadline_ns = t0 + (uint64_t)(cfg->duration * 1e9);
-	if (c.sim && c.nvps)
+	if (c.virt && c.nvps)
 		c.current = (int)(rng_next(&c.rng) % c.nvps);
 	for (unsigned i = 0; i < c.nvps; i++) {
 		if (pthread_create(&c.all[i]->thread, NULL, vp_thread, c.all[i]) != 0) {
@@ -894,7 +906,7 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 					 c.all[i]->index, c.all[i]->err);
 			rc = -1;
 		}
-	if (c.sim)
+	if (c.virt)
 		c.global_now += 1000;
 	retire(&c);
 	res->exits = atomic_load(&c.exits);

@@ -1480,6 +1480,17 @@ static int sim_inject_irq(struct hv_vcpu *v, uint8_t vector)
 	return 0;
 }
 
+#define HV_SIM_HZ 1000000000ull /* the virtual clock: 1 GHz */
+
+/* Nothing host-dependent: no wall time, a fixed hypervisor image. */
+static void sim_clock_info(struct hv_clock_info *out)
+{
+	*out = (struct hv_clock_info){
+		.clock_name = "sim", .hz = HV_SIM_HZ, .epoch_ns = 0,
+		.module_base = 0xfffff80000200000ull, .module_size = 0x180000u,
+	};
+}
+
 const struct hv_backend hv_backend_sim = {
 	.name = "sim",
 	.native = (1ull << HV_EXIT_COUNT) - 1, /* it sees every exit itself */
@@ -1491,4 +1502,9 @@ const struct hv_backend hv_backend_sim = {
 	.run = sim_run,
 	.get_regs = sim_get_regs,
 	.inject_irq = sim_inject_irq,
+	.clock_info = sim_clock_info,
+	.now = NULL,               /* virtual: lock-stepped VPs */
+	.exit_cost_ns = 300,
+	.quantum = 20,
+	.quantum_spread = 200,
 };
