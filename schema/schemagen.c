@@ -1,7 +1,8 @@
 /*
  * schemagen - turn schema/hvlog_schema.def into C.
  *
- *   schemagen header OUT.h   typed emitters and constants (hvlog/events.h)
+ *   schemagen header OUT.h   typed emitters and constants: group masks,
+ *                            event numbers, named values (hvlog/events.h)
  *   schemagen tables OUT.c   the built-in schema tables of libhvlog
  *   schemagen replay OUT.h   a replay table for bench/: one function per
  *                            event calling its typed emitter with the
@@ -168,6 +169,50 @@ static void check(void)
 	}
 }
 
+/* The C name of a named value: HVLOG_<table>_<name>, the name upper-cased
+ * with each run of other characters made one '_' ("#GP" in EXCEPTION:
+ * HVLOG_EXCEPTION_GP), the table's id not repeated when the name starts
+ * with it (HVLOG_HV_STATUS_SUCCESS). */
+static void value_ident(char *out, size_t n, const struct value *v)
+{
+	size_t tl = strlen(v->tab), o;
+	const char *s = v->name;
+	int sep = 1;
+
+	o = (size_t)snprintf(out, n, "HVLOG_%s", v->tab);
+	if (!strncmp(s, v->tab, tl) && s[tl] == '_')
+		s += tl + 1;
+	for (; *s && o + 2 < n; s++) {
+		if (isalnum((unsigned char)*s)) {
+			if (sep)
+				out[o++] = '_';
+			out[o++] = (char)toupper((unsigned char)*s);
+			sep = 0;
+		} else {
+			sep = 1;
+		}
+	}
+	out[o] = 0;
+}
+
+/* One constant per named value, so that producers write the schema's
+ * numbers by name.  Two values of one name would be a redefinition. */
+static void value_constants(FILE *f)
+{
+	char id[160], other[160];
+
+	fputs("\n/* Named values (HVLOG_VALUE rows). */\n", f);
+	for (size_t v = 0; v < N(values); v++) {
+		value_ident(id, sizeof id, &values[v]);
+		for (size_t w = 0; w < v; w++) {
+			value_ident(other, sizeof other, &values[w]);
+			if (!strcmp(id, other))
+				fail("values %s and %s have the same C name", values[v].name, values[w].name);
+		}
+		fprintf(f, "#define %s 0x%" PRIX64 "u /* %s */\n", id, values[v].value, values[v].name);
+	}
+}
+
 static void header(FILE *f)
 {
 	char low[128];
@@ -189,6 +234,7 @@ static void header(FILE *f)
 	for (size_t i = 0; i < N(groups); i++)
 		fprintf(f, "#define HVLOG_GROUP_%s 0x%016" PRIX64 "ull /* %s */\n",
 			groups[i].id, groups[i].mask, groups[i].name);
+	value_constants(f);
 	fputs("\n/* Event numbers. */\nenum hvlog_event_number {\n", f);
 	for (size_t i = 0; i < N(events); i++)
 		fprintf(f, "\tHVLOG_EV_%s = 0x%02X,\n", events[i].sym, events[i].number);
