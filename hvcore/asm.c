@@ -48,7 +48,7 @@ static void modrm(struct as *a, int mod, int reg, int rm)
 }
 
 /* [base + disp8]: mod 01 always, so RBP/R13 bases work too. */
-static void mem(struct as *a, int reg, enum reg base, int8_t disp)
+static void mem(struct as *a, int reg, enum x86_reg base, int8_t disp)
 {
 	modrm(a, 1, reg, base);
 	byte(a, (uint8_t)disp);
@@ -105,7 +105,7 @@ int as_finish(struct as *a)
 	return a->overflow ? -1 : 0;
 }
 
-void as_mov_ri(struct as *a, enum reg r, uint64_t imm)
+void as_mov_ri(struct as *a, enum x86_reg r, uint64_t imm)
 {
 	if (imm <= 0xffffffffu) {
 		rex(a, 0, 0, r);
@@ -119,14 +119,14 @@ void as_mov_ri(struct as *a, enum reg r, uint64_t imm)
 	}
 }
 
-void as_mov_rr(struct as *a, enum reg dst, enum reg src)
+void as_mov_rr(struct as *a, enum x86_reg dst, enum x86_reg src)
 {
 	rex(a, 1, src, dst);
 	byte(a, 0x89);
 	modrm(a, 3, src, dst);
 }
 
-void as_alu_ri(struct as *a, int op, enum reg r, int32_t imm)
+void as_alu_ri(struct as *a, int op, enum x86_reg r, int32_t imm)
 {
 	rex(a, 1, 0, r);
 	byte(a, 0x81);
@@ -134,21 +134,21 @@ void as_alu_ri(struct as *a, int op, enum reg r, int32_t imm)
 	imm32(a, (uint32_t)imm);
 }
 
-void as_test_rr(struct as *a, enum reg x, enum reg y)
+void as_test_rr(struct as *a, enum x86_reg x, enum x86_reg y)
 {
 	rex(a, 1, y, x);
 	byte(a, 0x85);
 	modrm(a, 3, y, x);
 }
 
-void as_add_rr(struct as *a, enum reg dst, enum reg src)
+void as_add_rr(struct as *a, enum x86_reg dst, enum x86_reg src)
 {
 	rex(a, 1, src, dst);
 	byte(a, 0x01);
 	modrm(a, 3, src, dst);
 }
 
-void as_shl_ri(struct as *a, enum reg r, uint8_t count)
+void as_shl_ri(struct as *a, enum x86_reg r, uint8_t count)
 {
 	rex(a, 1, 0, r);
 	byte(a, 0xc1);
@@ -156,49 +156,49 @@ void as_shl_ri(struct as *a, enum reg r, uint8_t count)
 	byte(a, count);
 }
 
-void as_inc(struct as *a, enum reg r)
+void as_inc(struct as *a, enum x86_reg r)
 {
 	rex(a, 1, 0, r);
 	byte(a, 0xff);
 	modrm(a, 3, 0, r);
 }
 
-void as_dec(struct as *a, enum reg r)
+void as_dec(struct as *a, enum x86_reg r)
 {
 	rex(a, 1, 0, r);
 	byte(a, 0xff);
 	modrm(a, 3, 1, r);
 }
 
-void as_load32(struct as *a, enum reg dst, enum reg base, int8_t disp)
+void as_load32(struct as *a, enum x86_reg dst, enum x86_reg base, int8_t disp)
 {
 	rex(a, 0, dst, base);
 	byte(a, 0x8b);
 	mem(a, dst, base, disp);
 }
 
-void as_store32(struct as *a, enum reg base, int8_t disp, enum reg src)
+void as_store32(struct as *a, enum x86_reg base, int8_t disp, enum x86_reg src)
 {
 	rex(a, 0, src, base);
 	byte(a, 0x89);
 	mem(a, src, base, disp);
 }
 
-void as_load64(struct as *a, enum reg dst, enum reg base, int8_t disp)
+void as_load64(struct as *a, enum x86_reg dst, enum x86_reg base, int8_t disp)
 {
 	rex(a, 1, dst, base);
 	byte(a, 0x8b);
 	mem(a, dst, base, disp);
 }
 
-void as_store64(struct as *a, enum reg base, int8_t disp, enum reg src)
+void as_store64(struct as *a, enum x86_reg base, int8_t disp, enum x86_reg src)
 {
 	rex(a, 1, src, base);
 	byte(a, 0x89);
 	mem(a, src, base, disp);
 }
 
-void as_add_mem64_i8(struct as *a, enum reg base, int8_t disp, int8_t imm)
+void as_add_mem64_i8(struct as *a, enum x86_reg base, int8_t disp, int8_t imm)
 {
 	rex(a, 1, 0, base);
 	byte(a, 0x83);
@@ -206,13 +206,13 @@ void as_add_mem64_i8(struct as *a, enum reg base, int8_t disp, int8_t imm)
 	byte(a, (uint8_t)imm);
 }
 
-void as_push(struct as *a, enum reg r)
+void as_push(struct as *a, enum x86_reg r)
 {
 	rex(a, 0, 0, r);
 	byte(a, (uint8_t)(0x50 + (r & 7)));
 }
 
-void as_pop(struct as *a, enum reg r)
+void as_pop(struct as *a, enum x86_reg r)
 {
 	rex(a, 0, 0, r);
 	byte(a, (uint8_t)(0x58 + (r & 7)));
@@ -244,7 +244,7 @@ void as_call_abs(struct as *a, uint64_t target)
 	imm32(a, (uint32_t)(target - (a->base + a->len + 4)));
 }
 
-void as_lea_rip(struct as *a, enum reg r, int label)
+void as_lea_rip(struct as *a, enum x86_reg r, int label)
 {
 	rex(a, 1, r, 0);
 	byte(a, 0x8d);
@@ -266,28 +266,28 @@ void as_in_dx(struct as *a, int size)
 	byte(a, size == 1 ? 0xec : 0xed);
 }
 
-void as_mov_from_cr(struct as *a, enum reg r, int cr)
+void as_mov_from_cr(struct as *a, enum x86_reg r, int cr)
 {
 	rex(a, 0, cr, r);
 	AS_OP(a, 0x0f, 0x20);
 	modrm(a, 3, cr, r);
 }
 
-void as_mov_to_cr(struct as *a, int cr, enum reg r)
+void as_mov_to_cr(struct as *a, int cr, enum x86_reg r)
 {
 	rex(a, 0, cr, r);
 	AS_OP(a, 0x0f, 0x22);
 	modrm(a, 3, cr, r);
 }
 
-void as_invlpg(struct as *a, enum reg r)
+void as_invlpg(struct as *a, enum x86_reg r)
 {
 	rex(a, 0, 0, r);
 	AS_OP(a, 0x0f, 0x01);
 	modrm(a, 0, 7, r);
 }
 
-void as_lidt(struct as *a, enum reg r)
+void as_lidt(struct as *a, enum x86_reg r)
 {
 	rex(a, 0, 0, r);
 	AS_OP(a, 0x0f, 0x01);

@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum reg { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+#include "x86.h"
+
 enum cond { CC_B = 0x2, CC_AE = 0x3, CC_E = 0x4, CC_NE = 0x5, CC_BE = 0x6, CC_A = 0x7 };
 
 #define AS_MAX_LABELS 128
@@ -32,32 +33,32 @@ int as_here(struct as *a);                  /* a new label bound here */
 uint64_t as_addr(const struct as *a, int label);
 int as_finish(struct as *a);                /* resolve fixups; 0 or -1 */
 
-void as_mov_ri(struct as *a, enum reg r, uint64_t imm);
-void as_mov_rr(struct as *a, enum reg dst, enum reg src);
-void as_alu_ri(struct as *a, int op, enum reg r, int32_t imm); /* op: 0 add 4 and 5 sub 7 cmp */
-void as_test_rr(struct as *a, enum reg x, enum reg y);
-void as_add_rr(struct as *a, enum reg dst, enum reg src);
-void as_shl_ri(struct as *a, enum reg r, uint8_t count);
-void as_inc(struct as *a, enum reg r);
-void as_dec(struct as *a, enum reg r);
-void as_load32(struct as *a, enum reg dst, enum reg base, int8_t disp);
-void as_store32(struct as *a, enum reg base, int8_t disp, enum reg src);
-void as_load64(struct as *a, enum reg dst, enum reg base, int8_t disp);
-void as_store64(struct as *a, enum reg base, int8_t disp, enum reg src);
-void as_add_mem64_i8(struct as *a, enum reg base, int8_t disp, int8_t imm);
-void as_push(struct as *a, enum reg r);
-void as_pop(struct as *a, enum reg r);
+void as_mov_ri(struct as *a, enum x86_reg r, uint64_t imm);
+void as_mov_rr(struct as *a, enum x86_reg dst, enum x86_reg src);
+void as_alu_ri(struct as *a, int op, enum x86_reg r, int32_t imm); /* op: 0 add 4 and 5 sub 7 cmp */
+void as_test_rr(struct as *a, enum x86_reg x, enum x86_reg y);
+void as_add_rr(struct as *a, enum x86_reg dst, enum x86_reg src);
+void as_shl_ri(struct as *a, enum x86_reg r, uint8_t count);
+void as_inc(struct as *a, enum x86_reg r);
+void as_dec(struct as *a, enum x86_reg r);
+void as_load32(struct as *a, enum x86_reg dst, enum x86_reg base, int8_t disp);
+void as_store32(struct as *a, enum x86_reg base, int8_t disp, enum x86_reg src);
+void as_load64(struct as *a, enum x86_reg dst, enum x86_reg base, int8_t disp);
+void as_store64(struct as *a, enum x86_reg base, int8_t disp, enum x86_reg src);
+void as_add_mem64_i8(struct as *a, enum x86_reg base, int8_t disp, int8_t imm);
+void as_push(struct as *a, enum x86_reg r);
+void as_pop(struct as *a, enum x86_reg r);
 void as_jmp(struct as *a, int label);
 void as_jcc(struct as *a, enum cond cc, int label);
 void as_call(struct as *a, int label);
 void as_call_abs(struct as *a, uint64_t target);
-void as_lea_rip(struct as *a, enum reg r, int label);
+void as_lea_rip(struct as *a, enum x86_reg r, int label);
 void as_out_dx(struct as *a, int size);     /* OUT DX, AL/AX/EAX */
 void as_in_dx(struct as *a, int size);      /* IN AL/AX/EAX, DX */
-void as_mov_from_cr(struct as *a, enum reg r, int cr);
-void as_mov_to_cr(struct as *a, int cr, enum reg r);
-void as_invlpg(struct as *a, enum reg r);
-void as_lidt(struct as *a, enum reg r);
+void as_mov_from_cr(struct as *a, enum x86_reg r, int cr);
+void as_mov_to_cr(struct as *a, int cr, enum x86_reg r);
+void as_invlpg(struct as *a, enum x86_reg r);
+void as_lidt(struct as *a, enum x86_reg r);
 void as_bytes(struct as *a, const void *p, size_t n);
 
 #define AS_OP(a, ...) as_bytes(a, (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ }))

@@ -20,8 +20,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "x86.h"
+
 #define HV_MMIO_BASE 0x30000000ull  /* 768 MiB: device memory starts here */
 #define HV_MMIO_END 0x40000000ull   /* the page tables map [0, 1 GiB) */
+
+/* What a VP starts with, on both backends (CR0 as Linux sets it). */
+#define HV_GUEST_CR0 (CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG)
+#define HV_GUEST_CR4 CR4_PAE
 
 enum hv_exit_kind {
 	HV_EXIT_IO,         /* IN/OUT: port, size 1/2/4, write; data (core fills it for IN) */
@@ -58,8 +64,7 @@ struct hv_exit {
 };
 
 struct hv_regs {
-	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t gpr[X86_NGPR];    /* by enum x86_reg */
 	uint64_t rip, rflags;
 };
 

@@ -33,10 +33,6 @@
 #define PROFILE_NS 1000000ull           /* profiler sample interval */
 #define VTLB_MIN 16u
 #define VTLB_MAX 1024u
-#define HV_STATUS_SUCCESS 0
-#define HV_STATUS_INVALID_HYPERCALL_CODE 2
-#define HV_STATUS_INVALID_PARTITION_ID 0xd
-#define HV_STATUS_INVALID_VP_INDEX 0xe
 #define HV_MAX_VPS_PER_PARTITION G_MAX_VPS
 
 struct core;
@@ -239,20 +235,20 @@ static void vtlb_flush(struct vp *v)
 static int msr_read(struct vp *v, uint32_t index, uint64_t *value)
 {
 	switch (index) {
-	case 0x10: *value = v->now; return 0;
-	case 0x17: *value = 0; return 0;
-	case 0x1b: *value = 0xfee00900; return 0;
-	case 0x3a: *value = 5; return 0;
-	case 0x6e0: *value = v->timer_deadline; return 0;
-	case 0xc0000080: *value = 0xd01; return 0;
-	case 0x40000000:
-	case 0x40000001:
+	case HVLOG_MSR_IA32_TIME_STAMP_COUNTER: *value = v->now; return 0;
+	case HVLOG_MSR_IA32_PLATFORM_ID: *value = 0; return 0;
+	case HVLOG_MSR_IA32_APIC_BASE: *value = 0xfee00900; return 0; /* BSP, x2APIC off, enabled */
+	case HVLOG_MSR_IA32_FEATURE_CONTROL: *value = 5; return 0; /* locked, VMX outside SMX */
+	case HVLOG_MSR_IA32_TSC_DEADLINE: *value = v->timer_deadline; return 0;
+	case HVLOG_MSR_IA32_EFER: *value = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE; return 0;
+	case HVLOG_MSR_HV_X64_MSR_GUEST_OS_ID:
+	case HVLOG_MSR_HV_X64_MSR_HYPERCALL:
 		pthread_mutex_lock(&v->p->msr_lock);
-		*value = index == 0x40000000 ? v->p->guest_os_id : v->p->hypercall_msr;
+		*value = index == HVLOG_MSR_HV_X64_MSR_GUEST_OS_ID ? v->p->guest_os_id : v->p->hypercall_msr;
 		pthread_mutex_unlock(&v->p->msr_lock);
 		return 0;
-	case 0x40000002: *value = v->index; return 0;
-	case 0x40000020: *value = v->now / 100; return 0;
+	case HVLOG_MSR_HV_X64_MSR_VP_INDEX: *value = v->index; return 0;
+	case HVLOG_MSR_HV_X64_MSR_TIME_REF_COUNT: *value = v->now / 100; return 0;
 	default: return -1;
 	}
 }
@@ -260,18 +256,18 @@ static int msr_read(struct vp *v, uint32_t index, uint64_t *value)
 static int msr_write(struct vp *v, uint32_t index, uint64_t value)
 {
 	switch (index) {
-	case 0x1b:
-	case 0x80b: /* x2APIC EOI */
+	case HVLOG_MSR_IA32_APIC_BASE:
+	case HVLOG_MSR_IA32_X2APIC_EOI:
 		return 0;
-	case 0x6e0: /* TSC deadline: the guest's next timer */
+	case HVLOG_MSR_IA32_TSC_DEADLINE: /* the guest's next timer */
 		v->timer_deadline = v->now + ns_to_ticks(v->c, TIMER_PERIOD_NS);
 		return 0;
-	case 0x40000000:
+	case HVLOG_MSR_HV_X64_MSR_GUEST_OS_ID:
 		pthread_mutex_lock(&v->p->msr_lock);
 		v->p->guest_os_id = value;
 		pthread_mutex_unlock(&v->p->msr_lock);
 		return 0;
-	case 0x40000001:
+	case HVLOG_MSR_HV_X64_MSR_HYPERCALL:
 		/* the hypercall page is the partition's: written once per change */
 		pthread_mutex_lock(&v->p->msr_lock);
 		if ((value & 1) && value != v->p->hypercall_msr)
@@ -374,14 +370,14 @@ static void report(struct vp *v)
 
 	if (v->c->be->get_regs(v->vcpu, &r) != 0)
 		return;
-	ev = hvlog_schema_find_event(schema, (uint32_t)r.rax);
-	kind = report_kind((unsigned)r.rax);
+	ev = hvlog_schema_find_event(schema, (uint32_t)r.gpr[RAX]);
+	kind = report_kind((unsigned)r.gpr[RAX]);
 	if (!ev || (kind >= 0 && (v->c->be->native >> kind & 1)))
 		return;
-	uint64_t p[HVLOG_MAX_PARAMS] = { r.rbx, r.rsi, r.r8, r.r9, r.r10 };
+	uint64_t p[HVLOG_MAX_PARAMS] = { r.gpr[RBX], r.gpr[RSI], r.gpr[R8], r.gpr[R9], r.gpr[R10] };
 	EMIT(v, hvlog_emit(v->s, v->now, ev, p));
 	/* what the reported instruction does to the core's state */
-	if (ev->number == HVLOG_EV_IM_CR_WRITE && r.rsi == 3)
+	if (ev->number == HVLOG_EV_IM_CR_WRITE && r.gpr[RSI] == HVLOG_CR_CR3)
 		vtlb_flush(v);
 	else if (ev->number == HVLOG_EV_IM_INVLPG_INSTRUCTION)
 		vtlb_add(v);
@@ -394,12 +390,12 @@ static void hypercall(struct vp *v, struct hv_exit *e, uint64_t *cost_ns, uint32
 	uint64_t input = 0;
 
 	if (v->c->be->get_regs(v->vcpu, &r) == 0)
-		input = r.rcx;
+		input = r.gpr[RCX];
 	*code = (uint16_t)input;
-	e->data = HV_STATUS_INVALID_HYPERCALL_CODE;
+	e->data = HVLOG_HV_STATUS_INVALID_HYPERCALL_CODE;
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (known[i] == *code)
-			e->data = HV_STATUS_SUCCESS;
+			e->data = HVLOG_HV_STATUS_SUCCESS;
 	/* a rep hypercall costs per element: flushing 3 address spaces takes long */
 	*cost_ns += ((input >> 32) & 0xfff) * 20000;
 	EMIT(v, hvlog_emit_hc_hypercall(v->s, v->now, e->rip, input));
@@ -461,13 +457,13 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		e->data = e->fault ? 0 : value;
 		EMIT(v, hvlog_emit_im_msr_read(v->s, v->now, e->rip, (uint32_t)e->addr, e->data));
 		if (e->fault)
-			EMIT(v, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, 13));
+			EMIT(v, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, HVLOG_EXCEPTION_GP));
 		break;
 	case HV_EXIT_MSR_WRITE:
 		EMIT(v, hvlog_emit_im_msr_write(v->s, v->now, e->rip, (uint32_t)e->addr, e->data));
 		e->fault = msr_write(v, (uint32_t)e->addr, e->data) != 0;
 		if (e->fault)
-			EMIT(v, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, 13));
+			EMIT(v, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, HVLOG_EXCEPTION_GP));
 		break;
 	case HV_EXIT_CPUID:
 		EMIT(v, hvlog_emit_im_cpuid_instruction(v->s, v->now, e->rip, e->cpuid[0], e->cpuid[2]));
@@ -478,7 +474,7 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		break;
 	case HV_EXIT_CR_WRITE:
 		EMIT(v, hvlog_emit_im_cr_write(v->s, v->now, e->rip, (uint8_t)e->addr, e->data));
-		if (e->addr == 3)
+		if (e->addr == HVLOG_CR_CR3)
 			vtlb_flush(v);
 		break;
 	case HV_EXIT_INVLPG:
@@ -773,17 +769,17 @@ static void announce(struct core *c)
 	hvlog_emit_profiler_hv_module(hv, hv_clock(c), c->clock.module_base, c->clock.module_size);
 	for (unsigned pi = 0; pi < c->nparts; pi++) {
 		struct partition *p = &c->parts[pi];
-		hvlog_emit_ob_create_partition(hv, hv_clock(c), p->id, HV_STATUS_SUCCESS);
+		hvlog_emit_ob_create_partition(hv, hv_clock(c), p->id, HVLOG_HV_STATUS_SUCCESS);
 		hvlog_emit_pt_reference_time(hv, hv_clock(c), p->tsc_offset, p->ref_offset);
 		for (unsigned i = 0; i < p->nvps; i++)
-			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, p->vps[i].thread_id, HV_STATUS_SUCCESS);
+			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, p->vps[i].thread_id, HVLOG_HV_STATUS_SUCCESS);
 		/* more VPs than a partition may have: refused, like Hyper-V does */
 		for (unsigned i = p->nvps; i < cfg->vps; i++)
-			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, 0x1000 + 0xffff, HV_STATUS_INVALID_VP_INDEX);
+			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, 0x1000 + 0xffff, HVLOG_HV_STATUS_INVALID_VP_INDEX);
 	}
 	if (cfg->workload == WL_ALL) {
-		hvlog_emit_vp_create_vp(hv, hv_clock(c), c->parts[0].id, 0xffff, HV_STATUS_INVALID_VP_INDEX);
-		hvlog_emit_ob_delete_partition(hv, hv_clock(c), 999, HV_STATUS_INVALID_PARTITION_ID);
+		hvlog_emit_vp_create_vp(hv, hv_clock(c), c->parts[0].id, 0xffff, HVLOG_HV_STATUS_INVALID_VP_INDEX);
+		hvlog_emit_ob_delete_partition(hv, hv_clock(c), 999, HVLOG_HV_STATUS_INVALID_PARTITION_ID);
 	}
 }
 
@@ -792,8 +788,8 @@ static void retire(struct core *c)
 	for (unsigned pi = 0; pi < c->nparts; pi++) {
 		struct partition *p = &c->parts[pi];
 		for (unsigned i = 0; i < p->nvps; i++)
-			hvlog_emit_vp_delete_vp(c->hv, hv_clock(c), p->id, p->vps[i].thread_id, HV_STATUS_SUCCESS);
-		hvlog_emit_ob_delete_partition(c->hv, hv_clock(c), p->id, HV_STATUS_SUCCESS);
+			hvlog_emit_vp_delete_vp(c->hv, hv_clock(c), p->id, p->vps[i].thread_id, HVLOG_HV_STATUS_SUCCESS);
+		hvlog_emit_ob_delete_partition(c->hv, hv_clock(c), p->id, HVLOG_HV_STATUS_SUCCESS);
 	}
 }
 

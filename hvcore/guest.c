@@ -25,7 +25,7 @@ static void build_tables(uint8_t *mem)
 	put64(mem + G_PML4, G_PDPT | 3);
 	put64(mem + G_PDPT, G_PD | 3);
 	for (uint64_t i = 0; i < 512; i++)
-		put64(mem + G_PD + 8 * i, (i << 21) | 0x83); /* present, writable, 2 MiB */
+		put64(mem + G_PD + 8 * i, (i << 21) | PTE_P | PTE_W | PTE_PS); /* 2 MiB */
 	put64(mem + G_GDT, 0);
 	put64(mem + G_GDT + 8, 0x00af9a000000ffffull);  /* code64 */
 	put64(mem + G_GDT + 16, 0x00cf92000000ffffull); /* data */
@@ -38,7 +38,7 @@ static void set_gate(uint8_t *mem, int vector, uint64_t handler)
 	g[0] = (uint8_t)handler;
 	g[1] = (uint8_t)(handler >> 8);
 	g[2] = 8; /* code selector */
-	g[5] = 0x8e; /* present, interrupt gate */
+	g[5] = IDT_PRESENT | IDT_INTERRUPT_GATE;
 	g[6] = (uint8_t)(handler >> 16);
 	g[7] = (uint8_t)(handler >> 24);
 	memcpy(g + 8, (uint32_t[]){ (uint32_t)(handler >> 32) }, 4);
@@ -179,12 +179,12 @@ static void boot_body(struct as *a)
 	cpuid(a, 1, 0);
 	cpuid(a, 0x40000000, 0);
 	cpuid(a, 0x40000001, 0);
-	rdmsr(a, 0x1b);
-	rdmsr(a, 0x10);
-	rdmsr(a, 0xc0000080);
-	rdmsr(a, 0x17);
-	wrmsr(a, 0x40000000, 0x0001040a00003839ull); /* guest OS id */
-	wrmsr(a, 0x40000001, G_HYPERCALL_PAGE | 1);
+	rdmsr(a, HVLOG_MSR_IA32_APIC_BASE);
+	rdmsr(a, HVLOG_MSR_IA32_TIME_STAMP_COUNTER);
+	rdmsr(a, HVLOG_MSR_IA32_EFER);
+	rdmsr(a, HVLOG_MSR_IA32_PLATFORM_ID);
+	wrmsr(a, HVLOG_MSR_HV_X64_MSR_GUEST_OS_ID, 0x0001040a00003839ull);
+	wrmsr(a, HVLOG_MSR_HV_X64_MSR_HYPERCALL, G_HYPERCALL_PAGE | 1);
 	out_imm(a, 0x80, 0x11, 1); /* POST code */
 	out_imm(a, 0x70, 0x0a, 1);
 	in_port(a, 0x71, 1);
@@ -228,12 +228,12 @@ static void mixed_body(struct as *a)
 {
 	/* a timer-driven guest: program the deadline, do some I/O, halt */
 	as_rdtsc(a);
-	as_mov_ri(a, RCX, 0x6e0);
+	as_mov_ri(a, RCX, HVLOG_MSR_IA32_TSC_DEADLINE);
 	as_wrmsr(a);
 	as_mov_ri(a, RCX, 'x');
 	serial_putc_al_in_rcx(a);
 	pci_probe(a, 1);
-	rdmsr(a, 0x1b);
+	rdmsr(a, HVLOG_MSR_IA32_APIC_BASE);
 	hypercall(a, 0x5d);            /* HvCallSignalEvent */
 	mmio_doorbell(a, 2);
 	out_imm(a, 0x80, 0x42, 1);
@@ -249,7 +249,7 @@ static void handlers(struct as *a, int *timer_l, int *gp_l)
 	as_push(a, RAX);
 	as_push(a, RCX);
 	as_push(a, RDX);
-	as_mov_ri(a, RCX, 0x80b);
+	as_mov_ri(a, RCX, HVLOG_MSR_IA32_X2APIC_EOI);
 	as_mov_ri(a, RAX, 0);
 	as_mov_ri(a, RDX, 0);
 	as_wrmsr(a);
@@ -308,7 +308,7 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 	as_jmp(&a, main_label);
 	as_bind(&a, main_label);
 	if (wl == WL_HYPERCALL || wl == WL_MIXED || wl == WL_ALL)
-		wrmsr(&a, 0x40000001, G_HYPERCALL_PAGE | 1);
+		wrmsr(&a, HVLOG_MSR_HV_X64_MSR_HYPERCALL, G_HYPERCALL_PAGE | 1);
 	if (wl == WL_IDLE || wl == WL_MIXED || wl == WL_ALL)
 		as_sti(&a);
 

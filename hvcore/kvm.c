@@ -107,6 +107,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,22 +123,6 @@
 
 #define TSS_ADDR 0xfffbd000ul /* 3 pages below 4 GiB, far above guest RAM */
 
-#define CR0_PE 0x1ull
-#define CR0_MP 0x2ull
-#define CR0_ET 0x10ull
-#define CR0_NE 0x20ull
-#define CR0_WP 0x10000ull
-#define CR0_AM 0x40000ull
-#define CR0_PG 0x80000000ull
-#define CR4_PAE 0x20ull
-#define CR4_LA57 0x1000ull
-#define EFER_LME 0x100ull
-#define EFER_LMA 0x400ull
-#define PTE_P 0x1ull
-#define PTE_PS 0x80ull
-#define PTE_ADDR 0x000ffffffffff000ull
-#define RFLAGS_DF 0x400ull
-#define GP_VECTOR 13
 
 struct hv_vm {
 	int fd;
@@ -434,7 +419,7 @@ static int zero_tsc_offset(struct hv_vcpu *v, char *err, size_t errlen)
 	} m;
 	memset(&m, 0, sizeof m);
 	m.h.nmsrs = 1;
-	m.h.entries[0].index = 0x10; /* IA32_TIME_STAMP_COUNTER */
+	m.h.entries[0].index = HVLOG_MSR_IA32_TIME_STAMP_COUNTER;
 	m.h.entries[0].data = __rdtsc();
 	if (ioctl(v->fd, KVM_SET_MSRS, &m) == 1)
 		return 0;
@@ -492,17 +477,17 @@ static int kvm_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 	s.gdt.limit = 23;
 	s.idt.base = init->idt_base;
 	s.idt.limit = init->idt_limit;
-	/* What the sim reports too: CR0 0x80050033 (as Linux), CR4 0x20.
-	 * No OSFXSR: the guest programs use no SSE (it would #UD). */
-	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
+	/* What the sim reports too.  No OSFXSR: the guest programs use no
+	 * SSE (it would #UD). */
+	s.cr0 = HV_GUEST_CR0;
 	s.cr3 = init->cr3;
-	s.cr4 = CR4_PAE;
+	s.cr4 = HV_GUEST_CR4;
 	s.efer = EFER_LME | EFER_LMA;
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0) {
 		seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
 		goto fail;
 	}
-	struct kvm_regs r = { .rip = init->rip, .rsp = init->rsp, .rdi = init->rdi, .rflags = 2 };
+	struct kvm_regs r = { .rip = init->rip, .rsp = init->rsp, .rdi = init->rdi, .rflags = RFLAGS_FIXED };
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0) {
 		seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
 		goto fail;
@@ -545,26 +530,23 @@ static struct kvm_sregs *sregs_of(struct hv_vcpu *v)
 	return &v->sregs;
 }
 
+/* Where each register of enum x86_reg is in struct kvm_regs. */
+static const size_t gpr_offset[X86_NGPR] = {
+	[RAX] = offsetof(struct kvm_regs, rax), [RCX] = offsetof(struct kvm_regs, rcx),
+	[RDX] = offsetof(struct kvm_regs, rdx), [RBX] = offsetof(struct kvm_regs, rbx),
+	[RSP] = offsetof(struct kvm_regs, rsp), [RBP] = offsetof(struct kvm_regs, rbp),
+	[RSI] = offsetof(struct kvm_regs, rsi), [RDI] = offsetof(struct kvm_regs, rdi),
+	[R8] = offsetof(struct kvm_regs, r8), [R9] = offsetof(struct kvm_regs, r9),
+	[R10] = offsetof(struct kvm_regs, r10), [R11] = offsetof(struct kvm_regs, r11),
+	[R12] = offsetof(struct kvm_regs, r12), [R13] = offsetof(struct kvm_regs, r13),
+	[R14] = offsetof(struct kvm_regs, r14), [R15] = offsetof(struct kvm_regs, r15),
+};
+
 static uint64_t gpr(const struct kvm_regs *r, unsigned n)
 {
-	switch (n & 15) {
-	case 0: return r->rax;
-	case 1: return r->rcx;
-	case 2: return r->rdx;
-	case 3: return r->rbx;
-	case 4: return r->rsp;
-	case 5: return r->rbp;
-	case 6: return r->rsi;
-	case 7: return r->rdi;
-	case 8: return r->r8;
-	case 9: return r->r9;
-	case 10: return r->r10;
-	case 11: return r->r11;
-	case 12: return r->r12;
-	case 13: return r->r13;
-	case 14: return r->r14;
-	default: return r->r15;
-	}
+	uint64_t x;
+	memcpy(&x, (const uint8_t *)r + gpr_offset[n & 15], sizeof x);
+	return x;
 }
 
 /* Guest virtual to guest physical through the guest's page tables. */
@@ -1084,7 +1066,7 @@ static int fault_insn(struct hv_vcpu *v, char *err, size_t errlen)
 	}
 	ev.exception.injected = 1;
 	ev.exception.pending = 0;
-	ev.exception.nr = GP_VECTOR;
+	ev.exception.nr = HVLOG_EXCEPTION_GP;
 	ev.exception.has_error_code = 1;
 	ev.exception.error_code = 0;
 	ev.flags &= ~(uint32_t)KVM_VCPUEVENT_VALID_PAYLOAD;
@@ -1452,13 +1434,10 @@ static int kvm_get_regs(struct hv_vcpu *v, struct hv_regs *out)
 	const struct kvm_regs *r = regs_of(v);
 	if (!r)
 		return -1;
-	*out = (struct hv_regs){
-		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx,
-		.rsi = r->rsi, .rdi = r->rdi, .rsp = r->rsp, .rbp = r->rbp,
-		.r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11,
-		.r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
-		.rip = r->rip, .rflags = r->rflags,
-	};
+	for (unsigned n = 0; n < X86_NGPR; n++)
+		out->gpr[n] = gpr(r, n);
+	out->rip = r->rip;
+	out->rflags = r->rflags;
 	/* During a pending exit: the state just before the instruction. */
 	if (v->pending != P_NONE)
 		out->rip = v->insn_rip;

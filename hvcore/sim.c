@@ -86,23 +86,6 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-/* RFLAGS bits */
-#define F_CF 0x0001ull
-#define F_PF 0x0004ull
-#define F_AF 0x0010ull
-#define F_ZF 0x0040ull
-#define F_SF 0x0080ull
-#define F_TF 0x0100ull
-#define F_IF 0x0200ull
-#define F_DF 0x0400ull
-#define F_OF 0x0800ull
-#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
-/* what IRETQ / POPF may load (CPL 0): arith, IF, DF, IOPL, NT, AC, ID */
-#define F_LOADABLE (F_ARITH | F_IF | F_DF | 0x3000ull | 0x4000ull | 0x40000ull | 0x200000ull)
-#define F_FIXED 0x2ull
-
-enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
-
 /* lazy flags: the last flag-setting operation */
 enum { LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC,
        LF_SHL, LF_SHR, LF_SAR, LF_MUL };
@@ -115,7 +98,7 @@ struct hv_vm {
 };
 
 struct hv_vcpu {
-	uint64_t r[16];         /* rax rcx rdx rbx rsp rbp rsi rdi r8..r15 */
+	uint64_t r[X86_NGPR];   /* by enum x86_reg */
 	uint64_t rip;
 	/* Non-arithmetic RFLAGS bits always; the arithmetic ones only while
 	 * lf_op == LF_NONE, else they follow from lf_*. */
@@ -274,7 +257,7 @@ static inline __attribute__((always_inline)) unsigned get_cf(const struct hv_vcp
 	unsigned bits;
 
 	switch (v->lf_op) {
-	case LF_NONE: return (unsigned)(v->rflags & F_CF);
+	case LF_NONE: return (unsigned)(v->rflags & RFLAGS_CF);
 	case LF_ADD: return v->lf_res < v->lf_a;
 	case LF_ADC: return v->lf_cin ? v->lf_res <= v->lf_a : v->lf_res < v->lf_a;
 	case LF_SUB: return v->lf_a < v->lf_b;
@@ -292,21 +275,21 @@ static inline __attribute__((always_inline)) unsigned get_cf(const struct hv_vcp
 static inline unsigned get_zf(const struct hv_vcpu *v)
 {
 	if (v->lf_op == LF_NONE)
-		return (v->rflags & F_ZF) != 0;
+		return (v->rflags & RFLAGS_ZF) != 0;
 	return v->lf_res == 0;
 }
 
 static inline unsigned get_sf(const struct hv_vcpu *v)
 {
 	if (v->lf_op == LF_NONE)
-		return (v->rflags & F_SF) != 0;
+		return (v->rflags & RFLAGS_SF) != 0;
 	return (unsigned)(v->lf_res >> v->lf_sb) & 1;
 }
 
 static inline unsigned get_of(const struct hv_vcpu *v)
 {
 	switch (v->lf_op) {
-	case LF_NONE: return (v->rflags & F_OF) != 0;
+	case LF_NONE: return (v->rflags & RFLAGS_OF) != 0;
 	case LF_ADD: case LF_ADC: case LF_INC:
 		return (unsigned)(((v->lf_a ^ v->lf_res) & (v->lf_b ^ v->lf_res)) >> v->lf_sb) & 1;
 	case LF_SUB: case LF_SBB: case LF_DEC:
@@ -321,14 +304,14 @@ static inline unsigned get_of(const struct hv_vcpu *v)
 static inline unsigned get_pf(const struct hv_vcpu *v)
 {
 	if (v->lf_op == LF_NONE)
-		return (v->rflags & F_PF) != 0;
+		return (v->rflags & RFLAGS_PF) != 0;
 	return !__builtin_parityll(v->lf_res & 0xff);
 }
 
 static inline unsigned get_af(const struct hv_vcpu *v)
 {
 	switch (v->lf_op) {
-	case LF_NONE: return (v->rflags & F_AF) != 0;
+	case LF_NONE: return (v->rflags & RFLAGS_AF) != 0;
 	case LF_ADD: case LF_ADC: case LF_SUB: case LF_SBB: case LF_INC: case LF_DEC:
 		return (unsigned)((v->lf_a ^ v->lf_b ^ v->lf_res) >> 4) & 1;
 	default: return 0;
@@ -341,13 +324,13 @@ static uint64_t flags_get(const struct hv_vcpu *v)
 
 	if (v->lf_op == LF_NONE)
 		return v->rflags;
-	f = v->rflags & ~F_ARITH;
-	f |= get_cf(v) ? F_CF : 0;
-	f |= get_pf(v) ? F_PF : 0;
-	f |= get_af(v) ? F_AF : 0;
-	f |= get_zf(v) ? F_ZF : 0;
-	f |= get_sf(v) ? F_SF : 0;
-	f |= get_of(v) ? F_OF : 0;
+	f = v->rflags & ~RFLAGS_ARITH;
+	f |= get_cf(v) ? RFLAGS_CF : 0;
+	f |= get_pf(v) ? RFLAGS_PF : 0;
+	f |= get_af(v) ? RFLAGS_AF : 0;
+	f |= get_zf(v) ? RFLAGS_ZF : 0;
+	f |= get_sf(v) ? RFLAGS_SF : 0;
+	f |= get_of(v) ? RFLAGS_OF : 0;
 	return f;
 }
 
@@ -397,7 +380,7 @@ static inline uint64_t alu(struct hv_vcpu *v, unsigned op, unsigned sz, uint64_t
 static inline void update_ev(struct hv_vcpu *v)
 {
 	v->ev = (uint8_t)(v->replay | v->shadow |
-			  ((v->rflags & F_IF) && (v->acc_valid | v->held_valid)));
+			  ((v->rflags & RFLAGS_IF) && (v->acc_valid | v->held_valid)));
 }
 
 /* Deliver `vec` through the IDT with return address ret_rip.  0, or -1 on a
@@ -417,12 +400,12 @@ static int deliver(struct hv_vcpu *v, unsigned vec, int has_err, uint64_t ret_ri
 		return -1;
 	g = v->mem + ga;
 	type = g[5];
-	if (!(type & 0x80) || ((type & 0xf) != 0xe && (type & 0xf) != 0xf))
+	if (!(type & IDT_PRESENT) || ((type & 0xf) != IDT_INTERRUPT_GATE && (type & 0xf) != IDT_TRAP_GATE))
 		return -1;
 	handler = ld16(g) | ld16(g + 6) << 16 | ld32(g + 8) << 32;
 
 	fl = flags_get(v);
-	old_rsp = v->r[R_SP];
+	old_rsp = v->r[RSP];
 	sp = (old_rsp & ~0xfull) - frame;
 	if (!ram_ok(v, sp, frame))
 		return -1;
@@ -432,16 +415,16 @@ static int deliver(struct hv_vcpu *v, unsigned vec, int has_err, uint64_t ret_ri
 		s += 8;
 	}
 	st64(s, ret_rip);
-	st64(s + 8, 0x8);
+	st64(s + 8, SEL_CODE64);
 	st64(s + 16, fl);
 	st64(s + 24, old_rsp);
-	st64(s + 32, 0x10);
+	st64(s + 32, SEL_DATA);
 
-	v->r[R_SP] = sp;
-	fl &= ~(F_TF | 0x4000ull /* NT */);
-	if ((type & 0xf) == 0xe)
-		fl &= ~F_IF;
-	v->rflags = fl | F_FIXED;
+	v->r[RSP] = sp;
+	fl &= ~(RFLAGS_TF | RFLAGS_NT);
+	if ((type & 0xf) == IDT_INTERRUPT_GATE)
+		fl &= ~RFLAGS_IF;
+	v->rflags = fl | RFLAGS_FIXED;
 	v->lf_op = LF_NONE;
 	v->shadow = 0;
 	v->mmio_valid = 0;
@@ -484,7 +467,7 @@ static int boundary(struct hv_vcpu *v, struct hv_exit *ex, uint64_t *rip, uint64
 		update_ev(v);
 		return 0;
 	}
-	if (v->rflags & F_IF) {
+	if (v->rflags & RFLAGS_IF) {
 		if (v->acc_valid) {
 			v->acc_valid = 0;
 			if (deliver(v, v->acc_vec, 0, *rip) < 0) {
@@ -611,22 +594,22 @@ static int boundary(struct hv_vcpu *v, struct hv_exit *ex, uint64_t *rip, uint64
 } while (0)
 
 #define PUSH64(val) do {							\
-	uint64_t ps_ = R[R_SP] - 8, pv_ = (val);				\
+	uint64_t ps_ = R[RSP] - 8, pv_ = (val);				\
 	if (unlikely(!RAM(ps_, 8))) {						\
 		fault_addr = ps_;						\
 		goto pf;							\
 	}									\
 	st64(mem + ps_, pv_);							\
-	R[R_SP] = ps_;								\
+	R[RSP] = ps_;								\
 } while (0)
 
 #define POP64(out) do {								\
-	uint64_t pp_ = R[R_SP];							\
+	uint64_t pp_ = R[RSP];							\
 	if (unlikely(!RAM(pp_, 8))) {						\
 		fault_addr = pp_;						\
 		goto pf;							\
 	}									\
-	R[R_SP] = pp_ + 8;							\
+	R[RSP] = pp_ + 8;							\
 	(out) = ld64(mem + pp_);						\
 } while (0)
 
@@ -716,10 +699,10 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 				break;
 			default:
 				bv = IMMZ(sz) & mask_of(sz);
-				a = rdr(R, R_AX, sz, rex);
+				a = rdr(R, RAX, sz, rex);
 				res = alu(v, op, sz, a, bv);
 				if (op != 7)
-					wrr(R, R_AX, sz, rex, res);
+					wrr(R, RAX, sz, rex, res);
 				break;
 			}
 			goto next;
@@ -746,7 +729,7 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		case 0xa8: case 0xa9:
 			sz = b == 0xa8 ? 1 : osz;
 			c = IMMZ(sz) & mask_of(sz);
-			a = rdr(R, R_AX, sz, rex);
+			a = rdr(R, RAX, sz, rex);
 			setlf(v, LF_LOGIC, sz, a, c, a & c, 0);
 			goto next;
 
@@ -794,22 +777,22 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 
 			if (n != 0) { /* XCHG rAX, r */
 				c = rdr(R, n, osz, rex);
-				wrr(R, n, osz, rex, rdr(R, R_AX, osz, rex));
-				wrr(R, R_AX, osz, rex, c);
+				wrr(R, n, osz, rex, rdr(R, RAX, osz, rex));
+				wrr(R, RAX, osz, rex, c);
 			}
 			goto next; /* NOP, PAUSE */
 		}
 		case 0x98:
 			if (osz == 8)
-				R[R_AX] = sext((uint32_t)R[R_AX], 4);
+				R[RAX] = sext((uint32_t)R[RAX], 4);
 			else if (osz == 4)
-				R[R_AX] = (uint32_t)sext((uint16_t)R[R_AX], 2);
+				R[RAX] = (uint32_t)sext((uint16_t)R[RAX], 2);
 			else
-				wrr(R, R_AX, 2, rex, sext(R[R_AX] & 0xff, 1));
+				wrr(R, RAX, 2, rex, sext(R[RAX] & 0xff, 1));
 			goto next;
 		case 0x99:
-			c = (uint64_t)((int64_t)sext(rdr(R, R_AX, osz, rex), osz) >> 63);
-			wrr(R, R_DX, osz, rex, c);
+			c = (uint64_t)((int64_t)sext(rdr(R, RAX, osz, rex), osz) >> 63);
+			wrr(R, RDX, osz, rex, c);
 			goto next;
 
 		/* ---- shifts, group 3, inc/dec ---- */
@@ -826,7 +809,7 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			else if (b <= 0xd1)
 				cnt = 1;
 			else
-				cnt = (unsigned)R[R_CX] & 0xff;
+				cnt = (unsigned)R[RCX] & 0xff;
 			cnt &= sz == 8 ? 63 : 31;
 			RM_READ(sz, a);
 			if (cnt == 0) {
@@ -930,14 +913,14 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			PUSH64(c);
 			goto next;
 		case 0xc9: { /* LEAVE */
-			uint64_t fp = R[R_BP];
+			uint64_t fp = R[RBP];
 
 			if (unlikely(!RAM(fp, 8))) {
 				fault_addr = fp;
 				goto pf;
 			}
-			R[R_SP] = fp + 8;
-			R[R_BP] = ld64(mem + fp);
+			R[RSP] = fp + 8;
+			R[RBP] = ld64(mem + fp);
 			goto next;
 		}
 		case 0x9c:
@@ -945,7 +928,7 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			goto next;
 		case 0x9d:
 			POP64(c);
-			v->rflags = (c & F_LOADABLE) | F_FIXED;
+			v->rflags = (c & RFLAGS_LOADABLE) | RFLAGS_FIXED;
 			v->lf_op = LF_NONE;
 			update_ev(v);
 			goto next;
@@ -975,8 +958,8 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			int take;
 
 			c = S8();
-			R[R_CX]--;
-			take = R[R_CX] != 0;
+			R[RCX]--;
+			take = R[RCX] != 0;
 			if (b == 0xe0)
 				take = take && !get_zf(v);
 			else if (b == 0xe1)
@@ -986,7 +969,7 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		}
 		case 0xe3:
 			c = S8();
-			rip = R[R_CX] == 0 ? END() + c : END();
+			rip = R[RCX] == 0 ? END() + c : END();
 			continue;
 		case 0xe8:
 			c = S32();
@@ -1007,17 +990,17 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		case 0xc2:
 			c = F16();
 			POP64(a);
-			R[R_SP] += c;
+			R[RSP] += c;
 			rip = a;
 			continue;
 		case 0xcc:
-			vec = 3;
+			vec = HVLOG_EXCEPTION_BP;
 			goto soft_int;
 		case 0xcd:
 			vec = FB();
 			goto soft_int;
 		case 0xcf: { /* IRETQ */
-			uint64_t sp = R[R_SP];
+			uint64_t sp = R[RSP];
 
 			if (!(rex & 8))
 				goto ud;
@@ -1026,9 +1009,9 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 				goto pf;
 			}
 			rip = ld64(mem + sp);
-			v->rflags = (ld64(mem + sp + 16) & F_LOADABLE) | F_FIXED;
+			v->rflags = (ld64(mem + sp + 16) & RFLAGS_LOADABLE) | RFLAGS_FIXED;
 			v->lf_op = LF_NONE;
-			R[R_SP] = ld64(mem + sp + 24);
+			R[RSP] = ld64(mem + sp + 24);
 			update_ev(v);
 			continue;
 		}
@@ -1036,25 +1019,25 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		/* ---- flags ---- */
 		case 0xf5:
 			flags_commit(v);
-			v->rflags ^= F_CF;
+			v->rflags ^= RFLAGS_CF;
 			goto next;
 		case 0xf8: case 0xf9:
 			flags_commit(v);
-			v->rflags = (v->rflags & ~F_CF) | (b & 1);
+			v->rflags = (v->rflags & ~RFLAGS_CF) | (b & 1);
 			goto next;
 		case 0xfc:
-			v->rflags &= ~F_DF;
+			v->rflags &= ~RFLAGS_DF;
 			goto next;
 		case 0xfd:
-			v->rflags |= F_DF;
+			v->rflags |= RFLAGS_DF;
 			goto next;
 		case 0xfa:
-			v->rflags &= ~F_IF;
+			v->rflags &= ~RFLAGS_IF;
 			update_ev(v);
 			goto next;
 		case 0xfb:
-			if (!(v->rflags & F_IF)) {
-				v->rflags |= F_IF;
+			if (!(v->rflags & RFLAGS_IF)) {
+				v->rflags |= RFLAGS_IF;
 				v->shadow = 1;
 				update_ev(v);
 			}
@@ -1066,7 +1049,7 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			goto insn_exit;
 		case 0xe4: case 0xe5: case 0xec: case 0xed:
 		case 0xe6: case 0xe7: case 0xee: case 0xef: {
-			unsigned port = (b & 8) ? (uint16_t)R[R_DX] : FB();
+			unsigned port = (b & 8) ? (uint16_t)R[RDX] : FB();
 
 			sz = (b & 1) ? (o16 ? 2 : 4) : 1;
 			fill_exit(ex, HV_EXIT_IO, irip, tsc - 1);
@@ -1074,7 +1057,7 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			ex->size = (uint8_t)sz;
 			ex->write = (b & 2) != 0;
 			if (ex->write)
-				ex->data = rdr(R, R_AX, sz, rex);
+				ex->data = rdr(R, RAX, sz, rex);
 			v->pend_write = ex->write;
 			v->pend_size = (uint8_t)sz;
 			goto insn_exit;
@@ -1090,8 +1073,8 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 						goto next;
 					if (modrm == 0xc9) { /* MWAIT */
 						fill_exit(ex, HV_EXIT_MWAIT, irip, tsc - 1);
-						ex->cpuid[0] = (uint32_t)R[R_AX];
-						ex->cpuid[2] = (uint32_t)R[R_CX];
+						ex->cpuid[0] = (uint32_t)R[RAX];
+						ex->cpuid[2] = (uint32_t)R[RCX];
 						goto insn_exit;
 					}
 					goto ud;
@@ -1152,16 +1135,16 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			}
 			case 0x30:
 				fill_exit(ex, HV_EXIT_MSR_WRITE, irip, tsc - 1);
-				ex->addr = (uint32_t)R[R_CX];
-				ex->data = (R[R_DX] << 32) | (uint32_t)R[R_AX];
+				ex->addr = (uint32_t)R[RCX];
+				ex->data = (R[RDX] << 32) | (uint32_t)R[RAX];
 				goto insn_exit;
 			case 0x31:
-				R[R_AX] = (uint32_t)(tsc - 1);
-				R[R_DX] = (tsc - 1) >> 32;
+				R[RAX] = (uint32_t)(tsc - 1);
+				R[RDX] = (tsc - 1) >> 32;
 				goto next;
 			case 0x32:
 				fill_exit(ex, HV_EXIT_MSR_READ, irip, tsc - 1);
-				ex->addr = (uint32_t)R[R_CX];
+				ex->addr = (uint32_t)R[RCX];
 				goto insn_exit;
 			case 0x0b:
 				goto ud;
@@ -1183,8 +1166,8 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 				goto next;
 			case 0xa2:
 				fill_exit(ex, HV_EXIT_CPUID, irip, tsc - 1);
-				ex->cpuid[0] = (uint32_t)R[R_AX];
-				ex->cpuid[2] = (uint32_t)R[R_CX];
+				ex->cpuid[0] = (uint32_t)R[RAX];
+				ex->cpuid[2] = (uint32_t)R[RCX];
 				goto insn_exit;
 			case 0xaf:
 				MODRM();
@@ -1255,18 +1238,18 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		fault_addr = irip + (uint64_t)(pe - ib);
 		goto pf;
 	ud:
-		vec = 6;
+		vec = HVLOG_EXCEPTION_UD;
 		has_err = 0;
 		ret = irip;
 		goto exception;
 	gp:
-		vec = 13;
+		vec = HVLOG_EXCEPTION_GP;
 		has_err = 1;
 		ret = irip;
 		goto exception;
 	pf:
 		v->cr[2] = fault_addr;
-		vec = 14;
+		vec = HVLOG_EXCEPTION_PF;
 		has_err = 1;
 		ret = irip;
 		goto exception;
@@ -1301,7 +1284,7 @@ static int complete(struct hv_vcpu *v, struct hv_exit *ex)
 	if (ex->fault) {
 		v->rip = v->pend_rip;
 		v->mmio_valid = 0;
-		if (deliver(v, 13, 1, v->pend_rip) < 0) {
+		if (deliver(v, HVLOG_EXCEPTION_GP, 1, v->pend_rip) < 0) {
 			go_shutdown(v, ex, v->pend_rip, v->tsc);
 			return -1;
 		}
@@ -1310,7 +1293,7 @@ static int complete(struct hv_vcpu *v, struct hv_exit *ex)
 	switch (kind) {
 	case HV_EXIT_IO:
 		if (!v->pend_write)
-			wrr(R, R_AX, v->pend_size, 0, ex->data);
+			wrr(R, RAX, v->pend_size, 0, ex->data);
 		break;
 	case HV_EXIT_MMIO:
 		if (!v->pend_write) {
@@ -1324,14 +1307,14 @@ static int complete(struct hv_vcpu *v, struct hv_exit *ex)
 		}
 		break;
 	case HV_EXIT_MSR_READ:
-		R[R_AX] = (uint32_t)ex->data;
-		R[R_DX] = ex->data >> 32;
+		R[RAX] = (uint32_t)ex->data;
+		R[RDX] = ex->data >> 32;
 		break;
 	case HV_EXIT_CPUID:
-		R[R_AX] = ex->cpuid[0];
-		R[R_BX] = ex->cpuid[1];
-		R[R_CX] = ex->cpuid[2];
-		R[R_DX] = ex->cpuid[3];
+		R[RAX] = ex->cpuid[0];
+		R[RBX] = ex->cpuid[1];
+		R[RCX] = ex->cpuid[2];
+		R[RDX] = ex->cpuid[3];
 		break;
 	case HV_EXIT_CR_READ:
 		R[v->pend_reg] = ex->data;
@@ -1402,13 +1385,13 @@ static int sim_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 	v->mem_size = vm->mem_size;
 	v->index = index;
 	v->rip = init->rip;
-	v->r[R_SP] = init->rsp;
-	v->r[R_DI] = init->rdi;
-	v->rflags = F_FIXED;
+	v->r[RSP] = init->rsp;
+	v->r[RDI] = init->rdi;
+	v->rflags = RFLAGS_FIXED;
 	v->lf_op = LF_NONE;
-	v->cr[0] = 0x80050033;
+	v->cr[0] = HV_GUEST_CR0;
 	v->cr[3] = init->cr3;
-	v->cr[4] = 0x20;
+	v->cr[4] = HV_GUEST_CR4;
 	v->idt_base = init->idt_base;
 	v->idt_limit = init->idt_limit;
 	v->gdt_base = init->gdt_base;
@@ -1441,24 +1424,7 @@ static int sim_run(struct hv_vcpu *v, struct hv_exit *exit, char *err, size_t er
 
 static int sim_get_regs(struct hv_vcpu *v, struct hv_regs *regs)
 {
-	const uint64_t *R = v->r;
-
-	regs->rax = R[R_AX];
-	regs->rbx = R[R_BX];
-	regs->rcx = R[R_CX];
-	regs->rdx = R[R_DX];
-	regs->rsi = R[R_SI];
-	regs->rdi = R[R_DI];
-	regs->rsp = R[R_SP];
-	regs->rbp = R[R_BP];
-	regs->r8 = R[8];
-	regs->r9 = R[9];
-	regs->r10 = R[10];
-	regs->r11 = R[11];
-	regs->r12 = R[12];
-	regs->r13 = R[13];
-	regs->r14 = R[14];
-	regs->r15 = R[15];
+	memcpy(regs->gpr, v->r, sizeof regs->gpr);
 	regs->rip = v->rip;
 	regs->rflags = flags_get(v);
 	return 0;
@@ -1468,7 +1434,7 @@ static int sim_inject_irq(struct hv_vcpu *v, uint8_t vector)
 {
 	if (v->shutdown)
 		return 0;
-	if ((v->rflags & F_IF) && !v->shadow && !v->acc_valid) {
+	if ((v->rflags & RFLAGS_IF) && !v->shadow && !v->acc_valid) {
 		v->acc_valid = 1;
 		v->acc_vec = vector;
 		update_ev(v);
