@@ -606,7 +606,8 @@ static size_t read_guest(struct hv_vcpu *v, uint64_t gva, uint8_t *buf, size_t n
 
 /* Just enough of x86-64 decoding to find instruction boundaries and memory
  * operands: legacy prefixes, REX, the 1-byte, 0F, 0F38 and 0F3A maps and
- * VEX.  EVEX (0x62) and 3DNow!/XOP are not decoded. */
+ * VEX (prefixes, ModRM and SIB as x86.h decodes them for the sim too).
+ * EVEX (0x62) and 3DNow!/XOP are not decoded. */
 struct insn {
 	uint8_t len;
 	uint8_t map; /* 0: one byte, 1: 0F, 2: 0F38, 3: 0F3A */
@@ -614,10 +615,8 @@ struct insn {
 	uint8_t rex; /* REX bits (W R X B = 8 4 2 1), from REX or VEX */
 	uint8_t has_rex;
 	uint8_t opsize16, addr32, rep, seg;
-	uint8_t has_modrm, mod, reg, rm;
-	uint8_t has_sib, scale, index, base;
-	uint8_t riprel, moffs;
-	int64_t disp;
+	uint8_t has_modrm, moffs;
+	struct x86_modrm m;
 	uint64_t imm;
 	uint8_t imm_size;
 };
@@ -683,22 +682,17 @@ static void map1_info(uint8_t op, int *modrm, int *imm)
 /* Decode the instruction at p[0..n); 0 if it is not one we can decode. */
 static int decode(const uint8_t *p, size_t n, struct insn *d)
 {
+	struct x86_prefixes px;
 	memset(d, 0, sizeof *d);
-	size_t i = 0;
-	for (;; i++) {
-		if (i >= n || i >= 15)
-			return 0;
-		uint8_t b = p[i];
-		if (b == 0x66) d->opsize16 = 1;
-		else if (b == 0x67) d->addr32 = 1;
-		else if (b == 0xf2 || b == 0xf3) d->rep = b;
-		else if (b == 0x64 || b == 0x65) d->seg = b;
-		else if (b == 0xf0 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e) { /* no effect here */ }
-		else if ((b & 0xf0) == 0x40) { d->rex = b & 15; d->has_rex = 1; continue; }
-		else break;
-		d->rex = 0; /* a REX not right before the opcode is ignored */
-		d->has_rex = 0;
-	}
+	size_t i = x86_prefixes(p, n < 15 ? n : 15, &px);
+	if (i >= n || i >= 15)
+		return 0;
+	d->rex = px.rex & 15;
+	d->has_rex = px.rex != 0;
+	d->opsize16 = px.opsize16;
+	d->addr32 = px.addr32;
+	d->rep = px.rep;
+	d->seg = px.seg;
 	int modrm, imm;
 	uint8_t b = p[i++];
 	if (b == 0xc4 || b == 0xc5) { /* VEX */
@@ -748,46 +742,12 @@ static int decode(const uint8_t *p, size_t n, struct insn *d)
 	if (imm == IMM_BAD)
 		return 0;
 	if (modrm) {
-		if (i >= n)
+		size_t len = x86_modrm(p + i, n - i, d->rex, &d->m);
+		if (!len)
 			return 0;
-		uint8_t m = p[i++];
 		d->has_modrm = 1;
-		d->mod = m >> 6;
-		d->reg = (uint8_t)(((m >> 3) & 7) | ((d->rex & 4) ? 8 : 0));
-		d->rm = m & 7;
-		int disp = 0;
-		if (d->mod != 3) {
-			if (d->rm == 4) {
-				if (i >= n)
-					return 0;
-				uint8_t s = p[i++];
-				d->has_sib = 1;
-				d->scale = s >> 6;
-				d->index = (uint8_t)(((s >> 3) & 7) | ((d->rex & 2) ? 8 : 0));
-				d->base = (uint8_t)((s & 7) | ((d->rex & 1) ? 8 : 0));
-				if (d->mod == 0 && (s & 7) == 5)
-					disp = 4;
-			} else if (d->mod == 0 && d->rm == 5) {
-				d->riprel = 1;
-				disp = 4;
-			}
-			if (d->mod == 1)
-				disp = 1;
-			else if (d->mod == 2)
-				disp = 4;
-		}
-		d->rm = (uint8_t)(d->rm | ((d->rex & 1) ? 8 : 0));
-		if (i + (size_t)disp > n)
-			return 0;
-		if (disp == 1) {
-			d->disp = (int8_t)p[i];
-		} else if (disp == 4) {
-			int32_t v32;
-			memcpy(&v32, p + i, 4);
-			d->disp = v32;
-		}
-		i += (size_t)disp;
-		if (d->map == 0 && (d->op == 0xf6 || d->op == 0xf7) && (d->reg & 7) < 2)
+		i += len;
+		if (d->map == 0 && (d->op == 0xf6 || d->op == 0xf7) && (d->m.reg & 7) < 2)
 			imm = d->op == 0xf6 ? IMM_B : IMM_Z;
 	}
 	size_t isz = 0;
@@ -885,21 +845,12 @@ static int insn_matches(struct hv_vcpu *v, const struct insn *d, uint64_t at, co
 			return 0;
 		ea = d->imm;
 	} else {
-		if (!d->has_modrm || d->mod == 3)
+		if (!d->has_modrm || d->m.mod == 3)
 			return 0;
-		if (d->riprel) {
-			ea = at + d->len + (uint64_t)d->disp;
-		} else {
-			ea = (uint64_t)d->disp;
-			if (d->has_sib) {
-				if (!(d->mod == 0 && (d->base & 7) == 5))
-					ea += gpr(r, d->base);
-				if (d->index != 4)
-					ea += gpr(r, d->index) << d->scale;
-			} else {
-				ea += gpr(r, d->rm);
-			}
-		}
+		uint64_t g[X86_NGPR];
+		for (unsigned k = 0; k < X86_NGPR; k++)
+			g[k] = gpr(r, k);
+		ea = x86_ea(&d->m, g) + (d->m.riprel ? at + d->len : 0);
 	}
 	if (d->addr32)
 		ea &= 0xffffffffull;
@@ -915,7 +866,7 @@ static int insn_matches(struct hv_vcpu *v, const struct insn *d, uint64_t at, co
 	if (d->map == 0) {
 		unsigned size = 0;  /* 0: not checked */
 		int access = 3;     /* 1 load, 2 store, 3 either (read-modify-write) */
-		uint8_t op = d->op, sub = d->reg & 7;
+		uint8_t op = d->op, sub = d->m.reg & 7;
 		if (op < 0x40) { /* ALU r/m,r and r,r/m */
 			size = (op & 1) ? opsize(d) : 1;
 			access = (op & 2) || (op & 0xf8) == 0x38 ? 1 : 3;
@@ -962,10 +913,10 @@ static int insn_matches(struct hv_vcpu *v, const struct insn *d, uint64_t at, co
 			uint64_t val;
 			if (d->op == 0xc6 || d->op == 0xc7)
 				val = (uint64_t)(int64_t)(int32_t)(uint32_t)d->imm;
-			else if (size == 1 && !d->has_rex && d->reg >= 4 && d->reg < 8)
-				val = gpr(r, d->reg - 4u) >> 8; /* AH CH DH BH */
+			else if (size == 1 && !d->has_rex && d->m.reg >= 4 && d->m.reg < 8)
+				val = gpr(r, d->m.reg - 4u) >> 8; /* AH CH DH BH */
 			else
-				val = gpr(r, d->reg);
+				val = gpr(r, d->m.reg);
 			uint64_t mask = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
 			if ((val & mask) != (w->data & mask))
 				return 0;

@@ -509,31 +509,20 @@ static int boundary(struct hv_vcpu *v, struct hv_exit *ex, uint64_t *rip, uint64
 #define END() (irip + (uint64_t)(p - ib))
 
 #define MODRM() do {								\
-	modrm = FB();								\
-	mod = modrm >> 6;							\
-	reg = ((modrm >> 3) & 7) | ((rex & 4) << 1);				\
-	rmreg = (modrm & 7) | ((rex & 1) << 3);					\
-	riprel = 0;								\
-	if (mod != 3) {								\
-		if ((modrm & 7) == 4) {						\
-			unsigned sib_ = FB();					\
-			unsigned idx_ = ((sib_ >> 3) & 7) | ((rex & 2) << 2);	\
-			ea = idx_ == 4 ? 0 : R[idx_] << (sib_ >> 6);		\
-			if ((sib_ & 7) == 5 && mod == 0)			\
-				ea += S32();					\
-			else							\
-				ea += R[(sib_ & 7) | ((rex & 1) << 3)];		\
-		} else if ((modrm & 7) == 5 && mod == 0) {			\
-			riprel = 1;						\
-			ea = S32();						\
-		} else {							\
-			ea = R[rmreg];						\
-		}								\
-		if (mod == 1)							\
-			ea += S8();						\
-		else if (mod == 2)						\
-			ea += S32();						\
+	struct x86_modrm m_;							\
+	size_t n_ = x86_modrm(p, (size_t)(pe - p), rex, &m_);			\
+	if (unlikely(!n_)) {							\
+		p = pe;								\
+		goto fetch_fault;						\
 	}									\
+	p += n_;								\
+	modrm = m_.modrm;							\
+	mod = m_.mod;								\
+	reg = m_.reg;								\
+	rmreg = m_.rm;								\
+	riprel = m_.riprel;							\
+	if (mod != 3)								\
+		ea = x86_ea(&m_, R);						\
 } while (0)
 
 /* the effective address: only after the whole instruction is fetched */
@@ -613,16 +602,6 @@ static int boundary(struct hv_vcpu *v, struct hv_exit *ex, uint64_t *rip, uint64
 	(out) = ld64(mem + pp_);						\
 } while (0)
 
-/* prefix classes */
-enum { PX_NONE, PX_REX, PX_66, PX_IGN, PX_BAD };
-static const uint8_t prefix_class[256] = {
-	[0x40 ... 0x4f] = PX_REX,
-	[0x66] = PX_66,
-	[0xf2] = PX_IGN, [0xf3] = PX_IGN,
-	[0x26] = PX_IGN, [0x2e] = PX_IGN, [0x36] = PX_IGN, [0x3e] = PX_IGN,
-	[0x64] = PX_BAD, [0x65] = PX_BAD, [0x67] = PX_BAD, [0xf0] = PX_BAD,
-};
-
 static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 {
 	uint64_t *const R = v->r;
@@ -653,23 +632,17 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		ib = p = mem + irip;
 		pe = ib + (msz - irip < 15 ? msz - irip : 15);
 
-		for (;;) {
-			unsigned k;
-
-			b = FB();
-			k = prefix_class[b];
-			if (likely(k == PX_NONE))
-				break;
-			if (k == PX_REX) {
-				rex = b;
-				continue;
-			}
-			rex = 0; /* a REX not right before the opcode is ignored */
-			if (k == PX_66)
-				o16 = 1;
-			else if (k == PX_BAD)
+		{
+			/* F2/F3 are ignored; FS/GS, 67 and LOCK are #UD (even
+			 * when the instruction then runs past what may be fetched) */
+			struct x86_prefixes px;
+			p += x86_prefixes(p, (size_t)(pe - p), &px);
+			if (unlikely(px.seg | px.addr32 | px.lock))
 				goto ud;
+			rex = px.rex;
+			o16 = px.opsize16;
 		}
+		b = FB();
 		osz = (rex & 8) ? 8 : o16 ? 2 : 4;
 
 		switch (b) {

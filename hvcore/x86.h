@@ -2,7 +2,8 @@
  * x86.h - the x86-64 architecture as hvcore uses it, in one place: the
  * register numbering (the encoding's: what ModRM, SIB and REX name), the
  * RFLAGS, CR0, CR4, EFER and page-table bits, and the instruction decoding
- * the backends share.  MSR indexes and exception vectors are the schema's
+ * both backends use (prefixes, ModRM, SIB: the sim to execute, kvm to find
+ * which instruction an MMIO exit came from).  MSR indexes and exception vectors are the schema's
  * (HVLOG_MSR_*, HVLOG_EXCEPTION_* in hvlog/events.h), so a trace and the
  * code that made it cannot disagree on them.
  */
@@ -65,5 +66,143 @@ enum x86_reg { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R1
 /* Segment selectors of the GDT the core writes (backend.h) */
 #define SEL_CODE64 0x8u
 #define SEL_DATA 0x10u
+
+/* ---- instruction decoding, as far as both backends need it ----------- */
+
+/* Legacy prefixes and REX, 64-bit mode. */
+enum x86_prefix_kind {
+	X86_PX_NONE,      /* not a prefix: the opcode */
+	X86_PX_REX,       /* 40-4F */
+	X86_PX_OPSIZE,    /* 66 */
+	X86_PX_ADDRSIZE,  /* 67 */
+	X86_PX_REP,       /* F2 F3 */
+	X86_PX_SEG,       /* 26 2E 36 3E: no effect in 64-bit mode */
+	X86_PX_FSGS,      /* 64 65 */
+	X86_PX_LOCK,      /* F0 */
+};
+
+static inline unsigned x86_prefix_kind(uint8_t b)
+{
+	static const uint8_t kind[256] = {
+		[0x40 ... 0x4f] = X86_PX_REX,
+		[0x66] = X86_PX_OPSIZE, [0x67] = X86_PX_ADDRSIZE,
+		[0xf2] = X86_PX_REP, [0xf3] = X86_PX_REP,
+		[0x26] = X86_PX_SEG, [0x2e] = X86_PX_SEG, [0x36] = X86_PX_SEG, [0x3e] = X86_PX_SEG,
+		[0x64] = X86_PX_FSGS, [0x65] = X86_PX_FSGS,
+		[0xf0] = X86_PX_LOCK,
+	};
+	return kind[b];
+}
+
+struct x86_prefixes {
+	uint8_t rex;       /* the REX byte (W R X B = 8 4 2 1), 0: none */
+	uint8_t opsize16, addr32, lock;
+	uint8_t rep;       /* F2, F3 or 0 */
+	uint8_t seg;       /* 64 (FS), 65 (GS) or 0 */
+};
+
+/* The prefixes of the instruction at p[0..n): returns the offset of its
+ * opcode, n when prefixes fill p[0..n).  A REX counts only right before
+ * the opcode (hardware ignores one that a legacy prefix follows). */
+static inline size_t x86_prefixes(const uint8_t *p, size_t n, struct x86_prefixes *px)
+{
+	size_t i;
+
+	*px = (struct x86_prefixes){ 0 };
+	for (i = 0; i < n; i++) {
+		uint8_t b = p[i];
+		switch (x86_prefix_kind(b)) {
+		case X86_PX_NONE: return i;
+		case X86_PX_REX: px->rex = b; continue;
+		case X86_PX_OPSIZE: px->opsize16 = 1; break;
+		case X86_PX_ADDRSIZE: px->addr32 = 1; break;
+		case X86_PX_REP: px->rep = b; break;
+		case X86_PX_FSGS: px->seg = b; break;
+		case X86_PX_LOCK: px->lock = 1; break;
+		default: break;
+		}
+		px->rex = 0;
+	}
+	return i;
+}
+
+/* A ModRM byte with its SIB and displacement. */
+struct x86_modrm {
+	uint8_t modrm;                   /* the byte itself */
+	uint8_t mod, reg, rm;            /* reg with REX.R, rm with REX.B */
+	uint8_t has_sib, scale, index, base; /* index 4: none; base with REX.B */
+	uint8_t riprel;                  /* mod 0, rm 5: RIP-relative disp32 */
+	uint8_t no_base;                 /* SIB base 5 with mod 0: disp32 alone */
+	uint8_t len;                     /* bytes: ModRM, SIB, displacement */
+	int32_t disp;
+};
+
+/* Decode ModRM, SIB and displacement at p[0..n) under REX bits `rex`;
+ * returns the bytes they take, 0 when p[0..n) is too short. */
+static inline size_t x86_modrm(const uint8_t *p, size_t n, unsigned rex, struct x86_modrm *m)
+{
+	size_t i = 1, dsz = 0;
+
+	if (n < 1)
+		return 0;
+	m->modrm = p[0];
+	m->mod = p[0] >> 6;
+	m->reg = (uint8_t)(((p[0] >> 3) & 7) | ((rex & 4) << 1));
+	m->rm = (uint8_t)((p[0] & 7) | ((rex & 1) << 3));
+	m->has_sib = m->riprel = m->no_base = 0;
+	m->scale = m->base = 0;
+	m->index = 4;
+	m->disp = 0;
+	if (m->mod != 3) {
+		if ((p[0] & 7) == 4) {
+			if (n < 2)
+				return 0;
+			m->has_sib = 1;
+			m->scale = p[1] >> 6;
+			m->index = (uint8_t)(((p[1] >> 3) & 7) | ((rex & 2) << 2));
+			m->base = (uint8_t)((p[1] & 7) | ((rex & 1) << 3));
+			i = 2;
+			if ((p[1] & 7) == 5 && m->mod == 0) {
+				m->no_base = 1;
+				dsz = 4;
+			}
+		} else if ((p[0] & 7) == 5 && m->mod == 0) {
+			m->riprel = 1;
+			dsz = 4;
+		}
+		if (m->mod == 1)
+			dsz = 1;
+		else if (m->mod == 2)
+			dsz = 4;
+		if (n - i < dsz)
+			return 0;
+		if (dsz == 1)
+			m->disp = (int8_t)p[i];
+		else if (dsz == 4)
+			m->disp = (int32_t)((uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 |
+					    (uint32_t)p[i + 3] << 24);
+		i += dsz;
+	}
+	m->len = (uint8_t)i;
+	return i;
+}
+
+/* The memory operand's address from the registers (by enum x86_reg); a
+ * RIP-relative one is its displacement: the caller adds the address of
+ * the next instruction, known only when the whole instruction is. */
+static inline uint64_t x86_ea(const struct x86_modrm *m, const uint64_t *gpr)
+{
+	uint64_t ea = (uint64_t)(int64_t)m->disp;
+
+	if (m->riprel)
+		return ea;
+	if (!m->has_sib)
+		return ea + gpr[m->rm];
+	if (m->index != 4)
+		ea += gpr[m->index] << m->scale;
+	if (!m->no_base)
+		ea += gpr[m->base];
+	return ea;
+}
 
 #endif
