@@ -1097,7 +1097,8 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 				/* the mod bits are ignored, as on hardware */
 				MODRM();
 				crn = reg;
-				if (crn != 0 && crn != 2 && crn != 3 && crn != 4 && crn != 8)
+				if (crn != HVLOG_CR_CR0 && crn != HVLOG_CR_CR2 && crn != HVLOG_CR_CR3 && crn != HVLOG_CR_CR4 &&
+				    crn != HVLOG_CR_CR8)
 					goto ud;
 				fill_exit(ex, b == 0x20 ? HV_EXIT_CR_READ : HV_EXIT_CR_WRITE, irip, tsc - 1);
 				ex->addr = crn;
