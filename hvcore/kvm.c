@@ -689,8 +689,8 @@ static int decode(const uint8_t *p, size_t n, struct insn *d)
 		return 0;
 	d->rex = px.rex & 15;
 	d->has_rex = px.rex != 0;
-	d->opsize16 = px.opsize16;
-	d->addr32 = px.addr32;
+	d->opsize16 = (px.kinds >> X86_PX_OPSIZE) & 1;
+	d->addr32 = (px.kinds >> X86_PX_ADDRSIZE) & 1;
 	d->rep = px.rep;
 	d->seg = px.seg;
 	int modrm, imm;

@@ -632,17 +632,19 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		ib = p = mem + irip;
 		pe = ib + (msz - irip < 15 ? msz - irip : 15);
 
-		{
+		b = FB();
+		if (unlikely(x86_prefix_kind((uint8_t)b) != X86_PX_NONE)) {
 			/* F2/F3 are ignored; FS/GS, 67 and LOCK are #UD (even
 			 * when the instruction then runs past what may be fetched) */
 			struct x86_prefixes px;
-			p += x86_prefixes(p, (size_t)(pe - p), &px);
-			if (unlikely(px.seg | px.addr32 | px.lock))
+			p += x86_prefixes(p - 1, (size_t)(pe - p + 1), &px) - 1;
+			if (unlikely(px.kinds & (X86_PX_BIT(X86_PX_FSGS) | X86_PX_BIT(X86_PX_ADDRSIZE) |
+						 X86_PX_BIT(X86_PX_LOCK))))
 				goto ud;
 			rex = px.rex;
-			o16 = px.opsize16;
+			o16 = (px.kinds >> X86_PX_OPSIZE) & 1;
+			b = FB();
 		}
-		b = FB();
 		osz = (rex & 8) ? 8 : o16 ? 2 : 4;
 
 		switch (b) {

@@ -69,6 +69,10 @@ enum x86_reg { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R1
 
 /* ---- instruction decoding, as far as both backends need it ----------- */
 
+/* Inlined always: the sim's interpreter decodes every instruction with
+ * these, and as calls they cost it a quarter more instructions. */
+#define X86_INLINE static inline __attribute__((always_inline))
+
 /* Legacy prefixes and REX, 64-bit mode. */
 enum x86_prefix_kind {
 	X86_PX_NONE,      /* not a prefix: the opcode */
@@ -81,7 +85,7 @@ enum x86_prefix_kind {
 	X86_PX_LOCK,      /* F0 */
 };
 
-static inline unsigned x86_prefix_kind(uint8_t b)
+X86_INLINE unsigned x86_prefix_kind(uint8_t b)
 {
 	static const uint8_t kind[256] = {
 		[0x40 ... 0x4f] = X86_PX_REX,
@@ -96,33 +100,41 @@ static inline unsigned x86_prefix_kind(uint8_t b)
 
 struct x86_prefixes {
 	uint8_t rex;       /* the REX byte (W R X B = 8 4 2 1), 0: none */
-	uint8_t opsize16, addr32, lock;
+	uint8_t kinds;     /* X86_PX_BIT(kind) of each legacy prefix present */
 	uint8_t rep;       /* F2, F3 or 0 */
 	uint8_t seg;       /* 64 (FS), 65 (GS) or 0 */
 };
 
+#define X86_PX_BIT(kind) (1u << (kind))
+
 /* The prefixes of the instruction at p[0..n): returns the offset of its
  * opcode, n when prefixes fill p[0..n).  A REX counts only right before
- * the opcode (hardware ignores one that a legacy prefix follows). */
-static inline size_t x86_prefixes(const uint8_t *p, size_t n, struct x86_prefixes *px)
+ * the opcode (hardware ignores one that a legacy prefix follows).  No
+ * prefix, or a REX alone, is the common case and kept short. */
+X86_INLINE size_t x86_prefixes(const uint8_t *p, size_t n, struct x86_prefixes *px)
 {
+	unsigned rex = 0, kinds = 0, rep = 0, seg = 0;
 	size_t i;
 
-	*px = (struct x86_prefixes){ 0 };
 	for (i = 0; i < n; i++) {
-		uint8_t b = p[i];
-		switch (x86_prefix_kind(b)) {
-		case X86_PX_NONE: return i;
-		case X86_PX_REX: px->rex = b; continue;
-		case X86_PX_OPSIZE: px->opsize16 = 1; break;
-		case X86_PX_ADDRSIZE: px->addr32 = 1; break;
-		case X86_PX_REP: px->rep = b; break;
-		case X86_PX_FSGS: px->seg = b; break;
-		case X86_PX_LOCK: px->lock = 1; break;
-		default: break;
+		unsigned b = p[i], k = x86_prefix_kind((uint8_t)b);
+		if (__builtin_expect(k == X86_PX_NONE, 1))
+			break;
+		if (k == X86_PX_REX) {
+			rex = b;
+			continue;
 		}
-		px->rex = 0;
+		rex = 0;
+		kinds |= X86_PX_BIT(k);
+		if (k == X86_PX_REP)
+			rep = b;
+		else if (k == X86_PX_FSGS)
+			seg = b;
 	}
+	px->rex = (uint8_t)rex;
+	px->kinds = (uint8_t)kinds;
+	px->rep = (uint8_t)rep;
+	px->seg = (uint8_t)seg;
 	return i;
 }
 
@@ -139,7 +151,7 @@ struct x86_modrm {
 
 /* Decode ModRM, SIB and displacement at p[0..n) under REX bits `rex`;
  * returns the bytes they take, 0 when p[0..n) is too short. */
-static inline size_t x86_modrm(const uint8_t *p, size_t n, unsigned rex, struct x86_modrm *m)
+X86_INLINE size_t x86_modrm(const uint8_t *p, size_t n, unsigned rex, struct x86_modrm *m)
 {
 	size_t i = 1, dsz = 0;
 
@@ -190,7 +202,7 @@ static inline size_t x86_modrm(const uint8_t *p, size_t n, unsigned rex, struct 
 /* The memory operand's address from the registers (by enum x86_reg); a
  * RIP-relative one is its displacement: the caller adds the address of
  * the next instruction, known only when the whole instruction is. */
-static inline uint64_t x86_ea(const struct x86_modrm *m, const uint64_t *gpr)
+X86_INLINE uint64_t x86_ea(const struct x86_modrm *m, const uint64_t *gpr)
 {
 	uint64_t ea = (uint64_t)(int64_t)m->disp;
 

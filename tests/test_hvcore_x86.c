@@ -25,18 +25,18 @@ START_TEST(prefix_scan)
 	/* REX right before the opcode counts, with 66 before it */
 	ck_assert_uint_eq(prefixes(&px, BYTES(0x66, 0x48, 0x89, 0xc0)), 2);
 	ck_assert_uint_eq(px.rex, 0x48);
-	ck_assert_uint_eq(px.opsize16, 1);
+	ck_assert_uint_eq(px.kinds, X86_PX_BIT(X86_PX_OPSIZE));
 	/* a REX a legacy prefix follows is ignored */
 	ck_assert_uint_eq(prefixes(&px, BYTES(0x48, 0x66, 0x89, 0xc0)), 2);
 	ck_assert_uint_eq(px.rex, 0);
-	ck_assert_uint_eq(px.opsize16, 1);
+	ck_assert_uint_eq(px.kinds, X86_PX_BIT(X86_PX_OPSIZE));
 	/* REX 0x40: present, no bits (SPL..DIL instead of AH..BH) */
 	ck_assert_uint_eq(prefixes(&px, BYTES(0x40, 0x88, 0xe0)), 1);
 	ck_assert_uint_eq(px.rex, 0x40);
 	ck_assert_uint_eq(prefixes(&px, BYTES(0xf0, 0x65, 0x67, 0xf3, 0x2e, 0x90)), 5);
-	ck_assert_uint_eq(px.lock, 1);
+	ck_assert_uint_eq(px.kinds, X86_PX_BIT(X86_PX_LOCK) | X86_PX_BIT(X86_PX_FSGS) | X86_PX_BIT(X86_PX_ADDRSIZE) |
+					    X86_PX_BIT(X86_PX_REP) | X86_PX_BIT(X86_PX_SEG));
 	ck_assert_uint_eq(px.seg, 0x65);
-	ck_assert_uint_eq(px.addr32, 1);
 	ck_assert_uint_eq(px.rep, 0xf3);
 	/* prefixes up to the end: n */
 	ck_assert_uint_eq(prefixes(&px, BYTES(0x66, 0x66, 0x66)), 3);
