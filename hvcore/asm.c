@@ -37,7 +37,7 @@ static void imm32(struct as *a, uint32_t v)
 
 static void rex(struct as *a, int w, int reg, int rm)
 {
-	uint8_t r = (uint8_t)(0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((rm & 8) ? 1 : 0));
+	uint8_t r = (uint8_t)(0x40 | (w ? REX_W : 0) | ((reg & 8) ? REX_R : 0) | ((rm & 8) ? REX_B : 0));
 	if (r != 0x40)
 		byte(a, r);
 }
@@ -170,32 +170,32 @@ void as_dec(struct as *a, enum x86_reg r)
 	modrm(a, 3, 1, r);
 }
 
+/* MOV between a register and [base + disp8]: 8B loads, 89 stores. */
+static void mov_mem(struct as *a, int w, uint8_t op, enum x86_reg r, enum x86_reg base, int8_t disp)
+{
+	rex(a, w, r, base);
+	byte(a, op);
+	mem(a, r, base, disp);
+}
+
 void as_load32(struct as *a, enum x86_reg dst, enum x86_reg base, int8_t disp)
 {
-	rex(a, 0, dst, base);
-	byte(a, 0x8b);
-	mem(a, dst, base, disp);
+	mov_mem(a, 0, 0x8b, dst, base, disp);
 }
 
 void as_store32(struct as *a, enum x86_reg base, int8_t disp, enum x86_reg src)
 {
-	rex(a, 0, src, base);
-	byte(a, 0x89);
-	mem(a, src, base, disp);
+	mov_mem(a, 0, 0x89, src, base, disp);
 }
 
 void as_load64(struct as *a, enum x86_reg dst, enum x86_reg base, int8_t disp)
 {
-	rex(a, 1, dst, base);
-	byte(a, 0x8b);
-	mem(a, dst, base, disp);
+	mov_mem(a, 1, 0x8b, dst, base, disp);
 }
 
 void as_store64(struct as *a, enum x86_reg base, int8_t disp, enum x86_reg src)
 {
-	rex(a, 1, src, base);
-	byte(a, 0x89);
-	mem(a, src, base, disp);
+	mov_mem(a, 1, 0x89, src, base, disp);
 }
 
 void as_add_mem64_i8(struct as *a, enum x86_reg base, int8_t disp, int8_t imm)

@@ -699,12 +699,12 @@ static int decode(const uint8_t *p, size_t n, struct insn *d)
 		if (d->has_rex || d->opsize16 || d->rep || i + (b == 0xc4 ? 2u : 1u) >= n)
 			return 0;
 		uint8_t b1 = p[i++];
-		d->rex = (uint8_t)((b1 & 0x80) ? 0 : 4);
+		d->rex = (uint8_t)((b1 & 0x80) ? 0 : REX_R); /* VEX keeps R X B inverted */
 		if (b == 0xc4) {
-			d->rex |= (uint8_t)(((b1 & 0x40) ? 0 : 2) | ((b1 & 0x20) ? 0 : 1));
+			d->rex |= (uint8_t)(((b1 & 0x40) ? 0 : REX_X) | ((b1 & 0x20) ? 0 : REX_B));
 			d->map = b1 & 0x1f;
 			uint8_t b2 = p[i++];
-			d->rex |= (uint8_t)((b2 & 0x80) ? 8 : 0);
+			d->rex |= (uint8_t)((b2 & 0x80) ? REX_W : 0);
 			if (d->map < 1 || d->map > 3)
 				return 0;
 		} else {
@@ -755,7 +755,7 @@ static int decode(const uint8_t *p, size_t n, struct insn *d)
 	case IMM_B: isz = 1; break;
 	case IMM_W: isz = 2; break;
 	case IMM_Z: isz = d->opsize16 ? 2 : 4; break;
-	case IMM_V: isz = (d->rex & 8) ? 8 : d->opsize16 ? 2 : 4; break;
+	case IMM_V: isz = x86_opsize(d->rex, d->opsize16); break;
 	case IMM_D: isz = 4; break;
 	case IMM_WB: isz = 3; break;
 	case IMM_MOFFS: isz = d->addr32 ? 4 : 8; d->moffs = 1; break;
@@ -774,7 +774,7 @@ static int decode(const uint8_t *p, size_t n, struct insn *d)
 /* Operand size of an integer instruction with a 16/32/64-bit form. */
 static unsigned opsize(const struct insn *d)
 {
-	return (d->rex & 8) ? 8 : d->opsize16 ? 2 : 4;
+	return x86_opsize(d->rex, d->opsize16);
 }
 
 /* ---- which instruction exited ---------------------------------------- */

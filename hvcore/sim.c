@@ -645,7 +645,7 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			o16 = (px.kinds >> X86_PX_OPSIZE) & 1;
 			b = FB();
 		}
-		osz = (rex & 8) ? 8 : o16 ? 2 : 4;
+		osz = x86_opsize(rex, o16);
 
 		switch (b) {
 		/* ---- ALU ---- */
@@ -730,11 +730,11 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			goto next;
 		case 0xb0 ... 0xb7:
 			c = FB();
-			wrr(R, (b & 7) | ((rex & 1) << 3), 1, rex, c);
+			wrr(R, x86_opreg(b, rex), 1, rex, c);
 			goto next;
 		case 0xb8 ... 0xbf:
 			c = osz == 8 ? F64() : osz == 4 ? F32() : F16();
-			wrr(R, (b & 7) | ((rex & 1) << 3), osz, rex, c);
+			wrr(R, x86_opreg(b, rex), osz, rex, c);
 			goto next;
 		case 0x8d:
 			MODRM();
@@ -748,7 +748,7 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			wrr(R, reg, osz, rex, osz == 8 ? sext(a, 4) : a);
 			goto next;
 		case 0x90 ... 0x97: {
-			unsigned n = (b & 7) | ((rex & 1) << 3);
+			unsigned n = x86_opreg(b, rex);
 
 			if (n != 0) { /* XCHG rAX, r */
 				c = rdr(R, n, osz, rex);
@@ -871,13 +871,13 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		case 0x50 ... 0x57:
 			if (o16)
 				goto ud;
-			PUSH64(R[(b & 7) | ((rex & 1) << 3)]);
+			PUSH64(R[x86_opreg(b, rex)]);
 			goto next;
 		case 0x58 ... 0x5f:
 			if (o16)
 				goto ud;
 			POP64(c);
-			R[(b & 7) | ((rex & 1) << 3)] = c;
+			R[x86_opreg(b, rex)] = c;
 			goto next;
 		case 0x68:
 			c = S32();
@@ -977,7 +977,7 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		case 0xcf: { /* IRETQ */
 			uint64_t sp = R[RSP];
 
-			if (!(rex & 8))
+			if (!(rex & REX_W))
 				goto ud;
 			if (!RAM(sp, 40)) {
 				fault_addr = sp;

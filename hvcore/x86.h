@@ -73,6 +73,25 @@ enum x86_reg { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R1
  * these, and as calls they cost it a quarter more instructions. */
 #define X86_INLINE static inline __attribute__((always_inline))
 
+/* REX (40-4F): operand size 64, and the fourth bit of ModRM.reg, SIB.index
+ * and ModRM.rm / SIB.base / an opcode's register. */
+#define REX_W 8u
+#define REX_R 4u
+#define REX_X 2u
+#define REX_B 1u
+
+/* Operand size of an instruction with 16, 32 and 64-bit forms. */
+X86_INLINE unsigned x86_opsize(unsigned rex, unsigned opsize16)
+{
+	return (rex & REX_W) ? 8 : opsize16 ? 2 : 4;
+}
+
+/* The register in an opcode's low bits (50+r PUSH, B8+r MOV...). */
+X86_INLINE unsigned x86_opreg(unsigned op, unsigned rex)
+{
+	return (op & 7) | ((rex & REX_B) << 3);
+}
+
 /* Legacy prefixes and REX, 64-bit mode. */
 enum x86_prefix_kind {
 	X86_PX_NONE,      /* not a prefix: the opcode */
@@ -159,8 +178,8 @@ X86_INLINE size_t x86_modrm(const uint8_t *p, size_t n, unsigned rex, struct x86
 		return 0;
 	m->modrm = p[0];
 	m->mod = p[0] >> 6;
-	m->reg = (uint8_t)(((p[0] >> 3) & 7) | ((rex & 4) << 1));
-	m->rm = (uint8_t)((p[0] & 7) | ((rex & 1) << 3));
+	m->reg = (uint8_t)(((p[0] >> 3) & 7) | ((rex & REX_R) << 1));
+	m->rm = (uint8_t)((p[0] & 7) | ((rex & REX_B) << 3));
 	m->has_sib = m->riprel = m->no_base = 0;
 	m->scale = m->base = 0;
 	m->index = 4;
@@ -171,8 +190,8 @@ X86_INLINE size_t x86_modrm(const uint8_t *p, size_t n, unsigned rex, struct x86
 				return 0;
 			m->has_sib = 1;
 			m->scale = p[1] >> 6;
-			m->index = (uint8_t)(((p[1] >> 3) & 7) | ((rex & 2) << 2));
-			m->base = (uint8_t)((p[1] & 7) | ((rex & 1) << 3));
+			m->index = (uint8_t)(((p[1] >> 3) & 7) | ((rex & REX_X) << 2));
+			m->base = (uint8_t)((p[1] & 7) | ((rex & REX_B) << 3));
 			i = 2;
 			if ((p[1] & 7) == 5 && m->mod == 0) {
 				m->no_base = 1;
