@@ -613,7 +613,7 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		uint64_t irip, ea = 0, a = 0, c = 0, res, fault_addr = 0, x_addr = 0, x_data = 0, ret;
 		const uint8_t *ib, *p, *pe;
 		unsigned b, rex = 0, o16 = 0, osz, modrm = 0, mod = 0, reg = 0, rmreg = 0;
-		unsigned riprel = 0, x_size = 0, vec, has_err, sz;
+		unsigned riprel = 0, x_size = 0, x_write, vec, has_err, sz;
 
 		if (unlikely(v->ev)) {
 			int r = boundary(v, ex, &rip, &tsc);
@@ -1180,31 +1180,25 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		goto out;
 
 	mmio_read:
-		fill_exit(ex, HV_EXIT_MMIO, irip, tsc - 1);
-		ex->addr = x_addr;
-		ex->size = (uint8_t)x_size;
-		v->pend_kind = HV_EXIT_MMIO;
-		v->pend_write = 0;
-		v->pend_size = (uint8_t)x_size;
-		v->pend_addr = x_addr;
-		v->pend_rip = v->pend_next = irip; /* re-executed */
-		tsc += HV_SIM_EXIT_COST - 1;     /* counted when re-executed */
-		rip = irip;
-		goto out;
-
+		x_write = 0;
+		goto mmio;
 	mmio_write:
+		x_write = 1;
+	mmio:
 		fill_exit(ex, HV_EXIT_MMIO, irip, tsc - 1);
 		ex->addr = x_addr;
 		ex->size = (uint8_t)x_size;
-		ex->write = 1;
-		ex->data = x_data;
+		ex->write = (uint8_t)x_write;
+		ex->data = x_write ? x_data : 0;
 		v->pend_kind = HV_EXIT_MMIO;
-		v->pend_write = 1;
+		v->pend_write = (uint8_t)x_write;
 		v->pend_size = (uint8_t)x_size;
 		v->pend_addr = x_addr;
 		v->pend_rip = irip;
-		v->pend_next = END();
-		tsc += HV_SIM_EXIT_COST;
+		/* a load is re-executed with the value, not counted again by
+		 * the TSC; a store is done */
+		v->pend_next = x_write ? END() : irip;
+		tsc += x_write ? HV_SIM_EXIT_COST : HV_SIM_EXIT_COST - 1;
 		rip = irip;
 		goto out;
 
