@@ -21,7 +21,7 @@
 #define MYTOOL_GROUP_MASK (1ull << 48) /* a bit no built-in group uses */
 
 static const hvlog_param cache_miss_params[] = {
-	/* key, display name, type, display, coding, value table */
+	/* key, display name, type, display, coding, value table, role */
 	{ "addr", "Address", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_DELTA, NULL, HVLOG_ROLE_NONE },
 	{ "level", "Cache Level", HVLOG_TYPE_U8, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
 };
