@@ -213,11 +213,6 @@ void sel_apply(const hvsel *s, hvlog_reader *r)
 		hvlog_reader_set_ordered(r, 0);
 }
 
-int sel_match(const hvsel *s, const hvlog_item *it)
-{
-	return s->all_events || hvlog_select_match(s->lib, it);
-}
-
 /* The compiled part of s as sel_init leaves it (nothing freed). */
 static void clear_compiled(hvsel *s)
 {

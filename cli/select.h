@@ -57,8 +57,12 @@ int sel_compile(hvsel *s, const hvlog_meta *m, uint64_t t0, char *err, size_t ca
 /* Tell the reader what it may skip (before the first hvlog_reader_next). */
 void sel_apply(const hvsel *s, hvlog_reader *r);
 
-/* Whether item it passes the selection (--limit and --count aside). */
-int sel_match(const hvsel *s, const hvlog_item *it);
+/* Whether item it passes the selection (--limit and --count aside);
+ * inline, as it is called once per item. */
+static inline int sel_match(const hvsel *s, const hvlog_item *it)
+{
+	return s->all_events || hvlog_select_match(s->lib, it);
+}
 
 /* Free what sel_compile and sel_argp allocated. */
 void sel_free(hvsel *s);
