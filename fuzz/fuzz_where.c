@@ -1,28 +1,27 @@
 /*
- * fuzz_where.c - libFuzzer target: the --where expression parser and the
- * selection compiler of the command line (cli/select.c).
+ * fuzz_where.c - libFuzzer target: the --where expression language and the
+ * selection of the library (hvlog/select.h), through its public API.
  *
  * The input, up to its first NUL byte (a command-line argument has none),
- * is a --where expression:
- *   - parsed by sel_where_parse against the built-in schema: a failure
- *     says why and points at a column within the input (1 to its length
- *     + 1, the end); a success is evaluated on every event of the schema
- *     with three sets of values, each in an array of exactly the event's
- *     parameter count (so that ASan sees a read past it);
- *   - compiled by sel_compile as the only --where of a selection, against
- *     a fixed three-stream metadata: a failure's message carries the same
- *     column; a success is matched (sel_match) on a few fixed items:
- *     events, a lost record, damage (which always passes);
- *   - if short, compiled as the argument of each of the other selection
- *     options (--group, --event, --stream, --vp, --partition, --since,
- *     --until and their exclusions): a failure says why, a success matches.
+ * is a --where expression added to a selection of a fixed three-stream
+ * trace with the built-in schema:
+ *   - a failure is HVLOG_INVALID or HVLOG_UNKNOWN (or HVLOG_NOMEM) and
+ *     says why, without a control character, at an offset within the
+ *     input (0 to its length, the end);
+ *   - a success is matched (hvlog_select_match) on every event of the
+ *     schema with three sets of values, each in an array of exactly the
+ *     event's parameter count (so that ASan sees a read past it), on a
+ *     lost record and on damage (which always passes).
+ * If short, the input is also the argument of each of the other kinds
+ * (group, event, stream, VP, partition, since, until and the exclusions):
+ * a failure says why, a success matches; and a --groups list.
  * No leak: every selection is freed (LeakSanitizer checks).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "select.h"
+#include "hvlog/hvlog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
@@ -74,8 +73,8 @@ static void setup(void)
 		}
 }
 
-/* A selection that compiled: every fixed item through sel_match. */
-static void match_items(const hvsel *s)
+/* A selection that was built: every fixed item through hvlog_select_match. */
+static void match_items(const hvlog_select *s)
 {
 	const hvlog_schema *sc = meta.schema;
 	hvlog_item it;
@@ -88,7 +87,7 @@ static void match_items(const hvsel *s)
 			it.ts = t0 + (uint64_t)e * 2400000u * (uint64_t)(k + 1);
 			it.event = &sc->events[e];
 			it.values = values[e * NVEC + k];
-			if ((unsigned)sel_match(s, &it) > 1)
+			if ((unsigned)hvlog_select_match(s, &it) > 1)
 				abort();
 		}
 	memset(&it, 0, sizeof it);
@@ -96,92 +95,53 @@ static void match_items(const hvsel *s)
 	it.stream = 1;
 	it.ts = t0 + 5;
 	it.lost_count = 3;
-	if ((unsigned)sel_match(s, &it) > 1)
+	if ((unsigned)hvlog_select_match(s, &it) > 1)
 		abort();
 	memset(&it, 0, sizeof it);
 	it.kind = HVLOG_ITEM_DAMAGE;
 	it.stream = UINT32_MAX;
 	it.damage = HVLOG_CHECKSUM;
 	it.damage_msg = "fuzz";
-	if (sel_match(s, &it) != 1)
+	if (hvlog_select_match(s, &it) != 1)
 		abort(); /* damage always passes */
 }
 
-static void where_alone(const char *expr, size_t n)
+/* An error is a value that says why, printable as it is. */
+static void check_error(hvlog_status st, const hvlog_error *e)
 {
-	const hvlog_schema *sc = meta.schema;
-	char err[256] = "";
-	int col = -1;
-	sel_where *w = sel_where_parse(expr, sc, err, sizeof err, &col);
-
-	if (!w) {
-		if (col < 1 || (size_t)col > n + 1 || !err[0])
-			abort(); /* an error says why and where, within the input */
-		return;
-	}
-	for (uint32_t e = 0; e < sc->nevents; e++)
-		for (int k = 0; k < NVEC; k++)
-			if ((unsigned)sel_where_eval(w, &sc->events[e], values[e * NVEC + k]) > 1)
-				abort();
-	sel_where_free(w);
+	if (st != HVLOG_INVALID && st != HVLOG_UNKNOWN && st != HVLOG_NOMEM)
+		abort();
+	if (e->status != st || !e->msg[0])
+		abort();
+	for (const char *p = e->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			abort();
 }
 
-static void where_compiled(const char *expr, size_t n)
+/* arg as one argument of kind: a success matches, a failure is checked;
+ * for WHERE, the fault's offset is within the input (n bytes). */
+static void add_one(hvlog_select_kind kind, const char *arg, size_t n)
 {
-	hvsel s;
-	char err[1024] = "";
-	int col = -1;
+	hvlog_select *s;
+	hvlog_error e;
+	hvlog_status st;
 
-	sel_init(&s);
-	s.wheres.v = &expr;
-	s.wheres.n = 1;
-	if (sel_compile(&s, &meta, t0, err, sizeof err) != 0) {
-		if (sscanf(err, "--where: column %d:", &col) != 1 || col < 1 || (size_t)col > n + 1)
+	if (hvlog_select_create(&s, &meta, t0, &e) != HVLOG_OK)
+		abort();
+	if ((st = hvlog_select_add(s, kind, arg, &e)) != HVLOG_OK) {
+		check_error(st, &e);
+		if (kind == HVLOG_SEL_WHERE && st != HVLOG_NOMEM && e.offset > n)
+			abort();
+		if (kind != HVLOG_SEL_WHERE && e.offset != UINT64_MAX)
 			abort();
 	} else {
-		match_items(&s);
+		uint64_t lo, hi;
+		hvlog_select_time_range(s, &lo, &hi);
+		if (lo > hi && kind != HVLOG_SEL_SINCE && kind != HVLOG_SEL_UNTIL)
+			abort(); /* only one end is set here, and only by a time */
+		match_items(s);
 	}
-	s.wheres.v = NULL; /* not ours to free */
-	s.wheres.n = 0;
-	sel_free(&s);
-}
-
-/* The input as the argument of one other option (which: 0..8). */
-static void other_option(const char *arg, int which)
-{
-	hvsel s;
-	sel_list *l = NULL;
-	char err[1024] = "";
-
-	sel_init(&s);
-	switch (which) {
-	case 0: l = &s.groups; break;
-	case 1: l = &s.xgroups; break;
-	case 2: l = &s.events; break;
-	case 3: l = &s.xevents; break;
-	case 4: l = &s.streams; break;
-	case 5: l = &s.vps; break;
-	case 6: l = &s.partitions; break;
-	case 7: s.since = arg; break;
-	default: s.until = arg; break;
-	}
-	if (l) {
-		l->v = &arg;
-		l->n = 1;
-	}
-	if (sel_compile(&s, &meta, t0, err, sizeof err) != 0) {
-		if (!err[0])
-			abort();
-	} else {
-		if (s.lo > s.hi && s.since && s.until)
-			abort(); /* only one of them is set here */
-		match_items(&s);
-	}
-	if (l) {
-		l->v = NULL;
-		l->n = 0;
-	}
-	sel_free(&s);
+	hvlog_select_free(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
@@ -198,13 +158,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	memcpy(expr, data, len);
 	expr[len] = 0;
 	n = strlen(expr);
-	where_alone(expr, n);
-	where_compiled(expr, n);
-	/* the other options' parsers are small; fnmatch(3) patterns (--event)
+	add_one(HVLOG_SEL_WHERE, expr, n);
+	/* the other kinds' parsers are small; fnmatch(3) patterns (events)
 	 * can cost a lot by design, so only short arguments go there */
-	if (n <= 64)
-		for (int which = 0; which < 9; which++)
-			other_option(expr, which);
+	if (n <= 64) {
+		uint64_t mask = 0;
+		hvlog_error e;
+		hvlog_status st;
+		for (int k = 0; k < HVLOG_SEL_KIND_COUNT_; k++)
+			if (k != HVLOG_SEL_WHERE)
+				add_one((hvlog_select_kind)k, expr, n);
+		if ((st = hvlog_schema_parse_groups(meta.schema, expr, &mask, &e)) != HVLOG_OK) {
+			check_error(st, &e);
+			if (mask)
+				abort(); /* unchanged on error */
+		}
+	}
 	free(expr);
 	return 0;
 }

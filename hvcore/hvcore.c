@@ -89,15 +89,10 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--seed wants a number");
 		return 0;
 	case 'g': {
-		char *list = strdup(arg), *save = NULL;
-		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-			const hvlog_group *g = hvlog_schema_lookup_group(hvlog_schema_builtin(), t);
-			if (!g)
-				argp_error(state, "unknown group '%s' (see `hvlog events`)", t);
-			else
-				c->group_mask |= g->mask;
-		}
-		free(list);
+		/* the parser of `hvlog decode --group`, over a comma-separated list */
+		hvlog_error e;
+		if (hvlog_schema_parse_groups(hvlog_schema_builtin(), arg, &c->group_mask, &e) != HVLOG_OK)
+			argp_error(state, "%s", e.msg);
 		return 0;
 	}
 	case OPT_GROUP_MASK:

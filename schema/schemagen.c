@@ -21,12 +21,13 @@
 enum { T_U8, T_U16, T_U32, T_U64, T_BOOL };
 enum { F_HEX, F_DEC, F_BOOL, F_ENUM };
 enum { C_VARINT, C_DELTA, C_KEYED };
+enum { R_NONE, R_PARTITION_ID, R_THREAD_ID, R_GUEST_RIP };
 
 struct group { const char *id, *alias, *name; uint64_t mask; };
 struct valtab { const char *id, *alias; };
 struct value { const char *tab; uint64_t value; const char *name; };
 struct event { const char *sym, *group, *desc; unsigned number; };
-struct param { const char *sym, *key, *name, *valtab; int type, format, coding; };
+struct param { const char *sym, *key, *name, *valtab; int type, format, coding, role; };
 
 static const struct group groups[] = {
 #define HVLOG_GROUP(id, mask, alias, name) { #id, #alias, name, mask },
@@ -48,13 +49,13 @@ static const struct event events[] = {
 #include "hvlog_schema.def"
 };
 static const struct param params[] = {
-#define HVLOG_PARAM(sym, key, name, type, format, valtab, coding) \
-	{ #sym, #key, name, #valtab, T_##type, F_##format, C_##coding },
+#define HVLOG_PARAM(sym, key, name, type, format, valtab, coding, role) \
+	{ #sym, #key, name, #valtab, T_##type, F_##format, C_##coding, R_##role },
 #include "hvlog_schema.def"
 };
 static const int order[] = {
 #define HVLOG_EVENT(sym, number, group, desc) 1,
-#define HVLOG_PARAM(sym, key, name, type, format, valtab, coding) 0,
+#define HVLOG_PARAM(sym, key, name, type, format, valtab, coding, role) 0,
 #include "hvlog_schema.def"
 };
 
@@ -68,6 +69,8 @@ static const char *const type_enum[] = { "HVLOG_TYPE_U8", "HVLOG_TYPE_U16", "HVL
 static const char *const fmt_enum[] = { "HVLOG_DISPLAY_HEX", "HVLOG_DISPLAY_DEC",
 					"HVLOG_DISPLAY_BOOL", "HVLOG_DISPLAY_ENUM" };
 static const char *const coding_enum[] = { "HVLOG_CODING_VARINT", "HVLOG_CODING_DELTA", "HVLOG_CODING_KEYED" };
+static const char *const role_enum[] = { "HVLOG_ROLE_NONE", "HVLOG_ROLE_PARTITION_ID", "HVLOG_ROLE_THREAD_ID",
+					 "HVLOG_ROLE_GUEST_RIP" };
 
 static int failed;
 
@@ -157,6 +160,10 @@ static void check(void)
 			for (size_t q = 0; q < p; q++)
 				if (!strcmp(params[q].sym, params[p].sym) && !strcmp(params[q].key, params[p].key))
 					fail("parameter %s.%s defined twice", params[p].sym, params[p].key);
+				else if (!strcmp(params[q].sym, params[p].sym) && params[p].role != R_NONE &&
+					 params[q].role == params[p].role)
+					fail("parameter %s.%s: its role is another parameter's already", params[p].sym,
+					     params[p].key);
 			p++;
 		}
 	}
@@ -352,9 +359,10 @@ static void tables(FILE *f)
 			fprintf(f, ", %s, %s, %s, ", type_enum[pp->type], fmt_enum[pp->format],
 				coding_enum[pp->coding]);
 			if (vt >= 0)
-				fprintf(f, "&valtabs[%d] },\n", vt);
+				fprintf(f, "&valtabs[%d], ", vt);
 			else
-				fputs("NULL },\n", f);
+				fputs("NULL, ", f);
+			fprintf(f, "%s },\n", role_enum[pp->role]);
 		}
 		fputs("};\n", f);
 		p += np;

@@ -66,6 +66,10 @@ grep -q "Hello from VP 1" "$tmp/err" && ok || bad "serial text not shown: $(head
 # Bad command lines.
 "$hvcore" --workload nope 2> /dev/null; [ $? -eq 2 ] && ok || bad "unknown workload is not a usage error"
 "$hvcore" --groups nope 2> /dev/null; [ $? -eq 2 ] && ok || bad "unknown group is not a usage error"
+# --groups parses as `hvlog decode --group` does (hvlog_schema_parse_groups)
+"$hvcore" --groups scheduler,interupt 2> "$tmp/err"; [ $? -eq 2 ] && ok || bad "misspelt group is not a usage error"
+grep -q "unknown group 'interupt': did you mean 'interrupt'?" "$tmp/err" && ok || bad "no suggestion: $(head -1 "$tmp/err")"
+run "groups by mask and name" -w mixed -v 2 -n 2000 --groups '0x400|Scheduler' -o "$tmp/gm.bin"
 
 echo "hvcore: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

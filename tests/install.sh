@@ -96,7 +96,7 @@ check "pkg-config --modversion" pkg-config --modversion hvlog
 has "$tmp/out" '^0\.1\.' "hvlog.pc version"
 pcflags=$(pkg-config --cflags --libs hvlog)
 mkdir -p "$tmp/pc" "$tmp/run-pc" "$tmp/run-cm"
-for ex in producer consumer custom_events; do
+for ex in producer consumer custom_events where_json; do
 	# shellcheck disable=SC2086 # flags are lists
 	check "pkg-config build of $ex" "$cc" $cflags -std=c17 -Wall -Wextra -Werror -o "$tmp/pc/$ex" \
 		"$src/examples/$ex/$ex.c" $pcflags -Wl,-rpath,"$libdir"
@@ -112,7 +112,7 @@ if [ -x "$tmp/pc/producer-static" ]; then
 	else ok; fi
 fi
 
-# run_examples DIR BINDIR: run the three examples, decode what they wrote
+# run_examples DIR BINDIR: run the examples, decode what they wrote
 run_examples() {
 	d=$1 bin=$2
 	check "$d: producer" "$bin/producer" "$tmp/$d/p.hvlog"
@@ -135,6 +135,20 @@ run_examples() {
 	fi
 	check "$d: decode --format json" "$hvlog" decode --format json "$tmp/$d/c.hvlog"
 	has "$tmp/out" '"event":"MYTOOL_CACHE_MISS","number":256,' "$d: custom event in JSON"
+	# where_json: a --where filter through hvlog/select.h, the events as decode prints them
+	check "$d: where_json" "$bin/where_json" "$tmp/$d/p.hvlog" 'port == 0x3f8 && value != 0'
+	cp "$tmp/out" "$tmp/$d/where.json"
+	check "$d: decode --where as JSON" "$hvlog" decode --format json --where 'port == 0x3f8 && value != 0' "$tmp/$d/p.hvlog"
+	grep '"type":"event"' "$tmp/out" > "$tmp/$d/where.want"
+	if [ -s "$tmp/$d/where.json" ] && cmp -s "$tmp/$d/where.json" "$tmp/$d/where.want"; then ok; else
+		bad "$d: where_json differs from decode --where"; diff "$tmp/$d/where.json" "$tmp/$d/where.want" | head -5
+	fi
+	"$bin/where_json" "$tmp/$d/p.hvlog" 'port == 0x3f8 && prot != 0' > "$tmp/out" 2> "$tmp/err"
+	if [ $? -eq 2 ] && grep -q "column 18: unknown parameter 'prot'.*did you mean 'port'" "$tmp/err"; then ok; else
+		bad "$d: where_json bad expression: $(cat "$tmp/err")"
+	fi
+	check "$d: where_json on the custom schema" "$bin/where_json" "$tmp/$d/c.hvlog" 'level >= 2'
+	has "$tmp/out" '"event":"MYTOOL_CACHE_MISS"' "$d: where_json by a custom parameter"
 }
 run_examples run-pc "$tmp/pc"
 if [ -x "$tmp/pc/producer-static" ]; then
@@ -149,7 +163,7 @@ if cmake -S "$src/examples" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C
 	> "$tmp/cm.log" 2>&1 && cmake --build "$tmp/cm" >> "$tmp/cm.log" 2>&1; then
 	ok
 	mkdir -p "$tmp/cm/bin"
-	for ex in producer consumer custom_events; do cp "$tmp/cm/$ex/$ex" "$tmp/cm/bin/"; done
+	for ex in producer consumer custom_events where_json; do cp "$tmp/cm/$ex/$ex" "$tmp/cm/bin/"; done
 	run_examples run-cm "$tmp/cm/bin"
 	if cmp -s "$tmp/run-pc/consumer.out" "$tmp/run-cm/consumer.out" && cmp -s "$tmp/run-pc/custom.txt" "$tmp/run-cm/custom.txt"
 	then ok; else bad "pkg-config and find_package builds behave differently"; fi

@@ -250,20 +250,20 @@ static const hvlog_valtab hostile_valtabs[] = {
 	"\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b"
 
 static const hvlog_param hostile_params[] = {
-	{ "plain", "Plain", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL },
-	{ "ke\x1by", "Esc", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_DELTA, NULL },
-	{ "q\"k\\", "Quote", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0] },
-	{ "b\x7f", "Bool", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_BOOL, HVLOG_CODING_VARINT, NULL },
-	{ "hexbool", "Hex bool", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL },
-	{ KEY64, "Long", HVLOG_TYPE_U32, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0] },
-	{ CTL64, "Controls", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0] },
-	{ "", "Empty key", HVLOG_TYPE_U8, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[1] },
-	{ "\xc3\xa9t\xc3\xa9", "Utf8", HVLOG_TYPE_U16, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL },
+	{ "plain", "Plain", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+	{ "ke\x1by", "Esc", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_DELTA, NULL, HVLOG_ROLE_NONE },
+	{ "q\"k\\", "Quote", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0], HVLOG_ROLE_NONE },
+	{ "b\x7f", "Bool", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_BOOL, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+	{ "hexbool", "Hex bool", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+	{ KEY64, "Long", HVLOG_TYPE_U32, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0], HVLOG_ROLE_NONE },
+	{ CTL64, "Controls", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0], HVLOG_ROLE_NONE },
+	{ "", "Empty key", HVLOG_TYPE_U8, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[1], HVLOG_ROLE_NONE },
+	{ "\xc3\xa9t\xc3\xa9", "Utf8", HVLOG_TYPE_U16, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
 };
 /* 16 parameters, each with a 64-byte key of control characters and a
  * named value of them: the longest JSON line a schema can ask for. */
 static const hvlog_param ctl_params[16] = {
-#define CTL_PARAM { CTL64, "Controls", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0] }
+#define CTL_PARAM { CTL64, "Controls", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0], HVLOG_ROLE_NONE }
 	CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM,
 	CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM, CTL_PARAM,
 #undef CTL_PARAM
@@ -431,8 +431,8 @@ static uint64_t edge_value(tu_rng *rng, int i)
 }
 
 static const hvlog_param number_params[] = {
-	{ "d", "Dec", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL },
-	{ "h", "Hex", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL },
+	{ "d", "Dec", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+	{ "h", "Hex", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
 };
 static const hvlog_group number_groups[] = { { "g", "G", 1 } };
 static const hvlog_event number_events[] = { { 1, "HV_TR_N", "N", 0, number_params, 2, 0 } };

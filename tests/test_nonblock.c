@@ -432,7 +432,7 @@ END_TEST
  * end of the last one through every remainder; then a loss with 9-byte
  * fields (28 bytes) is noted and the writer closed.  Both modes; ASan
  * finds an overflow. */
-#define P16(n) { "p" #n, "P" #n, HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL }
+#define P16(n) { "p" #n, "P" #n, HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE }
 static const hvlog_param params16[16] = {
 	P16(0), P16(1), P16(2), P16(3), P16(4), P16(5), P16(6), P16(7),
 	P16(8), P16(9), P16(10), P16(11), P16(12), P16(13), P16(14), P16(15),

@@ -1232,17 +1232,17 @@ END_TEST
 
 /* ---- a custom schema: escaped event numbers, 16 parameters ------------------------- */
 
-#define P16(n) { "p" #n, "P" #n, HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL }
+#define P16(n) { "p" #n, "P" #n, HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE }
 static const hvlog_param params16[16] = {
 	P16(0), P16(1), P16(2), P16(3), P16(4), P16(5), P16(6), P16(7),
 	P16(8), P16(9), P16(10), P16(11), P16(12), P16(13), P16(14), P16(15),
 };
 static const hvlog_param params_mixed[] = {
-	{ "a", "A", HVLOG_TYPE_U8, HVLOG_DISPLAY_DEC, HVLOG_CODING_DELTA, NULL },
-	{ "b", "B", HVLOG_TYPE_U16, HVLOG_DISPLAY_HEX, HVLOG_CODING_KEYED, NULL },
-	{ "c", "C", HVLOG_TYPE_U32, HVLOG_DISPLAY_HEX, HVLOG_CODING_DELTA, NULL },
-	{ "d", "D", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_BOOL, HVLOG_CODING_VARINT, NULL },
-	{ "e", "E", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_DELTA, NULL },
+	{ "a", "A", HVLOG_TYPE_U8, HVLOG_DISPLAY_DEC, HVLOG_CODING_DELTA, NULL, HVLOG_ROLE_NONE },
+	{ "b", "B", HVLOG_TYPE_U16, HVLOG_DISPLAY_HEX, HVLOG_CODING_KEYED, NULL, HVLOG_ROLE_NONE },
+	{ "c", "C", HVLOG_TYPE_U32, HVLOG_DISPLAY_HEX, HVLOG_CODING_DELTA, NULL, HVLOG_ROLE_NONE },
+	{ "d", "D", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_BOOL, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+	{ "e", "E", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_DELTA, NULL, HVLOG_ROLE_NONE },
 };
 static const hvlog_group custom_groups[] = { { "g0", "Group Zero", 1 }, { "g1", "Group One", 1ull << 63 } };
 static const hvlog_event custom_events[] = {
@@ -1371,7 +1371,7 @@ END_TEST
 /* A KEYED first parameter has no key: the writer's generic emitter and
  * the reader's metadata check refuse it. */
 static const hvlog_param keyed_first[] = {
-	{ "k", "K", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_KEYED, NULL },
+	{ "k", "K", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_KEYED, NULL, HVLOG_ROLE_NONE },
 };
 static const hvlog_group keyed_groups[] = { { "g", "G", 1 } };
 static const hvlog_event keyed_events[] = { { 0x10, "HV_TR_K", "K", 0, keyed_first, 1, 0 } };

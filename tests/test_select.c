@@ -1,7 +1,9 @@
 /*
- * test_select.c - the selection model of the command line (cli/select.c):
- * the --where expression language (parse, evaluate, errors with columns),
- * times, groups, events, streams, partitions, and what passes sel_match;
+ * test_select.c - the selection of the library (hvlog/select.h) and the
+ * options of the command line over it (cli/select.c): the --where
+ * expression language (parse, evaluate, errors with columns), times,
+ * groups, events, streams, partitions by their role, what passes,
+ * suggestions for misspelt names and control characters in messages;
  * and the reader's chunk skipping (hvlog_reader_set_streams and
  * hvlog_reader_set_time_range) that the selection relies on.
  */
@@ -27,30 +29,56 @@ static const hvlog_event *EV(const char *name)
 	return e;
 }
 
-/* Evaluate expr on event `name` with values; -1 if it does not parse. */
+static const hvlog_stream_info infos[] = {
+	{ "hv", 0, UINT32_MAX }, { "vp0", 1, 0 }, { "vp1", 1, 1 }, { "p2vp0", 2, 0 },
+};
+
+static hvlog_meta fake_meta(void)
+{
+	return (hvlog_meta){ .version_major = 1, .clock_hz = 1000000000u, .schema = S(), .nstreams = 4,
+			     .streams = infos };
+}
+
+/* A library selection of m with one argument of kind added; NULL (and e
+ * filled) if the argument is refused. */
+static hvlog_select *one(const hvlog_meta *m, uint64_t t0, hvlog_select_kind kind, const char *arg, hvlog_error *e)
+{
+	hvlog_select *s;
+
+	ck_assert_int_eq(hvlog_select_create(&s, m, t0, e), HVLOG_OK);
+	if (hvlog_select_add(s, kind, arg, e) == HVLOG_OK)
+		return s;
+	hvlog_select_free(s);
+	return NULL;
+}
+
+/* Evaluate expr on event `name` with values (through the public API). */
 static int eval(const char *expr, const char *name, const uint64_t *values)
 {
-	char err[256];
-	int col;
-	sel_where *w = sel_where_parse(expr, S(), err, sizeof err, &col);
+	hvlog_meta m = fake_meta();
+	hvlog_error e;
+	hvlog_select *s = one(&m, 0, HVLOG_SEL_WHERE, expr, &e);
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 1, .event = EV(name), .values = values };
 	int r;
 
-	ck_assert_msg(w != NULL, "'%s' does not parse: column %d: %s", expr, col, err);
-	r = sel_where_eval(w, EV(name), values);
-	sel_where_free(w);
+	ck_assert_msg(s != NULL, "'%s' does not parse: column %d: %s", expr, (int)e.offset + 1, e.msg);
+	r = hvlog_select_match(s, &it);
+	hvlog_select_free(s);
 	return r;
 }
 
 /* expr must fail at column col with a message containing `what`. */
 static void bad(const char *expr, int col, const char *what)
 {
-	char err[256] = "";
-	int c = -1;
-	sel_where *w = sel_where_parse(expr, S(), err, sizeof err, &c);
+	hvlog_meta m = fake_meta();
+	hvlog_error e = { .msg = "" };
+	hvlog_select *s = one(&m, 0, HVLOG_SEL_WHERE, expr, &e);
+	int c = (int)e.offset + 1;
 
-	ck_assert_msg(w == NULL, "'%s' parsed but should not", expr);
-	ck_assert_msg(c == col, "'%s': column %d, expected %d (%s)", expr, c, col, err);
-	ck_assert_msg(strstr(err, what) != NULL, "'%s': message '%s' lacks '%s'", expr, err, what);
+	ck_assert_msg(s == NULL, "'%s' parsed but should not", expr);
+	ck_assert_msg(e.status == HVLOG_INVALID || e.status == HVLOG_UNKNOWN, "'%s': status %d", expr, e.status);
+	ck_assert_msg(c == col, "'%s': column %d, expected %d (%s)", expr, c, col, e.msg);
+	ck_assert_msg(strstr(e.msg, what) != NULL, "'%s': message '%s' lacks '%s'", expr, e.msg, what);
 }
 
 START_TEST(test_where_eval)
@@ -170,6 +198,23 @@ START_TEST(test_param_index)
 }
 END_TEST
 
+/* A time as --since (round_up) or --until takes it: 0 and the tick, or -1. */
+static int sel_parse_time(const char *arg, uint64_t t0, uint64_t hz, int round_up, uint64_t *ticks)
+{
+	hvlog_meta m = fake_meta();
+	hvlog_error e;
+	hvlog_select *s;
+	uint64_t lo, hi;
+
+	m.clock_hz = hz;
+	if (!(s = one(&m, t0, round_up ? HVLOG_SEL_SINCE : HVLOG_SEL_UNTIL, arg, &e)))
+		return -1;
+	hvlog_select_time_range(s, &lo, &hi);
+	*ticks = round_up ? lo : hi;
+	hvlog_select_free(s);
+	return 0;
+}
+
 START_TEST(test_time)
 {
 	uint64_t t;
@@ -225,6 +270,21 @@ START_TEST(test_time)
 }
 END_TEST
 
+/* The groups of the events one --group argument selects. */
+static int sel_group_mask(const hvlog_schema *sc, const char *arg, uint64_t *mask)
+{
+	hvlog_meta m = fake_meta();
+	hvlog_error e;
+	hvlog_select *s;
+
+	m.schema = sc;
+	if (!(s = one(&m, 0, HVLOG_SEL_GROUP, arg, &e)))
+		return -1;
+	*mask |= hvlog_select_group_mask(s);
+	hvlog_select_free(s);
+	return 0;
+}
+
 START_TEST(test_groups)
 {
 	uint64_t m = 0;
@@ -253,16 +313,6 @@ START_TEST(test_groups)
 END_TEST
 
 /* ---- whole selections on a made-up trace's metadata ------------------- */
-
-static const hvlog_stream_info infos[] = {
-	{ "hv", 0, UINT32_MAX }, { "vp0", 1, 0 }, { "vp1", 1, 1 }, { "p2vp0", 2, 0 },
-};
-
-static hvlog_meta fake_meta(void)
-{
-	return (hvlog_meta){ .version_major = 1, .clock_hz = 1000000000u, .schema = S(), .nstreams = 4,
-			     .streams = infos };
-}
 
 /* Parse argv (selection options only) and compile; returns sel_compile's result. */
 static int compile(hvsel *s, const hvlog_meta *m, char *err, size_t cap, ...)
@@ -459,6 +509,167 @@ START_TEST(test_select_match)
 }
 END_TEST
 
+/* ---- errors: suggestions, control characters ------------------------------ */
+
+START_TEST(test_did_you_mean)
+{
+	hvlog_meta m = fake_meta();
+	hvlog_error e;
+	hvsel s;
+	char err[512];
+
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_GROUP, "interupt", &e));
+	ck_assert_int_eq(e.status, HVLOG_UNKNOWN);
+	ck_assert_str_eq(e.msg, "unknown group 'interupt': did you mean 'interrupt'? (see `hvlog events`)");
+	ck_assert_uint_eq(e.offset, UINT64_MAX);
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_EXCLUDE_GROUP, "Hypercal", &e));
+	ck_assert_msg(strstr(e.msg, "did you mean 'hypercall'?"), "%s", e.msg);
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_EVENT, "IM_MSR_REED", &e));
+	ck_assert_str_eq(e.msg, "unknown event 'IM_MSR_REED': did you mean 'IM_MSR_READ'? (see `hvlog events`)");
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_EVENT, "hv_tr_im_msr_wrtie", &e));
+	ck_assert_msg(strstr(e.msg, "did you mean 'IM_MSR_WRITE'?"), "%s", e.msg);
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_WHERE, "port == 1 && prot != 0", &e));
+	ck_assert_str_eq(e.msg, "unknown parameter 'prot': no event of the schema has it; did you mean 'port'? "
+				"(see `hvlog events`)");
+	ck_assert_uint_eq(e.offset, 13);
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_WHERE, "guest_ripp > 0", &e));
+	ck_assert_msg(strstr(e.msg, "did you mean 'guest_rip'?"), "%s", e.msg);
+	/* nothing close: no guess; a glob is not a misspelt name */
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_GROUP, "nosuch", &e));
+	ck_assert_str_eq(e.msg, "unknown group 'nosuch' (see `hvlog events`)");
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_EVENT, "IM_MSR_REE*", &e));
+	ck_assert_str_eq(e.msg, "unknown event 'IM_MSR_REE*' (see `hvlog events`)");
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_WHERE, "xyzzy == 1", &e));
+	ck_assert_msg(!strstr(e.msg, "did you mean"), "%s", e.msg);
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_GROUP, "vq", &e)); /* 1 of 2 letters is not a typo */
+	ck_assert_msg(!strstr(e.msg, "did you mean"), "%s", e.msg);
+	/* the command line prints the same */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "-g", "interupt", NULL), -1);
+	ck_assert_str_eq(err, "unknown group 'interupt': did you mean 'interrupt'? (see `hvlog events`)");
+	sel_free(&s);
+}
+END_TEST
+
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\n') || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+START_TEST(test_error_controls)
+{
+	hvlog_meta m = fake_meta();
+	hvlog_error e;
+	hvsel s;
+	char err[512];
+
+	/* a raw ESC in an expression: neither the message nor the echo of
+	 * the expression carries it to the terminal; the caret stays under it */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--where", "port == \x1b[2J", NULL), -1);
+	ck_assert_msg(!has_control(err), "control character in '%s'", err);
+	ck_assert_str_eq(err, "--where: column 9: unexpected character '?'\n  port == ?[2J\n          ^");
+	sel_free(&s);
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--where", "\tport = 1\x7f", NULL), -1);
+	ck_assert_str_eq(err, "--where: column 7: '=' is not an operator: did you mean '=='?\n  ?port = 1?\n        ^");
+	sel_free(&s);
+	/* the other options quote their argument the same way */
+	ck_assert_int_eq(compile(&s, &m, err, sizeof err, "--group", "\x1b]0;x\a", NULL), -1);
+	ck_assert_str_eq(err, "unknown group '?]0;x?' (see `hvlog events`)");
+	sel_free(&s);
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_STREAM, "vp\x1b", &e));
+	ck_assert_msg(!has_control(e.msg), "%s", e.msg);
+	ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_SINCE, "1\x1bs", &e));
+	ck_assert_msg(!has_control(e.msg), "%s", e.msg);
+	/* a long argument is cut, the hint after it kept */
+	{
+		char longname[300];
+		memset(longname, 'x', sizeof longname - 1);
+		longname[sizeof longname - 1] = 0;
+		ck_assert_ptr_null(one(&m, 0, HVLOG_SEL_UNTIL, longname, &e));
+		ck_assert_msg(strstr(e.msg, "...' for --until (seconds like"), "%s", e.msg);
+		ck_assert_msg(strstr(e.msg, "'@' first for absolute)"), "%s", e.msg);
+	}
+}
+END_TEST
+
+/* ---- parameter roles, group lists ---------------------------------------------- */
+
+/* A custom schema whose partition parameter is not called partition_id. */
+static const hvlog_param vm_params[] = {
+	{ "vm", "VM", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_PARTITION_ID },
+	{ "partition_id", "Not the partition", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL,
+	  HVLOG_ROLE_NONE },
+};
+static const hvlog_group vm_groups[] = { { "vm", "VM", 1 } };
+static const hvlog_event vm_events[] = { { 0x300, "VM_EXIT", "VM Exit", 0, vm_params, 2, 0 } };
+static const hvlog_schema vm_schema = { "vmtool", 1, vm_groups, 1, vm_events, 1, NULL, 0, 2 };
+
+START_TEST(test_roles)
+{
+	const hvlog_schema *b = S();
+	hvlog_meta m = fake_meta();
+	hvlog_error e;
+	hvlog_select *s;
+	const uint64_t v1[] = { 7, 2 }, v2[] = { 2, 7 };
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 0, .event = &vm_events[0], .values = v1 };
+
+	/* marked in the built-in schema */
+	ck_assert_int_eq(hvlog_event_param_by_role(EV("SCH_CONTEXT_SWITCH"), HVLOG_ROLE_PARTITION_ID), 0);
+	ck_assert_int_eq(hvlog_event_param_by_role(EV("SCH_CONTEXT_SWITCH"), HVLOG_ROLE_THREAD_ID), 1);
+	ck_assert_int_eq(hvlog_event_param_by_role(EV("IM_IO_PORT_WRITE"), HVLOG_ROLE_GUEST_RIP), 0);
+	ck_assert_int_eq(hvlog_event_param_by_role(EV("IM_IO_PORT_WRITE"), HVLOG_ROLE_PARTITION_ID), -1);
+	ck_assert_int_eq(hvlog_event_param_by_role(EV("IM_IO_PORT_WRITE"), HVLOG_ROLE_NONE), -1);
+	for (uint32_t e2 = 0; e2 < b->nevents; e2++)
+		for (uint32_t i = 0; i < b->events[e2].nparams; i++)
+			ck_assert_int_eq(b->events[e2].params[i].role == HVLOG_ROLE_PARTITION_ID,
+					 !strcmp(b->events[e2].params[i].key, "partition_id"));
+	ck_assert_str_eq(hvlog_role_name(HVLOG_ROLE_PARTITION_ID), "partition_id");
+	ck_assert_str_eq(hvlog_role_name(HVLOG_ROLE_COUNT_), "?");
+	/* a schema read from a file has no roles: the built-in ones by number and key */
+	{
+		hvlog_param p[3];
+		hvlog_event ev = *EV("SCH_CONTEXT_SWITCH");
+		memcpy(p, ev.params, sizeof p);
+		for (int i = 0; i < 3; i++)
+			p[i].role = HVLOG_ROLE_NONE;
+		ev.params = p;
+		ck_assert_int_eq(hvlog_event_param_by_role(&ev, HVLOG_ROLE_PARTITION_ID), 0);
+		ev.number = 0x3333; /* not a built-in event */
+		ck_assert_int_eq(hvlog_event_param_by_role(&ev, HVLOG_ROLE_PARTITION_ID), -1);
+	}
+	/* --partition follows the role, not the key */
+	m.schema = &vm_schema;
+	ck_assert_ptr_nonnull(s = one(&m, 0, HVLOG_SEL_PARTITION, "7", &e));
+	ck_assert(hvlog_select_match(s, &it));
+	it.values = v2;
+	ck_assert(!hvlog_select_match(s, &it));
+	hvlog_select_free(s);
+}
+END_TEST
+
+START_TEST(test_parse_groups)
+{
+	hvlog_error e;
+	uint64_t m = 0x1;
+
+	ck_assert_int_eq(hvlog_schema_parse_groups(S(), "interrupt,Hypercall", &m, &e), HVLOG_OK);
+	ck_assert_uint_eq(m, 0xc01);
+	m = 0;
+	ck_assert_int_eq(hvlog_schema_parse_groups(S(), ",interrupt,,0x400|scheduler,", &m, &e), HVLOG_OK);
+	ck_assert_uint_eq(m, 0xc00 | hvlog_schema_lookup_group(S(), "scheduler")->mask);
+	m = 0;
+	ck_assert_int_eq(hvlog_schema_parse_groups(S(), "", &m, &e), HVLOG_OK);
+	ck_assert_uint_eq(m, 0);
+	ck_assert_int_eq(hvlog_schema_parse_groups(S(), "interrupt,nosuch", &m, &e), HVLOG_UNKNOWN);
+	ck_assert_uint_eq(m, 0);
+	ck_assert_str_eq(e.msg, "unknown group 'nosuch' (see `hvlog events`)");
+	ck_assert_int_eq(hvlog_schema_parse_groups(S(), "interupt", &m, &e), HVLOG_UNKNOWN);
+	ck_assert_str_eq(e.msg, "unknown group 'interupt': did you mean 'interrupt'? (see `hvlog events`)");
+}
+END_TEST
+
 /* ---- the reader skips chunks by stream and time -------------------------- */
 
 START_TEST(test_reader_skip)
@@ -558,6 +769,10 @@ int main(void)
 	tcase_add_test(tc, test_groups);
 	tcase_add_test(tc, test_select_events);
 	tcase_add_test(tc, test_select_match);
+	tcase_add_test(tc, test_did_you_mean);
+	tcase_add_test(tc, test_error_controls);
+	tcase_add_test(tc, test_roles);
+	tcase_add_test(tc, test_parse_groups);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reader");
 	tcase_add_test(tc, test_reader_skip);

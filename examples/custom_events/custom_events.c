@@ -21,13 +21,13 @@
 #define MYTOOL_GROUP_MASK (1ull << 48) /* a bit no built-in group uses */
 
 static const hvlog_param cache_miss_params[] = {
-	/* key, display name, type, display, coding, value table */
-	{ "addr", "Address", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_DELTA, NULL },
-	{ "level", "Cache Level", HVLOG_TYPE_U8, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL },
+	/* key, display name, type, display, coding, value table, role */
+	{ "addr", "Address", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_DELTA, NULL, HVLOG_ROLE_NONE },
+	{ "level", "Cache Level", HVLOG_TYPE_U8, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
 };
 static const hvlog_param phase_params[] = {
-	{ "phase", "Phase", HVLOG_TYPE_U32, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL },
-	{ "warm", "Warm", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_BOOL, HVLOG_CODING_VARINT, NULL },
+	{ "phase", "Phase", HVLOG_TYPE_U32, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+	{ "warm", "Warm", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_BOOL, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
 };
 
 enum { MAX_GROUPS = 64, MAX_EVENTS = 512 };

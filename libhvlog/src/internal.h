@@ -27,6 +27,7 @@ int hvlog__name_index(const char *const *names, int n, const char *name);
 const char *const *hvlog__type_names(void);
 const char *const *hvlog__display_names(void);
 const char *const *hvlog__coding_names(void);
+const char *const *hvlog__role_names(void);
 /* Index in t->values of the entry for value (the one hvlog_valtab_name
  * names), or -1; t NULL: -1. */
 long hvlog__valtab_index(const hvlog_valtab *t, uint64_t value);

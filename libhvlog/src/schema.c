@@ -102,6 +102,7 @@ const char *hvlog_valtab_name(const hvlog_valtab *t, uint64_t value)
 static const char *const type_names[HVLOG_TYPE_COUNT_] = { "u8", "u16", "u32", "u64", "bool" };
 static const char *const display_names[HVLOG_DISPLAY_COUNT_] = { "hex", "dec", "bool", "enum" };
 static const char *const coding_names[HVLOG_CODING_COUNT_] = { "varint", "delta", "keyed" };
+static const char *const role_names[HVLOG_ROLE_COUNT_] = { "none", "partition_id", "thread_id", "guest_rip" };
 
 const char *hvlog_type_name(hvlog_type t)
 {
@@ -118,6 +119,36 @@ const char *hvlog_coding_name(hvlog_coding c)
 	return (unsigned)c < HVLOG_CODING_COUNT_ ? coding_names[c] : "?";
 }
 
+const char *hvlog_role_name(hvlog_role r)
+{
+	return (unsigned)r < HVLOG_ROLE_COUNT_ ? role_names[r] : "?";
+}
+
+/* The role of parameter i of ev: its own, else the built-in schema's. */
+static hvlog_role param_role(const hvlog_event *ev, uint32_t i)
+{
+	const hvlog_event *b;
+
+	if (ev->params[i].role != HVLOG_ROLE_NONE)
+		return ev->params[i].role;
+	if (!(b = hvlog_schema_find_event(hvlog_schema_builtin(), ev->number)))
+		return HVLOG_ROLE_NONE;
+	for (uint32_t k = 0; k < b->nparams; k++)
+		if (ev->params[i].key && !strcmp(b->params[k].key, ev->params[i].key))
+			return b->params[k].role;
+	return HVLOG_ROLE_NONE;
+}
+
+int hvlog_event_param_by_role(const hvlog_event *ev, hvlog_role role)
+{
+	if (!ev || role == HVLOG_ROLE_NONE)
+		return -1;
+	for (uint32_t i = 0; i < ev->nparams; i++)
+		if (param_role(ev, i) == role)
+			return (int)i;
+	return -1;
+}
+
 int hvlog__name_index(const char *const *names, int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
@@ -129,3 +160,4 @@ int hvlog__name_index(const char *const *names, int n, const char *name)
 const char *const *hvlog__type_names(void) { return type_names; }
 const char *const *hvlog__display_names(void) { return display_names; }
 const char *const *hvlog__coding_names(void) { return coding_names; }
+const char *const *hvlog__role_names(void) { return role_names; }

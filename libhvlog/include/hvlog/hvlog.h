@@ -2,7 +2,8 @@
  * hvlog/hvlog.h - libhvlog, the hypervisor event log codec.
  *
  * Include this one header.  Writing: hvlog/writer.h and the typed emitters
- * of hvlog/events.h (built from the schema).  Reading: hvlog/reader.h and
+ * of hvlog/events.h (built from the schema).  Reading: hvlog/reader.h,
+ * hvlog/select.h (which items, from the strings users type) and
  * hvlog/format.h.  The wire format is in docs/FORMAT.md.
  */
 #ifndef HVLOG_HVLOG_H
@@ -25,6 +26,7 @@
 #include "hvlog/writer.h"
 #include "hvlog/reader.h"
 #include "hvlog/format.h"
+#include "hvlog/select.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -45,6 +45,18 @@ typedef enum hvlog_coding {
 	HVLOG_CODING_COUNT_
 } hvlog_coding;
 
+/* What a parameter means to a tool, whatever its key or name: `hvlog
+ * decode --partition` tests the PARTITION_ID parameter of an event, so a
+ * custom schema may call it anything.  At most one parameter of an event
+ * has a given role (other than NONE). */
+typedef enum hvlog_role {
+	HVLOG_ROLE_NONE,
+	HVLOG_ROLE_PARTITION_ID, /* the partition the event is about */
+	HVLOG_ROLE_THREAD_ID,    /* the hypervisor thread it is about */
+	HVLOG_ROLE_GUEST_RIP,    /* the guest instruction pointer at the event */
+	HVLOG_ROLE_COUNT_
+} hvlog_role;
+
 typedef struct hvlog_value_name {
 	uint64_t value;
 	const char *name;
@@ -63,6 +75,7 @@ typedef struct hvlog_param {
 	hvlog_display display;
 	hvlog_coding coding;
 	const hvlog_valtab *values; /* for HVLOG_DISPLAY_ENUM, else NULL */
+	hvlog_role role;
 } hvlog_param;
 
 typedef struct hvlog_event {
@@ -116,6 +129,14 @@ HVLOG_API uint64_t hvlog_type_max(hvlog_type t);
 HVLOG_API const char *hvlog_type_name(hvlog_type t);       /* "u64", ... */
 HVLOG_API const char *hvlog_display_name(hvlog_display d); /* "hex", ... */
 HVLOG_API const char *hvlog_coding_name(hvlog_coding c);   /* "varint", ... */
+HVLOG_API const char *hvlog_role_name(hvlog_role r);       /* "none", "partition_id", ... */
+
+/* The index of the parameter of event ev with role `role`, or
+ * -1.  A parameter without a role (HVLOG_ROLE_NONE) takes the one the
+ * built-in schema gives the parameter with the same key of the event with
+ * the same number: the metadata of a file does not carry roles, so this
+ * is how the events of the built-in schema keep theirs when read back. */
+HVLOG_API int hvlog_event_param_by_role(const hvlog_event *ev, hvlog_role role);
 
 #ifdef __cplusplus
 }
