@@ -25,6 +25,7 @@
 #include "hvlog/writer.h"
 #include "hvlog/reader.h"
 #include "hvlog/format.h"
+#include "hvlog/stats.h"
 
 #ifdef __cplusplus
 extern "C" {
