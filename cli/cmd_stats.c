@@ -491,12 +491,12 @@ static void *stats_share(void *arg)
 	hvlog_error err = { 0 };
 	hvlog_status st;
 	const hvlog_item *it;
-	hvlog_reader *r;
+	hvlog_reader *r = NULL;
 	uint64_t prev = 0;
 	char msg[1024];
 
 	if (open_share(&r, c->file, &err) != HVLOG_OK)
-		return NULL;
+		goto out;
 	hvlog_reader_stats_get(r, &rst);
 	if (hvlog_reader_meta(r)->nstreams != c->nstreams ||
 	    sel_compile(&sel, hvlog_reader_meta(r), rst.first_ts, msg, sizeof msg) != 0 ||

@@ -33,8 +33,12 @@
  * top tables follows the mergeable-summaries construction (Agarwal et
  * al., 2012): a value missing from a table that had to evict is counted
  * as that table's least count, with the same added to its error; then
- * the largest counts are kept.  The guarantees above still hold for the
- * merged table, each error at most the sum of the inputs' least counts.
+ * the largest counts are kept.  In the merged table each count is still
+ * at least the true count and at most its error over it, each error at
+ * most the two inputs' least counts added up, and a value left out has a
+ * true count of at most the table's least count (so every value counted
+ * more often than that is in it).  Merging can raise the least count
+ * above events / table-size, the bound of a table never merged.
  *
  * Not thread-safe: one object per thread, merged afterwards.
  */
