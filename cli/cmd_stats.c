@@ -601,9 +601,9 @@ static int stats_threads(const struct stats_opts *o, hvlog_reader *r, const hvlo
 	return ok;
 }
 
-/* The threads for a count: -j, else cli_default_threads().  One for what only one pass
- * in order can do (--limit: the first N), and for an input that cannot be
- * opened again (standard input, a pipe). */
+/* The threads: -j, else cli_default_threads().  One for what only one
+ * pass in order can do (--limit: the first N), and for an input that
+ * cannot be opened again (standard input, a pipe). */
 static unsigned stats_nthreads(const struct stats_opts *o)
 {
 	struct stat sb;
