@@ -286,6 +286,8 @@ static const struct cli_case cli_cases[] = {
 	{ "hvlog decode --count --group interrupt -j1", { "decode", "--count", "--group", "interrupt", "-j1" } },
 	{ "hvlog decode --count -j2", { "decode", "--count", "-j2" } },
 	{ "hvlog decode --count --group interrupt -j2", { "decode", "--count", "--group", "interrupt", "-j2" } },
+	{ "hvlog stats --top port -j1", { "stats", "--top", "port", "-j1" } },
+	{ "hvlog stats --top port -j2", { "stats", "--top", "port", "-j2" } },
 	{ "hvlog convert --to json", { "convert", "--no-progress", "--to", "json" } },
 	{ "hvlog convert --to csv", { "convert", "--no-progress", "--to", "csv" } },
 	{ "hvlog convert --to cbor", { "convert", "--no-progress", "--to", "cbor" } },
@@ -293,6 +295,21 @@ static const struct cli_case cli_cases[] = {
 	{ "hvlog convert --to ctf -o DIR", { "convert", "--no-progress", "--to", "ctf", "-o", NULL } },
 };
 enum { NCLI = sizeof cli_cases / sizeof cli_cases[0] };
+
+/* The case that is case k ("... -j2") on one thread ("... -j1"), or -1. */
+static int one_thread_twin(int k)
+{
+	const char *l = cli_cases[k].label;
+	size_t n = strlen(l);
+
+	if (n < 4 || strcmp(l + n - 4, " -j2"))
+		return -1;
+	for (int i = 0; i < NCLI; i++)
+		if (strlen(cli_cases[i].label) == n && !strncmp(cli_cases[i].label, l, n - 1) &&
+		    cli_cases[i].label[n - 1] == '1')
+			return i;
+	return -1;
+}
 
 void bench_decode_cli(const struct bench_opts *o, const char *path, const char *wname, uint64_t events)
 {
@@ -336,5 +353,11 @@ void bench_decode_cli(const struct bench_opts *o, const char *path, const char *
 		}
 		report("decode", label, (double)events / best[k] / 1e6, "M events/s", best[k] / floor_t,
 		       "read floor, child", (double)events / floor_t / 1e6);
+		int one = one_thread_twin(k);
+		if (one >= 0 && !failed[one]) {
+			snprintf(label, sizeof label, "%s %s, speed-up", wname, cli_cases[k].label);
+			report("decode", label, (double)events / best[k] / 1e6, "M events/s", best[one] / best[k],
+			       "1 thread", (double)events / best[one] / 1e6);
+		}
 	}
 }

@@ -8,37 +8,21 @@
  * consecutive events of that type (in time order over all streams) as
  * min / median / p95 / p99 / max.
  *
- * Memory is bounded whatever the trace size:
- *   - intervals: min and max exact; the percentiles come from a log-linear
- *     histogram (values below 16 ticks exact, then 16 sub-buckets per power
- *     of two; a percentile is its bucket's midpoint, within 1/32 = 3.2% of
- *     the true value), 8 KiB per event type seen;
- *   - --top: the Space-Saving algorithm (Metwally et al.) with a fixed table
- *     of max(4096, 64 N) values per parameter.  While a parameter shows no
- *     more distinct values than the table holds, the counts are exact;
- *     beyond, each count may be over by at most its reported error, and
- *     every value more frequent than 1/table-size of the events is found.
+ * Every figure comes from the library's statistics (hvlog/stats.h; how
+ * the intervals and top values are kept, in bounded memory, is described
+ * there); this file selects the items, runs the threads and prints.
+ * With -j N the trace is cut into N time ranges counted on N threads and
+ * merged in order, which gives the same output as one thread.
  */
 #include <argp.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
-
-#define HIST_BUCKETS 1024
-
-struct evstat {
-	uint64_t count;
-	uint64_t last_ts;
-	uint64_t nint, min, max;
-	uint64_t *hist;        /* HIST_BUCKETS, allocated on the second event */
-};
-
-struct ss_entry {
-	uint64_t value, count, err;
-	uint32_t heap_pos;
-};
+#include "threads.h"
 
 struct top {
 	const char *arg;       /* as given: NAME or NAME=N */
@@ -46,12 +30,6 @@ struct top {
 	uint32_t want;         /* N */
 	int8_t *idx;           /* parameter index per event */
 	const hvlog_param *param; /* how to show the values */
-	uint64_t total;        /* events that have the parameter */
-	uint32_t cap, n, hmask;
-	struct ss_entry *e;
-	uint32_t *heap;        /* entry indices, a min-heap by count */
-	uint32_t *hash;        /* entry index + 1; 0 empty */
-	int approx;
 };
 
 struct stats_opts {
@@ -59,6 +37,7 @@ struct stats_opts {
 	int json;
 	struct top *tops;
 	int ntops;
+	unsigned threads;      /* 0: one per CPU the process may run on */
 	hvsel sel;
 };
 
@@ -68,9 +47,10 @@ static const struct argp_option options[] = {
 	{ "format", 'f', "FORMAT", 0, "text (default) or json (one object)", 0 },
 	{ "top", OPT_TOP, "PARAM[=N]", 0,
 	  "the N (default 10) most frequent values of parameter PARAM (port, index, guest_rip...); repeatable", 0 },
+	{ "threads", 'j', "N", 0,
+	  "on N threads, each a time range of the trace (default: one per CPU; the output is the same)", 0 },
 	{ 0 }
 };
-
 static const struct argp_child children[] = {
 	{ &sel_argp, 0, "Selection (the numbers cover the selected events):", 0 },
 	{ 0 }
@@ -91,6 +71,10 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			o->json = 1;
 		else
 			argp_error(state, "unknown format '%s' (text or json)", arg);
+		return 0;
+	case 'j':
+		if (cli_parse_threads(arg, &o->threads) != 0)
+			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
 		return 0;
 	case OPT_TOP: {
 		struct top *nt = realloc(o->tops, (size_t)(o->ntops + 1) * sizeof *nt), *t;
@@ -123,176 +107,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
-}
-
-/* ---- the interval histogram -------------------------------------------------- */
-
-static unsigned hist_bucket(uint64_t v)
-{
-	unsigned e;
-
-	if (v < 16)
-		return (unsigned)v;
-	e = 63u - (unsigned)__builtin_clzll(v);
-	return 16u + (e - 4u) * 16u + (unsigned)((v >> (e - 4u)) & 15u);
-}
-
-static uint64_t hist_mid(unsigned b)
-{
-	unsigned e, sub;
-
-	if (b < 16)
-		return b;
-	e = (b - 16u) / 16u + 4u;
-	sub = (b - 16u) % 16u;
-	return ((uint64_t)(16u + sub) << (e - 4u)) + (((uint64_t)1 << (e - 4u)) >> 1);
-}
-
-/* The p-quantile (0 < p <= 1) of the intervals of s. */
-static uint64_t hist_pct(const struct evstat *s, double p)
-{
-	uint64_t rank = (uint64_t)(p * (double)s->nint + 0.999999), seen = 0, v;
-
-	if (rank < 1)
-		rank = 1;
-	if (rank > s->nint)
-		rank = s->nint;
-	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
-		seen += s->hist[b];
-		if (seen >= rank) {
-			v = hist_mid(b);
-			return v < s->min ? s->min : v > s->max ? s->max : v;
-		}
-	}
-	return s->max;
-}
-
-/* ---- Space-Saving top values --------------------------------------------------- */
-
-static uint32_t ss_home(const struct top *t, uint64_t v)
-{
-	v ^= v >> 33;
-	v *= 0xff51afd7ed558ccdull;
-	v ^= v >> 33;
-	return (uint32_t)v & t->hmask;
-}
-
-static int top_init(struct top *t)
-{
-	uint32_t h = 1;
-
-	t->cap = t->want * 64 > 4096 ? t->want * 64 : 4096;
-	while (h < 2 * t->cap)
-		h <<= 1;
-	t->hmask = h - 1;
-	t->e = calloc(t->cap, sizeof *t->e);
-	t->heap = calloc(t->cap, sizeof *t->heap);
-	t->hash = calloc(h, sizeof *t->hash);
-	return t->e && t->heap && t->hash ? 0 : -1;
-}
-
-static void heap_swap(struct top *t, uint32_t a, uint32_t b)
-{
-	uint32_t x = t->heap[a];
-	t->heap[a] = t->heap[b];
-	t->heap[b] = x;
-	t->e[t->heap[a]].heap_pos = a;
-	t->e[t->heap[b]].heap_pos = b;
-}
-
-static void sift_down(struct top *t, uint32_t i)
-{
-	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < t->n && t->e[t->heap[l]].count < t->e[t->heap[m]].count)
-			m = l;
-		if (r < t->n && t->e[t->heap[r]].count < t->e[t->heap[m]].count)
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(t, i, m);
-		i = m;
-	}
-}
-
-static void sift_up(struct top *t, uint32_t i)
-{
-	while (i && t->e[t->heap[(i - 1) / 2]].count > t->e[t->heap[i]].count) {
-		heap_swap(t, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-/* Remove the hash slot holding entry ix (linear probing, backward shift). */
-static void hash_remove(struct top *t, uint32_t ix)
-{
-	uint32_t i = ss_home(t, t->e[ix].value), j;
-
-	while (t->hash[i] != ix + 1)
-		i = (i + 1) & t->hmask;
-	for (j = i;;) {
-		uint32_t k;
-		j = (j + 1) & t->hmask;
-		if (!t->hash[j])
-			break;
-		k = ss_home(t, t->e[t->hash[j] - 1].value);
-		/* move j back to i unless its home lies cyclically in (i, j] */
-		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
-			t->hash[i] = t->hash[j];
-			i = j;
-		}
-	}
-	t->hash[i] = 0;
-}
-
-static void top_add(struct top *t, uint64_t v)
-{
-	uint32_t i = ss_home(t, v), ix;
-
-	t->total++;
-	for (; t->hash[i]; i = (i + 1) & t->hmask)
-		if (t->e[t->hash[i] - 1].value == v) {
-			ix = t->hash[i] - 1;
-			t->e[ix].count++;
-			sift_down(t, t->e[ix].heap_pos);
-			return;
-		}
-	if (t->n < t->cap) {
-		ix = t->n++;
-		t->e[ix] = (struct ss_entry){ v, 1, 0, t->n - 1 };
-		t->heap[t->n - 1] = ix;
-		t->hash[i] = ix + 1;
-		sift_up(t, t->n - 1);
-		return;
-	}
-	/* full: the least counted value makes room, and its count carries over
-	 * as the newcomer's possible overcount */
-	ix = t->heap[0];
-	hash_remove(t, ix);
-	t->e[ix].err = t->e[ix].count;
-	t->e[ix].count++;
-	t->e[ix].value = v;
-	for (i = ss_home(t, v); t->hash[i]; i = (i + 1) & t->hmask)
-		;
-	t->hash[i] = ix + 1;
-	sift_down(t, 0);
-	t->approx = 1;
-}
-
-static int cmp_entry(const void *a, const void *b)
-{
-	const struct ss_entry *x = a, *y = b;
-	if (x->count != y->count)
-		return x->count < y->count ? 1 : -1;
-	return (x->value > y->value) - (x->value < y->value);
-}
-
-static void top_free(struct top *t)
-{
-	free(t->idx);
-	free(t->e);
-	free(t->heap);
-	free(t->hash);
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -354,12 +168,25 @@ static uint32_t ranked(const uint64_t *counts, uint32_t n, struct rank *out)
 	return k;
 }
 
+/* What report() prints, read out of the statistics object. */
+struct interval {
+	hvlog_stats_interval iv;
+	uint64_t q[3]; /* median, p95, p99 */
+};
+
+struct topout {
+	hvlog_stats_top_info info;
+	hvlog_stats_value *v;
+	uint32_t nv;
+};
+
 struct totals {
 	uint64_t n, first, last, lost, damaged;
 	uint64_t *gcount, *ecount, *scount, *slost;
-	struct evstat *ev;
+	struct interval *ev;
 	uint64_t *pid, *pcount; /* partitions seen (stream partitions) */
 	uint32_t npart;
+	struct topout *top;
 };
 
 static void report(const struct stats_opts *o, const hvlog_meta *m, const struct totals *T, struct rank *rk)
@@ -395,23 +222,23 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 		       "min and max exact, percentiles within 3.2%%\",\"event_types\":[");
 		k = ranked(T->ecount, sc->nevents, rk);
 		for (uint32_t i = 0; i < k; i++) {
-			const struct evstat *s = &T->ev[rk[i].i];
+			const struct interval *s = &T->ev[rk[i].i];
 			printf("%s{\"event\":", i ? "," : "");
 			cli_json_str(sc->events[rk[i].i].symbol);
 			printf(",\"group\":");
 			cli_json_str(sc->groups[sc->events[rk[i].i].group].alias);
 			printf(",\"events\":%llu,\"share\":%.6f,\"interval_ns\":", (unsigned long long)rk[i].n,
 			       share(rk[i].n, T->n));
-			if (!s->nint) {
+			if (!s->iv.count) {
 				printf("null}");
 				continue;
 			}
 			printf("{\"count\":%llu,\"min\":%llu,\"median\":%llu,\"p95\":%llu,\"p99\":%llu,\"max\":%llu}}",
-			       (unsigned long long)s->nint, (unsigned long long)hvlog_ticks_to_ns(s->min, 0, m->clock_hz),
-			       (unsigned long long)hvlog_ticks_to_ns(hist_pct(s, 0.5), 0, m->clock_hz),
-			       (unsigned long long)hvlog_ticks_to_ns(hist_pct(s, 0.95), 0, m->clock_hz),
-			       (unsigned long long)hvlog_ticks_to_ns(hist_pct(s, 0.99), 0, m->clock_hz),
-			       (unsigned long long)hvlog_ticks_to_ns(s->max, 0, m->clock_hz));
+			       (unsigned long long)s->iv.count, (unsigned long long)hvlog_ticks_to_ns(s->iv.min, 0, m->clock_hz),
+			       (unsigned long long)hvlog_ticks_to_ns(s->q[0], 0, m->clock_hz),
+			       (unsigned long long)hvlog_ticks_to_ns(s->q[1], 0, m->clock_hz),
+			       (unsigned long long)hvlog_ticks_to_ns(s->q[2], 0, m->clock_hz),
+			       (unsigned long long)hvlog_ticks_to_ns(s->iv.max, 0, m->clock_hz));
 		}
 		printf("],\"streams\":[");
 		for (uint32_t i = 0, first = 1; i < m->nstreams; i++) {
@@ -435,21 +262,21 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 			       share(T->pcount[i], T->n));
 		printf("],\"top\":[");
 		for (int t = 0; t < o->ntops; t++) {
-			const struct top *tp = &o->tops[t];
+			const struct topout *tp = &T->top[t];
 			printf("%s{\"param\":", t ? "," : "");
-			cli_json_str(tp->name);
-			printf(",\"events_with_param\":%llu,\"exact\":%s,\"values\":[", (unsigned long long)tp->total,
-			       tp->approx ? "false" : "true");
-			for (uint32_t i = 0; i < tp->n && i < tp->want; i++) {
-				const char *name = hvlog_valtab_name(tp->param->values, tp->e[i].value);
-				printf("%s{\"value\":\"0x%llx\",", i ? "," : "", (unsigned long long)tp->e[i].value);
+			cli_json_str(o->tops[t].name);
+			printf(",\"events_with_param\":%llu,\"exact\":%s,\"values\":[", (unsigned long long)tp->info.events,
+			       tp->info.exact ? "true" : "false");
+			for (uint32_t i = 0; i < tp->nv; i++) {
+				const char *name = hvlog_valtab_name(o->tops[t].param->values, tp->v[i].value);
+				printf("%s{\"value\":\"0x%llx\",", i ? "," : "", (unsigned long long)tp->v[i].value);
 				if (name) {
 					printf("\"name\":");
 					cli_json_str(name);
 					putchar(',');
 				}
-				printf("\"count\":%llu,\"share\":%.6f,\"error\":%llu}", (unsigned long long)tp->e[i].count,
-				       share(tp->e[i].count, tp->total), (unsigned long long)tp->e[i].err);
+				printf("\"count\":%llu,\"share\":%.6f,\"error\":%llu}", (unsigned long long)tp->v[i].count,
+				       share(tp->v[i].count, tp->info.events), (unsigned long long)tp->v[i].error);
 			}
 			printf("]}");
 		}
@@ -479,16 +306,16 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	printf("\n%-32s %12s %7s   %-9s %9s %9s %9s %9s\n", "EVENT", "EVENTS", "SHARE", "INTERVAL: MIN", "MEDIAN",
 	       "P95", "P99", "MAX");
 	for (uint32_t i = 0; i < k; i++) {
-		const struct evstat *s = &T->ev[rk[i].i];
+		const struct interval *s = &T->ev[rk[i].i];
 		const char *sym = sc->events[rk[i].i].symbol;
 		printf("%-32s %12llu %6.2f%%", cli_tty(strncmp(sym, "HV_TR_", 6) ? sym : sym + 6), (unsigned long long)rk[i].n,
 		       100 * share(rk[i].n, T->n));
-		if (s->nint) {
-			fmt_dur(a, sizeof a, hvlog_ticks_to_ns(s->min, 0, m->clock_hz));
-			fmt_dur(b, sizeof b, hvlog_ticks_to_ns(hist_pct(s, 0.5), 0, m->clock_hz));
-			fmt_dur(c, sizeof c, hvlog_ticks_to_ns(hist_pct(s, 0.95), 0, m->clock_hz));
-			fmt_dur(d, sizeof d, hvlog_ticks_to_ns(hist_pct(s, 0.99), 0, m->clock_hz));
-			fmt_dur(e, sizeof e, hvlog_ticks_to_ns(s->max, 0, m->clock_hz));
+		if (s->iv.count) {
+			fmt_dur(a, sizeof a, hvlog_ticks_to_ns(s->iv.min, 0, m->clock_hz));
+			fmt_dur(b, sizeof b, hvlog_ticks_to_ns(s->q[0], 0, m->clock_hz));
+			fmt_dur(c, sizeof c, hvlog_ticks_to_ns(s->q[1], 0, m->clock_hz));
+			fmt_dur(d, sizeof d, hvlog_ticks_to_ns(s->q[2], 0, m->clock_hz));
+			fmt_dur(e, sizeof e, hvlog_ticks_to_ns(s->iv.max, 0, m->clock_hz));
 			printf("   %13s %9s %9s %9s %9s", a, b, c, d, e);
 		}
 		putchar('\n');
@@ -517,19 +344,276 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 		printf("%-10s %12llu %6.2f%%\n", a, (unsigned long long)T->pcount[i], 100 * share(T->pcount[i], T->n));
 	}
 	for (int t = 0; t < o->ntops; t++) {
-		const struct top *tp = &o->tops[t];
-		printf("\nTOP %s (%llu events have it%s)\n", cli_tty(tp->name), (unsigned long long)tp->total,
-		       tp->approx ? "; counts approximate: each may be over by at most its ERROR" : "");
-		printf("%-40s %12s %7s%s\n", "VALUE", "COUNT", "SHARE", tp->approx ? "      ERROR" : "");
-		for (uint32_t i = 0; i < tp->n && i < tp->want; i++) {
-			fmt_value(a, sizeof a, tp->param, tp->e[i].value);
-			printf("%-40s %12llu %6.2f%%", cli_tty(a), (unsigned long long)tp->e[i].count,
-			       100 * share(tp->e[i].count, tp->total));
-			if (tp->approx)
-				printf(" %10llu", (unsigned long long)tp->e[i].err);
+		const struct topout *tp = &T->top[t];
+		int approx = !tp->info.exact;
+		printf("\nTOP %s (%llu events have it%s)\n", cli_tty(o->tops[t].name), (unsigned long long)tp->info.events,
+		       approx ? "; counts approximate: each may be over by at most its ERROR" : "");
+		printf("%-40s %12s %7s%s\n", "VALUE", "COUNT", "SHARE", approx ? "      ERROR" : "");
+		for (uint32_t i = 0; i < tp->nv; i++) {
+			fmt_value(a, sizeof a, o->tops[t].param, tp->v[i].value);
+			printf("%-40s %12llu %6.2f%%", cli_tty(a), (unsigned long long)tp->v[i].count,
+			       100 * share(tp->v[i].count, tp->info.events));
+			if (approx)
+				printf(" %10llu", (unsigned long long)tp->v[i].error);
 			putchar('\n');
 		}
 	}
+}
+
+/* Read the figures report() prints out of s; -1 if out of memory. */
+static int totals_read(struct totals *T, const hvlog_stats *s, const hvlog_meta *m, const struct stats_opts *o)
+{
+	static const double q[3] = { 0.5, 0.95, 0.99 };
+	const hvlog_schema *sc = m->schema;
+	hvlog_stats_totals t;
+
+	hvlog_stats_totals_get(s, &t);
+	T->n = t.events;
+	T->first = t.first_ts;
+	T->last = t.last_ts;
+	T->lost = t.lost;
+	T->damaged = t.damaged;
+	T->gcount = calloc(sc->ngroups + 1, sizeof *T->gcount);
+	T->ecount = calloc(sc->nevents + 1, sizeof *T->ecount);
+	T->ev = calloc(sc->nevents + 1, sizeof *T->ev);
+	T->scount = calloc(m->nstreams + 1, sizeof *T->scount);
+	T->slost = calloc(m->nstreams + 1, sizeof *T->slost);
+	T->pid = calloc(m->nstreams + 1, sizeof *T->pid);
+	T->pcount = calloc(m->nstreams + 1, sizeof *T->pcount);
+	T->top = calloc((size_t)o->ntops + 1, sizeof *T->top);
+	if (!T->gcount || !T->ecount || !T->ev || !T->scount || !T->slost || !T->pid || !T->pcount || !T->top)
+		return -1;
+	for (uint32_t g = 0; g < sc->ngroups; g++)
+		T->gcount[g] = hvlog_stats_group_count(s, g);
+	for (uint32_t e = 0; e < sc->nevents; e++) {
+		T->ecount[e] = hvlog_stats_event_count(s, e);
+		hvlog_stats_interval_get(s, e, &T->ev[e].iv);
+		for (int k = 0; k < 3 && T->ev[e].iv.count; k++)
+			hvlog_stats_interval_quantile(s, e, q[k], &T->ev[e].q[k]);
+	}
+	for (uint32_t i = 0; i < m->nstreams; i++) {
+		T->scount[i] = hvlog_stats_stream_count(s, i);
+		T->slost[i] = hvlog_stats_stream_lost(s, i);
+	}
+	T->npart = hvlog_stats_partitions(s, T->pid, T->pcount, m->nstreams);
+	for (int k = 0; k < o->ntops; k++) {
+		struct topout *tp = &T->top[k];
+		hvlog_stats_top_info_get(s, (uint32_t)k, &tp->info);
+		if (!(tp->v = malloc(tp->info.n * sizeof *tp->v)))
+			return -1;
+		tp->nv = hvlog_stats_top_values(s, (uint32_t)k, tp->v, tp->info.n);
+	}
+	return 0;
+}
+
+static void totals_free(struct totals *T, int ntops)
+{
+	for (int k = 0; T->top && k < ntops; k++)
+		free(T->top[k].v);
+	free(T->top);
+	free(T->ev);
+	free(T->gcount);
+	free(T->ecount);
+	free(T->scount);
+	free(T->slost);
+	free(T->pid);
+	free(T->pcount);
+}
+
+/* ---- one thread: the trace in time order ------------------------------------ */
+
+/* The exit code; *failed if reading failed (no report then). */
+static int stats_sequential(hvlog_reader *r, const struct stats_opts *o, hvlog_stats *s, int *failed)
+{
+	const hvlog_item *it;
+	hvlog_error err = { 0 };
+	hvlog_status st = HVLOG_END;
+	uint64_t n = 0;
+	int code = EXIT_OK;
+
+	while (n < o->sel.limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
+		if (!sel_match(&o->sel, it))
+			continue;
+		if (it->kind == HVLOG_ITEM_DAMAGE) {
+			cli_error(cli_shown(o->file), it->offset, "%s", it->damage_msg);
+			code = EXIT_DATA;
+		}
+		if (hvlog_stats_add(s, it) != HVLOG_OK) {
+			cli_error(NULL, UINT64_MAX, "out of memory");
+			*failed = 1;
+			return EXIT_IO;
+		}
+		n += it->kind == HVLOG_ITEM_EVENT;
+	}
+	if (n < o->sel.limit && st != HVLOG_END) {
+		*failed = 1;
+		return cli_fail(cli_shown(o->file), &err);
+	}
+	return code;
+}
+
+/* ---- several threads: each a time range ------------------------------------
+ *
+ * The intervals between events of a type depend on the order of the
+ * events, so the shares are not the reader's chunk partitions (which
+ * interleave in time) but consecutive tick ranges: thread k reads in time
+ * order only what lies in its range (hvlog_reader_set_time_range skips
+ * the other chunks unread), and merging the shares in range order gives
+ * exactly what one pass in time order gives.  That holds while the
+ * reader's order is the order of time, which is so unless a stream's
+ * time goes back: a share that sees time go back, or damage (whose
+ * messages must come out in order), or anything unusual makes the whole
+ * count fall back to one thread.  So does a stream whose items come out
+ * of two shares in an order their file offsets contradict. */
+
+struct share {
+	const char *file;
+	const hvsel *given;
+	const hvlog_stats_config *cfg;
+	uint64_t lo, hi;        /* the share's ticks, inclusive */
+	uint32_t nstreams;
+	uint64_t *off;          /* per stream: least and greatest offset of its items, 2 each */
+	hvlog_stats *st;
+	int ok;                 /* read to the end, in time order, without damage */
+};
+
+/* A reader of its own for one thread. */
+static hvlog_status open_share(hvlog_reader **r, const char *file, hvlog_error *err)
+{
+	return hvlog_reader_open_path(r, file, err);
+}
+
+static void *stats_share(void *arg)
+{
+	struct share *c = arg;
+	hvsel sel = sel_copy_given(c->given);
+	hvlog_reader_stats rst;
+	hvlog_error err = { 0 };
+	hvlog_status st;
+	const hvlog_item *it;
+	hvlog_reader *r = NULL;
+	uint64_t prev = 0;
+	char msg[1024];
+
+	if (open_share(&r, c->file, &err) != HVLOG_OK)
+		goto out;
+	hvlog_reader_stats_get(r, &rst);
+	if (hvlog_reader_meta(r)->nstreams != c->nstreams ||
+	    sel_compile(&sel, hvlog_reader_meta(r), rst.first_ts, msg, sizeof msg) != 0 ||
+	    hvlog_stats_create(&c->st, hvlog_reader_meta(r), c->cfg, &err) != HVLOG_OK)
+		goto out;
+	sel_apply(&sel, r);
+	hvlog_reader_set_time_range(r, c->lo > sel.lo ? c->lo : sel.lo, c->hi < sel.hi ? c->hi : sel.hi);
+	while ((st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
+		if (it->kind == HVLOG_ITEM_DAMAGE || it->ts < prev)
+			goto out;
+		prev = it->ts;
+		if (it->ts < c->lo || it->ts > c->hi || !sel_match(&sel, it))
+			continue;
+		if (it->stream < c->nstreams) {
+			uint64_t *o = &c->off[2 * (size_t)it->stream];
+			if (it->offset < o[0])
+				o[0] = it->offset;
+			if (it->offset > o[1] || o[1] == UINT64_MAX)
+				o[1] = it->offset;
+		}
+		if (hvlog_stats_add(c->st, it) != HVLOG_OK)
+			goto out;
+	}
+	c->ok = st == HVLOG_END;
+out:
+	sel_free_compiled(&sel);
+	hvlog_reader_close(r);
+	return NULL;
+}
+
+/* Whether every stream's items come out of the shares in file order: the
+ * items of share k before those of share k + 1. */
+static int shares_in_order(const struct share *c, unsigned n)
+{
+	for (uint32_t s = 0; s < c[0].nstreams; s++) {
+		uint64_t last = 0;
+		int any = 0;
+		for (unsigned k = 0; k < n; k++) {
+			const uint64_t *o = &c[k].off[2 * (size_t)s];
+			if (o[1] == UINT64_MAX)
+				continue;
+			if (any && o[0] <= last)
+				return 0;
+			last = o[1];
+			any = 1;
+		}
+	}
+	return 1;
+}
+
+/* The statistics of the selected items of o->file on n threads, into *out;
+ * 0 if they could not be had exactly so (the caller counts on one thread
+ * then, and reports whatever went wrong). */
+static int stats_threads(const struct stats_opts *o, hvlog_reader *r, const hvlog_stats_config *cfg, unsigned n,
+			 hvlog_stats **out)
+{
+	struct share c[CLI_MAX_THREADS];
+	pthread_t t[CLI_MAX_THREADS];
+	hvlog_reader_stats rst;
+	uint32_t ns = hvlog_reader_meta(r)->nstreams;
+	uint64_t lo, hi, step;
+	unsigned started = 0;
+	int ok = 1;
+
+	*out = NULL;
+	hvlog_reader_stats_get(r, &rst);
+	lo = rst.first_ts > o->sel.lo ? rst.first_ts : o->sel.lo;
+	hi = rst.last_ts < o->sel.hi ? rst.last_ts : o->sel.hi;
+	/* damage found while indexing: its messages come out in time order */
+	if (rst.damaged_regions || lo >= hi || (step = (hi - lo) / n) == 0)
+		return 0;
+	memset(c, 0, sizeof c);
+	for (unsigned k = 0; k < n; k++) {
+		c[k] = (struct share){ .file = o->file, .given = &o->sel, .cfg = cfg, .nstreams = ns,
+				       .lo = k ? lo + step * k : 0, .hi = k + 1 < n ? lo + step * (k + 1) - 1 : UINT64_MAX };
+		if (!(c[k].off = malloc((2 * (size_t)ns + 1) * sizeof *c[k].off))) {
+			ok = 0;
+			break;
+		}
+		for (size_t i = 0; i < 2 * (size_t)ns; i += 2) {
+			c[k].off[i] = UINT64_MAX;
+			c[k].off[i + 1] = UINT64_MAX;
+		}
+	}
+	for (unsigned k = 0; ok && k < n && pthread_create(&t[k], NULL, stats_share, &c[k]) == 0; k++)
+		started++;
+	for (unsigned k = 0; k < started; k++)
+		pthread_join(t[k], NULL);
+	ok = ok && started == n && shares_in_order(c, n);
+	for (unsigned k = 0; k < n && ok; k++)
+		ok = c[k].ok;
+	for (unsigned k = 1; k < n && ok; k++)
+		ok = hvlog_stats_merge(c[0].st, c[k].st, NULL) == HVLOG_OK;
+	if (ok) {
+		*out = c[0].st;
+		c[0].st = NULL;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		hvlog_stats_free(c[k].st);
+		free(c[k].off);
+	}
+	return ok;
+}
+
+/* The threads: -j, else cli_default_threads().  One for what only one
+ * pass in order can do (--limit: the first N), and for an input that
+ * cannot be opened again (standard input, a pipe). */
+static unsigned stats_nthreads(const struct stats_opts *o)
+{
+	struct stat sb;
+	unsigned n = o->threads;
+
+	if (!n)
+		n = cli_default_threads();
+	if (o->sel.limit != UINT64_MAX || !strcmp(o->file, "-") || stat(o->file, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return 1;
+	return n;
 }
 
 int cmd_stats(int argc, char **argv)
@@ -542,12 +626,14 @@ int cmd_stats(int argc, char **argv)
 	struct stats_opts o = { 0 };
 	struct totals T = { 0 };
 	struct rank *rk = NULL;
+	hvlog_stats_top *tcfg = NULL;
+	hvlog_stats_config cfg = { 0 };
+	hvlog_stats *s = NULL;
 	const hvlog_meta *m;
 	const hvlog_schema *sc;
-	const hvlog_item *it;
 	hvlog_reader *r = NULL;
 	hvlog_error err = { 0 };
-	hvlog_status st = HVLOG_END;
+	unsigned nthreads;
 	uint64_t t0;
 	int code = EXIT_OK;
 
@@ -558,6 +644,7 @@ int cmd_stats(int argc, char **argv)
 	}
 	if (!o.file)
 		o.file = "-";
+	nthreads = stats_nthreads(&o);
 	if (!(r = cli_open_selected(o.file, &o.sel, &t0, &code)))
 		goto out;
 	if (o.sel.count) {
@@ -566,9 +653,14 @@ int cmd_stats(int argc, char **argv)
 	}
 	m = hvlog_reader_meta(r);
 	sc = m->schema;
+	if (!(tcfg = calloc((size_t)o.ntops + 1, sizeof *tcfg))) {
+		cli_error(NULL, UINT64_MAX, "out of memory");
+		code = EXIT_IO;
+		goto out;
+	}
 	for (int t = 0; t < o.ntops; t++) {
 		struct top *tp = &o.tops[t];
-		if (!(tp->idx = malloc(sc->nevents ? sc->nevents : 1)) || top_init(tp) != 0) {
+		if (!(tp->idx = malloc(sc->nevents ? sc->nevents : 1))) {
 			cli_error(NULL, UINT64_MAX, "out of memory");
 			code = EXIT_IO;
 			goto out;
@@ -582,99 +674,37 @@ int cmd_stats(int argc, char **argv)
 		for (uint32_t e = 0; e < sc->nevents && !tp->param; e++)
 			if (tp->idx[e] >= 0)
 				tp->param = &sc->events[e].params[tp->idx[e]];
+		tcfg[t] = (hvlog_stats_top){ tp->name, tp->idx, tp->want };
 	}
-	T.gcount = calloc(sc->ngroups + 1, sizeof *T.gcount);
-	T.ecount = calloc(sc->nevents + 1, sizeof *T.ecount);
-	T.ev = calloc(sc->nevents + 1, sizeof *T.ev);
-	T.scount = calloc(m->nstreams + 1, sizeof *T.scount);
-	T.slost = calloc(m->nstreams + 1, sizeof *T.slost);
-	T.pid = calloc(m->nstreams + 1, sizeof *T.pid);
-	T.pcount = calloc(m->nstreams + 1, sizeof *T.pcount);
+	cfg = (hvlog_stats_config){ tcfg, (uint32_t)o.ntops };
+	if (nthreads < 2 || !stats_threads(&o, r, &cfg, nthreads, &s)) {
+		if (hvlog_stats_create(&s, m, &cfg, &err) != HVLOG_OK) {
+			code = cli_fail(NULL, &err);
+			goto out;
+		}
+		int failed = 0;
+		code = stats_sequential(r, &o, s, &failed);
+		if (failed)
+			goto out;
+	}
 	rk = calloc((sc->nevents > sc->ngroups ? sc->nevents : sc->ngroups) + 1, sizeof *rk);
-	if (!T.gcount || !T.ecount || !T.ev || !T.scount || !T.slost || !T.pid || !T.pcount || !rk) {
+	if (!rk || totals_read(&T, s, m, &o) != 0) {
 		cli_error(NULL, UINT64_MAX, "out of memory");
 		code = EXIT_IO;
 		goto out;
 	}
-
-	while (T.n < o.sel.limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (!sel_match(&o.sel, it))
-			continue;
-		if (it->kind == HVLOG_ITEM_DAMAGE) {
-			cli_error(cli_shown(o.file), it->offset, "%s", it->damage_msg);
-			T.damaged++;
-			code = EXIT_DATA;
-			continue;
-		}
-		if (it->kind == HVLOG_ITEM_LOST) {
-			T.lost += it->lost_count;
-			T.slost[it->stream] += it->lost_count;
-			continue;
-		}
-		uint32_t e = (uint32_t)(it->event - sc->events);
-		struct evstat *s = &T.ev[e];
-		if (!T.n++ || it->ts < T.first)
-			T.first = it->ts;
-		if (it->ts > T.last)
-			T.last = it->ts;
-		T.ecount[e]++;
-		T.scount[it->stream]++;
-		if (s->count++ && it->ts >= s->last_ts) {
-			uint64_t d = it->ts - s->last_ts;
-			if (!s->hist && !(s->hist = calloc(HIST_BUCKETS, sizeof *s->hist))) {
-				cli_error(NULL, UINT64_MAX, "out of memory");
-				code = EXIT_IO;
-				goto out;
-			}
-			s->hist[hist_bucket(d)]++;
-			if (!s->nint++ || d < s->min)
-				s->min = d;
-			if (d > s->max)
-				s->max = d;
-		}
-		s->last_ts = it->ts;
-		for (int t = 0; t < o.ntops; t++)
-			if (o.tops[t].idx[e] >= 0)
-				top_add(&o.tops[t], it->values[o.tops[t].idx[e]]);
-	}
-	if (T.n < o.sel.limit && st != HVLOG_END) {
-		code = cli_fail(cli_shown(o.file), &err);
-		goto out;
-	}
-	for (uint32_t e = 0; e < sc->nevents; e++)
-		T.gcount[sc->events[e].group] += T.ecount[e];
-	for (uint32_t s = 0; s < m->nstreams; s++) {
-		uint32_t i;
-		if (!T.scount[s])
-			continue;
-		for (i = 0; i < T.npart && T.pid[i] != m->streams[s].partition_id; i++)
-			;
-		if (i == T.npart)
-			T.pid[T.npart++] = m->streams[s].partition_id;
-		T.pcount[i] += T.scount[s];
-	}
-	for (int t = 0; t < o.ntops; t++)
-		if (o.tops[t].n)
-			qsort(o.tops[t].e, o.tops[t].n, sizeof *o.tops[t].e, cmp_entry);
 	report(&o, m, &T, rk);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(errno));
 		code = EXIT_IO;
 	}
 out:
-	if (T.ev)
-		for (uint32_t e = 0; r && e < hvlog_reader_meta(r)->schema->nevents; e++)
-			free(T.ev[e].hist);
-	free(T.ev);
-	free(T.gcount);
-	free(T.ecount);
-	free(T.scount);
-	free(T.slost);
-	free(T.pid);
-	free(T.pcount);
+	totals_free(&T, o.ntops);
 	free(rk);
+	free(tcfg);
+	hvlog_stats_free(s);
 	for (int t = 0; t < o.ntops; t++)
-		top_free(&o.tops[t]);
+		free(o.tops[t].idx);
 	free(o.tops);
 	hvlog_reader_close(r);
 	sel_free(&o.sel);

@@ -27,6 +27,7 @@
 #include "hvlog/reader.h"
 #include "hvlog/format.h"
 #include "hvlog/select.h"
+#include "hvlog/stats.h"
 
 #ifdef __cplusplus
 extern "C" {
