@@ -22,7 +22,7 @@ static const struct command {
 	{ "stats", cmd_stats, "counts, shares, rates, intervals and top values of a trace" },
 	{ "info", cmd_info, "what a trace holds; --verify checks it whole" },
 	{ "convert", cmd_convert, "convert to JSON Lines, CSV, CBOR, CTF or Chrome trace JSON, and back" },
-	{ "events", cmd_events, "list the schema: groups, events and their parameters" },
+	{ "events", cmd_events, "list a schema: groups, events, parameters and value tables" },
 	{ "schema", cmd_events, "same as events" },
 };
 
@@ -44,9 +44,10 @@ static const char doc[] =
 	"  stats [FILE|-]    counts, shares, rates, intervals and top values\n"
 	"  info [FILE|-]     what a trace holds; --verify checks every chunk\n"
 	"  convert [FILE|-]  to json, csv, cbor, ctf or chrome (--to); back with --from\n"
-	"  events            list the schema: groups, events and their parameters\n"
+	"  events [FILE|-]   list a schema (built-in, or a trace's): groups, events, value tables\n"
 	"\n"
-	"FILE '-' or no FILE reads standard input. `hvlog COMMAND --help` for a command's options.\n"
+	"FILE '-' or no FILE reads standard input (events without FILE: the built-in schema). "
+	"`hvlog COMMAND --help` for a command's options.\n"
 	"decode, filter and stats select events the same way: --group, --event (and --exclude-...), "
 	"--stream, --vp, --partition, --since, --until, --where EXPR, --limit, --count.\n"
 	"\n"
