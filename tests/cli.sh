@@ -42,6 +42,21 @@ expect 2 "no command" "$hvlog"
 has err "no command given" "no command message"
 expect 2 "unknown command" "$hvlog" frobnicate
 has err "unknown command 'frobnicate'" "unknown command message"
+expect 2 "mistyped command" "$hvlog" decod
+has err "unknown command 'decod' \(did you mean 'decode'\?\)" "a mistyped command gets a suggestion"
+expect 2 "swapped letters" "$hvlog" fitler
+has err "did you mean 'filter'" "two swapped letters get a suggestion"
+# usage errors name the command as the user typed it
+expect 2 "unknown option" "$hvlog" decode --bogus
+has err "^hvlog decode: unrecognized option '--bogus'" "usage errors say hvlog decode"
+has err "^Try .hvlog decode --help'" "usage hint names hvlog decode"
+expect 2 "bad format" "$hvlog" events --format nope
+has err "^hvlog events: unknown format 'nope'" "argp errors say hvlog events"
+# -V is --version in every command, info included (--verify has no short form)
+for c in decode info events; do
+	expect 0 "$c -V" "$hvlog" $c -V
+	has out "^hvlog [0-9]+\.[0-9]+\.[0-9]+ " "$c -V prints the version"
+done
 expect 0 "--help" "$hvlog" --help
 has out "Exit status" "help on stdout lists exit codes"
 expect 0 "--version" "$hvlog" --version
