@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the commands the documentation shows, and check what they print.
 
-    tests/doctest.py --hvlog BIN --hvcore BIN --source DIR [FILE...]
+    tests/doctest.py --hvlog BIN --hvcore BIN --source DIR [--build DIR] [FILE...]
 
 With no FILE: README.md, docs/*.md, examples/README.md and man/*.[0-9] of
 the source tree.  A failing example is reported as FILE:LINE with a diff;
@@ -40,6 +40,10 @@ build/demo.hvlog (recorded as setup.sh records it), hvlog and hvcore on
 PATH, the source tree's top-level entries as symbolic links, and
 trace.hvlog and trace.hvlog.gz, copies of the demo trace.  HOME and TMPDIR
 are directories of their own in it; standard input is /dev/null.
+
+With --build (CTest gives it), ./build is that build tree itself, so that
+`cmake --install build` works, and `cc` on PATH is the build's compiler
+with its flags (a sanitizer build's programs link only that way).
 """
 import argparse
 import difflib
@@ -254,17 +258,39 @@ def make_fixtures(work, args):
     return demo
 
 
+def cmake_cache(build, name):
+    with open(os.path.join(build, "CMakeCache.txt")) as f:
+        for line in f:
+            key, sep, value = line.rstrip("\n").partition("=")
+            if sep and key.split(":")[0] == name:
+                return value
+    return ""
+
+
+def cc_wrapper(path, build):
+    """`cc` as the build compiles: its compiler and flags."""
+    flags = " ".join(cmake_cache(build, v) for v in ("CMAKE_C_FLAGS", "CMAKE_EXE_LINKER_FLAGS")).split()
+    words = [cmake_cache(build, "CMAKE_C_COMPILER") or "/usr/bin/cc"] + flags
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nexec " + " ".join("'" + w.replace("'", "'\\''") + "'" for w in words) + ' "$@"\n')
+    os.chmod(path, 0o755)
+
+
 def make_root(root, args, demo):
-    os.makedirs(os.path.join(root, "build", "hvcore"))
     for d in ("bin", "home", "tmp"):
         os.makedirs(os.path.join(root, ".doctest", d))
+    if args.build:
+        os.symlink(args.build, os.path.join(root, "build"))
+        cc_wrapper(os.path.join(root, ".doctest", "bin", "cc"), args.build)
+    else:
+        os.makedirs(os.path.join(root, "build", "hvcore"))
+        os.symlink(os.path.abspath(args.hvlog), os.path.join(root, "build", "hvlog"))
+        os.symlink(os.path.abspath(args.hvcore), os.path.join(root, "build", "hvcore", "hvcore"))
     for name in sorted(os.listdir(args.source)):
         if name not in ("build", ".git") and not name.startswith("build-"):
             os.symlink(os.path.join(args.source, name), os.path.join(root, name))
-    for link in ("build/hvlog", ".doctest/bin/hvlog"):
-        os.symlink(os.path.abspath(args.hvlog), os.path.join(root, link))
-    for link in ("build/hvcore/hvcore", ".doctest/bin/hvcore"):
-        os.symlink(os.path.abspath(args.hvcore), os.path.join(root, link))
+    os.symlink(os.path.abspath(args.hvlog), os.path.join(root, ".doctest", "bin", "hvlog"))
+    os.symlink(os.path.abspath(args.hvcore), os.path.join(root, ".doctest", "bin", "hvcore"))
     shutil.copy(demo, os.path.join(root, "build", "demo.hvlog"))
     shutil.copy(demo, os.path.join(root, "trace.hvlog"))
     shutil.copy(demo + ".gz", os.path.join(root, "trace.hvlog.gz"))
@@ -327,11 +353,14 @@ def main():
     ap.add_argument("--hvlog", required=True)
     ap.add_argument("--hvcore", required=True)
     ap.add_argument("--source", required=True)
+    ap.add_argument("--build", help="the build tree ./build stands for")
     ap.add_argument("--keep", action="store_true", help="keep the directories the documents ran in")
     ap.add_argument("files", nargs="*")
     args = ap.parse_args()
     src = os.path.abspath(args.source)
     args.source = src
+    if args.build:
+        args.build = os.path.abspath(args.build)
     files = args.files or sorted(
         [os.path.join(src, "README.md"), os.path.join(src, "examples", "README.md")] +
         glob.glob(os.path.join(src, "docs", "*.md")) + glob.glob(os.path.join(src, "man", "*.[0-9]")))
