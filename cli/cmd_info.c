@@ -20,8 +20,10 @@ struct info_opts {
 	int json;
 };
 
+enum { OPT_VERIFY = 256 }; /* long only: -V is --version in every command */
+
 static const struct argp_option options[] = {
-	{ "verify", 'V', NULL, 0, "list every damaged region; exit status 1 if there is any", 0 },
+	{ "verify", OPT_VERIFY, NULL, 0, "list every damaged region; exit status 1 if there is any", 0 },
 	{ "format", 'f', "FORMAT", 0, "text (default) or json (one object)", 0 },
 	{ 0 }
 };
@@ -31,7 +33,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct info_opts *o = state->input;
 
 	switch (key) {
-	case 'V':
+	case OPT_VERIFY:
 		o->verify = 1;
 		return 0;
 	case 'f':

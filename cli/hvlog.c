@@ -7,6 +7,8 @@
  * dispatches.
  */
 #include <argp.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +24,7 @@ static const struct command {
 	{ "stats", cmd_stats, "counts, shares, rates, intervals and top values of a trace" },
 	{ "info", cmd_info, "what a trace holds; --verify checks it whole" },
 	{ "convert", cmd_convert, "convert to JSON Lines, CSV, CBOR, CTF or Chrome trace JSON, and back" },
-	{ "events", cmd_events, "list the schema: groups, events and their parameters" },
+	{ "events", cmd_events, "list a schema: groups, events, parameters and value tables" },
 	{ "schema", cmd_events, "same as events" },
 };
 
@@ -44,9 +46,10 @@ static const char doc[] =
 	"  stats [FILE|-]    counts, shares, rates, intervals and top values\n"
 	"  info [FILE|-]     what a trace holds; --verify checks every chunk\n"
 	"  convert [FILE|-]  to json, csv, cbor, ctf or chrome (--to); back with --from\n"
-	"  events            list the schema: groups, events and their parameters\n"
+	"  events [FILE|-]   list a schema (built-in, or a trace's): groups, events, value tables\n"
 	"\n"
-	"FILE '-' or no FILE reads standard input. `hvlog COMMAND --help` for a command's options.\n"
+	"FILE '-' or no FILE reads standard input (events without FILE: the built-in schema). "
+	"`hvlog COMMAND --help` for a command's options.\n"
 	"decode, filter and stats select events the same way: --group, --event (and --exclude-...), "
 	"--stream, --vp, --partition, --since, --until, --where EXPR, --limit, --count.\n"
 	"\n"
@@ -56,6 +59,50 @@ static const char doc[] =
 static const struct command *command;
 static int command_index;
 
+/* Edit distance (insertions, deletions, substitutions, swaps of two
+ * neighbours) between a and b, or SIZE_MAX when a is too long to be a typo. */
+static size_t distance(const char *a, const char *b)
+{
+	enum { MAX = 32 };
+	size_t la = strlen(a), lb = strlen(b), d[MAX + 1][MAX + 1];
+
+	if (la > MAX || lb > MAX)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		for (size_t j = 0; j <= lb; j++) {
+			if (!i || !j) {
+				d[i][j] = i + j;
+				continue;
+			}
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+/* The command a mistyped name was probably meant to be: within two edits
+ * (one for names of three letters or fewer), or NULL. */
+static const char *nearest_command(const char *arg)
+{
+	const char *best = NULL;
+	size_t best_d = strlen(arg) <= 3 ? 1 : 2;
+
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		size_t d = distance(arg, commands[i].name);
+		if (d <= best_d && (!best || d < best_d)) {
+			best = commands[i].name;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
@@ -63,8 +110,13 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 			if (!strcmp(arg, commands[i].name))
 				command = &commands[i];
-		if (!command)
-			argp_error(state, "unknown command '%s'", arg);
+		if (!command) {
+			const char *near = nearest_command(arg);
+			if (near)
+				argp_error(state, "unknown command '%s' (did you mean '%s'?)", arg, near);
+			else
+				argp_error(state, "unknown command '%s'", arg);
+		}
 		command_index = state->next - 1;
 		state->next = state->argc; /* the rest belongs to the command */
 		return 0;
@@ -79,9 +131,14 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { NULL, parse, "COMMAND [OPTIONS] [FILE|-]", doc, NULL, NULL, NULL };
+	static char name[32];
 
 	argp_err_exit_status = EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, NULL) != 0)
 		return EXIT_USAGE;
+	/* The command's argp takes its program name from argv[0], so usage
+	 * errors and --help say "hvlog decode", not "decode". */
+	snprintf(name, sizeof name, "hvlog %s", command->name);
+	argv[command_index] = name;
 	return command->run(argc - command_index, argv + command_index);
 }

@@ -62,7 +62,8 @@ struct vp {
 	uint64_t now;             /* trace ticks of the last exit */
 	uint64_t in_global, in_tsc; /* virtual clock: its mapping since switch-in */
 	uint64_t next_profile, last_flush;
-	uint64_t exits, events;
+	uint64_t exits, events, recorded;
+	uint64_t counted;         /* of events, those added to the core's total */
 	atomic_int done;          /* read by the main thread's progress line */
 	int failed;
 	char err[160];
@@ -96,6 +97,7 @@ struct core {
 	unsigned nparts, nvps;
 	struct vp **all;
 	atomic_uint_fast64_t events, exits;
+	uint64_t hv_recorded;      /* events recorded on stream 0 */
 	atomic_int stop;
 	uint64_t event_limit;
 	uint64_t deadline_ns;      /* host CLOCK_MONOTONIC stop time; 0: none */
@@ -137,14 +139,22 @@ static uint64_t hv_clock(struct core *c)
 	return c->virt ? c->global_now : c->be->now();
 }
 
-/* Every event goes through EMIT so that --events counts the events the
- * core produced, whether or not their group is recorded. */
-#define EMIT(v, call) ((v)->events++, (void)(call))
+/* Every event goes through EMIT (a VP's stream) or HVEMIT (stream 0).
+ * `events` counts what the core produced, recorded or not: what --events
+ * limits.  `recorded` counts what the stream's group mask let in and the
+ * writer took: what the trace file holds, and what the summary reports. */
+#define RECORD(s, mask, counter, call) \
+	(hvlog_stream_wants((s), (mask)) && (call) == HVLOG_OK ? (void)(counter)++ : (void)0)
+#define EMIT(v, group, call) ((v)->events++, RECORD((v)->s, HVLOG_GROUP_##group, (v)->recorded, call))
+#define HVEMIT(c, group, call) RECORD((c)->hv, HVLOG_GROUP_##group, (c)->hv_recorded, call)
 
-static void check_limits(struct vp *v, uint64_t events_before)
+static void check_limits(struct vp *v)
 {
 	struct core *c = v->c;
-	uint64_t total = atomic_fetch_add(&c->events, v->events - events_before) + (v->events - events_before);
+	uint64_t n = v->events - v->counted; /* the context switch before the exit too */
+	uint64_t total = atomic_fetch_add(&c->events, n) + n;
+
+	v->counted = v->events;
 
 	atomic_fetch_add(&c->exits, 1);
 	if (c->event_limit && total >= c->event_limit)
@@ -214,16 +224,16 @@ static void vtlb_add(struct vp *v)
 {
 	if (++v->vtlb_used <= v->vtlb_cap || v->vtlb_cap >= VTLB_MAX)
 		return;
-	EMIT(v, hvlog_emit_am_gva_grow_virtual_tlb(v->s, v->now, v->vtlb_cap, v->vtlb_cap * 2));
+	EMIT(v, GVA, hvlog_emit_am_gva_grow_virtual_tlb(v->s, v->now, v->vtlb_cap, v->vtlb_cap * 2));
 	v->vtlb_cap *= 2;
 }
 
 static void vtlb_flush(struct vp *v)
 {
-	EMIT(v, hvlog_emit_am_gva_flush_virtual_tlb(v->s, v->now, v->p->id));
+	EMIT(v, GVA, hvlog_emit_am_gva_flush_virtual_tlb(v->s, v->now, v->p->id));
 	if (v->vtlb_cap > VTLB_MIN && v->vtlb_used < v->vtlb_cap / 4) {
 		unsigned n = v->vtlb_cap / 2;
-		EMIT(v, hvlog_emit_am_gva_shrink_virtual_tlb(v->s, v->now, v->vtlb_cap, n, n - v->vtlb_used));
+		EMIT(v, GVA, hvlog_emit_am_gva_shrink_virtual_tlb(v->s, v->now, v->vtlb_cap, n, n - v->vtlb_used));
 		v->vtlb_cap = n;
 	}
 	v->vtlb_used = 0;
@@ -313,7 +323,7 @@ static void deliver_timer(struct vp *v, int after_window)
 	struct core *c = v->c;
 
 	if (c->be->inject_irq(v->vcpu, HV_TIMER_VECTOR)) {
-		EMIT(v, hvlog_emit_im_external_interrupt(v->s, v->now, HV_TIMER_VECTOR));
+		EMIT(v, INTERRUPT, hvlog_emit_im_external_interrupt(v->s, v->now, HV_TIMER_VECTOR));
 		v->irq_held = 0;
 	} else if (!after_window) {
 		v->irq_held = 1;
@@ -337,11 +347,11 @@ static void overrun_check(struct vp *v, const struct hv_exit *e, uint64_t cost_n
 		return;
 	uint64_t ticks = ns_to_ticks(v->c, cost_ns);
 	if (cost_ns >= OVERRUN500_NS) {
-		EMIT(v, hvlog_emit_ke_overrun500(v->s, v->now, ticks, e->kind, 1, call_code));
-		EMIT(v, hvlog_emit_ke_overrun500_params(v->s, v->now, e->rip, e->addr, e->data, e->port));
+		EMIT(v, KERNEL, hvlog_emit_ke_overrun500(v->s, v->now, ticks, e->kind, 1, call_code));
+		EMIT(v, KERNEL, hvlog_emit_ke_overrun500_params(v->s, v->now, e->rip, e->addr, e->data, e->port));
 	} else {
-		EMIT(v, hvlog_emit_ke_overrun(v->s, v->now, ticks, e->kind, 1, call_code));
-		EMIT(v, hvlog_emit_ke_overrun_params(v->s, v->now, e->rip, e->addr, e->data, e->port));
+		EMIT(v, KERNEL, hvlog_emit_ke_overrun(v->s, v->now, ticks, e->kind, 1, call_code));
+		EMIT(v, KERNEL, hvlog_emit_ke_overrun_params(v->s, v->now, e->rip, e->addr, e->data, e->port));
 	}
 }
 
@@ -375,7 +385,8 @@ static void report(struct vp *v)
 	if (!ev || (kind >= 0 && (v->c->be->native >> kind & 1)))
 		return;
 	uint64_t p[HVLOG_MAX_PARAMS] = { r.gpr[RBX], r.gpr[RSI], r.gpr[R8], r.gpr[R9], r.gpr[R10] };
-	EMIT(v, hvlog_emit(v->s, v->now, ev, p));
+	v->events++;
+	RECORD(v->s, schema->groups[ev->group].mask, v->recorded, hvlog_emit(v->s, v->now, ev, p));
 	/* what the reported instruction does to the core's state */
 	if (ev->number == HVLOG_EV_IM_CR_WRITE && r.gpr[RSI] == HVLOG_CR_CR3)
 		vtlb_flush(v);
@@ -398,7 +409,7 @@ static void hypercall(struct vp *v, struct hv_exit *e, uint64_t *cost_ns, uint32
 			e->data = HVLOG_HV_STATUS_SUCCESS;
 	/* a rep hypercall costs per element: flushing 3 address spaces takes long */
 	*cost_ns += ((input >> 32) & 0xfff) * 20000;
-	EMIT(v, hvlog_emit_hc_hypercall(v->s, v->now, e->rip, input));
+	EMIT(v, HYPERCALL, hvlog_emit_hc_hypercall(v->s, v->now, e->rip, input));
 }
 
 /* Handle one exit: emulate, emit its events, decide what comes next.
@@ -425,11 +436,11 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 			break;
 		}
 		if (e->write) {
-			EMIT(v, hvlog_emit_im_io_port_write(v->s, v->now, e->rip, e->port, (uint32_t)e->data));
+			EMIT(v, INTERRUPT, hvlog_emit_im_io_port_write(v->s, v->now, e->rip, e->port, (uint32_t)e->data));
 			port_write(v, e->port, e->data);
 		} else {
 			e->data = port_read(v, e->port) & (e->size == 4 ? 0xffffffffu : (1u << (8 * e->size)) - 1);
-			EMIT(v, hvlog_emit_im_io_port_read(v->s, v->now, e->rip, e->port, (uint32_t)e->data));
+			EMIT(v, INTERRUPT, hvlog_emit_im_io_port_read(v->s, v->now, e->rip, e->port, (uint32_t)e->data));
 			if (e->port == 0xcfc)
 				cost_ns = 2000;
 		}
@@ -437,11 +448,11 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 	case HV_EXIT_MMIO:
 		if (!e->write)
 			e->data = 1; /* device status: ready */
-		EMIT(v, hvlog_emit_im_memory_intercept(v->s, v->now, e->rip, e->addr, e->write ? 1 : 0));
+		EMIT(v, INTERRUPT, hvlog_emit_im_memory_intercept(v->s, v->now, e->rip, e->addr, e->write ? 1 : 0));
 		vtlb_add(v);
 		break;
 	case HV_EXIT_HLT:
-		EMIT(v, hvlog_emit_im_hlt_instruction(v->s, v->now, e->rip));
+		EMIT(v, INTERRUPT, hvlog_emit_im_hlt_instruction(v->s, v->now, e->rip));
 		/* idle until the timer: on a virtual clock, time jumps to it */
 		if (!v->timer_deadline)
 			v->timer_deadline = v->now + ns_to_ticks(c, TIMER_PERIOD_NS);
@@ -455,43 +466,43 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 	case HV_EXIT_MSR_READ:
 		e->fault = msr_read(v, (uint32_t)e->addr, &value) != 0;
 		e->data = e->fault ? 0 : value;
-		EMIT(v, hvlog_emit_im_msr_read(v->s, v->now, e->rip, (uint32_t)e->addr, e->data));
+		EMIT(v, INTERRUPT, hvlog_emit_im_msr_read(v->s, v->now, e->rip, (uint32_t)e->addr, e->data));
 		if (e->fault)
-			EMIT(v, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, HVLOG_EXCEPTION_GP));
+			EMIT(v, INTERRUPT, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, HVLOG_EXCEPTION_GP));
 		break;
 	case HV_EXIT_MSR_WRITE:
-		EMIT(v, hvlog_emit_im_msr_write(v->s, v->now, e->rip, (uint32_t)e->addr, e->data));
+		EMIT(v, INTERRUPT, hvlog_emit_im_msr_write(v->s, v->now, e->rip, (uint32_t)e->addr, e->data));
 		e->fault = msr_write(v, (uint32_t)e->addr, e->data) != 0;
 		if (e->fault)
-			EMIT(v, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, HVLOG_EXCEPTION_GP));
+			EMIT(v, INTERRUPT, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, HVLOG_EXCEPTION_GP));
 		break;
 	case HV_EXIT_CPUID:
-		EMIT(v, hvlog_emit_im_cpuid_instruction(v->s, v->now, e->rip, e->cpuid[0], e->cpuid[2]));
+		EMIT(v, INTERRUPT, hvlog_emit_im_cpuid_instruction(v->s, v->now, e->rip, e->cpuid[0], e->cpuid[2]));
 		cpuid_answer(e->cpuid[0], e->cpuid);
 		break;
 	case HV_EXIT_CR_READ:
-		EMIT(v, hvlog_emit_im_cr_read(v->s, v->now, e->rip, (uint8_t)e->addr, e->data));
+		EMIT(v, INTERRUPT, hvlog_emit_im_cr_read(v->s, v->now, e->rip, (uint8_t)e->addr, e->data));
 		break;
 	case HV_EXIT_CR_WRITE:
-		EMIT(v, hvlog_emit_im_cr_write(v->s, v->now, e->rip, (uint8_t)e->addr, e->data));
+		EMIT(v, INTERRUPT, hvlog_emit_im_cr_write(v->s, v->now, e->rip, (uint8_t)e->addr, e->data));
 		if (e->addr == HVLOG_CR_CR3)
 			vtlb_flush(v);
 		break;
 	case HV_EXIT_INVLPG:
-		EMIT(v, hvlog_emit_im_invlpg_instruction(v->s, v->now, e->rip, e->addr));
+		EMIT(v, INTERRUPT, hvlog_emit_im_invlpg_instruction(v->s, v->now, e->rip, e->addr));
 		vtlb_add(v);
 		break;
 	case HV_EXIT_MWAIT:
-		EMIT(v, hvlog_emit_im_mwait_instruction(v->s, v->now, e->rip, e->cpuid[2], e->cpuid[0]));
+		EMIT(v, INTERRUPT, hvlog_emit_im_mwait_instruction(v->s, v->now, e->rip, e->cpuid[2], e->cpuid[0]));
 		break;
 	case HV_EXIT_INVD:
-		EMIT(v, hvlog_emit_im_invd_instruction(v->s, v->now, e->rip));
+		EMIT(v, INTERRUPT, hvlog_emit_im_invd_instruction(v->s, v->now, e->rip));
 		break;
 	case HV_EXIT_SHUTDOWN:
-		EMIT(v, hvlog_emit_im_guest_shutdown(v->s, v->now, e->rip));
+		EMIT(v, INTERRUPT, hvlog_emit_im_guest_shutdown(v->s, v->now, e->rip));
 		return 1;
 	case HV_EXIT_IRQ_WINDOW:
-		EMIT(v, hvlog_emit_im_interrupt_pending(v->s, v->now, e->rip));
+		EMIT(v, INTERRUPT, hvlog_emit_im_interrupt_pending(v->s, v->now, e->rip));
 		deliver_timer(v, 1);
 		break;
 	default:
@@ -524,7 +535,7 @@ static void switch_in(struct vp *v, uint64_t last_exit_tsc)
 	} else {
 		v->now = c->be->now();
 	}
-	EMIT(v, hvlog_emit_sch_context_switch(v->s, v->now, v->p->id, v->thread_id, v->p->tsc_offset));
+	EMIT(v, SCHEDULER, hvlog_emit_sch_context_switch(v->s, v->now, v->p->id, v->thread_id, v->p->tsc_offset));
 }
 
 /* Lock-stepped, under c->lock: wake the VP whose turn it is (only it, so a
@@ -615,7 +626,6 @@ static void *vp_thread(void *arg)
 		else
 			switch_in(v, last_tsc);
 		for (unsigned q = 0; q < quantum && !finished; q++) {
-			uint64_t before = v->events;
 			if (c->be->run(v->vcpu, &e, v->err, sizeof v->err) != 0) {
 				v->failed = 1;
 				finished = 1;
@@ -625,7 +635,7 @@ static void *vp_thread(void *arg)
 			v->exits++;
 			finished = handle_exit(v, &e);
 			if (v->now >= v->next_profile) {
-				EMIT(v, hvlog_emit_sch_profiler_sample(v->s, v->now, v->p->id, v->thread_id,
+				EMIT(v, PROFILER, hvlog_emit_sch_profiler_sample(v->s, v->now, v->p->id, v->thread_id,
 								      v->p->tsc_offset));
 				v->next_profile = v->now + ns_to_ticks(c, PROFILE_NS);
 			}
@@ -633,7 +643,7 @@ static void *vp_thread(void *arg)
 				hvlog_stream_flush(v->s);
 				v->last_flush = v->now;
 			}
-			check_limits(v, before);
+			check_limits(v);
 			if (atomic_load(&c->stop) || (c->deadline_ns && (v->exits & 255) == 0 && mono_ns() >= c->deadline_ns)) {
 				atomic_store(&c->stop, 1);
 				finished = 1;
@@ -677,7 +687,9 @@ static int make_streams(struct core *c, char *err, size_t errlen)
 			.clock_name = c->clock.clock_name, .producer = "hvcore " HVLOG_VERSION_STRING,
 			.group_mask = cfg->group_mask, .clock_epoch_ns = c->clock.epoch_ns,
 		};
-		if (hvlog_writer_open_path(&c->w, cfg->output, &wc, &herr) != HVLOG_OK) {
+		hvlog_status st = strcmp(cfg->output, "-") ? hvlog_writer_open_path(&c->w, cfg->output, &wc, &herr)
+							   : hvlog_writer_open_fd(&c->w, STDOUT_FILENO, &wc, &herr);
+		if (st != HVLOG_OK) {
 			snprintf(err, errlen, "%s: %s", cfg->output, herr.msg);
 			goto out;
 		}
@@ -766,20 +778,20 @@ static void announce(struct core *c)
 	const struct hvcore_config *cfg = c->cfg;
 	hvlog_stream *hv = c->hv;
 
-	hvlog_emit_profiler_hv_module(hv, hv_clock(c), c->clock.module_base, c->clock.module_size);
+	HVEMIT(c, PROFILER, hvlog_emit_profiler_hv_module(hv, hv_clock(c), c->clock.module_base, c->clock.module_size));
 	for (unsigned pi = 0; pi < c->nparts; pi++) {
 		struct partition *p = &c->parts[pi];
-		hvlog_emit_ob_create_partition(hv, hv_clock(c), p->id, HVLOG_HV_STATUS_SUCCESS);
-		hvlog_emit_pt_reference_time(hv, hv_clock(c), p->tsc_offset, p->ref_offset);
+		HVEMIT(c, OBJECT, hvlog_emit_ob_create_partition(hv, hv_clock(c), p->id, HVLOG_HV_STATUS_SUCCESS));
+		HVEMIT(c, PARTITION, hvlog_emit_pt_reference_time(hv, hv_clock(c), p->tsc_offset, p->ref_offset));
 		for (unsigned i = 0; i < p->nvps; i++)
-			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, p->vps[i].thread_id, HVLOG_HV_STATUS_SUCCESS);
+			HVEMIT(c, VP, hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, p->vps[i].thread_id, HVLOG_HV_STATUS_SUCCESS));
 		/* more VPs than a partition may have: refused, like Hyper-V does */
 		for (unsigned i = p->nvps; i < cfg->vps; i++)
-			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, 0x1000 + 0xffff, HVLOG_HV_STATUS_INVALID_VP_INDEX);
+			HVEMIT(c, VP, hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, 0x1000 + 0xffff, HVLOG_HV_STATUS_INVALID_VP_INDEX));
 	}
 	if (cfg->workload == WL_ALL) {
-		hvlog_emit_vp_create_vp(hv, hv_clock(c), c->parts[0].id, 0xffff, HVLOG_HV_STATUS_INVALID_VP_INDEX);
-		hvlog_emit_ob_delete_partition(hv, hv_clock(c), 999, HVLOG_HV_STATUS_INVALID_PARTITION_ID);
+		HVEMIT(c, VP, hvlog_emit_vp_create_vp(hv, hv_clock(c), c->parts[0].id, 0xffff, HVLOG_HV_STATUS_INVALID_VP_INDEX));
+		HVEMIT(c, OBJECT, hvlog_emit_ob_delete_partition(hv, hv_clock(c), 999, HVLOG_HV_STATUS_INVALID_PARTITION_ID));
 	}
 }
 
@@ -788,8 +800,8 @@ static void retire(struct core *c)
 	for (unsigned pi = 0; pi < c->nparts; pi++) {
 		struct partition *p = &c->parts[pi];
 		for (unsigned i = 0; i < p->nvps; i++)
-			hvlog_emit_vp_delete_vp(c->hv, hv_clock(c), p->id, p->vps[i].thread_id, HVLOG_HV_STATUS_SUCCESS);
-		hvlog_emit_ob_delete_partition(c->hv, hv_clock(c), p->id, HVLOG_HV_STATUS_SUCCESS);
+			HVEMIT(c, VP, hvlog_emit_vp_delete_vp(c->hv, hv_clock(c), p->id, p->vps[i].thread_id, HVLOG_HV_STATUS_SUCCESS));
+		HVEMIT(c, OBJECT, hvlog_emit_ob_delete_partition(c->hv, hv_clock(c), p->id, HVLOG_HV_STATUS_SUCCESS));
 	}
 }
 
@@ -906,7 +918,11 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 		c.global_now += 1000;
 	retire(&c);
 	res->exits = atomic_load(&c.exits);
-	res->events = atomic_load(&c.events);
+	res->produced = atomic_load(&c.events);
+	res->events = c.hv_recorded;
+	for (unsigned i = 0; i < c.nvps; i++)
+		res->events += c.all[i]->recorded;
+	res->vps = c.nparts ? c.parts[0].nvps : 0;
 out:
 	if (c.w) {
 		hvlog_error herr;

@@ -15,7 +15,7 @@ struct hvcore_config {
 	enum workload workload;
 	unsigned partitions;      /* >= 1 */
 	unsigned vps;             /* per partition, >= 1 */
-	uint64_t events;          /* stop after about this many events; 0: no limit */
+	uint64_t events;          /* stop after about this many events produced; 0: no limit */
 	double duration;          /* stop after this many seconds; 0: no limit */
 	uint64_t seed;
 	uint64_t group_mask;      /* groups recorded; 0: all */
@@ -27,7 +27,11 @@ struct hvcore_config {
 };
 
 struct hvcore_result {
-	uint64_t exits, events, lost;
+	uint64_t exits;
+	uint64_t events;          /* recorded: what the trace file holds */
+	uint64_t produced;        /* made by the core, recorded or not (--events) */
+	uint64_t lost;
+	unsigned vps;             /* VPs run per partition (more are refused) */
 	uint64_t trace_bytes;
 	double seconds;
 	unsigned vps_failed;      /* VPs that stopped on a backend error */

@@ -28,17 +28,19 @@ static const struct argp_option options[] = {
 	{ "backend", 'b', "NAME", 0, "sim (default: deterministic, always available) or kvm (real guests, needs /dev/kvm)", 0 },
 	{ "workload", 'w', "NAME", 0, "boot, serial, hypercall, idle, mm, mixed (default) or all", 0 },
 	{ "partitions", 'p', "N", 0, "partitions to create (default 1)", 0 },
-	{ "vps", 'v', "N", 0, "virtual processors per partition, each on its own thread (default 2, at most 64)", 0 },
-	{ "events", 'n', "N", 0, "stop after about N events (default 100000; 0: no limit)", 0 },
+	{ "vps", 'v', "N", 0, "virtual processors per partition, each on its own thread (default 2; 1 to 1024: "
+			      "a partition runs at most 64, the creation of the others is refused)", 0 },
+	{ "events", 'n', "N", 0, "stop after about N events produced, recorded or not (default 100000; 0: no limit)",
+	  0 },
 	{ "duration", 'd', "SECONDS", 0, "stop after this long (wall clock)", 0 },
 	{ "seed", 's', "N", 0, "seed of the sim scheduler (default 1)", 0 },
 	{ "groups", 'g', "LIST", 0, "record only these groups: aliases or names, comma-separated", 0 },
 	{ "group-mask", OPT_GROUP_MASK, "MASK", 0, "record only the groups in this 64-bit mask (0x400800)", 0 },
-	{ "output", 'o', "FILE", 0, "trace file (default hvcore.hvlog)", 0 },
+	{ "output", 'o', "FILE", 0, "trace file (default hvcore.hvlog; -: standard output, not a terminal)", 0 },
 	{ "no-trace", OPT_NO_TRACE, 0, 0, "run without recording (to measure the tracing overhead)", 0 },
 	{ "flush-interval", OPT_FLUSH, "MS", 0, "flush each stream at least this often, in trace time (default 100; 0: only full chunks)", 0 },
 	{ "lps", OPT_LPS, "N", 0, "logical processors the VPs share (kvm; default: online CPUs)", 0 },
-	{ "serial", OPT_SERIAL, 0, 0, "print what the guests write to COM1 (default for the serial workload)", 0 },
+	{ "serial", OPT_SERIAL, 0, 0, "print what the guests write to COM1 on standard error (default for the serial workload)", 0 },
 	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "no progress line, even on a terminal", 0 },
 	{ 0 }
 };
@@ -169,6 +171,10 @@ int main(int argc, char **argv)
 		o.cfg.events = 0; /* `all` ends by itself */
 	if (o.no_trace)
 		o.cfg.output = NULL;
+	else if (!strcmp(o.cfg.output, "-") && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "hvcore: not writing a binary trace to a terminal (redirect standard output)\n");
+		return EXIT_USAGE;
+	}
 	if (!o.cfg.lps) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		o.cfg.lps = n > 0 ? (unsigned)n : 1;
@@ -181,17 +187,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hvcore: %s\n", err);
 		return EXIT_FAIL;
 	}
-	fprintf(stderr, "hvcore: %s backend, %s workload, %u partition%s x %u VP%s: %llu exits, %llu events in %.3f s "
-		"(%.0f exits/s, %.0f events/s)",
-		o.cfg.backend->name, workload_names[o.cfg.workload], o.cfg.partitions, o.cfg.partitions == 1 ? "" : "s",
-		o.cfg.vps, o.cfg.vps == 1 ? "" : "s", (unsigned long long)res.exits, (unsigned long long)res.events,
+	/* The events the file holds; without a file, those the core produced. */
+	uint64_t events = o.cfg.output ? res.events : res.produced;
+	fprintf(stderr, "hvcore: %s backend, %s workload, %u partition%s x %u VP%s", o.cfg.backend->name,
+		workload_names[o.cfg.workload], o.cfg.partitions, o.cfg.partitions == 1 ? "" : "s", res.vps,
+		res.vps == 1 ? "" : "s");
+	if (res.vps < o.cfg.vps)
+		fprintf(stderr, " (%u refused)", o.cfg.vps - res.vps);
+	fprintf(stderr, ": %llu exits, %llu events %s in %.3f s (%.0f exits/s, %.0f events/s)",
+		(unsigned long long)res.exits, (unsigned long long)events, o.cfg.output ? "recorded" : "produced",
 		res.seconds, res.seconds > 0 ? (double)res.exits / res.seconds : 0.0,
-		res.seconds > 0 ? (double)res.events / res.seconds : 0.0);
+		res.seconds > 0 ? (double)events / res.seconds : 0.0);
 	if (o.cfg.output) {
 		struct stat st;
-		if (stat(o.cfg.output, &st) == 0)
-			fprintf(stderr, "; %s: %lld bytes, %.2f bytes/event", o.cfg.output, (long long)st.st_size,
-				res.events ? (double)st.st_size / (double)res.events : 0.0);
+		int out = strcmp(o.cfg.output, "-") != 0;
+		if ((out ? stat(o.cfg.output, &st) : fstat(STDOUT_FILENO, &st)) == 0 && S_ISREG(st.st_mode))
+			fprintf(stderr, "; %s: %lld bytes, %.2f bytes/event", out ? o.cfg.output : "standard output",
+				(long long)st.st_size, res.events ? (double)st.st_size / (double)res.events : 0.0);
 		if (res.lost)
 			fprintf(stderr, "; %llu events lost", (unsigned long long)res.lost);
 	}

@@ -63,6 +63,31 @@ run "no trace" -w mixed -v 2 -n 20000 --no-trace --flush-interval 1
 "$hvcore" --no-progress -w serial -v 2 -n 400 -o "$tmp/serial.bin" 2> "$tmp/err"
 grep -q "Hello from VP 1" "$tmp/err" && ok || bad "serial text not shown: $(head -3 "$tmp/err")"
 
+# The summary's event count is what the file holds, with and without
+# --groups; and a partition's VPs beyond 64 are reported as refused.
+summary_events() { sed -n 's/.* \([0-9]*\) events recorded in .*/\1/p' "$tmp/err"; }
+info_events() { "$hvlog" info "$1" | sed -n 's/^events: *//p'; }
+for g in "" "--groups interrupt"; do
+	# shellcheck disable=SC2086 # $g: no option or two words
+	run "count $g" -w mixed -v 2 -n 20000 $g -o "$tmp/count.bin"
+	said=$(summary_events) held=$(info_events "$tmp/count.bin")
+	[ -n "$said" ] && [ "$said" = "$held" ] && ok || bad "hvcore $g said $said events, the file holds $held"
+done
+run "200 VPs" -w idle -v 200 -n 5000 -o "$tmp/many.bin"
+grep -q '1 partition x 64 VPs (136 refused)' "$tmp/err" && ok || bad "-v 200: $(cat "$tmp/err")"
+[ "$("$hvlog" info --format json "$tmp/many.bin" | jq '.streams | length')" -eq 65 ] && ok || bad "-v 200: not 64 VP streams"
+
+# -o - writes the trace to standard output (the same bytes as to a file),
+# the guests' serial text and the summary to standard error.
+run "to a file" -w serial -v 2 -n 3000 -s 3 -o "$tmp/file.bin"
+case $hvcore in /*) abs=$hvcore ;; *) abs=$PWD/$hvcore ;; esac
+(cd "$tmp" && "$abs" --no-progress -w serial -v 2 -n 3000 -s 3 -o - > "$tmp/stdout.bin" 2> "$tmp/err")
+cmp -s "$tmp/file.bin" "$tmp/stdout.bin" && ok || bad "-o - wrote other bytes than -o FILE"
+[ ! -e "$tmp/-" ] && ok || bad "-o - created a file named -"
+grep -q "Hello from VP 1" "$tmp/err" && ok || bad "-o -: serial text not on stderr"
+"$hvcore" --no-progress -w serial -v 2 -n 400 --serial -o "$tmp/serial.bin" > "$tmp/out" 2> /dev/null
+[ ! -s "$tmp/out" ] && ok || bad "--serial wrote to standard output: $(head -2 "$tmp/out")"
+
 # Bad command lines.
 "$hvcore" --workload nope 2> /dev/null; [ $? -eq 2 ] && ok || bad "unknown workload is not a usage error"
 "$hvcore" --groups nope 2> /dev/null; [ $? -eq 2 ] && ok || bad "unknown group is not a usage error"

@@ -129,6 +129,9 @@ run_examples() {
 	has "$tmp/$d/custom.txt" 'mytool +MYTOOL_CACHE_MISS +addr=0x7f0000001040 level=3' "$d: custom event 0x100 by name"
 	has "$tmp/$d/custom.txt" 'mytool +MYTOOL_PHASE +phase=2 warm=true' "$d: custom event 0x101 by name"
 	has "$tmp/$d/custom.txt" 'interrupt +IM_CPUID_INSTRUCTION' "$d: built-in event beside them"
+	check "$d: hvlog events of the custom trace" "$hvlog" events "$tmp/$d/c.hvlog"
+	has "$tmp/out" '^0x100 +MYTOOL_' "$d: events lists the trace's own events"
+	has "$tmp/out" '^mytool ' "$d: events lists the trace's own group"
 	check "$d: decode --group mytool" "$hvlog" decode --group mytool "$tmp/$d/c.hvlog"
 	if [ "$(wc -l < "$tmp/out")" -eq 4 ] && ! grep -q CPUID "$tmp/out"; then ok; else
 		bad "$d: --group mytool"; cat "$tmp/out"
