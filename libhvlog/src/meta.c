@@ -559,6 +559,12 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 		meta->clock_epoch_ns = -1 - (int64_t)cbor_get_int(epoch);
 	if (!get_array(&d, root, "streams", WIRE_MAX_STREAMS, &items, &n))
 		goto fail;
+	if (!n) {
+		/* no chunk could belong to a stream, and no writer makes such
+		 * a file (nstreams 0 means one stream) */
+		bad(&d, HVLOG_MALFORMED, "streams", "is empty (a trace has at least one stream)");
+		goto fail;
+	}
 	if (!(streams = store_alloc(st, n * sizeof *streams))) {
 		bad(&d, HVLOG_NOMEM, "streams", "could not be stored");
 		goto fail;

@@ -310,8 +310,13 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 	*out = NULL;
 	if (!c.schema)
 		c.schema = hvlog_schema_builtin();
-	if (!c.nstreams)
+	/* nstreams 0 means one stream; a streams list given with it has no
+	 * entry to describe that stream, so it is not read (the writer reads
+	 * exactly nstreams entries of a list, never more). */
+	if (!c.nstreams) {
 		c.nstreams = 1;
+		c.streams = NULL;
+	}
 	if (!c.chunk_size)
 		c.chunk_size = DEFAULT_CHUNK;
 	if (!c.clock_hz)

@@ -40,8 +40,8 @@ typedef int (*hvlog_sink_fn)(void *user, const void *buf, size_t len);
 /* Zero means the default for every field. */
 typedef struct hvlog_writer_config {
 	const hvlog_schema *schema;        /* NULL: the built-in schema */
-	uint32_t nstreams;                 /* 0: 1 */
-	const hvlog_stream_info *streams;  /* NULL or nstreams entries */
+	uint32_t nstreams;                 /* 0: 1 (then streams is not read) */
+	const hvlog_stream_info *streams;  /* NULL or nstreams entries; only those are read */
 	uint32_t chunk_size;               /* bytes per chunk; 0: 64 KiB */
 	uint64_t clock_hz;                 /* timestamp ticks per second; 0: 1e9 */
 	const char *clock_name;            /* NULL: "ns" or "tsc" */

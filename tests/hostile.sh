@@ -1,0 +1,20 @@
+#!/bin/sh
+# The hostile-input campaign on the command line (docs/SECURITY.md): each
+# class of input must give a clear error with its offset and the right exit
+# status, never a crash, a hang or unbounded memory or disk.
+#   tests/hostile.sh HVLOG HOSTILEGEN
+set -u
+hvlog=$1 gen=$2
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/testlib.sh"
+
+# 1: a trace whose metadata lists no stream is refused by every command
+# that reads it (filter once read past the end of the empty list)
+"$gen" zero-streams "$tmp/zero.hvl" || exit 1
+for cmd in decode info stats "filter -o $tmp/zero-out.hvl"; do
+	# shellcheck disable=SC2086 # the command and its options
+	expect 1 "$cmd zero streams" "$hvlog" $cmd "$tmp/zero.hvl"
+	has err "zero\.hvl:32: metadata: streams is empty" "$cmd zero streams message"
+done
+
+testlib_done hostile
