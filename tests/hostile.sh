@@ -17,4 +17,11 @@ for cmd in decode info stats "filter -o $tmp/zero-out.hvl"; do
 	has err "zero\.hvl:32: metadata: streams is empty" "$cmd zero streams message"
 done
 
+# 5: an endless input that is not a trace fails on its first bytes, before
+# anything is spooled (a file-size limit makes spooling fail at once)
+for src in /dev/zero -; do
+	expect 1 "decode $src of zeros" sh -c 'ulimit -f 2048; exec "$@" < /dev/zero' sh "$hvlog" decode "$src"
+	has err ":0: not an hvlog trace \(bad magic\)" "decode $src of zeros message"
+done
+
 testlib_done hostile

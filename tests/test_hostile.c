@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "hostile.h"
@@ -98,6 +101,29 @@ START_TEST(test_zero_stream_trace_refused)
 }
 END_TEST
 
+/* ---- 5: an endless input that is not a trace ------------------------------ */
+
+/* /dev/zero cannot seek, so it would be spooled: the magic is checked on
+ * the first bytes, before anything is written.  The test process may
+ * write at most 1 MiB to a file, so spooling would fail otherwise. */
+START_TEST(test_endless_garbage_not_spooled)
+{
+	const struct rlimit fsize = { 1 << 20, 1 << 20 };
+	int fd = open("/dev/zero", O_RDONLY);
+	hvlog_reader *r = NULL;
+	hvlog_error err;
+
+	ck_assert_int_ge(fd, 0);
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &fsize), 0);
+	setenv("TMPDIR", dir, 1);
+	ck_assert_int_eq(hvlog_reader_open_fd(&r, fd, &err), HVLOG_MALFORMED);
+	ck_assert_uint_eq(err.offset, 0);
+	ck_assert_msg(strstr(err.msg, "bad magic"), "message: %s", err.msg);
+	close(fd);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
 	Suite *s = suite_create("hostile");
@@ -106,6 +132,7 @@ static Suite *hostile_suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_writer_zero_streams_list_not_read);
 	tcase_add_test(tc, test_zero_stream_trace_refused);
+	tcase_add_test(tc, test_endless_garbage_not_spooled);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -147,13 +147,23 @@ static hvlog_status io_fail(hvlog_error *err, int e, uint64_t off)
 	return st;
 }
 
-/* Copy a pipe into an unlinked temporary file so that it can be indexed. */
-static int spool(int in, int *out, hvlog_error *err)
+static hvlog_status bad_magic(hvlog_error *err)
+{
+	return hvlog__fail(err, HVLOG_MALFORMED, 0, "not an hvlog trace (bad magic)");
+}
+
+/* Copy a pipe into an unlinked temporary file so that it can be indexed.
+ * The magic is checked on the first bytes as they arrive, before any is
+ * written: an endless input that is not a trace (/dev/zero) fails at
+ * once instead of filling $TMPDIR. */
+static hvlog_status spool(int in, int *out, hvlog_error *err)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[4096];
 	static const size_t bs = 1 << 16;
 	uint8_t *buf;
+	uint64_t total = 0;
+	hvlog_status st;
 	int fd;
 
 	if (!dir || !*dir)
@@ -166,28 +176,34 @@ static int spool(int in, int *out, hvlog_error *err)
 			unlink(path);
 	}
 	if (fd < 0)
-		return io_fail(err, errno, UINT64_MAX), -1;
+		return io_fail(err, errno, UINT64_MAX);
 	if (!(buf = malloc(bs))) {
 		close(fd);
-		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory"), -1;
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	}
 	for (;;) {
 		ssize_t n = read(in, buf, bs), w = 0;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			io_fail(err, errno, UINT64_MAX);
+			st = io_fail(err, errno, UINT64_MAX);
 			goto fail;
 		}
 		if (n == 0)
 			break;
+		for (ssize_t i = 0; total + (uint64_t)i < 8 && i < n; i++)
+			if (buf[i] != (uint8_t)WIRE_FILE_MAGIC[total + (uint64_t)i]) {
+				st = bad_magic(err);
+				goto fail;
+			}
+		total += (uint64_t)n;
 		while (w < n) {
 			ssize_t k = write(fd, buf + w, (size_t)(n - w));
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k < 0) {
-				hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir,
-					    strerror(errno));
+				st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir,
+						 strerror(errno));
 				goto fail;
 			}
 			w += k;
@@ -195,11 +211,11 @@ static int spool(int in, int *out, hvlog_error *err)
 	}
 	free(buf);
 	*out = fd;
-	return 0;
+	return HVLOG_OK;
 fail:
 	free(buf);
 	close(fd);
-	return -1;
+	return st;
 }
 
 /* ---- index ---------------------------------------------------------------- */
@@ -473,7 +489,7 @@ static hvlog_status read_header(hvlog_reader *r, hvlog_error *err)
 	if (e > 0)
 		return io_fail(err, e, 0);
 	if (memcmp(h, WIRE_FILE_MAGIC, r->size < 8 ? r->size : 8))
-		return hvlog__fail(err, HVLOG_MALFORMED, 0, "not an hvlog trace (bad magic)");
+		return bad_magic(err);
 	if (r->size < sizeof h)
 		return hvlog__fail(err, HVLOG_TRUNCATED, r->size, "file truncated inside the %u-byte file header",
 				   WIRE_FILE_HEADER_SIZE);
@@ -589,10 +605,8 @@ hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 			st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "is a directory");
 			goto fail;
 		}
-		if (spool(fd, &r->fd, err) != 0) {
-			st = err ? err->status : HVLOG_IO;
+		if ((st = spool(fd, &r->fd, err)) != HVLOG_OK)
 			goto fail;
-		}
 		r->own_fd = 1;
 		if (fstat(r->fd, &sb) != 0) {
 			st = io_fail(err, errno, UINT64_MAX);

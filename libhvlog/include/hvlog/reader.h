@@ -74,7 +74,9 @@ HVLOG_API hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *pa
 
 /* As above on an open descriptor, which may be a pipe; the reader never
  * closes fd.  A descriptor that cannot seek is spooled to an unlinked
- * temporary file (in $TMPDIR) first, so memory stays bounded. */
+ * temporary file (in $TMPDIR) first, so memory stays bounded; its first
+ * bytes must be the magic before anything is spooled (HVLOG_MALFORMED at
+ * offset 0 otherwise, as for a file). */
 HVLOG_API hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err);
 
 HVLOG_API const hvlog_meta *hvlog_reader_meta(const hvlog_reader *r);
