@@ -24,4 +24,11 @@ for src in /dev/zero -; do
 	has err ":0: not an hvlog trace \(bad magic\)" "decode $src of zeros message"
 done
 
+# 9b: a metadata map declaring 2^63 pairs (twice that wraps to 0): a clear
+# message and exit status 1, not libcbor's error code and 3
+"$gen" huge-map 9223372036854775808 "$tmp/huge-map.hvl" || exit 1
+expect 1 "map of 2^63 pairs" "$hvlog" info "$tmp/huge-map.hvl"
+has err "huge-map\.hvl:[0-9]+: metadata: a CBOR item declares more entries than there are bytes" \
+	"map of 2^63 pairs message"
+
 testlib_done hostile

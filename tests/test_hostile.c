@@ -124,6 +124,27 @@ START_TEST(test_endless_garbage_not_spooled)
 }
 END_TEST
 
+/* ---- 9b: a map declaring 2^63 pairs ----------------------------------------- */
+
+/* Twice the count wraps to 0 in 64 bits: the structural pass must still
+ * refuse it, with its own message, not leave it to libcbor. */
+START_TEST(test_huge_map_refused)
+{
+	static const uint64_t pairs[] = { 1ull << 63, UINT64_MAX, (1ull << 63) + 3, 1ull << 62, 1u << 20 };
+	char path[PATH_MAX];
+	hvlog_error err;
+	size_t len;
+	uint8_t *t = hx_huge_map(pairs[_i], &len);
+
+	save(path, "huge-map.hvl", t, len);
+	free(t);
+	open_refused(path, HVLOG_MALFORMED, &err);
+	ck_assert_msg(strstr(err.msg, "declares more entries than there are bytes"), "pairs %llu: %s",
+		      (unsigned long long)pairs[_i], err.msg);
+	ck_assert_uint_ge(err.offset, WIRE_FILE_HEADER_SIZE);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
 	Suite *s = suite_create("hostile");
@@ -133,6 +154,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_writer_zero_streams_list_not_read);
 	tcase_add_test(tc, test_zero_stream_trace_refused);
 	tcase_add_test(tc, test_endless_garbage_not_spooled);
+	tcase_add_loop_test(tc, test_huge_map_refused, 0, 5);
 	suite_add_tcase(s, tc);
 	return s;
 }
