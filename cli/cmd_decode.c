@@ -188,11 +188,8 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
  * A count needs no order, and chunks decode on their own: each thread opens
  * the file, compiles the selection against its own reader and counts the
  * chunks of its share (hvlog_reader_set_partition).  Damage messages are
- * kept and printed after the threads end, in file order. */
-struct damage_msg {
-	uint64_t offset;
-	char *msg;
-};
+ * kept (the first CLI_DAMAGE_KEEP in file order of each share, the rest
+ * counted) and printed after the threads end, in file order. */
 
 struct counter {
 	const char *file;
@@ -202,9 +199,7 @@ struct counter {
 	hvlog_status st;        /* HVLOG_END, or what stopped it */
 	hvlog_error err;
 	char selmsg[1024];      /* sel_compile's message */
-	struct damage_msg *dmg;
-	size_t ndmg;
-	int nomem;
+	struct cli_damage_list dmg;
 };
 
 static void *count_share(void *arg)
@@ -230,17 +225,7 @@ static void *count_share(void *arg)
 		if (it->kind == HVLOG_ITEM_EVENT) {
 			c->n++;
 		} else if (it->kind == HVLOG_ITEM_DAMAGE) {
-			struct damage_msg *d = realloc(c->dmg, (c->ndmg + 1) * sizeof *d);
-			char *m = strdup(it->damage_msg);
-			if (!d || !m) {
-				free(m);
-				if (d)
-					c->dmg = d;
-				c->nomem = 1;
-				continue;
-			}
-			c->dmg = d;
-			c->dmg[c->ndmg++] = (struct damage_msg){ it->offset, m };
+			cli_damage_add(&c->dmg, it);
 		}
 	}
 out:
@@ -249,19 +234,12 @@ out:
 	return NULL;
 }
 
-static int cmp_damage_msg(const void *a, const void *b)
-{
-	const struct damage_msg *x = a, *y = b;
-	return (x->offset > y->offset) - (x->offset < y->offset);
-}
-
 static int count_threads(const char *file, const char *shown, const hvsel *sel, unsigned nthreads)
 {
 	struct counter c[MAX_THREADS];
 	pthread_t t[MAX_THREADS];
-	struct damage_msg *all = NULL;
-	size_t nall = 0;
-	uint64_t n = 0;
+	struct cli_damage_list all = { 0 };
+	uint64_t n = 0, more = 0;
 	unsigned started = 0;
 	int code = EXIT_OK, complete = 1;
 
@@ -280,30 +258,33 @@ static int count_threads(const char *file, const char *shown, const hvsel *sel, 
 	}
 	for (unsigned i = 0; i < started; i++) {
 		n += c[i].n;
-		nall += c[i].ndmg;
+		all.n += c[i].dmg.n;
+		more += c[i].dmg.more;
 	}
-	/* the damage of all shares, in file order */
-	if (nall && !(all = malloc(nall * sizeof *all))) {
-		c[0].nomem = 1;
-		nall = 0;
+	/* the damage of all shares, in file order: each share kept its first
+	 * CLI_DAMAGE_KEEP, so the first CLI_DAMAGE_KEEP of all are among them */
+	if (all.n && !(all.v = malloc(all.n * sizeof *all.v))) {
+		c[0].dmg.nomem = 1;
+		more += all.n;
+		all.n = 0;
 	}
-	for (unsigned i = 0, k = 0; nall && i < started; k += c[i].ndmg, i++)
-		if (c[i].ndmg)
-			memcpy(all + k, c[i].dmg, c[i].ndmg * sizeof *all);
-	if (nall)
-		qsort(all, nall, sizeof *all, cmp_damage_msg);
-	for (size_t i = 0; i < nall; i++) {
-		cli_error(shown, all[i].offset, "%s", all[i].msg);
+	for (unsigned i = 0, k = 0; all.v && i < started; k += c[i].dmg.n, i++)
+		if (c[i].dmg.n)
+			memcpy(all.v + k, c[i].dmg.v, c[i].dmg.n * sizeof *all.v);
+	cli_damage_sort(&all);
+	for (size_t i = 0; i < all.n && i < CLI_DAMAGE_KEEP; i++)
+		cli_error(shown, all.v[i].offset, "%s", all.v[i].msg);
+	if (all.n > CLI_DAMAGE_KEEP)
+		more += all.n - CLI_DAMAGE_KEEP;
+	if (more)
+		cli_error(shown, UINT64_MAX, "... and %llu more damaged regions (not listed)", (unsigned long long)more);
+	if (all.n || more)
 		code = EXIT_DATA;
-	}
-	for (unsigned i = 0; i < started; i++) {
-		if (c[i].ndmg)
-			code = EXIT_DATA;
-		if (c[i].nomem) {
+	for (unsigned i = 0; i < started; i++)
+		if (c[i].dmg.nomem) {
 			cli_error(shown, UINT64_MAX, "out of memory keeping the damage messages");
 			code = EXIT_IO;
 		}
-	}
 	/* a failure to open, a bad selection or a read error: the first one
 	 * (every thread meets the same), and no count */
 	for (unsigned i = 0; i < started && complete; i++) {
@@ -317,12 +298,9 @@ static int count_threads(const char *file, const char *shown, const hvsel *sel, 
 			code = cli_fail(shown, &c[i].err);
 		}
 	}
-	for (unsigned i = 0; i < started; i++) {
-		for (size_t k = 0; k < c[i].ndmg; k++)
-			free(c[i].dmg[k].msg);
-		free(c[i].dmg);
-	}
-	free(all);
+	for (unsigned i = 0; i < started; i++)
+		cli_damage_free(&c[i].dmg);
+	cli_damage_free(&all);
 	if (complete)
 		printf("%llu\n", (unsigned long long)n);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -31,4 +31,26 @@ expect 1 "map of 2^63 pairs" "$hvlog" info "$tmp/huge-map.hvl"
 has err "huge-map\.hvl:[0-9]+: metadata: a CBOR item declares more entries than there are bytes" \
 	"map of 2^63 pairs message"
 
+# 4: thousands of damaged regions: info --verify and the threaded decode
+# --count keep the first 1000 in offset order and count the rest
+"$gen" damaged 3000 "$tmp/damaged.hvl" || exit 1
+expect 1 "decode many damaged regions" "$hvlog" decode --count -j 1 "$tmp/damaged.hvl"
+sed -n 's/^hvlog: [^:]*:\([0-9][0-9]*\): .*/\1/p' "$tmp/err" | sort -n | head -1000 > "$tmp/first"
+regions=$(grep -c '^hvlog: [^:]*:[0-9][0-9]*: ' "$tmp/err")
+[ "$regions" -ge 3000 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: only $regions regions"; }
+expect 1 "info --verify many damaged regions" "$hvlog" info --verify "$tmp/damaged.hvl"
+has out "^damage: +$regions regions" "info --verify counts every region"
+has out "^  \.\.\. and $((regions - 1000)) more regions \(not listed\)$" "info --verify says how many are not listed"
+sed -n 's/^  offset \([0-9]*\),.*/\1/p' "$tmp/out" > "$tmp/listed"
+same "$tmp/first" "$tmp/listed" "info --verify lists the first 1000 regions in offset order"
+expect 1 "info --format json many damaged regions" "$hvlog" info --verify --format json "$tmp/damaged.hvl"
+has out "\"damage_not_listed\":$((regions - 1000))}$" "info --format json counts the regions not listed"
+for j in 2 7; do
+	expect 1 "decode --count -j $j many damaged regions" "$hvlog" decode --count -j "$j" "$tmp/damaged.hvl"
+	has err "^hvlog: [^:]*damaged\.hvl: \.\.\. and $((regions - 1000)) more damaged regions \(not listed\)$" \
+		"decode --count -j $j says how many are not listed"
+	sed -n 's/^hvlog: [^:]*:\([0-9][0-9]*\): .*/\1/p' "$tmp/err" > "$tmp/listed"
+	same "$tmp/first" "$tmp/listed" "decode --count -j $j lists the first 1000 regions in offset order"
+done
+
 testlib_done hostile

@@ -27,6 +27,11 @@ has() {
 	fi
 }
 
+# same A B DESCRIPTION: files A and B are identical
+same() {
+	if cmp -s "$1" "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $3"; fi
+}
+
 # testlib_done NAME: the summary line; the exit status says whether all passed
 testlib_done() {
 	echo "$1: $pass passed, $fail failed"
