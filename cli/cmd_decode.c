@@ -185,14 +185,16 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 
 /* ---- --count on several threads ------------------------------------------
  *
- * A count needs no order, and chunks decode on their own: each thread opens
- * the file, compiles the selection against its own reader and counts the
- * chunks of its share (hvlog_reader_set_partition).  Damage messages are
+ * A count needs no order, and chunks decode on their own: the file is
+ * opened (and a pipe spooled) once, each thread opens a sibling of that
+ * reader (sharing its metadata and chunk index, read-only), compiles the
+ * selection against it and counts the chunks of its share
+ * (hvlog_reader_set_partition).  Damage messages are
  * kept (the first CLI_DAMAGE_KEEP in file order of each share, the rest
  * counted) and printed after the threads end, in file order. */
 
 struct counter {
-	const char *file;
+	const hvlog_reader *base;
 	const hvsel *given;
 	uint32_t part, nparts;
 	uint64_t n;
@@ -210,7 +212,7 @@ static void *count_share(void *arg)
 	const hvlog_item *it;
 	hvlog_reader *r;
 
-	if ((c->st = hvlog_reader_open_path(&r, c->file, &c->err)) != HVLOG_OK)
+	if ((c->st = hvlog_reader_open_sibling(&r, c->base, &c->err)) != HVLOG_OK)
 		return NULL;
 	hvlog_reader_stats_get(r, &st);
 	if (sel_compile(&sel, hvlog_reader_meta(r), st.first_ts, c->selmsg, sizeof c->selmsg) != 0) {
@@ -234,7 +236,7 @@ out:
 	return NULL;
 }
 
-static int count_threads(const char *file, const char *shown, const hvsel *sel, unsigned nthreads)
+static int count_threads(const hvlog_reader *base, const char *shown, const hvsel *sel, unsigned nthreads)
 {
 	struct counter c[MAX_THREADS];
 	pthread_t t[MAX_THREADS];
@@ -244,7 +246,7 @@ static int count_threads(const char *file, const char *shown, const hvsel *sel, 
 	int code = EXIT_OK, complete = 1;
 
 	for (unsigned i = 0; i < nthreads; i++) {
-		c[i] = (struct counter){ .file = file, .given = sel, .part = i, .nparts = nthreads };
+		c[i] = (struct counter){ .base = base, .given = sel, .part = i, .nparts = nthreads };
 		if (pthread_create(&t[i], NULL, count_share, &c[i]) != 0)
 			break;
 		started++;
@@ -335,10 +337,12 @@ int cmd_decode(int argc, char **argv)
 									: sysconf(_SC_NPROCESSORS_ONLN);
 		o.threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
 	}
-	/* threads reopen the file: not for standard input; a limit counts the
-	 * first N in time order */
-	if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1 && strcmp(o.file, "-")) {
-		code = count_threads(o.file, cli_shown(o.file), &o.sel, o.threads);
+	/* a limit counts the first N in time order: on one thread */
+	if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1) {
+		if ((r = cli_open(o.file, &code))) {
+			code = count_threads(r, cli_shown(o.file), &o.sel, o.threads);
+			hvlog_reader_close(r);
+		}
 		sel_free(&o.sel);
 		return code;
 	}

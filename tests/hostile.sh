@@ -53,4 +53,29 @@ for j in 2 7; do
 	same "$tmp/first" "$tmp/listed" "decode --count -j $j lists the first 1000 regions in offset order"
 done
 
+# 3: decode --count on N threads parses the metadata once (siblings share
+# it): with 1 MiB of one-byte items, whose libcbor tree takes ~75 MB while
+# loading, -j 64 must cost no more than -j 1 plus 48 MiB (it was ~3.3 GB)
+"$gen" big-meta 200000 1048000 "$tmp/big-meta.hvl" || exit 1
+if [ -n "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ] || ! command -v python3 > /dev/null; then
+	echo "SKIP: peak RSS (under a sanitizer, or without python3)"
+else
+	# peak RSS in KiB of: hvlog decode --count -j N FILE (must count 200000)
+	rss() {
+		python3 - "$hvlog" "$1" "$2" <<'PY'
+import resource, subprocess, sys
+r = subprocess.run([sys.argv[1], "decode", "--count", "-j", sys.argv[2], sys.argv[3]], capture_output=True)
+if r.returncode != 0 or r.stdout != b"200000\n":
+    sys.exit("hvlog decode exited with %d: %r" % (r.returncode, r.stdout))
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+	}
+	one=$(rss 1 "$tmp/big-meta.hvl") && many=$(rss 64 "$tmp/big-meta.hvl") || exit 1
+	echo "memory: decode --count -j 1 $one KiB, -j 64 $many KiB"
+	if [ "$many" -le $((one + 48 * 1024)) ]; then pass=$((pass + 1)); else
+		fail=$((fail + 1))
+		echo "FAIL: decode --count -j 64 takes $many KiB, -j 1 $one KiB"
+	fi
+fi
+
 testlib_done hostile

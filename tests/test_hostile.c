@@ -7,6 +7,7 @@
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,126 @@ START_TEST(test_huge_map_refused)
 }
 END_TEST
 
+/* ---- 3: sibling readers share one open ------------------------------------ */
+
+enum { NSIB = 4 };
+
+struct share {
+	hvlog_reader *r;
+	uint64_t events, items;
+	hvlog_status end;
+};
+
+static void *count_all(void *arg)
+{
+	struct share *c = arg;
+	const hvlog_item *it;
+	hvlog_error err;
+
+	while ((c->end = hvlog_reader_next(c->r, &it, &err)) == HVLOG_OK) {
+		c->items++;
+		c->events += it->kind == HVLOG_ITEM_EVENT;
+	}
+	return NULL;
+}
+
+/* Siblings of base, each taking a share of the chunks on its own thread
+ * while base reads everything on this one and is closed first: together
+ * they hand out every event once, and base's close frees nothing they
+ * use.  One sibling is a sibling's, and has a group mask of its own. */
+static void check_siblings(hvlog_reader *base, uint64_t want)
+{
+	struct share sh[NSIB + 1] = { { base, 0, 0, HVLOG_OK } };
+	pthread_t t[NSIB];
+	hvlog_error err;
+	uint64_t sum = 0;
+
+	for (int i = 0; i < NSIB; i++) {
+		const hvlog_reader *from = i == NSIB - 1 ? sh[1].r : base;
+		ck_assert_int_eq(hvlog_reader_open_sibling(&sh[i + 1].r, from, &err), HVLOG_OK);
+		ck_assert_ptr_eq(hvlog_reader_meta(sh[i + 1].r)->schema, hvlog_reader_meta(base)->schema);
+		hvlog_reader_set_partition(sh[i + 1].r, (uint32_t)i, NSIB);
+		hvlog_reader_set_ordered(sh[i + 1].r, i & 1);
+	}
+	hvlog_reader_set_group_mask(base, 1); /* a sibling keeps its own mask */
+	hvlog_reader_set_group_mask(base, 0);
+	for (int i = 0; i < NSIB; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, count_all, &sh[i + 1]), 0);
+	count_all(&sh[0]);
+	hvlog_reader_close(base);
+	for (int i = 0; i < NSIB; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(sh[i + 1].end, HVLOG_END);
+		sum += sh[i + 1].events;
+		hvlog_reader_close(sh[i + 1].r);
+	}
+	ck_assert_int_eq(sh[0].end, HVLOG_END);
+	ck_assert_uint_eq(sh[0].events, want);
+	ck_assert_uint_eq(sum, want);
+}
+
+START_TEST(test_siblings_on_a_file)
+{
+	char path[PATH_MAX];
+	hvlog_reader *base;
+	hvlog_error err;
+	size_t len;
+	uint8_t *t = hx_plain(100000, 4096, &len);
+
+	save(path, "plain.hvl", t, len);
+	free(t);
+	ck_assert_int_eq(hvlog_reader_open_path(&base, path, &err), HVLOG_OK);
+	check_siblings(base, 100000);
+	ck_assert_int_eq(hvlog_reader_open_sibling(&base, NULL, &err), HVLOG_INVALID);
+}
+END_TEST
+
+struct feed {
+	int fd;
+	const uint8_t *buf;
+	size_t len;
+};
+
+static void *feed_pipe(void *arg)
+{
+	struct feed *f = arg;
+
+	for (size_t done = 0; done < f->len;) {
+		ssize_t n = write(f->fd, f->buf + done, f->len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	close(f->fd);
+	return NULL;
+}
+
+/* A pipe is spooled once, by the base's open; the siblings read the spool
+ * (re-reading the pipe would find it empty or elsewhere). */
+START_TEST(test_siblings_on_a_pipe)
+{
+	int p[2];
+	pthread_t w;
+	hvlog_reader *base;
+	hvlog_error err;
+	struct feed f;
+
+	f.buf = hx_plain(50000, 1024, &f.len);
+	ck_assert_ptr_nonnull(f.buf);
+	ck_assert_int_eq(pipe(p), 0);
+	f.fd = p[1];
+	setenv("TMPDIR", dir, 1);
+	ck_assert_int_eq(pthread_create(&w, NULL, feed_pipe, &f), 0);
+	ck_assert_int_eq(hvlog_reader_open_fd(&base, p[0], &err), HVLOG_OK);
+	pthread_join(w, NULL);
+	check_siblings(base, 50000);
+	close(p[0]);
+	free((void *)f.buf);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
 	Suite *s = suite_create("hostile");
@@ -155,6 +276,11 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_zero_stream_trace_refused);
 	tcase_add_test(tc, test_endless_garbage_not_spooled);
 	tcase_add_loop_test(tc, test_huge_map_refused, 0, 5);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("siblings");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_siblings_on_a_file);
+	tcase_add_test(tc, test_siblings_on_a_pipe);
 	suite_add_tcase(s, tc);
 	return s;
 }
