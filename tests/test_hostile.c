@@ -266,6 +266,71 @@ START_TEST(test_siblings_on_a_pipe)
 }
 END_TEST
 
+/* ---- 7b: counts checked against the caps before allocating -------------- */
+
+/* The process may map at most 512 MiB: an allocation sized by the count
+ * (65 536 streams x 64 KiB is 4 GiB) would fail as out of memory instead
+ * of the refusal wanted.  Not under AddressSanitizer, whose shadow memory
+ * needs more address space than that. */
+static void limit_address_space(void)
+{
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	const struct rlimit as = { 512u << 20, 512u << 20 };
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &as), 0);
+#endif
+}
+
+static hvlog_status open_writer(const hvlog_writer_config *cfg, hvlog_error *err)
+{
+	char path[PATH_MAX];
+	hvlog_writer *w = NULL;
+	hvlog_status st;
+
+	tu_path(path, sizeof path, dir, "w.hvl");
+	st = hvlog_writer_open_path(&w, path, cfg, err);
+	if (st == HVLOG_OK)
+		hvlog_writer_close(w, err);
+	return st;
+}
+
+START_TEST(test_writer_counts_refused)
+{
+	const hvlog_schema *b = hvlog_schema_builtin();
+	hvlog_schema many_events = *b, many_valtabs = *b;
+	hvlog_writer_config cfg = { .nstreams = 1 };
+	hvlog_error err;
+	const char *want;
+
+	many_events.nevents = 70000; /* more entries than the array has: never read past the cap */
+	many_valtabs.nvaltabs = 300;
+	switch (_i) {
+	case 0: cfg.nstreams = 65536, want = "65536 streams"; break;
+	case 1: cfg.nstreams = 40330, want = "40330 streams"; break;
+	case 2: cfg.schema = &many_events, want = "70000 schema events"; break;
+	default: cfg.schema = &many_valtabs, want = "300 schema value tables"; break;
+	}
+	limit_address_space();
+	ck_assert_int_eq(open_writer(&cfg, &err), HVLOG_INVALID);
+	ck_assert_msg(strstr(err.msg, want) && strstr(err.msg, "at most"), "message: %s", err.msg);
+}
+END_TEST
+
+/* Streams that pass the count but not the metadata cap: refused (limit)
+ * before their buffers are allocated. */
+START_TEST(test_writer_meta_checked_before_buffers)
+{
+	hvlog_writer_config cfg = { .nstreams = 30000 };
+	hvlog_error err;
+
+	limit_address_space();
+	ck_assert_int_eq(open_writer(&cfg, &err), HVLOG_LIMIT);
+	ck_assert_msg(strstr(err.msg, "exceeds the 1048576-byte cap"), "message: %s", err.msg);
+	cfg.nstreams = 19741; /* the most that fit with the built-in schema (FORMAT.md §8.1) */
+	cfg.chunk_size = HVLOG_CHUNK_MIN;
+	ck_assert_int_eq(open_writer(&cfg, &err), HVLOG_OK);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
 	Suite *s = suite_create("hostile");
@@ -276,6 +341,8 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_zero_stream_trace_refused);
 	tcase_add_test(tc, test_endless_garbage_not_spooled);
 	tcase_add_loop_test(tc, test_huge_map_refused, 0, 5);
+	tcase_add_loop_test(tc, test_writer_counts_refused, 0, 4);
+	tcase_add_test(tc, test_writer_meta_checked_before_buffers);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("siblings");
 	tcase_add_unchecked_fixture(tc, setup, teardown);

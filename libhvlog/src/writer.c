@@ -296,6 +296,52 @@ static void writer_free(hvlog_writer *w)
 	free(w);
 }
 
+/* The fewest metadata bytes a stream's entry takes (FORMAT.md §3.4): a
+ * map header, the keys "id", "name", "partition" and "vp" (3 + 5 + 10 + 3
+ * bytes) and four one-byte values.  More streams than the metadata cap
+ * holds at that rate can never be written: refused before anything is
+ * allocated for them. */
+#define MIN_STREAM_ENTRY 26u
+
+/* The counts of a configuration against what a reader accepts
+ * (FORMAT.md §8.1), checked before anything is allocated from them: a
+ * count the metadata could not hold is the caller's mistake. */
+/* One count of a configuration against its cap; HVLOG_INVALID if over. */
+static hvlog_status check_cap(const char *what, uint64_t n, uint64_t max, hvlog_error *err)
+{
+	if (n <= max)
+		return HVLOG_OK;
+	return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "writer: %llu %s is more than a trace's metadata can hold (at most %llu)",
+			   (unsigned long long)n, what, (unsigned long long)max);
+}
+
+/* The counts of a configuration against what a reader accepts
+ * (FORMAT.md §8.1), checked before anything is allocated from them: a
+ * count the metadata could not hold is the caller's mistake.  The arrays'
+ * lengths first, then what is in them. */
+static hvlog_status check_counts(const hvlog_writer_config *c, hvlog_error *err)
+{
+	const hvlog_schema *s = c->schema;
+	const struct {
+		const char *what;
+		uint64_t n, max;
+	} caps[] = {
+		{ "streams", c->nstreams, WIRE_MAX_META / MIN_STREAM_ENTRY },
+		{ "schema groups", s->ngroups, WIRE_MAX_GROUPS },
+		{ "schema events", s->nevents, WIRE_MAX_EVENTS },
+		{ "schema value tables", s->nvaltabs, WIRE_MAX_VALTABS },
+	};
+	hvlog_status st = HVLOG_OK;
+
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0] && st == HVLOG_OK; i++)
+		st = check_cap(caps[i].what, caps[i].n, caps[i].max, err);
+	for (uint32_t i = 0; i < s->nvaltabs && st == HVLOG_OK; i++)
+		st = check_cap("values in a value table", s->valtabs[i].nvalues, WIRE_MAX_VALUES, err);
+	for (uint32_t i = 0; i < s->nevents && st == HVLOG_OK; i++)
+		st = check_cap("parameters of an event", s->events[i].nparams, HVLOG_MAX_PARAMS, err);
+	return st;
+}
+
 static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlog_writer_config *cfg,
 				 hvlog_error *err)
 {
@@ -343,16 +389,17 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 				   HVLOG_CHUNK_HEADER_SIZE + WIRE_MAX_CHUNK_PAYLOAD);
 	}
 
-	w->schema = c.schema;
-	w->nstreams = c.nstreams;
-	w->streams = calloc(c.nstreams, sizeof *w->streams);
-	w->bufs = malloc((size_t)c.nstreams * c.chunk_size);
-	w->slots = calloc((size_t)c.nstreams * (c.schema->nslots + SLOT_GAP), sizeof *w->slots);
+	if ((st = check_counts(&c, err)) != HVLOG_OK) {
+		writer_free(w);
+		return st;
+	}
+
+	/* The metadata first: the streams' buffers are allocated only for a
+	 * configuration whose metadata readers will accept. */
 	info = calloc(c.nstreams, sizeof *info);
 	names = calloc(c.nstreams, sizeof *names);
-	if (!w->streams || !w->bufs || !w->slots || !info || !names) {
-		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory for %u streams of %u bytes",
-				 c.nstreams, c.chunk_size);
+	if (!info || !names) {
+		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory for %u streams", c.nstreams);
 		goto fail;
 	}
 	for (uint32_t i = 0; i < c.nstreams; i++) {
@@ -361,9 +408,34 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 			snprintf(names[i], sizeof names[i], "stream%u", i);
 			info[i].name = names[i];
 		}
+	}
+	st = hvlog__meta_encode(&(hvlog__meta_in){ c.schema, c.producer, c.clock_name, c.clock_hz,
+						   c.clock_epoch_ns, c.nstreams, info },
+				&meta, &meta_len);
+	if (st != HVLOG_OK) {
+		hvlog__fail(err, st, UINT64_MAX, "writer: could not encode the metadata");
+		goto fail;
+	}
+	if (meta_len > WIRE_MAX_META) {
+		st = hvlog__fail(err, HVLOG_LIMIT, UINT64_MAX,
+				 "writer: the metadata (%zu bytes: schema and %u streams) exceeds the %u-byte cap readers enforce",
+				 meta_len, c.nstreams, WIRE_MAX_META);
+		goto fail;
+	}
+
+	w->schema = c.schema;
+	w->nstreams = c.nstreams;
+	w->streams = calloc(c.nstreams, sizeof *w->streams);
+	w->bufs = malloc((size_t)c.nstreams * c.chunk_size);
+	w->slots = calloc((size_t)c.nstreams * (c.schema->nslots + SLOT_GAP), sizeof *w->slots);
+	if (!w->streams || !w->bufs || !w->slots) {
+		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory for %u streams of %u bytes",
+				 c.nstreams, c.chunk_size);
+		goto fail;
+	}
+	for (uint32_t i = 0; i < c.nstreams; i++)
 		hvlog_stream_init(&w->streams[i].s, i, c.schema, c.group_mask, w->bufs + (size_t)i * c.chunk_size,
 				  c.chunk_size, w->slots + (size_t)i * (c.schema->nslots + SLOT_GAP), refill, w);
-	}
 	if (c.nonblocking) {
 		w->nbufs = c.buffers;
 		if (!(w->rings = calloc(c.nstreams, sizeof *w->rings))) {
@@ -391,19 +463,6 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 		}
 	}
 
-	st = hvlog__meta_encode(&(hvlog__meta_in){ c.schema, c.producer, c.clock_name, c.clock_hz,
-						   c.clock_epoch_ns, c.nstreams, info },
-				&meta, &meta_len);
-	if (st != HVLOG_OK) {
-		hvlog__fail(err, st, UINT64_MAX, "writer: could not encode the metadata");
-		goto fail;
-	}
-	if (meta_len > WIRE_MAX_META) {
-		st = hvlog__fail(err, HVLOG_LIMIT, UINT64_MAX,
-				 "writer: the metadata (%zu bytes: schema and %u streams) exceeds the %u-byte cap readers enforce",
-				 meta_len, c.nstreams, WIRE_MAX_META);
-		goto fail;
-	}
 	memcpy(hdr, WIRE_FILE_MAGIC, 8);
 	wire_put16(hdr + WIRE_FH_MAJOR, HVLOG_FORMAT_MAJOR);
 	wire_put16(hdr + WIRE_FH_MINOR, HVLOG_FORMAT_MINOR);

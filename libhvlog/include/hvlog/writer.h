@@ -60,7 +60,11 @@ typedef struct hvlog_writer_config {
 } hvlog_writer_config;
 
 /* Create `path` (truncating it) and write the file header and metadata.
- * On success *out owns the writer; close it with hvlog_writer_close(). */
+ * On success *out owns the writer; close it with hvlog_writer_close().
+ * Before anything is allocated from them, the configuration's counts are
+ * checked against what a reader accepts (docs/FORMAT.md §8.1): too many
+ * streams for the metadata, or a schema over a cap, is HVLOG_INVALID;
+ * metadata over 1 MiB is HVLOG_LIMIT. */
 HVLOG_API hvlog_status hvlog_writer_open_path(hvlog_writer **out, const char *path,
 				    const hvlog_writer_config *cfg, hvlog_error *err);
 
