@@ -331,6 +331,174 @@ START_TEST(test_writer_meta_checked_before_buffers)
 }
 END_TEST
 
+/* ---- 8: a failed write hides no later chunk --------------------------------- */
+
+enum { NWRITE = 200000 };
+
+/* Emit NWRITE events over 4 streams of w; after_fail (if not NULL) runs
+ * once, as soon as an event has been counted lost (the sink failed). */
+static void emit_until_done(hvlog_writer *w, void (*after_fail)(void))
+{
+	int failed = 0;
+
+	for (uint64_t i = 0; i < NWRITE; i++) {
+		hvlog_stream *st = hvlog_writer_stream(w, (uint32_t)(i & 3));
+		hvlog_emit_im_msr_read(st, 1000 + i, 0x1000 + (i & 0xff), 0x10, i);
+		if (after_fail && !failed && hvlog_stream_lost_total(st)) {
+			failed = 1;
+			after_fail();
+		}
+	}
+}
+
+/* Every event the writer did not count as lost decodes, and the lost ones
+ * are reported: no chunk after the failure was swallowed. */
+static void check_nothing_hidden(const char *path, size_t max_damage, uint64_t max_lost)
+{
+	tu_trace t;
+
+	tu_read_path(path, 0, &t);
+	ck_assert_int_eq(t.end, HVLOG_END);
+	ck_assert_msg(t.ev.n + t.stats.lost_events == NWRITE, "%zu events decoded + %llu reported lost of %d (%s)",
+		      t.ev.n, (unsigned long long)t.stats.lost_events, NWRITE, tu_damage_summary(&t));
+	ck_assert_msg(t.stats.lost_events > 0 && t.stats.lost_events <= max_lost, "%llu lost",
+		      (unsigned long long)t.stats.lost_events);
+	ck_assert_msg(t.ndmg <= max_damage, "%zu damage items: %s", t.ndmg, tu_damage_summary(&t));
+	tu_trace_free(&t);
+}
+
+/* A sink that, once, takes half of a chunk and fails. */
+struct flaky {
+	struct {
+		uint8_t *p;
+		size_t n, cap;
+	} out;
+	unsigned calls, fail_at;
+};
+
+static int flaky_sink(void *user, const void *buf, size_t len)
+{
+	struct flaky *f = user;
+	size_t take = ++f->calls == f->fail_at ? len / 2 : len;
+
+	if (f->out.n + take > f->out.cap) {
+		f->out.cap = 2 * (f->out.n + take);
+		ck_assert_ptr_nonnull(f->out.p = realloc(f->out.p, f->out.cap));
+	}
+	memcpy(f->out.p + f->out.n, buf, take);
+	f->out.n += take;
+	return take == len ? 0 : EIO;
+}
+
+/* A callback cannot take bytes back: the writer pads with zeros. */
+START_TEST(test_sink_fails_mid_chunk)
+{
+	hvlog_writer_config cfg = { .nstreams = 4, .chunk_size = 4096, .nonblocking = _i };
+	struct flaky f = { .fail_at = 10 };
+	char path[PATH_MAX];
+	hvlog_writer *w;
+	hvlog_error err;
+
+	ck_assert_int_eq(hvlog_writer_open_sink(&w, flaky_sink, &f, &cfg, &err), HVLOG_OK);
+	emit_until_done(w, NULL);
+	ck_assert_msg(hvlog_writer_close(w, &err) == HVLOG_IO, "close OK after %u calls", f.calls); /* still reported */
+	ck_assert_int_eq(err.sys_errno, EIO);
+	ck_assert_uint_gt(f.calls, f.fail_at);
+	save(path, "flaky.hvl", f.out.p, f.out.n);
+	free(f.out.p);
+	/* the torn chunk, the zeros, its missing sequence number; in non-
+	 * blocking mode, events dropped when the flusher falls behind too */
+	check_nothing_hidden(path, 3, _i ? NWRITE : 2000);
+}
+END_TEST
+
+static void lift_file_size_limit(void)
+{
+	const struct rlimit none = { RLIM_INFINITY, RLIM_INFINITY };
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &none), 0);
+}
+
+/* A file can be cut back: the torn chunk leaves no byte behind.  The
+ * file-size limit makes one write short and the next fail (EFBIG), then
+ * is lifted. */
+START_TEST(test_file_write_fails_mid_chunk)
+{
+	const struct rlimit fsize = { 200000, RLIM_INFINITY };
+	hvlog_writer_config cfg = { .nstreams = 4, .chunk_size = 4096 };
+	char path[PATH_MAX];
+	hvlog_writer *w;
+	hvlog_error err;
+
+	tu_path(path, sizeof path, dir, "efbig.hvl");
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_OK);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &fsize), 0);
+	emit_until_done(w, lift_file_size_limit);
+	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_IO);
+	ck_assert_int_eq(err.sys_errno, EFBIG);
+	check_nothing_hidden(path, 1, 2000); /* the dropped chunk's sequence number is missing */
+}
+END_TEST
+
+struct slow_reader {
+	int fd;
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void *read_slowly(void *arg)
+{
+	struct slow_reader *r = arg;
+
+	for (;;) {
+		if (r->n + 4096 > r->cap) {
+			r->cap = 2 * (r->n + 4096);
+			if (!(r->p = realloc(r->p, r->cap)))
+				abort();
+		}
+		ssize_t k = read(r->fd, r->p + r->n, 4096);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return NULL;
+		r->n += (size_t)k;
+		usleep(50);
+	}
+}
+
+/* A non-blocking descriptor that is full says EAGAIN: the writer waits,
+ * it does not drop the chunk. */
+START_TEST(test_nonblocking_fd_full)
+{
+	hvlog_writer_config cfg = { .nstreams = 4, .chunk_size = 4096 };
+	struct slow_reader rd = { 0 };
+	char path[PATH_MAX];
+	pthread_t t;
+	hvlog_writer *w;
+	hvlog_error err;
+	tu_trace tr;
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	ck_assert_int_eq(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+	rd.fd = p[0];
+	ck_assert_int_eq(pthread_create(&t, NULL, read_slowly, &rd), 0);
+	ck_assert_int_eq(hvlog_writer_open_fd(&w, p[1], &cfg, &err), HVLOG_OK);
+	emit_until_done(w, NULL);
+	ck_assert_msg(hvlog_writer_close(w, &err) == HVLOG_OK, "close: %s", err.msg);
+	close(p[1]);
+	pthread_join(t, NULL);
+	close(p[0]);
+	save(path, "pipe.hvl", rd.p, rd.n);
+	free(rd.p);
+	tu_read_path(path, 0, &tr);
+	ck_assert_uint_eq(tr.ev.n, NWRITE);
+	ck_assert_uint_eq(tr.ndmg, 0);
+	tu_trace_free(&tr);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
 	Suite *s = suite_create("hostile");
@@ -343,6 +511,12 @@ static Suite *hostile_suite(void)
 	tcase_add_loop_test(tc, test_huge_map_refused, 0, 5);
 	tcase_add_loop_test(tc, test_writer_counts_refused, 0, 4);
 	tcase_add_test(tc, test_writer_meta_checked_before_buffers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("write failures");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_sink_fails_mid_chunk, 0, 2);
+	tcase_add_test(tc, test_file_write_fails_mid_chunk);
+	tcase_add_test(tc, test_nonblocking_fd_full);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("siblings");
 	tcase_add_unchecked_fixture(tc, setup, teardown);

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -71,6 +72,9 @@ struct hvlog_writer {
 	hvlog_status first_error;
 	hvlog_error err;        /* context of first_error */
 	uint64_t offset;        /* bytes handed to the sink so far */
+	/* After a failed write (see sink_write): */
+	int rewound;            /* fd_sink took back what it wrote of it */
+	uint64_t owed;          /* zero bytes to write before the next chunk */
 	const hvlog_schema *schema;
 	uint32_t nstreams;
 	struct padded_stream *streams;
@@ -86,6 +90,10 @@ struct hvlog_writer {
 	_Atomic int stop;
 };
 
+/* Writes all of buf, through EINTR, EAGAIN (a non-blocking descriptor:
+ * wait until it takes more) and short writes.  If a write fails, what
+ * went out of buf is taken back when the descriptor can seek (the file is
+ * cut where buf started), and w->rewound says so. */
 static int fd_sink(void *user, const void *buf, size_t len)
 {
 	hvlog_writer *w = user;
@@ -94,9 +102,23 @@ static int fd_sink(void *user, const void *buf, size_t len)
 	while (len) {
 		ssize_t n = write(w->fd, p, len);
 		if (n < 0) {
-			if (errno == EINTR)
+			int e = errno;
+			if (e == EINTR)
 				continue;
-			return errno;
+			if (e == EAGAIN || e == EWOULDBLOCK) {
+				struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+				if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+					continue;
+			}
+			if (p != buf) {
+				off_t at = lseek(w->fd, 0, SEEK_CUR);
+				off_t start = at - (off_t)(p - (const uint8_t *)buf);
+				w->rewound = at >= 0 && lseek(w->fd, start, SEEK_SET) == start &&
+					     ftruncate(w->fd, start) == 0;
+			} else {
+				w->rewound = 1; /* nothing went out */
+			}
+			return e;
 		}
 		p += n;
 		len -= (size_t)n;
@@ -104,20 +126,59 @@ static int fd_sink(void *user, const void *buf, size_t len)
 	return 0;
 }
 
-/* Hand bytes to the sink; caller holds w->lock.  Remembers the first
- * failure so that hvlog_writer_close() reports it. */
+/* Note the first failure, so that hvlog_writer_close() reports it. */
+static void note_error(hvlog_writer *w, int e, size_t len, uint32_t stream)
+{
+	if (w->first_error != HVLOG_OK)
+		return;
+	w->first_error = HVLOG_IO;
+	hvlog__fail(&w->err, HVLOG_IO, w->offset, "writing %zu bytes of stream %u failed: %s", len, stream,
+		    strerror(e));
+	w->err.sys_errno = e;
+	w->err.stream = stream;
+}
+
+/* Pay the zero bytes owed after a failed write; 0 or an errno value.  A
+ * block that fails may have gone out in part: only whole blocks count as
+ * paid, the rest is owed again (more zeros are harmless). */
+static int pay_owed(hvlog_writer *w)
+{
+	static const uint8_t zeros[4096];
+
+	while (w->owed) {
+		size_t n = w->owed < sizeof zeros ? (size_t)w->owed : sizeof zeros;
+		int e = w->sink(w->user, zeros, n);
+		if (e)
+			return e;
+		w->owed -= n;
+		w->offset += n;
+	}
+	return 0;
+}
+
+/* Hand bytes to the sink; caller holds w->lock.
+ *
+ * A failed write must not hide the chunks written after it (docs/FORMAT.md
+ * §4.5): the sink may have taken part of it, and a chunk header that made
+ * it out claims a payload that the next chunk would then fill.  So after a
+ * failure either the bytes are taken back (fd_sink on a descriptor that
+ * can seek: the file is cut where the write began), or, when that cannot
+ * be done (a pipe, a socket, a callback), as many zero bytes as the failed
+ * write had are owed, and written before anything else: whatever part of
+ * it went out, the chunk it claims then ends inside the zeros, and a
+ * reader, finding no chunk header there, skips the zeros to the next
+ * chunk.  The caller counts the chunk's events as lost and goes on. */
 static hvlog_status sink_write(hvlog_writer *w, const void *buf, size_t len, uint32_t stream)
 {
-	int e = w->sink(w->user, buf, len);
+	int e = pay_owed(w);
 
+	if (!e)
+		e = w->sink(w->user, buf, len);
 	if (e) {
-		if (w->first_error == HVLOG_OK) {
-			w->first_error = HVLOG_IO;
-			hvlog__fail(&w->err, HVLOG_IO, w->offset, "writing %zu bytes of stream %u failed: %s",
-				    len, stream, strerror(e));
-			w->err.sys_errno = e;
-			w->err.stream = stream;
-		}
+		note_error(w, e, len, stream);
+		if (!w->rewound && !w->owed)
+			w->owed = len;
+		w->rewound = 0;
 		return HVLOG_IO;
 	}
 	w->offset += len;

@@ -34,7 +34,16 @@ typedef struct hvlog_stream_info {
 	uint32_t vp_index;       /* UINT32_MAX: not a virtual processor */
 } hvlog_stream_info;
 
-/* Writes `len` bytes; returns 0 or an errno value. */
+/* Writes `len` bytes; returns 0 or an errno value.
+ *
+ * A failed write (docs/FORMAT.md §4.5): the writer cannot know how much of
+ * it a callback took, so before anything else it writes as many zero bytes
+ * as the failed write had; readers skip them to the next chunk.  The fd
+ * and path sinks retry EINTR, EAGAIN and short writes, and on a descriptor
+ * that can seek cut the file back to where the failed write began.  Either
+ * way the chunk's events are counted as lost (a lost-events record in the
+ * stream's next chunk), the writer goes on, and hvlog_writer_close()
+ * returns the first error. */
 typedef int (*hvlog_sink_fn)(void *user, const void *buf, size_t len);
 
 /* Zero means the default for every field. */
