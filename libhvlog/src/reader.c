@@ -552,9 +552,7 @@ static const uint64_t type_max[HVLOG_TYPE_COUNT_] = {
 	[HVLOG_TYPE_U64] = UINT64_MAX, [HVLOG_TYPE_BOOL] = 1,
 };
 
-/* The decoding plans: per event its slots; the event-number lookups;
- * with `slots`, also the shared per-slot tables: whether it is DELTA and
- * its largest value (a sibling has its base's). */
+/* A reader's streams and merge heap, empty. */
 static hvlog_status alloc_streams(hvlog_reader *r, hvlog_error *err)
 {
 	r->ordered = 1;
@@ -564,6 +562,9 @@ static hvlog_status alloc_streams(hvlog_reader *r, hvlog_error *err)
 	return HVLOG_OK;
 }
 
+/* The decoding plans: per event its slots; the event-number lookups;
+ * with `slots`, also the shared per-slot tables: whether it is DELTA and
+ * its largest value (a sibling has its base's). */
 static hvlog_status build_plans(hvlog_reader *r, int slots, hvlog_error *err)
 {
 	const hvlog_schema *s = r->meta.schema;

@@ -364,15 +364,13 @@ static void writer_free(hvlog_writer *w)
  * allocated for them. */
 #define MIN_STREAM_ENTRY 26u
 
-/* The counts of a configuration against what a reader accepts
- * (FORMAT.md §8.1), checked before anything is allocated from them: a
- * count the metadata could not hold is the caller's mistake. */
 /* One count of a configuration against its cap; HVLOG_INVALID if over. */
 static hvlog_status check_cap(const char *what, uint64_t n, uint64_t max, hvlog_error *err)
 {
 	if (n <= max)
 		return HVLOG_OK;
-	return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "writer: %llu %s is more than a trace's metadata can hold (at most %llu)",
+	return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX,
+			   "writer: %llu %s is more than a trace's metadata can hold (at most %llu)",
 			   (unsigned long long)n, what, (unsigned long long)max);
 }
 
