@@ -56,6 +56,28 @@ hvlog_reader *cli_open_selected(const char *file, hvsel *sel, uint64_t *t0, int 
 int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvlog_format_kind format,
 		       uint64_t t0);
 
+/* Damage items kept to be listed later (info --verify, decode --count on
+ * threads): the first CLI_DAMAGE_KEEP in offset order (ties: the order
+ * they were added), the others only counted in `more`.  Zero-initialise;
+ * add, sort (into offset order), free. */
+enum { CLI_DAMAGE_KEEP = 1000 };
+struct cli_damage {
+	uint64_t offset, len, events, chunk_seq;
+	uint64_t order;         /* when it was added */
+	uint32_t stream;
+	char msg[160];
+};
+struct cli_damage_list {
+	struct cli_damage *v;
+	size_t n, cap;
+	uint64_t seen;          /* entries added */
+	uint64_t more;          /* added but not kept */
+	int nomem;              /* some were not kept for want of memory (counted in more) */
+};
+void cli_damage_add(struct cli_damage_list *l, const hvlog_item *it);
+void cli_damage_sort(struct cli_damage_list *l);
+void cli_damage_free(struct cli_damage_list *l);
+
 int cmd_decode(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_filter(int argc, char **argv);

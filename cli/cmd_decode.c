@@ -185,26 +185,23 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 
 /* ---- --count on several threads ------------------------------------------
  *
- * A count needs no order, and chunks decode on their own: each thread opens
- * the file, compiles the selection against its own reader and counts the
- * chunks of its share (hvlog_reader_set_partition).  Damage messages are
- * kept and printed after the threads end, in file order. */
-struct damage_msg {
-	uint64_t offset;
-	char *msg;
-};
+ * A count needs no order, and chunks decode on their own: the file is
+ * opened (and a pipe spooled) once, each thread opens a sibling of that
+ * reader (sharing its metadata and chunk index, read-only), compiles the
+ * selection against it and counts the chunks of its share
+ * (hvlog_reader_set_partition).  Damage messages are
+ * kept (the first CLI_DAMAGE_KEEP in file order of each share, the rest
+ * counted) and printed after the threads end, in file order. */
 
 struct counter {
-	const char *file;
+	const hvlog_reader *base;
 	const hvsel *given;
 	uint32_t part, nparts;
 	uint64_t n;
 	hvlog_status st;        /* HVLOG_END, or what stopped it */
 	hvlog_error err;
 	char selmsg[1024];      /* sel_compile's message */
-	struct damage_msg *dmg;
-	size_t ndmg;
-	int nomem;
+	struct cli_damage_list dmg;
 };
 
 static void *count_share(void *arg)
@@ -215,7 +212,7 @@ static void *count_share(void *arg)
 	const hvlog_item *it;
 	hvlog_reader *r;
 
-	if ((c->st = hvlog_reader_open_path(&r, c->file, &c->err)) != HVLOG_OK)
+	if ((c->st = hvlog_reader_open_sibling(&r, c->base, &c->err)) != HVLOG_OK)
 		return NULL;
 	hvlog_reader_stats_get(r, &st);
 	if (sel_compile(&sel, hvlog_reader_meta(r), st.first_ts, c->selmsg, sizeof c->selmsg) != 0) {
@@ -230,17 +227,7 @@ static void *count_share(void *arg)
 		if (it->kind == HVLOG_ITEM_EVENT) {
 			c->n++;
 		} else if (it->kind == HVLOG_ITEM_DAMAGE) {
-			struct damage_msg *d = realloc(c->dmg, (c->ndmg + 1) * sizeof *d);
-			char *m = strdup(it->damage_msg);
-			if (!d || !m) {
-				free(m);
-				if (d)
-					c->dmg = d;
-				c->nomem = 1;
-				continue;
-			}
-			c->dmg = d;
-			c->dmg[c->ndmg++] = (struct damage_msg){ it->offset, m };
+			cli_damage_add(&c->dmg, it);
 		}
 	}
 out:
@@ -249,24 +236,17 @@ out:
 	return NULL;
 }
 
-static int cmp_damage_msg(const void *a, const void *b)
-{
-	const struct damage_msg *x = a, *y = b;
-	return (x->offset > y->offset) - (x->offset < y->offset);
-}
-
-static int count_threads(const char *file, const char *shown, const hvsel *sel, unsigned nthreads)
+static int count_threads(const hvlog_reader *base, const char *shown, const hvsel *sel, unsigned nthreads)
 {
 	struct counter c[MAX_THREADS];
 	pthread_t t[MAX_THREADS];
-	struct damage_msg *all = NULL;
-	size_t nall = 0;
-	uint64_t n = 0;
+	struct cli_damage_list all = { 0 };
+	uint64_t n = 0, more = 0;
 	unsigned started = 0;
 	int code = EXIT_OK, complete = 1;
 
 	for (unsigned i = 0; i < nthreads; i++) {
-		c[i] = (struct counter){ .file = file, .given = sel, .part = i, .nparts = nthreads };
+		c[i] = (struct counter){ .base = base, .given = sel, .part = i, .nparts = nthreads };
 		if (pthread_create(&t[i], NULL, count_share, &c[i]) != 0)
 			break;
 		started++;
@@ -280,30 +260,33 @@ static int count_threads(const char *file, const char *shown, const hvsel *sel, 
 	}
 	for (unsigned i = 0; i < started; i++) {
 		n += c[i].n;
-		nall += c[i].ndmg;
+		all.n += c[i].dmg.n;
+		more += c[i].dmg.more;
 	}
-	/* the damage of all shares, in file order */
-	if (nall && !(all = malloc(nall * sizeof *all))) {
-		c[0].nomem = 1;
-		nall = 0;
+	/* the damage of all shares, in file order: each share kept its first
+	 * CLI_DAMAGE_KEEP, so the first CLI_DAMAGE_KEEP of all are among them */
+	if (all.n && !(all.v = malloc(all.n * sizeof *all.v))) {
+		c[0].dmg.nomem = 1;
+		more += all.n;
+		all.n = 0;
 	}
-	for (unsigned i = 0, k = 0; nall && i < started; k += c[i].ndmg, i++)
-		if (c[i].ndmg)
-			memcpy(all + k, c[i].dmg, c[i].ndmg * sizeof *all);
-	if (nall)
-		qsort(all, nall, sizeof *all, cmp_damage_msg);
-	for (size_t i = 0; i < nall; i++) {
-		cli_error(shown, all[i].offset, "%s", all[i].msg);
+	for (unsigned i = 0, k = 0; all.v && i < started; k += c[i].dmg.n, i++)
+		if (c[i].dmg.n)
+			memcpy(all.v + k, c[i].dmg.v, c[i].dmg.n * sizeof *all.v);
+	cli_damage_sort(&all);
+	for (size_t i = 0; i < all.n && i < CLI_DAMAGE_KEEP; i++)
+		cli_error(shown, all.v[i].offset, "%s", all.v[i].msg);
+	if (all.n > CLI_DAMAGE_KEEP)
+		more += all.n - CLI_DAMAGE_KEEP;
+	if (more)
+		cli_error(shown, UINT64_MAX, "... and %llu more damaged regions (not listed)", (unsigned long long)more);
+	if (all.n || more)
 		code = EXIT_DATA;
-	}
-	for (unsigned i = 0; i < started; i++) {
-		if (c[i].ndmg)
-			code = EXIT_DATA;
-		if (c[i].nomem) {
+	for (unsigned i = 0; i < started; i++)
+		if (c[i].dmg.nomem) {
 			cli_error(shown, UINT64_MAX, "out of memory keeping the damage messages");
 			code = EXIT_IO;
 		}
-	}
 	/* a failure to open, a bad selection or a read error: the first one
 	 * (every thread meets the same), and no count */
 	for (unsigned i = 0; i < started && complete; i++) {
@@ -317,12 +300,9 @@ static int count_threads(const char *file, const char *shown, const hvsel *sel, 
 			code = cli_fail(shown, &c[i].err);
 		}
 	}
-	for (unsigned i = 0; i < started; i++) {
-		for (size_t k = 0; k < c[i].ndmg; k++)
-			free(c[i].dmg[k].msg);
-		free(c[i].dmg);
-	}
-	free(all);
+	for (unsigned i = 0; i < started; i++)
+		cli_damage_free(&c[i].dmg);
+	cli_damage_free(&all);
 	if (complete)
 		printf("%llu\n", (unsigned long long)n);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -357,10 +337,12 @@ int cmd_decode(int argc, char **argv)
 									: sysconf(_SC_NPROCESSORS_ONLN);
 		o.threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
 	}
-	/* threads reopen the file: not for standard input; a limit counts the
-	 * first N in time order */
-	if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1 && strcmp(o.file, "-")) {
-		code = count_threads(o.file, cli_shown(o.file), &o.sel, o.threads);
+	/* a limit counts the first N in time order: on one thread */
+	if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1) {
+		if ((r = cli_open(o.file, &code))) {
+			code = count_threads(r, cli_shown(o.file), &o.sel, o.threads);
+			hvlog_reader_close(r);
+		}
 		sel_free(&o.sel);
 		return code;
 	}

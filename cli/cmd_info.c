@@ -70,12 +70,6 @@ static void fmt_epoch(char *buf, size_t cap, int64_t ns)
 	snprintf(buf, cap, "%s.%09ldZ", tmp, frac);
 }
 
-struct damage_row {
-	uint64_t offset, len, events, chunk_seq;
-	uint32_t stream;
-	char msg[160];
-};
-
 int cmd_info(int argc, char **argv)
 {
 	static const char doc[] = "Describe a trace: format version, producer, clock, schema, streams, "
@@ -89,8 +83,8 @@ int cmd_info(int argc, char **argv)
 	hvlog_error err = { 0 };
 	hvlog_status rs;
 	uint64_t *sev = NULL, *slost = NULL, data_bytes, span_ns;
-	struct damage_row *dmg = NULL;
-	size_t ndmg = 0;
+	struct cli_damage_list dl = { 0 };
+	const struct cli_damage *dmg;
 	char epoch[80];
 	int code = EXIT_OK;
 
@@ -113,18 +107,16 @@ int cmd_info(int argc, char **argv)
 		} else if (it->kind == HVLOG_ITEM_LOST) {
 			slost[it->stream] += it->lost_count;
 		} else if (o.verify) {
-			struct damage_row *nd = realloc(dmg, (ndmg + 1) * sizeof *nd);
-			if (!nd) {
-				cli_error(NULL, UINT64_MAX, "out of memory");
-				code = EXIT_IO;
-				goto out;
-			}
-			dmg = nd;
-			dmg[ndmg] = (struct damage_row){ it->offset, it->damage_len, it->damage_events, it->chunk_seq,
-							 it->stream, "" };
-			snprintf(dmg[ndmg++].msg, sizeof dmg->msg, "%s", it->damage_msg);
+			cli_damage_add(&dl, it);
 		}
 	}
+	if (dl.nomem) {
+		cli_error(NULL, UINT64_MAX, "out of memory");
+		code = EXIT_IO;
+		goto out;
+	}
+	cli_damage_sort(&dl); /* listed in offset order */
+	dmg = dl.v;
 	if (rs != HVLOG_END) {
 		code = cli_fail(cli_shown(o.file), &err);
 		goto out;
@@ -173,7 +165,7 @@ int cmd_info(int argc, char **argv)
 		       (unsigned long long)st.damaged_bytes);
 		if (o.verify) {
 			printf(",\"damage\":[");
-			for (size_t i = 0; i < ndmg; i++) {
+			for (size_t i = 0; i < dl.n; i++) {
 				printf("%s{\"offset\":%llu,\"length\":%llu,\"events_lost\":%llu,\"stream\":", i ? "," : "",
 				       (unsigned long long)dmg[i].offset, (unsigned long long)dmg[i].len,
 				       (unsigned long long)dmg[i].events);
@@ -186,6 +178,8 @@ int cmd_info(int argc, char **argv)
 				putchar('}');
 			}
 			putchar(']');
+			if (dl.more)
+				printf(",\"damage_not_listed\":%llu", (unsigned long long)dl.more);
 		}
 		printf("}\n");
 	} else {
@@ -226,7 +220,7 @@ int cmd_info(int argc, char **argv)
 		else
 			printf("damage:        %llu regions, %llu bytes%s\n", (unsigned long long)st.damaged_regions,
 			       (unsigned long long)st.damaged_bytes, o.verify ? ":" : " (--verify lists them)");
-		for (size_t i = 0; i < ndmg; i++) {
+		for (size_t i = 0; i < dl.n; i++) {
 			char sbuf[16];
 			if (dmg[i].stream == UINT32_MAX)
 				snprintf(sbuf, sizeof sbuf, "-");
@@ -236,6 +230,8 @@ int cmd_info(int argc, char **argv)
 			       (unsigned long long)dmg[i].offset, (unsigned long long)dmg[i].len, sbuf,
 			       (unsigned long long)dmg[i].events, dmg[i].msg);
 		}
+		if (dl.more)
+			printf("  ... and %llu more regions (not listed)\n", (unsigned long long)dl.more);
 		if (o.verify)
 			printf("verify:        %s\n", st.damaged_regions ? "DAMAGED" : "ok");
 	}
@@ -248,7 +244,7 @@ int cmd_info(int argc, char **argv)
 out:
 	free(sev);
 	free(slost);
-	free(dmg);
+	cli_damage_free(&dl);
 	hvlog_reader_close(r);
 	return code;
 }

@@ -33,4 +33,4 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DHVLOG_WERROR=ON \
 	-DCMAKE_C_FLAGS="$tsan" -DCMAKE_EXE_LINKER_FLAGS="$tsan" > /dev/null
 cmake --build build-tsan -j"$jobs"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	ctest --test-dir build-tsan --output-on-failure -R 'test_roundtrip|test_nonblock|hvcore|^cli$'
+	ctest --test-dir build-tsan --output-on-failure -R 'test_roundtrip|test_nonblock|test_hostile|hvcore|^cli$'

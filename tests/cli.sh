@@ -149,6 +149,40 @@ done
 expect 2 "decode --threads 0" "$hvlog" decode --count -j0 "$all"
 expect 2 "decode --threads x" "$hvlog" decode --count --threads=x "$all"
 
+# --count on threads over a pipe, a FIFO and process substitution: the
+# input is opened (and spooled) once and the threads share it, so the count,
+# exit status and damage messages are those of the file (each thread once
+# reopened the FIFO or /dev/fd/N and read a different part of the stream).
+# piped_count WHAT FILE CMD...: CMD counts as `decode --count -j1 FILE`
+piped_count() {
+	what=$1 f=$2
+	shift 2
+	"$hvlog" decode --count -j1 "$f" > "$tmp/c1" 2> "$tmp/e1"
+	r1=$?
+	"$@" > "$tmp/cj" 2> "$tmp/ej"
+	rj=$?
+	sed 's/^hvlog: [^:]*:/hvlog: F:/' "$tmp/e1" > "$tmp/e1s"
+	sed 's/^hvlog: [^:]*:/hvlog: F:/' "$tmp/ej" > "$tmp/ejs"
+	if [ "$r1" -eq "$rj" ] && cmp -s "$tmp/c1" "$tmp/cj" && cmp -s "$tmp/e1s" "$tmp/ejs"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: decode --count on threads, $what, $(basename "$f"): exit $rj, $(cat "$tmp/cj"); -j1: exit $r1, $(cat "$tmp/c1")"
+		head -3 "$tmp/ej"
+	fi
+}
+for f in "$all" "$data/golden/mix.bin" "$data/damaged/payload-bitflip.bin" "$data/damaged/truncated.bin"; do
+	piped_count "standard input" "$f" sh -c 'cat "$1" | "$2" decode -c -j2 -' sh "$f" "$hvlog"
+	mkfifo "$tmp/fifo"
+	timeout 60 cat "$f" > "$tmp/fifo" &
+	piped_count "FIFO" "$f" "$hvlog" decode --count -j4 "$tmp/fifo"
+	wait
+	rm -f "$tmp/fifo"
+	if command -v bash > /dev/null; then
+		piped_count "process substitution" "$f" bash -c '"$1" decode --count -j 4 <(cat "$2")' bash "$hvlog" "$f"
+	fi
+done
+
 # docs/SCHEMA.md is generated from the schema: it must be current.
 "$hvlog" events --format markdown > "$tmp/schema.md"
 same "$tmp/schema.md" "$data/../docs/SCHEMA.md" "docs/SCHEMA.md is out of date: run hvlog events --format markdown > docs/SCHEMA.md"

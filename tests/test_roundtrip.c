@@ -1137,8 +1137,7 @@ START_TEST(test_failing_sink)
 	hvlog_writer *w;
 	hvlog_error err = { 0 };
 	hvlog_status st;
-	tu_chunk *chunks;
-	size_t nchunks, n0;
+	size_t off, n0;
 	tu_trace t;
 
 	ck_assert_int_eq(hvlog_writer_open_sink(&w, mem_sink, &m, &cfg, &err), HVLOG_OK);
@@ -1155,9 +1154,13 @@ START_TEST(test_failing_sink)
 
 	file_in_dir(path, "failing.hvl");
 	tu_save(path, m.p, m.len);
-	nchunks = tu_chunks(m.p, m.len, &chunks);
-	ck_assert_msg(nchunks > 3 && chunks[0].seq == 0 && chunks[1].seq == 2, "unexpected chunk layout");
-	n0 = chunks[0].nevents;
+	/* chunk 0, then zeros in place of the refused chunk 1 (a callback
+	 * cannot say how much of it went out: docs/FORMAT.md §4.5) */
+	off = tu_data_offset(m.p, m.len);
+	ck_assert_uint_eq(wire_get64(m.p + off + WIRE_CH_SEQ), 0);
+	n0 = wire_get32(m.p + off + WIRE_CH_NEVENTS);
+	off += HVLOG_CHUNK_HEADER_SIZE + wire_get32(m.p + off + WIRE_CH_LEN);
+	ck_assert_msg(off + 8 < m.len && !memcmp(m.p + off, "\0\0\0\0\0\0\0\0", 8), "no zeros after chunk 0");
 	for (size_t i = 0; i < want.n; i++)
 		if (i < n0 || i >= n0 + m.failed_nevents)
 			tu_events_push(&expect, &want.v[i]);
@@ -1173,7 +1176,6 @@ START_TEST(test_failing_sink)
 	ck_assert_msg(want.n == t.ev.n + t.lost[0].count, "emitted %zu != decoded %zu + lost %" PRIu64, want.n,
 		      t.ev.n, t.lost[0].count);
 	ck_assert_uint_eq(t.stats.lost_events, m.failed_nevents);
-	free(chunks);
 	free(m.p);
 	tu_trace_free(&t);
 	tu_events_free(&want);
@@ -1187,7 +1189,8 @@ END_TEST
 START_TEST(test_failing_sink_twice)
 {
 	hvlog_writer_config cfg = { .nstreams = 1, .chunk_size = 1024 };
-	struct membuf m = { .fail_at = 4, .fail_count = 2 }; /* chunks 1 and 2 */
+	/* chunk 1, then the zeros owed for it: chunk 2 is dropped unwritten */
+	struct membuf m = { .fail_at = 4, .fail_count = 2 };
 	char path[PATH_MAX];
 	tu_events want = { 0 };
 	tu_rng rng = { 10 };
@@ -1198,8 +1201,9 @@ START_TEST(test_failing_sink_twice)
 
 	ck_assert_int_eq(hvlog_writer_open_sink(&w, mem_sink, &m, &cfg, &err), HVLOG_OK);
 	tu_emit_random(w, 1, 3000, &rng, &ts, &want);
-	ck_assert_msg(m.failed_chunks == 2, "%d chunk writes refused, expected 2", m.failed_chunks);
-	ck_assert_uint_eq(hvlog_stream_lost_total(hvlog_writer_stream(w, 0)), m.failed_nevents);
+	ck_assert_msg(m.failed_chunks == 1, "%d chunk writes refused, expected 1", m.failed_chunks);
+	ck_assert_uint_gt(hvlog_stream_lost_total(hvlog_writer_stream(w, 0)), m.failed_nevents);
+	m.failed_nevents = (uint32_t)hvlog_stream_lost_total(hvlog_writer_stream(w, 0));
 	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_IO);
 	file_in_dir(path, "failing2.hvl");
 	tu_save(path, m.p, m.len);

@@ -441,7 +441,9 @@ static void shape_open(struct shape *s, uint64_t entries)
 }
 
 static void sh_array(void *c, size_t n) { shape_open(c, n); }
-static void sh_map(void *c, size_t n) { shape_open(c, (uint64_t)n * 2); }
+/* A map of n pairs holds 2n items; 2n saturates (n may be up to 2^64 - 1,
+ * and a wrapped 2^63 * 2 would be 0: an empty map, let through). */
+static void sh_map(void *c, size_t n) { shape_open(c, (uint64_t)n > UINT64_MAX / 2 ? UINT64_MAX : (uint64_t)n * 2); }
 static void sh_u8(void *c, uint8_t v) { (void)v; shape_item(c); }
 static void sh_u16(void *c, uint16_t v) { (void)v; shape_item(c); }
 static void sh_u32(void *c, uint32_t v) { (void)v; shape_item(c); }
@@ -559,6 +561,12 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 		meta->clock_epoch_ns = -1 - (int64_t)cbor_get_int(epoch);
 	if (!get_array(&d, root, "streams", WIRE_MAX_STREAMS, &items, &n))
 		goto fail;
+	if (!n) {
+		/* no chunk could belong to a stream, and no writer makes such
+		 * a file (nstreams 0 means one stream) */
+		bad(&d, HVLOG_MALFORMED, "streams", "is empty (a trace has at least one stream)");
+		goto fail;
+	}
 	if (!(streams = store_alloc(st, n * sizeof *streams))) {
 		bad(&d, HVLOG_NOMEM, "streams", "could not be stored");
 		goto fail;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,13 @@ struct hent {
 	uint32_t s;
 };
 
+/* What a reader's siblings (hvlog_reader_open_sibling) share with it,
+ * read-only once the open is done: the descriptor (read with pread), the
+ * metadata, the per-slot tables, the chunk index and the damage found
+ * while indexing.  Every sibling holds the same pointers; `refs` counts
+ * the readers holding them, and the last one closed frees them. */
 struct hvlog_reader {
+	_Atomic unsigned *refs;    /* NULL until the open succeeded: then only this reader's */
 	int fd;
 	int own_fd;
 	uint64_t size;
@@ -113,6 +120,7 @@ struct hvlog_reader {
 	hvlog_item out;        /* the damage item handed out */
 	char out_msg[160];
 	hvlog_reader_stats stats;
+	hvlog_reader_stats index_stats; /* stats right after the open (shared: never written after) */
 };
 
 /* ---- I/O ---------------------------------------------------------------- */
@@ -147,13 +155,23 @@ static hvlog_status io_fail(hvlog_error *err, int e, uint64_t off)
 	return st;
 }
 
-/* Copy a pipe into an unlinked temporary file so that it can be indexed. */
-static int spool(int in, int *out, hvlog_error *err)
+static hvlog_status bad_magic(hvlog_error *err)
+{
+	return hvlog__fail(err, HVLOG_MALFORMED, 0, "not an hvlog trace (bad magic)");
+}
+
+/* Copy a pipe into an unlinked temporary file so that it can be indexed.
+ * The magic is checked on the first bytes as they arrive, before any is
+ * written: an endless input that is not a trace (/dev/zero) fails at
+ * once instead of filling $TMPDIR. */
+static hvlog_status spool(int in, int *out, hvlog_error *err)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[4096];
 	static const size_t bs = 1 << 16;
 	uint8_t *buf;
+	uint64_t total = 0;
+	hvlog_status st;
 	int fd;
 
 	if (!dir || !*dir)
@@ -166,28 +184,34 @@ static int spool(int in, int *out, hvlog_error *err)
 			unlink(path);
 	}
 	if (fd < 0)
-		return io_fail(err, errno, UINT64_MAX), -1;
+		return io_fail(err, errno, UINT64_MAX);
 	if (!(buf = malloc(bs))) {
 		close(fd);
-		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory"), -1;
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	}
 	for (;;) {
 		ssize_t n = read(in, buf, bs), w = 0;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			io_fail(err, errno, UINT64_MAX);
+			st = io_fail(err, errno, UINT64_MAX);
 			goto fail;
 		}
 		if (n == 0)
 			break;
+		for (ssize_t i = 0; total + (uint64_t)i < 8 && i < n; i++)
+			if (buf[i] != (uint8_t)WIRE_FILE_MAGIC[total + (uint64_t)i]) {
+				st = bad_magic(err);
+				goto fail;
+			}
+		total += (uint64_t)n;
 		while (w < n) {
 			ssize_t k = write(fd, buf + w, (size_t)(n - w));
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k < 0) {
-				hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir,
-					    strerror(errno));
+				st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir,
+						 strerror(errno));
 				goto fail;
 			}
 			w += k;
@@ -195,11 +219,11 @@ static int spool(int in, int *out, hvlog_error *err)
 	}
 	free(buf);
 	*out = fd;
-	return 0;
+	return HVLOG_OK;
 fail:
 	free(buf);
 	close(fd);
-	return -1;
+	return st;
 }
 
 /* ---- index ---------------------------------------------------------------- */
@@ -473,7 +497,7 @@ static hvlog_status read_header(hvlog_reader *r, hvlog_error *err)
 	if (e > 0)
 		return io_fail(err, e, 0);
 	if (memcmp(h, WIRE_FILE_MAGIC, r->size < 8 ? r->size : 8))
-		return hvlog__fail(err, HVLOG_MALFORMED, 0, "not an hvlog trace (bad magic)");
+		return bad_magic(err);
 	if (r->size < sizeof h)
 		return hvlog__fail(err, HVLOG_TRUNCATED, r->size, "file truncated inside the %u-byte file header",
 				   WIRE_FILE_HEADER_SIZE);
@@ -528,24 +552,37 @@ static const uint64_t type_max[HVLOG_TYPE_COUNT_] = {
 	[HVLOG_TYPE_U64] = UINT64_MAX, [HVLOG_TYPE_BOOL] = 1,
 };
 
-/* The decoding plans: per event its slots; per slot whether it is DELTA
- * and its largest value; the event-number lookups. */
-static hvlog_status build_plans(hvlog_reader *r, hvlog_error *err)
+/* A reader's streams and merge heap, empty. */
+static hvlog_status alloc_streams(hvlog_reader *r, hvlog_error *err)
+{
+	r->ordered = 1;
+	if (!(r->streams = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->streams)) ||
+	    !(r->heap = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->heap)))
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	return HVLOG_OK;
+}
+
+/* The decoding plans: per event its slots; the event-number lookups;
+ * with `slots`, also the shared per-slot tables: whether it is DELTA and
+ * its largest value (a sibling has its base's). */
+static hvlog_status build_plans(hvlog_reader *r, int slots, hvlog_error *err)
 {
 	const hvlog_schema *s = r->meta.schema;
 	uint32_t n = 0;
 
 	if (!(r->plans = calloc(s->nevents ? s->nevents : 1, sizeof *r->plans)) ||
-	    !(r->maxv = calloc(s->nslots ? s->nslots : 1, sizeof *r->maxv)) ||
-	    !(r->dmask = calloc(s->nslots ? s->nslots : 1, sizeof *r->dmask)))
+	    (slots && !(r->maxv = calloc(s->nslots ? s->nslots : 1, sizeof *r->maxv))) ||
+	    (slots && !(r->dmask = calloc(s->nslots ? s->nslots : 1, sizeof *r->dmask))))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	for (uint32_t i = 0; i < s->nevents; i++) {
 		const hvlog_event *ev = &s->events[i];
 		struct plan *pl = &r->plans[i];
 		*pl = (struct plan){ .ev = ev, .slot = ev->slot, .nparams = ev->nparams, .wanted = 1 };
 		for (uint32_t k = 0; k < ev->nparams; k++) {
-			r->dmask[ev->slot + k] = ev->params[k].coding != HVLOG_CODING_VARINT ? UINT64_MAX : 0;
 			pl->keyed |= (uint32_t)(ev->params[k].coding == HVLOG_CODING_KEYED) << k;
+			if (!slots)
+				continue;
+			r->dmask[ev->slot + k] = ev->params[k].coding != HVLOG_CODING_VARINT ? UINT64_MAX : 0;
 			r->maxv[ev->slot + k] = type_max[ev->params[k].type];
 		}
 		if (ev->number >= HVLOG_TAG_FIRST_EVENT && ev->number < HVLOG_TAG_ESCAPE)
@@ -589,10 +626,8 @@ hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 			st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "is a directory");
 			goto fail;
 		}
-		if (spool(fd, &r->fd, err) != 0) {
-			st = err ? err->status : HVLOG_IO;
+		if ((st = spool(fd, &r->fd, err)) != HVLOG_OK)
 			goto fail;
-		}
 		r->own_fd = 1;
 		if (fstat(r->fd, &sb) != 0) {
 			st = io_fail(err, errno, UINT64_MAX);
@@ -601,21 +636,65 @@ hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 	}
 	r->size = (uint64_t)sb.st_size;
 	r->stats.file_size = r->size;
-	if ((st = read_header(r, err)) != HVLOG_OK || (st = build_plans(r, err)) != HVLOG_OK)
+	if ((st = read_header(r, err)) != HVLOG_OK || (st = build_plans(r, 1, err)) != HVLOG_OK ||
+	    (st = alloc_streams(r, err)) != HVLOG_OK)
 		goto fail;
-	r->ordered = 1;
-	if (!(r->streams = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->streams)) ||
-	    !(r->heap = calloc(r->meta.nstreams ? r->meta.nstreams : 1, sizeof *r->heap))) {
+	if ((st = build_index(r, err)) != HVLOG_OK || (st = split_streams(r, err)) != HVLOG_OK)
+		goto fail;
+	if (!(r->refs = malloc(sizeof *r->refs))) {
 		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 		goto fail;
 	}
-	if ((st = build_index(r, err)) != HVLOG_OK || (st = split_streams(r, err)) != HVLOG_OK)
-		goto fail;
+	atomic_init(r->refs, 1);
+	r->index_stats = r->stats;
 	*out = r;
 	return HVLOG_OK;
 fail:
 	hvlog_reader_close(r);
 	return st;
+}
+
+hvlog_status hvlog_reader_open_sibling(hvlog_reader **out, const hvlog_reader *base, hvlog_error *err)
+{
+	hvlog_reader *r;
+	hvlog_status st;
+
+	if (!out || !base)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "no reader given");
+	*out = NULL;
+	if (!(r = calloc(1, sizeof *r)))
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	/* the shared part: the same pointers, one more reference */
+	r->refs = base->refs;
+	atomic_fetch_add_explicit(r->refs, 1, memory_order_relaxed);
+	r->fd = base->fd;
+	r->own_fd = base->own_fd;
+	r->size = base->size;
+	r->store = base->store;
+	r->meta = base->meta;
+	r->maxv = base->maxv;
+	r->dmask = base->dmask;
+	r->chunks = base->chunks;
+	r->nchunks = base->nchunks;
+	r->damage = base->damage;
+	r->ndamage = base->ndamage;
+	r->index_stats = r->stats = base->index_stats;
+	/* its own: the plans (the group mask), the streams' decoding state,
+	 * the merge and every setting */
+	r->group_mask = UINT64_MAX;
+	r->skip_hi = UINT64_MAX;
+	r->nparts = 1;
+	if ((st = build_plans(r, 0, err)) != HVLOG_OK || (st = alloc_streams(r, err)) != HVLOG_OK) {
+		hvlog_reader_close(r);
+		return st;
+	}
+	for (uint32_t s = 0; s < r->meta.nstreams; s++) {
+		r->streams[s].chunks = base->streams[s].chunks;
+		r->streams[s].nchunks = base->streams[s].nchunks;
+		r->streams[s].item.stream = s;
+	}
+	*out = r;
+	return HVLOG_OK;
 }
 
 hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *path, hvlog_error *err)
@@ -650,8 +729,6 @@ void hvlog_reader_close(hvlog_reader *r)
 {
 	if (!r)
 		return;
-	if (r->own_fd)
-		close(r->fd);
 	if (r->streams)
 		for (uint32_t s = 0; s < r->meta.nstreams; s++) {
 			free(r->streams[s].buf);
@@ -659,12 +736,21 @@ void hvlog_reader_close(hvlog_reader *r)
 		}
 	free(r->streams);
 	free(r->plans);
+	free(r->heap);
+	free(r->escaped);
+	/* the shared part, by the last reader that holds it (acq_rel: every
+	 * other holder's use of it happens before the free) */
+	if (r->refs && atomic_fetch_sub_explicit(r->refs, 1, memory_order_acq_rel) != 1) {
+		free(r);
+		return;
+	}
+	free((void *)r->refs);
+	if (r->own_fd)
+		close(r->fd);
 	free(r->maxv);
 	free(r->dmask);
-	free(r->heap);
 	free(r->chunks);
 	free(r->damage);
-	free(r->escaped);
 	hvlog__meta_free(r->store);
 	free(r);
 }

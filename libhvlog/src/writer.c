@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -71,6 +72,9 @@ struct hvlog_writer {
 	hvlog_status first_error;
 	hvlog_error err;        /* context of first_error */
 	uint64_t offset;        /* bytes handed to the sink so far */
+	/* After a failed write (see sink_write): */
+	int rewound;            /* fd_sink took back what it wrote of it */
+	uint64_t owed;          /* zero bytes to write before the next chunk */
 	const hvlog_schema *schema;
 	uint32_t nstreams;
 	struct padded_stream *streams;
@@ -86,6 +90,10 @@ struct hvlog_writer {
 	_Atomic int stop;
 };
 
+/* Writes all of buf, through EINTR, EAGAIN (a non-blocking descriptor:
+ * wait until it takes more) and short writes.  If a write fails, what
+ * went out of buf is taken back when the descriptor can seek (the file is
+ * cut where buf started), and w->rewound says so. */
 static int fd_sink(void *user, const void *buf, size_t len)
 {
 	hvlog_writer *w = user;
@@ -94,9 +102,23 @@ static int fd_sink(void *user, const void *buf, size_t len)
 	while (len) {
 		ssize_t n = write(w->fd, p, len);
 		if (n < 0) {
-			if (errno == EINTR)
+			int e = errno;
+			if (e == EINTR)
 				continue;
-			return errno;
+			if (e == EAGAIN || e == EWOULDBLOCK) {
+				struct pollfd pfd = { .fd = w->fd, .events = POLLOUT };
+				if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+					continue;
+			}
+			if (p != buf) {
+				off_t at = lseek(w->fd, 0, SEEK_CUR);
+				off_t start = at - (off_t)(p - (const uint8_t *)buf);
+				w->rewound = at >= 0 && lseek(w->fd, start, SEEK_SET) == start &&
+					     ftruncate(w->fd, start) == 0;
+			} else {
+				w->rewound = 1; /* nothing went out */
+			}
+			return e;
 		}
 		p += n;
 		len -= (size_t)n;
@@ -104,20 +126,59 @@ static int fd_sink(void *user, const void *buf, size_t len)
 	return 0;
 }
 
-/* Hand bytes to the sink; caller holds w->lock.  Remembers the first
- * failure so that hvlog_writer_close() reports it. */
+/* Note the first failure, so that hvlog_writer_close() reports it. */
+static void note_error(hvlog_writer *w, int e, size_t len, uint32_t stream)
+{
+	if (w->first_error != HVLOG_OK)
+		return;
+	w->first_error = HVLOG_IO;
+	hvlog__fail(&w->err, HVLOG_IO, w->offset, "writing %zu bytes of stream %u failed: %s", len, stream,
+		    strerror(e));
+	w->err.sys_errno = e;
+	w->err.stream = stream;
+}
+
+/* Pay the zero bytes owed after a failed write; 0 or an errno value.  A
+ * block that fails may have gone out in part: only whole blocks count as
+ * paid, the rest is owed again (more zeros are harmless). */
+static int pay_owed(hvlog_writer *w)
+{
+	static const uint8_t zeros[4096];
+
+	while (w->owed) {
+		size_t n = w->owed < sizeof zeros ? (size_t)w->owed : sizeof zeros;
+		int e = w->sink(w->user, zeros, n);
+		if (e)
+			return e;
+		w->owed -= n;
+		w->offset += n;
+	}
+	return 0;
+}
+
+/* Hand bytes to the sink; caller holds w->lock.
+ *
+ * A failed write must not hide the chunks written after it (docs/FORMAT.md
+ * §4.5): the sink may have taken part of it, and a chunk header that made
+ * it out claims a payload that the next chunk would then fill.  So after a
+ * failure either the bytes are taken back (fd_sink on a descriptor that
+ * can seek: the file is cut where the write began), or, when that cannot
+ * be done (a pipe, a socket, a callback), as many zero bytes as the failed
+ * write had are owed, and written before anything else: whatever part of
+ * it went out, the chunk it claims then ends inside the zeros, and a
+ * reader, finding no chunk header there, skips the zeros to the next
+ * chunk.  The caller counts the chunk's events as lost and goes on. */
 static hvlog_status sink_write(hvlog_writer *w, const void *buf, size_t len, uint32_t stream)
 {
-	int e = w->sink(w->user, buf, len);
+	int e = pay_owed(w);
 
+	if (!e)
+		e = w->sink(w->user, buf, len);
 	if (e) {
-		if (w->first_error == HVLOG_OK) {
-			w->first_error = HVLOG_IO;
-			hvlog__fail(&w->err, HVLOG_IO, w->offset, "writing %zu bytes of stream %u failed: %s",
-				    len, stream, strerror(e));
-			w->err.sys_errno = e;
-			w->err.stream = stream;
-		}
+		note_error(w, e, len, stream);
+		if (!w->rewound && !w->owed)
+			w->owed = len;
+		w->rewound = 0;
 		return HVLOG_IO;
 	}
 	w->offset += len;
@@ -296,6 +357,50 @@ static void writer_free(hvlog_writer *w)
 	free(w);
 }
 
+/* The fewest metadata bytes a stream's entry takes (FORMAT.md §3.4): a
+ * map header, the keys "id", "name", "partition" and "vp" (3 + 5 + 10 + 3
+ * bytes) and four one-byte values.  More streams than the metadata cap
+ * holds at that rate can never be written: refused before anything is
+ * allocated for them. */
+#define MIN_STREAM_ENTRY 26u
+
+/* One count of a configuration against its cap; HVLOG_INVALID if over. */
+static hvlog_status check_cap(const char *what, uint64_t n, uint64_t max, hvlog_error *err)
+{
+	if (n <= max)
+		return HVLOG_OK;
+	return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX,
+			   "writer: %llu %s is more than a trace's metadata can hold (at most %llu)",
+			   (unsigned long long)n, what, (unsigned long long)max);
+}
+
+/* The counts of a configuration against what a reader accepts
+ * (FORMAT.md §8.1), checked before anything is allocated from them: a
+ * count the metadata could not hold is the caller's mistake.  The arrays'
+ * lengths first, then what is in them. */
+static hvlog_status check_counts(const hvlog_writer_config *c, hvlog_error *err)
+{
+	const hvlog_schema *s = c->schema;
+	const struct {
+		const char *what;
+		uint64_t n, max;
+	} caps[] = {
+		{ "streams", c->nstreams, WIRE_MAX_META / MIN_STREAM_ENTRY },
+		{ "schema groups", s->ngroups, WIRE_MAX_GROUPS },
+		{ "schema events", s->nevents, WIRE_MAX_EVENTS },
+		{ "schema value tables", s->nvaltabs, WIRE_MAX_VALTABS },
+	};
+	hvlog_status st = HVLOG_OK;
+
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0] && st == HVLOG_OK; i++)
+		st = check_cap(caps[i].what, caps[i].n, caps[i].max, err);
+	for (uint32_t i = 0; i < s->nvaltabs && st == HVLOG_OK; i++)
+		st = check_cap("values in a value table", s->valtabs[i].nvalues, WIRE_MAX_VALUES, err);
+	for (uint32_t i = 0; i < s->nevents && st == HVLOG_OK; i++)
+		st = check_cap("parameters of an event", s->events[i].nparams, HVLOG_MAX_PARAMS, err);
+	return st;
+}
+
 static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlog_writer_config *cfg,
 				 hvlog_error *err)
 {
@@ -310,8 +415,13 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 	*out = NULL;
 	if (!c.schema)
 		c.schema = hvlog_schema_builtin();
-	if (!c.nstreams)
+	/* nstreams 0 means one stream; a streams list given with it has no
+	 * entry to describe that stream, so it is not read (the writer reads
+	 * exactly nstreams entries of a list, never more). */
+	if (!c.nstreams) {
 		c.nstreams = 1;
+		c.streams = NULL;
+	}
 	if (!c.chunk_size)
 		c.chunk_size = DEFAULT_CHUNK;
 	if (!c.clock_hz)
@@ -338,16 +448,17 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 				   HVLOG_CHUNK_HEADER_SIZE + WIRE_MAX_CHUNK_PAYLOAD);
 	}
 
-	w->schema = c.schema;
-	w->nstreams = c.nstreams;
-	w->streams = calloc(c.nstreams, sizeof *w->streams);
-	w->bufs = malloc((size_t)c.nstreams * c.chunk_size);
-	w->slots = calloc((size_t)c.nstreams * (c.schema->nslots + SLOT_GAP), sizeof *w->slots);
+	if ((st = check_counts(&c, err)) != HVLOG_OK) {
+		writer_free(w);
+		return st;
+	}
+
+	/* The metadata first: the streams' buffers are allocated only for a
+	 * configuration whose metadata readers will accept. */
 	info = calloc(c.nstreams, sizeof *info);
 	names = calloc(c.nstreams, sizeof *names);
-	if (!w->streams || !w->bufs || !w->slots || !info || !names) {
-		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory for %u streams of %u bytes",
-				 c.nstreams, c.chunk_size);
+	if (!info || !names) {
+		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory for %u streams", c.nstreams);
 		goto fail;
 	}
 	for (uint32_t i = 0; i < c.nstreams; i++) {
@@ -356,9 +467,34 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 			snprintf(names[i], sizeof names[i], "stream%u", i);
 			info[i].name = names[i];
 		}
+	}
+	st = hvlog__meta_encode(&(hvlog__meta_in){ c.schema, c.producer, c.clock_name, c.clock_hz,
+						   c.clock_epoch_ns, c.nstreams, info },
+				&meta, &meta_len);
+	if (st != HVLOG_OK) {
+		hvlog__fail(err, st, UINT64_MAX, "writer: could not encode the metadata");
+		goto fail;
+	}
+	if (meta_len > WIRE_MAX_META) {
+		st = hvlog__fail(err, HVLOG_LIMIT, UINT64_MAX,
+				 "writer: the metadata (%zu bytes: schema and %u streams) exceeds the %u-byte cap readers enforce",
+				 meta_len, c.nstreams, WIRE_MAX_META);
+		goto fail;
+	}
+
+	w->schema = c.schema;
+	w->nstreams = c.nstreams;
+	w->streams = calloc(c.nstreams, sizeof *w->streams);
+	w->bufs = malloc((size_t)c.nstreams * c.chunk_size);
+	w->slots = calloc((size_t)c.nstreams * (c.schema->nslots + SLOT_GAP), sizeof *w->slots);
+	if (!w->streams || !w->bufs || !w->slots) {
+		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory for %u streams of %u bytes",
+				 c.nstreams, c.chunk_size);
+		goto fail;
+	}
+	for (uint32_t i = 0; i < c.nstreams; i++)
 		hvlog_stream_init(&w->streams[i].s, i, c.schema, c.group_mask, w->bufs + (size_t)i * c.chunk_size,
 				  c.chunk_size, w->slots + (size_t)i * (c.schema->nslots + SLOT_GAP), refill, w);
-	}
 	if (c.nonblocking) {
 		w->nbufs = c.buffers;
 		if (!(w->rings = calloc(c.nstreams, sizeof *w->rings))) {
@@ -386,19 +522,6 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 		}
 	}
 
-	st = hvlog__meta_encode(&(hvlog__meta_in){ c.schema, c.producer, c.clock_name, c.clock_hz,
-						   c.clock_epoch_ns, c.nstreams, info },
-				&meta, &meta_len);
-	if (st != HVLOG_OK) {
-		hvlog__fail(err, st, UINT64_MAX, "writer: could not encode the metadata");
-		goto fail;
-	}
-	if (meta_len > WIRE_MAX_META) {
-		st = hvlog__fail(err, HVLOG_LIMIT, UINT64_MAX,
-				 "writer: the metadata (%zu bytes: schema and %u streams) exceeds the %u-byte cap readers enforce",
-				 meta_len, c.nstreams, WIRE_MAX_META);
-		goto fail;
-	}
 	memcpy(hdr, WIRE_FILE_MAGIC, 8);
 	wire_put16(hdr + WIRE_FH_MAJOR, HVLOG_FORMAT_MAJOR);
 	wire_put16(hdr + WIRE_FH_MINOR, HVLOG_FORMAT_MINOR);

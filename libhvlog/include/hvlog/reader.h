@@ -74,8 +74,26 @@ HVLOG_API hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *pa
 
 /* As above on an open descriptor, which may be a pipe; the reader never
  * closes fd.  A descriptor that cannot seek is spooled to an unlinked
- * temporary file (in $TMPDIR) first, so memory stays bounded. */
+ * temporary file (in $TMPDIR) first, so memory stays bounded; its first
+ * bytes must be the magic before anything is spooled (HVLOG_MALFORMED at
+ * offset 0 otherwise, as for a file). */
 HVLOG_API hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err);
+
+/* Another reader over base's input, for another thread: it shares, read-
+ * only, base's descriptor (or spool file; read with pread), its parsed
+ * metadata (the same hvlog_meta pointers) and its chunk index, so nothing
+ * is read or parsed again and a pipe is read once.  It has its own
+ * settings (group mask, streams, time range, order, partition: the
+ * defaults at first) and position, and starts from the beginning, with
+ * base's stats of right after the open.  base and its siblings may be
+ * used at the same time on different threads, each by one thread at a
+ * time; opening a sibling reads only what never changes after base's
+ * open, so it too may run while base is in use elsewhere.  The shared
+ * part is reference-counted: base and its siblings may be closed in any
+ * order, and the last one closed frees it (and closes a descriptor that
+ * hvlog_reader_open_path opened).  A sibling of a sibling is a sibling
+ * of the same input. */
+HVLOG_API hvlog_status hvlog_reader_open_sibling(hvlog_reader **out, const hvlog_reader *base, hvlog_error *err);
 
 HVLOG_API const hvlog_meta *hvlog_reader_meta(const hvlog_reader *r);
 

@@ -34,14 +34,23 @@ typedef struct hvlog_stream_info {
 	uint32_t vp_index;       /* UINT32_MAX: not a virtual processor */
 } hvlog_stream_info;
 
-/* Writes `len` bytes; returns 0 or an errno value. */
+/* Writes `len` bytes; returns 0 or an errno value.
+ *
+ * A failed write (docs/FORMAT.md §4.5): the writer cannot know how much of
+ * it a callback took, so before anything else it writes as many zero bytes
+ * as the failed write had; readers skip them to the next chunk.  The fd
+ * and path sinks retry EINTR, EAGAIN and short writes, and on a descriptor
+ * that can seek cut the file back to where the failed write began.  Either
+ * way the chunk's events are counted as lost (a lost-events record in the
+ * stream's next chunk), the writer goes on, and hvlog_writer_close()
+ * returns the first error. */
 typedef int (*hvlog_sink_fn)(void *user, const void *buf, size_t len);
 
 /* Zero means the default for every field. */
 typedef struct hvlog_writer_config {
 	const hvlog_schema *schema;        /* NULL: the built-in schema */
-	uint32_t nstreams;                 /* 0: 1 */
-	const hvlog_stream_info *streams;  /* NULL or nstreams entries */
+	uint32_t nstreams;                 /* 0: 1 (then streams is not read) */
+	const hvlog_stream_info *streams;  /* NULL or nstreams entries; only those are read */
 	uint32_t chunk_size;               /* bytes per chunk; 0: 64 KiB */
 	uint64_t clock_hz;                 /* timestamp ticks per second; 0: 1e9 */
 	const char *clock_name;            /* NULL: "ns" or "tsc" */
@@ -60,7 +69,11 @@ typedef struct hvlog_writer_config {
 } hvlog_writer_config;
 
 /* Create `path` (truncating it) and write the file header and metadata.
- * On success *out owns the writer; close it with hvlog_writer_close(). */
+ * On success *out owns the writer; close it with hvlog_writer_close().
+ * Before anything is allocated from them, the configuration's counts are
+ * checked against what a reader accepts (docs/FORMAT.md §8.1): too many
+ * streams for the metadata, or a schema over a cap, is HVLOG_INVALID;
+ * metadata over 1 MiB is HVLOG_LIMIT. */
 HVLOG_API hvlog_status hvlog_writer_open_path(hvlog_writer **out, const char *path,
 				    const hvlog_writer_config *cfg, hvlog_error *err);
 
