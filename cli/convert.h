@@ -170,9 +170,10 @@ typedef struct cv_node_ops {
 typedef struct cv_rebuild cv_rebuild;
 
 /* Start a rebuild with the metadata item `meta` (NULL: no metadata item:
- * the built-in schema, a nanosecond clock, one stream). */
-cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, const char *out_path, const char *in_shown,
-			    int *code);
+ * the built-in schema, a nanosecond clock, one stream), writing the trace
+ * to out_fd (named out_shown in messages). */
+cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, int out_fd, const char *out_shown,
+			    const char *in_shown, int *code);
 /* One item (event or lost; damage items are skipped); `where` is the
  * input position for messages (line number, byte offset).  0 or an exit
  * code after reporting the problem. */
@@ -185,7 +186,9 @@ void cv_rebuild_counts(const cv_rebuild *b, uint64_t *events, uint64_t *lost, ui
 /* Text as an unsigned integer: decimal or 0x hex, nothing else; 0 or -1. */
 int cv_parse_uint(const char *s, uint64_t *v);
 
-int cv_from_json(FILE *in, const char *in_shown, const char *out_path, uint64_t in_size);
-int cv_from_cbor(FILE *in, const char *in_shown, const char *out_path, uint64_t in_size);
+/* Read `in` and write the trace to out_fd; 0 only if all of it was
+ * converted (the caller then keeps the output). */
+int cv_from_json(FILE *in, const char *in_shown, int out_fd, const char *out_shown, uint64_t in_size);
+int cv_from_cbor(FILE *in, const char *in_shown, int out_fd, const char *out_shown, uint64_t in_size);
 
 #endif

@@ -43,7 +43,8 @@ struct block {
 
 struct cv_rebuild {
 	const cv_node_ops *ops;
-	const char *in_shown, *out_path;
+	const char *in_shown, *out_shown;
+	int out_fd;
 	struct block *blocks;
 	hvlog_schema schema;
 	const hvlog_schema *sc;    /* &schema or the built-in one */
@@ -379,8 +380,8 @@ streams:
 	return 0;
 }
 
-cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, const char *out_path, const char *in_shown,
-			    int *code)
+cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, int out_fd, const char *out_shown,
+			    const char *in_shown, int *code)
 {
 	cv_rebuild *b = calloc(1, sizeof *b);
 	hvlog_writer_config cfg = { 0 };
@@ -395,18 +396,16 @@ cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, const char *o
 	}
 	b->ops = ops;
 	b->in_shown = in_shown;
-	b->out_path = out_path && strcmp(out_path, "-") ? out_path : NULL;
+	b->out_fd = out_fd;
+	b->out_shown = out_shown;
 	if (read_meta(b, meta, &cfg) != 0) {
 		*code = EXIT_DATA;
 		cv_rebuild_close(b, 0);
 		return NULL;
 	}
-	if (b->out_path)
-		st = hvlog_writer_open_path(&b->w, b->out_path, &cfg, &err);
-	else
-		st = hvlog_writer_open_fd(&b->w, 1, &cfg, &err);
+	st = hvlog_writer_open_fd(&b->w, b->out_fd, &cfg, &err);
 	if (st != HVLOG_OK) {
-		*code = cli_fail(b->out_path ? b->out_path : "(stdout)", &err);
+		*code = cli_fail(b->out_shown, &err);
 		cv_rebuild_close(b, 0);
 		return NULL;
 	}
@@ -513,7 +512,7 @@ int cv_rebuild_close(cv_rebuild *b, int code)
 	if (!b)
 		return code;
 	if (b->w && hvlog_writer_close(b->w, &err) != HVLOG_OK)
-		code = cli_fail(b->out_path ? b->out_path : "(stdout)", &err);
+		code = cli_fail(b->out_shown, &err);
 	if (b->skipped && !code)
 		cli_error(b->in_shown, UINT64_MAX, "%llu damage item(s) cannot be rebuilt and were left out",
 			  (unsigned long long)b->skipped);

@@ -110,7 +110,7 @@ static int c_is_null(cv_node *n)
 
 static const cv_node_ops cbor_ops = { c_get, c_len, c_at, c_uint, c_sint, c_str, c_is_null };
 
-int cv_from_cbor(FILE *in, const char *shown, const char *out_path, uint64_t in_size)
+int cv_from_cbor(FILE *in, const char *shown, int out_fd, const char *out_shown, uint64_t in_size)
 {
 	size_t cap = 1u << 20, start = 0, end = 0;
 	unsigned char *buf = malloc(cap);
@@ -175,7 +175,7 @@ int cv_from_cbor(FILE *in, const char *shown, const char *out_path, uint64_t in_
 			cv_node *t = c_get((cv_node *)item, "type");
 			char type[8];
 			int is_meta = t && c_str(t, type, sizeof type) == 0 && !strcmp(type, "meta");
-			b = cv_rebuild_open(&cbor_ops, is_meta ? (cv_node *)item : NULL, out_path, shown, &code);
+			b = cv_rebuild_open(&cbor_ops, is_meta ? (cv_node *)item : NULL, out_fd, out_shown, shown, &code);
 			if (!b || is_meta) {
 				cbor_decref(&item);
 				if (!b)
@@ -201,7 +201,7 @@ int cv_from_cbor(FILE *in, const char *shown, const char *out_path, uint64_t in_
 	}
 	cv_progress_end(&prog);
 	if (!b && !code)
-		b = cv_rebuild_open(&cbor_ops, NULL, out_path, shown, &code);
+		b = cv_rebuild_open(&cbor_ops, NULL, out_fd, out_shown, shown, &code);
 	if (b)
 		code = cv_rebuild_close(b, code);
 	free(buf);

@@ -117,7 +117,7 @@ static json_object *parse_line(json_tokener *tok, const char *shown, uint64_t li
 	return o;
 }
 
-int cv_from_json(FILE *in, const char *shown, const char *out_path, uint64_t in_size)
+int cv_from_json(FILE *in, const char *shown, int out_fd, const char *out_shown, uint64_t in_size)
 {
 	json_tokener *tok = json_tokener_new_ex(64);
 	cv_rebuild *b = NULL;
@@ -149,7 +149,7 @@ int cv_from_json(FILE *in, const char *shown, const char *out_path, uint64_t in_
 			json_object *t = NULL;
 			int is_meta = json_object_object_get_ex(o, "type", &t) && json_object_is_type(t, json_type_string) &&
 				      !strcmp(json_object_get_string(t), "meta");
-			b = cv_rebuild_open(&json_ops, is_meta ? (cv_node *)o : NULL, out_path, shown, &code);
+			b = cv_rebuild_open(&json_ops, is_meta ? (cv_node *)o : NULL, out_fd, out_shown, shown, &code);
 			if (!b || is_meta) {
 				json_object_put(o);
 				if (!b)
@@ -170,7 +170,7 @@ int cv_from_json(FILE *in, const char *shown, const char *out_path, uint64_t in_
 		code = EXIT_IO;
 	}
 	if (!b && !code) /* empty input: an empty trace */
-		b = cv_rebuild_open(&json_ops, NULL, out_path, shown, &code);
+		b = cv_rebuild_open(&json_ops, NULL, out_fd, out_shown, shown, &code);
 	if (b) {
 		cv_rebuild_counts(b, &events, &lost, &skipped);
 		code = cv_rebuild_close(b, code);
