@@ -21,6 +21,20 @@ static cbor_item_t *C(cv_node *n)
 	return (cbor_item_t *)n;
 }
 
+/* Whether it is the simple value v (false, true, null, undefined).
+ * libcbor's cbor_is_null(), cbor_is_bool() and cbor_ctrl_value() assert
+ * that a major-type-7 item is not a float, so a float (1.5 in a field
+ * that may be null) must be told apart by its width first. */
+static int ctrl_is(const cbor_item_t *it, uint8_t v)
+{
+	return cbor_isa_float_ctrl(it) && cbor_float_get_width(it) == CBOR_FLOAT_0 && cbor_ctrl_value(it) == v;
+}
+
+static int is_nothing(const cbor_item_t *it)
+{
+	return ctrl_is(it, CBOR_CTRL_NULL) || ctrl_is(it, CBOR_CTRL_UNDEF);
+}
+
 static int str_eq(const cbor_item_t *s, const char *k)
 {
 	size_t n = strlen(k);
@@ -40,8 +54,7 @@ static cv_node *c_get(cv_node *n, const char *k)
 	np = cbor_map_size(C(n));
 	for (size_t i = 0; i < np; i++)
 		if (str_eq(pairs[i].key, k))
-			return cbor_is_null(pairs[i].value) || cbor_is_undef(pairs[i].value) ? NULL
-											      : (cv_node *)pairs[i].value;
+			return is_nothing(pairs[i].value) ? NULL : (cv_node *)pairs[i].value;
 	return NULL;
 }
 
@@ -79,8 +92,8 @@ static int c_uint(cv_node *n, uint64_t *v)
 		*v = cbor_get_int(C(n));
 		return 0;
 	}
-	if (cbor_is_bool(C(n))) {
-		*v = cbor_get_bool(C(n));
+	if (ctrl_is(C(n), CBOR_CTRL_FALSE) || ctrl_is(C(n), CBOR_CTRL_TRUE)) {
+		*v = ctrl_is(C(n), CBOR_CTRL_TRUE);
 		return 0;
 	}
 	return c_str(n, buf, sizeof buf) == 0 ? cv_parse_uint(buf, v) : -1;
@@ -105,7 +118,7 @@ static int c_sint(cv_node *n, int64_t *v)
 
 static int c_is_null(cv_node *n)
 {
-	return !n || cbor_is_null(C(n)) || cbor_is_undef(C(n));
+	return !n || is_nothing(C(n));
 }
 
 static const cv_node_ops cbor_ops = { c_get, c_len, c_at, c_uint, c_sint, c_str, c_is_null };
