@@ -186,6 +186,10 @@ void cv_rebuild_counts(const cv_rebuild *b, uint64_t *events, uint64_t *lost, ui
 /* Text as an unsigned integer: decimal or 0x hex, nothing else; 0 or -1. */
 int cv_parse_uint(const char *s, uint64_t *v);
 
+/* The longest line --from json reads (the metadata of the largest schema
+ * the format allows, every name escaped, is a few MiB). */
+#define CV_JSON_LINE_MAX (16u << 20)
+
 /* Read `in` and write the trace to out_fd; 0 only if all of it was
  * converted (the caller then keeps the output). */
 int cv_from_json(FILE *in, const char *in_shown, int out_fd, const char *out_shown, uint64_t in_size);

@@ -213,8 +213,11 @@ int cv_from_cbor(FILE *in, const char *shown, int out_fd, const char *out_shown,
 			cv_progress_update(&prog, offset);
 	}
 	cv_progress_end(&prog);
-	if (!b && !code)
-		b = cv_rebuild_open(&cbor_ops, NULL, out_fd, out_shown, shown, &code);
+	if (!b && !code) {
+		/* no metadata and no item: not what --to cbor writes */
+		cli_error(shown, UINT64_MAX, "no items: not a CBOR sequence of a trace (even an empty one has its metadata)");
+		code = EXIT_DATA;
+	}
 	if (b)
 		code = cv_rebuild_close(b, code);
 	free(buf);

@@ -23,6 +23,29 @@ refused() {
 	if [ -e "$tmp/o.hvlog" ]; then ko "$4: an output was left"; else ok; fi
 }
 
+# ---- lines without end, NUL bytes, nothing at all -------------------------
+# /dev/zero is one line that never ends: refused at the line cap, in
+# bounded memory (under a 300 MB address-space limit, a reader that grows
+# the line until malloc fails must not take that for the end of the input)
+rm -f "$tmp/o.hvlog"
+(ulimit -v 300000 && exec "$hvlog" convert --from json /dev/zero -o "$tmp/o.hvlog") > "$tmp/out" 2> "$tmp/err"
+got=$?
+[ $got -eq 1 ] && ok || ko "--from json /dev/zero: exit $got, expected 1"
+has err "/dev/zero:1: a line longer than" "--from json /dev/zero: message"
+[ -e "$tmp/o.hvlog" ] && ko "--from json /dev/zero left an output" || ok
+{ head -n 3 "$tmp/all.jsonl"; printf '{"type":"event",\000"ts":1}\n'; } > "$tmp/nul.jsonl"
+refused json "$tmp/nul.jsonl" "nul.jsonl:4: not JSON: a NUL byte at column 17" "--from json, a NUL byte"
+: > "$tmp/empty"
+printf '\n  \n\t\n' > "$tmp/blank"
+for f in empty blank; do
+	refused json "$tmp/$f" "no items" "--from json, $f input"
+done
+refused cbor "$tmp/empty" "no items" "--from cbor, empty input"
+# a meta line alone is an empty trace
+head -n 1 "$tmp/all.jsonl" > "$tmp/meta.jsonl"
+expect 0 "--from json, only the meta line" "$hvlog" convert --from json "$tmp/meta.jsonl" -o "$tmp/o.hvlog"
+eq "$("$hvlog" decode --count "$tmp/o.hvlog")" 0 "--from json, only the meta line: no events"
+
 # ---- CBOR floats where an integer, text or null is looked for -------------
 if [ -x "$PY" ] && "$PY" -c 'import cbor2' 2>/dev/null; then
 	# cbor FILE ITEM...: a CBOR sequence of the Python expressions ITEM
