@@ -186,6 +186,9 @@ void cv_rebuild_counts(const cv_rebuild *b, uint64_t *events, uint64_t *lost, ui
 /* Text as an unsigned integer: decimal or 0x hex, nothing else; 0 or -1. */
 int cv_parse_uint(const char *s, uint64_t *v);
 
+/* The largest metadata a trace may have (docs/FORMAT.md section 8.1). */
+#define CV_META_MAX (1u << 20)
+
 /* The longest line --from json reads (the metadata of the largest schema
  * the format allows, every name escaped, is a few MiB). */
 #define CV_JSON_LINE_MAX (16u << 20)

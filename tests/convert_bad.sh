@@ -23,14 +23,20 @@ refused() {
 	if [ -e "$tmp/o.hvlog" ]; then ko "$4: an output was left"; else ok; fi
 }
 
+# limited KB WANT FORMAT FILE DESCRIPTION: --from FORMAT FILE under an
+# address-space limit of KB kilobytes exits WANT
+limited() {
+	rm -f "$tmp/o.hvlog"
+	(ulimit -v "$1" && exec "$hvlog" convert --from "$3" "$4" -o "$tmp/o.hvlog") > "$tmp/out" 2> "$tmp/err"
+	got=$?
+	[ $got -eq "$2" ] && ok || ko "$5: exit $got, expected $2"
+}
+
 # ---- lines without end, NUL bytes, nothing at all -------------------------
 # /dev/zero is one line that never ends: refused at the line cap, in
 # bounded memory (under a 300 MB address-space limit, a reader that grows
 # the line until malloc fails must not take that for the end of the input)
-rm -f "$tmp/o.hvlog"
-(ulimit -v 300000 && exec "$hvlog" convert --from json /dev/zero -o "$tmp/o.hvlog") > "$tmp/out" 2> "$tmp/err"
-got=$?
-[ $got -eq 1 ] && ok || ko "--from json /dev/zero: exit $got, expected 1"
+limited 300000 1 json /dev/zero "--from json /dev/zero"
 has err "/dev/zero:1: a line longer than" "--from json /dev/zero: message"
 [ -e "$tmp/o.hvlog" ] && ko "--from json /dev/zero left an output" || ok
 { head -n 3 "$tmp/all.jsonl"; printf '{"type":"event",\000"ts":1}\n'; } > "$tmp/nul.jsonl"
@@ -97,6 +103,40 @@ EOF
 	done
 else
 	echo "SKIP: the CBOR checks need python3-cbor2"
+fi
+
+# ---- declared sizes and counts checked before anything is allocated ------
+# (under a 300 MB address-space limit: libcbor zero-filled 526 MB for the
+# first file and gigabytes for the nested one before looking at the data)
+if [ -x "$PY" ]; then
+	"$PY" - "$tmp" <<'EOF'
+import json, struct, sys
+t = sys.argv[1]
+def put(name, data):
+    open(t + "/" + name, "wb").write(data)
+put("arr26.cbor", b"\x9a" + struct.pack(">I", 1 << 26) + b"\x00" * 1000)  # array of 2^26
+put("nest24.cbor", (b"\x9a" + struct.pack(">I", 1 << 24)) * 200)          # nested 2^24 arrays
+put("map63.cbor", b"\xbb" + struct.pack(">Q", 1 << 63) + b"\x00" * 1000)  # 2^63 pairs (x2 saturates)
+put("arr20.cbor", b"\x9a" + struct.pack(">I", 1 << 20) + b"\x00" * 1000)  # 2^20 in 1 KB
+put("deep.cbor", b"\x81" * 40 + b"\x00")                                  # 40 levels
+put("indef.cbor", b"\xbf\x64type\x65event\xff")                           # indefinite map
+put("tag.cbor", b"\xc1\xa1\x64type\x65event")                             # a tag
+# the metadata of `convert --to json` with 65,536 streams
+meta = json.loads(open(t + "/all.jsonl").readline())
+meta["streams"] = [{"id": i, "name": "s", "partition": 0, "vp": 0} for i in range(65536)]
+open(t + "/streams.jsonl", "w").write(json.dumps(meta) + "\n")
+EOF
+	for f in arr26 nest24 map63 arr20; do
+		limited 300000 1 cbor "$tmp/$f.cbor" "--from cbor $f"
+		has err "$f.cbor:0: a CBOR item declares more entries than the item has bytes" "--from cbor $f: message"
+	done
+	refused cbor "$tmp/deep.cbor" "is nested too deeply" "--from cbor, 40 levels of arrays"
+	refused cbor "$tmp/indef.cbor" "uses an indefinite length" "--from cbor, an indefinite map"
+	refused cbor "$tmp/tag.cbor" "uses a CBOR tag" "--from cbor, a tag"
+	limited 1000000 1 json "$tmp/streams.jsonl" "--from json, 65,536 streams"
+	has err "streams.jsonl: metadata: 'streams' alone take more than the 1 MiB" "--from json, 65,536 streams: message"
+else
+	echo "SKIP: the declared-size checks need $PY"
 fi
 
 echo "convert_bad: $pass passed, $fail failed"
