@@ -27,9 +27,10 @@ struct convert_opts {
 	hvsel sel;
 	int progress; /* -1 auto, 0 never, 1 always (on a terminal) */
 	int force;    /* replace a non-empty ctf directory */
+	int json_ints; /* --json-integers */
 };
 
-enum { OPT_NO_PROGRESS = 0x100, OPT_FORCE };
+enum { OPT_NO_PROGRESS = 0x100, OPT_FORCE, OPT_JSON_INTEGERS };
 
 static const struct argp_option options[] = {
 	{ "to", 't', "FORMAT", 0, "write FORMAT: json (JSON Lines), csv, cbor (CBOR sequence), ctf (CTF 1.8 "
@@ -38,6 +39,10 @@ static const struct argp_option options[] = {
 	{ "output", 'o', "OUT", 0, "write to OUT (a directory for ctf); default standard output", 0 },
 	{ "no-progress", OPT_NO_PROGRESS, NULL, 0, "no progress bar on stderr (shown on a terminal by default)", 0 },
 	{ "force", OPT_FORCE, NULL, 0, "with --to ctf, replace a directory that is not empty (whole)", 0 },
+	{ "json-integers", OPT_JSON_INTEGERS, NULL, 0,
+	  "with --to json, every integer as a JSON number: exact in the text, but rounded above 2^53 by readers "
+	  "that use doubles (jq 1.6, JavaScript); by default hex parameters are \"0x..\" strings and other "
+	  "integers above 2^53 decimal strings", 0 },
 	{ 0 }
 };
 
@@ -83,6 +88,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_FORCE:
 		o->force = 1;
 		return 0;
+	case OPT_JSON_INTEGERS:
+		o->json_ints = 1;
+		return 0;
 	case ARGP_KEY_ARG:
 		if (o->file)
 			argp_error(state, "more than one FILE given");
@@ -93,6 +101,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "give one of --to FORMAT or --from FORMAT");
 		if (o->from && sel_given(&o->sel))
 			argp_error(state, "the selection options apply to --to only");
+		if (o->json_ints && o->to != &cv_format_json)
+			argp_error(state, "--json-integers applies to --to json only");
 		if (o->sel.count)
 			argp_error(state, "--count does not apply to convert (see decode --count)");
 		return 0;
@@ -186,6 +196,7 @@ static int convert_to(struct convert_opts *o)
 			code = EXIT_IO;
 			goto out;
 		}
+		c.out.json_ints = o->json_ints;
 	}
 	if ((wcode = o->to->begin(&c)) != 0) {
 		code = wcode;

@@ -29,6 +29,7 @@ typedef struct cv_out {
 	char *buf, *p, *end;
 	int failed; /* a write failed (errno kept in err) */
 	int err;
+	int json_ints; /* --json-integers: every integer a JSON number (cv_json_uint) */
 } cv_out;
 
 int cv_out_init(cv_out *o, FILE *f, size_t cap);
@@ -50,6 +51,12 @@ void cv_dec(cv_out *o, uint64_t v);
 void cv_sdec(cv_out *o, int64_t v);
 void cv_hex(cv_out *o, uint64_t v);          /* 0x1b */
 void cv_json_str(cv_out *o, const char *s);  /* "..." with JSON escapes */
+/* An integer in JSON: a number up to 2^53 (what a reader that parses
+ * numbers as doubles, like jq 1.6, keeps exact), above that a decimal
+ * string, or always a number with o->json_ints. */
+#define CV_JSON_EXACT (1ull << 53)
+void cv_json_uint(cv_out *o, uint64_t v);
+void cv_json_sint(cv_out *o, int64_t v);
 /* A damage item's ,"length":..,"events_lost":..,"message":".." in JSON. */
 void cv_json_damage_tail(cv_out *o, const hvlog_item *it);
 void cv_csv_field(cv_out *o, const char *s); /* quoted only if it must be (RFC 4180) */

@@ -12,6 +12,8 @@
  * longer line (/dev/zero, a file without newlines) is refused rather
  * than read into ever more memory.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,18 @@ static int j_uint(cv_node *n, uint64_t *v)
 
 static int j_sint(cv_node *n, int64_t *v)
 {
+	const char *t;
+	char *end;
+
+	if (n && json_object_is_type(J(n), json_type_string)) {
+		/* a decimal string, as --to json writes beyond 2^53 */
+		t = json_object_get_string(J(n));
+		if (!(isdigit((unsigned char)t[0]) || (t[0] == '-' && isdigit((unsigned char)t[1]))))
+			return -1;
+		errno = 0;
+		*v = strtoll(t, &end, 10);
+		return errno || *end ? -1 : 0;
+	}
 	if (!n || !json_object_is_type(J(n), json_type_int))
 		return -1;
 	*v = json_object_get_int64(J(n));
