@@ -51,6 +51,7 @@ struct cv_rebuild {
 	hvlog_stream_info *streams;
 	uint32_t nstreams;
 	uint32_t *by_number;       /* event number -> index, UINT32_MAX: none */
+	uint64_t *last_ts;         /* per stream: the time of its last event */
 	uint64_t hz, t0;
 	hvlog_writer *w;
 	uint64_t events, lost, skipped;
@@ -428,6 +429,11 @@ cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, int out_fd, c
 		cv_rebuild_close(b, 0);
 		return NULL;
 	}
+	if (!(b->last_ts = calloc(b->nstreams, sizeof *b->last_ts))) {
+		cli_error(NULL, UINT64_MAX, "out of memory");
+		cv_rebuild_close(b, 0);
+		return NULL;
+	}
 	st = hvlog_writer_open_fd(&b->w, b->out_fd, &cfg, &err);
 	if (st != HVLOG_OK) {
 		*code = cli_fail(b->out_shown, &err);
@@ -473,7 +479,10 @@ int cv_rebuild_item(cv_rebuild *b, cv_node *item, uint64_t where)
 		uint64_t ns;
 		if (ops->uint(n, &ns) != 0)
 			return item_error(b, where, "'%s' is not an unsigned integer", "time_ns");
-		ts = b->t0 + (uint64_t)((unsigned __int128)ns * b->hz / 1000000000u);
+		unsigned __int128 t = (unsigned __int128)ns * b->hz / 1000000000u + b->t0;
+		if (t > UINT64_MAX)
+			return item_error(b, where, "'%s' is beyond the last tick of the clock", "time_ns");
+		ts = (uint64_t)t;
 	} else {
 		return item_error(b, where, "no time: give '%s' (ticks) or 'time_ns'", "ts");
 	}
@@ -515,6 +524,15 @@ int cv_rebuild_item(cv_rebuild *b, cv_node *item, uint64_t where)
 		if (values[i] > hvlog_type_max(p->type))
 			return item_error(b, where, "parameter '%s' is too large for its type", p->key);
 	}
+	/* a stream is in time order (docs/FORMAT.md); the writer would store
+	 * a step back as no step */
+	if (ts < b->last_ts[stream]) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "%%s %llu goes back in time in stream %llu (its last event is at %llu)",
+			 (unsigned long long)ts, (unsigned long long)stream, (unsigned long long)b->last_ts[stream]);
+		return item_error(b, where, msg, ops->get(item, "ts") ? "'ts'" : "the tick of 'time_ns'");
+	}
+	b->last_ts[stream] = ts;
 	if (hvlog_emit(hvlog_writer_stream(b->w, (uint32_t)stream), ts, ev, values) != HVLOG_OK) {
 		/* only a failing output gets here; close reports it */
 		return 0;
@@ -547,6 +565,7 @@ int cv_rebuild_close(cv_rebuild *b, int code)
 		b->blocks = next;
 	}
 	free(b->by_number);
+	free(b->last_ts);
 	free(b);
 	return code;
 }

@@ -161,6 +161,56 @@ static int next_line(struct lines *l, char **line, size_t *len)
 	}
 }
 
+/* json-c keeps an integer beyond 64 bits as UINT64_MAX or INT64_MIN
+ * without a word, so the numbers of a line are checked in its text
+ * first: an integer above 2^64 - 1 or below -2^63 is refused with the key
+ * it is the value of (or is in an array of).  0, or -1 reported. */
+static int check_numbers(const char *line, size_t len, const char *shown, uint64_t lineno)
+{
+	const char *p = line, *end = line + len, *key = "", *str = NULL;
+	size_t keylen = 0, strlen_ = 0;
+
+	while (p < end) {
+		if (*p == '"') {
+			str = ++p;
+			while (p < end && *p != '"')
+				p += *p == '\\' ? 2 : 1;
+			strlen_ = (size_t)(p - str);
+			p++;
+			continue;
+		}
+		if (*p == ':' && str) {
+			key = str;
+			keylen = strlen_ < HVLOG_MAX_NAME ? strlen_ : HVLOG_MAX_NAME;
+			str = NULL;
+		}
+		if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			const char *num = p, *digits = p + (*p == '-');
+			int integer = 1;
+			size_t nd;
+			while (p < end && strchr("0123456789+-.eE", *p) && *p) {
+				integer &= !strchr(".eE", *p);
+				p++;
+			}
+			nd = (size_t)(p - digits);
+			/* a JSON integer has no leading zero: its length says most */
+			if (integer && nd >= 19) {
+				const char *max = *num == '-' ? "9223372036854775808" : "18446744073709551615";
+				size_t nmax = strlen(max);
+				if (nd > nmax || (nd == nmax && memcmp(digits, max, nmax) > 0)) {
+					size_t shown_len = (size_t)(p - num) < 40 ? (size_t)(p - num) : 40;
+					cli_error(shown, lineno, "'%.*s': %.*s is out of range (%s)", (int)keylen, key,
+						  (int)shown_len, num, *num == '-' ? "below -2^63" : "above 2^64 - 1");
+					return -1;
+				}
+			}
+			continue;
+		}
+		p++;
+	}
+	return 0;
+}
+
 /* Whether the line (not NUL-terminated) is only white space. */
 static int blank(const char *line, size_t len)
 {
@@ -180,6 +230,8 @@ static json_object *parse_line(json_tokener *tok, const char *shown, uint64_t li
 		cli_error(shown, lineno, "not JSON: a NUL byte at column %zu", (size_t)(nul - line) + 1);
 		return NULL;
 	}
+	if (check_numbers(line, len, shown, lineno) != 0)
+		return NULL;
 	json_tokener_reset(tok);
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success) {

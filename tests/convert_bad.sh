@@ -52,6 +52,40 @@ head -n 1 "$tmp/all.jsonl" > "$tmp/meta.jsonl"
 expect 0 "--from json, only the meta line" "$hvlog" convert --from json "$tmp/meta.jsonl" -o "$tmp/o.hvlog"
 eq "$("$hvlog" decode --count "$tmp/o.hvlog")" 0 "--from json, only the meta line: no events"
 
+# ---- numbers out of range and time going back: refused with line and field
+meta=$(head -n 1 "$tmp/all.jsonl") # 2 GHz clock, streams vp0..vp3
+hlt='"event":"IM_HLT_INSTRUCTION","params":{"guest_rip":1}'
+# bad_json NAME PATTERN LINE...: the lines after the meta line are refused
+bad_json() {
+	name=$1 pattern=$2
+	shift 2
+	{ echo "$meta"; for l in "$@"; do echo "$l"; done; } > "$tmp/$name.jsonl"
+	refused json "$tmp/$name.jsonl" "$name.jsonl:$(($# + 1)): $pattern" "--from json: $name"
+}
+bad_json ts64 "'ts': 18446744073709551616 is out of range \(above 2\^64 - 1\)" "{$hlt,\"ts\":18446744073709551616}"
+bad_json ts_huge "'ts': 9999999999999999999999 is out of range" "{$hlt,\"ts\":9999999999999999999999}"
+bad_json u64 "'guest_rip': 18446744073709551616 is out of range" \
+	'{"event":"IM_HLT_INSTRUCTION","ts":1,"params":{"guest_rip":18446744073709551616}}'
+bad_json u64_text "parameter 'guest_rip' is not an unsigned integer" \
+	'{"event":"IM_HLT_INSTRUCTION","ts":1,"params":{"guest_rip":"18446744073709551616"}}'
+bad_json u8 "parameter 'type' is too large for its type" \
+	'{"event":"IM_GUEST_EXCEPTION","ts":1,"params":{"guest_rip":1,"type":256}}'
+bad_json u32 "parameter 'index' is too large for its type" \
+	'{"event":"IM_MSR_READ","ts":1,"params":{"guest_rip":1,"index":4294967296,"value":0}}'
+bad_json time_ns "'time_ns' is beyond the last tick of the clock" "{$hlt,\"time_ns\":18446744073709551615}"
+bad_json back "'ts' 5 goes back in time in stream 1 \(its last event is at 10\)" \
+	"{$hlt,\"ts\":10,\"stream\":1}" "{$hlt,\"ts\":20,\"stream\":0}" "{$hlt,\"ts\":5,\"stream\":1}"
+bad_json back_ns "the tick of 'time_ns' [0-9]+ goes back in time in stream 0" \
+	"{$hlt,\"ts\":18446744073709551615}" "{$hlt,\"time_ns\":1000}"
+# streams are each in time order, not all together; equal times are fine
+{ echo "$meta"; echo "{$hlt,\"ts\":10,\"stream\":1}"; echo "{$hlt,\"ts\":5,\"stream\":0}"; echo "{$hlt,\"ts\":5,\"stream\":0}"; } > "$tmp/order.jsonl"
+expect 0 "--from json, each stream in order" "$hvlog" convert --from json "$tmp/order.jsonl" -o "$tmp/o.hvlog"
+# the largest values are kept
+{ echo "$meta"; echo "{$hlt,\"ts\":18446744073709551615}"; } > "$tmp/max.jsonl"
+expect 0 "--from json, ts 2^64 - 1" "$hvlog" convert --from json "$tmp/max.jsonl" -o "$tmp/o.hvlog"
+"$hvlog" decode --format json "$tmp/o.hvlog" > "$tmp/out"
+has out '"ts":18446744073709551615' "--from json, ts 2^64 - 1 kept"
+
 # ---- CBOR floats where an integer, text or null is looked for -------------
 if [ -x "$PY" ] && "$PY" -c 'import cbor2' 2>/dev/null; then
 	# cbor FILE ITEM...: a CBOR sequence of the Python expressions ITEM
@@ -80,6 +114,11 @@ EOF
 	}
 	cbor "$tmp/f1.cbor" '{"type": 1.5}'
 	refused cbor "$tmp/f1.cbor" "'type' is not" "cbor: a float type"
+	h='"type": "event", "event": "IM_HLT_INSTRUCTION", "params": {"guest_rip": 1}'
+	cbor "$tmp/back.cbor" "{$h, \"ts\": 10}" "{$h, \"ts\": 5}"
+	refused cbor "$tmp/back.cbor" "back.cbor:[0-9]+: 'ts' 5 goes back in time in stream 0" "cbor: time going back"
+	cbor "$tmp/u8.cbor" '{"type": "event", "event": "IM_GUEST_EXCEPTION", "ts": 1, "params": {"guest_rip": 1, "type": 256}}'
+	refused cbor "$tmp/u8.cbor" "parameter 'type' is too large for its type" "cbor: a u8 of 256"
 	i=0
 	for item in '{"type": "event", "number": 1.5, "ts": 1}' '{"type": "event", "event": "IM_HLT_INSTRUCTION", "ts": 2.5}' \
 		'{"type": "event", "event": "IM_HLT_INSTRUCTION", "ts": 1, "stream": 0.5}' \
