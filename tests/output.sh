@@ -93,6 +93,35 @@ same "$tmp/mix.jsonl" "$d/new.csv" "writing through a symlink writes its target"
 no_tmp "$d" "successful runs"
 
 # ---- SIGTERM and SIGINT remove the temporary ------------------------------
+# ---- convert --to ctf: a directory replaced whole, or not at all ----------
+"$gen" all "$tmp/all.bin" || ko "tracegen all"
+n_all=$("$hvlog" decode --count "$tmp/all.bin")
+expect 0 "--to ctf into a new directory" "$hvlog" convert --to ctf "$tmp/mix.bin" -o "$d/ctf"
+ls "$d/ctf" > "$tmp/mix.ls"
+expect 2 "--to ctf into a non-empty directory" "$hvlog" convert --to ctf "$tmp/all.bin" -o "$d/ctf"
+has err "not empty: give --force" "--to ctf into a non-empty directory: message"
+ls "$d/ctf" > "$tmp/now.ls"
+same "$tmp/mix.ls" "$tmp/now.ls" "a refused --to ctf left the directory as it was"
+touch "$d/ctf/user-file"
+expect 0 "--to ctf --force over a directory" "$hvlog" convert --to ctf --force "$tmp/all.bin" -o "$d/ctf"
+[ -e "$d/ctf/user-file" ] && ko "--force kept a file of the old directory" || ok
+[ "$(ls "$d/ctf" | grep -c '^stream_')" -le 2 ] && ok || ko "--force kept stale stream files: $(ls "$d/ctf" | tr '\n' ' ')"
+if command -v babeltrace2 > /dev/null 2>&1; then
+	n=$(babeltrace2 "$d/ctf" 2>/dev/null | grep -vc 'discarded')
+	[ "$n" = "$n_all" ] && ok || ko "babeltrace2 reads $n events from a $n_all-event trace converted over another"
+else
+	echo "SKIP: babeltrace2 is not installed"
+fi
+mkdir "$d/empty"
+expect 0 "--to ctf into an empty directory" "$hvlog" convert --to ctf "$tmp/all.bin" -o "$d/empty"
+[ -e "$d/empty/metadata" ] && ok || ko "--to ctf into an empty directory: no metadata"
+expect 2 "--to ctf over a file" "$hvlog" convert --to ctf "$tmp/all.bin" -o "$d/new.csv"
+has err "not a directory" "--to ctf over a file: message"
+# a failed conversion (not a trace) leaves the old directory and no temporary
+expect 1 "--to ctf --force, not a trace" "$hvlog" convert --to ctf --force "$tmp/mix.jsonl" -o "$d/ctf"
+[ -e "$d/ctf/metadata" ] && ok || ko "a failed --to ctf --force removed the old directory"
+no_tmp "$d" "--to ctf"
+
 mkfifo "$tmp/fifo"
 for sig in TERM INT; do
 	rm -f "$d/sig.hvlog"
