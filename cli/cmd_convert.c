@@ -46,8 +46,32 @@ static const struct argp_option options[] = {
 	{ 0 }
 };
 
-static const struct argp_child children[] = {
-	{ &sel_argp, 0, "Selection, for --to (lost events and damage are always converted):", 0 },
+/* The selection options without --count (a conversion writes every
+ * selected item; decode --count counts them): sel_argp's own parser, with
+ * a copy of its options in which --count is hidden.  Given anyway, it is
+ * refused (parse, ARGP_KEY_END). */
+static struct argp_option sel_options[64];
+static struct argp sel_argp_convert;
+
+static const struct argp *selection_argp(void)
+{
+	size_t n = 0;
+
+	while (sel_argp.options[n].name || sel_argp.options[n].key || sel_argp.options[n].doc)
+		n++;
+	if (n >= sizeof sel_options / sizeof sel_options[0])
+		return &sel_argp; /* (a longer list keeps --count listed) */
+	memcpy(sel_options, sel_argp.options, (n + 1) * sizeof *sel_options);
+	for (size_t i = 0; i < n; i++)
+		if (sel_options[i].name && !strcmp(sel_options[i].name, "count"))
+			sel_options[i].flags |= OPTION_HIDDEN;
+	sel_argp_convert = sel_argp;
+	sel_argp_convert.options = sel_options;
+	return &sel_argp_convert;
+}
+
+static struct argp_child children[] = {
+	{ NULL, 0, "Selection, for --to (lost events and damage are always converted):", 0 },
 	{ 0 }
 };
 
@@ -281,6 +305,7 @@ int cmd_convert(int argc, char **argv)
 	int code;
 
 	sel_init(&o.sel);
+	children[0].argp = selection_argp();
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0) {
 		sel_free(&o.sel);
 		return EXIT_USAGE;

@@ -262,6 +262,12 @@ expect 2 "ctf without -o" "$HVLOG" convert --to ctf "$T/mix.hvlog"
 expect 2 "unknown format" "$HVLOG" convert --to yaml "$T/mix.hvlog"
 expect 2 "both --to and --from" "$HVLOG" convert --to json --from json "$T/mix.hvlog"
 expect 2 "neither --to nor --from" "$HVLOG" convert "$T/mix.hvlog"
+expect 2 "--count" "$HVLOG" convert --to json --count "$T/mix.hvlog"
+"$HVLOG" convert --help | grep -q -- '--count' && bad "convert --help lists --count, which convert refuses" ||
+	ok "convert --help does not list --count"
+"$HVLOG" convert --help | grep -q -- '--limit' && ok "convert --help lists the other selection options" ||
+	bad "convert --help lost the selection options"
+expect 2 "--json-integers without --to json" "$HVLOG" convert --to csv --json-integers "$T/mix.hvlog"
 printf '{"type":"event","ts":1,"number":33,"params":{"guest_rip":1}}\n' >"$T/bad1.jsonl"
 expect 1 "--from json, a missing parameter" "$HVLOG" convert --from json "$T/bad1.jsonl" -o "$T/bad1.hvlog"
 grep -q "bad1.jsonl:1: parameter 'index' is missing" "$T/err" && ok "--from json names the line and parameter" || bad "message: $(cat "$T/err")"
