@@ -126,7 +126,8 @@ static int next_line(struct lines *l, char **line, size_t *len)
 	size_t scanned = 0;
 
 	for (;;) {
-		char *nl = memchr(l->buf + l->start + scanned, '\n', l->end - l->start - scanned);
+		size_t unscanned = l->end - l->start - scanned;
+		char *nl = unscanned ? memchr(l->buf + l->start + scanned, '\n', unscanned) : NULL;
 		size_t got;
 		if (nl || (l->eof && l->end > l->start)) {
 			*line = l->buf + l->start;
@@ -140,7 +141,8 @@ static int next_line(struct lines *l, char **line, size_t *len)
 		scanned = l->end - l->start;
 		if (scanned > CV_JSON_LINE_MAX)
 			return LINE_LONG;
-		memmove(l->buf, l->buf + l->start, scanned);
+		if (scanned)
+			memmove(l->buf, l->buf + l->start, scanned);
 		l->end = scanned;
 		l->start = 0;
 		if (l->cap - l->end < 65536) {
@@ -192,8 +194,9 @@ static int check_numbers(const char *line, size_t len, const char *shown, uint64
 				integer &= !strchr(".eE", *p);
 				p++;
 			}
+			while (digits + 1 < p && *digits == '0') /* (not JSON, but json-c may take it) */
+				digits++;
 			nd = (size_t)(p - digits);
-			/* a JSON integer has no leading zero: its length says most */
 			if (integer && nd >= 19) {
 				const char *max = *num == '-' ? "9223372036854775808" : "18446744073709551615";
 				size_t nmax = strlen(max);
