@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "convert.h"
+#include "output.h"
 
 static const cv_format *const formats[] = {
 	&cv_format_json, &cv_format_csv, &cv_format_cbor, &cv_format_ctf, &cv_format_chrome,
@@ -25,9 +26,11 @@ struct convert_opts {
 	const char *from;
 	hvsel sel;
 	int progress; /* -1 auto, 0 never, 1 always (on a terminal) */
+	int force;    /* replace a non-empty ctf directory */
+	int json_ints; /* --json-integers */
 };
 
-enum { OPT_NO_PROGRESS = 0x100 };
+enum { OPT_NO_PROGRESS = 0x100, OPT_FORCE, OPT_JSON_INTEGERS };
 
 static const struct argp_option options[] = {
 	{ "to", 't', "FORMAT", 0, "write FORMAT: json (JSON Lines), csv, cbor (CBOR sequence), ctf (CTF 1.8 "
@@ -35,11 +38,40 @@ static const struct argp_option options[] = {
 	{ "from", 'F', "FORMAT", 0, "read FORMAT (json or cbor, as written by --to) and write an hvlog trace", 0 },
 	{ "output", 'o', "OUT", 0, "write to OUT (a directory for ctf); default standard output", 0 },
 	{ "no-progress", OPT_NO_PROGRESS, NULL, 0, "no progress bar on stderr (shown on a terminal by default)", 0 },
+	{ "force", OPT_FORCE, NULL, 0, "with --to ctf, replace a directory that is not empty (whole)", 0 },
+	{ "json-integers", OPT_JSON_INTEGERS, NULL, 0,
+	  "with --to json, every integer as a JSON number: exact in the text, but rounded above 2^53 by readers "
+	  "that use doubles (jq 1.6, JavaScript); by default hex parameters are \"0x..\" strings and other "
+	  "integers above 2^53 decimal strings", 0 },
 	{ 0 }
 };
 
-static const struct argp_child children[] = {
-	{ &sel_argp, 0, "Selection, for --to (lost events and damage are always converted):", 0 },
+/* The selection options without --count (a conversion writes every
+ * selected item; decode --count counts them): sel_argp's own parser, with
+ * a copy of its options in which --count is hidden.  Given anyway, it is
+ * refused (parse, ARGP_KEY_END). */
+static struct argp_option sel_options[64];
+static struct argp sel_argp_convert;
+
+static const struct argp *selection_argp(void)
+{
+	size_t n = 0;
+
+	while (sel_argp.options[n].name || sel_argp.options[n].key || sel_argp.options[n].doc)
+		n++;
+	if (n >= sizeof sel_options / sizeof sel_options[0])
+		return &sel_argp; /* (a longer list keeps --count listed) */
+	memcpy(sel_options, sel_argp.options, (n + 1) * sizeof *sel_options);
+	for (size_t i = 0; i < n; i++)
+		if (sel_options[i].name && !strcmp(sel_options[i].name, "count"))
+			sel_options[i].flags |= OPTION_HIDDEN;
+	sel_argp_convert = sel_argp;
+	sel_argp_convert.options = sel_options;
+	return &sel_argp_convert;
+}
+
+static struct argp_child children[] = {
+	{ NULL, 0, "Selection, for --to (lost events and damage are always converted):", 0 },
 	{ 0 }
 };
 
@@ -77,6 +109,12 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_NO_PROGRESS:
 		o->progress = 0;
 		return 0;
+	case OPT_FORCE:
+		o->force = 1;
+		return 0;
+	case OPT_JSON_INTEGERS:
+		o->json_ints = 1;
+		return 0;
 	case ARGP_KEY_ARG:
 		if (o->file)
 			argp_error(state, "more than one FILE given");
@@ -87,6 +125,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "give one of --to FORMAT or --from FORMAT");
 		if (o->from && sel_given(&o->sel))
 			argp_error(state, "the selection options apply to --to only");
+		if (o->json_ints && o->to != &cv_format_json)
+			argp_error(state, "--json-integers applies to --to json only");
 		if (o->sel.count)
 			argp_error(state, "--count does not apply to convert (see decode --count)");
 		return 0;
@@ -101,6 +141,7 @@ static int convert_from(struct convert_opts *o)
 	FILE *in = strcmp(o->file, "-") ? fopen(o->file, "rb") : stdin;
 	struct stat st;
 	uint64_t size = 0;
+	cli_output out;
 	int code;
 
 	if (!in) {
@@ -117,10 +158,15 @@ static int convert_from(struct convert_opts *o)
 	}
 	if (o->progress == 0)
 		size = 0;
-	if (!strcmp(o->from, "json"))
-		code = cv_from_json(in, shown, o->out, size);
-	else
-		code = cv_from_cbor(in, shown, o->out, size);
+	if ((code = cli_output_open(&out, o->out, &o->file, 1)) == 0) {
+		const char *out_shown = o->out && strcmp(o->out, "-") ? o->out : "(stdout)";
+		if (!strcmp(o->from, "json"))
+			code = cv_from_json(in, shown, out.fd, out_shown, size);
+		else
+			code = cv_from_cbor(in, shown, out.fd, out_shown, size);
+		if (cli_output_close(&out, code == 0) != 0)
+			code = EXIT_IO;
+	}
 	if (in != stdin)
 		fclose(in);
 	return code;
@@ -137,8 +183,9 @@ static int convert_to(struct convert_opts *o)
 	const hvlog_item *it;
 	uint64_t n = 0, events = 0;
 	cv_progress prog;
+	cli_output out = { .fd = -1 };
 	FILE *f = NULL;
-	int code = EXIT_OK, wcode;
+	int code = EXIT_OK, wcode = 0, whole = 0;
 
 	if (o->to->binary && !o->out && isatty(STDOUT_FILENO)) {
 		cli_error(NULL, UINT64_MAX, "%s is binary: give -o OUT or redirect the output", o->to->name);
@@ -150,21 +197,30 @@ static int convert_to(struct convert_opts *o)
 	c.ev_ok = o->sel.all_events ? NULL : o->sel.ev_ok; /* for CSV's columns */
 	hvlog_reader_stats_get(r, &stats);
 
-	if (!o->to->needs_dir) {
+	if (o->to->needs_dir) {
 		if (o->out && strcmp(o->out, "-")) {
-			if (!(f = fopen(o->out, "wb"))) {
-				cli_error(o->out, UINT64_MAX, "cannot create: %s", strerror(errno));
-				code = EXIT_IO;
+			if ((code = cli_output_open_dir(&out, o->out, o->force)) != 0)
 				goto out;
-			}
-		} else {
+			c.out_path = out.tmp;
+		}
+	} else {
+		if ((code = cli_output_open(&out, o->out, &o->file, 1)) != 0)
+			goto out;
+		if (out.fd == STDOUT_FILENO) {
 			f = stdout;
+		} else if ((f = fdopen(out.fd, "wb"))) {
+			out.fd = -1; /* fclose closes it */
+		} else {
+			cli_error(o->out, UINT64_MAX, "cannot create: %s", strerror(errno));
+			code = EXIT_IO;
+			goto out;
 		}
 		if (cv_out_init(&c.out, f, 1u << 20) != 0) {
 			cli_error(NULL, UINT64_MAX, "out of memory");
 			code = EXIT_IO;
 			goto out;
 		}
+		c.out.json_ints = o->json_ints;
 	}
 	if ((wcode = o->to->begin(&c)) != 0) {
 		code = wcode;
@@ -192,11 +248,17 @@ static int convert_to(struct convert_opts *o)
 		}
 	}
 	cv_progress_end(&prog);
+	/* whole: every item was read and written (damage is reported, and
+	 * has no other form in most formats) */
+	whole = !wcode && !c.out.failed && (st == HVLOG_END || st == HVLOG_OK);
 	if (st != HVLOG_OK && st != HVLOG_END)
 		code = cli_fail(shown, &err);
 end:
-	if ((wcode = o->to->end(&c)) != 0 && code != EXIT_IO)
-		code = wcode;
+	if ((wcode = o->to->end(&c)) != 0) {
+		whole = 0;
+		if (code != EXIT_IO)
+			code = wcode;
+	}
 	if (f) {
 		cv_out_flush(&c.out);
 		if (!c.out.failed && fflush(f) != 0) {
@@ -211,10 +273,13 @@ end:
 			cli_error(o->out && strcmp(o->out, "-") ? o->out : NULL, UINT64_MAX, "writing the output failed: %s",
 				  strerror(c.out.err));
 			code = EXIT_IO;
+			whole = 0;
 		}
 		cv_out_free(&c.out);
 	}
 out:
+	if (cli_output_close(&out, whole) != 0)
+		code = EXIT_IO;
 	hvlog_reader_close(r);
 	return code;
 }
@@ -240,6 +305,7 @@ int cmd_convert(int argc, char **argv)
 	int code;
 
 	sel_init(&o.sel);
+	children[0].argp = selection_argp();
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0) {
 		sel_free(&o.sel);
 		return EXIT_USAGE;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "output.h"
 
 enum { OUT_BINARY, OUT_TEXT, OUT_JSON };
 enum { OPT_FORCE = 0x2000 };
@@ -76,17 +77,10 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-/* Whether out names the same file as in (so writing would destroy it). */
-static int same_file(const char *in, const char *out)
-{
-	struct stat a, b;
-
-	if (!strcmp(in, "-") || !out || !strcmp(out, "-"))
-		return 0;
-	return stat(in, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-static int write_selected(hvlog_reader *r, const char *shown, const struct filter_opts *o)
+/* The selected items as a trace on out->fd; *whole says whether every
+ * item was read (damage is reported and left out: the trace is still
+ * whole), so the output may replace what was there. */
+static int write_selected(hvlog_reader *r, const char *shown, const struct filter_opts *o, int fd, int *whole)
 {
 	const hvlog_meta *m = hvlog_reader_meta(r);
 	hvlog_writer_config cfg = {
@@ -106,8 +100,8 @@ static int write_selected(hvlog_reader *r, const char *shown, const struct filte
 	uint64_t n = 0;
 	int code = EXIT_OK, wfail = 0;
 
-	if ((o->out && strcmp(o->out, "-") ? hvlog_writer_open_path(&w, o->out, &cfg, &werr)
-					   : hvlog_writer_open_fd(&w, STDOUT_FILENO, &cfg, &werr)) != HVLOG_OK)
+	*whole = 0;
+	if (hvlog_writer_open_fd(&w, fd, &cfg, &werr) != HVLOG_OK)
 		return cli_fail(outname, &werr);
 	while (n < o->sel.limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
 		if (!sel_match(&o->sel, it))
@@ -131,13 +125,17 @@ static int write_selected(hvlog_reader *r, const char *shown, const struct filte
 			break;
 		}
 	}
-	if (n < o->sel.limit && st != HVLOG_END)
+	*whole = 1;
+	if (n < o->sel.limit && st != HVLOG_END) {
 		code = cli_fail(shown, &err);
+		*whole = 0;
+	}
 	if (hvlog_writer_close(w, &werr) != HVLOG_OK || wfail) {
 		if (werr.status == HVLOG_OK)
 			snprintf(werr.msg, sizeof werr.msg, "writing the output failed");
 		werr.status = HVLOG_IO;
 		code = cli_fail(outname, &werr);
+		*whole = 0;
 	}
 	return code;
 }
@@ -154,8 +152,9 @@ int cmd_filter(int argc, char **argv)
 	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
 	struct filter_opts o = { 0 };
 	hvlog_reader *r;
+	cli_output out;
 	uint64_t t0;
-	int code = EXIT_OK;
+	int code = EXIT_OK, whole = 0;
 
 	sel_init(&o.sel);
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0) {
@@ -173,21 +172,24 @@ int cmd_filter(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (same_file(o.file, o.out)) {
-		cli_error(NULL, UINT64_MAX, "%s: the output would overwrite the input", o.out);
+	if ((code = cli_output_open(&out, o.out, &o.file, 1)) != 0) {
 		sel_free(&o.sel);
-		return EXIT_USAGE;
+		return code;
 	}
 	if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
-		if (o.format == OUT_BINARY && !o.sel.count)
-			code = write_selected(r, cli_shown(o.file), &o);
-		else if (o.out && strcmp(o.out, "-") && !freopen(o.out, "w", stdout))
-			code = (cli_error(o.out, UINT64_MAX, "cannot create: %s", strerror(errno)), EXIT_IO);
-		else
+		if (o.format == OUT_BINARY && !o.sel.count) {
+			code = write_selected(r, cli_shown(o.file), &o, out.fd, &whole);
+		} else if (fflush(stdout) != 0 || (out.fd != STDOUT_FILENO && dup2(out.fd, STDOUT_FILENO) < 0)) {
+			code = (cli_error(o.out, UINT64_MAX, "cannot write: %s", strerror(errno)), EXIT_IO);
+		} else {
 			code = cli_print_selected(r, cli_shown(o.file), &o.sel,
 						  o.format == OUT_JSON ? HVLOG_FORMAT_JSON : HVLOG_FORMAT_TEXT, t0);
+			whole = code == EXIT_OK || code == EXIT_DATA; /* damage is reported, not printed */
+		}
 		hvlog_reader_close(r);
 	}
+	if (cli_output_close(&out, whole) != 0)
+		code = EXIT_IO;
 	sel_free(&o.sel);
 	return code;
 }

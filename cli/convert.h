@@ -29,6 +29,7 @@ typedef struct cv_out {
 	char *buf, *p, *end;
 	int failed; /* a write failed (errno kept in err) */
 	int err;
+	int json_ints; /* --json-integers: every integer a JSON number (cv_json_uint) */
 } cv_out;
 
 int cv_out_init(cv_out *o, FILE *f, size_t cap);
@@ -50,6 +51,12 @@ void cv_dec(cv_out *o, uint64_t v);
 void cv_sdec(cv_out *o, int64_t v);
 void cv_hex(cv_out *o, uint64_t v);          /* 0x1b */
 void cv_json_str(cv_out *o, const char *s);  /* "..." with JSON escapes */
+/* An integer in JSON: a number up to 2^53 (what a reader that parses
+ * numbers as doubles, like jq 1.6, keeps exact), above that a decimal
+ * string, or always a number with o->json_ints. */
+#define CV_JSON_EXACT (1ull << 53)
+void cv_json_uint(cv_out *o, uint64_t v);
+void cv_json_sint(cv_out *o, int64_t v);
 /* A damage item's ,"length":..,"events_lost":..,"message":".." in JSON. */
 void cv_json_damage_tail(cv_out *o, const hvlog_item *it);
 void cv_csv_field(cv_out *o, const char *s); /* quoted only if it must be (RFC 4180) */
@@ -170,9 +177,10 @@ typedef struct cv_node_ops {
 typedef struct cv_rebuild cv_rebuild;
 
 /* Start a rebuild with the metadata item `meta` (NULL: no metadata item:
- * the built-in schema, a nanosecond clock, one stream). */
-cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, const char *out_path, const char *in_shown,
-			    int *code);
+ * the built-in schema, a nanosecond clock, one stream), writing the trace
+ * to out_fd (named out_shown in messages). */
+cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, int out_fd, const char *out_shown,
+			    const char *in_shown, int *code);
 /* One item (event or lost; damage items are skipped); `where` is the
  * input position for messages (line number, byte offset).  0 or an exit
  * code after reporting the problem. */
@@ -185,7 +193,16 @@ void cv_rebuild_counts(const cv_rebuild *b, uint64_t *events, uint64_t *lost, ui
 /* Text as an unsigned integer: decimal or 0x hex, nothing else; 0 or -1. */
 int cv_parse_uint(const char *s, uint64_t *v);
 
-int cv_from_json(FILE *in, const char *in_shown, const char *out_path, uint64_t in_size);
-int cv_from_cbor(FILE *in, const char *in_shown, const char *out_path, uint64_t in_size);
+/* The largest metadata a trace may have (docs/FORMAT.md section 8.1). */
+#define CV_META_MAX (1u << 20)
+
+/* The longest line --from json reads (the metadata of the largest schema
+ * the format allows, every name escaped, is a few MiB). */
+#define CV_JSON_LINE_MAX (16u << 20)
+
+/* Read `in` and write the trace to out_fd; 0 only if all of it was
+ * converted (the caller then keeps the output). */
+int cv_from_json(FILE *in, const char *in_shown, int out_fd, const char *out_shown, uint64_t in_size);
+int cv_from_cbor(FILE *in, const char *in_shown, int out_fd, const char *out_shown, uint64_t in_size);
 
 #endif

@@ -43,13 +43,15 @@ struct block {
 
 struct cv_rebuild {
 	const cv_node_ops *ops;
-	const char *in_shown, *out_path;
+	const char *in_shown, *out_shown;
+	int out_fd;
 	struct block *blocks;
 	hvlog_schema schema;
 	const hvlog_schema *sc;    /* &schema or the built-in one */
 	hvlog_stream_info *streams;
 	uint32_t nstreams;
 	uint32_t *by_number;       /* event number -> index, UINT32_MAX: none */
+	uint64_t *last_ts;         /* per stream: the time of its last event */
 	uint64_t hz, t0;
 	hvlog_writer *w;
 	uint64_t events, lost, skipped;
@@ -307,6 +309,28 @@ static int read_schema(struct mctx *m, cv_node *sn)
 	return m->failed ? -1 : 0;
 }
 
+/* Bytes of CBOR a head (major type and count or value v) takes. */
+static uint64_t cbor_head(uint64_t v)
+{
+	return v < 24 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffffu ? 5 : 9;
+}
+
+/* The bytes the writer's metadata gives the streams: a map of id, name,
+ * partition and vp each (libhvlog/src/meta.c).  Checked before the writer
+ * is opened, which sets up every stream's 64 KiB buffer before it finds
+ * the metadata too large: 65,536 streams asked for 4 GiB. */
+static uint64_t streams_meta_bytes(const hvlog_stream_info *st, uint32_t n)
+{
+	uint64_t total = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t name = st[i].name ? (uint64_t)strlen(st[i].name) : 6u + (i > 9) + (i > 99) + (i > 999) + (i > 9999);
+		total += 1 + 3 + cbor_head(i) + 5 + cbor_head(name) + name + 10 + cbor_head(st[i].partition_id) + 3 +
+			 cbor_head(st[i].vp_index);
+	}
+	return total;
+}
+
 static int read_meta(cv_rebuild *b, cv_node *meta, hvlog_writer_config *cfg)
 {
 	struct mctx m = { b, NULL, 0 };
@@ -363,6 +387,9 @@ static int read_meta(cv_rebuild *b, cv_node *meta, hvlog_writer_config *cfg)
 		}
 		if (m.failed)
 			return -1;
+		if (streams_meta_bytes(b->streams, b->nstreams) > CV_META_MAX)
+			return bad(&m, "'%s' alone take more than the 1 MiB of metadata a trace may have",
+				   "streams");
 	}
 streams:
 	if (!b->nstreams)
@@ -379,8 +406,8 @@ streams:
 	return 0;
 }
 
-cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, const char *out_path, const char *in_shown,
-			    int *code)
+cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, int out_fd, const char *out_shown,
+			    const char *in_shown, int *code)
 {
 	cv_rebuild *b = calloc(1, sizeof *b);
 	hvlog_writer_config cfg = { 0 };
@@ -395,18 +422,21 @@ cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, const char *o
 	}
 	b->ops = ops;
 	b->in_shown = in_shown;
-	b->out_path = out_path && strcmp(out_path, "-") ? out_path : NULL;
+	b->out_fd = out_fd;
+	b->out_shown = out_shown;
 	if (read_meta(b, meta, &cfg) != 0) {
 		*code = EXIT_DATA;
 		cv_rebuild_close(b, 0);
 		return NULL;
 	}
-	if (b->out_path)
-		st = hvlog_writer_open_path(&b->w, b->out_path, &cfg, &err);
-	else
-		st = hvlog_writer_open_fd(&b->w, 1, &cfg, &err);
+	if (!(b->last_ts = calloc(b->nstreams, sizeof *b->last_ts))) {
+		cli_error(NULL, UINT64_MAX, "out of memory");
+		cv_rebuild_close(b, 0);
+		return NULL;
+	}
+	st = hvlog_writer_open_fd(&b->w, b->out_fd, &cfg, &err);
 	if (st != HVLOG_OK) {
-		*code = cli_fail(b->out_path ? b->out_path : "(stdout)", &err);
+		*code = cli_fail(b->out_shown, &err);
 		cv_rebuild_close(b, 0);
 		return NULL;
 	}
@@ -449,7 +479,10 @@ int cv_rebuild_item(cv_rebuild *b, cv_node *item, uint64_t where)
 		uint64_t ns;
 		if (ops->uint(n, &ns) != 0)
 			return item_error(b, where, "'%s' is not an unsigned integer", "time_ns");
-		ts = b->t0 + (uint64_t)((unsigned __int128)ns * b->hz / 1000000000u);
+		unsigned __int128 t = (unsigned __int128)ns * b->hz / 1000000000u + b->t0;
+		if (t > UINT64_MAX)
+			return item_error(b, where, "'%s' is beyond the last tick of the clock", "time_ns");
+		ts = (uint64_t)t;
 	} else {
 		return item_error(b, where, "no time: give '%s' (ticks) or 'time_ns'", "ts");
 	}
@@ -491,6 +524,15 @@ int cv_rebuild_item(cv_rebuild *b, cv_node *item, uint64_t where)
 		if (values[i] > hvlog_type_max(p->type))
 			return item_error(b, where, "parameter '%s' is too large for its type", p->key);
 	}
+	/* a stream is in time order (docs/FORMAT.md); the writer would store
+	 * a step back as no step */
+	if (ts < b->last_ts[stream]) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "%%s %llu goes back in time in stream %llu (its last event is at %llu)",
+			 (unsigned long long)ts, (unsigned long long)stream, (unsigned long long)b->last_ts[stream]);
+		return item_error(b, where, msg, ops->get(item, "ts") ? "'ts'" : "the tick of 'time_ns'");
+	}
+	b->last_ts[stream] = ts;
 	if (hvlog_emit(hvlog_writer_stream(b->w, (uint32_t)stream), ts, ev, values) != HVLOG_OK) {
 		/* only a failing output gets here; close reports it */
 		return 0;
@@ -513,7 +555,7 @@ int cv_rebuild_close(cv_rebuild *b, int code)
 	if (!b)
 		return code;
 	if (b->w && hvlog_writer_close(b->w, &err) != HVLOG_OK)
-		code = cli_fail(b->out_path ? b->out_path : "(stdout)", &err);
+		code = cli_fail(b->out_shown, &err);
 	if (b->skipped && !code)
 		cli_error(b->in_shown, UINT64_MAX, "%llu damage item(s) cannot be rebuilt and were left out",
 			  (unsigned long long)b->skipped);
@@ -523,6 +565,7 @@ int cv_rebuild_close(cv_rebuild *b, int code)
 		b->blocks = next;
 	}
 	free(b->by_number);
+	free(b->last_ts);
 	free(b);
 	return code;
 }

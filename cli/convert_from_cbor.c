@@ -3,9 +3,17 @@
  * written by `convert --to cbor`) back to an hvlog trace.
  *
  * Items are read one at a time from a buffer that holds at least the
- * current item (cbor_load on what is buffered; more is read when it says
- * the item is incomplete).  The buffer grows only for an item larger than
- * it, up to 64 MiB, so memory stays bounded by the largest item.
+ * current item.  Before libcbor builds an item's tree (cbor_load), a
+ * streaming pass over its bytes (cbor_stream_decode) checks its shape:
+ * cbor_load allocates from declared sizes, so an array header of a few
+ * bytes declaring 2^26 entries would make it zero-fill half a gigabyte,
+ * nested ones gigabytes.  The pass refuses a declared size larger than
+ * the bytes the item may still have (each entry takes at least one), more
+ * than MAX_VALUES values, nesting deeper than MAX_DEPTH, indefinite
+ * lengths and tags (which --to cbor never writes), and finds where the
+ * item ends; only a complete item is loaded, so every entry cbor_load
+ * allocates for is there.  The buffer grows only for an item larger than
+ * it, up to MAX_ITEM: memory is bounded by the largest item.
  */
 #include <cbor.h>
 #include <stdlib.h>
@@ -14,11 +22,29 @@
 #include "cli.h"
 #include "convert.h"
 
-#define MAX_ITEM (64u << 20)
+/* The metadata item is the largest: the file's metadata (at most 1 MiB,
+ * docs/FORMAT.md section 8.1) in the same layout plus a few fields. */
+#define MAX_ITEM (4u << 20)
+#define MAX_VALUES (1u << 20) /* values in one item: each takes a byte or more */
+#define MAX_DEPTH 16u         /* nesting of arrays and maps; the metadata uses 6 */
 
 static cbor_item_t *C(cv_node *n)
 {
 	return (cbor_item_t *)n;
+}
+
+/* Whether it is the simple value v (false, true, null, undefined).
+ * libcbor's cbor_is_null(), cbor_is_bool() and cbor_ctrl_value() assert
+ * that a major-type-7 item is not a float, so a float (1.5 in a field
+ * that may be null) must be told apart by its width first. */
+static int ctrl_is(const cbor_item_t *it, uint8_t v)
+{
+	return cbor_isa_float_ctrl(it) && cbor_float_get_width(it) == CBOR_FLOAT_0 && cbor_ctrl_value(it) == v;
+}
+
+static int is_nothing(const cbor_item_t *it)
+{
+	return ctrl_is(it, CBOR_CTRL_NULL) || ctrl_is(it, CBOR_CTRL_UNDEF);
 }
 
 static int str_eq(const cbor_item_t *s, const char *k)
@@ -40,8 +66,7 @@ static cv_node *c_get(cv_node *n, const char *k)
 	np = cbor_map_size(C(n));
 	for (size_t i = 0; i < np; i++)
 		if (str_eq(pairs[i].key, k))
-			return cbor_is_null(pairs[i].value) || cbor_is_undef(pairs[i].value) ? NULL
-											      : (cv_node *)pairs[i].value;
+			return is_nothing(pairs[i].value) ? NULL : (cv_node *)pairs[i].value;
 	return NULL;
 }
 
@@ -79,8 +104,8 @@ static int c_uint(cv_node *n, uint64_t *v)
 		*v = cbor_get_int(C(n));
 		return 0;
 	}
-	if (cbor_is_bool(C(n))) {
-		*v = cbor_get_bool(C(n));
+	if (ctrl_is(C(n), CBOR_CTRL_FALSE) || ctrl_is(C(n), CBOR_CTRL_TRUE)) {
+		*v = ctrl_is(C(n), CBOR_CTRL_TRUE);
 		return 0;
 	}
 	return c_str(n, buf, sizeof buf) == 0 ? cv_parse_uint(buf, v) : -1;
@@ -105,12 +130,110 @@ static int c_sint(cv_node *n, int64_t *v)
 
 static int c_is_null(cv_node *n)
 {
-	return !n || cbor_is_null(C(n)) || cbor_is_undef(C(n));
+	return !n || is_nothing(C(n));
 }
 
 static const cv_node_ops cbor_ops = { c_get, c_len, c_at, c_uint, c_sint, c_str, c_is_null };
 
-int cv_from_cbor(FILE *in, const char *shown, const char *out_path, uint64_t in_size)
+/* ---- the shape pass -------------------------------------------------------- */
+struct shape {
+	uint64_t room;             /* bytes the item may still take from the current value on */
+	uint64_t todo[MAX_DEPTH];  /* entries left in each open container */
+	unsigned depth;
+	uint64_t values;
+	int done;                  /* the item is complete */
+	const char *bad;
+};
+
+static void sh_value(struct shape *s)
+{
+	if (++s->values > MAX_VALUES && !s->bad)
+		s->bad = "more values in one item than the metadata of a trace can have";
+	while (s->depth && --s->todo[s->depth - 1] == 0)
+		s->depth--;
+	if (!s->depth)
+		s->done = 1;
+}
+
+static void sh_open(struct shape *s, uint64_t entries)
+{
+	if (s->bad)
+		return;
+	if (entries > s->room) /* each entry takes at least a byte */
+		s->bad = "declares more entries than the item has bytes";
+	else if (!entries)
+		sh_value(s);
+	else if (s->depth == MAX_DEPTH)
+		s->bad = "is nested too deeply";
+	else
+		s->todo[s->depth++] = entries;
+}
+
+static void sh_array(void *c, size_t n) { sh_open(c, n); }
+/* saturating: 2 * n cannot wrap a 64-bit count from a size_t */
+static void sh_map(void *c, size_t n) { sh_open(c, n > UINT64_MAX / 2 ? UINT64_MAX : (uint64_t)n * 2); }
+static void sh_u8(void *c, uint8_t v) { (void)v; sh_value(c); }
+static void sh_u16(void *c, uint16_t v) { (void)v; sh_value(c); }
+static void sh_u32(void *c, uint32_t v) { (void)v; sh_value(c); }
+static void sh_u64(void *c, uint64_t v) { (void)v; sh_value(c); }
+static void sh_str(void *c, cbor_data d, size_t n) { (void)d; (void)n; sh_value(c); }
+static void sh_simple(void *c) { sh_value(c); }
+static void sh_bool(void *c, bool v) { (void)v; sh_value(c); }
+static void sh_f4(void *c, float v) { (void)v; sh_value(c); }
+static void sh_f8(void *c, double v) { (void)v; sh_value(c); }
+static void sh_indef(void *c)
+{
+	struct shape *s = c;
+	if (!s->bad)
+		s->bad = "uses an indefinite length";
+}
+static void sh_tag(void *c, uint64_t v)
+{
+	struct shape *s = c;
+	(void)v;
+	if (!s->bad)
+		s->bad = "uses a CBOR tag";
+}
+
+static const struct cbor_callbacks shape_cb = {
+	.uint8 = sh_u8, .uint16 = sh_u16, .uint32 = sh_u32, .uint64 = sh_u64,
+	.negint8 = sh_u8, .negint16 = sh_u16, .negint32 = sh_u32, .negint64 = sh_u64,
+	.byte_string = sh_str, .string = sh_str, .byte_string_start = sh_indef, .string_start = sh_indef,
+	.array_start = sh_array, .map_start = sh_map, .indef_array_start = sh_indef, .indef_map_start = sh_indef,
+	.tag = sh_tag, .float2 = sh_f4, .float4 = sh_f4, .float8 = sh_f8,
+	.undefined = sh_simple, .null = sh_simple, .boolean = sh_bool, .indef_break = sh_indef,
+};
+
+enum { SHAPE_OK, SHAPE_MORE, SHAPE_BAD };
+
+/* The shape of the item at p (n bytes buffered, `all` of the input if
+ * last): SHAPE_OK with its length in *len, SHAPE_MORE if it goes on past
+ * n, or SHAPE_BAD with the reason in *why and its position in *len. */
+static int shape_check(const unsigned char *p, size_t n, int last, size_t *len, const char **why)
+{
+	struct shape s = { 0 };
+	size_t off = 0;
+
+	while (!s.done) {
+		struct cbor_decoder_result r;
+		if (off == n)
+			return SHAPE_MORE;
+		s.room = last ? n - off : MAX_ITEM - off; /* off < n <= MAX_ITEM */
+		r = cbor_stream_decode(p + off, n - off, &shape_cb, &s);
+		if (r.status == CBOR_DECODER_NEDATA)
+			return SHAPE_MORE;
+		if (r.status != CBOR_DECODER_FINISHED || s.bad) {
+			*why = s.bad ? s.bad : "is not CBOR";
+			*len = off;
+			return SHAPE_BAD;
+		}
+		off += r.read;
+	}
+	*len = off;
+	return SHAPE_OK;
+}
+
+int cv_from_cbor(FILE *in, const char *shown, int out_fd, const char *out_shown, uint64_t in_size)
 {
 	size_t cap = 1u << 20, start = 0, end = 0;
 	unsigned char *buf = malloc(cap);
@@ -127,10 +250,11 @@ int cv_from_cbor(FILE *in, const char *shown, const char *out_path, uint64_t in_
 	for (;;) {
 		struct cbor_load_result res = { 0 };
 		cbor_item_t *item = NULL;
+		const char *why = NULL;
+		size_t len = 0;
+		int shape = start < end ? shape_check(buf + start, end - start, eof, &len, &why) : SHAPE_MORE;
 
-		if (start < end)
-			item = cbor_load(buf + start, end - start, &res);
-		if (!item && (start == end || res.error.code == CBOR_ERR_NOTENOUGHDATA)) {
+		if (shape == SHAPE_MORE) {
 			size_t got;
 			if (eof) {
 				if (start < end) {
@@ -165,17 +289,24 @@ int cv_from_cbor(FILE *in, const char *shown, const char *out_path, uint64_t in_
 			}
 			continue;
 		}
-		if (!item) {
+		if (shape == SHAPE_BAD) {
+			cli_error(shown, offset + len, "a CBOR item %s", why);
+			code = EXIT_DATA;
+			break;
+		}
+		if (!(item = cbor_load(buf + start, len, &res)) || res.read != len) {
 			cli_error(shown, offset + res.error.position, "not a CBOR item (libcbor error %d)",
 				  (int)res.error.code);
-			code = EXIT_DATA;
+			if (item)
+				cbor_decref(&item);
+			code = res.error.code == CBOR_ERR_MEMERROR ? EXIT_IO : EXIT_DATA;
 			break;
 		}
 		if (!b) {
 			cv_node *t = c_get((cv_node *)item, "type");
 			char type[8];
 			int is_meta = t && c_str(t, type, sizeof type) == 0 && !strcmp(type, "meta");
-			b = cv_rebuild_open(&cbor_ops, is_meta ? (cv_node *)item : NULL, out_path, shown, &code);
+			b = cv_rebuild_open(&cbor_ops, is_meta ? (cv_node *)item : NULL, out_fd, out_shown, shown, &code);
 			if (!b || is_meta) {
 				cbor_decref(&item);
 				if (!b)
@@ -200,8 +331,11 @@ int cv_from_cbor(FILE *in, const char *shown, const char *out_path, uint64_t in_
 			cv_progress_update(&prog, offset);
 	}
 	cv_progress_end(&prog);
-	if (!b && !code)
-		b = cv_rebuild_open(&cbor_ops, NULL, out_path, shown, &code);
+	if (!b && !code) {
+		/* no metadata and no item: not what --to cbor writes */
+		cli_error(shown, UINT64_MAX, "no items: not a CBOR sequence of a trace (even an empty one has its metadata)");
+		code = EXIT_DATA;
+	}
 	if (b)
 		code = cv_rebuild_close(b, code);
 	free(buf);

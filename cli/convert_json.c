@@ -6,17 +6,18 @@
  *
  *   {"type":"event","time_ns":750,"ts":1001500,"stream":1,"stream_name":"vp1",
  *    "group":"interrupt","event":"HV_TR_IM_MSR_READ","number":33,
- *    "params":{"guest_rip":18446735277616533505,"index":27,"value":42},
+ *    "params":{"guest_rip":"0xfffff80000001000","index":27,"value":"0x2a"},
  *    "names":{"index":"IA32_APIC_BASE"}}
  *   {"type":"lost","time_ns":..,"ts":..,"stream":0,"stream_name":"vp0",
  *    "count":3,"first_ts":..,"last_ts":..,"first_ns":..,"last_ns":..}
  *   {"type":"damage","time_ns":..,"ts":..,"stream":null,"offset":..,"kind":"checksum mismatch",
  *    "length":..,"events_lost":..,"message":".."}
  *
- * Parameter values are the raw integers as JSON numbers, exact in the
- * text (a reader that parses numbers as doubles, like JavaScript or jq
- * 1.6, rounds those above 2^53); "names" holds the schema's name for
- * values that have one.  time_ns counts from tick t0 (the meta line's
+ * Hex parameters are "0x..." strings, as `decode --format json` writes
+ * them, and every other integer above 2^53 a decimal string: a reader
+ * that parses numbers as doubles (JavaScript, jq 1.6) would round it.
+ * --json-integers writes them all as JSON numbers instead (exact in the
+ * text only).  "names" holds the schema's name for values that have one.  time_ns counts from tick t0 (the meta line's
  * "t0", the first event), as `hvlog decode` does.
  */
 #include <stdlib.h>
@@ -64,9 +65,9 @@ static void head(cv_ctx *c, const char *type, const hvlog_item *it)
 	cv_str(o, "{\"type\":\"");
 	cv_str(o, type);
 	cv_str(o, "\",\"time_ns\":");
-	cv_dec(o, hvlog_ticks_to_ns(it->ts, c->t0, c->m->clock_hz));
+	cv_json_uint(o, hvlog_ticks_to_ns(it->ts, c->t0, c->m->clock_hz));
 	cv_str(o, ",\"ts\":");
-	cv_dec(o, it->ts);
+	cv_json_uint(o, it->ts);
 	cv_str(o, ",\"stream\":");
 	if (it->stream == UINT32_MAX) {
 		cv_str(o, "null");
@@ -101,7 +102,13 @@ static int json_item(cv_ctx *c, const hvlog_item *it)
 		for (uint32_t i = 0; i < ev->nparams; i++) {
 			/* the key's piece starts with a comma, for every parameter but the first */
 			cv_mem(o, key[i].s + !i, key[i].n - !i);
-			cv_dec(o, it->values[i]);
+			if (ev->params[i].display == HVLOG_DISPLAY_HEX && !o->json_ints) {
+				cv_ch(o, '"');
+				cv_hex(o, it->values[i]);
+				cv_ch(o, '"');
+			} else {
+				cv_json_uint(o, it->values[i]);
+			}
 			named |= ev->params[i].values != NULL;
 		}
 		cv_ch(o, '}');
@@ -123,20 +130,20 @@ static int json_item(cv_ctx *c, const hvlog_item *it)
 	case HVLOG_ITEM_LOST:
 		head(c, "lost", it);
 		cv_str(o, ",\"count\":");
-		cv_dec(o, it->lost_count);
+		cv_json_uint(o, it->lost_count);
 		cv_str(o, ",\"first_ts\":");
-		cv_dec(o, it->lost_first_ts);
+		cv_json_uint(o, it->lost_first_ts);
 		cv_str(o, ",\"last_ts\":");
-		cv_dec(o, it->lost_last_ts);
+		cv_json_uint(o, it->lost_last_ts);
 		cv_str(o, ",\"first_ns\":");
-		cv_dec(o, hvlog_ticks_to_ns(it->lost_first_ts, c->t0, c->m->clock_hz));
+		cv_json_uint(o, hvlog_ticks_to_ns(it->lost_first_ts, c->t0, c->m->clock_hz));
 		cv_str(o, ",\"last_ns\":");
-		cv_dec(o, hvlog_ticks_to_ns(it->lost_last_ts, c->t0, c->m->clock_hz));
+		cv_json_uint(o, hvlog_ticks_to_ns(it->lost_last_ts, c->t0, c->m->clock_hz));
 		break;
 	case HVLOG_ITEM_DAMAGE:
 		head(c, "damage", it);
 		cv_str(o, ",\"offset\":");
-		cv_dec(o, it->offset);
+		cv_json_uint(o, it->offset);
 		cv_str(o, ",\"kind\":");
 		cv_json_str(o, hvlog_status_str(it->damage));
 		cv_json_damage_tail(o, it);

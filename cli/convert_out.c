@@ -86,12 +86,37 @@ void cv_json_str(cv_out *o, const char *s)
 	o->p += hvlog_format_json_str(o->p, s);
 }
 
+void cv_json_uint(cv_out *o, uint64_t v)
+{
+	if (v <= CV_JSON_EXACT || o->json_ints) {
+		cv_dec(o, v);
+		return;
+	}
+	cv_ch(o, '"');
+	cv_dec(o, v);
+	cv_ch(o, '"');
+}
+
+void cv_json_sint(cv_out *o, int64_t v)
+{
+	if (v >= 0 || o->json_ints || (uint64_t)0 - (uint64_t)v <= CV_JSON_EXACT) {
+		if (v >= 0)
+			cv_json_uint(o, (uint64_t)v);
+		else
+			cv_sdec(o, v);
+		return;
+	}
+	cv_ch(o, '"');
+	cv_sdec(o, v);
+	cv_ch(o, '"');
+}
+
 void cv_json_damage_tail(cv_out *o, const hvlog_item *it)
 {
 	cv_str(o, ",\"length\":");
-	cv_dec(o, it->damage_len);
+	cv_json_uint(o, it->damage_len);
 	cv_str(o, ",\"events_lost\":");
-	cv_dec(o, it->damage_events);
+	cv_json_uint(o, it->damage_events);
 	cv_str(o, ",\"message\":");
 	cv_json_str(o, it->damage_msg ? it->damage_msg : "");
 }
@@ -148,12 +173,12 @@ void cv_json_meta(cv_out *o, const hvlog_meta *m, uint64_t t0)
 	key(o, "name", 0);
 	cv_json_str(o, m->clock_name ? m->clock_name : "");
 	key(o, "hz", 1);
-	cv_dec(o, m->clock_hz);
+	cv_json_uint(o, m->clock_hz);
 	key(o, "epoch_ns", 1);
-	cv_sdec(o, m->clock_epoch_ns);
+	cv_json_sint(o, m->clock_epoch_ns);
 	cv_ch(o, '}');
 	key(o, "t0", 1);
-	cv_dec(o, t0);
+	cv_json_uint(o, t0);
 	key(o, "streams", 1);
 	cv_ch(o, '[');
 	for (uint32_t i = 0; i < m->nstreams; i++) {
@@ -166,7 +191,7 @@ void cv_json_meta(cv_out *o, const hvlog_meta *m, uint64_t t0)
 		key(o, "name", 1);
 		cv_json_str(o, si->name ? si->name : "");
 		key(o, "partition", 1);
-		cv_dec(o, si->partition_id);
+		cv_json_uint(o, si->partition_id);
 		key(o, "vp", 1);
 		cv_dec(o, si->vp_index);
 		cv_ch(o, '}');
@@ -188,7 +213,7 @@ void cv_json_meta(cv_out *o, const hvlog_meta *m, uint64_t t0)
 		key(o, "name", 1);
 		cv_json_str(o, s->groups[g].name);
 		key(o, "mask", 1);
-		cv_dec(o, s->groups[g].mask);
+		cv_json_uint(o, s->groups[g].mask);
 		cv_ch(o, '}');
 	}
 	cv_ch(o, ']');
@@ -205,7 +230,7 @@ void cv_json_meta(cv_out *o, const hvlog_meta *m, uint64_t t0)
 		for (uint32_t v = 0; v < vt->nvalues; v++) {
 			cv_reserve(o, 1024);
 			cv_str(o, v ? ",[" : "[");
-			cv_dec(o, vt->values[v].value);
+			cv_json_uint(o, vt->values[v].value);
 			cv_ch(o, ',');
 			cv_json_str(o, vt->values[v].name);
 			cv_ch(o, ']');

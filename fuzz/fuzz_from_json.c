@@ -6,8 +6,8 @@
  *
  * The input is the JSON Lines text, read through a memory FILE by
  * cv_from_json (convert.h) exactly as the command reads a file; the trace
- * it writes goes to a memory file (a memfd, opened by its /proc/self/fd
- * path like any output path).  Besides not crashing or leaking:
+ * it writes goes to a memory file (a memfd, emptied before each input).
+ * Besides not crashing or leaking:
  *   - the exit code is one the command documents (0 to 3);
  *   - whatever it accepted (exit 0) is a trace that reads back whole:
  *     it opens, and every item is an event or a lost record, never
@@ -27,7 +27,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 static int out_fd = -1;
-static char out_path[64];
 
 static void setup(void)
 {
@@ -35,7 +34,6 @@ static void setup(void)
 		perror("memfd_create");
 		abort();
 	}
-	snprintf(out_path, sizeof out_path, "/proc/self/fd/%d", out_fd);
 	if (!getenv("HVLOG_FUZZ_VERBOSE")) {
 		FILE *null = fopen("/dev/null", "w");
 		if (!null) {
@@ -84,7 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	in = len ? fmemopen((void *)data, len, "r") : fopen("/dev/null", "r");
 	if (!in)
 		abort();
-	code = cv_from_json(in, "fuzz", out_path, 0);
+	if (ftruncate(out_fd, 0) != 0 || lseek(out_fd, 0, SEEK_SET) != 0)
+		abort();
+	code = cv_from_json(in, "fuzz", out_fd, "(memfd)", 0);
 	fclose(in);
 	if (code < 0 || code > EXIT_IO)
 		abort();

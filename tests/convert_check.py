@@ -35,6 +35,22 @@ def norm(v):
     return v
 
 
+NUMERIC = re.compile(r"^(0x[0-9a-f]+|-?[0-9]+)$")
+
+
+def exact(v):
+    """convert --to json: hex parameters are "0x.." strings and integers
+    above 2^53 decimal strings (both exact through readers that use
+    doubles); as integers, recursively."""
+    if isinstance(v, str) and NUMERIC.match(v):
+        return int(v, 0)
+    if isinstance(v, dict):
+        return {k: exact(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [exact(x) for x in v]
+    return v
+
+
 def load_ref(path):
     items = [json.loads(line) for line in open(path)]
     return [i for i in items if i["type"] == "event"], [i for i in items if i["type"] == "lost"]
@@ -96,7 +112,7 @@ def compare_items(items, events, lost, what):
 
 def check_json(path, ref_path):
     events, lost = load_ref(ref_path)
-    items = [json.loads(line) for line in open(path)]
+    items = [exact(json.loads(line)) for line in open(path)]
     if items[0].get("type") != "meta":
         fail("the first line is not the metadata")
     n, nl = compare_items(items[1:], events, lost, "json")
@@ -111,7 +127,7 @@ def check_cbor(path, ref_path, json_path):
         dec = cbor2.CBORDecoder(f)
         while f.peek(1):
             items.append(dec.decode())
-    meta = json.loads(open(json_path).readline())
+    meta = exact(json.loads(open(json_path).readline()))
     if items[0] != meta:
         fail("CBOR metadata differs from the JSON meta line")
     n, nl = compare_items(items[1:], events, lost, "cbor")
@@ -139,7 +155,7 @@ def parse_bt(path):
 
 def check_ctf(cycles_path, seconds_path, ref_path, json_path):
     events, _ = load_ref(ref_path)
-    meta = json.loads(open(json_path).readline())
+    meta = exact(json.loads(open(json_path).readline()))
     hz, epoch = meta["clock"]["hz"], meta["clock"]["epoch_ns"]
     cyc, sec = parse_bt(cycles_path), parse_bt(seconds_path)
     if len(cyc) != len(events) or len(sec) != len(events):

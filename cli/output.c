@@ -1,0 +1,318 @@
+/*
+ * output.c - outputs written through a temporary renamed into place
+ * (output.h).
+ *
+ * The temporary sits in the final name's directory, so the rename is one
+ * step on one file system: readers see the old file or the whole new
+ * one.  Only one output is open at a time; its temporary's name is kept
+ * where the SIGINT/SIGTERM/SIGHUP handler can remove it (unlink, and for a
+ * directory getdents64/unlinkat, all async-signal-safe system calls),
+ * after which the signal is raised again with its default action so the
+ * exit status still says what happened.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "output.h"
+
+/* ---- the temporary a signal removes ------------------------------------- */
+static char sig_tmp[PATH_MAX];
+static volatile sig_atomic_t sig_armed; /* 1: a file, 2: a directory */
+
+/* Remove the directory at dfd's name `name` in `at` and everything in it,
+ * with system calls only (callable from a signal handler). */
+static int rmtree_at(int at, const char *name)
+{
+	char buf[4096];
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	long n;
+
+	if (fd < 0)
+		return unlinkat(at, name, 0);
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+		for (long off = 0; off < n;) {
+			struct {
+				unsigned long long ino;
+				long long off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(buf + off);
+			off += d->reclen;
+			if (!strcmp(d->name, ".") || !strcmp(d->name, ".."))
+				continue;
+			/* DT_UNKNOWN: unlinkat tells a directory by EISDIR */
+			if (d->type == DT_DIR || (unlinkat(fd, d->name, 0) != 0 && errno == EISDIR))
+				rmtree_at(fd, d->name);
+		}
+	close(fd);
+	return unlinkat(at, name, AT_REMOVEDIR);
+}
+
+static void remove_tmp(const char *path, int dir)
+{
+	if (dir)
+		rmtree_at(AT_FDCWD, path);
+	else
+		unlink(path);
+}
+
+static void on_signal(int sig)
+{
+	if (sig_armed)
+		remove_tmp(sig_tmp, sig_armed == 2);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void arm(const char *tmp, int dir)
+{
+	static int installed;
+
+	if (!installed) {
+		static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+		struct sigaction sa = { .sa_handler = on_signal }, was;
+		sigemptyset(&sa.sa_mask);
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			/* one ignored when we started (a background job's SIGINT) stays so */
+			if (sigaction(sigs[i], NULL, &was) == 0 && was.sa_handler != SIG_IGN)
+				sigaction(sigs[i], &sa, NULL);
+		installed = 1;
+	}
+	sig_armed = 0;
+	strcpy(sig_tmp, tmp); /* callers check the length */
+	sig_armed = dir ? 2 : 1;
+}
+
+/* ---- the input check ------------------------------------------------------ */
+static int same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+int cli_output_is_input(const char *path, const char *const *inputs, size_t n)
+{
+	struct stat out, in;
+	int std = !path || !strcmp(path, "-");
+
+	if (std ? fstat(STDOUT_FILENO, &out) != 0 || !S_ISREG(out.st_mode) : stat(path, &out) != 0)
+		return 0; /* a new file, or a terminal or pipe: no input */
+	for (size_t i = 0; i < n; i++) {
+		if (!inputs[i])
+			continue;
+		if (!strcmp(inputs[i], "-") ? fstat(STDIN_FILENO, &in) == 0 && S_ISREG(in.st_mode)
+					    : stat(inputs[i], &in) == 0)
+			if (same_inode(&in, &out))
+				return 1;
+	}
+	return 0;
+}
+
+/* ---- temporaries ----------------------------------------------------------- */
+
+/* The name the output really has: a symlink's target (a plain create
+ * writes through it), else path.  Malloc'd; NULL when out of memory. */
+static char *final_name(const char *path)
+{
+	struct stat st;
+	char *r;
+
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (r = realpath(path, NULL)))
+		return r;
+	return strdup(path);
+}
+
+/* "DIR/.BASE.XXXXXX" beside final; NULL if too long or out of memory. */
+static char *tmp_template(const char *final)
+{
+	const char *slash = strrchr(final, '/');
+	size_t dn = slash ? (size_t)(slash - final) + 1 : 0;
+	size_t len = strlen(final) + 9;
+	char *t;
+
+	if (len >= sizeof sig_tmp || !(t = malloc(len)))
+		return NULL;
+	memcpy(t, final, dn);
+	snprintf(t + dn, len - dn, ".%s.XXXXXX", final + dn);
+	return t;
+}
+
+static mode_t create_mode(mode_t full)
+{
+	mode_t um = umask(0);
+
+	umask(um);
+	return full & ~um;
+}
+
+static int fail_io(cli_output *o, const char *what)
+{
+	cli_error(o->path, UINT64_MAX, "%s: %s", what, strerror(errno));
+	free(o->final);
+	free(o->tmp);
+	o->final = o->tmp = NULL;
+	return EXIT_IO;
+}
+
+static int refuse_input(const char *path, const char *const *inputs, size_t n)
+{
+	if (!cli_output_is_input(path, inputs, n))
+		return 0;
+	cli_error(NULL, UINT64_MAX, "%s: the output would overwrite the input",
+		  path && strcmp(path, "-") ? path : "(stdout)");
+	return EXIT_USAGE;
+}
+
+int cli_output_open(cli_output *o, const char *path, const char *const *inputs, size_t n)
+{
+	struct stat st;
+	int code;
+
+	*o = (cli_output){ .path = path, .fd = STDOUT_FILENO };
+	if ((code = refuse_input(path, inputs, n)) != 0)
+		return code;
+	if (!path || !strcmp(path, "-"))
+		return 0;
+	if (!(o->final = final_name(path)))
+		return fail_io(o, "cannot create");
+	if (stat(o->final, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* /dev/null, a FIFO: written as they are, a rename would replace them */
+		if ((o->fd = open(o->final, O_WRONLY | O_CLOEXEC)) < 0)
+			return fail_io(o, "cannot open");
+		return 0;
+	}
+	if (!(o->tmp = tmp_template(o->final))) {
+		errno = ENAMETOOLONG;
+		return fail_io(o, "cannot create");
+	}
+	if ((o->fd = mkostemp(o->tmp, O_CLOEXEC)) < 0)
+		return fail_io(o, "cannot create a temporary file beside it");
+	arm(o->tmp, 0);
+	if (fchmod(o->fd, stat(o->final, &st) == 0 ? st.st_mode & 07777 : create_mode(0666)) != 0) {
+		int e = errno;
+		cli_output_close(o, 0);
+		errno = e;
+		return fail_io(o, "cannot set the mode");
+	}
+	return 0;
+}
+
+/* Whether the directory path has nothing in it. */
+static int dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int empty = 1;
+
+	if (!d)
+		return 0;
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+int cli_output_open_dir(cli_output *o, const char *path, int force)
+{
+	struct stat st;
+
+	*o = (cli_output){ .path = path, .fd = -1, .dir = 1 };
+	if (!(o->final = final_name(path)))
+		return fail_io(o, "cannot create");
+	if (stat(o->final, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			cli_error(path, UINT64_MAX, "exists and is not a directory");
+			free(o->final);
+			o->final = NULL;
+			return EXIT_USAGE;
+		}
+		if (!force && !dir_empty(o->final)) {
+			cli_error(path, UINT64_MAX,
+				  "the directory is not empty: give --force to replace it whole, or another -o DIR");
+			free(o->final);
+			o->final = NULL;
+			return EXIT_USAGE;
+		}
+	}
+	if (!(o->tmp = tmp_template(o->final))) {
+		errno = ENAMETOOLONG;
+		return fail_io(o, "cannot create");
+	}
+	if (!mkdtemp(o->tmp))
+		return fail_io(o, "cannot create a temporary directory beside it");
+	arm(o->tmp, 1);
+	if (chmod(o->tmp, create_mode(0777)) != 0) {
+		int e = errno;
+		cli_output_close(o, 0);
+		errno = e;
+		return fail_io(o, "cannot set the mode");
+	}
+	return 0;
+}
+
+/* Put the new directory o->tmp in place of the existing o->final: the old
+ * one is renamed away first, removed once the new one is in. */
+static int swap_dir(cli_output *o)
+{
+	char *old = tmp_template(o->final);
+	int code = 0;
+
+	if (!rename(o->tmp, o->final))
+		goto done; /* there was none, or an empty one */
+	if (errno != ENOTEMPTY && errno != EEXIST)
+		goto fail;
+	if (!old || !mkdtemp(old) || rename(o->final, old) != 0)
+		goto fail; /* renaming a directory over the empty placeholder */
+	if (rename(o->tmp, o->final) != 0) {
+		int e = errno;
+		rename(old, o->final); /* put the old one back */
+		errno = e;
+		goto fail;
+	}
+	rmtree_at(AT_FDCWD, old);
+	goto done;
+fail:
+	cli_error(o->path, UINT64_MAX, "cannot put the new directory in place: %s", strerror(errno));
+	if (old)
+		rmdir(old); /* the placeholder, if it was made */
+	code = EXIT_IO;
+done:
+	free(old);
+	return code;
+}
+
+int cli_output_close(cli_output *o, int ok)
+{
+	int code = 0;
+
+	if (o->fd >= 0 && o->fd != STDOUT_FILENO && close(o->fd) != 0 && ok) {
+		cli_error(o->path, UINT64_MAX, "writing the output failed: %s", strerror(errno));
+		code = EXIT_IO;
+		ok = 0;
+	}
+	o->fd = -1;
+	if (o->tmp) {
+		if (ok && o->dir)
+			code = swap_dir(o);
+		else if (ok && rename(o->tmp, o->final) != 0) {
+			cli_error(o->path, UINT64_MAX, "cannot put the output in place: %s", strerror(errno));
+			code = EXIT_IO;
+		}
+		if (!ok || code)
+			remove_tmp(o->tmp, o->dir);
+		sig_armed = 0;
+	}
+	free(o->tmp);
+	free(o->final);
+	o->tmp = o->final = NULL;
+	return code;
+}
