@@ -959,6 +959,182 @@ START_TEST(test_color_columns)
 }
 END_TEST
 
+/* The one JSON dialect and its flags, on one event of each display and a
+ * lost item: hex strings, decimal strings above 2^53 (not at it), bools;
+ * raw integers with JSON_INTEGERS; offsets with OFFSETS; the decode
+ * dialect with JSON_DECODE_V1. */
+START_TEST(test_json_dialect)
+{
+	static const hvlog_param params[] = {
+		{ "h", "Hex", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL },
+		{ "d", "Dec", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL },
+		{ "e", "Exact", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL },
+		{ "b", "Bool", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_BOOL, HVLOG_CODING_VARINT, NULL },
+		{ "n", "Enum", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0] },
+	};
+	static const hvlog_group groups[] = { { "g", "Group", 1 } };
+	static const hvlog_event events[] = { { 9, "HV_TR_E", "E", 0, params, NELEMS(params), 0 } };
+	static const hvlog_schema schema = { "s", 1, groups, 1, events, 1, hostile_valtabs, NELEMS(hostile_valtabs), 0 };
+	static const hvlog_stream_info streams[] = { { "vp0", 1, 0 } };
+	static const struct {
+		unsigned flags;
+		const char *event, *lost;
+	} cases[] = {
+		{ 0,
+		  "{\"type\":\"event\",\"time_ns\":5,\"ts\":15,\"stream\":0,\"stream_name\":\"vp0\",\"group\":\"g\","
+		  "\"event\":\"HV_TR_E\",\"number\":9,\"params\":{\"h\":\"0xffffffffffffffff\",\"d\":\"9007199254740993\","
+		  "\"e\":9007199254740992,\"b\":true,\"n\":16},\"names\":{\"n\":\"caf\xc3\xa9\"}}\n",
+		  "{\"type\":\"lost\",\"time_ns\":10,\"ts\":20,\"stream\":0,\"stream_name\":\"vp0\",\"count\":3,"
+		  "\"first_ts\":11,\"last_ts\":19,\"first_ns\":1,\"last_ns\":9}\n" },
+		{ HVLOG_FMT_JSON_INTEGERS,
+		  "{\"type\":\"event\",\"time_ns\":5,\"ts\":15,\"stream\":0,\"stream_name\":\"vp0\",\"group\":\"g\","
+		  "\"event\":\"HV_TR_E\",\"number\":9,\"params\":{\"h\":18446744073709551615,\"d\":9007199254740993,"
+		  "\"e\":9007199254740992,\"b\":1,\"n\":16},\"names\":{\"n\":\"caf\xc3\xa9\"}}\n",
+		  NULL },
+		{ HVLOG_FMT_OFFSETS,
+		  "{\"type\":\"event\",\"time_ns\":5,\"ts\":15,\"stream\":0,\"stream_name\":\"vp0\",\"offset\":77,"
+		  "\"group\":\"g\",\"event\":\"HV_TR_E\",\"number\":9,\"params\":{\"h\":\"0xffffffffffffffff\","
+		  "\"d\":\"9007199254740993\",\"e\":9007199254740992,\"b\":true,\"n\":16},\"names\":{\"n\":\"caf\xc3\xa9\"}}\n",
+		  "{\"type\":\"lost\",\"time_ns\":10,\"ts\":20,\"stream\":0,\"stream_name\":\"vp0\",\"offset\":88,"
+		  "\"count\":3,\"first_ts\":11,\"last_ts\":19,\"first_ns\":1,\"last_ns\":9}\n" },
+		{ HVLOG_FMT_JSON_DECODE_V1,
+		  "{\"type\":\"event\",\"time_ns\":5,\"ts\":15,\"stream\":0,\"stream_name\":\"vp0\",\"offset\":77,"
+		  "\"group\":\"g\",\"event\":\"HV_TR_E\",\"number\":9,\"params\":{\"h\":\"0xffffffffffffffff\","
+		  "\"d\":9007199254740993,\"e\":9007199254740992,\"b\":true,\"n\":16},\"names\":{\"n\":\"caf\xc3\xa9\"}}\n",
+		  "{\"type\":\"lost\",\"time_ns\":10,\"ts\":20,\"stream\":0,\"stream_name\":\"vp0\",\"offset\":88,"
+		  "\"count\":3,\"first_ts\":11,\"last_ts\":19}\n" },
+	};
+	const uint64_t v[] = { UINT64_MAX, (1ull << 53) + 1, 1ull << 53, 1, 0x10 };
+	char line[HVLOG_FORMAT_MAX];
+	decoded d;
+
+	decode_meta(&d, &schema, streams, 1, 1000000000u);
+	for (int bare = 0; bare < 2; bare++) {
+		hvlog_meta m = d.meta;
+		if (bare)
+			m.internal = NULL; /* the same without the tables */
+		for (size_t i = 0; i < NELEMS(cases); i++) {
+			hvlog_formatter_config cfg = { HVLOG_FORMAT_JSON, cases[i].flags, 10, NULL };
+			hvlog_item ev = { .kind = HVLOG_ITEM_EVENT, .stream = 0, .ts = 15, .offset = 77,
+					  .event = &m.schema->events[0], .values = v };
+			hvlog_item lost = { .kind = HVLOG_ITEM_LOST, .stream = 0, .ts = 20, .offset = 88,
+					    .lost_count = 3, .lost_first_ts = 11, .lost_last_ts = 19 };
+			hvlog_formatter *f;
+			hvlog_error err;
+			size_t hn;
+			ck_assert_int_eq(hvlog_formatter_create(&f, &m, &cfg, &err), HVLOG_OK);
+			hvlog_formatter_header(f, &hn);
+			/* a meta item first, but in the old decode dialect */
+			ck_assert(!hn == !!(cases[i].flags & HVLOG_FMT_JSON_DECODE_V1));
+			ck_assert_uint_eq(hvlog_formatter_item(f, &ev, line, sizeof line), strlen(cases[i].event));
+			ck_assert_str_eq(line, cases[i].event);
+			hvlog_formatter_item(f, &lost, line, sizeof line);
+			if (cases[i].lost)
+				ck_assert_str_eq(line, cases[i].lost);
+			hvlog_formatter_free(f);
+		}
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* Flags that do not apply to a kind, an unknown kind: refused, with a
+ * message; CBOR with OFFSETS gets the offset pair (and a map one larger). */
+START_TEST(test_formatter_config)
+{
+	static const struct {
+		hvlog_format_kind kind;
+		unsigned flags;
+	} bad[] = {
+		{ HVLOG_FORMAT_TEXT, HVLOG_FMT_OFFSETS }, { HVLOG_FORMAT_JSON, HVLOG_FMT_COLOR },
+		{ HVLOG_FORMAT_CSV, HVLOG_FMT_JSON_INTEGERS }, { HVLOG_FORMAT_CBOR, HVLOG_FMT_COLOR },
+		{ (hvlog_format_kind)7, 0 }, { HVLOG_FORMAT_TEXT, 1u << 20 },
+	};
+	hvlog_stream_info streams[] = { { "vp0", 1, 0 } };
+	uint64_t v[HVLOG_MAX_PARAMS] = { 0 };
+	hvlog_item it = { .kind = HVLOG_ITEM_LOST, .stream = 0, .ts = 5, .offset = 300, .values = v };
+	char a[HVLOG_FORMAT_MAX], b[HVLOG_FORMAT_MAX];
+	hvlog_formatter *f;
+	hvlog_error err;
+	size_t na, nb;
+	decoded d;
+
+	decode_meta(&d, &hostile_schema, streams, 1, 1000000000u);
+	for (size_t i = 0; i < NELEMS(bad); i++) {
+		hvlog_formatter_config cfg = { bad[i].kind, bad[i].flags, 0, NULL };
+		err.msg[0] = 0;
+		f = (hvlog_formatter *)&err;
+		ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_INVALID);
+		ck_assert_ptr_null(f);
+		ck_assert_msg(err.msg[0] != 0, "no message");
+	}
+	for (int k = 0; k < 2; k++) {
+		hvlog_formatter_config cfg = { HVLOG_FORMAT_CBOR, k ? HVLOG_FMT_OFFSETS : 0, 0, NULL };
+		ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_OK);
+		*(k ? &nb : &na) = hvlog_formatter_item(f, &it, k ? b : a, HVLOG_FORMAT_MAX);
+		hvlog_formatter_free(f);
+	}
+	/* the map head one more, then "offset": 300 after the stream's pairs */
+	ck_assert_uint_eq((unsigned char)a[0], 0xa0 + 10);
+	ck_assert_uint_eq((unsigned char)b[0], 0xa0 + 11);
+	ck_assert_uint_eq(nb, na + 7 + 3);
+	ck_assert_msg(memmem(b, nb, "\x66offset\x19\x01\x2c", 10) != NULL, "no offset pair");
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* Short buffers: text, JSON and CSV lines are cut and still end with their
+ * line end, nothing is written past cap; a CBOR item that does not fit is
+ * not written at all. */
+START_TEST(test_formatter_short_buffers)
+{
+	static const hvlog_format_kind fkinds[] = { HVLOG_FORMAT_TEXT, HVLOG_FORMAT_JSON, HVLOG_FORMAT_CSV,
+						    HVLOG_FORMAT_CBOR };
+	uint64_t v[HVLOG_MAX_PARAMS] = { 0xab, 12, 1, 1, 1, 2, 4, 0, 65535 };
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 1, .ts = 77, .offset = 5, .values = v };
+	static char full[4 * HVLOG_FORMAT_MAX], buf[4 * HVLOG_FORMAT_MAX + 64];
+	decoded d;
+
+	decode_meta(&d, &hostile_schema, hostile_streams, NELEMS(hostile_streams), 2400000000u);
+	it.event = &d.meta.schema->events[0];
+	for (size_t k = 0; k < NELEMS(fkinds); k++) {
+		hvlog_formatter_config cfg = { fkinds[k], 0, 0, NULL };
+		const char *eol = fkinds[k] == HVLOG_FORMAT_CSV ? "\r\n" : "\n";
+		hvlog_formatter *f;
+		hvlog_error err;
+		size_t n, max;
+		ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_OK);
+		max = hvlog_formatter_item_max(f);
+		ck_assert_uint_le(max, sizeof full);
+		n = hvlog_formatter_item(f, &it, full, sizeof full);
+		ck_assert_uint_gt(n, 20);
+		for (size_t cap = 0; cap <= n + 4; cap++) {
+			size_t got;
+			memset(buf, 0x5a, cap + 64);
+			got = hvlog_formatter_item(f, &it, buf, cap);
+			for (size_t i = cap; i < cap + 64; i++)
+				ck_assert_msg(buf[i] == 0x5a, "kind %zu cap %zu: byte %zu written", k, cap, i);
+			if (fkinds[k] == HVLOG_FORMAT_CBOR) {
+				ck_assert_uint_eq(got, (cap < max ? 0 : n));
+				continue;
+			}
+			if (cap < strlen(eol) + 1) {
+				ck_assert_uint_eq(got, 0);
+				continue;
+			}
+			size_t body = got - strlen(eol);
+			ck_assert_uint_lt(got, cap);
+			ck_assert_uint_eq(got, (n < cap ? n : cap - 1));
+			ck_assert(!memcmp(buf, full, body));
+			ck_assert(!memcmp(buf + body, eol, strlen(eol)) && buf[got] == 0);
+		}
+		ck_assert_uint_eq(hvlog_formatter_item(f, &it, buf, max), n); /* the most an item takes is enough */
+		hvlog_formatter_free(f);
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
 /* ---- suite ---------------------------------------------------------------- */
 
 static Suite *format_suite(void)
@@ -982,6 +1158,9 @@ static Suite *format_suite(void)
 	tcase_add_loop_test(tc, test_formatter_testdata, 0, 2);
 	tcase_add_loop_test(tc, test_formatter_hostile, 0, (int)NELEMS(rates));
 	tcase_add_test(tc, test_color_columns);
+	tcase_add_test(tc, test_json_dialect);
+	tcase_add_test(tc, test_formatter_config);
+	tcase_add_test(tc, test_formatter_short_buffers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("numbers");
