@@ -934,7 +934,7 @@ size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char
 
 	if (f->kind == HVLOG_FORMAT_CBOR)
 		return hvlog__cbor_item(f, it, buf, cap);
-	if (cap < 3) {
+	if (cap < (f->kind == HVLOG_FORMAT_CSV ? 3u : 2u)) { /* not even the line end and NUL */
 		if (cap)
 			*buf = 0;
 		return 0;
