@@ -140,9 +140,9 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 	hvlog_status st = HVLOG_END;
 	uint64_t n = 0;
 	int code = EXIT_OK;
-	hvlog_formatter *color = NULL;
+	hvlog_formatter *fmt = NULL;
 
-	if (format == HVLOG_FORMAT_TEXT && !sel->count && cli_color_formatter(stdout, m, t0, &color) != 0)
+	if (!sel->count && cli_formatter(stdout, m, format, t0, &fmt) != 0)
 		return EXIT_IO;
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
@@ -164,11 +164,10 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 		} else {
 			if (sizeof raw.buf - raw.len < HVLOG_FORMAT_MAX && rawout_flush(&raw))
 				break;
-			raw.len += color ? hvlog_formatter_item(color, it, raw.buf + raw.len, sizeof raw.buf - raw.len)
-					 : hvlog_format_item(m, it, format, t0, raw.buf + raw.len, sizeof raw.buf - raw.len);
+			raw.len += hvlog_formatter_item(fmt, it, raw.buf + raw.len, sizeof raw.buf - raw.len);
 		}
 	}
-	hvlog_formatter_free(color);
+	hvlog_formatter_free(fmt);
 	if (rawout_flush(&raw)) {
 		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(raw.failed));
 		return EXIT_IO;

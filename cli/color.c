@@ -50,14 +50,15 @@ int cli_color_on(FILE *f)
 	return isatty(fileno(f));
 }
 
-int cli_color_formatter(FILE *f, const hvlog_meta *m, uint64_t t0, hvlog_formatter **out)
+int cli_formatter(FILE *f, const hvlog_meta *m, hvlog_format_kind kind, uint64_t t0, hvlog_formatter **out)
 {
-	hvlog_formatter_config cfg = { HVLOG_FORMAT_TEXT, HVLOG_FMT_COLOR, t0, NULL };
+	hvlog_formatter_config cfg = { kind, 0, t0, NULL };
 	hvlog_error err = { 0 };
 
-	*out = NULL;
-	if (!cli_color_on(f))
-		return 0;
+	if (kind == HVLOG_FORMAT_JSON)
+		cfg.flags = HVLOG_FMT_JSON_DECODE_V1; /* what decode has written so far */
+	else if (kind == HVLOG_FORMAT_TEXT && cli_color_on(f))
+		cfg.flags = HVLOG_FMT_COLOR;
 	if (hvlog_formatter_create(out, m, &cfg, &err) != HVLOG_OK) {
 		cli_fail(NULL, &err);
 		return -1;
