@@ -1068,6 +1068,22 @@ START_TEST(test_formatter_config)
 		ck_assert_ptr_null(f);
 		ck_assert_msg(err.msg[0] != 0, "no message");
 	}
+	{
+		/* a hand-built meta with a name over the limit */
+		char long_name[HVLOG_MAX_NAME + 2];
+		hvlog_stream_info ls[] = { { long_name, 1, 0 } };
+		hvlog_meta m = d.meta;
+		hvlog_formatter_config cfg = { HVLOG_FORMAT_CBOR, 0, 0, NULL };
+		memset(long_name, 'x', sizeof long_name - 1);
+		long_name[sizeof long_name - 1] = 0;
+		m.streams = ls;
+		m.internal = NULL;
+		ck_assert_int_eq(hvlog_formatter_create(&f, &m, &cfg, &err), HVLOG_INVALID);
+		ck_assert_msg(strstr(err.msg, "stream name") != NULL, "%s", err.msg);
+		long_name[HVLOG_MAX_NAME] = 0; /* at the limit: fine */
+		ck_assert_int_eq(hvlog_formatter_create(&f, &m, &cfg, &err), HVLOG_OK);
+		hvlog_formatter_free(f);
+	}
 	for (int k = 0; k < 2; k++) {
 		hvlog_formatter_config cfg = { HVLOG_FORMAT_CBOR, k ? HVLOG_FMT_OFFSETS : 0, 0, NULL };
 		ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_OK);

@@ -863,6 +863,37 @@ static int color_heads_build(hvlog_formatter *f)
 	return 1;
 }
 
+/* A name of m longer than a reader allows (only a hand-built hvlog_meta
+ * has one), or an event with more parameters: what the formatter's
+ * pieces and hvlog_formatter_item_max are sized by.  NULL if none. */
+static const char *too_large(const hvlog_meta *m)
+{
+	const hvlog_schema *s = m->schema;
+#define LONG(name) ((name) && strnlen(name, HVLOG_MAX_NAME + 1) > HVLOG_MAX_NAME)
+
+	for (uint32_t i = 0; i < m->nstreams; i++)
+		if (LONG(m->streams[i].name))
+			return "a stream name";
+	for (uint32_t i = 0; i < s->ngroups; i++)
+		if (LONG(s->groups[i].alias))
+			return "a group alias";
+	for (uint32_t i = 0; i < s->nvaltabs; i++)
+		for (uint32_t j = 0; j < s->valtabs[i].nvalues; j++)
+			if (LONG(s->valtabs[i].values[j].name))
+				return "a value name";
+	for (uint32_t e = 0; e < s->nevents; e++) {
+		if (LONG(s->events[e].symbol))
+			return "an event symbol";
+		if (s->events[e].nparams > HVLOG_MAX_PARAMS)
+			return "an event's parameter count";
+		for (uint32_t i = 0; i < s->events[e].nparams; i++)
+			if (LONG(s->events[e].params[i].key))
+				return "a parameter key";
+	}
+#undef LONG
+	return NULL;
+}
+
 /* The flags each kind takes. */
 static const unsigned kind_flags[] = {
 	[HVLOG_FORMAT_TEXT] = HVLOG_FMT_COLOR,
@@ -877,6 +908,7 @@ hvlog_status hvlog_formatter_create(hvlog_formatter **out, const hvlog_meta *m, 
 				    hvlog_error *err)
 {
 	hvlog_formatter *f;
+	const char *what;
 	int ok = 1;
 
 	*out = NULL;
@@ -887,6 +919,10 @@ hvlog_status hvlog_formatter_create(hvlog_formatter **out, const hvlog_meta *m, 
 				   cfg->flags & ~kind_flags[cfg->kind], kind_names[cfg->kind]);
 	if (!m->clock_hz)
 		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "the metadata's clock rate is 0");
+	if ((what = too_large(m)))
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX,
+				   "%s in the metadata is over the limit (%d bytes, %d parameters)", what,
+				   HVLOG_MAX_NAME, HVLOG_MAX_PARAMS);
 	if (!(f = calloc(1, sizeof *f)))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory for a formatter");
 	*f = (hvlog_formatter){ .m = m, .tab = tables_of(m), .kind = cfg->kind, .flags = cfg->flags,

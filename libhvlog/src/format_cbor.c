@@ -349,5 +349,7 @@ size_t hvlog__cbor_item(const hvlog_formatter *f, const hvlog_item *it, char *bu
 		kv_str(&o, "message", it->damage_msg);
 		break;
 	}
-	return (size_t)(o.p - buf);
+	/* cut (names longer than a reader allows, in a hand-built hvlog_meta):
+	 * half a map is no CBOR */
+	return o.p < o.end ? (size_t)(o.p - buf) : 0;
 }

@@ -5,7 +5,8 @@
  * configuration (kind, flags, time origin, the selected events); it
  * renders what depends only on the file (names escaped and padded, keys,
  * CSV columns) when it is made, and then writes one item at a time into a
- * caller's buffer, without allocating.
+ * caller's buffer, without allocating.  Formatting does not change it:
+ * threads may share one.
  *
  * The JSON dialect (one for `hvlog decode --format json` and
  * `hvlog convert --to json`, docs/EMBEDDING.md):
@@ -102,7 +103,9 @@ typedef struct hvlog_formatter_config {
 
 /* Make a formatter for items of the trace with metadata m, which must
  * outlive it.  HVLOG_OK, HVLOG_INVALID (a flag that does not apply to the
- * kind) or HVLOG_NOMEM, with err filled. */
+ * kind; a hand-built m with a name over HVLOG_MAX_NAME bytes or an event
+ * over HVLOG_MAX_PARAMS parameters, which a reader never hands out) or
+ * HVLOG_NOMEM, with err filled. */
 HVLOG_API hvlog_status hvlog_formatter_create(hvlog_formatter **out, const hvlog_meta *m,
 					      const hvlog_formatter_config *cfg, hvlog_error *err);
 
