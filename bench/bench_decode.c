@@ -61,13 +61,38 @@ int child_iterate(const char *path)
 	return 0;
 }
 
-enum { D_ITERATE, D_GROUP, D_TEXT, D_JSON, D_MODES };
+enum { D_ITERATE, D_GROUP, D_TEXT, D_JSON, D_F_COLOR, D_F_JSON, D_F_CSV, D_F_CBOR, D_MODES };
 static const char *const mode_names[D_MODES] = {
 	"library iterate",                /* hvlog_reader_next() alone */
 	"library count, group interrupt", /* hvlog_reader_set_group_mask() */
 	"library text into a buffer",     /* hvlog_format_item() */
 	"library JSON into a buffer",
+	"library formatter, coloured text", /* hvlog_formatter_item() */
+	"library formatter, JSON",
+	"library formatter, CSV",
+	"library formatter, CBOR",
 };
+
+/* The formatter of a D_F_ mode. */
+static hvlog_formatter *mode_formatter(int mode, const hvlog_meta *m, uint64_t t0)
+{
+	static const hvlog_formatter_config cfgs[] = {
+		[D_F_COLOR] = { HVLOG_FORMAT_TEXT, HVLOG_FMT_COLOR, 0, NULL },
+		[D_F_JSON] = { HVLOG_FORMAT_JSON, 0, 0, NULL },
+		[D_F_CSV] = { HVLOG_FORMAT_CSV, 0, 0, NULL },
+		[D_F_CBOR] = { HVLOG_FORMAT_CBOR, 0, 0, NULL },
+	};
+	hvlog_formatter_config cfg = cfgs[mode];
+	hvlog_formatter *f;
+	hvlog_error err;
+
+	cfg.t0 = t0;
+	if (hvlog_formatter_create(&f, m, &cfg, &err) != HVLOG_OK) {
+		fprintf(stderr, "hvlog_bench: %s\n", err.msg);
+		exit(1);
+	}
+	return f;
+}
 
 /* One pass over the trace: iterate only, count with a group mask, or
  * format each item as text or JSON into a buffer (not written).  Returns
@@ -79,7 +104,8 @@ static double decode_pass(const char *path, int mode, uint64_t group_mask, uint6
 	hvlog_error err;
 	const hvlog_item *it;
 	hvlog_reader_stats st;
-	char line[HVLOG_FORMAT_MAX];
+	static char line[4 * HVLOG_FORMAT_MAX];
+	hvlog_formatter *f = NULL;
 	size_t sum = 0, a0 = bench_allocs(), a1 = 0;
 	double t0 = now();
 
@@ -90,6 +116,13 @@ static double decode_pass(const char *path, int mode, uint64_t group_mask, uint6
 	hvlog_reader_stats_get(r, &st);
 	if (mode == D_GROUP)
 		hvlog_reader_set_group_mask(r, group_mask);
+	if (mode >= D_F_COLOR) {
+		f = mode_formatter(mode, hvlog_reader_meta(r), st.first_ts);
+		if (hvlog_formatter_item_max(f) > sizeof line) {
+			fprintf(stderr, "hvlog_bench: items too large for the buffer\n");
+			exit(1);
+		}
+	}
 	*events = 0;
 	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK) {
 		if (!a1)
@@ -98,11 +131,14 @@ static double decode_pass(const char *path, int mode, uint64_t group_mask, uint6
 			sum += hvlog_format_item(hvlog_reader_meta(r), it,
 						 mode == D_JSON ? HVLOG_FORMAT_JSON : HVLOG_FORMAT_TEXT, st.first_ts, line,
 						 sizeof line);
+		else if (f)
+			sum += hvlog_formatter_item(f, it, line, sizeof line);
 		else
 			sum += it->ts;
 		*events += it->kind == HVLOG_ITEM_EVENT;
 	}
 	*iter_allocated = a1 ? bench_allocs() - a1 : 0;
+	hvlog_formatter_free(f);
 	hvlog_reader_close(r);
 	double t = now() - t0;
 	*allocated = bench_allocs() - a0;

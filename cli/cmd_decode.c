@@ -134,14 +134,16 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 {
 	static char outbuf[1 << 16];
 	static struct rawout raw;
-	char line[HVLOG_FORMAT_MAX];
 	const hvlog_meta *m = hvlog_reader_meta(r);
 	const hvlog_item *it;
 	hvlog_error err = { 0 };
 	hvlog_status st = HVLOG_END;
 	uint64_t n = 0;
 	int code = EXIT_OK;
-	int color = format == HVLOG_FORMAT_TEXT && !sel->count && cli_color_on(stdout);
+	hvlog_formatter *fmt = NULL;
+
+	if (!sel->count && cli_formatter(stdout, m, format, t0, &fmt) != 0)
+		return EXIT_IO;
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	fflush(stdout);
@@ -159,15 +161,13 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 		}
 		if (sel->count) {
 			continue;
-		} else if (color) {
-			size_t len = hvlog_format_item(m, it, format, t0, line, sizeof line);
-			cli_color_write(stdout, line, len, it);
 		} else {
 			if (sizeof raw.buf - raw.len < HVLOG_FORMAT_MAX && rawout_flush(&raw))
 				break;
-			raw.len += hvlog_format_item(m, it, format, t0, raw.buf + raw.len, sizeof raw.buf - raw.len);
+			raw.len += hvlog_formatter_item(fmt, it, raw.buf + raw.len, sizeof raw.buf - raw.len);
 		}
 	}
+	hvlog_formatter_free(fmt);
 	if (rawout_flush(&raw)) {
 		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(raw.failed));
 		return EXIT_IO;

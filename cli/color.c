@@ -1,28 +1,18 @@
 /*
- * color.c - colour for `hvlog decode` text lines on a terminal.
- *
- * The line comes from hvlog_format_item() unchanged; colours are put
- * around its columns, found by position: time, stream, group, event, then
- * " key=value" pairs.  The text between the escapes is byte for byte what
- * the uncoloured output holds.
+ * color.c - the --color option of `hvlog decode`: whether to colour.  The
+ * colours themselves are put in by the library's text formatter
+ * (HVLOG_FMT_COLOR), column by column as it writes the line.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "color.h"
 
 enum { WHEN_AUTO, WHEN_ALWAYS, WHEN_NEVER };
 static int when = WHEN_AUTO;
-
-#define SGR_RESET "\033[0m"
-#define SGR_TIME "\033[2m"       /* dim */
-#define SGR_GROUP "\033[36m"     /* cyan */
-#define SGR_EVENT "\033[1m"      /* bold */
-#define SGR_VALUE "\033[32m"     /* green */
-#define SGR_LOST "\033[33m"      /* yellow */
-#define SGR_DAMAGE "\033[1;31m"  /* bold red */
 
 int cli_color_set(const char *arg)
 {
@@ -60,67 +50,18 @@ int cli_color_on(FILE *f)
 	return isatty(fileno(f));
 }
 
-/* Length of the run of c (spaces) or of non-c at s, within [s, end). */
-static size_t span(const char *s, const char *end, int spaces)
+int cli_formatter(FILE *f, const hvlog_meta *m, hvlog_format_kind kind, uint64_t t0, hvlog_formatter **out)
 {
-	const char *p = s;
+	hvlog_formatter_config cfg = { kind, 0, t0, NULL };
+	hvlog_error err = { 0 };
 
-	while (p < end && (*p == ' ') == spaces)
-		p++;
-	return (size_t)(p - s);
-}
-
-static void put(FILE *f, const char *sgr, const char *s, size_t n)
-{
-	if (!n)
-		return;
-	if (sgr)
-		fputs(sgr, f);
-	fwrite(s, 1, n, f);
-	if (sgr)
-		fputs(SGR_RESET, f);
-}
-
-void cli_color_write(FILE *f, const char *line, size_t n, const hvlog_item *it)
-{
-	const char *p = line, *end = line + n;
-	size_t k;
-
-	if (n && end[-1] == '\n')
-		end--;
-	/* leading blanks, time, blanks, stream, blanks */
-	put(f, NULL, p, k = span(p, end, 1)), p += k;
-	put(f, SGR_TIME, p, k = span(p, end, 0)), p += k;
-	put(f, NULL, p, k = span(p, end, 1)), p += k;
-	put(f, NULL, p, k = span(p, end, 0)), p += k;
-	put(f, NULL, p, k = span(p, end, 1)), p += k;
-	if (it->kind != HVLOG_ITEM_EVENT) {
-		put(f, it->kind == HVLOG_ITEM_LOST ? SGR_LOST : SGR_DAMAGE, p, (size_t)(end - p));
-	} else {
-		put(f, SGR_GROUP, p, k = span(p, end, 0)), p += k;
-		put(f, NULL, p, k = span(p, end, 1)), p += k;
-		put(f, SGR_EVENT, p, k = span(p, end, 0)), p += k;
-		/* " key=value" pairs: the value runs to the next " key=" */
-		while (p < end) {
-			const char *eq = memchr(p, '=', (size_t)(end - p)), *v, *next = end, *sp;
-			if (!eq) {
-				put(f, NULL, p, (size_t)(end - p));
-				break;
-			}
-			put(f, NULL, p, (size_t)(eq + 1 - p));
-			v = eq + 1;
-			for (sp = v; sp < end && (sp = memchr(sp, ' ', (size_t)(end - sp))); sp++) {
-				const char *t = sp + 1;
-				while (t < end && *t != ' ' && *t != '=')
-					t++;
-				if (t < end && *t == '=') {
-					next = sp;
-					break;
-				}
-			}
-			put(f, SGR_VALUE, v, (size_t)(next - v));
-			p = next;
-		}
+	if (kind == HVLOG_FORMAT_JSON)
+		cfg.flags = HVLOG_FMT_JSON_DECODE_V1; /* what decode has written so far */
+	else if (kind == HVLOG_FORMAT_TEXT && cli_color_on(f))
+		cfg.flags = HVLOG_FMT_COLOR;
+	if (hvlog_formatter_create(out, m, &cfg, &err) != HVLOG_OK) {
+		cli_fail(NULL, &err);
+		return -1;
 	}
-	fwrite(end, 1, (size_t)(line + n - end), f);
+	return 0;
 }

@@ -27,8 +27,10 @@ int cli_color_set(const char *when);
 /* Whether to colour what goes to f, after the options were parsed. */
 int cli_color_on(FILE *f);
 
-/* Write the text line (n bytes, as hvlog_format_item made it for it) to
- * f with colours: group, event, parameter values; LOST and DAMAGE lines. */
-void cli_color_write(FILE *f, const char *line, size_t n, const hvlog_item *it);
+/* The formatter of the lines of kind (text or JSON) that go to f, the
+ * text coloured if colour is on (time, group, event, parameter values;
+ * LOST and DAMAGE lines), JSON in the dialect decode writes; 0, or -1 if
+ * it cannot be made (reported). */
+int cli_formatter(FILE *f, const hvlog_meta *m, hvlog_format_kind kind, uint64_t t0, hvlog_formatter **out);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "hvlog/hvlog.h"
+#include "convert.h"
 #include "internal.h"
 #include "testutil.h"
 
@@ -574,6 +575,584 @@ START_TEST(test_clock_exact)
 }
 END_TEST
 
+/* ---- the formatter object against the code it replaces -------------------
+ *
+ * Every kind and dialect of hvlog_formatter, item by item over the testdata
+ * traces (golden and damaged) and the hostile schema, against what the
+ * command line writes today: the `hvlog convert` writers (cli/convert_*.c,
+ * linked in) for JSON with HVLOG_FMT_JSON_INTEGERS (convert --json-integers), CSV and CBOR;
+ * hvlog_format_item (guarded by the golden files) for text and the decode
+ * JSON dialect; and for colour the re-tokenising colouriser `hvlog decode`
+ * used before (kept below as the reference), byte for byte. */
+
+/* Output collected in memory. */
+struct sink {
+	char *p;
+	size_t n;
+	FILE *f;
+};
+
+static void sink_open(struct sink *s)
+{
+	s->p = NULL;
+	s->n = 0;
+	ck_assert_ptr_nonnull(s->f = open_memstream(&s->p, &s->n));
+}
+
+/* The colouriser of cli/color.c as it was: colours put around the columns
+ * of a finished text line, found by position (the reference). */
+#define OLD_SGR_RESET "\033[0m"
+static size_t old_span(const char *s, const char *end, int spaces)
+{
+	const char *p = s;
+
+	while (p < end && (*p == ' ') == spaces)
+		p++;
+	return (size_t)(p - s);
+}
+
+static void old_put(FILE *f, const char *sgr, const char *s, size_t n)
+{
+	if (!n)
+		return;
+	if (sgr)
+		fputs(sgr, f);
+	fwrite(s, 1, n, f);
+	if (sgr)
+		fputs(OLD_SGR_RESET, f);
+}
+
+static void old_color_write(FILE *f, const char *line, size_t n, const hvlog_item *it)
+{
+	const char *p = line, *end = line + n;
+	size_t k;
+
+	if (n && end[-1] == '\n')
+		end--;
+	old_put(f, NULL, p, k = old_span(p, end, 1)), p += k;
+	old_put(f, "\033[2m", p, k = old_span(p, end, 0)), p += k;
+	old_put(f, NULL, p, k = old_span(p, end, 1)), p += k;
+	old_put(f, NULL, p, k = old_span(p, end, 0)), p += k;
+	old_put(f, NULL, p, k = old_span(p, end, 1)), p += k;
+	if (it->kind != HVLOG_ITEM_EVENT) {
+		old_put(f, it->kind == HVLOG_ITEM_LOST ? "\033[33m" : "\033[1;31m", p, (size_t)(end - p));
+	} else {
+		old_put(f, "\033[36m", p, k = old_span(p, end, 0)), p += k;
+		old_put(f, NULL, p, k = old_span(p, end, 1)), p += k;
+		old_put(f, "\033[1m", p, k = old_span(p, end, 0)), p += k;
+		while (p < end) {
+			const char *eq = memchr(p, '=', (size_t)(end - p)), *v, *next = end, *sp;
+			if (!eq) {
+				old_put(f, NULL, p, (size_t)(end - p));
+				break;
+			}
+			old_put(f, NULL, p, (size_t)(eq + 1 - p));
+			v = eq + 1;
+			for (sp = v; sp < end && (sp = memchr(sp, ' ', (size_t)(end - sp))); sp++) {
+				const char *t = sp + 1;
+				while (t < end && *t != ' ' && *t != '=')
+					t++;
+				if (t < end && *t == '=') {
+					next = sp;
+					break;
+				}
+			}
+			old_put(f, "\033[32m", v, (size_t)(next - v));
+			p = next;
+		}
+	}
+	fwrite(end, 1, (size_t)(line + n - end), f);
+}
+
+/* Whether the old colouriser found the columns of it's line where they
+ * are: every name in it non-empty (the key may be empty) and without a
+ * space or '='.  Where not, it coloured the wrong text (see
+ * test_color_columns). */
+static int plain_name(const char *s, int may_be_empty)
+{
+	return (may_be_empty || *s) && !strpbrk(s, " =");
+}
+
+static int old_color_exact(const hvlog_meta *m, const hvlog_item *it)
+{
+	const hvlog_event *ev = it->event;
+
+	if (it->stream != UINT32_MAX && (it->stream >= m->nstreams || !plain_name(m->streams[it->stream].name, 0)))
+		return 0;
+	if (it->kind != HVLOG_ITEM_EVENT)
+		return 1;
+	if (ev->group >= m->schema->ngroups || !plain_name(m->schema->groups[ev->group].alias, 0) ||
+	    !plain_name(strncmp(ev->symbol, "HV_TR_", 6) ? ev->symbol : ev->symbol + 6, 0))
+		return 0;
+	for (uint32_t i = 0; i < ev->nparams; i++) {
+		const char *name = hvlog_valtab_name(ev->params[i].values, it->values[i]);
+		if (!plain_name(ev->params[i].key, 1) ||
+		    (ev->params[i].display == HVLOG_DISPLAY_ENUM && name && !plain_name(name, 1)))
+			return 0;
+	}
+	return 1;
+}
+
+enum ref_kind { REF_CONVERT, REF_LINE, REF_COLOR };
+
+/* One comparison: a formatter and the code path it must match. */
+struct lane {
+	const char *name;
+	enum ref_kind ref;
+	const cv_format *cv;          /* REF_CONVERT */
+	hvlog_format_kind line_kind;  /* REF_LINE */
+	hvlog_format_kind kind;
+	unsigned flags;
+	cv_ctx c;
+	hvlog_formatter *f;
+	struct sink want, got;
+	uint64_t items, skipped;
+};
+
+#define NLANES 6
+
+static void lanes_init(struct lane *l, const hvlog_meta *m, uint64_t t0, const uint8_t *ev_ok)
+{
+#define LANE(n, r, w, lk, k, fl) { .name = n, .ref = r, .cv = w, .line_kind = lk, .kind = k, .flags = fl }
+	const struct lane proto[NLANES] = {
+		LANE("convert json --json-integers", REF_CONVERT, &cv_format_json, 0, HVLOG_FORMAT_JSON,
+		     HVLOG_FMT_JSON_INTEGERS),
+		LANE("convert csv", REF_CONVERT, &cv_format_csv, 0, HVLOG_FORMAT_CSV, 0),
+		LANE("convert cbor", REF_CONVERT, &cv_format_cbor, 0, HVLOG_FORMAT_CBOR, 0),
+		LANE("decode text", REF_LINE, NULL, HVLOG_FORMAT_TEXT, HVLOG_FORMAT_TEXT, 0),
+		LANE("decode json", REF_LINE, NULL, HVLOG_FORMAT_JSON, HVLOG_FORMAT_JSON, HVLOG_FMT_JSON_DECODE_V1),
+		LANE("decode --color", REF_COLOR, NULL, HVLOG_FORMAT_TEXT, HVLOG_FORMAT_TEXT, HVLOG_FMT_COLOR),
+	};
+#undef LANE
+
+	for (int i = 0; i < NLANES; i++) {
+		hvlog_formatter_config cfg = { proto[i].kind, proto[i].flags, t0, ev_ok };
+		hvlog_error err = { 0 };
+		const char *h;
+		size_t hn;
+		l[i] = proto[i];
+		sink_open(&l[i].want);
+		sink_open(&l[i].got);
+		ck_assert_msg(hvlog_formatter_create(&l[i].f, m, &cfg, &err) == HVLOG_OK, "%s: %s", l[i].name,
+			      err.msg);
+		h = hvlog_formatter_header(l[i].f, &hn);
+		if (l[i].ref != REF_CONVERT) /* decode writes no header */
+			ck_assert_uint_eq(hn, 0);
+		fwrite(h, 1, hn, l[i].got.f);
+		if (l[i].ref == REF_CONVERT) {
+			l[i].c = (cv_ctx){ .in_shown = "test", .m = m, .t0 = t0, .ev_ok = ev_ok };
+			ck_assert_int_eq(cv_out_init(&l[i].c.out, l[i].want.f, 0), 0);
+			l[i].c.out.json_ints = !!(l[i].flags & HVLOG_FMT_JSON_INTEGERS);
+			ck_assert_int_eq(l[i].cv->begin(&l[i].c), 0);
+		}
+	}
+}
+
+static void lanes_item(struct lane *l, const hvlog_meta *m, uint64_t t0, const uint8_t *ev_ok, const hvlog_item *it)
+{
+	static char line[HVLOG_FORMAT_MAX], buf[4 * HVLOG_FORMAT_MAX];
+
+	/* a selection passes on only the items of the selected events */
+	if (ev_ok && it->kind == HVLOG_ITEM_EVENT && !ev_ok[it->event - m->schema->events])
+		return;
+	for (int i = 0; i < NLANES; i++) {
+		size_t n;
+		if (l[i].ref == REF_CONVERT) {
+			ck_assert_int_eq(l[i].cv->item(&l[i].c, it), 0);
+		} else {
+			n = hvlog_format_item(m, it, l[i].line_kind, t0, line, sizeof line);
+			if (l[i].ref == REF_LINE)
+				fwrite(line, 1, n, l[i].want.f);
+			else if (old_color_exact(m, it))
+				old_color_write(l[i].want.f, line, n, it);
+			else {
+				l[i].skipped++;
+				continue;
+			}
+		}
+		ck_assert_uint_le(hvlog_formatter_item_max(l[i].f), sizeof buf);
+		n = hvlog_formatter_item(l[i].f, it, buf, sizeof buf);
+		ck_assert_uint_gt(n, 0);
+		fwrite(buf, 1, n, l[i].got.f);
+		l[i].items++;
+	}
+}
+
+/* Close the lanes and compare: the same bytes, or where they part. */
+static void lanes_end(struct lane *l, const char *what)
+{
+	for (int i = 0; i < NLANES; i++) {
+		size_t k = 0;
+		if (l[i].ref == REF_CONVERT) {
+			ck_assert_int_eq(l[i].cv->end(&l[i].c), 0);
+			cv_out_flush(&l[i].c.out);
+			ck_assert(!l[i].c.out.failed);
+			cv_out_free(&l[i].c.out);
+		}
+		fclose(l[i].want.f);
+		fclose(l[i].got.f);
+		while (k < l[i].want.n && k < l[i].got.n && l[i].want.p[k] == l[i].got.p[k])
+			k++;
+		TU_CHECK(l[i].want.n == l[i].got.n && k == l[i].want.n,
+			 "%s, %s: %zu and %zu bytes, apart at byte %zu:\nwant %.200s\ngot  %.200s", what, l[i].name,
+			 l[i].want.n, l[i].got.n, k, l[i].want.p + (k > 40 ? k - 40 : 0),
+			 l[i].got.p + (k > 40 ? k - 40 : 0));
+		free(l[i].want.p);
+		free(l[i].got.p);
+		hvlog_formatter_free(l[i].f);
+	}
+}
+
+/* Every second event selected, for the CSV columns of a selection. */
+static uint8_t *every_other_event(const hvlog_schema *s)
+{
+	uint8_t *ok = calloc(s->nevents + 1, 1);
+
+	for (uint32_t e = 0; e < s->nevents; e += 2)
+		ok[e] = 1;
+	return ok;
+}
+
+/* One trace of testdata/: 1 if it opens (damaged headers do not). */
+static int compare_trace(const char *path, int selected)
+{
+	hvlog_reader *r;
+	hvlog_reader_stats st;
+	hvlog_error err = { 0 };
+	const hvlog_item *it;
+	struct lane l[NLANES];
+	uint8_t *ev_ok = NULL;
+	const hvlog_meta *m;
+	uint64_t items = 0;
+
+	if (hvlog_reader_open_path(&r, path, &err) != HVLOG_OK)
+		return 0;
+	m = hvlog_reader_meta(r);
+	hvlog_reader_stats_get(r, &st);
+	if (selected)
+		ev_ok = every_other_event(m->schema);
+	lanes_init(l, m, st.first_ts, ev_ok);
+	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK) {
+		lanes_item(l, m, st.first_ts, ev_ok, it);
+		items++;
+	}
+	ck_assert_uint_gt(items, 0);
+	lanes_end(l, path);
+	free(ev_ok);
+	hvlog_reader_close(r);
+	return 1;
+}
+
+static int compare_dir(const char *dir, int selected)
+{
+	static const char *const names[] = { "all", "mix", "empty", "garbage", "header-bitflip", "header-checksum",
+					     "meta-bitflip", "not-a-trace", "payload-bitflip", "truncated" };
+	char path[512];
+	int opened = 0;
+
+	for (size_t i = 0; i < NELEMS(names); i++) {
+		snprintf(path, sizeof path, "%s/testdata/%s/%s.bin", HVLOG_SOURCE_DIR, dir, names[i]);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			continue;
+		fclose(f);
+		opened += compare_trace(path, selected);
+	}
+	return opened;
+}
+
+START_TEST(test_formatter_testdata)
+{
+	/* all and mix; payload-bitflip and truncated have damage items */
+	ck_assert_int_eq(compare_dir("golden", _i), 2);
+	ck_assert_int_ge(compare_dir("damaged", _i), 2);
+}
+END_TEST
+
+struct lanes_case {
+	struct lane *l;
+	const hvlog_meta *m;
+	hvlog_item *it;
+	uint64_t t0;
+};
+
+static void lanes_values(const uint64_t *v, void *ctx)
+{
+	struct lanes_case *c = ctx;
+
+	c->it->values = v;
+	lanes_item(c->l, c->m, c->t0, NULL, c->it);
+}
+
+/* The hostile schema: every event on every stream and none, many values;
+ * lost and damage items, with and without a stream. */
+START_TEST(test_formatter_hostile)
+{
+	decoded d;
+	tu_rng rng = { 7 + (uint64_t)_i };
+	struct lane l[NLANES];
+	const uint64_t t0 = 1000;
+	uint64_t colored = 0;
+
+	decode_meta(&d, &hostile_schema, hostile_streams, NELEMS(hostile_streams), rates[_i]);
+	lanes_init(l, &d.meta, t0, NULL);
+	for (uint32_t e = 0; e < d.meta.schema->nevents; e++)
+		for (uint32_t st = 0; st <= d.meta.nstreams; st++) {
+			hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .event = &d.meta.schema->events[e],
+					  .stream = st < d.meta.nstreams ? st : UINT32_MAX, .ts = tu_rand(&rng),
+					  .offset = tu_rand(&rng) };
+			struct lanes_case c = { l, &d.meta, &it, t0 };
+			each_value_set(it.event, &rng, lanes_values, &c);
+		}
+	for (uint32_t st = 0; st <= d.meta.nstreams; st++) {
+		hvlog_item lost = { .kind = HVLOG_ITEM_LOST, .stream = st < d.meta.nstreams ? st : UINT32_MAX,
+				    .ts = 5000, .offset = 77, .lost_count = 3, .lost_first_ts = 900,
+				    .lost_last_ts = UINT64_MAX };
+		hvlog_item dmg = { .kind = HVLOG_ITEM_DAMAGE, .stream = lost.stream, .ts = 6000, .offset = 1234,
+				   .damage = HVLOG_CHECKSUM, .damage_len = 4096, .damage_events = st,
+				   .chunk_seq = UINT64_MAX, .damage_msg = "chunk \"7\" checksum\x1b mismatch, a long "
+							     "message, with commas" };
+		lanes_item(l, &d.meta, t0, NULL, &lost);
+		lanes_item(l, &d.meta, t0, NULL, &dmg);
+	}
+	colored = l[5].items;
+	lanes_end(l, "hostile schema");
+	/* the old colouriser was exact on a good share of them */
+	ck_assert_uint_gt(colored, 1000);
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* The colours go on the columns, also where the old colouriser, which
+ * looked for them in the finished line, missed: an empty group or event
+ * name, an empty stream name. */
+START_TEST(test_color_columns)
+{
+	uint64_t v[HVLOG_MAX_PARAMS] = { 1, 0xc, 2, 1 };
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 2, .ts = 1500000123, .values = v };
+	hvlog_formatter_config cfg = { HVLOG_FORMAT_TEXT, HVLOG_FMT_COLOR, 0, NULL };
+	hvlog_formatter *f;
+	hvlog_error err;
+	char line[HVLOG_FORMAT_MAX], want[1024], q64[65];
+	decoded d;
+
+	decode_meta(&d, &hostile_schema, hostile_streams, NELEMS(hostile_streams), 1000000000u);
+	ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_OK);
+	it.event = &d.meta.schema->events[2]; /* "HV_TR_": no name; group 2, a long alias */
+	memset(q64, '?', 64);
+	q64[64] = 0;
+	hvlog_formatter_item(f, &it, line, sizeof line);
+	snprintf(want, sizeof want,
+		 "    \033[2m1.500000123\033[0m          \033[36ma-group-alias-longer-than-ten\033[0m "
+		 "                           b?=\033[32mtrue\033[0m hexbool=\033[32m0xc\033[0m " KEY64
+		 "=\033[32mquote\"back\\slash\033[0m %s=\033[32m?[31mred?\033[0m\n", q64);
+	ck_assert_str_eq(line, want);
+	/* an empty group alias, a long event name, an empty key */
+	it.event = &d.meta.schema->events[4];
+	v[0] = 0, v[1] = 0x10, v[2] = 7, v[3] = 3;
+	hvlog_formatter_item(f, &it, line, sizeof line);
+	snprintf(want, sizeof want,
+		 "    \033[2m1.500000123\033[0m                     \033[1mAN_EVENT_NAME_LONGER_THAN_ITS_26_COLUMNS"
+		 "\033[0m " KEY64 "=\033[32mZERO\033[0m %s=\033[32mcaf\xc3\xa9\033[0m =\033[32m0x7\033[0m "
+		 "\xc3\xa9t\xc3\xa9=\033[32m3\033[0m\n", q64);
+	ck_assert_str_eq(line, want);
+	hvlog_formatter_free(f);
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* The one JSON dialect and its flags, on one event of each display and a
+ * lost item: hex strings, decimal strings above 2^53 (not at it), bools;
+ * raw integers with JSON_INTEGERS; offsets with OFFSETS; the decode
+ * dialect with JSON_DECODE_V1. */
+START_TEST(test_json_dialect)
+{
+	static const hvlog_param params[] = {
+		{ "h", "Hex", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+		{ "d", "Dec", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+		{ "e", "Exact", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+		{ "b", "Bool", HVLOG_TYPE_BOOL, HVLOG_DISPLAY_BOOL, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+		{ "n", "Enum", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0], HVLOG_ROLE_NONE },
+	};
+	static const hvlog_group groups[] = { { "g", "Group", 1 } };
+	static const hvlog_event events[] = { { 9, "HV_TR_E", "E", 0, params, NELEMS(params), 0 } };
+	static const hvlog_schema schema = { "s", 1, groups, 1, events, 1, hostile_valtabs, NELEMS(hostile_valtabs), 0 };
+	static const hvlog_stream_info streams[] = { { "vp0", 1, 0 } };
+	static const struct {
+		unsigned flags;
+		const char *event, *lost;
+	} cases[] = {
+		{ 0,
+		  "{\"type\":\"event\",\"time_ns\":5,\"ts\":15,\"stream\":0,\"stream_name\":\"vp0\",\"group\":\"g\","
+		  "\"event\":\"HV_TR_E\",\"number\":9,\"params\":{\"h\":\"0xffffffffffffffff\",\"d\":\"9007199254740993\","
+		  "\"e\":9007199254740992,\"b\":true,\"n\":16},\"names\":{\"n\":\"caf\xc3\xa9\"}}\n",
+		  "{\"type\":\"lost\",\"time_ns\":10,\"ts\":20,\"stream\":0,\"stream_name\":\"vp0\",\"count\":3,"
+		  "\"first_ts\":11,\"last_ts\":19,\"first_ns\":1,\"last_ns\":9}\n" },
+		{ HVLOG_FMT_JSON_INTEGERS,
+		  "{\"type\":\"event\",\"time_ns\":5,\"ts\":15,\"stream\":0,\"stream_name\":\"vp0\",\"group\":\"g\","
+		  "\"event\":\"HV_TR_E\",\"number\":9,\"params\":{\"h\":18446744073709551615,\"d\":9007199254740993,"
+		  "\"e\":9007199254740992,\"b\":1,\"n\":16},\"names\":{\"n\":\"caf\xc3\xa9\"}}\n",
+		  NULL },
+		{ HVLOG_FMT_OFFSETS,
+		  "{\"type\":\"event\",\"time_ns\":5,\"ts\":15,\"stream\":0,\"stream_name\":\"vp0\",\"offset\":77,"
+		  "\"group\":\"g\",\"event\":\"HV_TR_E\",\"number\":9,\"params\":{\"h\":\"0xffffffffffffffff\","
+		  "\"d\":\"9007199254740993\",\"e\":9007199254740992,\"b\":true,\"n\":16},\"names\":{\"n\":\"caf\xc3\xa9\"}}\n",
+		  "{\"type\":\"lost\",\"time_ns\":10,\"ts\":20,\"stream\":0,\"stream_name\":\"vp0\",\"offset\":88,"
+		  "\"count\":3,\"first_ts\":11,\"last_ts\":19,\"first_ns\":1,\"last_ns\":9}\n" },
+		{ HVLOG_FMT_JSON_DECODE_V1,
+		  "{\"type\":\"event\",\"time_ns\":5,\"ts\":15,\"stream\":0,\"stream_name\":\"vp0\",\"offset\":77,"
+		  "\"group\":\"g\",\"event\":\"HV_TR_E\",\"number\":9,\"params\":{\"h\":\"0xffffffffffffffff\","
+		  "\"d\":9007199254740993,\"e\":9007199254740992,\"b\":true,\"n\":16},\"names\":{\"n\":\"caf\xc3\xa9\"}}\n",
+		  "{\"type\":\"lost\",\"time_ns\":10,\"ts\":20,\"stream\":0,\"stream_name\":\"vp0\",\"offset\":88,"
+		  "\"count\":3,\"first_ts\":11,\"last_ts\":19}\n" },
+	};
+	const uint64_t v[] = { UINT64_MAX, (1ull << 53) + 1, 1ull << 53, 1, 0x10 };
+	char line[HVLOG_FORMAT_MAX];
+	decoded d;
+
+	decode_meta(&d, &schema, streams, 1, 1000000000u);
+	for (int bare = 0; bare < 2; bare++) {
+		hvlog_meta m = d.meta;
+		if (bare)
+			m.internal = NULL; /* the same without the tables */
+		for (size_t i = 0; i < NELEMS(cases); i++) {
+			hvlog_formatter_config cfg = { HVLOG_FORMAT_JSON, cases[i].flags, 10, NULL };
+			hvlog_item ev = { .kind = HVLOG_ITEM_EVENT, .stream = 0, .ts = 15, .offset = 77,
+					  .event = &m.schema->events[0], .values = v };
+			hvlog_item lost = { .kind = HVLOG_ITEM_LOST, .stream = 0, .ts = 20, .offset = 88,
+					    .lost_count = 3, .lost_first_ts = 11, .lost_last_ts = 19 };
+			hvlog_formatter *f;
+			hvlog_error err;
+			size_t hn;
+			ck_assert_int_eq(hvlog_formatter_create(&f, &m, &cfg, &err), HVLOG_OK);
+			hvlog_formatter_header(f, &hn);
+			/* a meta item first, but in the old decode dialect */
+			ck_assert(!hn == !!(cases[i].flags & HVLOG_FMT_JSON_DECODE_V1));
+			ck_assert_uint_eq(hvlog_formatter_item(f, &ev, line, sizeof line), strlen(cases[i].event));
+			ck_assert_str_eq(line, cases[i].event);
+			hvlog_formatter_item(f, &lost, line, sizeof line);
+			if (cases[i].lost)
+				ck_assert_str_eq(line, cases[i].lost);
+			hvlog_formatter_free(f);
+		}
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* Flags that do not apply to a kind, an unknown kind: refused, with a
+ * message; CBOR with OFFSETS gets the offset pair (and a map one larger). */
+START_TEST(test_formatter_config)
+{
+	static const struct {
+		hvlog_format_kind kind;
+		unsigned flags;
+	} bad[] = {
+		{ HVLOG_FORMAT_TEXT, HVLOG_FMT_OFFSETS }, { HVLOG_FORMAT_JSON, HVLOG_FMT_COLOR },
+		{ HVLOG_FORMAT_CSV, HVLOG_FMT_JSON_INTEGERS }, { HVLOG_FORMAT_CBOR, HVLOG_FMT_COLOR },
+		{ (hvlog_format_kind)7, 0 }, { HVLOG_FORMAT_TEXT, 1u << 20 },
+	};
+	hvlog_stream_info streams[] = { { "vp0", 1, 0 } };
+	uint64_t v[HVLOG_MAX_PARAMS] = { 0 };
+	hvlog_item it = { .kind = HVLOG_ITEM_LOST, .stream = 0, .ts = 5, .offset = 300, .values = v };
+	char a[HVLOG_FORMAT_MAX], b[HVLOG_FORMAT_MAX];
+	hvlog_formatter *f;
+	hvlog_error err;
+	size_t na, nb;
+	decoded d;
+
+	decode_meta(&d, &hostile_schema, streams, 1, 1000000000u);
+	for (size_t i = 0; i < NELEMS(bad); i++) {
+		hvlog_formatter_config cfg = { bad[i].kind, bad[i].flags, 0, NULL };
+		err.msg[0] = 0;
+		f = (hvlog_formatter *)&err;
+		ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_INVALID);
+		ck_assert_ptr_null(f);
+		ck_assert_msg(err.msg[0] != 0, "no message");
+	}
+	{
+		/* a hand-built meta with a name over the limit */
+		char long_name[HVLOG_MAX_NAME + 2];
+		hvlog_stream_info ls[] = { { long_name, 1, 0 } };
+		hvlog_meta m = d.meta;
+		hvlog_formatter_config cfg = { HVLOG_FORMAT_CBOR, 0, 0, NULL };
+		memset(long_name, 'x', sizeof long_name - 1);
+		long_name[sizeof long_name - 1] = 0;
+		m.streams = ls;
+		m.internal = NULL;
+		ck_assert_int_eq(hvlog_formatter_create(&f, &m, &cfg, &err), HVLOG_INVALID);
+		ck_assert_msg(strstr(err.msg, "stream name") != NULL, "%s", err.msg);
+		long_name[HVLOG_MAX_NAME] = 0; /* at the limit: fine */
+		ck_assert_int_eq(hvlog_formatter_create(&f, &m, &cfg, &err), HVLOG_OK);
+		hvlog_formatter_free(f);
+	}
+	for (int k = 0; k < 2; k++) {
+		hvlog_formatter_config cfg = { HVLOG_FORMAT_CBOR, k ? HVLOG_FMT_OFFSETS : 0, 0, NULL };
+		ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_OK);
+		*(k ? &nb : &na) = hvlog_formatter_item(f, &it, k ? b : a, HVLOG_FORMAT_MAX);
+		hvlog_formatter_free(f);
+	}
+	/* the map head one more, then "offset": 300 after the stream's pairs */
+	ck_assert_uint_eq((unsigned char)a[0], 0xa0 + 10);
+	ck_assert_uint_eq((unsigned char)b[0], 0xa0 + 11);
+	ck_assert_uint_eq(nb, na + 7 + 3);
+	ck_assert_msg(memmem(b, nb, "\x66offset\x19\x01\x2c", 10) != NULL, "no offset pair");
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* Short buffers: text, JSON and CSV lines are cut and still end with their
+ * line end, nothing is written past cap; a CBOR item that does not fit is
+ * not written at all. */
+START_TEST(test_formatter_short_buffers)
+{
+	static const hvlog_format_kind fkinds[] = { HVLOG_FORMAT_TEXT, HVLOG_FORMAT_JSON, HVLOG_FORMAT_CSV,
+						    HVLOG_FORMAT_CBOR };
+	uint64_t v[HVLOG_MAX_PARAMS] = { 0xab, 12, 1, 1, 1, 2, 4, 0, 65535 };
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 1, .ts = 77, .offset = 5, .values = v };
+	static char full[4 * HVLOG_FORMAT_MAX], buf[4 * HVLOG_FORMAT_MAX + 64];
+	decoded d;
+
+	decode_meta(&d, &hostile_schema, hostile_streams, NELEMS(hostile_streams), 2400000000u);
+	it.event = &d.meta.schema->events[0];
+	for (size_t k = 0; k < NELEMS(fkinds); k++) {
+		hvlog_formatter_config cfg = { fkinds[k], 0, 0, NULL };
+		const char *eol = fkinds[k] == HVLOG_FORMAT_CSV ? "\r\n" : "\n";
+		hvlog_formatter *f;
+		hvlog_error err;
+		size_t n, max;
+		ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_OK);
+		max = hvlog_formatter_item_max(f);
+		ck_assert_uint_le(max, sizeof full);
+		n = hvlog_formatter_item(f, &it, full, sizeof full);
+		ck_assert_uint_gt(n, 20);
+		for (size_t cap = 0; cap <= n + 4; cap++) {
+			size_t got;
+			memset(buf, 0x5a, cap + 64);
+			got = hvlog_formatter_item(f, &it, buf, cap);
+			for (size_t i = cap; i < cap + 64; i++)
+				ck_assert_msg(buf[i] == 0x5a, "kind %zu cap %zu: byte %zu written", k, cap, i);
+			if (fkinds[k] == HVLOG_FORMAT_CBOR) {
+				ck_assert_uint_eq(got, (cap < max ? 0 : n));
+				continue;
+			}
+			if (cap < strlen(eol) + 1) {
+				ck_assert_uint_eq(got, 0);
+				continue;
+			}
+			size_t body = got - strlen(eol);
+			ck_assert_uint_lt(got, cap);
+			ck_assert_uint_eq(got, (n < cap ? n : cap - 1));
+			ck_assert(!memcmp(buf, full, body));
+			ck_assert(!memcmp(buf + body, eol, strlen(eol)) && buf[got] == 0);
+		}
+		ck_assert_uint_eq(hvlog_formatter_item(f, &it, buf, max), n); /* the most an item takes is enough */
+		hvlog_formatter_free(f);
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
 /* ---- suite ---------------------------------------------------------------- */
 
 static Suite *format_suite(void)
@@ -590,6 +1169,16 @@ static Suite *format_suite(void)
 	tcase_add_test(tc, test_hostile_names_rendered);
 	tcase_add_test(tc, test_short_buffers);
 	tcase_add_test(tc, test_longest_json_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("formatter");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, test_formatter_testdata, 0, 2);
+	tcase_add_loop_test(tc, test_formatter_hostile, 0, (int)NELEMS(rates));
+	tcase_add_test(tc, test_color_columns);
+	tcase_add_test(tc, test_json_dialect);
+	tcase_add_test(tc, test_formatter_config);
+	tcase_add_test(tc, test_formatter_short_buffers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("numbers");

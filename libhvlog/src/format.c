@@ -11,67 +11,10 @@
  * spare every item the scans for control characters and JSON escapes, the
  * padding loops and the lookups.
  */
+#include <stdlib.h>
 #include <string.h>
 
-#include "hvlog/hvlog.h"
-#include "internal.h"
-
-/* The line being written; end is where it must stop (the caller keeps room
- * for "\n\0" after it).  Everything written past end is cut off. */
-struct out {
-	char *p, *end;
-};
-
-static void put_mem(struct out *o, const char *s, size_t n)
-{
-	/* two branches, so that a constant n stays constant for memcpy */
-	if (n <= (size_t)(o->end - o->p)) {
-		memcpy(o->p, s, n);
-		o->p += n;
-	} else { /* the line is cut at the end of the buffer */
-		memcpy(o->p, s, (size_t)(o->end - o->p));
-		o->p = o->end;
-	}
-}
-
-#define put_lit(o, lit) put_mem(o, lit, sizeof lit - 1)
-
-static void put_str(struct out *o, const char *s)
-{
-	put_mem(o, s, strlen(s));
-}
-
-static void put_ch(struct out *o, char c)
-{
-	if (o->p < o->end)
-		*o->p++ = c;
-}
-
-/* A piece of a line, rendered once.  put_piece copies whole 32-byte blocks
- * (fixed-size copies, without a call to memcpy; most pieces are one
- * block), so the bytes of a piece up to the next multiple of 32 (at least
- * 32) must be readable: the tables keep PIECE_SLACK bytes after each.  It
- * writes as many, so it does that only with PIECE_SLACK bytes of room
- * beyond the piece; the bytes past the piece are overwritten by what comes
- * next, or left behind the end of the line. */
-struct piece {
-	const char *s;
-	uint32_t n;
-};
-
-#define PIECE_SLACK 32
-
-static inline void put_piece(struct out *o, struct piece pc)
-{
-	if ((size_t)(o->end - o->p) >= (size_t)pc.n + PIECE_SLACK) {
-		memcpy(o->p, pc.s, 32);
-		for (uint32_t i = 32; i < pc.n; i += 32)
-			memcpy(o->p + i, pc.s + i, 32);
-		o->p += pc.n;
-	} else {
-		put_mem(o, pc.s, pc.n);
-	}
-}
+#include "format_int.h"
 
 /* A name from the trace's metadata, for a terminal: control characters
  * (an escape sequence a hostile file could carry) become '?'. */
@@ -314,6 +257,21 @@ static void put_hex(struct out *o, uint64_t v, int quoted)
 	put_num(o, quoted ? hex_quoted_at : hex_at, v);
 }
 
+void hvlog__put_dec(struct out *o, uint64_t v)
+{
+	put_dec(o, v);
+}
+
+void hvlog__put_hex(struct out *o, uint64_t v)
+{
+	put_hex(o, v, 0);
+}
+
+void hvlog__put_json_str(struct out *o, const char *s)
+{
+	put_json_str(o, s);
+}
+
 size_t hvlog_format_dec(char *out, uint64_t v)
 {
 	return (size_t)(dec_at(out, v) - out);
@@ -432,15 +390,18 @@ static const char *event_name(const hvlog_event *ev)
 	return strncmp(ev->symbol, "HV_TR_", 6) ? ev->symbol : ev->symbol + 6;
 }
 
-static const char *group_alias(const hvlog_meta *m, const hvlog_event *ev)
+const char *hvlog__fmt_group_alias(const hvlog_meta *m, const hvlog_event *ev)
 {
 	return ev->group < m->schema->ngroups ? m->schema->groups[ev->group].alias : "?";
 }
 
-static const char *stream_name(const hvlog_meta *m, uint32_t s)
+const char *hvlog__fmt_stream_name(const hvlog_meta *m, uint32_t s)
 {
-	return s < m->nstreams ? m->streams[s].name : "?";
+	return s < m->nstreams && m->streams[s].name ? m->streams[s].name : "?";
 }
+
+#define group_alias hvlog__fmt_group_alias
+#define stream_name hvlog__fmt_stream_name
 
 static void text_stream_piece(struct out *o, const hvlog_meta *m, uint32_t s)
 {
@@ -463,6 +424,38 @@ static void text_event_piece(struct out *o, const hvlog_meta *m, const hvlog_eve
 	pad_to(o, col, 26);
 }
 
+/* ANSI colours of the text line (HVLOG_FMT_COLOR). */
+#define SGR_RESET "\033[0m"
+#define SGR_TIME "\033[2m"      /* dim */
+#define SGR_GROUP "\033[36m"    /* cyan */
+#define SGR_EVENT "\033[1m"     /* bold */
+#define SGR_VALUE "\033[32m"    /* green */
+#define SGR_LOST "\033[33m"     /* yellow */
+#define SGR_DAMAGE "\033[1;31m" /* bold red */
+
+/* A name in colour sgr, then spaces up to `width` columns; an empty name
+ * gets no escapes. */
+static void put_name_colored(struct out *o, const char *sgr, size_t sgr_len, const char *s, size_t width)
+{
+	size_t n = strlen(s); /* put_name writes one byte per byte */
+
+	if (n) {
+		put_mem(o, sgr, sgr_len);
+		put_name(o, s);
+		put_lit(o, SGR_RESET);
+	}
+	for (; n < width; n++)
+		put_ch(o, ' ');
+}
+
+/* text_event_piece in colour: the group cyan, the event bold. */
+static void text_event_piece_color(struct out *o, const hvlog_meta *m, const hvlog_event *ev)
+{
+	put_name_colored(o, SGR_GROUP, sizeof SGR_GROUP - 1, group_alias(m, ev), 10);
+	put_ch(o, ' ');
+	put_name_colored(o, SGR_EVENT, sizeof SGR_EVENT - 1, event_name(ev), 26);
+}
+
 static void text_key_piece(struct out *o, const hvlog_param *p)
 {
 	put_ch(o, ' ');
@@ -470,8 +463,10 @@ static void text_key_piece(struct out *o, const hvlog_param *p)
 	put_ch(o, '=');
 }
 
-/* From the stream to the offset's value: ,"stream":N,"stream_name":"..","offset": */
-static void json_stream_piece(struct out *o, const hvlog_meta *m, uint32_t s)
+/* From the stream to the offset's value: ,"stream":N,"stream_name":"..","offset":
+ * (without the offset's key if `offset` is 0). */
+#define OFFSET_KEY ",\"offset\":"
+static void json_stream_piece(struct out *o, const hvlog_meta *m, uint32_t s, int offset)
 {
 	put_lit(o, ",\"stream\":");
 	if (s == UINT32_MAX) {
@@ -481,7 +476,8 @@ static void json_stream_piece(struct out *o, const hvlog_meta *m, uint32_t s)
 		put_lit(o, ",\"stream_name\":");
 		put_json_str(o, stream_name(m, s));
 	}
-	put_lit(o, ",\"offset\":");
+	if (offset)
+		put_lit(o, OFFSET_KEY);
 }
 
 static void json_event_piece(struct out *o, const hvlog_meta *m, const hvlog_event *ev)
@@ -514,7 +510,7 @@ static void put_json_key(struct out *o, const hvlog_param *p, const struct fmt_p
 
 /* ---- items ------------------------------------------------------------------ */
 
-static void text_value(struct out *o, const hvlog_param *p, const struct fmt_param *fp, uint64_t v)
+static ALWAYS_INLINE void text_value(struct out *o, const hvlog_param *p, const struct fmt_param *fp, uint64_t v)
 {
 	long k;
 
@@ -544,9 +540,26 @@ static void text_value(struct out *o, const hvlog_param *p, const struct fmt_par
 	}
 }
 
-static void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it, uint64_t t0)
+/* The text line; in colour if color_heads is not NULL (the coloured event
+ * columns per schema event, or an empty piece without tables).  Inlined
+ * into the callers, so that the plain line pays nothing for colour. */
+static ALWAYS_INLINE void text_item_(struct out *o, const hvlog_meta *m,
+							     const hvlog__fmt *f, const hvlog_item *it,
+							     uint64_t t0, const struct piece *color_heads)
 {
-	put_num(o, time_column_at, item_ns(m, f, it->ts, t0));
+	uint64_t ns = item_ns(m, f, it->ts, t0);
+
+	if (color_heads) {
+		/* the padding plain, the time dim */
+		unsigned len = dec_len(ns / 1000000000u) + 10;
+		for (; len < 15; len++)
+			put_ch(o, ' ');
+		put_lit(o, SGR_TIME);
+		put_num(o, seconds_at, ns);
+		put_lit(o, SGR_RESET " ");
+	} else {
+		put_num(o, time_column_at, ns);
+	}
 	if (f && it->stream < f->nstreams)
 		put_piece(o, f->text_streams[it->stream]);
 	else
@@ -555,7 +568,11 @@ static void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, c
 	case HVLOG_ITEM_EVENT: {
 		const hvlog_event *ev = it->event;
 		const struct fmt_event *fe = f ? event_tables(f, ev) : NULL;
-		if (fe)
+		if (color_heads && fe)
+			put_piece(o, color_heads[fe - f->events]);
+		else if (color_heads)
+			text_event_piece_color(o, m, ev);
+		else if (fe)
 			put_piece(o, fe->text_head);
 		else
 			text_event_piece(o, m, ev);
@@ -565,19 +582,29 @@ static void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, c
 				put_piece(o, fp->text_key);
 			else
 				text_key_piece(o, &ev->params[i]);
+			if (color_heads)
+				put_lit(o, SGR_VALUE);
 			text_value(o, &ev->params[i], fp, it->values[i]);
+			if (color_heads)
+				put_lit(o, SGR_RESET);
 		}
 		break;
 	}
 	case HVLOG_ITEM_LOST:
+		if (color_heads)
+			put_lit(o, SGR_LOST);
 		put_str(o, "--         LOST ");
 		put_dec(o, it->lost_count);
 		put_str(o, " events between ");
 		put_num(o, seconds_at, item_ns(m, f, it->lost_first_ts, t0));
 		put_str(o, " and ");
 		put_num(o, seconds_at, item_ns(m, f, it->lost_last_ts, t0));
+		if (color_heads)
+			put_lit(o, SGR_RESET);
 		break;
 	case HVLOG_ITEM_DAMAGE:
+		if (color_heads)
+			put_lit(o, SGR_DAMAGE);
 		put_str(o, "--         DAMAGE at offset ");
 		put_dec(o, it->offset);
 		put_str(o, " (");
@@ -589,9 +616,25 @@ static void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, c
 			put_str(o, " events lost");
 		}
 		put_str(o, "): ");
-		put_str(o, it->damage_msg);
+		put_str(o, it->damage_msg ? it->damage_msg : "");
+		if (color_heads)
+			put_lit(o, SGR_RESET);
 		break;
 	}
+}
+
+static ALWAYS_INLINE void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
+				    uint64_t t0)
+{
+	text_item_(o, m, f, it, t0, NULL);
+}
+
+static void text_item_color(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
+			    uint64_t t0, const struct piece *heads)
+{
+	static const struct piece none; /* no tables: render the columns per item */
+
+	text_item_(o, m, f, it, t0, heads ? heads : &none);
 }
 
 /* ,"k": for the formatter's own keys (plain ASCII, nothing to escape) */
@@ -602,7 +645,41 @@ static void json_key(struct out *o, const char *k)
 	put_lit(o, "\":");
 }
 
-static void json_params(struct out *o, const hvlog_event *ev, const struct fmt_event *fe, const uint64_t *values)
+/* Above this a JSON number is not exact in a reader that parses numbers as
+ * doubles (JavaScript, jq 1.6). */
+#define JSON_EXACT_MAX (1ull << 53)
+
+static char *dec_quoted_at(char *p, uint64_t v)
+{
+	*p = '"';
+	p = dec_at(p + 1, v);
+	*p = '"';
+	return p + 1;
+}
+
+/* A parameter's value in the dialect of flags. */
+static ALWAYS_INLINE void json_value(struct out *o, const hvlog_param *p, uint64_t v,
+							     unsigned flags)
+{
+	if (flags & HVLOG_FMT_JSON_INTEGERS) {
+		put_dec(o, v);
+	} else if (p->display == HVLOG_DISPLAY_BOOL || p->type == HVLOG_TYPE_BOOL) {
+		if (v)
+			put_lit(o, "true");
+		else
+			put_lit(o, "false");
+	} else if (p->display == HVLOG_DISPLAY_HEX) {
+		put_hex(o, v, 1);
+	} else if (v > JSON_EXACT_MAX && !(flags & HVLOG_FMT_JSON_DECODE_V1)) {
+		put_num(o, dec_quoted_at, v);
+	} else {
+		put_dec(o, v);
+	}
+}
+
+static ALWAYS_INLINE void json_params(struct out *o, const hvlog_event *ev,
+							      const struct fmt_event *fe, const uint64_t *values,
+							      unsigned flags)
 {
 	long names[HVLOG_MAX_PARAMS]; /* value_index of each parameter */
 	int named = 0;
@@ -612,16 +689,7 @@ static void json_params(struct out *o, const hvlog_event *ev, const struct fmt_e
 		uint64_t v = values[i];
 		long k = hvlog__valtab_index(p->values, v);
 		put_json_key(o, p, fe ? &fe->params[i] : NULL, i > 0);
-		if (p->display == HVLOG_DISPLAY_BOOL || p->type == HVLOG_TYPE_BOOL) {
-			if (v)
-				put_lit(o, "true");
-			else
-				put_lit(o, "false");
-		} else if (p->display == HVLOG_DISPLAY_HEX) {
-			put_hex(o, v, 1);
-		} else {
-			put_dec(o, v);
-		}
+		json_value(o, p, v, flags);
 		if (i < HVLOG_MAX_PARAMS)
 			names[i] = k;
 		named |= k >= 0;
@@ -647,7 +715,11 @@ static void json_params(struct out *o, const hvlog_event *ev, const struct fmt_e
 	put_ch(o, '}');
 }
 
-static void json_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it, uint64_t t0)
+/* A JSON item in the dialect of flags (format.h); inlined into its callers
+ * with flags a constant for the decode dialect. */
+static ALWAYS_INLINE void json_item_(struct out *o, const hvlog_meta *m,
+							     const hvlog__fmt *f, const hvlog_item *it,
+							     uint64_t t0, unsigned flags)
 {
 #define JSON_HEAD(kind) "{\"type\":\"" kind "\",\"time_ns\":"
 	/* 32 bytes each: pieces with the slack put_piece needs */
@@ -655,16 +727,22 @@ static void json_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, c
 	static const uint8_t head_len[] = { sizeof JSON_HEAD("event") - 1, sizeof JSON_HEAD("lost") - 1,
 					    sizeof JSON_HEAD("damage") - 1 };
 #undef JSON_HEAD
+	int offset = (flags & (HVLOG_FMT_OFFSETS | HVLOG_FMT_JSON_DECODE_V1)) || it->kind == HVLOG_ITEM_DAMAGE;
 
 	put_piece(o, (struct piece){ heads[it->kind], head_len[it->kind] });
 	put_dec(o, item_ns(m, f, it->ts, t0));
 	put_lit(o, ",\"ts\":");
 	put_dec(o, it->ts);
-	if (f && it->stream < f->nstreams)
-		put_piece(o, f->json_streams[it->stream]);
-	else
-		json_stream_piece(o, m, it->stream);
-	put_dec(o, it->offset);
+	if (f && it->stream < f->nstreams) {
+		struct piece pc = f->json_streams[it->stream]; /* ends with the offset's key */
+		if (!offset)
+			pc.n -= (uint32_t)(sizeof OFFSET_KEY - 1);
+		put_piece(o, pc);
+	} else {
+		json_stream_piece(o, m, it->stream, offset);
+	}
+	if (offset)
+		put_dec(o, it->offset);
 	switch (it->kind) {
 	case HVLOG_ITEM_EVENT: {
 		const struct fmt_event *fe = f ? event_tables(f, it->event) : NULL;
@@ -672,7 +750,7 @@ static void json_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, c
 			put_piece(o, fe->json_head);
 		else
 			json_event_piece(o, m, it->event);
-		json_params(o, it->event, fe, it->values);
+		json_params(o, it->event, fe, it->values, flags);
 		break;
 	}
 	case HVLOG_ITEM_LOST:
@@ -682,6 +760,12 @@ static void json_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, c
 		put_dec(o, it->lost_first_ts);
 		json_key(o, "last_ts");
 		put_dec(o, it->lost_last_ts);
+		if (!(flags & HVLOG_FMT_JSON_DECODE_V1)) {
+			json_key(o, "first_ns");
+			put_dec(o, item_ns(m, f, it->lost_first_ts, t0));
+			json_key(o, "last_ns");
+			put_dec(o, item_ns(m, f, it->lost_last_ts, t0));
+		}
 		break;
 	case HVLOG_ITEM_DAMAGE:
 		json_key(o, "kind");
@@ -691,10 +775,37 @@ static void json_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, c
 		json_key(o, "events_lost");
 		put_dec(o, it->damage_events);
 		json_key(o, "message");
-		put_json_str(o, it->damage_msg);
+		put_json_str(o, it->damage_msg ? it->damage_msg : "");
 		break;
 	}
 	put_ch(o, '}');
+}
+
+static ALWAYS_INLINE void json_item_v1(struct out *o, const hvlog_meta *m, const hvlog__fmt *f,
+				       const hvlog_item *it, uint64_t t0)
+{
+	json_item_(o, m, f, it, t0, HVLOG_FMT_JSON_DECODE_V1);
+}
+
+static void json_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it, uint64_t t0,
+		      unsigned flags)
+{
+	json_item_(o, m, f, it, t0, flags);
+}
+
+/* A line into buf: the item, cut to leave room for its end (eol, 1 or 2
+ * bytes) and a NUL. */
+static struct out line_start(char *buf, size_t cap, size_t eol)
+{
+	return (struct out){ buf, buf + cap - eol - 1 };
+}
+
+static size_t line_end(struct out *o, char *buf, const char *eol, size_t n)
+{
+	memcpy(o->p, eol, n);
+	o->p += n;
+	*o->p = 0;
+	return (size_t)(o->p - buf);
 }
 
 size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format_kind kind, uint64_t t0,
@@ -708,31 +819,202 @@ size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format
 			*buf = 0;
 		return 0;
 	}
-	o = (struct out){ buf, buf + cap - 2 };
+	o = line_start(buf, cap, 1);
 	if (kind == HVLOG_FORMAT_JSON)
-		json_item(&o, m, f, it, t0);
+		json_item_v1(&o, m, f, it, t0);
 	else
 		text_item(&o, m, f, it, t0);
-	*o.p++ = '\n';
-	*o.p = 0;
-	return (size_t)(o.p - buf);
+	return line_end(&o, buf, "\n", 1);
+}
+
+/* ---- the formatter object ---------------------------------------------------- */
+
+void *hvlog__fmt_alloc(void *ctx, size_t size)
+{
+	hvlog_formatter *f = ctx;
+	struct fmt_block *b = calloc(1, sizeof *b + size);
+
+	if (!b)
+		return NULL;
+	b->next = f->blocks;
+	f->blocks = b;
+	return b->data;
+}
+
+/* The coloured event columns of every schema event (tables for the text
+ * line with HVLOG_FMT_COLOR). */
+static int color_heads_build(hvlog_formatter *f)
+{
+	const hvlog_schema *s = f->m->schema;
+	struct arena a = { NULL, 0, hvlog__fmt_alloc, f };
+	struct piece *heads = hvlog__fmt_alloc(f, (s->nevents + 1) * sizeof *heads);
+	char buf[PIECE_MAX];
+	struct out o;
+
+	if (!heads)
+		return 0;
+	for (uint32_t e = 0; e < s->nevents; e++) {
+		SCRATCH(o, buf);
+		text_event_piece_color(&o, f->m, &s->events[e]);
+		if (!hvlog__fmt_keep(&a, &heads[e], buf, &o))
+			return 0;
+	}
+	f->color_heads = heads;
+	return 1;
+}
+
+/* A name of m longer than a reader allows (only a hand-built hvlog_meta
+ * has one), or an event with more parameters: what the formatter's
+ * pieces and hvlog_formatter_item_max are sized by.  NULL if none. */
+static const char *too_large(const hvlog_meta *m)
+{
+	const hvlog_schema *s = m->schema;
+#define LONG(name) ((name) && strnlen(name, HVLOG_MAX_NAME + 1) > HVLOG_MAX_NAME)
+
+	for (uint32_t i = 0; i < m->nstreams; i++)
+		if (LONG(m->streams[i].name))
+			return "a stream name";
+	for (uint32_t i = 0; i < s->ngroups; i++)
+		if (LONG(s->groups[i].alias))
+			return "a group alias";
+	for (uint32_t i = 0; i < s->nvaltabs; i++)
+		for (uint32_t j = 0; j < s->valtabs[i].nvalues; j++)
+			if (LONG(s->valtabs[i].values[j].name))
+				return "a value name";
+	for (uint32_t e = 0; e < s->nevents; e++) {
+		if (LONG(s->events[e].symbol))
+			return "an event symbol";
+		if (s->events[e].nparams > HVLOG_MAX_PARAMS)
+			return "an event's parameter count";
+		for (uint32_t i = 0; i < s->events[e].nparams; i++)
+			if (LONG(s->events[e].params[i].key))
+				return "a parameter key";
+	}
+#undef LONG
+	return NULL;
+}
+
+/* The flags each kind takes. */
+static const unsigned kind_flags[] = {
+	[HVLOG_FORMAT_TEXT] = HVLOG_FMT_COLOR,
+	[HVLOG_FORMAT_JSON] = HVLOG_FMT_OFFSETS | HVLOG_FMT_JSON_INTEGERS | HVLOG_FMT_JSON_DECODE_V1,
+	[HVLOG_FORMAT_CSV] = 0,
+	[HVLOG_FORMAT_CBOR] = HVLOG_FMT_OFFSETS,
+};
+
+static const char *const kind_names[] = { "text", "JSON", "CSV", "CBOR" };
+
+hvlog_status hvlog_formatter_create(hvlog_formatter **out, const hvlog_meta *m, const hvlog_formatter_config *cfg,
+				    hvlog_error *err)
+{
+	hvlog_formatter *f;
+	const char *what;
+	int ok = 1;
+
+	*out = NULL;
+	if ((unsigned)cfg->kind >= sizeof kind_flags / sizeof kind_flags[0])
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "unknown format kind %u", (unsigned)cfg->kind);
+	if (cfg->flags & ~kind_flags[cfg->kind])
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "format flags 0x%x do not apply to %s",
+				   cfg->flags & ~kind_flags[cfg->kind], kind_names[cfg->kind]);
+	if (!m->clock_hz)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "the metadata's clock rate is 0");
+	if ((what = too_large(m)))
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX,
+				   "%s in the metadata is over the limit (%d bytes, %d parameters)", what,
+				   HVLOG_MAX_NAME, HVLOG_MAX_PARAMS);
+	if (!(f = calloc(1, sizeof *f)))
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory for a formatter");
+	*f = (hvlog_formatter){ .m = m, .tab = tables_of(m), .kind = cfg->kind, .flags = cfg->flags,
+				.t0 = cfg->t0, .item_max = HVLOG_FORMAT_MAX };
+	hvlog__clock_init(&f->clock, m->clock_hz);
+	switch (f->kind) {
+	case HVLOG_FORMAT_TEXT:
+		/* the coloured columns go with the metadata's tables */
+		if ((f->flags & HVLOG_FMT_COLOR) && f->tab)
+			ok = color_heads_build(f);
+		break;
+	case HVLOG_FORMAT_JSON:
+		/* (decode's old dialect had no meta item) */
+		ok = (f->flags & HVLOG_FMT_JSON_DECODE_V1) || hvlog__json_meta(f);
+		break;
+	case HVLOG_FORMAT_CSV:
+		ok = hvlog__csv_build(f, cfg->events);
+		break;
+	case HVLOG_FORMAT_CBOR:
+		ok = hvlog__cbor_build(f) && hvlog__cbor_meta(f);
+		break;
+	}
+	if (!ok) {
+		hvlog_formatter_free(f);
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory for a formatter's tables");
+	}
+	*out = f;
+	return HVLOG_OK;
+}
+
+const char *hvlog_formatter_header(const hvlog_formatter *f, size_t *len)
+{
+	*len = f->header_len;
+	return f->header ? f->header : "";
+}
+
+size_t hvlog_formatter_item_max(const hvlog_formatter *f)
+{
+	return f->item_max;
+}
+
+size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
+{
+	struct out o;
+
+	if (f->kind == HVLOG_FORMAT_CBOR)
+		return hvlog__cbor_item(f, it, buf, cap);
+	if (cap < (f->kind == HVLOG_FORMAT_CSV ? 3u : 2u)) { /* not even the line end and NUL */
+		if (cap)
+			*buf = 0;
+		return 0;
+	}
+	switch (f->kind) {
+	case HVLOG_FORMAT_CSV:
+		o = line_start(buf, cap, 2);
+		hvlog__csv_item(f, &o, it);
+		return line_end(&o, buf, "\r\n", 2);
+	case HVLOG_FORMAT_JSON:
+		o = line_start(buf, cap, 1);
+		if (f->flags == HVLOG_FMT_JSON_DECODE_V1)
+			json_item_v1(&o, f->m, f->tab, it, f->t0);
+		else
+			json_item(&o, f->m, f->tab, it, f->t0, f->flags);
+		break;
+	default:
+		o = line_start(buf, cap, 1);
+		if (f->flags & HVLOG_FMT_COLOR)
+			text_item_color(&o, f->m, f->tab, it, f->t0, f->color_heads);
+		else
+			text_item(&o, f->m, f->tab, it, f->t0);
+		break;
+	}
+	return line_end(&o, buf, "\n", 1);
+}
+
+void hvlog_formatter_free(hvlog_formatter *f)
+{
+	if (!f)
+		return;
+	for (struct fmt_block *b = f->blocks, *next; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(f->header);
+	free(f);
 }
 
 /* ---- building the tables ---------------------------------------------------- */
 
-/* Pieces are packed into blocks from the caller's allocator, each with
- * PIECE_SLACK bytes to spare at its end. */
-struct arena {
-	char *p;
-	size_t left;
-	void *(*alloc)(void *ctx, size_t size);
-	void *ctx;
-};
-
 #define ARENA_BLOCK 16384
 
-/* Keep what was rendered into scratch[0 .. o->p) as *pc. */
-static int keep(struct arena *a, struct piece *pc, const char *scratch, const struct out *o)
+int hvlog__fmt_keep(struct arena *a, struct piece *pc, const char *scratch, const struct out *o)
 {
 	size_t n = (size_t)(o->p - scratch);
 
@@ -749,10 +1031,7 @@ static int keep(struct arena *a, struct piece *pc, const char *scratch, const st
 	return 1;
 }
 
-/* A scratch line: every piece fits (the longest, an event's JSON head with
- * two names of control characters, is under 1 KiB), so none is cut. */
-#define PIECE_MAX 1024
-#define SCRATCH(o, buf) (o = (struct out){ buf, buf + sizeof buf })
+#define keep hvlog__fmt_keep
 
 /* The names of a value table, as text and as JSON strings. */
 static int valtab_tables(struct arena *a, const hvlog_valtab *t, struct piece *text, struct piece *json)
@@ -837,7 +1116,7 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 		if (!keep(&a, &text_streams[i], buf, &o))
 			return NULL;
 		SCRATCH(o, buf);
-		json_stream_piece(&o, m, i);
+		json_stream_piece(&o, m, i, 1);
 		if (!keep(&a, &json_streams[i], buf, &o))
 			return NULL;
 	}

@@ -1,11 +1,39 @@
 /*
- * hvlog/format.h - items as text lines or JSON objects.
+ * hvlog/format.h - items as text lines, JSON Lines, CSV rows or CBOR maps.
  *
- * Formatters write into a caller's buffer and never allocate.  A line is
- * at most HVLOG_FORMAT_MAX bytes: names are capped at HVLOG_MAX_NAME and an
- * event has at most HVLOG_MAX_PARAMS parameters, so even the JSON line of a
- * schema whose every name is made of control characters (six bytes each
- * as \u00XX, about 19 KiB in all) fits.  A smaller buffer cuts the line.
+ * An hvlog_formatter is made once from a reader's metadata and a
+ * configuration (kind, flags, time origin, the selected events); it
+ * renders what depends only on the file (names escaped and padded, keys,
+ * CSV columns) when it is made, and then writes one item at a time into a
+ * caller's buffer, without allocating.  Formatting does not change it:
+ * threads may share one.
+ *
+ * The JSON dialect (one for `hvlog decode --format json` and
+ * `hvlog convert --to json`, docs/EMBEDDING.md):
+ *   - first a "meta" item (hvlog_formatter_header): the file's metadata in
+ *     the layout of docs/FORMAT.md section 3 plus "type":"meta" and "t0";
+ *   - then one object per item with the same fields whatever the command:
+ *     type, time_ns, ts, stream, stream_name, ["offset"], then for an event
+ *     group, event, number, params, [names]; for lost events count,
+ *     first_ts, last_ts, first_ns, last_ns; for damage offset, kind,
+ *     length, events_lost, message;
+ *   - a parameter displayed as hex is a string "0x1b"; any other value
+ *     above 2^53 (where a reader that parses numbers as doubles rounds) a
+ *     decimal string "18446744073709551615"; a bool true or false; the
+ *     rest JSON integers.
+ * HVLOG_FMT_JSON_INTEGERS writes every parameter as its raw integer (what
+ * `convert --to json` wrote so far); HVLOG_FMT_JSON_DECODE_V1 writes what
+ * `decode --format json` wrote so far (an offset in every item, lost items
+ * without first_ns/last_ns, large decimal values as numbers).
+ *
+ * hvlog_format_item() is the older one-call form for text and JSON lines
+ * (the JSON_DECODE_V1 dialect); it needs no formatter; CSV and CBOR need one.
+ *
+ * A text or JSON line is at most HVLOG_FORMAT_MAX bytes: names are capped
+ * at HVLOG_MAX_NAME and an event has at most HVLOG_MAX_PARAMS parameters,
+ * so even the JSON line of a schema whose every name is made of control
+ * characters (six bytes each as \u00XX, about 19 KiB in all) fits.  A
+ * smaller buffer cuts the line.
  *
  * The metadata of a reader carries tables that make formatting faster
  * (hvlog_meta.internal); a hand-built hvlog_meta without them (NULL) gives
@@ -20,6 +48,7 @@
 #include "hvlog/export.h"
 
 #include "hvlog/reader.h"
+#include "hvlog/status.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,15 +59,73 @@ extern "C" {
 typedef enum hvlog_format_kind {
 	HVLOG_FORMAT_TEXT, /* aligned, human-readable, one line */
 	HVLOG_FORMAT_JSON, /* one JSON object (JSON Lines) */
+	HVLOG_FORMAT_CSV,  /* RFC 4180 rows, CRLF, after a header row (formatters only) */
+	HVLOG_FORMAT_CBOR, /* an RFC 8742 CBOR sequence, one map per item (formatters only) */
 } hvlog_format_kind;
 
-/* Format `it` of a trace with metadata `m`.  Times are shown relative to
+/* Format `it` of a trace with metadata `m` (a text line, or a JSON line in
+ * the JSON_DECODE_V1 dialect, without formatter; CSV and CBOR give the text
+ * line).  Times are shown relative to
  * tick `t0` (normally the first item's).  Writes a NUL-terminated line with
  * a final '\n' into buf (cap >= HVLOG_FORMAT_MAX) and returns its length
  * without the NUL.  The bytes of buf after the NUL (up to cap) may be
  * changed too: numbers and names are copied in fixed-size blocks. */
 HVLOG_API size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it,
 			 hvlog_format_kind kind, uint64_t t0, char *buf, size_t cap);
+
+/* ---- formatters ------------------------------------------------------- */
+
+typedef struct hvlog_formatter hvlog_formatter;
+
+enum {
+	/* TEXT: ANSI colours (time dim, group cyan, event bold, values green,
+	 * lost yellow, damage bold red), put in as the line is written; the
+	 * text between the escapes is the uncoloured line's */
+	HVLOG_FMT_COLOR = 1u << 0,
+	/* JSON, CBOR: the item's file offset ("offset") in event and lost
+	 * items too (damage items always have it) */
+	HVLOG_FMT_OFFSETS = 1u << 1,
+	/* JSON: parameters as raw integers (bools 0 and 1), no strings */
+	HVLOG_FMT_JSON_INTEGERS = 1u << 2,
+	/* JSON: the dialect of hvlog decode --format json before the one
+	 * above; implies HVLOG_FMT_OFFSETS */
+	HVLOG_FMT_JSON_DECODE_V1 = 1u << 3,
+};
+
+typedef struct hvlog_formatter_config {
+	hvlog_format_kind kind;
+	unsigned flags;          /* HVLOG_FMT_* that apply to kind */
+	uint64_t t0;             /* times are shown relative to this tick */
+	/* CSV: per schema event index, nonzero if its items will be written:
+	 * the parameter columns are the keys of these events; NULL: all */
+	const uint8_t *events;
+} hvlog_formatter_config;
+
+/* Make a formatter for items of the trace with metadata m, which must
+ * outlive it.  HVLOG_OK, HVLOG_INVALID (a flag that does not apply to the
+ * kind; a hand-built m with a name over HVLOG_MAX_NAME bytes or an event
+ * over HVLOG_MAX_PARAMS parameters, which a reader never hands out) or
+ * HVLOG_NOMEM, with err filled. */
+HVLOG_API hvlog_status hvlog_formatter_create(hvlog_formatter **out, const hvlog_meta *m,
+					      const hvlog_formatter_config *cfg, hvlog_error *err);
+
+/* What goes before the first item, owned by f: the CSV header row, the
+ * JSON or CBOR meta item; empty for text.  *len gets its length. */
+HVLOG_API const char *hvlog_formatter_header(const hvlog_formatter *f, size_t *len);
+
+/* The most bytes one item takes (text and JSON: HVLOG_FORMAT_MAX; CSV: more
+ * with many columns). */
+HVLOG_API size_t hvlog_formatter_item_max(const hvlog_formatter *f);
+
+/* Write item it (of f's trace) at buf and return its length in bytes; text,
+ * JSON and CSV end with their line end and a NUL (not counted).  With cap
+ * below hvlog_formatter_item_max(f) a line may be cut (it still ends with
+ * its line end), and a CBOR item that does not fit is not written (0).
+ * The bytes after the item, up to cap, may change. */
+HVLOG_API size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap);
+
+/* NULL is fine. */
+HVLOG_API void hvlog_formatter_free(hvlog_formatter *f);
 
 /* Building blocks for formats of one's own (hvlog convert uses them).
  * Each writes at out, without a NUL, and returns the bytes written. */

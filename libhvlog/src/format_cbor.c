@@ -1,0 +1,355 @@
+/*
+ * format_cbor.c - items as CBOR maps (RFC 8949; a sequence of them is an
+ * RFC 8742 CBOR sequence): the same items with the same keys as the JSON
+ * Lines, first the meta map, encoded as libcbor's streaming encoder does
+ * (definite lengths, shortest forms, no tags) but inline.  Integers are CBOR
+ * unsigned integers (negative only for a negative clock epoch), so every
+ * 64-bit value is exact.
+ */
+#include "format_int.h"
+
+struct fmt_cbor {
+	const struct piece *streams; /* per stream its "stream_name" pair */
+	const struct piece *events;  /* per event group, event, number, "params" and its map's head */
+	const struct piece *keys;    /* per parameter (event.slot + i) its key */
+	const uint32_t *slot;        /* per event: its first key in keys (nevents + 1) */
+};
+
+/* A CBOR head: major type and argument in the shortest form (RFC 8949
+ * section 4.2.1, as libcbor's encoder writes it): below 24 in the initial
+ * byte, then 1, 2, 4 or 8 bytes big-endian. */
+enum { CB_UINT = 0x00, CB_NEGINT = 0x20, CB_TEXT = 0x60, CB_ARRAY = 0x80, CB_MAP = 0xa0 };
+
+static char *cb_head_at(char *p, unsigned major, uint64_t v)
+{
+	unsigned n = v < 24 ? 0 : v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffffu ? 4 : 8;
+
+	if (!n) {
+		*p = (char)(major | v);
+		return p + 1;
+	}
+	*p++ = (char)(major | (n == 1 ? 24 : n == 2 ? 25 : n == 4 ? 26 : 27));
+	for (unsigned i = n; i--; v >>= 8)
+		p[i] = (char)(v & 0xff);
+	return p + n;
+}
+
+static inline void cb_head(struct out *o, unsigned major, uint64_t v)
+{
+	char tmp[9];
+
+	if (o->end - o->p >= 9)
+		o->p = cb_head_at(o->p, major, v);
+	else
+		put_mem(o, tmp, (size_t)(cb_head_at(tmp, major, v) - tmp));
+}
+
+static inline void cb_uint(struct out *o, uint64_t v)
+{
+	cb_head(o, CB_UINT, v);
+}
+
+static void cb_int(struct out *o, int64_t v)
+{
+	if (v >= 0)
+		cb_uint(o, (uint64_t)v);
+	else
+		cb_head(o, CB_NEGINT, (uint64_t)(-(v + 1)));
+}
+
+static void cb_str(struct out *o, const char *s)
+{
+	size_t n;
+
+	s = s ? s : "";
+	n = strlen(s);
+	cb_head(o, CB_TEXT, n);
+	put_mem(o, s, n);
+}
+
+/* A text string known when compiling, under 24 bytes: a one-byte head (an
+ * array of negative size stops a longer one). */
+#define cb_lit(o, lit)                                                                         \
+	(put_ch(o, (char)(CB_TEXT + sizeof lit - 1 + 0 * sizeof(char[sizeof lit - 1 < 24 ? 1 : -1]))), \
+	 put_lit(o, lit))
+
+static void cb_map(struct out *o, size_t n)
+{
+	cb_head(o, CB_MAP, n);
+}
+
+static void cb_array(struct out *o, size_t n)
+{
+	cb_head(o, CB_ARRAY, n);
+}
+
+#define kv_uint(o, k, v) (cb_lit(o, k), cb_uint(o, v))
+#define kv_str(o, k, v) (cb_lit(o, k), cb_str(o, v))
+
+/* ---- the meta map ---------------------------------------------------------- */
+
+/* The most one entry of the meta map takes but its strings (each reserved
+ * for on its own, see kvs). */
+#define ENTRY_MAX 1024
+
+/* A key and a string of any length. */
+#define kvs(g, k, v) (hvlog__grow_reserve(g, ENTRY_MAX + ((v) ? strlen(v) : 0)), kv_str(&(g)->o, k, v))
+
+static void meta_param(struct grow *g, const hvlog_schema *s, const hvlog_param *p)
+{
+	hvlog__grow_reserve(g, ENTRY_MAX);
+	cb_map(&g->o, p->values ? 6 : 5);
+	kvs(g, "key", p->key);
+	kvs(g, "name", p->name);
+	kvs(g, "type", hvlog_type_name(p->type));
+	kvs(g, "display", hvlog_display_name(p->display));
+	kvs(g, "coding", hvlog_coding_name(p->coding));
+	if (p->values)
+		kv_uint(&g->o, "values", (uint64_t)(p->values - s->valtabs));
+}
+
+static void meta_schema(struct grow *g, const hvlog_schema *s)
+{
+	struct out *o = &g->o;
+
+	hvlog__grow_reserve(g, ENTRY_MAX);
+	cb_lit(o, "schema");
+	cb_map(o, 5);
+	kvs(g, "name", s->name);
+	kv_uint(o, "version", s->version);
+	cb_lit(o, "groups");
+	cb_array(o, s->ngroups);
+	for (uint32_t i = 0; i < s->ngroups; i++) {
+		hvlog__grow_reserve(g, ENTRY_MAX);
+		cb_map(o, 3);
+		kvs(g, "alias", s->groups[i].alias);
+		kvs(g, "name", s->groups[i].name);
+		kv_uint(o, "mask", s->groups[i].mask);
+	}
+	hvlog__grow_reserve(g, ENTRY_MAX);
+	cb_lit(o, "valtabs");
+	cb_array(o, s->nvaltabs);
+	for (uint32_t t = 0; t < s->nvaltabs; t++) {
+		const hvlog_valtab *vt = &s->valtabs[t];
+		hvlog__grow_reserve(g, ENTRY_MAX);
+		cb_map(o, 2);
+		kvs(g, "alias", vt->alias);
+		cb_lit(o, "values");
+		cb_array(o, vt->nvalues);
+		for (uint32_t v = 0; v < vt->nvalues; v++) {
+			hvlog__grow_reserve(g, ENTRY_MAX + strlen(vt->values[v].name));
+			cb_array(o, 2);
+			cb_uint(o, vt->values[v].value);
+			cb_str(o, vt->values[v].name);
+		}
+	}
+	hvlog__grow_reserve(g, ENTRY_MAX);
+	cb_lit(o, "events");
+	cb_array(o, s->nevents);
+	for (uint32_t e = 0; e < s->nevents; e++) {
+		const hvlog_event *ev = &s->events[e];
+		hvlog__grow_reserve(g, ENTRY_MAX);
+		cb_map(o, 5);
+		kv_uint(o, "number", ev->number);
+		kvs(g, "symbol", ev->symbol);
+		kvs(g, "description", ev->description);
+		kv_uint(o, "group", ev->group);
+		cb_lit(o, "params");
+		cb_array(o, ev->nparams);
+		for (uint32_t i = 0; i < ev->nparams; i++)
+			meta_param(g, s, &ev->params[i]);
+	}
+}
+
+int hvlog__cbor_meta(hvlog_formatter *f)
+{
+	const hvlog_meta *m = f->m;
+	struct grow g = { 0 };
+	struct out *o = &g.o;
+
+	hvlog__grow_reserve(&g, ENTRY_MAX);
+	cb_map(o, 8);
+	kv_str(o, "type", "meta");
+	kv_str(o, "format", "hvlog");
+	cb_lit(o, "version");
+	cb_array(o, 2);
+	cb_uint(o, m->version_major);
+	cb_uint(o, m->version_minor);
+	kvs(&g, "producer", m->producer);
+	cb_lit(o, "clock");
+	cb_map(o, 3);
+	kvs(&g, "name", m->clock_name);
+	kv_uint(o, "hz", m->clock_hz);
+	cb_lit(o, "epoch_ns");
+	cb_int(o, m->clock_epoch_ns);
+	kv_uint(o, "t0", f->t0);
+	cb_lit(o, "streams");
+	cb_array(o, m->nstreams);
+	for (uint32_t i = 0; i < m->nstreams; i++) {
+		hvlog__grow_reserve(&g, ENTRY_MAX);
+		cb_map(o, 4);
+		kv_uint(o, "id", i);
+		kvs(&g, "name", m->streams[i].name);
+		kv_uint(o, "partition", m->streams[i].partition_id);
+		kv_uint(o, "vp", m->streams[i].vp_index);
+	}
+	meta_schema(&g, m->schema);
+	return hvlog__grow_keep(f, &g);
+}
+
+/* ---- the pieces -------------------------------------------------------------- */
+
+int hvlog__cbor_build(hvlog_formatter *f)
+{
+	const hvlog_meta *m = f->m;
+	const hvlog_schema *s = m->schema;
+	struct arena a = { NULL, 0, hvlog__fmt_alloc, f };
+	struct fmt_cbor *c = hvlog__fmt_alloc(f, sizeof *c);
+	struct piece *streams = hvlog__fmt_alloc(f, (m->nstreams + 1) * sizeof *streams);
+	struct piece *events = hvlog__fmt_alloc(f, (s->nevents + 1) * sizeof *events);
+	uint32_t *slot = hvlog__fmt_alloc(f, (s->nevents + 1) * sizeof *slot);
+	struct piece *keys;
+	size_t nkeys = 0;
+	char buf[PIECE_MAX];
+	struct out o;
+
+	for (uint32_t e = 0; e < s->nevents; e++)
+		nkeys += s->events[e].nparams;
+	if (!c || !streams || !events || !slot || !(keys = hvlog__fmt_alloc(f, (nkeys + 1) * sizeof *keys)))
+		return 0;
+	for (uint32_t i = 0; i < m->nstreams; i++) {
+		SCRATCH(o, buf);
+		kv_str(&o, "stream_name", hvlog__fmt_stream_name(m, i));
+		if (!hvlog__fmt_keep(&a, &streams[i], buf, &o))
+			return 0;
+	}
+	nkeys = 0;
+	for (uint32_t e = 0; e < s->nevents; e++) {
+		const hvlog_event *ev = &s->events[e];
+		SCRATCH(o, buf);
+		kv_str(&o, "group", hvlog__fmt_group_alias(m, ev));
+		kv_str(&o, "event", ev->symbol);
+		kv_uint(&o, "number", ev->number);
+		cb_lit(&o, "params");
+		cb_map(&o, ev->nparams);
+		if (!hvlog__fmt_keep(&a, &events[e], buf, &o))
+			return 0;
+		slot[e] = (uint32_t)nkeys;
+		for (uint32_t i = 0; i < ev->nparams; i++, nkeys++) {
+			SCRATCH(o, buf);
+			cb_str(&o, ev->params[i].key);
+			if (!hvlog__fmt_keep(&a, &keys[nkeys], buf, &o))
+				return 0;
+		}
+	}
+	slot[s->nevents] = (uint32_t)nkeys;
+	*c = (struct fmt_cbor){ streams, events, keys, slot };
+	f->cbor = c;
+	return 1;
+}
+
+/* ---- items ------------------------------------------------------------------- */
+
+/* type, time_ns, ts, stream[, stream_name][, offset]: its pairs */
+static size_t head_pairs(const hvlog_formatter *f, const hvlog_item *it)
+{
+	return 4 + (it->stream != UINT32_MAX) + ((f->flags & HVLOG_FMT_OFFSETS) && it->kind != HVLOG_ITEM_DAMAGE);
+}
+
+static void head(const hvlog_formatter *f, struct out *o, const char *type, const hvlog_item *it)
+{
+	kv_str(o, "type", type);
+	kv_uint(o, "time_ns", fmt_ns(f, it->ts));
+	kv_uint(o, "ts", it->ts);
+	cb_lit(o, "stream");
+	if (it->stream == UINT32_MAX) {
+		put_ch(o, (char)0xf6); /* null */
+	} else {
+		cb_uint(o, it->stream);
+		if (it->stream < f->m->nstreams)
+			put_piece(o, f->cbor->streams[it->stream]);
+		else
+			kv_str(o, "stream_name", hvlog__fmt_stream_name(f->m, it->stream));
+	}
+	if ((f->flags & HVLOG_FMT_OFFSETS) && it->kind != HVLOG_ITEM_DAMAGE)
+		kv_uint(o, "offset", it->offset);
+}
+
+static void event_map(const hvlog_formatter *f, struct out *o, const hvlog_item *it)
+{
+	const hvlog_event *ev = it->event;
+	uint32_t e = fmt_event_index(f, ev);
+	const struct piece *key = e != UINT32_MAX ? &f->cbor->keys[f->cbor->slot[e]] : NULL;
+	const char *names[HVLOG_MAX_PARAMS];
+	uint32_t n = ev->nparams < HVLOG_MAX_PARAMS ? ev->nparams : HVLOG_MAX_PARAMS;
+	size_t named = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		named += (names[i] = hvlog_valtab_name(ev->params[i].values, it->values[i])) != NULL;
+	cb_map(o, head_pairs(f, it) + 4 + (named != 0));
+	head(f, o, "event", it);
+	if (key) {
+		put_piece(o, f->cbor->events[e]);
+	} else { /* an event from elsewhere */
+		kv_str(o, "group", hvlog__fmt_group_alias(f->m, ev));
+		kv_str(o, "event", ev->symbol);
+		kv_uint(o, "number", ev->number);
+		cb_lit(o, "params");
+		cb_map(o, n);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (key)
+			put_piece(o, key[i]);
+		else
+			cb_str(o, ev->params[i].key);
+		cb_uint(o, it->values[i]);
+	}
+	if (!named)
+		return;
+	cb_lit(o, "names");
+	cb_map(o, named);
+	for (uint32_t i = 0; i < n; i++)
+		if (names[i]) {
+			if (key)
+				put_piece(o, key[i]);
+			else
+				cb_str(o, ev->params[i].key);
+			cb_str(o, names[i]);
+		}
+}
+
+size_t hvlog__cbor_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
+{
+	struct out o = { buf, buf + cap };
+
+	/* the largest map (16 parameters with a 64-byte key and name each) is a
+	 * few KiB: with less room than that, nothing */
+	if (cap < f->item_max)
+		return 0;
+	switch (it->kind) {
+	case HVLOG_ITEM_EVENT:
+		event_map(f, &o, it);
+		break;
+	case HVLOG_ITEM_LOST:
+		cb_map(&o, head_pairs(f, it) + 5);
+		head(f, &o, "lost", it);
+		kv_uint(&o, "count", it->lost_count);
+		kv_uint(&o, "first_ts", it->lost_first_ts);
+		kv_uint(&o, "last_ts", it->lost_last_ts);
+		kv_uint(&o, "first_ns", fmt_ns(f, it->lost_first_ts));
+		kv_uint(&o, "last_ns", fmt_ns(f, it->lost_last_ts));
+		break;
+	case HVLOG_ITEM_DAMAGE:
+		cb_map(&o, head_pairs(f, it) + 5);
+		head(f, &o, "damage", it);
+		kv_uint(&o, "offset", it->offset);
+		kv_str(&o, "kind", hvlog_status_str(it->damage));
+		kv_uint(&o, "length", it->damage_len);
+		kv_uint(&o, "events_lost", it->damage_events);
+		kv_str(&o, "message", it->damage_msg);
+		break;
+	}
+	/* cut (names longer than a reader allows, in a hand-built hvlog_meta):
+	 * half a map is no CBOR */
+	return o.p < o.end ? (size_t)(o.p - buf) : 0;
+}
