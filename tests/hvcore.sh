@@ -4,10 +4,12 @@
 #   tests/hvcore.sh HVCORE HVLOG
 set -u
 hvcore=$1 hvlog=$2
+here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$here/hvcore_checks.sh"
 
 run() { # run DESCRIPTION ARGS...: hvcore must succeed
 	what=$1
@@ -37,6 +39,14 @@ jq -e -s '[.[] | select(.event == "HV_TR_VP_CREATE_VP" and .names.hv_status == "
 jq -e -s '[.[] | select(.event == "HV_TR_OB_DELETE_PARTITION" and .names.hv_status == "HV_STATUS_INVALID_PARTITION_ID")] | length == 1' \
 	< "$tmp/all.jsonl" > /dev/null && ok || bad "no refused partition deletion"
 jq -e -s '[.[] | select(.event == "HV_TR_HC_HYPERCALL")] | length >= 2' < "$tmp/all.jsonl" > /dev/null && ok || bad "no hypercalls"
+guest_state "$tmp/all.jsonl" "sim"
+
+# The timer: HLT idles until the deadline the guest programmed, and a guest
+# spinning without exits gets its interrupt at the deadline (the kick);
+# virtual time: exactly then, unless another VP had the machine.
+run "idle" -w idle -v 2 -n 3000 -o "$tmp/idle.bin"
+"$hvlog" decode --format json "$tmp/idle.bin" > "$tmp/idle.jsonl"
+timer_gaps "$tmp/idle.jsonl" "sim idle" 0
 
 # The group mask: only the scheduler group is recorded.
 run "groups" -w mixed -v 2 -n 20000 --groups scheduler -o "$tmp/sched.bin"
