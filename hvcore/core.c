@@ -14,6 +14,7 @@
  * model says, and the same options give the same trace, byte for byte.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -80,9 +81,11 @@ struct partition {
 	uint64_t tsc_offset, ref_offset;
 	unsigned nvps;
 	struct vp *vps;
-	/* VP creations the core refused (their indexes), announced with
-	 * their status; deleted: the VM and its vCPUs are gone. */
-	unsigned *refused, nrefused;
+	/* VP creations that failed, announced with their status: the core's
+	 * limit refused them, or the backend could not create the vCPU.
+	 * deleted: the VM and its vCPUs are gone. */
+	struct refused { unsigned index; uint16_t status; } *refused;
+	unsigned nrefused;
 	int deleted;
 	/* Partition-wide MSRs: any of its VPs (threads) may access them. */
 	pthread_mutex_t msr_lock;
@@ -771,9 +774,9 @@ static uint16_t vp_admit(unsigned index)
 	return index < HV_MAX_VPS_PER_PARTITION ? HVLOG_HV_STATUS_SUCCESS : HVLOG_HV_STATUS_INVALID_VP_INDEX;
 }
 
-static void vp_refuse(struct partition *p, unsigned index)
+static void vp_refuse(struct partition *p, unsigned index, uint16_t status)
 {
-	p->refused[p->nrefused++] = index;
+	p->refused[p->nrefused++] = (struct refused){ index, status };
 }
 
 /* Partitions and VPs: memory, guest program, backend objects.  Their
@@ -817,8 +820,9 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 		if (!p->vps || !p->refused)
 			return snprintf(err, errlen, "out of memory"), -1;
 		for (unsigned i = 0; i < cfg->vps; i++) {
-			if (vp_admit(i) != HVLOG_HV_STATUS_SUCCESS) {
-				vp_refuse(p, i);
+			uint16_t st = vp_admit(i);
+			if (st != HVLOG_HV_STATUS_SUCCESS) {
+				vp_refuse(p, i, st);
 				continue;
 			}
 			struct vp *v = &p->vps[p->nvps];
@@ -832,15 +836,21 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 				.gdt_base = G_GDT, .rdi = i, .efer = HV_GUEST_EFER, .apic_base = v->apic_base,
 				.tsc_offset = p->tsc_offset, .cpuid = v->cpuid, .ncpuid = v->ncpuid,
 			};
+			if (c->be->vcpu_create(p->vm, i, &init, &v->vcpu, err, errlen) != 0) {
+				/* the backend could not: that VP's creation failed, the others run */
+				int e = errno;
+				fprintf(stderr, "hvcore: p%llu VP %u not created: %s\n", (unsigned long long)p->id, i, err);
+				*err = 0;
+				vp_refuse(p, i, e == ENOMEM ? HVLOG_HV_STATUS_INSUFFICIENT_MEMORY : HVLOG_HV_STATUS_NO_RESOURCES);
+				continue;
+			}
 			pthread_cond_init(&v->turn, NULL);
 			p->nvps++;
-			if (c->be->vcpu_create(p->vm, i, &init, &v->vcpu, err, errlen) != 0)
-				return -1;
 			c->all[c->nvps++] = v;
 		}
 		/* `all` asks for a VP index no partition has */
 		if (cfg->workload == WL_ALL && pi == 0 && vp_admit(0xffff) != HVLOG_HV_STATUS_SUCCESS)
-			vp_refuse(p, 0xffff);
+			vp_refuse(p, 0xffff, vp_admit(0xffff));
 	}
 	return 0;
 }
@@ -879,7 +889,8 @@ static void announce(struct core *c)
 			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, p->vps[i].thread_id, HVLOG_HV_STATUS_SUCCESS);
 		/* more VPs than a partition may have: refused, like Hyper-V does */
 		for (unsigned i = 0; i < p->nrefused; i++)
-			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, 0x1000 + (p->refused[i] & 0xffff), vp_admit(p->refused[i]));
+			hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, 0x1000 + (p->refused[i].index & 0xffff),
+						p->refused[i].status);
 	}
 	/* `all` deletes a partition that does not exist */
 	if (cfg->workload == WL_ALL)
@@ -950,7 +961,13 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	c.be->clock_info(&c.clock);
 	c.hz = c.clock.hz;
 	c.flush_ticks = ns_to_ticks(&c, cfg->flush_interval_ms * 1000000u);
-	if (create_machine(&c, err, errlen) != 0 || make_streams(&c, err, errlen) != 0)
+	/* A descriptor kept for the trace file: when the process runs out of
+	 * them, VP creation fails (and the trace says so), not the trace. */
+	int spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int made = create_machine(&c, err, errlen);
+	if (spare >= 0)
+		close(spare);
+	if (made != 0 || make_streams(&c, err, errlen) != 0)
 		goto out;
 	announce(&c);
 	for (unsigned i = 0; i < c.nvps; i++)

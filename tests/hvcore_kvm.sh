@@ -52,5 +52,16 @@ timeout 300 "$hvcore" --no-progress -b kvm -w idle -v 2 -n 3000 -o "$tmp/idle.bi
 "$hvlog" decode --format json "$tmp/idle.bin" > "$tmp/idle.jsonl"
 timer_gaps "$tmp/idle.jsonl" "kvm idle" 1000
 
+# A creation that really failed: with few file descriptors KVM_CREATE_VCPU
+# fails (EMFILE); the trace says so for those VPs and the others run.
+(ulimit -n 10 && "$hvcore" --no-progress -b kvm -w mixed -v 8 -n 2000 -o "$tmp/fd.bin") 2> "$tmp/err" || bad "kvm with 10 descriptors: $(cat "$tmp/err")"
+"$hvlog" decode --format json "$tmp/fd.bin" > "$tmp/fd.jsonl"
+made=$(jq -s '[.[] | select(.event == "HV_TR_VP_CREATE_VP" and .params.hv_status == 0)] | length' < "$tmp/fd.jsonl")
+failed=$(jq -s '[.[] | select(.event == "HV_TR_VP_CREATE_VP" and .names.hv_status == "HV_STATUS_NO_RESOURCES")] | length' < "$tmp/fd.jsonl")
+failed_msgs=$(grep -c "not created: KVM_CREATE_VCPU.*Too many open files" "$tmp/err")
+streams=$(jq -r 'select(.type == "event" and .stream > 0) | .stream' < "$tmp/fd.jsonl" | sort -u | wc -l)
+[ "$failed" -ge 1 ] && [ "$failed" -eq "$failed_msgs" ] && [ $((made + failed)) -eq 8 ] && [ "$streams" -le "$made" ] && ok ||
+	bad "VP creation out of descriptors: $made made, $failed failed in the trace, $failed_msgs KVM errors, $streams VP streams with events"
+
 echo "hvcore_kvm: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
