@@ -8,9 +8,9 @@
  * is touched only by the thread that runs it.
  *
  * Exits we see (`native`): IN/OUT, MMIO, HLT, RDMSR/WRMSR, triple fault and
- * the interrupt window.  CPUID, CR accesses, INVLPG, MWAIT and INVD are
- * handled inside KVM and never reach user space, so the core takes those
- * from the guest's reports.
+ * the interrupt window, and the core's kick.  CPUID, CR accesses, INVLPG,
+ * MWAIT and INVD are handled inside KVM and never reach user space, so the
+ * core takes those from the guest's reports.
  *
  * MSRs.  KVM_CAP_X86_USER_SPACE_MSR is enabled for all three reasons
  * (FILTER, UNKNOWN, INVAL) and the MSR filter denies every MSR by default,
@@ -60,9 +60,19 @@
  * read-modify-write (ADD [mmio], 1) as a read and then a write.
  *
  * TSC.  exit->tsc is the host TSC right after KVM_RUN returns, and every
- * vCPU's TSC offset is set to 0 (KVM_VCPU_TSC_OFFSET, else IA32_TSC), so
- * guest RDTSC, a TSC deadline the guest computes and exit->tsc share one
- * time base.
+ * vCPU's TSC offset is the core's (KVM_VCPU_TSC_OFFSET, else IA32_TSC), so
+ * guest RDTSC = exit->tsc + offset, the relation the trace announces.
+ * kvm_pvm ignores the offset (measured), so the core uses 0.
+ *
+ * What the guest sees.  KVM_SET_CPUID2 gets exactly the core's CPUID
+ * table, KVM_SET_SREGS its EFER, KVM_SET_MSRS its APIC base; cpu_msr()
+ * reads EFER and APIC_BASE back from KVM.  Measured on kvm_pvm: CPUID leaf
+ * 1 ECX is not the table's in the guest (0xf7f81203), the other leaves are.
+ *
+ * The kick.  kick_at() arms a POSIX timer (CLOCK_MONOTONIC) that sends
+ * SIGRTMIN to the VP's thread; the handler sets kicked and the run area's
+ * immediate_exit, so KVM_RUN returns EINTR whether the signal lands inside
+ * it or just before it, and run() reports HV_EXIT_KICK.
  *
  * Completing an exit.  The next run() reads the core's answer (data,
  * fault) from the hv_exit it is passed, which must be the one the previous

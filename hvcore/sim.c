@@ -10,14 +10,18 @@
  *     (and any instruction fetch outside RAM) is a #PF (vector 14, error
  *     code 0, CR2 = the address).
  *   - Virtual TSC: starts at 0, +1 for every instruction started (one that
- *     faults or exits counts too), +HV_SIM_EXIT_COST for every exit.  RDTSC
- *     reads the value at the instruction (EDX:EAX); exit->tsc is the value
+ *     faults or exits counts too), +HV_SIM_EXIT_COST for every exit; the
+ *     core sets it (set_clock) to the machine's clock at a switch-in, an
+ *     idle HLT and after each exit's modelled cost.  RDTSC reads it plus
+ *     the partition's TSC offset (EDX:EAX); exit->tsc is the value
  *     at the exiting instruction (for IRQ_WINDOW: at the boundary; for a
  *     SHUTDOWN caused by the #GP of a faulted completion: at that run()).
  *     So an instruction at T that exits is followed by one at T + 1 + 400.
  *     Delivering an exception or interrupt costs nothing by itself.
- *   - run() returns only at an exit: a guest that loops without exiting
- *     keeps the calling thread (there is no budget or kick in backend.h).
+ *   - run() returns at an exit, or HV_EXIT_KICK at the first instruction
+ *     boundary at or after the core's kick_at() time (never between an
+ *     MMIO load and its re-execution): a guest that loops without exiting
+ *     still gets its timer.
  *   - Exceptions and interrupts go through the IDT (64-bit gates, type 0xE
  *     interrupt gate clears IF, 0xF trap gate keeps it; IST and the gate's
  *     selector are ignored).  The frame is pushed on the current stack,

@@ -73,6 +73,13 @@ run "no trace" -w mixed -v 2 -n 20000 --no-trace --flush-interval 1
 "$hvcore" --no-progress -w serial -v 2 -n 400 -o "$tmp/serial.bin" 2> "$tmp/err"
 grep -q "Hello from VP 1" "$tmp/err" && ok || bad "serial text not shown: $(head -3 "$tmp/err")"
 
+# docs/HVCORE.md's table of where each event comes from is what the code
+# says (hvcore --provenance), and it covers every event of the schema.
+"$hvcore" --provenance > "$tmp/prov.md" && ok || bad "hvcore --provenance failed (an event missing from its table?)"
+sed -n '/^<!-- provenance:/,/^<!-- end of provenance/p' "$here/../docs/HVCORE.md" | sed '1d;$d' > "$tmp/doc-prov.md"
+cmp -s "$tmp/prov.md" "$tmp/doc-prov.md" && ok || { bad "docs/HVCORE.md's provenance table differs from hvcore --provenance:"; diff "$tmp/doc-prov.md" "$tmp/prov.md" | head; }
+[ "$(grep -c '^| `HV_TR_' "$tmp/prov.md")" -eq "$(wc -l < "$tmp/schema.txt")" ] && ok || bad "the provenance table does not list every schema event"
+
 # Bad command lines.
 "$hvcore" --workload nope 2> /dev/null; [ $? -eq 2 ] && ok || bad "unknown workload is not a usage error"
 "$hvcore" --groups nope 2> /dev/null; [ $? -eq 2 ] && ok || bad "unknown group is not a usage error"
