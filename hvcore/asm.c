@@ -148,12 +148,23 @@ void as_add_rr(struct as *a, enum x86_reg dst, enum x86_reg src)
 	modrm(a, 3, src, dst);
 }
 
-void as_shl_ri(struct as *a, enum x86_reg r, uint8_t count)
+/* C1 /4 SHL, /5 SHR */
+static void shift_ri(struct as *a, unsigned op, enum x86_reg r, uint8_t count)
 {
 	rex(a, 1, 0, r);
 	byte(a, 0xc1);
-	modrm(a, 3, 4, r);
+	modrm(a, 3, op, r);
 	byte(a, count);
+}
+
+void as_shl_ri(struct as *a, enum x86_reg r, uint8_t count)
+{
+	shift_ri(a, 4, r, count);
+}
+
+void as_shr_ri(struct as *a, enum x86_reg r, uint8_t count)
+{
+	shift_ri(a, 5, r, count);
 }
 
 void as_inc(struct as *a, enum x86_reg r)

@@ -39,6 +39,7 @@ void as_alu_ri(struct as *a, int op, enum x86_reg r, int32_t imm); /* op: 0 add 
 void as_test_rr(struct as *a, enum x86_reg x, enum x86_reg y);
 void as_add_rr(struct as *a, enum x86_reg dst, enum x86_reg src);
 void as_shl_ri(struct as *a, enum x86_reg r, uint8_t count);
+void as_shr_ri(struct as *a, enum x86_reg r, uint8_t count);
 void as_inc(struct as *a, enum x86_reg r);
 void as_dec(struct as *a, enum x86_reg r);
 void as_load32(struct as *a, enum x86_reg dst, enum x86_reg base, int8_t disp);

@@ -28,6 +28,12 @@
 /* What a VP starts with, on both backends (CR0 as Linux sets it). */
 #define HV_GUEST_CR0 (CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG)
 #define HV_GUEST_CR4 CR4_PAE
+#define HV_GUEST_EFER (EFER_LME | EFER_LMA)
+/* x2APIC enabled at the default base; the BSP bit only on VP 0. */
+#define HV_APIC_BASE_DEFAULT 0xfee00000ull
+#define HV_APIC_BASE_ENABLE (1ull << 11)
+#define HV_APIC_BASE_EXTD (1ull << 10)
+#define HV_APIC_BASE_BSP (1ull << 8)
 
 enum hv_exit_kind {
 	HV_EXIT_IO,         /* IN/OUT: port, size 1/2/4, write; data (core fills it for IN) */
@@ -43,6 +49,7 @@ enum hv_exit_kind {
 	HV_EXIT_INVD,       /* INVD */
 	HV_EXIT_SHUTDOWN,   /* triple fault; the VP cannot run again */
 	HV_EXIT_IRQ_WINDOW, /* the guest can take the interrupt the core is holding */
+	HV_EXIT_KICK,       /* the kick the core asked for (kick_at) stopped the guest; no instruction */
 	HV_EXIT_COUNT
 };
 
@@ -68,6 +75,12 @@ struct hv_regs {
 	uint64_t rip, rflags;
 };
 
+/* One CPUID answer: leaf, subleaf, EAX..EDX. */
+struct hv_cpuid_leaf {
+	uint32_t leaf, sub;
+	uint32_t r[4];
+};
+
 struct hv_vcpu_init {
 	uint64_t rip, rsp;      /* entry point and stack */
 	uint64_t cr3;           /* page tables (kvm) */
@@ -75,6 +88,13 @@ struct hv_vcpu_init {
 	uint64_t idt_base;      /* 0: none until the guest's LIDT */
 	uint16_t idt_limit;
 	uint64_t rdi;           /* first argument: the VP index */
+	/* What the guest sees, set into the CPU so that it is what the core
+	 * traces: EFER, the guest TSC = clock + tsc_offset (exit->tsc stays
+	 * the clock), and every CPUID answer (a leaf not listed reads 0). */
+	uint64_t efer, apic_base;
+	uint64_t tsc_offset;
+	const struct hv_cpuid_leaf *cpuid;
+	unsigned ncpuid;
 };
 
 struct hv_vm;
@@ -111,6 +131,18 @@ struct hv_backend {
 	 * the guest has interrupts enabled (returns 1); otherwise hold it, ask
 	 * for an HV_EXIT_IRQ_WINDOW exit, and return 0. */
 	int (*inject_irq)(struct hv_vcpu *v, uint8_t vector);
+	/* The value of an MSR the CPU itself holds (EFER): 0, or -1 if the
+	 * backend keeps no such register (the core answers from its model). */
+	int (*cpu_msr)(struct hv_vcpu *v, uint32_t index, uint64_t *value);
+	/* Stop the guest with HV_EXIT_KICK once the clock reaches `when`
+	 * (trace ticks, `in_ns` from now; 0 disarms), even if it runs without exiting: the
+	 * core's timer.  kvm: a POSIX timer signals the VP's thread, whose
+	 * handler sets immediate_exit; sim: checked at every instruction
+	 * boundary.  Call from the VP's thread, between run()s. */
+	int (*kick_at)(struct hv_vcpu *v, uint64_t when, uint64_t in_ns);
+	/* Virtual clock only: the VP's clock is now `tsc` (the machine's, at a
+	 * switch-in, after an idle HLT or an exit's modelled cost). */
+	void (*set_clock)(struct hv_vcpu *v, uint64_t tsc);
 
 	/* ---- time and scheduling: what differs between backends, as data
 	 * the core reads, so that it never asks which backend it runs on. */

@@ -14,6 +14,7 @@
  * model says, and the same options give the same trace, byte for byte.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -27,7 +28,8 @@
 #include "core.h"
 #include "hvlog/hvlog.h"
 
-#define TIMER_PERIOD_NS 20000ull        /* the guest timer when idle */
+#define TIMER_PERIOD_NS 20000ull        /* HLT with no deadline armed: the core's own timer */
+#define SPIN_NS 1000000ull              /* idling on a host clock: sleep, then poll the last 1 ms */
 #define OVERRUN_NS 50000ull             /* an intercept handled slower is an overrun */
 #define OVERRUN500_NS 500000ull
 #define PROFILE_NS 1000000ull           /* profiler sample interval */
@@ -51,6 +53,10 @@ struct vp {
 	int started;
 	/* devices */
 	uint64_t timer_deadline;  /* trace ticks; 0: not armed */
+	uint64_t kick_armed;      /* the deadline the backend's kick is set for; 0: none */
+	uint64_t apic_base;
+	struct hv_cpuid_leaf cpuid[8];
+	unsigned ncpuid;
 	int irq_held;             /* injected while IF=0, waiting for a window */
 	uint8_t cmos_index;
 	uint32_t pci_addr;
@@ -60,7 +66,7 @@ struct vp {
 	unsigned vtlb_cap, vtlb_used;
 	/* time */
 	uint64_t now;             /* trace ticks of the last exit */
-	uint64_t in_global, in_tsc; /* virtual clock: its mapping since switch-in */
+	uint64_t resume;          /* virtual clock: when the VP goes on after it */
 	uint64_t next_profile, last_flush;
 	uint64_t exits, events, recorded;
 	uint64_t counted;         /* of events, those added to the core's total */
@@ -76,6 +82,12 @@ struct partition {
 	uint64_t tsc_offset, ref_offset;
 	unsigned nvps;
 	struct vp *vps;
+	/* VP creations that failed, announced with their status: the core's
+	 * limit refused them, or the backend could not create the vCPU.
+	 * deleted: the VM and its vCPUs are gone. */
+	struct refused { unsigned index; uint16_t status; } *refused;
+	unsigned nrefused;
+	int deleted;
 	/* Partition-wide MSRs: any of its VPs (threads) may access them. */
 	pthread_mutex_t msr_lock;
 	uint64_t guest_os_id, hypercall_msr;
@@ -245,12 +257,18 @@ static void vtlb_flush(struct vp *v)
 static int msr_read(struct vp *v, uint32_t index, uint64_t *value)
 {
 	switch (index) {
-	case HVLOG_MSR_IA32_TIME_STAMP_COUNTER: *value = v->now; return 0;
+	case HVLOG_MSR_IA32_TIME_STAMP_COUNTER: *value = v->now + v->p->tsc_offset; return 0; /* the guest's TSC */
 	case HVLOG_MSR_IA32_PLATFORM_ID: *value = 0; return 0;
-	case HVLOG_MSR_IA32_APIC_BASE: *value = 0xfee00900; return 0; /* BSP, x2APIC off, enabled */
 	case HVLOG_MSR_IA32_FEATURE_CONTROL: *value = 5; return 0; /* locked, VMX outside SMX */
-	case HVLOG_MSR_IA32_TSC_DEADLINE: *value = v->timer_deadline; return 0;
-	case HVLOG_MSR_IA32_EFER: *value = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE; return 0;
+	case HVLOG_MSR_IA32_TSC_DEADLINE:
+		*value = v->timer_deadline ? v->timer_deadline + v->p->tsc_offset : 0;
+		return 0;
+	case HVLOG_MSR_IA32_APIC_BASE:
+	case HVLOG_MSR_IA32_EFER: /* the CPU's own, else what the core gave it */
+		if (v->c->be->cpu_msr(v->vcpu, index, value) != 0)
+			*value = index == HVLOG_MSR_IA32_EFER ? HV_GUEST_EFER : v->apic_base;
+		return 0;
+	case HVLOG_MSR_HV_X64_MSR_TSC_FREQUENCY: *value = v->c->hz; return 0;
 	case HVLOG_MSR_HV_X64_MSR_GUEST_OS_ID:
 	case HVLOG_MSR_HV_X64_MSR_HYPERCALL:
 		pthread_mutex_lock(&v->p->msr_lock);
@@ -269,8 +287,10 @@ static int msr_write(struct vp *v, uint32_t index, uint64_t value)
 	case HVLOG_MSR_IA32_APIC_BASE:
 	case HVLOG_MSR_IA32_X2APIC_EOI:
 		return 0;
-	case HVLOG_MSR_IA32_TSC_DEADLINE: /* the guest's next timer */
-		v->timer_deadline = v->now + ns_to_ticks(v->c, TIMER_PERIOD_NS);
+	case HVLOG_MSR_IA32_TSC_DEADLINE: /* the guest's next timer, in its TSC; 0 disarms */
+		v->timer_deadline = value ? value - v->p->tsc_offset : 0;
+		if (value && !v->timer_deadline)
+			v->timer_deadline = 1;
 		return 0;
 	case HVLOG_MSR_HV_X64_MSR_GUEST_OS_ID:
 		pthread_mutex_lock(&v->p->msr_lock);
@@ -290,30 +310,34 @@ static int msr_write(struct vp *v, uint32_t index, uint64_t value)
 	}
 }
 
-static void cpuid_answer(uint32_t leaf, uint32_t out[4])
+/* The machine's CPUID, the same on every backend (kvm gets it with
+ * KVM_SET_CPUID2, the sim's CPUID exits are answered from it).  Leaf 1:
+ * family 6 model 0x8e, the APIC ID (patched per VP), FPU TSC MSR PAE APIC,
+ * x2APIC, TSC deadline, hypervisor present; 0x80000001: long mode. */
+static const struct hv_cpuid_leaf machine_cpuid[] = {
+	{ 0, 0, { 0xd, 0x756e6547, 0x6c65746e, 0x49656e69 } },   /* GenuineIntel */
+	{ 1, 0, { 0x806ec, 0, 1u << 31 | 1u << 24 | 1u << 21, 1u << 9 | 1u << 6 | 1u << 5 | 1u << 4 | 1u } },
+	{ 0x40000000, 0, { 0x40000005, 0x7263694d, 0x666f736f, 0x76482074 } }, /* Microsoft Hv */
+	{ 0x40000001, 0, { 0x31237648, 0, 0, 0 } },                          /* Hv#1 */
+	{ 0x80000000, 0, { 0x80000001, 0, 0, 0 } },
+	{ 0x80000001, 0, { 0, 0, 0, 1u << 29 } },
+};
+
+static void vp_cpuid(struct vp *v)
+{
+	v->ncpuid = sizeof machine_cpuid / sizeof machine_cpuid[0];
+	memcpy(v->cpuid, machine_cpuid, sizeof machine_cpuid);
+	for (unsigned i = 0; i < v->ncpuid; i++)
+		if (v->cpuid[i].leaf == 1)
+			v->cpuid[i].r[1] |= (v->index & 0xffu) << 24;
+}
+
+static void cpuid_answer(const struct vp *v, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
 	memset(out, 0, 16);
-	switch (leaf) {
-	case 0:
-		out[0] = 0xd;
-		memcpy(&out[1], "Genu", 4);
-		memcpy(&out[3], "ineI", 4);
-		memcpy(&out[2], "ntel", 4);
-		break;
-	case 1:
-		out[0] = 0x806ec;
-		out[2] = 1u << 31; /* hypervisor present */
-		break;
-	case 0x40000000:
-		out[0] = 0x40000005;
-		memcpy(&out[1], "Micr", 4);
-		memcpy(&out[2], "osof", 4);
-		memcpy(&out[3], "t Hv", 4);
-		break;
-	case 0x40000001:
-		memcpy(&out[0], "Hv#1", 4);
-		break;
-	}
+	for (unsigned i = 0; i < v->ncpuid; i++)
+		if (v->cpuid[i].leaf == leaf && v->cpuid[i].sub == sub)
+			memcpy(out, v->cpuid[i].r, 16);
 }
 
 /* ---- interrupts and time ------------------------------------------------- */
@@ -330,13 +354,47 @@ static void deliver_timer(struct vp *v, int after_window)
 	}
 }
 
-/* The trace time of an exit: on the machine's virtual clock, or the host
- * clock it carries. */
-static uint64_t exit_time(struct vp *v, const struct hv_exit *e)
+/* HLT: idle until the deadline.  A virtual clock jumps there; on a host
+ * clock the thread sleeps, then polls the last SPIN_NS, like KVM's halt
+ * polling: on a loaded host a sleeping thread's wake-up comes milliseconds
+ * late (measured: median 0.5 ms, p90 7 ms at load 11 on 2 CPUs, against
+ * 20 us for a running one).  Returns the ticks spent idle. */
+static uint64_t idle_until(struct vp *v, uint64_t deadline)
 {
-	if (!v->c->virt)
-		return e->tsc;
-	return v->in_global + (e->tsc - v->in_tsc);
+	struct core *c = v->c;
+	uint64_t from = v->now;
+
+	if (deadline <= v->now)
+		return 0;
+	if (c->virt) {
+		v->now = deadline;
+		return deadline - from;
+	}
+	uint64_t spin = ns_to_ticks(c, SPIN_NS), t;
+	while ((t = c->be->now()) < deadline && !atomic_load(&c->stop)) {
+		uint64_t left_ns = (uint64_t)((double)(deadline - t) * 1e9 / (double)c->hz);
+		if (deadline - t > spin) {
+			struct timespec d = { (time_t)((left_ns - SPIN_NS) / 1000000000u),
+					      (long)((left_ns - SPIN_NS) % 1000000000u) };
+			nanosleep(&d, NULL);
+		}
+	}
+	v->now = c->be->now();
+	return v->now - from;
+}
+
+/* Keep the backend's kick on the armed deadline, so that a guest that runs
+ * without exiting still gets its timer. */
+static void arm_kick(struct vp *v)
+{
+	struct core *c = v->c;
+	uint64_t want = v->irq_held ? 0 : v->timer_deadline;
+
+	if (want == v->kick_armed)
+		return;
+	uint64_t in_ns = want > v->now ? (uint64_t)((double)(want - v->now) * 1e9 / (double)c->hz) : 0;
+	if (c->be->kick_at(v->vcpu, want, in_ns) == 0)
+		v->kick_armed = want;
 }
 
 /* Handling an intercept took `cost` ns (measured on a host clock, modelled
@@ -422,7 +480,7 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 	uint32_t call_code = e->port;
 	uint64_t value;
 
-	v->now = exit_time(v, e);
+	v->now = e->tsc;
 	switch (e->kind) {
 	case HV_EXIT_IO:
 		if (e->port == HV_PORT_REPORT) {
@@ -453,13 +511,10 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		break;
 	case HV_EXIT_HLT:
 		EMIT(v, INTERRUPT, hvlog_emit_im_hlt_instruction(v->s, v->now, e->rip));
-		/* idle until the timer: on a virtual clock, time jumps to it */
+		/* idle until the guest's deadline, or the core's own timer */
 		if (!v->timer_deadline)
 			v->timer_deadline = v->now + ns_to_ticks(c, TIMER_PERIOD_NS);
-		if (c->virt && v->timer_deadline > v->now) {
-			v->in_global += v->timer_deadline - v->now;
-			v->now = v->timer_deadline;
-		}
+		t0 += idle_until(v, v->timer_deadline); /* idling is not handling */
 		v->timer_deadline = 0;
 		deliver_timer(v, 0);
 		break;
@@ -478,7 +533,7 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		break;
 	case HV_EXIT_CPUID:
 		EMIT(v, INTERRUPT, hvlog_emit_im_cpuid_instruction(v->s, v->now, e->rip, e->cpuid[0], e->cpuid[2]));
-		cpuid_answer(e->cpuid[0], e->cpuid);
+		cpuid_answer(v, e->cpuid[0], e->cpuid[2], e->cpuid);
 		break;
 	case HV_EXIT_CR_READ:
 		EMIT(v, INTERRUPT, hvlog_emit_im_cr_read(v->s, v->now, e->rip, (uint8_t)e->addr, e->data));
@@ -505,6 +560,9 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		EMIT(v, INTERRUPT, hvlog_emit_im_interrupt_pending(v->s, v->now, e->rip));
 		deliver_timer(v, 1);
 		break;
+	case HV_EXIT_KICK: /* the timer below; nothing else happened */
+		v->kick_armed = 0;
+		break;
 	default:
 		break;
 	}
@@ -513,8 +571,10 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		v->timer_deadline = 0;
 		deliver_timer(v, 0);
 	}
+	arm_kick(v);
 	if (c->virt) {
-		v->in_global += ns_to_ticks(c, cost_ns);
+		v->resume = v->now + 1 + ns_to_ticks(c, cost_ns);
+		c->be->set_clock(v->vcpu, v->resume);
 		overrun_check(v, e, cost_ns, call_code);
 	} else {
 		overrun_check(v, e, (uint64_t)((double)(c->be->now() - t0) * 1e9 / (double)c->hz), call_code);
@@ -524,14 +584,13 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 
 /* ---- scheduling ------------------------------------------------------------ */
 
-static void switch_in(struct vp *v, uint64_t last_exit_tsc)
+static void switch_in(struct vp *v)
 {
 	struct core *c = v->c;
 
 	if (c->virt) {
-		v->in_tsc = last_exit_tsc;
-		v->in_global = c->global_now;
 		v->now = c->global_now;
+		c->be->set_clock(v->vcpu, v->now);
 	} else {
 		v->now = c->be->now();
 	}
@@ -554,17 +613,19 @@ static void wake_turn(struct core *c)
  * (0: the VP is to end) and ends with end(). */
 struct sched {
 	unsigned (*begin)(struct vp *v);
-	void (*end)(struct vp *v, uint64_t last_exit_tsc);
+	void (*end)(struct vp *v);
 };
 
 /* Lock-stepped: pass the baton to a VP drawn from the seed (or end). */
-static void lockstep_end(struct vp *v, uint64_t last_exit_tsc)
+static void lockstep_end(struct vp *v)
 {
 	struct core *c = v->c;
 	unsigned runnable[G_MAX_VPS * 16], n = 0;
 
 	pthread_mutex_lock(&c->lock);
-	c->global_now = v->in_global + (last_exit_tsc - v->in_tsc) + 500; /* the switch itself */
+	if (v->resume > c->global_now)
+		c->global_now = v->resume;
+	c->global_now += 500; /* the switch itself */
 	for (unsigned i = 0; i < c->nvps && n < sizeof runnable / sizeof runnable[0]; i++)
 		if (!atomic_load(&c->all[i]->done))
 			runnable[n++] = i;
@@ -600,9 +661,8 @@ static unsigned free_begin(struct vp *v)
 	return c->be->quantum;
 }
 
-static void free_end(struct vp *v, uint64_t last_exit_tsc)
+static void free_end(struct vp *v)
 {
-	(void)last_exit_tsc;
 	sem_post(&v->c->lps);
 }
 
@@ -614,7 +674,6 @@ static void *vp_thread(void *arg)
 	struct vp *v = arg;
 	struct core *c = v->c;
 	struct hv_exit e;
-	uint64_t last_tsc = 0;
 	int finished = 0;
 
 	while (!finished) {
@@ -624,14 +683,13 @@ static void *vp_thread(void *arg)
 		if (atomic_load(&c->stop))
 			finished = 1;
 		else
-			switch_in(v, last_tsc);
+			switch_in(v);
 		for (unsigned q = 0; q < quantum && !finished; q++) {
 			if (c->be->run(v->vcpu, &e, v->err, sizeof v->err) != 0) {
 				v->failed = 1;
 				finished = 1;
 				break;
 			}
-			last_tsc = e.tsc;
 			v->exits++;
 			finished = handle_exit(v, &e);
 			if (v->now >= v->next_profile) {
@@ -651,7 +709,7 @@ static void *vp_thread(void *arg)
 		}
 		if (finished)
 			atomic_store(&v->done, 1);
-		c->sched->end(v, last_tsc);
+		c->sched->end(v);
 	}
 	atomic_store(&v->done, 1);
 	return NULL;
@@ -721,8 +779,21 @@ out:
 	return rc;
 }
 
+/* Whether a partition admits a VP of this index: Hyper-V's limit of VPs
+ * per partition, the core's own.  Nothing is created when it refuses. */
+static uint16_t vp_admit(unsigned index)
+{
+	return index < HV_MAX_VPS_PER_PARTITION ? HVLOG_HV_STATUS_SUCCESS : HVLOG_HV_STATUS_INVALID_VP_INDEX;
+}
+
+static void vp_refuse(struct partition *p, unsigned index, uint16_t status)
+{
+	p->refused[p->nrefused++] = (struct refused){ index, status };
+}
+
 /* Partitions and VPs: memory, guest program, backend objects.  Their
- * creation events go to stream 0 afterwards (the streams need the VP list). */
+ * creation events go to stream 0 afterwards (the streams need the VP list):
+ * each status is the outcome of the attempt made here. */
 static int create_machine(struct core *c, char *err, size_t errlen)
 {
 	const struct hvcore_config *cfg = c->cfg;
@@ -740,7 +811,11 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 
 		p->id = pi + 1;
 		pthread_mutex_init(&p->msr_lock, NULL);
-		p->tsc_offset = 0 - (uint64_t)(pi + 1) * 0x100000000ull;
+		/* Guest TSC = trace clock: kvm_pvm ignores a vCPU's TSC offset
+		 * (measured: a guest deadline computed from RDTSC came 2^32
+		 * ticks late with an offset of -2^32), so the core claims none;
+		 * both backends apply what is set here. */
+		p->tsc_offset = 0;
 		p->ref_offset = (uint64_t)(pi + 1) * 10000000ull;
 		p->mem = mmap(NULL, G_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p->mem == MAP_FAILED) {
@@ -753,24 +828,64 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 		if (c->be->vm_create(&p->vm, p->mem, G_MEM_SIZE, err, errlen) != 0)
 			return -1;
 		p->vps = calloc(vps, sizeof *p->vps);
-		if (!p->vps)
+		p->refused = calloc(cfg->vps + 1, sizeof *p->refused);
+		if (!p->vps || !p->refused)
 			return snprintf(err, errlen, "out of memory"), -1;
-		p->nvps = vps;
-		for (unsigned i = 0; i < vps; i++) {
-			struct vp *v = &p->vps[i];
-			struct hv_vcpu_init init = {
-				.rip = entry, .rsp = G_STACKS + (i + 1) * G_STACK_SIZE, .cr3 = G_PML4,
-				.gdt_base = G_GDT, .rdi = i,
-			};
+		for (unsigned i = 0; i < cfg->vps; i++) {
+			uint16_t st = vp_admit(i);
+			if (st != HVLOG_HV_STATUS_SUCCESS) {
+				vp_refuse(p, i, st);
+				continue;
+			}
+			struct vp *v = &p->vps[p->nvps];
 			*v = (struct vp){ .c = c, .p = p, .index = i, .global = c->nvps, .vtlb_cap = VTLB_MIN };
 			v->thread_id = 0x1000 + v->global;
+			v->apic_base = HV_APIC_BASE_DEFAULT | HV_APIC_BASE_ENABLE | HV_APIC_BASE_EXTD |
+				       (i == 0 ? HV_APIC_BASE_BSP : 0);
+			vp_cpuid(v);
+			struct hv_vcpu_init init = {
+				.rip = entry, .rsp = G_STACKS + (i + 1) * G_STACK_SIZE, .cr3 = G_PML4,
+				.gdt_base = G_GDT, .rdi = i, .efer = HV_GUEST_EFER, .apic_base = v->apic_base,
+				.tsc_offset = p->tsc_offset, .cpuid = v->cpuid, .ncpuid = v->ncpuid,
+			};
+			if (c->be->vcpu_create(p->vm, i, &init, &v->vcpu, err, errlen) != 0) {
+				/* the backend could not: that VP's creation failed, the others run */
+				int e = errno;
+				fprintf(stderr, "hvcore: p%llu VP %u not created: %s\n", (unsigned long long)p->id, i, err);
+				*err = 0;
+				vp_refuse(p, i, e == ENOMEM ? HVLOG_HV_STATUS_INSUFFICIENT_MEMORY : HVLOG_HV_STATUS_NO_RESOURCES);
+				continue;
+			}
 			pthread_cond_init(&v->turn, NULL);
-			if (c->be->vcpu_create(p->vm, i, &init, &v->vcpu, err, errlen) != 0)
-				return -1;
+			p->nvps++;
 			c->all[c->nvps++] = v;
 		}
+		/* `all` asks for a VP index no partition has */
+		if (cfg->workload == WL_ALL && pi == 0 && vp_admit(0xffff) != HVLOG_HV_STATUS_SUCCESS)
+			vp_refuse(p, 0xffff, vp_admit(0xffff));
 	}
 	return 0;
+}
+
+/* Delete a partition: its vCPUs and VM go; an unknown id is refused. */
+static uint16_t partition_delete(struct core *c, uint64_t id)
+{
+	for (unsigned pi = 0; pi < c->nparts; pi++) {
+		struct partition *p = &c->parts[pi];
+		if (p->id != id || p->deleted)
+			continue;
+		for (unsigned i = 0; i < p->nvps; i++) {
+			c->be->vcpu_destroy(p->vps[i].vcpu);
+			p->vps[i].vcpu = NULL;
+			HVEMIT(c, VP, hvlog_emit_vp_delete_vp(c->hv, hv_clock(c), p->id, p->vps[i].thread_id,
+							      HVLOG_HV_STATUS_SUCCESS));
+		}
+		c->be->vm_destroy(p->vm);
+		p->vm = NULL;
+		p->deleted = 1;
+		return HVLOG_HV_STATUS_SUCCESS;
+	}
+	return HVLOG_HV_STATUS_INVALID_PARTITION_ID;
 }
 
 static void announce(struct core *c)
@@ -786,22 +901,23 @@ static void announce(struct core *c)
 		for (unsigned i = 0; i < p->nvps; i++)
 			HVEMIT(c, VP, hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, p->vps[i].thread_id, HVLOG_HV_STATUS_SUCCESS));
 		/* more VPs than a partition may have: refused, like Hyper-V does */
-		for (unsigned i = p->nvps; i < cfg->vps; i++)
-			HVEMIT(c, VP, hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, 0x1000 + 0xffff, HVLOG_HV_STATUS_INVALID_VP_INDEX));
+		for (unsigned i = 0; i < p->nrefused; i++)
+			HVEMIT(c, VP, hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, 0x1000 + (p->refused[i].index & 0xffff),
+							      p->refused[i].status));
 	}
+	/* `all` deletes a partition that does not exist */
 	if (cfg->workload == WL_ALL) {
-		HVEMIT(c, VP, hvlog_emit_vp_create_vp(hv, hv_clock(c), c->parts[0].id, 0xffff, HVLOG_HV_STATUS_INVALID_VP_INDEX));
-		HVEMIT(c, OBJECT, hvlog_emit_ob_delete_partition(hv, hv_clock(c), 999, HVLOG_HV_STATUS_INVALID_PARTITION_ID));
+		uint16_t st = partition_delete(c, 999); /* done whether or not OBJECT is recorded */
+		HVEMIT(c, OBJECT, hvlog_emit_ob_delete_partition(hv, hv_clock(c), 999, st));
 	}
 }
 
 static void retire(struct core *c)
 {
 	for (unsigned pi = 0; pi < c->nparts; pi++) {
-		struct partition *p = &c->parts[pi];
-		for (unsigned i = 0; i < p->nvps; i++)
-			HVEMIT(c, VP, hvlog_emit_vp_delete_vp(c->hv, hv_clock(c), p->id, p->vps[i].thread_id, HVLOG_HV_STATUS_SUCCESS));
-		HVEMIT(c, OBJECT, hvlog_emit_ob_delete_partition(c->hv, hv_clock(c), p->id, HVLOG_HV_STATUS_SUCCESS));
+		uint64_t id = c->parts[pi].id;
+		uint16_t st = partition_delete(c, id); /* done whether or not OBJECT is recorded */
+		HVEMIT(c, OBJECT, hvlog_emit_ob_delete_partition(c->hv, hv_clock(c), id, st));
 	}
 }
 
@@ -819,6 +935,7 @@ static void destroy_machine(struct core *c)
 		if (p->mem)
 			munmap(p->mem, G_MEM_SIZE);
 		free(p->vps);
+		free(p->refused);
 		pthread_mutex_destroy(&p->msr_lock);
 	}
 	free(c->parts);
@@ -860,7 +977,13 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	c.be->clock_info(&c.clock);
 	c.hz = c.clock.hz;
 	c.flush_ticks = ns_to_ticks(&c, cfg->flush_interval_ms * 1000000u);
-	if (create_machine(&c, err, errlen) != 0 || make_streams(&c, err, errlen) != 0)
+	/* A descriptor kept for the trace file: when the process runs out of
+	 * them, VP creation fails (and the trace says so), not the trace. */
+	int spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int made = create_machine(&c, err, errlen);
+	if (spare >= 0)
+		close(spare);
+	if (made != 0 || make_streams(&c, err, errlen) != 0)
 		goto out;
 	announce(&c);
 	for (unsigned i = 0; i < c.nvps; i++)

@@ -6,6 +6,7 @@
 #define HVCORE_CORE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "backend.h"
 #include "guest.h"
@@ -39,5 +40,11 @@ struct hvcore_result {
 
 /* Run the configured guests to the end; 0, or -1 with a message in err. */
 int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char *err, size_t errlen);
+
+/* Where `event` comes from on backend `be` ("observed", "reported",
+ * "core", "core model") and how; 0, or -1 if hvcore does not know it. */
+int hvcore_provenance(const struct hv_backend *be, uint32_t event, const char **source, const char **how);
+/* The table of every schema event, as Markdown; -1 if one is missing. */
+int hvcore_print_provenance(FILE *f);
 
 #endif

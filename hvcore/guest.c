@@ -81,15 +81,52 @@ static void wrmsr(struct as *a, uint32_t index, uint64_t value)
 	as_wrmsr(a);
 }
 
-static void cpuid(struct as *a, uint32_t leaf, uint32_t sub)
+/* CPUID; with `echo` >= 0, then OUT the answer's register `echo` (EAX
+ * .. EDX as 0..3) to the POST port, so that the trace shows what the guest
+ * really got (under KVM the instruction never leaves the kernel). */
+static void cpuid(struct as *a, uint32_t leaf, uint32_t sub, int echo)
 {
+	static const enum x86_reg regs[4] = { RAX, RBX, RCX, RDX };
 	as_mov_ri(a, RSI, leaf);
 	as_mov_ri(a, R8, sub);
 	as_mov_rr(a, RAX, RSI);
 	as_mov_rr(a, RCX, R8);
 	int at = as_here(a);
 	as_cpuid(a);
+	if (echo >= 0)
+		as_mov_rr(a, R12, regs[echo]);
 	report(a, HVLOG_EV_IM_CPUID_INSTRUCTION, at);
+	if (echo >= 0) {
+		as_mov_rr(a, RAX, R12);
+		as_mov_ri(a, RDX, HV_PORT_POST);
+		as_out_dx(a, 4);
+	}
+}
+
+/* The guest's TSC frequency into R14 (Hyper-V's HV_X64_MSR_TSC_FREQUENCY),
+ * once: arm_deadline() counts in it. */
+static void tsc_frequency(struct as *a)
+{
+	as_mov_ri(a, RCX, HVLOG_MSR_HV_X64_MSR_TSC_FREQUENCY);
+	as_rdmsr(a);
+	as_shl_ri(a, RDX, 32);
+	as_add_rr(a, RAX, RDX);
+	as_mov_rr(a, R14, RAX);
+}
+
+/* IA32_TSC_DEADLINE = RDTSC + frequency >> shift (2^-shift seconds). */
+static void arm_deadline(struct as *a, uint8_t shift)
+{
+	as_rdtsc(a);
+	as_shl_ri(a, RDX, 32);
+	as_add_rr(a, RAX, RDX);
+	as_mov_rr(a, R11, R14);
+	as_shr_ri(a, R11, shift);
+	as_add_rr(a, RAX, R11);
+	as_mov_rr(a, RDX, RAX);
+	as_shr_ri(a, RDX, 32);
+	as_mov_ri(a, RCX, HVLOG_MSR_IA32_TSC_DEADLINE);
+	as_wrmsr(a);
 }
 
 /* Read CRn and write it back, reporting both. */
@@ -175,17 +212,19 @@ static void report_only(struct as *a, unsigned ev, uint64_t p1, uint64_t p2)
 
 static void boot_body(struct as *a)
 {
-	cpuid(a, 0, 0);
-	cpuid(a, 1, 0);
-	cpuid(a, 0x40000000, 0);
-	cpuid(a, 0x40000001, 0);
+	cpuid(a, 0, 0, 0);          /* the highest leaf, 0xd */
+	cpuid(a, 1, 0, -1);
+	cpuid(a, 0x40000000, 0, 1); /* "Micr" */
+	cpuid(a, 0x40000001, 0, -1);
 	rdmsr(a, HVLOG_MSR_IA32_APIC_BASE);
 	rdmsr(a, HVLOG_MSR_IA32_TIME_STAMP_COUNTER);
 	rdmsr(a, HVLOG_MSR_IA32_EFER);
+	as_mov_ri(a, RDX, HV_PORT_POST); /* what the guest got */
+	as_out_dx(a, 4);
 	rdmsr(a, HVLOG_MSR_IA32_PLATFORM_ID);
 	wrmsr(a, HVLOG_MSR_HV_X64_MSR_GUEST_OS_ID, 0x0001040a00003839ull);
 	wrmsr(a, HVLOG_MSR_HV_X64_MSR_HYPERCALL, G_HYPERCALL_PAGE | 1);
-	out_imm(a, 0x80, 0x11, 1); /* POST code */
+	out_imm(a, HV_PORT_POST, 0x11, 1); /* POST code */
 	out_imm(a, 0x70, 0x0a, 1);
 	in_port(a, 0x71, 1);
 	for (unsigned dev = 0; dev < 4; dev++)
@@ -211,32 +250,40 @@ static void mm_body(struct as *a)
 	cr_cycle(a, 3);
 }
 
-/* Halt until the timer; then, with interrupts off, program the timer to
+/* Halt until the TSC deadline (1/2048 s); spin without exiting until the
+ * next one (the timer handler sets R13: only the core's kick gets the
+ * interrupt in); then, with interrupts off, program the one-shot timer to
  * fire at once: the interrupt waits for STI (an interrupt window). */
 static void idle_body(struct as *a)
 {
+	arm_deadline(a, 11);
 	as_hlt(a);
+	as_mov_ri(a, R13, 0);
+	arm_deadline(a, 11);
+	int spin = as_here(a);
+	as_pause(a);
+	as_test_rr(a, R13, R13);
+	as_jcc(a, CC_E, spin);
 	as_cli(a);
 	out_imm(a, 0x40, 0, 1);
-	out_imm(a, 0x80, 0x1d, 1);
+	out_imm(a, HV_PORT_POST, 0x1d, 1);
 	as_sti(a);
 	AS_OP(a, 0x90); /* STI's shadow: the window opens after this NOP */
-	out_imm(a, 0x80, 0x1e, 1);
+	out_imm(a, HV_PORT_POST, 0x1e, 1);
 }
 
 static void mixed_body(struct as *a)
 {
-	/* a timer-driven guest: program the deadline, do some I/O, halt */
-	as_rdtsc(a);
-	as_mov_ri(a, RCX, HVLOG_MSR_IA32_TSC_DEADLINE);
-	as_wrmsr(a);
+	/* a timer-driven guest: program the deadline (1/8192 s), do some
+	 * I/O, halt */
+	arm_deadline(a, 13);
 	as_mov_ri(a, RCX, 'x');
 	serial_putc_al_in_rcx(a);
 	pci_probe(a, 1);
 	rdmsr(a, HVLOG_MSR_IA32_APIC_BASE);
 	hypercall(a, 0x5d);            /* HvCallSignalEvent */
 	mmio_doorbell(a, 2);
-	out_imm(a, 0x80, 0x42, 1);
+	out_imm(a, HV_PORT_POST, 0x42, 1);
 	as_hlt(a);
 	hypercall(a, 0x1005c);         /* HvCallPostMessage, fast */
 }
@@ -244,8 +291,9 @@ static void mixed_body(struct as *a)
 /* Interrupt and exception handlers; their labels go to *timer_l, *gp_l. */
 static void handlers(struct as *a, int *timer_l, int *gp_l)
 {
-	/* Timer: EOI through the x2APIC EOI MSR, then return. */
+	/* Timer: EOI through the x2APIC EOI MSR, R13 = 1 (it came), return. */
 	int timer = as_here(a);
+	as_mov_ri(a, R13, 1);
 	as_push(a, RAX);
 	as_push(a, RCX);
 	as_push(a, RDX);
@@ -309,8 +357,10 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 	as_bind(&a, main_label);
 	if (wl == WL_HYPERCALL || wl == WL_MIXED || wl == WL_ALL)
 		wrmsr(&a, HVLOG_MSR_HV_X64_MSR_HYPERCALL, G_HYPERCALL_PAGE | 1);
-	if (wl == WL_IDLE || wl == WL_MIXED || wl == WL_ALL)
+	if (wl == WL_IDLE || wl == WL_MIXED || wl == WL_ALL) {
+		tsc_frequency(&a);
 		as_sti(&a);
+	}
 
 	loop = as_here(&a);
 	exit_label = as_label(&a);

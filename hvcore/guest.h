@@ -33,6 +33,7 @@
 
 /* Devices the guest programs use. */
 #define HV_PORT_COM1 0x3f8
+#define HV_PORT_POST 0x80          /* POST codes; the guest also echoes values it read there */
 #define HV_PORT_REPORT 0x0ca0      /* guest reports an event (see above) */
 #define HV_PORT_HYPERCALL 0xec     /* hypercall page doorbell: IN EAX, 0xEC */
 #define HV_PORT_DONE 0x0ca4        /* OUT: the program finished its work */

@@ -22,7 +22,7 @@ struct opts {
 	int no_trace;
 };
 
-enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_NO_PROGRESS };
+enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_NO_PROGRESS, OPT_PROVENANCE };
 
 static const struct argp_option options[] = {
 	{ "backend", 'b', "NAME", 0, "sim (default: deterministic, always available) or kvm (real guests, needs /dev/kvm)", 0 },
@@ -42,6 +42,7 @@ static const struct argp_option options[] = {
 	{ "lps", OPT_LPS, "N", 0, "logical processors the VPs share (kvm; default: online CPUs)", 0 },
 	{ "serial", OPT_SERIAL, 0, 0, "print what the guests write to COM1 on standard error (default for the serial workload)", 0 },
 	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "no progress line, even on a terminal", 0 },
+	{ "provenance", OPT_PROVENANCE, 0, 0, "print where each event comes from on each backend (observed, reported by the guest, made by the core) and exit", 0 },
 	{ 0 }
 };
 
@@ -123,6 +124,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_NO_PROGRESS:
 		c->progress = 0;
 		return 0;
+	case OPT_PROVENANCE:
+		exit(hvcore_print_provenance(stdout) == 0 && fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL);
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		return 0;

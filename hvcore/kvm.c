@@ -8,9 +8,9 @@
  * is touched only by the thread that runs it.
  *
  * Exits we see (`native`): IN/OUT, MMIO, HLT, RDMSR/WRMSR, triple fault and
- * the interrupt window.  CPUID, CR accesses, INVLPG, MWAIT and INVD are
- * handled inside KVM and never reach user space, so the core takes those
- * from the guest's reports.
+ * the interrupt window, and the core's kick.  CPUID, CR accesses, INVLPG,
+ * MWAIT and INVD are handled inside KVM and never reach user space, so the
+ * core takes those from the guest's reports.
  *
  * MSRs.  KVM_CAP_X86_USER_SPACE_MSR is enabled for all three reasons
  * (FILTER, UNKNOWN, INVAL) and the MSR filter denies every MSR by default,
@@ -60,9 +60,19 @@
  * read-modify-write (ADD [mmio], 1) as a read and then a write.
  *
  * TSC.  exit->tsc is the host TSC right after KVM_RUN returns, and every
- * vCPU's TSC offset is set to 0 (KVM_VCPU_TSC_OFFSET, else IA32_TSC), so
- * guest RDTSC, a TSC deadline the guest computes and exit->tsc share one
- * time base.
+ * vCPU's TSC offset is the core's (KVM_VCPU_TSC_OFFSET, else IA32_TSC), so
+ * guest RDTSC = exit->tsc + offset, the relation the trace announces.
+ * kvm_pvm ignores the offset (measured), so the core uses 0.
+ *
+ * What the guest sees.  KVM_SET_CPUID2 gets exactly the core's CPUID
+ * table, KVM_SET_SREGS its EFER, KVM_SET_MSRS its APIC base; cpu_msr()
+ * reads EFER and APIC_BASE back from KVM.  Measured on kvm_pvm: CPUID leaf
+ * 1 ECX is not the table's in the guest (0xf7f81203), the other leaves are.
+ *
+ * The kick.  kick_at() arms a POSIX timer (CLOCK_MONOTONIC) that sends
+ * SIGRTMIN to the VP's thread; the handler sets kicked and the run area's
+ * immediate_exit, so KVM_RUN returns EINTR whether the signal lands inside
+ * it or just before it, and run() reports HV_EXIT_KICK.
  *
  * Completing an exit.  The next run() reads the core's answer (data,
  * fault) from the hv_exit it is passed, which must be the one the previous
@@ -106,6 +116,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -130,7 +142,6 @@ struct hv_vm {
 	uint64_t mem_size;
 	size_t run_size;
 	uint32_t sync_fields;     /* KVM_SYNC_X86_* we ask for */
-	struct kvm_cpuid2 *cpuid; /* what KVM supports, given to every vCPU */
 };
 
 /* What the next run() must finish. */
@@ -163,6 +174,11 @@ struct hv_vcpu {
 	int stepping;         /* single-stepping while waiting for a window */
 	uint64_t step_bp;     /* and a breakpoint where an IRETQ returns (0: none) */
 	int cannot_step;      /* KVM_SET_GUEST_DEBUG refused */
+	/* The core's timer: a POSIX timer that signals this vCPU's thread
+	 * (created at the first kick_at, on that thread). */
+	int have_timer;
+	timer_t timer;
+	volatile sig_atomic_t kicked;
 	/* Register caches when KVM does not sync them in kvm_run, or when
 	 * the synced copy may be stale (after a KVM_RUN with immediate_exit
 	 * or our own KVM_SET_REGS). */
@@ -239,35 +255,12 @@ static int kvm_probe(char *err, size_t errlen)
 
 /* ---- VM -------------------------------------------------------------- */
 
-static struct kvm_cpuid2 *supported_cpuid(int kvm, char *err, size_t errlen)
-{
-	for (unsigned n = 64; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof *c + n * sizeof c->entries[0]);
-		if (!c) {
-			seterr(err, errlen, "out of memory");
-			return NULL;
-		}
-		c->nent = n;
-		if (ioctl(kvm, KVM_GET_SUPPORTED_CPUID, c) == 0)
-			return c;
-		int e = errno;
-		free(c);
-		if (e != E2BIG) {
-			seterr(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
-			return NULL;
-		}
-	}
-	seterr(err, errlen, "KVM_GET_SUPPORTED_CPUID: too many entries");
-	return NULL;
-}
-
 static void kvm_vm_destroy(struct hv_vm *vm)
 {
 	if (!vm)
 		return;
 	if (vm->fd >= 0)
 		close(vm->fd);
-	free(vm->cpuid);
 	free(vm);
 }
 
@@ -308,9 +301,6 @@ static int kvm_vm_create(struct hv_vm **out, void *mem, uint64_t mem_size, char 
 	int sync = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	if (sync > 0)
 		vm->sync_fields = (uint32_t)sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
-	vm->cpuid = supported_cpuid(kvm, err, errlen);
-	if (!vm->cpuid)
-		goto fail;
 	/* Only needed for real mode on VMX without unrestricted guest; we
 	 * start in long mode, so a kernel that refuses it is fine. */
 	(void)ioctl(vm->fd, KVM_SET_TSS_ADDR, TSS_ADDR);
@@ -371,23 +361,23 @@ static void flat_segment(struct kvm_segment *s, uint16_t selector, int code)
 	};
 }
 
-/* The supported CPUID with this vCPU's APIC ID. */
-static int set_cpuid(struct hv_vcpu *v, char *err, size_t errlen)
+/* The core's CPUID answers, exactly: the guest reads what the sim's guest
+ * reads and what a trace of CPUID would show (a leaf not listed reads 0). */
+static int set_cpuid(struct hv_vcpu *v, const struct hv_vcpu_init *init, char *err, size_t errlen)
 {
-	const struct kvm_cpuid2 *tmpl = v->vm->cpuid;
-	size_t bytes = sizeof *tmpl + tmpl->nent * sizeof tmpl->entries[0];
-	struct kvm_cpuid2 *c = malloc(bytes);
+	struct kvm_cpuid2 *c = calloc(1, sizeof *c + init->ncpuid * sizeof c->entries[0]);
 	if (!c) {
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	memcpy(c, tmpl, bytes);
-	for (unsigned i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-		if (e->function == 1)
-			e->ebx = (e->ebx & 0x00ffffffu) | (v->index & 0xffu) << 24;
-		else if (e->function == 0xb || e->function == 0x1f)
-			e->edx = v->index;
+	c->nent = init->ncpuid;
+	for (unsigned i = 0; i < init->ncpuid; i++) {
+		const struct hv_cpuid_leaf *l = &init->cpuid[i];
+		c->entries[i] = (struct kvm_cpuid_entry2){
+			.function = l->leaf, .index = l->sub,
+			.flags = l->leaf == 0xb || l->leaf == 0xd ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0,
+			.eax = l->r[0], .ebx = l->r[1], .ecx = l->r[2], .edx = l->r[3],
+		};
 	}
 	int r = ioctl(v->fd, KVM_SET_CPUID2, c);
 	int e = errno;
@@ -399,12 +389,28 @@ static int set_cpuid(struct hv_vcpu *v, char *err, size_t errlen)
 	return 0;
 }
 
-/* Guest TSC = host TSC, so that exit->tsc and what the guest reads with
- * RDTSC (a TSC-deadline it programs, say) are in one time base.  A new KVM
- * vCPU normally starts its TSC at 0. */
-static int zero_tsc_offset(struct hv_vcpu *v, char *err, size_t errlen)
+/* One MSR of KVM's vCPU state (KVM_GET_MSRS / KVM_SET_MSRS): 0 or -1. */
+static int msr_access(struct hv_vcpu *v, unsigned long req, uint32_t index, uint64_t *value)
 {
-	uint64_t offset = 0;
+	union {
+		struct kvm_msrs h;
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m;
+	memset(&m, 0, sizeof m);
+	m.h.nmsrs = 1;
+	m.h.entries[0].index = index;
+	m.h.entries[0].data = *value;
+	if (ioctl(v->fd, req, &m) != 1)
+		return -1;
+	*value = m.h.entries[0].data;
+	return 0;
+}
+
+/* Guest TSC = host TSC + the partition's offset, so that what the guest
+ * reads with RDTSC (a TSC deadline it programs, say) is exit->tsc + offset,
+ * the relation the trace announces.  A new KVM vCPU starts its TSC at 0. */
+static int set_tsc_offset(struct hv_vcpu *v, uint64_t offset, char *err, size_t errlen)
+{
 	struct kvm_device_attr attr = {
 		.group = KVM_VCPU_TSC_CTRL,
 		.attr = KVM_VCPU_TSC_OFFSET,
@@ -413,15 +419,8 @@ static int zero_tsc_offset(struct hv_vcpu *v, char *err, size_t errlen)
 	if (ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &attr) == 0 && ioctl(v->fd, KVM_SET_DEVICE_ATTR, &attr) == 0)
 		return 0;
 	/* Older kernels: write IA32_TSC (a few cycles off). */
-	union {
-		struct kvm_msrs h;
-		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-	} m;
-	memset(&m, 0, sizeof m);
-	m.h.nmsrs = 1;
-	m.h.entries[0].index = HVLOG_MSR_IA32_TIME_STAMP_COUNTER;
-	m.h.entries[0].data = __rdtsc();
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) == 1)
+	uint64_t tsc = __rdtsc() + offset;
+	if (msr_access(v, KVM_SET_MSRS, HVLOG_MSR_IA32_TIME_STAMP_COUNTER, &tsc) == 0)
 		return 0;
 	seterr(err, errlen, "cannot set the guest TSC (KVM_VCPU_TSC_OFFSET, KVM_SET_MSRS): %s", strerror(errno));
 	return -1;
@@ -431,6 +430,8 @@ static void kvm_vcpu_destroy(struct hv_vcpu *v)
 {
 	if (!v)
 		return;
+	if (v->have_timer)
+		timer_delete(v->timer);
 	if (v->run && v->run != MAP_FAILED)
 		munmap(v->run, v->run_size);
 	if (v->fd >= 0)
@@ -462,8 +463,17 @@ static int kvm_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 		seterr(err, errlen, "mmap kvm_run: %s", strerror(errno));
 		goto fail;
 	}
-	if (set_cpuid(v, err, errlen))
+	if (set_cpuid(v, init, err, errlen))
 		goto fail;
+	/* The APIC base the core gives this VP (the BSP bit only on VP 0);
+	 * with no in-kernel APIC KVM keeps it as state, and derives CPUID's
+	 * APIC bit from it. */
+	uint64_t apic_base = init->apic_base;
+	if (msr_access(v, KVM_SET_MSRS, HVLOG_MSR_IA32_APIC_BASE, &apic_base)) {
+		seterr(err, errlen, "KVM_SET_MSRS(IA32_APIC_BASE %#llx): %s", (unsigned long long)init->apic_base,
+		       strerror(errno));
+		goto fail;
+	}
 
 	struct kvm_sregs s;
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
@@ -482,7 +492,7 @@ static int kvm_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 	s.cr0 = HV_GUEST_CR0;
 	s.cr3 = init->cr3;
 	s.cr4 = HV_GUEST_CR4;
-	s.efer = EFER_LME | EFER_LMA;
+	s.efer = init->efer;
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0) {
 		seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
 		goto fail;
@@ -492,7 +502,7 @@ static int kvm_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 		seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
 		goto fail;
 	}
-	if (zero_tsc_offset(v, err, errlen))
+	if (set_tsc_offset(v, init->tsc_offset, err, errlen))
 		goto fail;
 	v->sync_fields = vm->sync_fields;
 	v->run->kvm_valid_regs = v->sync_fields;
@@ -970,7 +980,7 @@ static int complete_now(struct hv_vcpu *v, char *err, size_t errlen)
 		r->immediate_exit = 1;
 		int rc = ioctl(v->fd, KVM_RUN, 0);
 		int e = errno;
-		r->immediate_exit = 0;
+		r->immediate_exit = (uint8_t)v->kicked; /* a kick that came meanwhile: the next KVM_RUN */
 		v->have_regs = v->have_sregs = 0;
 		v->sync_stale = 1;
 		if (rc < 0 && e == EINTR)
@@ -1148,6 +1158,25 @@ static int set_stepping(struct hv_vcpu *v, int on, char *err, size_t errlen)
 	return 0;
 }
 
+/* An exit at an instruction boundary (nothing pending): RIP is the next
+ * instruction, from KVM itself.  0 or -1. */
+static int boundary_exit(struct hv_vcpu *v, struct hv_exit *exit, enum hv_exit_kind kind, uint64_t tsc,
+			 char *err, size_t errlen)
+{
+	struct kvm_regs now;
+	if (ioctl(v->fd, KVM_GET_REGS, &now) < 0) {
+		seterr(err, errlen, "vp %u: KVM_GET_REGS: %s", v->index, strerror(errno));
+		return -1;
+	}
+	memset(exit, 0, sizeof *exit);
+	exit->kind = kind;
+	exit->tsc = tsc;
+	exit->rip = now.rip;
+	v->pending = P_NONE;
+	v->insn_rip = now.rip;
+	return 0;
+}
+
 /* The interrupt window is open: give the guest the vector we owe it
  * (returns 0: go on running), or report the window to the core (1). */
 static int window_open(struct hv_vcpu *v, struct hv_exit *exit, uint64_t tsc, char *err, size_t errlen)
@@ -1167,19 +1196,8 @@ static int window_open(struct hv_vcpu *v, struct hv_exit *exit, uint64_t tsc, ch
 	r->request_interrupt_window = 0;
 	if (!v->core_wants_window)
 		return 0;
-	struct kvm_regs now;
-	if (ioctl(v->fd, KVM_GET_REGS, &now) < 0) {
-		seterr(err, errlen, "vp %u: KVM_GET_REGS: %s", v->index, strerror(errno));
-		return -1;
-	}
-	memset(exit, 0, sizeof *exit);
-	exit->kind = HV_EXIT_IRQ_WINDOW;
-	exit->tsc = tsc;
-	exit->rip = now.rip;
 	v->core_wants_window = 0;
-	v->pending = P_NONE;
-	v->insn_rip = now.rip;
-	return 1;
+	return boundary_exit(v, exit, HV_EXIT_IRQ_WINDOW, tsc, err, errlen) ? -1 : 1;
 }
 
 static void internal_error(struct hv_vcpu *v, char *err, size_t errlen)
@@ -1249,6 +1267,11 @@ static int kvm_backend_run(struct hv_vcpu *v, struct hv_exit *exit, char *err, s
 		v->sync_stale = 0;
 		v->irq_injected = 0;
 		if (rc < 0) {
+			if ((errno == EINTR || errno == EAGAIN) && v->kicked) {
+				v->kicked = 0; /* the core's timer */
+				r->immediate_exit = 0;
+				return boundary_exit(v, exit, HV_EXIT_KICK, tsc, err, errlen);
+			}
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			seterr(err, errlen, "vp %u: KVM_RUN: %s", v->index, strerror(errno));
@@ -1417,6 +1440,65 @@ hold:
 
 /* ---- time ------------------------------------------------------------ */
 
+static int kvm_cpu_msr(struct hv_vcpu *v, uint32_t index, uint64_t *value)
+{
+	if (index == HVLOG_MSR_IA32_EFER) {
+		const struct kvm_sregs *sr = sregs_of(v);
+		if (!sr)
+			return -1;
+		*value = sr->efer;
+		return 0;
+	}
+	if (index == HVLOG_MSR_IA32_APIC_BASE)
+		return msr_access(v, KVM_GET_MSRS, index, value);
+	return -1;
+}
+
+/* The vCPU whose thread this is, for the kick's signal handler. */
+static __thread struct hv_vcpu *kick_target;
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+	struct hv_vcpu *v = kick_target;
+	if (v) {
+		v->kicked = 1;
+		v->run->immediate_exit = 1; /* KVM_RUN returns EINTR, now or at its next call */
+	}
+}
+
+static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
+
+static void kick_install(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGRTMIN, &sa, NULL);
+}
+
+static int kvm_kick_at(struct hv_vcpu *v, uint64_t when, uint64_t in_ns)
+{
+	if (!v->have_timer) {
+		if (!when)
+			return 0;
+		pthread_once(&kick_once, kick_install);
+		struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGRTMIN };
+		sev._sigev_un._tid = gettid();
+		if (timer_create(CLOCK_MONOTONIC, &sev, &v->timer) != 0)
+			return -1;
+		v->have_timer = 1;
+		kick_target = v;
+	}
+	struct itimerspec its = { .it_value = { 0, 0 } };
+	if (when) {
+		if (!in_ns)
+			in_ns = 1; /* 0 would disarm */
+		its.it_value.tv_sec = (time_t)(in_ns / 1000000000u);
+		its.it_value.tv_nsec = (long)(in_ns % 1000000000u);
+	}
+	return timer_settime(v->timer, 0, &its, NULL);
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec t;
@@ -1461,6 +1543,8 @@ const struct hv_backend hv_backend_kvm = {
 	.run = kvm_backend_run,
 	.get_regs = kvm_get_regs,
 	.inject_irq = kvm_inject_irq,
+	.cpu_msr = kvm_cpu_msr,
+	.kick_at = kvm_kick_at,
 	.clock_info = kvm_clock_info,
 	.now = kvm_now,
 	.quantum = 2000,

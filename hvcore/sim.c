@@ -10,14 +10,18 @@
  *     (and any instruction fetch outside RAM) is a #PF (vector 14, error
  *     code 0, CR2 = the address).
  *   - Virtual TSC: starts at 0, +1 for every instruction started (one that
- *     faults or exits counts too), +HV_SIM_EXIT_COST for every exit.  RDTSC
- *     reads the value at the instruction (EDX:EAX); exit->tsc is the value
+ *     faults or exits counts too), +HV_SIM_EXIT_COST for every exit; the
+ *     core sets it (set_clock) to the machine's clock at a switch-in, an
+ *     idle HLT and after each exit's modelled cost.  RDTSC reads it plus
+ *     the partition's TSC offset (EDX:EAX); exit->tsc is the value
  *     at the exiting instruction (for IRQ_WINDOW: at the boundary; for a
  *     SHUTDOWN caused by the #GP of a faulted completion: at that run()).
  *     So an instruction at T that exits is followed by one at T + 1 + 400.
  *     Delivering an exception or interrupt costs nothing by itself.
- *   - run() returns only at an exit: a guest that loops without exiting
- *     keeps the calling thread (there is no budget or kick in backend.h).
+ *   - run() returns at an exit, or HV_EXIT_KICK at the first instruction
+ *     boundary at or after the core's kick_at() time (never between an
+ *     MMIO load and its re-execution): a guest that loops without exiting
+ *     still gets its timer.
  *   - Exceptions and interrupts go through the IDT (64-bit gates, type 0xE
  *     interrupt gate clears IF, 0xF trap gate keeps it; IST and the gate's
  *     selector are ignored).  The frame is pushed on the current stack,
@@ -114,6 +118,9 @@ struct hv_vcpu {
 	uint8_t shutdown;
 
 	uint64_t tsc;
+	uint64_t tsc_offset;    /* the guest's RDTSC reads tsc + tsc_offset */
+	uint64_t kick;          /* HV_EXIT_KICK at the first boundary at or after it */
+	uint64_t efer, apic_base;
 	uint8_t *mem;
 	uint64_t mem_size;
 	uint64_t cr[16];
@@ -615,6 +622,13 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 		unsigned b, rex = 0, o16 = 0, osz, modrm = 0, mod = 0, reg = 0, rmreg = 0;
 		unsigned riprel = 0, x_size = 0, x_write, vec, has_err, sz;
 
+		/* the core's timer, for a guest that runs without exiting (never
+		 * between an MMIO load and its re-execution) */
+		if (unlikely(tsc >= v->kick) && !v->replay) {
+			v->kick = UINT64_MAX;
+			fill_exit(ex, HV_EXIT_KICK, rip, tsc);
+			goto out;
+		}
 		if (unlikely(v->ev)) {
 			int r = boundary(v, ex, &rip, &tsc);
 			if (r < 0)
@@ -1115,8 +1129,8 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 				ex->data = (R[RDX] << 32) | (uint32_t)R[RAX];
 				goto insn_exit;
 			case 0x31:
-				R[RAX] = (uint32_t)(tsc - 1);
-				R[RDX] = (tsc - 1) >> 32;
+				R[RAX] = (uint32_t)(tsc - 1 + v->tsc_offset);
+				R[RDX] = (tsc - 1 + v->tsc_offset) >> 32;
 				goto next;
 			case 0x32:
 				fill_exit(ex, HV_EXIT_MSR_READ, irip, tsc - 1);
@@ -1362,6 +1376,10 @@ static int sim_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 	v->cr[0] = HV_GUEST_CR0;
 	v->cr[3] = init->cr3;
 	v->cr[4] = HV_GUEST_CR4;
+	v->efer = init->efer;
+	v->apic_base = init->apic_base;
+	v->tsc_offset = init->tsc_offset;
+	v->kick = UINT64_MAX;
 	v->idt_base = init->idt_base;
 	v->idt_limit = init->idt_limit;
 	v->gdt_base = init->gdt_base;
@@ -1416,6 +1434,26 @@ static int sim_inject_irq(struct hv_vcpu *v, uint8_t vector)
 	return 0;
 }
 
+static int sim_cpu_msr(struct hv_vcpu *v, uint32_t index, uint64_t *value)
+{
+	if (index != HVLOG_MSR_IA32_EFER && index != HVLOG_MSR_IA32_APIC_BASE)
+		return -1;
+	*value = index == HVLOG_MSR_IA32_EFER ? v->efer : v->apic_base;
+	return 0;
+}
+
+static int sim_kick_at(struct hv_vcpu *v, uint64_t when, uint64_t in_ns)
+{
+	(void)in_ns;
+	v->kick = when ? when : UINT64_MAX;
+	return 0;
+}
+
+static void sim_set_clock(struct hv_vcpu *v, uint64_t tsc)
+{
+	v->tsc = tsc;
+}
+
 #define HV_SIM_HZ 1000000000ull /* the virtual clock: 1 GHz */
 
 /* Nothing host-dependent: no wall time, a fixed hypervisor image. */
@@ -1438,6 +1476,9 @@ const struct hv_backend hv_backend_sim = {
 	.run = sim_run,
 	.get_regs = sim_get_regs,
 	.inject_irq = sim_inject_irq,
+	.cpu_msr = sim_cpu_msr,
+	.kick_at = sim_kick_at,
+	.set_clock = sim_set_clock,
 	.clock_info = sim_clock_info,
 	.now = NULL,               /* virtual: lock-stepped VPs */
 	.exit_cost_ns = 300,

@@ -1,0 +1,31 @@
+# Checks shared by tests/hvcore.sh (sim) and tests/hvcore_kvm.sh (kvm),
+# sourced; they use ok/bad and $here from the test that sources them.
+
+# guest_state TRACE.jsonl WHAT: what the guest saw equals what the trace says.
+# The `boot` body echoes to the POST port (0x80) CPUID 0's EAX, CPUID
+# 0x40000000's EBX and the EFER it read; only VP 0 has the BSP bit.
+guest_state() {
+	f=$1 what=$2
+	post=$(jq -r 'select(.event == "HV_TR_IM_IO_PORT_WRITE" and .params.port == "0x80") | .params.value' < "$f" | sort -u | tr '\n' ' ')
+	case " $post" in *" 0xd "*) ok ;; *) bad "$what: CPUID 0 EAX seen by the guest is not 0xd: $post" ;; esac
+	case " $post" in *" 0x7263694d "*) ok ;; *) bad "$what: CPUID 0x40000000 EBX seen by the guest is not \"Micr\": $post" ;; esac
+	efer=$(jq -r 'select(.event == "HV_TR_IM_MSR_READ" and .params.index == 3221225600) | .params.value' < "$f" | sort -u | tr '\n' ' ')
+	[ "$efer" = "0x500 " ] && ok || bad "$what: traced EFER is $efer, not 0x500 (LME|LMA)"
+	case " $post" in *" 0x500 "*) ok ;; *) bad "$what: the EFER the guest read is not the traced 0x500: $post" ;; esac
+	apic=$(jq -r 'select(.event == "HV_TR_IM_MSR_READ" and .params.index == 27) | "\(.stream_name | test("/vp0$")) \(.params.value)"' < "$f" | sort -u | tr '\n' ' ')
+	[ "$apic" = "false 0xfee00c00 true 0xfee00d00 " ] && ok || bad "$what: APIC_BASE (BSP bit on VP 0 only): $apic"
+}
+
+# timer_gaps TRACE.jsonl WHAT MAX_MEDIAN_US: every timer interrupt after a
+# programmed TSC deadline comes at or after it, the median within MAX us.
+timer_gaps() {
+	f=$1 what=$2 max=$3
+	jq -s -f "$here/hvcore_gaps.jq" < "$f" | sort -g > "$tmp/gaps.txt"
+	n=$(wc -l < "$tmp/gaps.txt")
+	[ "$n" -ge 10 ] || { bad "$what: only $n interrupts after a deadline"; return; }
+	min=$(head -1 "$tmp/gaps.txt")
+	med=$(sed -n "$(( (n + 1) / 2 ))p" "$tmp/gaps.txt")
+	awk -v m="$min" 'BEGIN { exit !(m >= 0) }' && ok || bad "$what: a timer interrupt came $min us before its deadline"
+	awk -v m="$med" -v x="$max" 'BEGIN { exit !(m <= x) }' && ok || bad "$what: median lateness $med us (at most $x)"
+	echo "$what: $n deadline interrupts, lateness min $min us, median $med us, max $(tail -1 "$tmp/gaps.txt") us"
+}
