@@ -76,8 +76,10 @@ static int gen_all(const char *out)
 }
 
 /* A mixed workload: port I/O, MSRs, hypercalls, HLT, CPUID, context
- * switches, in proportions like a busy guest's. */
-static int gen_mix(uint64_t n, const char *out)
+ * switches, in proportions like a busy guest's.  back: events 300 to 302
+ * of stream 2 are stamped 1.5 ms earlier, so that stream's time goes back
+ * (a BACKWARDS chunk). */
+static int gen_mix(uint64_t n, const char *out, int back)
 {
 	static const hvlog_stream_info info[] = {
 		{ "vp0", 1, 0 }, { "vp1", 1, 1 }, { "vp2", 2, 0 }, { "vp3", 2, 1 } };
@@ -87,7 +89,7 @@ static int gen_mix(uint64_t n, const char *out)
 				    .clock_name = "tsc", .producer = "tracegen" };
 	hvlog_writer *w;
 	hvlog_error err;
-	uint64_t rng = 42, ts = 0x123456789abcull;
+	uint64_t rng = 42, ts = 0x123456789abcull, n2 = 0;
 	uint64_t rip[4] = { 0xfffff8034a00a100ull, 0xfffff8034a00a100ull, 0xfffff80351c43200ull,
 			    0xfffff80351c43200ull };
 
@@ -100,22 +102,25 @@ static int gen_mix(uint64_t n, const char *out)
 		uint64_t site = rip[vp] + ((r >> 12) & 0x3f) * 4;
 
 		ts += 50 + ((r >> 20) % 1950);
+		uint64_t t = ts;
+		if (back && vp == 2 && ++n2 >= 300 && n2 <= 302)
+			t -= 3000000;
 		if (k < 40)
-			hvlog_emit_im_io_port_write(s, ts, site, ports[(r >> 32) % 8], (uint32_t)(r >> 40) & 0xff);
+			hvlog_emit_im_io_port_write(s, t, site, ports[(r >> 32) % 8], (uint32_t)(r >> 40) & 0xff);
 		else if (k < 50)
-			hvlog_emit_im_io_port_read(s, ts, site, ports[(r >> 32) % 8], (uint32_t)(r >> 40) & 0xff);
+			hvlog_emit_im_io_port_read(s, t, site, ports[(r >> 32) % 8], (uint32_t)(r >> 40) & 0xff);
 		else if (k < 65)
-			hvlog_emit_im_msr_read(s, ts, site, msrs[(r >> 32) % 7], ts >> 4);
+			hvlog_emit_im_msr_read(s, t, site, msrs[(r >> 32) % 7], t >> 4);
 		else if (k < 75)
-			hvlog_emit_im_msr_write(s, ts, site, msrs[(r >> 32) % 7], (r >> 40) & 0xffff);
+			hvlog_emit_im_msr_write(s, t, site, msrs[(r >> 32) % 7], (r >> 40) & 0xffff);
 		else if (k < 85)
-			hvlog_emit_hc_hypercall(s, ts, 0xfffff80340001000ull, 0x5c | ((r >> 32) & 0x10000));
+			hvlog_emit_hc_hypercall(s, t, 0xfffff80340001000ull, 0x5c | ((r >> 32) & 0x10000));
 		else if (k < 92)
-			hvlog_emit_im_hlt_instruction(s, ts, site);
+			hvlog_emit_im_hlt_instruction(s, t, site);
 		else if (k < 97)
-			hvlog_emit_im_cpuid_instruction(s, ts, site, (uint32_t)(r >> 32) & 0xd, 0);
+			hvlog_emit_im_cpuid_instruction(s, t, site, (uint32_t)(r >> 32) & 0xd, 0);
 		else
-			hvlog_emit_sch_context_switch(s, ts, 1 + (vp >> 1), 0x1000 + vp, 0xffffff3a12345678ull);
+			hvlog_emit_sch_context_switch(s, t, 1 + (vp >> 1), 0x1000 + vp, 0xffffff3a12345678ull);
 	}
 	if (hvlog_writer_close(w, &err) != HVLOG_OK)
 		return fail(out, &err);
@@ -142,9 +147,11 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "all"))
 		return gen_all(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "mix"))
-		return gen_mix(strtoull(argv[2], NULL, 0), argv[3]);
+		return gen_mix(strtoull(argv[2], NULL, 0), argv[3], 0);
+	if (argc == 4 && !strcmp(argv[1], "mix-back"))
+		return gen_mix(strtoull(argv[2], NULL, 0), argv[3], 1);
 	if (argc == 5 && !strcmp(argv[1], "idle"))
 		return gen_idle((uint32_t)strtoul(argv[2], NULL, 0), strtoull(argv[3], NULL, 0), argv[4]);
-	fprintf(stderr, "usage: tracegen all OUT | tracegen mix N OUT | tracegen idle S N OUT\n");
+	fprintf(stderr, "usage: tracegen all OUT | tracegen mix|mix-back N OUT | tracegen idle S N OUT\n");
 	return 2;
 }
