@@ -18,11 +18,9 @@ guest_state() {
 
 # timer_gaps TRACE.jsonl WHAT MAX_MEDIAN_US: every timer interrupt after a
 # programmed TSC deadline comes at or after it, the median within MAX us.
-# Under kvm an interrupt was once seen 37 us early on a loaded host (the
-# exit's timestamp and the guest's deadline are read from clocks that the
-# core maps onto each other); hvcore_kvm.sh lets up to EARLY_US=100 pass
-# there, so a core that fires more than 100 us before the deadline fails.
-# The sim is held to 0.
+# An early one was a core bug: the stop at the end of a run woke a halted
+# VP before its deadline and the core reported the timer anyway (seen up
+# to 284 us early, in 4 of 6 runs under TSan).
 timer_gaps() {
 	f=$1 what=$2 max=$3
 	jq -s -f "$here/hvcore_gaps.jq" < "$f" | sort -g > "$tmp/gaps.txt"
@@ -30,7 +28,7 @@ timer_gaps() {
 	[ "$n" -ge 10 ] || { bad "$what: only $n interrupts after a deadline"; return; }
 	min=$(head -1 "$tmp/gaps.txt")
 	med=$(sed -n "$(( (n + 1) / 2 ))p" "$tmp/gaps.txt")
-	awk -v m="$min" -v e="${EARLY_US:-0}" 'BEGIN { exit !(m >= -e) }' && ok || bad "$what: a timer interrupt came $min us before its deadline"
+	awk -v m="$min" 'BEGIN { exit !(m >= 0) }' && ok || bad "$what: a timer interrupt came $min us before its deadline"
 	awk -v m="$med" -v x="$max" 'BEGIN { exit !(m <= x) }' && ok || bad "$what: median lateness $med us (at most $x)"
 	echo "$what: $n deadline interrupts, lateness min $min us, median $med us, max $(tail -1 "$tmp/gaps.txt") us"
 }

@@ -50,7 +50,7 @@ guest_state "$tmp/kvm.jsonl" "kvm"
 # within 1 ms (a loaded host preempts VP threads: the tail is long).
 timeout 300 "$hvcore" --no-progress -b kvm -w idle -v 2 -n 3000 -o "$tmp/idle.bin" 2> "$tmp/err" || bad "kvm idle: $(cat "$tmp/err")"
 "$hvlog" decode --format json "$tmp/idle.bin" > "$tmp/idle.jsonl"
-EARLY_US=100 timer_gaps "$tmp/idle.jsonl" "kvm idle" 1000
+timer_gaps "$tmp/idle.jsonl" "kvm idle" 1000
 
 # mixed, the default: the same per-VP sequence on both backends once the
 # time-driven events are left out (the timer interrupt, its EOI, windows),
