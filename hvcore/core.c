@@ -253,6 +253,18 @@ static void vtlb_flush(struct vp *v)
 
 /* ---- MSRs and CPUID ------------------------------------------------------- */
 
+/* The partition's reference time (HV_X64_MSR_TIME_REF_COUNT), in 100 ns
+ * units, as Hyper-V's reference TSC page defines it: the guest's TSC
+ * scaled by the TSC's rate (measured at start under kvm, the virtual
+ * 1 GHz under sim), plus the partition's reference-time offset, the two
+ * values HV_TR_PT_REFERENCE_TIME announces.  It was once the trace ticks
+ * over 100: right only for a 1 GHz clock, 2.4 times too fast on a
+ * 2.4 GHz TSC. */
+static uint64_t reference_time(const struct vp *v)
+{
+	return (uint64_t)((unsigned __int128)(v->now + v->p->tsc_offset) * 10000000u / v->c->hz) + v->p->ref_offset;
+}
+
 /* 0 and *value, or -1: the MSR does not exist (#GP). */
 static int msr_read(struct vp *v, uint32_t index, uint64_t *value)
 {
@@ -276,7 +288,7 @@ static int msr_read(struct vp *v, uint32_t index, uint64_t *value)
 		pthread_mutex_unlock(&v->p->msr_lock);
 		return 0;
 	case HVLOG_MSR_HV_X64_MSR_VP_INDEX: *value = v->index; return 0;
-	case HVLOG_MSR_HV_X64_MSR_TIME_REF_COUNT: *value = v->now / 100; return 0;
+	case HVLOG_MSR_HV_X64_MSR_TIME_REF_COUNT: *value = reference_time(v); return 0;
 	default: return -1;
 	}
 }

@@ -218,6 +218,7 @@ static void boot_body(struct as *a)
 	cpuid(a, 0x40000001, 0, -1);
 	rdmsr(a, HVLOG_MSR_IA32_APIC_BASE);
 	rdmsr(a, HVLOG_MSR_IA32_TIME_STAMP_COUNTER);
+	rdmsr(a, HVLOG_MSR_HV_X64_MSR_TIME_REF_COUNT);
 	rdmsr(a, HVLOG_MSR_IA32_EFER);
 	as_mov_ri(a, RDX, HV_PORT_POST); /* what the guest got */
 	as_out_dx(a, 4);

@@ -41,6 +41,13 @@ jq -e -s '[.[] | select(.event == "HV_TR_OB_DELETE_PARTITION" and .names.hv_stat
 jq -e -s '[.[] | select(.event == "HV_TR_HC_HYPERCALL")] | length >= 2' < "$tmp/all.jsonl" > /dev/null && ok || bad "no hypercalls"
 guest_state "$tmp/all.jsonl" "sim"
 
+# HV_X64_MSR_TIME_REF_COUNT: 100 ns units of each partition's reference
+# time (virtual 1 GHz clock: the trace's ns over 100, plus the partition's
+# offset), across two partitions.
+run "reference time" -w boot -p 2 -v 2 -n 4000 -o "$tmp/ref.bin"
+"$hvlog" decode --format json "$tmp/ref.bin" > "$tmp/ref.jsonl"
+reference_time "$tmp/ref.jsonl" 1000000000 "sim"
+
 # The timer: HLT idles until the deadline the guest programmed, and a guest
 # spinning without exits gets its interrupt at the deadline (the kick);
 # virtual time: exactly then, unless another VP had the machine.

@@ -32,3 +32,26 @@ timer_gaps() {
 	awk -v m="$med" -v x="$max" 'BEGIN { exit !(m <= x) }' && ok || bad "$what: median lateness $med us (at most $x)"
 	echo "$what: $n deadline interrupts, lateness min $min us, median $med us, max $(tail -1 "$tmp/gaps.txt") us"
 }
+
+# reference_time TRACE.jsonl HZ WHAT: every HV_X64_MSR_TIME_REF_COUNT the
+# guest read is its partition's reference time in 100 ns units: the trace
+# time (ticks of HZ, the guest's TSC: the offset is 0) scaled to 10 MHz,
+# plus the reference-time offset HV_TR_PT_REFERENCE_TIME announced for
+# that partition (the n-th such event is partition n's).  Sets ref_span
+# to the reads' span in seconds of reference time.
+reference_time() {
+	f=$1 hz=$2 what=$3
+	jq -s -r --argjson hz "$hz" '
+		def hex: ltrimstr("0x") | explode
+			| reduce .[] as $c (0; . * 16 + ($c | if . >= 97 then . - 87 elif . >= 65 then . - 55 else . - 48 end));
+		([.[] | select(.event == "HV_TR_PT_REFERENCE_TIME") | .params.reference_time_offset | hex]) as $off
+		| [.[] | select(.event == "HV_TR_IM_MSR_READ" and .params.index == 1073741856)
+		   | { p: (.stream_name | capture("^p(?<p>[0-9]+)/").p | tonumber), ts, v: (.params.value | hex) }
+		   | . + { want: ((.ts / $hz * 1e7 | floor) + $off[.p - 1]) }] as $r
+		| ($r | map(select((.v - .want) | fabs > 1)) | length) as $wrong
+		| "\($r | length) \($wrong) \(if ($r | length) > 1 then (($r[-1].v - $r[0].v) / 1e7) else 0 end) \($r[0] // {} | tojson)"' < "$f" > "$tmp/ref.txt"
+	read -r n wrong span first < "$tmp/ref.txt"
+	[ "$n" -ge 2 ] && ok || bad "$what: $n reads of HV_X64_MSR_TIME_REF_COUNT"
+	[ "$wrong" -eq 0 ] && ok || bad "$what: $wrong of $n TIME_REF_COUNT reads are not the reference time (first read: $first)"
+	ref_span=$span
+}

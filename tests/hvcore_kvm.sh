@@ -25,7 +25,7 @@ seq() { # per stream: event and parameters, without time
 	"$hvlog" decode --format json "$1" |
 		jq -c 'select(.type == "event" and .stream > 0)
 		       | select(.event | test("CONTEXT_SWITCH|PROFILER|OVERRUN") | not)
-		       | if (.event | test("IM_MSR_(READ|WRITE)")) and ([.params.index] | inside([16, 1760, 1073741858]))
+		       | if (.event | test("IM_MSR_(READ|WRITE)")) and ([.params.index] | inside([16, 1760, 1073741856, 1073741858]))
 		         then .params.value = "(time)" else . end
 		       | [.stream, .event, .params]' |
 		sort -s -t, -k1,1 # each stream in its own order
@@ -45,6 +45,20 @@ fi
 "$hvlog" decode --format json "$tmp/kvm.bin" > "$tmp/kvm.jsonl"
 guest_state "$tmp/kvm.jsonl" "kvm"
 
+# HV_X64_MSR_TIME_REF_COUNT at the right rate on the host clock: each read
+# is the reference time computed from the TSC and its measured rate (the
+# trace's clock hz), and over a 2 s run the reads span at most the wall
+# time the run took and at least 1.5 s of it (the old ticks / 100 ran
+# 2.4 times too fast on this 2.4 GHz TSC).
+t0=$(date +%s%N)
+"$hvcore" --no-progress -b kvm -w boot -v 1 -n 0 -d 2 -o "$tmp/ref.bin" 2> "$tmp/err" || bad "kvm boot: $(cat "$tmp/err")"
+t1=$(date +%s%N)
+"$hvlog" decode --format json "$tmp/ref.bin" > "$tmp/ref.jsonl"
+reference_time "$tmp/ref.jsonl" "$("$hvlog" info --format json "$tmp/ref.bin" | jq .clock.hz)" "kvm"
+awk -v s="$ref_span" -v w="$(( (t1 - t0) / 1000 ))" 'BEGIN { exit !(s >= 1.5 && s * 1e6 <= w) }' && ok ||
+	bad "kvm: the reference time read over a 2 s run spans $ref_span s (wall time $(( (t1 - t0) / 1000000 )) ms)"
+echo "kvm reference time: $ref_span s over a run of $(( (t1 - t0) / 1000000 )) ms"
+
 # The timer on the host clock: HLT idles until the programmed deadline, a
 # guest spinning without exits is kicked at it.  Never early; the median
 # within 1 ms (a loaded host preempts VP threads: the tail is long).
@@ -60,7 +74,7 @@ mixed_seq() { # mixed_seq TRACE STREAM
 		jq -c --argjson s "$2" 'select(.type == "event" and .stream == $s)
 		       | select(.event | test("CONTEXT_SWITCH|PROFILER|OVERRUN|EXTERNAL_INTERRUPT|INTERRUPT_PENDING") | not)
 		       | select((.event == "HV_TR_IM_MSR_WRITE") and .params.index == 2059 | not)
-		       | if (.event | test("IM_MSR_(READ|WRITE)")) and ([.params.index] | inside([16, 1760, 1073741858]))
+		       | if (.event | test("IM_MSR_(READ|WRITE)")) and ([.params.index] | inside([16, 1760, 1073741856, 1073741858]))
 		         then .params.value = "(time)" else . end
 		       | [.event, .params]'
 }
