@@ -803,6 +803,17 @@ static uint16_t vp_admit(unsigned index)
 	return index < HV_MAX_VPS_PER_PARTITION ? HVLOG_HV_STATUS_SUCCESS : HVLOG_HV_STATUS_INVALID_VP_INDEX;
 }
 
+/* A VP's thread id in the trace, whether its creation succeeded or not:
+ * partition p's VP i is 0x1000 + (p - 1) * 0x10000 + i, so the ids of one
+ * partition (an index is at most 0xffff) never meet another's.  Created
+ * VPs were once numbered by their order over all partitions and refused
+ * ones by their index: partition 1's refused 65th VP and partition 2's
+ * first were both 0x1040. */
+static uint32_t vp_thread_id(const struct partition *p, unsigned index)
+{
+	return 0x1000u + (uint32_t)(p->id - 1) * 0x10000u + (index & 0xffffu);
+}
+
 static void vp_refuse(struct partition *p, unsigned index, uint16_t status)
 {
 	p->refused[p->nrefused++] = (struct refused){ index, status };
@@ -856,7 +867,7 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 			}
 			struct vp *v = &p->vps[p->nvps];
 			*v = (struct vp){ .c = c, .p = p, .index = i, .global = c->nvps, .vtlb_cap = VTLB_MIN };
-			v->thread_id = 0x1000 + v->global;
+			v->thread_id = vp_thread_id(p, i);
 			v->apic_base = HV_APIC_BASE_DEFAULT | HV_APIC_BASE_ENABLE | HV_APIC_BASE_EXTD |
 				       (i == 0 ? HV_APIC_BASE_BSP : 0);
 			vp_cpuid(v);
@@ -919,7 +930,7 @@ static void announce(struct core *c)
 			HVEMIT(c, VP, hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, p->vps[i].thread_id, HVLOG_HV_STATUS_SUCCESS));
 		/* more VPs than a partition may have: refused, like Hyper-V does */
 		for (unsigned i = 0; i < p->nrefused; i++)
-			HVEMIT(c, VP, hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, 0x1000 + (p->refused[i].index & 0xffff),
+			HVEMIT(c, VP, hvlog_emit_vp_create_vp(hv, hv_clock(c), p->id, vp_thread_id(p, p->refused[i].index),
 							      p->refused[i].status));
 	}
 	/* `all` deletes a partition that does not exist */
@@ -1062,7 +1073,11 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	res->events = c.hv_recorded;
 	for (unsigned i = 0; i < c.nvps; i++)
 		res->events += c.all[i]->recorded;
-	res->vps = c.nparts ? c.parts[0].nvps : 0;
+	for (unsigned pi = 0; pi < c.nparts; pi++) {
+		res->vps += c.parts[pi].nvps;
+		if (c.parts[pi].nvps != c.parts[0].nvps)
+			res->vps_uneven = 1;
+	}
 out:
 	if (c.w) {
 		hvlog_error herr;

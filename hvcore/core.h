@@ -32,7 +32,8 @@ struct hvcore_result {
 	uint64_t events;          /* recorded: what the trace file holds */
 	uint64_t produced;        /* made by the core, recorded or not (--events) */
 	uint64_t lost;
-	unsigned vps;             /* VPs run per partition (more are refused) */
+	unsigned vps;             /* VPs created, over all partitions (the others were refused) */
+	int vps_uneven;           /* the partitions did not all get the same number */
 	uint64_t trace_bytes;
 	double seconds;
 	unsigned vps_failed;      /* VPs that stopped on a backend error */

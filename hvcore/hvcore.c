@@ -192,11 +192,17 @@ int main(int argc, char **argv)
 	}
 	/* The events the file holds; without a file, those the core produced. */
 	uint64_t events = o.cfg.output ? res.events : res.produced;
-	fprintf(stderr, "hvcore: %s backend, %s workload, %u partition%s x %u VP%s", o.cfg.backend->name,
-		workload_names[o.cfg.workload], o.cfg.partitions, o.cfg.partitions == 1 ? "" : "s", res.vps,
-		res.vps == 1 ? "" : "s");
-	if (res.vps < o.cfg.vps)
-		fprintf(stderr, " (%u refused)", o.cfg.vps - res.vps);
+	/* The VPs created: "P partitions x N VPs" when each got N, else the
+	 * total; those asked for but not created are refused. */
+	unsigned asked = o.cfg.partitions * o.cfg.vps, each = res.vps / o.cfg.partitions;
+	fprintf(stderr, "hvcore: %s backend, %s workload, %u partition%s", o.cfg.backend->name,
+		workload_names[o.cfg.workload], o.cfg.partitions, o.cfg.partitions == 1 ? "" : "s");
+	if (res.vps_uneven)
+		fprintf(stderr, ", %u VP%s in all", res.vps, res.vps == 1 ? "" : "s");
+	else
+		fprintf(stderr, " x %u VP%s", each, each == 1 ? "" : "s");
+	if (res.vps < asked)
+		fprintf(stderr, " (%u refused)", asked - res.vps);
 	fprintf(stderr, ": %llu exits, %llu events %s in %.3f s (%.0f exits/s, %.0f events/s)",
 		(unsigned long long)res.exits, (unsigned long long)events, o.cfg.output ? "recorded" : "produced",
 		res.seconds, res.seconds > 0 ? (double)res.exits / res.seconds : 0.0,

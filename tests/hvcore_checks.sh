@@ -55,3 +55,17 @@ reference_time() {
 	[ "$wrong" -eq 0 ] && ok || bad "$what: $wrong of $n TIME_REF_COUNT reads are not the reference time (first read: $first)"
 	ref_span=$span
 }
+
+# thread_ids TRACE.jsonl N WHAT: N VP creations, each with its own thread
+# id, refused or not; the thread id of a VP's context switches is the one
+# its creation announced in its partition.
+thread_ids() {
+	f=$1 n=$2 what=$3
+	jq -s -r '[.[] | select(.event == "HV_TR_VP_CREATE_VP") | .params] as $c
+		| ([.[] | select(.event == "HV_TR_SCH_CONTEXT_SWITCH") | .params | [.partition_id, .thread_id]] | unique) as $sw
+		| [$c | length, ($c | map(.thread_id) | unique | length),
+		   ($sw - [$c[] | select(.hv_status == 0) | [.partition_id, .thread_id]] | length)] | join(" ")' < "$f" > "$tmp/ids.txt"
+	read -r made uniq stray < "$tmp/ids.txt"
+	[ "$made" -eq "$n" ] && [ "$uniq" -eq "$n" ] && ok || bad "$what: $made VP creations, $uniq thread ids (want $n of each)"
+	[ "$stray" -eq 0 ] && ok || bad "$what: $stray context-switch thread ids no successful creation announced"
+}
