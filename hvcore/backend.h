@@ -111,10 +111,12 @@ struct hv_clock_info {
 
 struct hv_backend {
 	const char *name;
-	/* Exits this backend sees (bit 1 << HV_EXIT_*).  The guest also
-	 * reports what it did through the report port (guest.h); the core
-	 * uses a report only when the backend does not see the exit itself. */
-	uint64_t native;
+	/* Exits this backend sees (bit 1 << HV_EXIT_*), and those it sees
+	 * on some hosts only (kvm: MWAIT where KVM cannot emulate it).  The
+	 * guest also reports what it did through the report port (guest.h);
+	 * the core uses a report only when the backend did not stop on that
+	 * instruction itself.  provenance.c reads these masks. */
+	uint64_t native, sometimes;
 	/* 0 if the backend can run here; else -1 with a reason in err. */
 	int (*probe)(char *err, size_t errlen);
 	/* A VM over the core's guest memory `mem` (page aligned, mem_size bytes). */

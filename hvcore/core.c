@@ -58,6 +58,12 @@ struct vp {
 	struct hv_cpuid_leaf cpuid[8];
 	unsigned ncpuid;
 	int irq_held;             /* injected while IF=0, waiting for a window */
+	/* The RIP of the last exit of each kind, until a report of it: the
+	 * report that follows an instruction the backend stopped on is not
+	 * counted twice (whether it stops may depend on the host: MWAIT under
+	 * kvm). */
+	uint64_t seen_rip[HV_EXIT_COUNT];
+	uint8_t seen[HV_EXIT_COUNT];
 	uint8_t cmos_index;
 	uint32_t pci_addr;
 	char line[128];
@@ -437,6 +443,7 @@ static int report_kind(unsigned event)
 	case HVLOG_EV_IM_CR_WRITE: return HV_EXIT_CR_WRITE;
 	case HVLOG_EV_IM_INVLPG_INSTRUCTION: return HV_EXIT_INVLPG;
 	case HVLOG_EV_IM_INVD_INSTRUCTION: return HV_EXIT_INVD;
+	case HVLOG_EV_IM_MWAIT_INSTRUCTION: return HV_EXIT_MWAIT;
 	default: return -1;
 	}
 }
@@ -452,8 +459,12 @@ static void report(struct vp *v)
 		return;
 	ev = hvlog_schema_find_event(schema, (uint32_t)r.gpr[RAX]);
 	kind = report_kind((unsigned)r.gpr[RAX]);
-	if (!ev || (kind >= 0 && (v->c->be->native >> kind & 1)))
+	if (!ev)
 		return;
+	if (kind >= 0 && v->seen[kind] && v->seen_rip[kind] == r.gpr[RBX]) {
+		v->seen[kind] = 0; /* the backend saw it: already an event */
+		return;
+	}
 	uint64_t p[HVLOG_MAX_PARAMS] = { r.gpr[RBX], r.gpr[RSI], r.gpr[R8], r.gpr[R9], r.gpr[R10] };
 	v->events++;
 	RECORD(v->s, schema->groups[ev->group].mask, v->recorded, hvlog_emit(v->s, v->now, ev, p));
@@ -493,6 +504,8 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 	uint64_t value;
 
 	v->now = e->tsc;
+	v->seen[e->kind] = 1;
+	v->seen_rip[e->kind] = e->rip;
 	switch (e->kind) {
 	case HV_EXIT_IO:
 		if (e->port == HV_PORT_REPORT) {

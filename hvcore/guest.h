@@ -7,7 +7,7 @@
  * (CPUID under KVM, CR accesses, INVLPG...) it also reports: OUT to
  * HV_PORT_REPORT with EAX = event number, RBX = RIP of the instruction,
  * RSI/R8/R9/R10 = parameters.  The core uses a report only when the backend
- * did not see the exit itself (backend.h, `native`).
+ * did not stop on that instruction itself (backend.h, `native`).
  */
 #ifndef HVCORE_GUEST_H
 #define HVCORE_GUEST_H

@@ -8,9 +8,16 @@
  * is touched only by the thread that runs it.
  *
  * Exits we see (`native`): IN/OUT, MMIO, HLT, RDMSR/WRMSR, triple fault and
- * the interrupt window, and the core's kick.  CPUID, CR accesses, INVLPG,
- * MWAIT and INVD are handled inside KVM and never reach user space, so the
- * core takes those from the guest's reports.
+ * the interrupt window, and the core's kick.  CPUID, CR accesses, INVLPG
+ * and INVD are handled inside KVM and never reach user space, so the core
+ * takes those from the guest's reports.  MONITOR and MWAIT: KVM on VMX/SVM
+ * runs them in the kernel (MWAIT as a NOP when the guest's CPUID has no
+ * MONITOR, ours has none), the guest's report is used; kvm_pvm fails to
+ * emulate them (KVM_EXIT_INTERNAL_ERROR, emulation failure, RIP at the
+ * instruction; measured on this machine), and the backend completes them
+ * itself: MONITOR as a NOP, MWAIT as an HV_EXIT_MWAIT exit, both by
+ * stepping RIP over the 3 bytes.  The core skips a report of an exit it
+ * saw (not in `native`: it depends on the host).
  *
  * MSRs.  KVM_CAP_X86_USER_SPACE_MSR is enabled for all three reasons
  * (FILTER, UNKNOWN, INVAL) and the MSR filter denies every MSR by default,
@@ -1224,6 +1231,35 @@ static void internal_error(struct hv_vcpu *v, char *err, size_t errlen)
 	       r->internal.suberror, what, nd ? extra : " none", (unsigned long long)rip, n ? hex : " (unreadable)");
 }
 
+/* An emulation failure at MONITOR or MWAIT (kvm_pvm's): complete it here.
+ * 0: MONITOR, stepped over (it arms nothing the guest can see: no store
+ * ever wakes an MWAIT that does not wait); 1: MWAIT, *exit filled (EAX
+ * hints, ECX extensions) and stepped over; 2: another failure; -1: error. */
+static int monitor_mwait(struct hv_vcpu *v, struct hv_exit *exit, char *err, size_t errlen)
+{
+	struct kvm_regs *rg = regs_of(v);
+	uint8_t b[3];
+
+	if (v->run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION || !rg ||
+	    read_guest(v, rg->rip, b, sizeof b) != sizeof b || b[0] != 0x0f || b[1] != 0x01 ||
+	    (b[2] != 0xc8 && b[2] != 0xc9))
+		return 2;
+	struct kvm_regs next = *rg;
+	next.rip += 3;
+	if (ioctl(v->fd, KVM_SET_REGS, &next) < 0) {
+		seterr(err, errlen, "vp %u: KVM_SET_REGS (after MONITOR/MWAIT): %s", v->index, strerror(errno));
+		return -1;
+	}
+	v->have_regs = v->have_sregs = 0;
+	v->sync_stale = 1;
+	if (b[2] == 0xc8)
+		return 0;
+	exit->kind = HV_EXIT_MWAIT;
+	exit->cpuid[0] = (uint32_t)next.rax;
+	exit->cpuid[2] = (uint32_t)next.rcx;
+	return 1;
+}
+
 /* Locate the exiting instruction: `after` is what KVM normally does for
  * this kind of exit (RIP already past the instruction). */
 static uint64_t locate(struct hv_vcpu *v, uint64_t rip, int after, const struct want *w)
@@ -1386,9 +1422,18 @@ static int kvm_backend_run(struct hv_vcpu *v, struct hv_exit *exit, char *err, s
 			       v->index, (unsigned long long)r->fail_entry.hardware_entry_failure_reason,
 			       r->fail_entry.cpu);
 			return -1;
-		case KVM_EXIT_INTERNAL_ERROR:
-			internal_error(v, err, errlen);
-			return -1;
+		case KVM_EXIT_INTERNAL_ERROR: {
+			int m = monitor_mwait(v, exit, err, errlen);
+			if (m < 0)
+				return -1;
+			if (m == 0)
+				continue; /* MONITOR: done */
+			if (m == 2) {
+				internal_error(v, err, errlen);
+				return -1;
+			}
+			break;
+		}
 		case KVM_EXIT_UNKNOWN:
 			seterr(err, errlen, "vp %u: KVM_EXIT_UNKNOWN: hardware exit reason %#llx", v->index,
 			       (unsigned long long)r->hw.hardware_exit_reason);
@@ -1535,6 +1580,7 @@ const struct hv_backend hv_backend_kvm = {
 	.native = UINT64_C(1) << HV_EXIT_IO | UINT64_C(1) << HV_EXIT_MMIO | UINT64_C(1) << HV_EXIT_HLT |
 		  UINT64_C(1) << HV_EXIT_MSR_READ | UINT64_C(1) << HV_EXIT_MSR_WRITE |
 		  UINT64_C(1) << HV_EXIT_SHUTDOWN | UINT64_C(1) << HV_EXIT_IRQ_WINDOW,
+	.sometimes = UINT64_C(1) << HV_EXIT_MWAIT, /* kvm_pvm: an emulation failure */
 	.probe = kvm_probe,
 	.vm_create = kvm_vm_create,
 	.vm_destroy = kvm_vm_destroy,

@@ -20,7 +20,7 @@
 
 struct source {
 	uint32_t event;
-	int exit;            /* HV_EXIT_*: observed when native, else reported; -1: `fixed` */
+	int exit;            /* HV_EXIT_*: observed when native, maybe when `sometimes`, else reported; -1: `fixed` */
 	const char *fixed;
 	const char *how;
 };
@@ -33,7 +33,8 @@ static const struct source sources[] = {
 	{ HVLOG_EV_IM_CR_READ, HV_EXIT_CR_READ, NULL, "MOV from CR (kvm handles it in the kernel)" },
 	{ HVLOG_EV_IM_CR_WRITE, HV_EXIT_CR_WRITE, NULL, "MOV to CR (kvm handles it in the kernel)" },
 	{ HVLOG_EV_IM_HLT_INSTRUCTION, HV_EXIT_HLT, NULL, "HLT exit" },
-	{ HVLOG_EV_IM_MWAIT_INSTRUCTION, -1, "reported", "`all` only; the instruction is not executed" },
+	{ HVLOG_EV_IM_MWAIT_INSTRUCTION, HV_EXIT_MWAIT, NULL,
+	  "MONITOR/MWAIT executed (`all`); kvm: observed where KVM cannot emulate them (kvm_pvm), else run in the kernel" },
 	{ HVLOG_EV_IM_CPUID_INSTRUCTION, HV_EXIT_CPUID, NULL, "CPUID exit (kvm answers in the kernel, from the core's table)" },
 	{ HVLOG_EV_IM_IO_PORT_READ, HV_EXIT_IO, NULL, "IN exit" },
 	{ HVLOG_EV_IM_IO_PORT_WRITE, HV_EXIT_IO, NULL, "OUT exit" },
@@ -74,7 +75,10 @@ int hvcore_provenance(const struct hv_backend *be, uint32_t event, const char **
 		const struct source *s = &sources[i];
 		if (s->event != event)
 			continue;
-		*source = s->exit < 0 ? s->fixed : (be->native >> s->exit & 1) ? "observed" : "reported";
+		*source = s->exit < 0			    ? s->fixed
+			  : (be->native >> s->exit & 1)	    ? "observed"
+			  : (be->sometimes >> s->exit & 1) ? "observed or reported"
+							    : "reported";
 		*how = s->how;
 		return 0;
 	}
