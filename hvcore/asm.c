@@ -277,18 +277,33 @@ void as_in_dx(struct as *a, int size)
 	byte(a, size == 1 ? 0xec : 0xed);
 }
 
+/* MOV between a general register and a control (0F 20/22) or debug
+ * (0F 21/23) register n. */
+static void mov_special(struct as *a, uint8_t op, int n, enum x86_reg r)
+{
+	rex(a, 0, n, r);
+	AS_OP(a, 0x0f, op);
+	modrm(a, 3, n, r);
+}
+
 void as_mov_from_cr(struct as *a, enum x86_reg r, int cr)
 {
-	rex(a, 0, cr, r);
-	AS_OP(a, 0x0f, 0x20);
-	modrm(a, 3, cr, r);
+	mov_special(a, 0x20, cr, r);
 }
 
 void as_mov_to_cr(struct as *a, int cr, enum x86_reg r)
 {
-	rex(a, 0, cr, r);
-	AS_OP(a, 0x0f, 0x22);
-	modrm(a, 3, cr, r);
+	mov_special(a, 0x22, cr, r);
+}
+
+void as_mov_from_dr(struct as *a, enum x86_reg r, int dr)
+{
+	mov_special(a, 0x21, dr, r);
+}
+
+void as_mov_to_dr(struct as *a, int dr, enum x86_reg r)
+{
+	mov_special(a, 0x23, dr, r);
 }
 
 void as_invlpg(struct as *a, enum x86_reg r)

@@ -57,6 +57,8 @@ void as_lea_rip(struct as *a, enum x86_reg r, int label);
 void as_out_dx(struct as *a, int size);     /* OUT DX, AL/AX/EAX */
 void as_in_dx(struct as *a, int size);      /* IN AL/AX/EAX, DX */
 void as_mov_from_cr(struct as *a, enum x86_reg r, int cr);
+void as_mov_from_dr(struct as *a, enum x86_reg r, int dr);
+void as_mov_to_dr(struct as *a, int dr, enum x86_reg r);
 void as_mov_to_cr(struct as *a, int cr, enum x86_reg r);
 void as_invlpg(struct as *a, enum x86_reg r);
 void as_lidt(struct as *a, enum x86_reg r);

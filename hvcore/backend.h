@@ -50,6 +50,7 @@ enum hv_exit_kind {
 	HV_EXIT_SHUTDOWN,   /* triple fault; the VP cannot run again */
 	HV_EXIT_IRQ_WINDOW, /* the guest can take the interrupt the core is holding */
 	HV_EXIT_KICK,       /* the kick the core asked for (kick_at) stopped the guest; no instruction */
+	HV_EXIT_DR,         /* MOV to/from DRn: addr = n, write; data = the value (read: the core may change it) */
 	HV_EXIT_COUNT
 };
 

@@ -143,6 +143,24 @@ static void cr_cycle(struct as *a, int cr)
 	report(a, HVLOG_EV_IM_CR_WRITE, at);
 }
 
+/* Read DRn and write it back, reporting both accesses (KVM handles them
+ * in the kernel); the value read is echoed to the POST port. */
+static void dr_cycle(struct as *a, int dr)
+{
+	int at = as_here(a);
+	as_mov_from_dr(a, R8, dr);
+	as_push(a, R8);
+	report(a, HVLOG_EV_IM_DR_ACCESS, at);
+	as_pop(a, R8);
+	at = as_here(a);
+	as_mov_to_dr(a, dr, R8);
+	as_push(a, R8);
+	report(a, HVLOG_EV_IM_DR_ACCESS, at);
+	as_pop(a, RAX);
+	as_mov_ri(a, RDX, HV_PORT_POST);
+	as_out_dx(a, 4);
+}
+
 static void invlpg(struct as *a, uint64_t va)
 {
 	as_mov_ri(a, RSI, va);
@@ -426,7 +444,7 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 		report_only(&a, HVLOG_EV_IM_NMI_INTERRUPT, 0, 0);
 		report_only(&a, HVLOG_EV_IM_IRET_INSTRUCTION, 0, 0);
 		report_only(&a, HVLOG_EV_IM_TASK_SWITCH, 0, 0);
-		report_only(&a, HVLOG_EV_IM_DR_ACCESS, 0, 0);
+		dr_cycle(&a, 7);
 		report_only(&a, HVLOG_EV_IM_FERR_FREEZE, 0, 0);
 		report_only(&a, HVLOG_EV_IM_REAL_MODE_INTERRUPT, 0, 0);
 		report_only(&a, HVLOG_EV_IM_REFLECTED_EXCEPTION, 6, 0);

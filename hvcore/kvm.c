@@ -8,7 +8,7 @@
  * is touched only by the thread that runs it.
  *
  * Exits we see (`native`): IN/OUT, MMIO, HLT, RDMSR/WRMSR, triple fault and
- * the interrupt window, and the core's kick.  CPUID, CR accesses, INVLPG
+ * the interrupt window, and the core's kick.  CPUID, CR and DR accesses, INVLPG
  * and INVD are handled inside KVM and never reach user space, so the core
  * takes those from the guest's reports.  MONITOR and MWAIT: KVM on VMX/SVM
  * runs them in the kernel (MWAIT as a NOP when the guest's CPUID has no

@@ -1,8 +1,9 @@
 /*
  * provenance.c - where each event of the schema comes from, on each
  * backend: the backend observed it (an exit it stopped on), the guest
- * reported it (an OUT to HV_PORT_REPORT after it did, or instead of
- * doing, something), or the core made it (its own decisions: creation,
+ * reported it (an OUT to HV_PORT_REPORT after it did something), the
+ * guest announced it (the same OUT, for something that never happens:
+ * not an observation), or the core made it (its own decisions: creation,
  * scheduling, injection, models).
  *
  * For events tied to an exit the answer is computed from the backend's
@@ -41,15 +42,15 @@ static const struct source sources[] = {
 	{ HVLOG_EV_IM_EXTERNAL_INTERRUPT, -1, "core", "the core's timer injected (at the guest's TSC deadline)" },
 	{ HVLOG_EV_IM_INTERRUPT_PENDING, HV_EXIT_IRQ_WINDOW, NULL, "interrupt-window exit" },
 	{ HVLOG_EV_IM_GUEST_SHUTDOWN, HV_EXIT_SHUTDOWN, NULL, "triple-fault exit" },
-	{ HVLOG_EV_IM_EMULATED_INSTRUCTION, -1, "reported", "`all` only; nothing is emulated" },
-	{ HVLOG_EV_IM_NMI_INTERRUPT, -1, "reported", "`all` only; no NMI is delivered" },
+	{ HVLOG_EV_IM_EMULATED_INSTRUCTION, -1, "announced", "`all` only; nothing is emulated" },
+	{ HVLOG_EV_IM_NMI_INTERRUPT, -1, "announced", "`all` only; no NMI is delivered" },
 	{ HVLOG_EV_IM_INVLPG_INSTRUCTION, HV_EXIT_INVLPG, NULL, "INVLPG (kvm handles it in the kernel)" },
-	{ HVLOG_EV_IM_IRET_INSTRUCTION, -1, "reported", "`all` only; not tied to an IRET" },
-	{ HVLOG_EV_IM_TASK_SWITCH, -1, "reported", "`all` only; no task switch happens" },
+	{ HVLOG_EV_IM_IRET_INSTRUCTION, -1, "announced", "`all` only; not tied to an IRET" },
+	{ HVLOG_EV_IM_TASK_SWITCH, -1, "announced", "`all` only; no task switch happens" },
 	{ HVLOG_EV_IM_INVD_INSTRUCTION, HV_EXIT_INVD, NULL, "INVD (kvm handles it in the kernel)" },
-	{ HVLOG_EV_IM_DR_ACCESS, -1, "reported", "`all` only; no debug register is accessed" },
-	{ HVLOG_EV_IM_FERR_FREEZE, -1, "reported", "`all` only; nothing freezes" },
-	{ HVLOG_EV_IM_REAL_MODE_INTERRUPT, -1, "reported", "`all` only; the guest never runs in real mode" },
+	{ HVLOG_EV_IM_DR_ACCESS, HV_EXIT_DR, NULL, "MOV from and to DR7 (`all`; kvm handles it in the kernel)" },
+	{ HVLOG_EV_IM_FERR_FREEZE, -1, "announced", "`all` only; nothing freezes" },
+	{ HVLOG_EV_IM_REAL_MODE_INTERRUPT, -1, "announced", "`all` only; the guest never runs in real mode" },
 	{ HVLOG_EV_IM_MEMORY_INTERCEPT, HV_EXIT_MMIO, NULL, "MMIO exit" },
 	{ HVLOG_EV_IM_REFLECTED_EXCEPTION, -1, "core", "#GP the core injects for an unknown MSR (`all` also reports a #UD)" },
 	{ HVLOG_EV_OB_CREATE_PARTITION, -1, "core", "the VM is created" },

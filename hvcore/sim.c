@@ -70,6 +70,7 @@
  *   CC INT3, CD INT n, 48 CF IRETQ, 0F 0B UD2, 0F 31 RDTSC,
  *   E4-E7/EC-EF IN/OUT, 0F 30/32 WRMSR/RDMSR, 0F A2 CPUID, 0F 20/22 MOV
  *   CRn (0, 2, 3, 4, 8; the mod bits are ignored, as on hardware),
+ *   0F 21/23 MOV DRn (0-7; DR6 and DR7 start at their reset values),
  *   0F 01 /0 /1 /2 /3 SGDT/SIDT/LGDT/LIDT, /7 INVLPG,
  *   0F 01 C8/C9 MONITOR/MWAIT, 0F 08/09 INVD/WBINVD.
  * Everything else is #UD (notably MUL/DIV, rotates, string instructions,
@@ -124,6 +125,7 @@ struct hv_vcpu {
 	uint8_t *mem;
 	uint64_t mem_size;
 	uint64_t cr[16];
+	uint64_t dr[8];         /* DR4/DR5 are their own registers here (CR4.DE is not modelled) */
 	uint64_t idt_base, gdt_base;
 	uint16_t idt_limit, gdt_limit;
 	unsigned index;
@@ -1123,6 +1125,17 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 				v->pend_reg = (uint8_t)rmreg;
 				goto insn_exit;
 			}
+			case 0x21: case 0x23: /* MOV r, DRn / MOV DRn, r */
+				MODRM();
+				if (reg > 7)
+					goto ud;
+				fill_exit(ex, HV_EXIT_DR, irip, tsc - 1);
+				ex->addr = reg;
+				ex->write = b == 0x23;
+				ex->data = b == 0x21 ? v->dr[reg] : R[rmreg];
+				v->pend_addr = reg;
+				v->pend_reg = (uint8_t)rmreg;
+				goto insn_exit;
 			case 0x30:
 				fill_exit(ex, HV_EXIT_MSR_WRITE, irip, tsc - 1);
 				ex->addr = (uint32_t)R[RCX];
@@ -1306,6 +1319,12 @@ static int complete(struct hv_vcpu *v, struct hv_exit *ex)
 	case HV_EXIT_CR_WRITE:
 		v->cr[v->pend_addr & 15] = ex->data;
 		break;
+	case HV_EXIT_DR:
+		if (ex->write)
+			v->dr[v->pend_addr & 7] = ex->data;
+		else
+			R[v->pend_reg] = ex->data;
+		break;
 	default: /* HLT MSR_WRITE INVLPG MWAIT INVD */
 		break;
 	}
@@ -1375,6 +1394,8 @@ static int sim_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 	v->lf_op = LF_NONE;
 	v->cr[0] = HV_GUEST_CR0;
 	v->cr[3] = init->cr3;
+	v->dr[6] = 0xffff0ff0;
+	v->dr[7] = 0x400;
 	v->cr[4] = HV_GUEST_CR4;
 	v->efer = init->efer;
 	v->apic_base = init->apic_base;
