@@ -134,6 +134,9 @@ struct hv_backend {
 	 * the guest has interrupts enabled (returns 1); otherwise hold it, ask
 	 * for an HV_EXIT_IRQ_WINDOW exit, and return 0. */
 	int (*inject_irq)(struct hv_vcpu *v, uint8_t vector);
+	/* Deliver an NMI (vector 2, whatever IF says) before the next
+	 * instruction: 0, or -1 if the backend cannot (kvm: KVM_NMI). */
+	int (*inject_nmi)(struct hv_vcpu *v);
 	/* The value of an MSR the CPU itself holds (EFER): 0, or -1 if the
 	 * backend keeps no such register (the core answers from its model). */
 	int (*cpu_msr)(struct hv_vcpu *v, uint32_t index, uint64_t *value);

@@ -304,6 +304,7 @@ static int msr_write(struct vp *v, uint32_t index, uint64_t value)
 	switch (index) {
 	case HVLOG_MSR_IA32_APIC_BASE:
 	case HVLOG_MSR_IA32_X2APIC_EOI:
+	case HVLOG_MSR_IA32_X2APIC_ICR: /* IPIs: a self NMI is sent (handle_exit), others go nowhere */
 		return 0;
 	case HVLOG_MSR_IA32_TSC_DEADLINE: /* the guest's next timer, in its TSC; 0 disarms */
 		v->timer_deadline = value ? value - v->p->tsc_offset : 0;
@@ -326,6 +327,13 @@ static int msr_write(struct vp *v, uint32_t index, uint64_t value)
 	default:
 		return -1;
 	}
+}
+
+/* An x2APIC ICR value that sends an NMI (delivery mode 4) to the sender
+ * itself (destination shorthand 1). */
+static int is_self_nmi(uint64_t icr)
+{
+	return (icr >> 8 & 7) == 4 && (icr >> 18 & 3) == 1;
 }
 
 /* The machine's CPUID, the same on every backend (kvm gets it with
@@ -561,6 +569,9 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		e->fault = msr_write(v, (uint32_t)e->addr, e->data) != 0;
 		if (e->fault)
 			EMIT(v, INTERRUPT, hvlog_emit_im_reflected_exception(v->s, v->now, e->rip, HVLOG_EXCEPTION_GP));
+		else if (e->addr == HVLOG_MSR_IA32_X2APIC_ICR && is_self_nmi(e->data) && c->be->inject_nmi(v->vcpu) == 0)
+			/* taken before the instruction after the WRMSR (2 bytes) */
+			EMIT(v, INTERRUPT, hvlog_emit_im_nmi_interrupt(v->s, v->now, e->rip + 2));
 		break;
 	case HV_EXIT_CPUID:
 		EMIT(v, INTERRUPT, hvlog_emit_im_cpuid_instruction(v->s, v->now, e->rip, e->cpuid[0], e->cpuid[2]));

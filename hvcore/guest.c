@@ -326,9 +326,20 @@ static void mixed_body(struct as *a)
 	hypercall(a, 0x1005c);         /* HvCallPostMessage, fast */
 }
 
-/* Interrupt and exception handlers; their labels go to *timer_l, *gp_l. */
-static void handlers(struct as *a, int *timer_l, int *gp_l)
+/* Interrupt and exception handlers; their labels go to *timer_l, *gp_l,
+ * *nmi_l. */
+static void handlers(struct as *a, int *timer_l, int *gp_l, int *nmi_l)
 {
+	/* NMI: POST code 0x02 (the handler ran), return. */
+	int nmi = as_here(a);
+	as_push(a, RAX);
+	as_push(a, RDX);
+	out_imm(a, HV_PORT_POST, 0x02, 1);
+	as_pop(a, RDX);
+	as_pop(a, RAX);
+	as_iretq(a);
+	*nmi_l = nmi;
+
 	/* Timer: EOI through the x2APIC EOI MSR, R13 = 1 (it came), return. */
 	int timer = as_here(a);
 	as_mov_ri(a, R13, 1);
@@ -384,9 +395,9 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 	put64(mem + G_DATA + 2, G_IDT);
 
 	as_init(&a, mem + G_CODE, G_CODE_MAX, G_CODE);
-	int entry = as_label(&a), main_label = as_label(&a), timer, gp;
+	int entry = as_label(&a), main_label = as_label(&a), timer, gp, nmi;
 	as_jmp(&a, entry);
-	handlers(&a, &timer, &gp);
+	handlers(&a, &timer, &gp, &nmi);
 	as_bind(&a, entry);
 	as_mov_ri(&a, RAX, G_DATA);
 	as_lidt(&a, RAX);
@@ -441,7 +452,7 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 		}
 		mwait(&a, G_DATA + 0x40, 0, 0x20);
 		report_only(&a, HVLOG_EV_IM_EMULATED_INSTRUCTION, 0, 0);
-		report_only(&a, HVLOG_EV_IM_NMI_INTERRUPT, 0, 0);
+		wrmsr(&a, HVLOG_MSR_IA32_X2APIC_ICR, 1u << 18 | 4u << 8); /* an NMI to itself */
 		report_only(&a, HVLOG_EV_IM_IRET_INSTRUCTION, 0, 0);
 		report_only(&a, HVLOG_EV_IM_TASK_SWITCH, 0, 0);
 		dr_cycle(&a, 7);
@@ -479,6 +490,7 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 		return 0;
 	set_gate(mem, HV_TIMER_VECTOR, as_addr(&a, timer));
 	set_gate(mem, 13, as_addr(&a, gp));
+	set_gate(mem, HVLOG_EXCEPTION_NMI, as_addr(&a, nmi));
 	return as_addr(&a, entry);
 }
 

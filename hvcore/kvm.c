@@ -1483,6 +1483,13 @@ hold:
 	return 0;
 }
 
+/* KVM_NMI: well defined without an in-kernel irqchip, as here; KVM takes
+ * it at the next entry, after completing the pending exit. */
+static int kvm_inject_nmi(struct hv_vcpu *v)
+{
+	return v->shut_down || ioctl(v->fd, KVM_NMI) < 0 ? -1 : 0;
+}
+
 /* ---- time ------------------------------------------------------------ */
 
 static int kvm_cpu_msr(struct hv_vcpu *v, uint32_t index, uint64_t *value)
@@ -1589,6 +1596,7 @@ const struct hv_backend hv_backend_kvm = {
 	.run = kvm_backend_run,
 	.get_regs = kvm_get_regs,
 	.inject_irq = kvm_inject_irq,
+	.inject_nmi = kvm_inject_nmi,
 	.cpu_msr = kvm_cpu_msr,
 	.kick_at = kvm_kick_at,
 	.clock_info = kvm_clock_info,

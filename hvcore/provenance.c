@@ -43,7 +43,7 @@ static const struct source sources[] = {
 	{ HVLOG_EV_IM_INTERRUPT_PENDING, HV_EXIT_IRQ_WINDOW, NULL, "interrupt-window exit" },
 	{ HVLOG_EV_IM_GUEST_SHUTDOWN, HV_EXIT_SHUTDOWN, NULL, "triple-fault exit" },
 	{ HVLOG_EV_IM_EMULATED_INSTRUCTION, -1, "announced", "`all` only; nothing is emulated" },
-	{ HVLOG_EV_IM_NMI_INTERRUPT, -1, "announced", "`all` only; no NMI is delivered" },
+	{ HVLOG_EV_IM_NMI_INTERRUPT, -1, "core", "the NMI the core injects for a self NMI through the x2APIC ICR (kvm: KVM_NMI)" },
 	{ HVLOG_EV_IM_INVLPG_INSTRUCTION, HV_EXIT_INVLPG, NULL, "INVLPG (kvm handles it in the kernel)" },
 	{ HVLOG_EV_IM_IRET_INSTRUCTION, -1, "announced", "`all` only; not tied to an IRET" },
 	{ HVLOG_EV_IM_TASK_SWITCH, -1, "announced", "`all` only; no task switch happens" },

@@ -116,6 +116,7 @@ struct hv_vcpu {
 	uint8_t replay;         /* re-executing an MMIO load: no boundary check */
 	uint8_t acc_valid, acc_vec;   /* accepted: deliver when IF=1 */
 	uint8_t held_valid, held_vec; /* held: IRQ_WINDOW when IF=1 */
+	uint8_t nmi;            /* an NMI to deliver at the next boundary, IF or not */
 	uint8_t shutdown;
 
 	uint64_t tsc;
@@ -388,7 +389,7 @@ static inline uint64_t alu(struct hv_vcpu *v, unsigned op, unsigned sz, uint64_t
 
 static inline void update_ev(struct hv_vcpu *v)
 {
-	v->ev = (uint8_t)(v->replay | v->shadow |
+	v->ev = (uint8_t)(v->replay | v->shadow | v->nmi |
 			  ((v->rflags & RFLAGS_IF) && (v->acc_valid | v->held_valid)));
 }
 
@@ -475,6 +476,16 @@ static int boundary(struct hv_vcpu *v, struct hv_exit *ex, uint64_t *rip, uint64
 		v->shadow = 0;
 		update_ev(v);
 		return 0;
+	}
+	if (v->nmi) { /* not masked by IF (NMI blocking until IRET is not modelled) */
+		v->nmi = 0;
+		if (deliver(v, HVLOG_EXCEPTION_NMI, 0, *rip) < 0) {
+			go_shutdown(v, ex, *rip, *tsc);
+			*tsc = v->tsc;
+			return -1;
+		}
+		*rip = v->rip;
+		return 1;
 	}
 	if (v->rflags & RFLAGS_IF) {
 		if (v->acc_valid) {
@@ -1455,6 +1466,15 @@ static int sim_inject_irq(struct hv_vcpu *v, uint8_t vector)
 	return 0;
 }
 
+static int sim_inject_nmi(struct hv_vcpu *v)
+{
+	if (v->shutdown)
+		return -1;
+	v->nmi = 1;
+	update_ev(v);
+	return 0;
+}
+
 static int sim_cpu_msr(struct hv_vcpu *v, uint32_t index, uint64_t *value)
 {
 	if (index != HVLOG_MSR_IA32_EFER && index != HVLOG_MSR_IA32_APIC_BASE)
@@ -1497,6 +1517,7 @@ const struct hv_backend hv_backend_sim = {
 	.run = sim_run,
 	.get_regs = sim_get_regs,
 	.inject_irq = sim_inject_irq,
+	.inject_nmi = sim_inject_nmi,
 	.cpu_msr = sim_cpu_msr,
 	.kick_at = sim_kick_at,
 	.set_clock = sim_set_clock,
