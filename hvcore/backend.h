@@ -51,6 +51,7 @@ enum hv_exit_kind {
 	HV_EXIT_IRQ_WINDOW, /* the guest can take the interrupt the core is holding */
 	HV_EXIT_KICK,       /* the kick the core asked for (kick_at) stopped the guest; no instruction */
 	HV_EXIT_DR,         /* MOV to/from DRn: addr = n, write; data = the value (read: the core may change it) */
+	HV_EXIT_MONITOR,    /* MONITOR, which the hypervisor emulates (it arms nothing here): addr = RAX */
 	HV_EXIT_COUNT
 };
 

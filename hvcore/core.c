@@ -453,6 +453,7 @@ static int report_kind(unsigned event)
 	case HVLOG_EV_IM_INVD_INSTRUCTION: return HV_EXIT_INVD;
 	case HVLOG_EV_IM_MWAIT_INSTRUCTION: return HV_EXIT_MWAIT;
 	case HVLOG_EV_IM_DR_ACCESS: return HV_EXIT_DR;
+	case HVLOG_EV_IM_EMULATED_INSTRUCTION: return HV_EXIT_MONITOR;
 	default: return -1;
 	}
 }
@@ -594,6 +595,9 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		break;
 	case HV_EXIT_INVD:
 		EMIT(v, INTERRUPT, hvlog_emit_im_invd_instruction(v->s, v->now, e->rip));
+		break;
+	case HV_EXIT_MONITOR: /* emulated: it arms nothing a guest of ours waits on */
+		EMIT(v, INTERRUPT, hvlog_emit_im_emulated_instruction(v->s, v->now, e->rip));
 		break;
 	case HV_EXIT_DR: /* the value read or written stands */
 		EMIT(v, INTERRUPT, hvlog_emit_im_dr_access(v->s, v->now, e->rip));

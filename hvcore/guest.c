@@ -228,21 +228,24 @@ static void report_only(struct as *a, unsigned ev, uint64_t p1, uint64_t p2)
 	report(a, ev, at);
 }
 
-/* MONITOR the line at `line`, then MWAIT with extensions `ext` (ECX) and
+/* MONITOR the line at `line` (reported as the emulated instruction it
+ * is: KVM runs it as a NOP), then MWAIT with extensions `ext` (ECX) and
  * hints `hint` (EAX), and report it (KVM runs MWAIT in the kernel: a NOP
  * unless the guest's CPUID offers MONITOR, which ours does not; the sim
- * stops on it).  The report's parameters are the instruction's. */
+ * stops on both).  The reports' parameters are the instructions'. */
 static void mwait(struct as *a, uint64_t line, uint32_t ext, uint32_t hint)
 {
 	as_mov_ri(a, RAX, line);
 	as_mov_ri(a, RCX, 0);
 	as_mov_ri(a, RDX, 0);
+	int at = as_here(a);
 	AS_OP(a, 0x0f, 0x01, 0xc8); /* MONITOR */
+	report(a, HVLOG_EV_IM_EMULATED_INSTRUCTION, at);
 	as_mov_ri(a, RSI, ext);
 	as_mov_ri(a, R8, hint);
 	as_mov_rr(a, RCX, RSI);
 	as_mov_rr(a, RAX, R8);
-	int at = as_here(a);
+	at = as_here(a);
 	AS_OP(a, 0x0f, 0x01, 0xc9); /* MWAIT */
 	report(a, HVLOG_EV_IM_MWAIT_INSTRUCTION, at);
 }
@@ -451,7 +454,6 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 			report(&a, HVLOG_EV_IM_INVD_INSTRUCTION, at);
 		}
 		mwait(&a, G_DATA + 0x40, 0, 0x20);
-		report_only(&a, HVLOG_EV_IM_EMULATED_INSTRUCTION, 0, 0);
 		wrmsr(&a, HVLOG_MSR_IA32_X2APIC_ICR, 1u << 18 | 4u << 8); /* an NMI to itself */
 		report_only(&a, HVLOG_EV_IM_IRET_INSTRUCTION, 0, 0);
 		report_only(&a, HVLOG_EV_IM_TASK_SWITCH, 0, 0);

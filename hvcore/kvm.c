@@ -15,7 +15,7 @@
  * MONITOR, ours has none), the guest's report is used; kvm_pvm fails to
  * emulate them (KVM_EXIT_INTERNAL_ERROR, emulation failure, RIP at the
  * instruction; measured on this machine), and the backend completes them
- * itself: MONITOR as a NOP, MWAIT as an HV_EXIT_MWAIT exit, both by
+ * itself: HV_EXIT_MONITOR and HV_EXIT_MWAIT exits, both done as NOPs by
  * stepping RIP over the 3 bytes.  The core skips a report of an exit it
  * saw (not in `native`: it depends on the host).
  *
@@ -1231,10 +1231,10 @@ static void internal_error(struct hv_vcpu *v, char *err, size_t errlen)
 	       r->internal.suberror, what, nd ? extra : " none", (unsigned long long)rip, n ? hex : " (unreadable)");
 }
 
-/* An emulation failure at MONITOR or MWAIT (kvm_pvm's): complete it here.
- * 0: MONITOR, stepped over (it arms nothing the guest can see: no store
- * ever wakes an MWAIT that does not wait); 1: MWAIT, *exit filled (EAX
- * hints, ECX extensions) and stepped over; 2: another failure; -1: error. */
+/* An emulation failure at MONITOR or MWAIT (kvm_pvm's): complete it here,
+ * stepped over.  1: *exit filled: MONITOR (RAX; it arms nothing the guest
+ * can see: no store ever wakes an MWAIT that does not wait) or MWAIT (EAX
+ * hints, ECX extensions); 2: another failure; -1: error. */
 static int monitor_mwait(struct hv_vcpu *v, struct hv_exit *exit, char *err, size_t errlen)
 {
 	struct kvm_regs *rg = regs_of(v);
@@ -1252,8 +1252,11 @@ static int monitor_mwait(struct hv_vcpu *v, struct hv_exit *exit, char *err, siz
 	}
 	v->have_regs = v->have_sregs = 0;
 	v->sync_stale = 1;
-	if (b[2] == 0xc8)
-		return 0;
+	if (b[2] == 0xc8) {
+		exit->kind = HV_EXIT_MONITOR;
+		exit->addr = next.rax;
+		return 1;
+	}
 	exit->kind = HV_EXIT_MWAIT;
 	exit->cpuid[0] = (uint32_t)next.rax;
 	exit->cpuid[2] = (uint32_t)next.rcx;
@@ -1426,8 +1429,6 @@ static int kvm_backend_run(struct hv_vcpu *v, struct hv_exit *exit, char *err, s
 			int m = monitor_mwait(v, exit, err, errlen);
 			if (m < 0)
 				return -1;
-			if (m == 0)
-				continue; /* MONITOR: done */
 			if (m == 2) {
 				internal_error(v, err, errlen);
 				return -1;
@@ -1587,7 +1588,7 @@ const struct hv_backend hv_backend_kvm = {
 	.native = UINT64_C(1) << HV_EXIT_IO | UINT64_C(1) << HV_EXIT_MMIO | UINT64_C(1) << HV_EXIT_HLT |
 		  UINT64_C(1) << HV_EXIT_MSR_READ | UINT64_C(1) << HV_EXIT_MSR_WRITE |
 		  UINT64_C(1) << HV_EXIT_SHUTDOWN | UINT64_C(1) << HV_EXIT_IRQ_WINDOW,
-	.sometimes = UINT64_C(1) << HV_EXIT_MWAIT, /* kvm_pvm: an emulation failure */
+	.sometimes = UINT64_C(1) << HV_EXIT_MWAIT | UINT64_C(1) << HV_EXIT_MONITOR, /* kvm_pvm: emulation failures */
 	.probe = kvm_probe,
 	.vm_create = kvm_vm_create,
 	.vm_destroy = kvm_vm_destroy,

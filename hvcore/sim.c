@@ -1071,8 +1071,11 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 			case 0x01:
 				MODRM();
 				if (mod == 3) {
-					if (modrm == 0xc8) /* MONITOR */
-						goto next;
+					if (modrm == 0xc8) { /* MONITOR */
+						fill_exit(ex, HV_EXIT_MONITOR, irip, tsc - 1);
+						ex->addr = R[RAX];
+						goto insn_exit;
+					}
 					if (modrm == 0xc9) { /* MWAIT */
 						fill_exit(ex, HV_EXIT_MWAIT, irip, tsc - 1);
 						ex->cpuid[0] = (uint32_t)R[RAX];
