@@ -333,13 +333,22 @@ static void mixed_body(struct as *a)
  * *nmi_l. */
 static void handlers(struct as *a, int *timer_l, int *gp_l, int *nmi_l)
 {
-	/* NMI: POST code 0x02 (the handler ran), return. */
-	int nmi = as_here(a);
+	/* NMI: POST code 0x02 (the handler ran), then report the IRETQ that
+	 * ends it (no backend stops on an IRET: the report comes right
+	 * before it runs, with its RIP), return. */
+	int nmi = as_here(a), iret = as_label(a);
 	as_push(a, RAX);
+	as_push(a, RBX);
 	as_push(a, RDX);
 	out_imm(a, HV_PORT_POST, 0x02, 1);
+	as_lea_rip(a, RBX, iret);
+	as_mov_ri(a, RAX, HVLOG_EV_IM_IRET_INSTRUCTION);
+	as_mov_ri(a, RDX, HV_PORT_REPORT);
+	as_out_dx(a, 4);
 	as_pop(a, RDX);
+	as_pop(a, RBX);
 	as_pop(a, RAX);
+	as_bind(a, iret);
 	as_iretq(a);
 	*nmi_l = nmi;
 
@@ -455,7 +464,6 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 		}
 		mwait(&a, G_DATA + 0x40, 0, 0x20);
 		wrmsr(&a, HVLOG_MSR_IA32_X2APIC_ICR, 1u << 18 | 4u << 8); /* an NMI to itself */
-		report_only(&a, HVLOG_EV_IM_IRET_INSTRUCTION, 0, 0);
 		report_only(&a, HVLOG_EV_IM_TASK_SWITCH, 0, 0);
 		dr_cycle(&a, 7);
 		report_only(&a, HVLOG_EV_IM_FERR_FREEZE, 0, 0);

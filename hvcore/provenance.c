@@ -46,7 +46,7 @@ static const struct source sources[] = {
 	  "MONITOR (`all`), emulated as a NOP: kvm observes it where KVM cannot emulate it (kvm_pvm), else KVM does" },
 	{ HVLOG_EV_IM_NMI_INTERRUPT, -1, "core", "the NMI the core injects for a self NMI through the x2APIC ICR (kvm: KVM_NMI)" },
 	{ HVLOG_EV_IM_INVLPG_INSTRUCTION, HV_EXIT_INVLPG, NULL, "INVLPG (kvm handles it in the kernel)" },
-	{ HVLOG_EV_IM_IRET_INSTRUCTION, -1, "announced", "`all` only; not tied to an IRET" },
+	{ HVLOG_EV_IM_IRET_INSTRUCTION, -1, "reported", "the IRETQ ending the guest's NMI handler, reported just before it runs" },
 	{ HVLOG_EV_IM_TASK_SWITCH, -1, "announced", "`all` only; no task switch happens" },
 	{ HVLOG_EV_IM_INVD_INSTRUCTION, HV_EXIT_INVD, NULL, "INVD (kvm handles it in the kernel)" },
 	{ HVLOG_EV_IM_DR_ACCESS, HV_EXIT_DR, NULL, "MOV from and to DR7 (`all`; kvm handles it in the kernel)" },

@@ -5,8 +5,9 @@
 # The `boot` body echoes to the POST port (0x80) CPUID 0's EAX, CPUID
 # 0x40000000's EBX and the EFER it read; only VP 0 has the BSP bit.  `all`
 # reads DR7 (and writes it back) and echoes it: 0x400, its reset value;
-# and sends itself an NMI (x2APIC ICR), whose handler writes POST 0x02:
-# on every VP the NMI event is followed by that write (the NMI came).
+# and sends itself an NMI (x2APIC ICR), whose handler writes POST 0x02
+# and reports the IRETQ that ends it: on every VP the NMI event is
+# followed by that write and that IRET (the NMI came, its handler ran).
 guest_state() {
 	f=$1 what=$2
 	post=$(jq -r 'select(.event == "HV_TR_IM_IO_PORT_WRITE" and .params.port == "0x80") | .params.value' < "$f" | sort -u | tr '\n' ' ')
@@ -16,14 +17,15 @@ guest_state() {
 	[ "$efer" = "0x500 " ] && ok || bad "$what: traced EFER is $efer, not 0x500 (LME|LMA)"
 	case " $post" in *" 0x500 "*) ok ;; *) bad "$what: the EFER the guest read is not the traced 0x500: $post" ;; esac
 	case " $post" in *" 0x400 "*) ok ;; *) bad "$what: the DR7 the guest read is not 0x400: $post" ;; esac
-	# per VP stream: [NMI events, those the handler's POST 0x02 follows]
+	# per VP stream: [NMI events, those the handler's POST 0x02 and IRET follow]
 	nmi=$(jq -s -r '[.[] | select(.type == "event" and .stream > 0)] | group_by(.stream)
 		| map([.[] | [.event, .params.port, .params.value]] as $e
 		      | [range(0; $e | length) | select($e[.][0] == "HV_TR_IM_NMI_INTERRUPT")]
-		      | [length, map(select($e[. + 1] == ["HV_TR_IM_IO_PORT_WRITE", "0x80", "0x2"])) | length])
+		      | [length, map(select($e[. + 1] == ["HV_TR_IM_IO_PORT_WRITE", "0x80", "0x2"]
+		                           and $e[. + 2][0] == "HV_TR_IM_IRET_INSTRUCTION")) | length])
 		| map(tostring) | join(" ")' < "$f")
 	[ -n "$nmi" ] && [ -z "$(echo "$nmi" | tr ' ' '\n' | grep -v '^\[1,1\]$')" ] && ok ||
-		bad "$what: NMIs per VP stream (events, followed by the handler's POST 0x02): $nmi"
+		bad "$what: NMIs per VP stream (events, followed by the handler's POST 0x02 and IRET): $nmi"
 	apic=$(jq -r 'select(.event == "HV_TR_IM_MSR_READ" and .params.index == 27) | "\(.stream_name | test("/vp0$")) \(.params.value)"' < "$f" | sort -u | tr '\n' ' ')
 	[ "$apic" = "false 0xfee00c00 true 0xfee00d00 " ] && ok || bad "$what: APIC_BASE (BSP bit on VP 0 only): $apic"
 }
