@@ -329,9 +329,9 @@ static void mixed_body(struct as *a)
 	hypercall(a, 0x1005c);         /* HvCallPostMessage, fast */
 }
 
-/* Interrupt and exception handlers; their labels go to *timer_l, *gp_l,
- * *nmi_l. */
-static void handlers(struct as *a, int *timer_l, int *gp_l, int *nmi_l)
+/* The NMI handler; returns its label.  It goes after the program, so that
+ * the other workloads' code stays where it was. */
+static int nmi_handler(struct as *a)
 {
 	/* NMI: POST code 0x02 (the handler ran), then report the IRETQ that
 	 * ends it (no backend stops on an IRET: the report comes right
@@ -350,7 +350,12 @@ static void handlers(struct as *a, int *timer_l, int *gp_l, int *nmi_l)
 	as_pop(a, RAX);
 	as_bind(a, iret);
 	as_iretq(a);
-	*nmi_l = nmi;
+	return nmi;
+}
+
+/* Interrupt and exception handlers; their labels go to *timer_l, *gp_l. */
+static void handlers(struct as *a, int *timer_l, int *gp_l)
+{
 
 	/* Timer: EOI through the x2APIC EOI MSR, R13 = 1 (it came), return. */
 	int timer = as_here(a);
@@ -409,7 +414,7 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 	as_init(&a, mem + G_CODE, G_CODE_MAX, G_CODE);
 	int entry = as_label(&a), main_label = as_label(&a), timer, gp, nmi;
 	as_jmp(&a, entry);
-	handlers(&a, &timer, &gp, &nmi);
+	handlers(&a, &timer, &gp);
 	as_bind(&a, entry);
 	as_mov_ri(&a, RAX, G_DATA);
 	as_lidt(&a, RAX);
@@ -496,6 +501,7 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 	as_cli(&a);
 	as_hlt(&a);
 	as_jmp(&a, park);
+	nmi = nmi_handler(&a);
 	if (as_finish(&a) != 0)
 		return 0;
 	set_gate(mem, HV_TIMER_VECTOR, as_addr(&a, timer));
