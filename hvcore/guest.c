@@ -6,12 +6,13 @@
 
 #include "asm.h"
 #include "backend.h"
+#include "cguest.h"
 #include "guest.h"
 #include "hvlog/events.h"
 
 const char *const workload_names[WL_COUNT] = {
 	[WL_BOOT] = "boot", [WL_SERIAL] = "serial", [WL_HYPERCALL] = "hypercall", [WL_IDLE] = "idle",
-	[WL_MM] = "mm", [WL_MIXED] = "mixed", [WL_ALL] = "all",
+	[WL_MM] = "mm", [WL_MIXED] = "mixed", [WL_ALL] = "all", [WL_C] = "c",
 };
 
 static void put64(uint8_t *p, uint64_t v)
@@ -405,6 +406,12 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 
 	memset(mem, 0, G_CODE + G_CODE_MAX);
 	build_tables(mem);
+	if (wl == WL_C) { /* linked at G_CODE, entered at its first byte (_start) */
+		if (sizeof cguest_bin > G_CODE_MAX)
+			return 0;
+		memcpy(mem + G_CODE, cguest_bin, sizeof cguest_bin);
+		return G_CODE;
+	}
 	for (unsigned i = 0; i < G_MAX_VPS; i++)
 		snprintf((char *)mem + msg + 32 * i, 32, "Hello from VP %u\n", i);
 	/* IDT pointer for LIDT: limit, base */

@@ -42,6 +42,7 @@
 
 enum workload {
 	WL_BOOT, WL_SERIAL, WL_HYPERCALL, WL_IDLE, WL_MM, WL_MIXED, WL_ALL,
+	WL_C,       /* cguest.c, compiled: not assembled here */
 	WL_COUNT
 };
 

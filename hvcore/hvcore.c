@@ -26,7 +26,7 @@ enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_N
 
 static const struct argp_option options[] = {
 	{ "backend", 'b', "NAME", 0, "sim (default: deterministic, always available) or kvm (real guests, needs /dev/kvm)", 0 },
-	{ "workload", 'w', "NAME", 0, "boot, serial, hypercall, idle, mm, mixed (default) or all", 0 },
+	{ "workload", 'w', "NAME", 0, "boot, serial, hypercall, idle, mm, mixed (default), all or c", 0 },
 	{ "partitions", 'p', "N", 0, "partitions to create (default 1)", 0 },
 	{ "vps", 'v', "N", 0, "virtual processors per partition, each on its own thread (default 2; 1 to 1024: "
 			      "a partition runs at most 64, the creation of the others is refused)", 0 },
@@ -168,10 +168,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hvcore: unknown backend '%s' (sim or kvm)\n", o.backend);
 		return EXIT_USAGE;
 	}
-	if (o.cfg.workload == WL_SERIAL)
+	if (o.cfg.workload == WL_SERIAL || o.cfg.workload == WL_C)
 		o.cfg.serial_echo = 1;
-	if (o.cfg.workload == WL_ALL && o.cfg.events == 100000)
-		o.cfg.events = 0; /* `all` ends by itself */
+	if ((o.cfg.workload == WL_ALL || o.cfg.workload == WL_C) && o.cfg.events == 100000)
+		o.cfg.events = 0; /* `all` and `c` end by themselves */
 	if (o.no_trace)
 		o.cfg.output = NULL;
 	else if (!strcmp(o.cfg.output, "-") && isatty(STDOUT_FILENO)) {

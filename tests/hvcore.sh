@@ -83,6 +83,23 @@ thread_ids "$tmp/many.jsonl" 130 "-p 2 -v 65"
 # Without tracing (what overhead figures are measured against), flushing on.
 run "no trace" -w mixed -v 2 -n 20000 --no-trace --flush-interval 1
 
+# The C guest (hvcore/cguest.c, compiled): its serial driver's text, the PCI
+# devices it enumerated, its hypercall and its page-table update's INVLPG.
+run "c" -w c -v 2 -o "$tmp/c.bin"
+for line in "Hello from C, VP 1" "PCI: 3 devices" "TSC: 1000 MHz"; do
+	grep -q "\] $line\$" "$tmp/err" && ok || bad "-w c: no '$line' on stderr: $(head -5 "$tmp/err")"
+done
+"$hvlog" decode --format json "$tmp/c.bin" > "$tmp/c.jsonl"
+jq -s -r '[.[] | select(.stream == 1)] | [
+	([.[] | select(.event == "HV_TR_IM_IO_PORT_WRITE" and .params.port == "0x80") | .params.value] | join(",")),
+	([.[] | select(.event == "HV_TR_HC_HYPERCALL")] | length),
+	([.[] | select(.event == "HV_TR_IM_INVLPG_INSTRUCTION") | .params.guest_va] | join(","))] | join(" ")' \
+	< "$tmp/c.jsonl" > "$tmp/c.txt"
+read -r posts calls invlpg < "$tmp/c.txt"
+[ "$posts" = "0x12378086,0x70008086,0x100e8086,0x0" ] && ok || bad "-w c: PCI IDs and hypercall status the guest got: $posts"
+[ "$calls" -eq 1 ] && ok || bad "-w c: $calls hypercalls"
+[ "$invlpg" = "0x3fe00000" ] && ok || bad "-w c: INVLPGs in the trace: $invlpg (want the one of 0x3fe00000)"
+
 # Serial output reaches the user.
 "$hvcore" --no-progress -w serial -v 2 -n 400 -o "$tmp/serial.bin" 2> "$tmp/err"
 grep -q "Hello from VP 1" "$tmp/err" && ok || bad "serial text not shown: $(head -3 "$tmp/err")"

@@ -1,0 +1,146 @@
+/*
+ * cguest.c - the `c` workload: a guest that is a freestanding C program,
+ * compiled by the project's compiler into a flat binary that the core
+ * loads at G_CODE (hvcore/CMakeLists.txt; no libc, no runtime).  Entry:
+ * _start(RDI = VP index), on the stack the core gives, interrupts off.
+ *
+ * It does what a small kernel's start-up does, through the same devices
+ * the assembled workloads use: a serial driver (COM1, polling the LSR),
+ * PCI enumeration (configuration mechanism 1, every device of bus 0),
+ * the Hyper-V interface (guest OS ID, the hypercall page, a hypercall
+ * through it), a page-table update followed by INVLPG, and the TSC
+ * frequency MSR.  What KVM runs in the kernel (INVLPG) the guest reports
+ * on port 0xca0, as the assembled guests do.
+ */
+#include <stdint.h>
+
+#define COM1 0x3f8
+#define PORT_POST 0x80
+#define PORT_REPORT 0xca0
+#define PORT_DONE 0xca4
+#define EV_INVLPG 0x2f            /* HV_TR_IM_INVLPG_INSTRUCTION (tests/hvcore.sh sees it) */
+#define MSR_GUEST_OS_ID 0x40000000u
+#define MSR_HYPERCALL 0x40000001u
+#define MSR_TSC_FREQUENCY 0x40000022u
+#define HYPERCALL_PAGE 0x5000u    /* G_HYPERCALL_PAGE */
+#define PD 0x3000u                /* G_PD: 2 MiB pages of the first GiB */
+
+/* outb/inb, outl/inl: the operand's register (AL, EAX) gives the size. */
+#define PORT_IO(sfx, type)                                                    \
+	static inline void out##sfx(uint16_t port, type v)                    \
+	{                                                                     \
+		__asm__ volatile("out %0, %1" : : "a"(v), "Nd"(port));        \
+	}                                                                     \
+	static inline type in##sfx(uint16_t port)                             \
+	{                                                                     \
+		type v;                                                       \
+		__asm__ volatile("in %1, %0" : "=a"(v) : "Nd"(port));         \
+		return v;                                                     \
+	}
+PORT_IO(b, uint8_t)
+PORT_IO(l, uint32_t)
+
+static inline uint64_t rdmsr(uint32_t index)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(index));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static inline void wrmsr(uint32_t index, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(index), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+/* The Hyper-V calling convention: input value in RCX, status in RAX. */
+static inline uint64_t hypercall(uint64_t input)
+{
+	uint64_t status;
+	__asm__ volatile("call *%1" : "=a"(status) : "r"((uint64_t)HYPERCALL_PAGE), "c"(input) : "memory", "rdx");
+	return status;
+}
+
+/* INVLPG, then its report (EAX = event, RBX = the instruction's RIP, RSI =
+ * the address). */
+static inline void invlpg(uint64_t va)
+{
+	__asm__ volatile("1: invlpg (%0)\n\t"
+			 "lea 1b(%%rip), %%rbx\n\t"
+			 "mov %0, %%rsi\n\t"
+			 "outl %%eax, %%dx"
+			 : : "r"(va), "a"(EV_INVLPG), "d"(PORT_REPORT) : "rbx", "rsi", "memory");
+}
+
+static void serial_putc(char c)
+{
+	while (!(inb(COM1 + 5) & 0x20)) /* transmitter holding register empty */
+		;
+	outb(COM1, (uint8_t)c);
+}
+
+static void serial_puts(const char *s)
+{
+	while (*s)
+		serial_putc(*s++);
+}
+
+static void serial_putu(unsigned v)
+{
+	char b[10];
+	int n = 0;
+	do
+		b[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		serial_putc(b[--n]);
+}
+
+/* Bus 0, every device, function 0: the vendor/device ID of those present. */
+static unsigned pci_enumerate(void)
+{
+	unsigned found = 0;
+	for (unsigned dev = 0; dev < 32; dev++) {
+		outl(0xcf8, 0x80000000u | dev << 11);
+		uint32_t id = inl(0xcfc);
+		if (id == 0xffffffffu)
+			continue;
+		found++;
+		outl(PORT_POST, id);
+	}
+	return found;
+}
+
+/* .text.startup: the linker puts it before .text, at G_CODE itself. */
+__attribute__((section(".text.startup"), noreturn)) void _start(uint64_t vp);
+
+void _start(uint64_t vp)
+{
+	serial_puts("Hello from C, VP ");
+	serial_putu((unsigned)vp);
+	serial_putc('\n');
+
+	unsigned n = pci_enumerate();
+	serial_puts("PCI: ");
+	serial_putu(n);
+	serial_puts(" devices\n");
+
+	/* Hyper-V: who we are, the hypercall page, a signal-event call */
+	wrmsr(MSR_GUEST_OS_ID, 0x0001040a00003839ull);
+	wrmsr(MSR_HYPERCALL, HYPERCALL_PAGE | 1);
+	outl(PORT_POST, (uint32_t)hypercall(0x5d));
+	serial_puts("TSC: ");
+	/* 10^6 = 2^6 x 15625: a 32-bit division, which the compiler makes an
+	 * IMUL; a 64-bit one would be a MUL, which the sim does not run */
+	serial_putu((uint32_t)(rdmsr(MSR_TSC_FREQUENCY) >> 6) / 15625u);
+	serial_puts(" MHz\n");
+
+	/* A page-table update: the last 2 MiB page of the first GiB (past
+	 * the RAM: nothing uses it) loses its accessed and dirty bits. */
+	volatile uint64_t *pde = (volatile uint64_t *)(uintptr_t)PD + 511;
+	*pde &= ~(uint64_t)0x60;
+	invlpg(511ull << 21);
+
+	outb(PORT_DONE, 0); /* the program is done: the VP ends here */
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
