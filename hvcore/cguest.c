@@ -9,8 +9,16 @@
  * PCI enumeration (configuration mechanism 1, every device of bus 0),
  * the Hyper-V interface (guest OS ID, the hypercall page, a hypercall
  * through it), a page-table update followed by INVLPG, and the TSC
- * frequency MSR.  What KVM runs in the kernel (INVLPG) the guest reports
- * on port 0xca0, as the assembled guests do.
+ * frequency MSR.  Then a tiny scheduler: its own IDT, the TSC-deadline
+ * timer every 1/8192 s, and at each timer interrupt the next of three
+ * tasks (serial, PCI, hypercall) runs, round robin, six runs in all.
+ * What KVM runs in the kernel (INVLPG) the guest reports on port 0xca0,
+ * as the assembled guests do.
+ *
+ * The VPs share this program's memory: what is a VP's own (its tick
+ * count, its TSC frequency) is in arrays indexed by the VP, which the
+ * interrupt handler finds from its stack (the core gives VP i the stack
+ * below STACKS + (i + 1) x STACK_SIZE).
  */
 #include <stdint.h>
 
@@ -24,6 +32,14 @@
 #define MSR_TSC_FREQUENCY 0x40000022u
 #define HYPERCALL_PAGE 0x5000u    /* G_HYPERCALL_PAGE */
 #define PD 0x3000u                /* G_PD: 2 MiB pages of the first GiB */
+#define IDT 0x4000u               /* G_IDT */
+#define STACKS 0x100000u          /* G_STACKS */
+#define STACK_SIZE 0x8000u        /* G_STACK_SIZE */
+#define MAX_VPS 64
+#define TIMER_VECTOR 0x20
+#define MSR_TSC_DEADLINE 0x6e0u
+#define MSR_X2APIC_EOI 0x80bu
+#define RUNS 6
 
 /* outb/inb, outl/inl: the operand's register (AL, EAX) gives the size. */
 #define PORT_IO(sfx, type)                                                    \
@@ -50,6 +66,13 @@ static inline uint64_t rdmsr(uint32_t index)
 static inline void wrmsr(uint32_t index, uint64_t v)
 {
 	__asm__ volatile("wrmsr" : : "c"(index), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
 }
 
 /* The Hyper-V calling convention: input value in RCX, status in RAX. */
@@ -110,6 +133,93 @@ static unsigned pci_enumerate(void)
 	return found;
 }
 
+/* ---- the scheduler ---------------------------------------------------- */
+
+static volatile unsigned ticks[MAX_VPS];
+static uint64_t tsc_hz[MAX_VPS];
+
+static unsigned this_vp(void)
+{
+	uintptr_t sp;
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	return (unsigned)((sp - STACKS) / STACK_SIZE);
+}
+
+/* The next timer interrupt 1/8192 s from now (the TSC-deadline MSR). */
+static void arm_timer(unsigned vp)
+{
+	wrmsr(MSR_TSC_DEADLINE, rdtsc() + (tsc_hz[vp] >> 13));
+}
+
+struct interrupt_frame;
+
+__attribute__((interrupt)) static void timer_interrupt(struct interrupt_frame *frame)
+{
+	unsigned vp = this_vp();
+	(void)frame;
+	ticks[vp]++;
+	wrmsr(MSR_X2APIC_EOI, 0);
+	arm_timer(vp);
+}
+
+/* An interrupt gate for `vector` (code selector 8), and LIDT of the IDT. */
+static void idt_install(unsigned vector, void (*handler)(struct interrupt_frame *))
+{
+	volatile uint32_t *g = (volatile uint32_t *)(uintptr_t)(IDT + 16 * vector);
+	uint64_t h = (uint64_t)(uintptr_t)handler;
+	g[0] = (uint32_t)(h & 0xffff) | 8u << 16;
+	g[1] = (uint32_t)(h & 0xffff0000u) | 0x8e00u; /* present, DPL 0, interrupt gate */
+	g[2] = (uint32_t)(h >> 32);
+	g[3] = 0;
+	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = { 256 * 16 - 1, IDT };
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+static unsigned task_runs[MAX_VPS];
+
+static void task_serial(unsigned vp)
+{
+	(void)vp;
+	serial_puts("task: serial\n");
+}
+
+static void task_pci(unsigned vp)
+{
+	outl(0xcf8, 0x80000000u | (task_runs[vp] & 3) << 11);
+	outl(PORT_POST, inl(0xcfc));
+}
+
+static void task_hypercall(unsigned vp)
+{
+	(void)vp;
+	outl(PORT_POST, (uint32_t)hypercall(0x5d));
+}
+
+static void (*const tasks[])(unsigned) = { task_serial, task_pci, task_hypercall };
+
+/* Halt until the timer; at each new tick the next task runs. */
+static void schedule(unsigned vp)
+{
+	unsigned seen = ticks[vp], next = 0;
+
+	tsc_hz[vp] = rdmsr(MSR_TSC_FREQUENCY);
+	idt_install(TIMER_VECTOR, timer_interrupt);
+	arm_timer(vp);
+	__asm__ volatile("sti");
+	while (task_runs[vp] < RUNS) {
+		__asm__ volatile("hlt");
+		if (ticks[vp] == seen)
+			continue; /* not the timer */
+		seen = ticks[vp];
+		tasks[next](vp);
+		next = (next + 1) % (sizeof tasks / sizeof tasks[0]);
+		task_runs[vp]++;
+	}
+	__asm__ volatile("cli");
+	wrmsr(MSR_TSC_DEADLINE, 0);
+	serial_puts("scheduler: 6 runs\n");
+}
+
 /* .text.startup: the linker puts it before .text, at G_CODE itself. */
 __attribute__((section(".text.startup"), noreturn)) void _start(uint64_t vp);
 
@@ -139,6 +249,8 @@ void _start(uint64_t vp)
 	volatile uint64_t *pde = (volatile uint64_t *)(uintptr_t)PD + 511;
 	*pde &= ~(uint64_t)0x60;
 	invlpg(511ull << 21);
+
+	schedule((unsigned)vp);
 
 	outb(PORT_DONE, 0); /* the program is done: the VP ends here */
 	for (;;)

@@ -84,9 +84,11 @@ thread_ids "$tmp/many.jsonl" 130 "-p 2 -v 65"
 run "no trace" -w mixed -v 2 -n 20000 --no-trace --flush-interval 1
 
 # The C guest (hvcore/cguest.c, compiled): its serial driver's text, the PCI
-# devices it enumerated, its hypercall and its page-table update's INVLPG.
+# devices it enumerated, its hypercalls and its page-table update's INVLPG;
+# its scheduler ran 6 tasks on timer interrupts (the PCI task read devices
+# 1 and 0 of bus 0, the hypercall task got SUCCESS twice).
 run "c" -w c -v 2 -o "$tmp/c.bin"
-for line in "Hello from C, VP 1" "PCI: 3 devices" "TSC: 1000 MHz"; do
+for line in "Hello from C, VP 1" "PCI: 3 devices" "TSC: 1000 MHz" "scheduler: 6 runs"; do
 	grep -q "\] $line\$" "$tmp/err" && ok || bad "-w c: no '$line' on stderr: $(head -5 "$tmp/err")"
 done
 "$hvlog" decode --format json "$tmp/c.bin" > "$tmp/c.jsonl"
@@ -96,8 +98,12 @@ jq -s -r '[.[] | select(.stream == 1)] | [
 	([.[] | select(.event == "HV_TR_IM_INVLPG_INSTRUCTION") | .params.guest_va] | join(","))] | join(" ")' \
 	< "$tmp/c.jsonl" > "$tmp/c.txt"
 read -r posts calls invlpg < "$tmp/c.txt"
-[ "$posts" = "0x12378086,0x70008086,0x100e8086,0x0" ] && ok || bad "-w c: PCI IDs and hypercall status the guest got: $posts"
-[ "$calls" -eq 1 ] && ok || bad "-w c: $calls hypercalls"
+[ "$posts" = "0x12378086,0x70008086,0x100e8086,0x0,0x70008086,0x0,0x12378086,0x0" ] && ok ||
+	bad "-w c: PCI IDs and hypercall statuses the guest got: $posts"
+[ "$calls" -eq 3 ] && ok || bad "-w c: $calls hypercalls"
+[ "$(grep -c '\] task: serial$' "$tmp/err")" -eq 4 ] && ok || bad "-w c: not 2 serial tasks a VP: $(grep -c 'task: serial' "$tmp/err")"
+ints=$(jq -s '[.[] | select(.stream == 1 and .event == "HV_TR_IM_EXTERNAL_INTERRUPT")] | length' < "$tmp/c.jsonl")
+[ "$ints" -ge 6 ] && ok || bad "-w c: $ints timer interrupts for 6 task runs"
 [ "$invlpg" = "0x3fe00000" ] && ok || bad "-w c: INVLPGs in the trace: $invlpg (want the one of 0x3fe00000)"
 
 # Serial output reaches the user.
