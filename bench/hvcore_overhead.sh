@@ -2,7 +2,9 @@
 # bench/hvcore_overhead.sh - what tracing costs hvcore: the same run without
 # tracing, with every group, and with only the scheduler group, interleaved
 # (one of each per round, the order rotating from round to round, so that a
-# change of the host's load hits every configuration alike) and repeated.
+# change of the host's load hits every configuration alike) and repeated;
+# and, as a control, a second run without tracing in each round: its ratio
+# to the first is what the host's noise alone makes of two identical runs.
 #
 #   sh bench/hvcore_overhead.sh HVCORE [-b BACKEND] [-w WORKLOAD] [-v VPS]
 #                               [-r ROUNDS] [-d SECONDS] [--tmpdir DIR]
@@ -14,7 +16,9 @@
 # that median against no tracing, and the median of the per-round ratios
 # (each traced run against the untraced run of its own round), as one line
 # of a Markdown table; the load average before and after goes to the last
-# line.  Exit status 77: the backend cannot run here.
+# line.  Read a traced configuration's change against the control's: a
+# change no larger than the control's is no measured cost.  Exit status
+# 77: the backend cannot run here.
 set -eu
 hvcore=${1:?usage: bench/hvcore_overhead.sh HVCORE [-b BACKEND] [-w WORKLOAD] [-v VPS] [-r ROUNDS] [-d SECONDS]}
 shift
@@ -39,6 +43,7 @@ one() {
 	none) set -- "$1" --no-trace ;;
 	all) set -- "$1" -o "$tmp/t.hvlog" ;;
 	sched) set -- "$1" --groups scheduler -o "$tmp/t.hvlog" ;;
+	control) set -- "$1" --no-trace ;;
 	esac
 	cfg=$1
 	shift
@@ -51,13 +56,13 @@ one() {
 }
 extra="$*"
 load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
-set -- none all sched
 r=0
 while [ $r -lt "$rounds" ]; do
-	case $((r % 3)) in
-	0) one none; one all; one sched ;;
-	1) one all; one sched; one none ;;
-	2) one sched; one none; one all ;;
+	case $((r % 4)) in
+	0) one none; one all; one sched; one control ;;
+	1) one all; one sched; one control; one none ;;
+	2) one sched; one control; one none; one all ;;
+	3) one control; one none; one all; one sched ;;
 	esac
 	r=$((r + 1))
 done
@@ -69,10 +74,15 @@ range() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%d-%
 m0=$(median "$tmp/none")
 echo "| $backend, -w $workload -v $vps${extra:+ $extra}, $rounds x $secs s | median exits/s (range) | median change | median of per-round ratios |"
 echo "|---|---|---|---|"
-for cfg in none all sched; do
+for cfg in none all sched control; do
 	m=$(median "$tmp/$cfg")
 	paste "$tmp/$cfg" "$tmp/none" | awk '{ print $1 / $2 }' > "$tmp/ratio"
-	case $cfg in none) name="no trace" ;; all) name="all groups" ;; sched) name="--groups scheduler" ;; esac
+	case $cfg in
+	none) name="no trace" ;;
+	all) name="all groups" ;;
+	sched) name="--groups scheduler" ;;
+	control) name="no trace again (control)" ;;
+	esac
 	awk -v n="$name" -v m="$m" -v m0="$m0" -v r="$(range "$tmp/$cfg")" -v q="$(median "$tmp/ratio")" \
 		'BEGIN { printf "| %s | %.0f (%s) | %+.1f %% | %+.1f %% |\n", n, m, r, (m / m0 - 1) * 100, (q - 1) * 100 }'
 done
