@@ -50,7 +50,12 @@ uint8_t *hx_plain(uint64_t n, uint32_t chunk_size, size_t *len)
 				       i);
 	if (hvlog_writer_close(w, NULL) != HVLOG_OK || m.oom)
 		return free(m.p), NULL;
+	/* Without the metadata copy and trailer of the close: the hostile
+	 * metadata a test puts after the header is then the only one, as in a
+	 * trace that was never closed (test_damage.c covers the copies). */
 	*len = m.n;
+	if (m.n >= WIRE_TRAILER_SIZE && !memcmp(m.p + m.n - WIRE_TRAILER_SIZE, WIRE_TRAILER_MAGIC, 8))
+		*len = (size_t)wire_get64(m.p + m.n - WIRE_TRAILER_SIZE + WIRE_TR_META_OFF);
 	return m.p;
 }
 
@@ -95,7 +100,7 @@ uint8_t *hx_rewrap(const uint8_t *trace, size_t len, const uint8_t *meta, size_t
 
 uint8_t *hx_zero_streams(size_t *len)
 {
-	const hvlog__meta_in in = { hvlog_schema_builtin(), "hostile", "ns", 1000000000u, 0, 0, NULL };
+	const hvlog__meta_in in = { hvlog_schema_builtin(), "hostile", "ns", 1000000000u, 0, 0, NULL, 0, NULL, 0 };
 	uint8_t *meta, *out;
 	size_t meta_len;
 
