@@ -440,6 +440,12 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 		}
 		if (v) {
 			uint32_t fp = wire_get32(h + WIRE_CH_META_FP);
+			if (c.len > left - HVLOG_CHUNK_HEADER_SIZE && (c.flags & WIRE_CHUNK_META)) {
+				oom |= add_damage(r, HVLOG_TRUNCATED, ts_hint, off, left, UINT32_MAX, UINT64_MAX, 0,
+						  "file truncated at offset %" PRIu64 " inside a copy of the metadata "
+						  "(no events lost)", r->size);
+				break;
+			}
 			if (c.len > left - HVLOG_CHUNK_HEADER_SIZE) {
 				oom |= add_damage(r, HVLOG_TRUNCATED, c.base_ts, off, left, c.stream, c.seq, c.nevents,
 						  "file truncated at offset %" PRIu64 ": %" PRIu64
@@ -836,6 +842,9 @@ static hvlog_status open_meta(hvlog_reader *r, hvlog_error *err)
 		how = "a copy found by searching the file";
 		if ((copy = scan_copies(r, WIRE_FILE_HEADER_SIZE)) == UINT64_MAX) {
 			if (!r->opts || (!r->opts->schema && !r->opts->meta)) {
+				size_t l = strlen(first.msg);
+				snprintf(first.msg + l, sizeof first.msg - l,
+					 ", and the file holds no intact copy of the metadata");
 				if (err)
 					*err = first;
 				return first.status;
