@@ -206,3 +206,34 @@ uint8_t *hx_damaged(size_t regions, size_t *len)
 	*len = m.n;
 	return out;
 }
+
+uint8_t *hx_lost_meta(uint64_t n, size_t *len)
+{
+	uint8_t *t = hx_plain(n, 0, len);
+
+	if (t && *len > WIRE_FILE_HEADER_SIZE + 100)
+		t[WIRE_FILE_HEADER_SIZE + 100] ^= 1;
+	return t;
+}
+
+uint8_t *hx_c1_names(size_t *len)
+{
+	static const hvlog_param params[] = { { "v\xc2\x9b[31m", "V", HVLOG_TYPE_U8, HVLOG_DISPLAY_DEC,
+						HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE } };
+	static const hvlog_event events[] = { { 0x20, "E\xc2\x9b[31mVIL", "evil", 0, params, 1, 0 } };
+	static const hvlog_group groups[] = { { "g\xc2\x85x", "G", 1 } };
+	static const hvlog_schema schema = { "c1", 1, groups, 1, events, 1, NULL, 0, 1 };
+	static const hvlog_stream_info streams[] = { { "vp\xc2\x9b[2J", 0, 0 } };
+	hvlog_writer_config cfg = { .schema = &schema, .nstreams = 1, .streams = streams };
+	struct mem m = { 0 };
+	hvlog_writer *w;
+	const uint64_t v = 7;
+
+	if (hvlog_writer_open_sink(&w, mem_sink, &m, &cfg, NULL) != HVLOG_OK)
+		return free(m.p), NULL;
+	hvlog_emit(hvlog_writer_stream(w, 0), 1000, &events[0], &v);
+	if (hvlog_writer_close(w, NULL) != HVLOG_OK || m.oom)
+		return free(m.p), NULL;
+	*len = m.n;
+	return m.p;
+}

@@ -826,6 +826,7 @@ static hvlog_status open_meta(hvlog_reader *r, hvlog_error *err)
 	hvlog_status st = read_header(r, &header_ok, &fatal, &first);
 	uint64_t copy = read_trailer(r), damaged_from, what_len;
 	const char *how = "the copy the trailer names";
+	char fb_how[128];
 
 	if (st == HVLOG_OK && !(r->opts && r->opts->force))
 		return HVLOG_OK;
@@ -852,9 +853,11 @@ static hvlog_status open_meta(hvlog_reader *r, hvlog_error *err)
 		}
 	}
 	if (copy == UINT64_MAX || st == HVLOG_OK) {
-		how = r->opts->meta ? "the metadata of another trace, as asked" : "the schema given, as asked";
 		if ((st = use_fallback(r, err)) != HVLOG_OK)
 			return st;
+		snprintf(fb_how, sizeof fb_how, "the fallback schema \"%.64s\" version %u, only chunks written with it",
+			 r->meta.schema->name ? r->meta.schema->name : "", r->meta.schema->version);
+		how = fb_how;
 	}
 	/* Where the chunks start: after the damaged block if the header
 	 * still says where that ends, else at the first chunk after the
