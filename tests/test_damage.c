@@ -530,6 +530,68 @@ START_TEST(test_meta_additions_read_back)
 }
 END_TEST
 
+/* A value over its type's maximum in the middle of a chunk: the damage
+ * item counts exactly the events not handed out, the bad one included.
+ * Written as u64, the type then edited to u16 in the metadata (same
+ * length), the fingerprints redone, the copies cut off. */
+START_TEST(test_lost_count_exact)
+{
+	static const hvlog_param p64[] = { { "v", "V", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL,
+					     HVLOG_ROLE_NONE } };
+	static const hvlog_event ev[] = { { 0x20, "E", "e", 0, p64, 1, 0 } };
+	static const hvlog_group g[] = { { "g", "G", 1 } };
+	static const hvlog_schema sch = { "s", 1, g, 1, ev, 1, NULL, 0, 1 };
+	hvlog_writer_config cfg = { .schema = &sch, .nstreams = 1, .chunk_size = 4096 };
+	char path[PATH_MAX];
+	hvlog_writer *w;
+	hvlog_error err;
+	size_t len, nc;
+	tu_chunk *c;
+	tu_trace t;
+
+	tu_path(path, sizeof path, dir, "over.hvl");
+	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_OK);
+	for (uint64_t i = 0; i < 1000; i++) {
+		const uint64_t v = i == 500 ? 70000 : i; /* 70000 > 0xFFFF */
+		ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), i, &ev[0], &v), HVLOG_OK);
+	}
+	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
+	uint8_t *buf = tu_load(path, &len);
+	len = (size_t)wire_get64(buf + len - WIRE_TRAILER_SIZE + WIRE_TR_META_OFF);
+	size_t meta_len = wire_get32(buf + WIRE_FH_META_LEN);
+	uint8_t *u = memmem(buf + WIRE_FILE_HEADER_SIZE, meta_len, "cu64", 4);
+	ck_assert_ptr_nonnull(u);
+	memcpy(u, "cu16", 4);
+	wire_put32(buf + WIRE_FH_META_CRC, hvlog_crc32c(0, buf + WIRE_FILE_HEADER_SIZE, meta_len));
+	wire_put32(buf + WIRE_FH_CRC, hvlog_crc32c(0, buf, WIRE_FH_CRC));
+	hvlog__meta_store *store;
+	hvlog_meta m;
+	ck_assert_int_eq(hvlog__meta_decode(buf + WIRE_FILE_HEADER_SIZE, meta_len, 32, &store, &m, &err), HVLOG_OK);
+	nc = tu_chunks(buf, len, &c);
+	long bad = -1;
+	uint32_t before = 0;
+	for (size_t i = 0; i < nc; i++) {
+		uint8_t *h = buf + c[i].off;
+		wire_put32(h + WIRE_CH_META_FP, m.schema_fp);
+		wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+		if (bad < 0 && before + c[i].nevents > 500)
+			bad = (long)i;
+		else if (bad < 0)
+			before += c[i].nevents;
+	}
+	hvlog__meta_free(store);
+	save_variant(path, "over2.hvl", buf, len);
+	tu_read_path(path, 0, &t);
+	/* the chunk's events from the 500th on are lost: 500 - before decoded */
+	uint64_t lost = c[bad].nevents - (500 - before);
+	ck_assert_msg(t.ndmg == 1 && t.dmg[0].events == lost && t.ev.n == 1000 - lost, "%zu events, lost %" PRIu64
+		      " expected: %s", t.ev.n, lost, tu_damage_summary(&t));
+	tu_trace_free(&t);
+	free(c);
+	free(buf);
+}
+END_TEST
+
 /* ---- chunks ---------------------------------------------------------------- */
 
 START_TEST(test_payload_bit_flipped)
@@ -977,6 +1039,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_length_lies);
 	tcase_add_test(tc, test_writer_refuses_senseless_meta);
 	tcase_add_test(tc, test_meta_additions_read_back);
+	tcase_add_test(tc, test_lost_count_exact);
 	tcase_add_test(tc, test_newer_major_version);
 	tcase_add_test(tc, test_newer_minor_version);
 	tcase_add_test(tc, test_header_checksum);

@@ -1301,8 +1301,6 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	if (!checked)
 		p = wire_get_varint(p, &v);
 	rs->ts += v;
-	rs->decoded++;
-	r->stats.events++;
 	if (!pl->wanted && !pl->keyed) {
 		/* filtered out: step over the values without decoding them (an
 		 * unwanted event's slots are never read; the KEYED predictors
@@ -1313,6 +1311,8 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 			p = wire_skip_varint(p);
 		}
 		rs->p = p;
+		rs->decoded++; /* counted once whole: a malformed record is one of the events lost */
+		r->stats.events++;
 		return REC_SKIP;
 	}
 	uint64_t *slot = rs->slots + pl->slot;
@@ -1339,6 +1339,8 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	if (bad)
 		return REC_BAD;
 	rs->p = p;
+	rs->decoded++;
+	r->stats.events++;
 	if (!pl->wanted)
 		return REC_SKIP;
 	rs->item.kind = HVLOG_ITEM_EVENT;
