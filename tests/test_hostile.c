@@ -401,6 +401,18 @@ START_TEST(test_sink_fails_mid_chunk)
 
 	ck_assert_int_eq(hvlog_writer_open_sink(&w, flaky_sink, &f, &cfg, &err), HVLOG_OK);
 	emit_until_done(w, NULL);
+	/* the writer's statistics say what was dropped, before close */
+	hvlog_writer_stats ws;
+	hvlog_stream_flush(hvlog_writer_stream(w, 0));
+	hvlog_writer_stats_get(w, &ws);
+	ck_assert_uint_eq(ws.write_errors, 1);
+	ck_assert_uint_eq(ws.chunks_dropped, 1);
+	ck_assert_uint_gt(ws.events_dropped, 0);
+	ck_assert_uint_gt(ws.chunks, 10);
+	uint64_t lost = 0;
+	for (uint32_t i = 0; i < 4; i++)
+		lost += hvlog_stream_lost_total(hvlog_writer_stream(w, i));
+	ck_assert_uint_ge(lost, ws.events_dropped);
 	ck_assert_msg(hvlog_writer_close(w, &err) == HVLOG_IO, "close OK after %u calls", f.calls); /* still reported */
 	ck_assert_int_eq(err.sys_errno, EIO);
 	ck_assert_uint_gt(f.calls, f.fail_at);
