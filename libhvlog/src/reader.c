@@ -96,6 +96,7 @@ struct hvlog_reader {
 	int own_fd;
 	uint64_t size;
 	uint64_t end;              /* where the chunks end: size, or before a valid trailer */
+	uint64_t proof_budget;     /* payload bytes the index may still read to prove lengths */
 	hvlog__meta_store *store;
 	hvlog_stream_info *fb_streams; /* a fallback's streams (hvlog_reader_options) */
 	char (*fb_names)[24];
@@ -294,12 +295,18 @@ static int valid_header(const hvlog_reader *r, const uint8_t *h, struct chunk *c
 	return (c->flags & WIRE_CHUNK_BACKWARDS) || (*first_ts >= c->base_ts && c->last_ts >= *first_ts);
 }
 
-/* Whether the `len` bytes at off have CRC-32C crc; -1 on a read error. */
+/* Whether the `len` bytes at off have CRC-32C crc; -1 on a read error.
+ * Past the proof budget (a hostile file of forged headers could make
+ * every sync marker a candidate claiming 16 MiB), a length is believed
+ * unread, as a reader without this check would: O(file) work at most. */
 static int crc_at(hvlog_reader *r, uint64_t off, uint32_t len, uint32_t crc)
 {
 	uint8_t buf[1 << 14];
 	uint32_t c = 0;
 
+	if (len > r->proof_budget)
+		return 1;
+	r->proof_budget -= len;
 	while (len) {
 		uint32_t n = len < sizeof buf ? len : (uint32_t)sizeof buf;
 		if (read_at(r, buf, n, off))
@@ -983,6 +990,7 @@ hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_r
 	}
 	r->size = (uint64_t)sb.st_size;
 	r->stats.file_size = r->size;
+	r->proof_budget = 4 * r->size + (64u << 20);
 	if ((st = open_meta(r, err)) != HVLOG_OK || (st = build_plans(r, 1, err)) != HVLOG_OK ||
 	    (st = build_index(r, err)) != HVLOG_OK)
 		goto fail;
