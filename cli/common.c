@@ -40,8 +40,13 @@ const char *cli_tty(const char *s)
 	char *b = bufs[next++ % 8];
 	size_t i = 0;
 
-	for (; s && *s && i < sizeof bufs[0] - 1; s++)
-		b[i++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+	for (; s && *s && i < sizeof bufs[0] - 1; s++) {
+		/* C1 controls (UTF-8 C2 80..C2 9F) too, as "??" */
+		int c1 = (unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f;
+		b[i++] = ((unsigned char)*s < 0x20 || *s == 0x7f || c1) ? '?' : *s;
+		if (c1 && i < sizeof bufs[0] - 1)
+			b[i++] = '?', s++;
+	}
 	b[i] = 0;
 	return b;
 }

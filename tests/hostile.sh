@@ -46,6 +46,12 @@ else
 	pass=$((pass + 1))
 fi
 has out "vp\?\?\[2J" "C1 shown as ??"
+expect 0 "info of C1 names" "$hvlog" info "$tmp/c1.hvl"
+if LC_ALL=C grep -q "$(printf '\302[\200-\237]')" "$tmp/out"; then
+	fail=$((fail + 1)); echo "FAIL: a C1 control reached info's output"
+else
+	pass=$((pass + 1))
+fi
 
 # 5: an endless input that is not a trace fails on its first bytes, before
 # anything is spooled (a file-size limit makes spooling fail at once)
