@@ -475,6 +475,33 @@ START_TEST(test_length_lies)
 }
 END_TEST
 
+/* A valid header declaring metadata of 1 MiB + 1 byte: refused with the
+ * cap, whatever copies the file holds (its writer broke the cap). */
+START_TEST(test_meta_over_cap)
+{
+	char path[PATH_MAX];
+	tu_events want = { 0 };
+	size_t len;
+	hvlog_error err;
+
+	tu_path(path, sizeof path, dir, "overcap.hvl");
+	small_trace(path, 100, 0, NULL, &want);
+	uint8_t *buf = tu_load(path, &len);
+	uint8_t *big = calloc(1, len + WIRE_MAX_META + 1);
+	ck_assert_ptr_nonnull(big);
+	memcpy(big, buf, len);
+	wire_put32(big + WIRE_FH_META_LEN, WIRE_MAX_META + 1);
+	wire_put32(big + WIRE_FH_CRC, hvlog_crc32c(0, big, WIRE_FH_CRC));
+	save_variant(path, "overcap.hvl", big, len + WIRE_MAX_META + 1);
+	ck_assert_int_eq(open_fails(path, &err), HVLOG_LIMIT);
+	ck_assert_uint_eq(err.offset, WIRE_FH_META_LEN);
+	ck_assert_msg(strstr(err.msg, "exceeds the 1048576-byte cap"), "%s", err.msg);
+	free(big);
+	free(buf);
+	tu_events_free(&want);
+}
+END_TEST
+
 /* What a writer refuses at open: metadata its reader would refuse. */
 START_TEST(test_writer_refuses_senseless_meta)
 {
@@ -1040,6 +1067,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_writer_refuses_senseless_meta);
 	tcase_add_test(tc, test_meta_additions_read_back);
 	tcase_add_test(tc, test_lost_count_exact);
+	tcase_add_test(tc, test_meta_over_cap);
 	tcase_add_test(tc, test_newer_major_version);
 	tcase_add_test(tc, test_newer_minor_version);
 	tcase_add_test(tc, test_header_checksum);
