@@ -38,6 +38,13 @@ for cmd in stats "filter -o $tmp/lost-out.hvl" "convert --to csv -o $tmp/lost.cs
 	has err "fallback schema" "$cmd --schema builtin says so"
 done
 expect 2 "--schema other" "$hvlog" decode --schema other "$tmp/lost.hvl"
+# metadata that parses but makes no sense never becomes a trace: the
+# writer refuses it before writing anything (convert --from json goes
+# through the writer)
+sed '1s/"mask":512/"mask":0/' "$(dirname "$0")/../fuzz/corpus/from_json/all.jsonl" > "$tmp/mask0.jsonl"
+expect 2 "convert --from json, a group mask of 0" "$hvlog" convert --from json -o "$tmp/mask0.hvl" "$tmp/mask0.jsonl"
+has err "metadata: group 1 has mask 0" "group mask 0 message"
+[ ! -e "$tmp/mask0.hvl" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: mask 0: a file was written"; }
 "$gen" c1-names "$tmp/c1.hvl" || exit 1
 expect 0 "C1 names" "$hvlog" decode "$tmp/c1.hvl"
 if LC_ALL=C grep -q "$(printf '\302[\200-\237]')" "$tmp/out"; then
