@@ -4,6 +4,7 @@
 #ifndef HVLOG_CLI_H
 #define HVLOG_CLI_H
 
+#include <argp.h>
 #include <stdio.h>
 
 #include <string.h>
@@ -36,6 +37,11 @@ int cli_fail(const char *file, const hvlog_error *err);
 
 /* Open a trace for reading, reporting failure; NULL on failure with *code set. */
 hvlog_reader *cli_open(const char *file, int *code);
+
+/* --schema builtin, --schema-from FILE: a child of every command that
+ * reads a trace; cli_open and cli_open_path pass them to the reader. */
+extern const struct argp cli_schema_argp;
+hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err);
 
 /* How diagnostics name a FILE argument ("-" is "(stdin)"). */
 static inline const char *cli_shown(const char *file)

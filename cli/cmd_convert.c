@@ -72,6 +72,7 @@ static const struct argp *selection_argp(void)
 
 static struct argp_child children[] = {
 	{ NULL, 0, "Selection, for --to (lost events and damage are always converted):", 0 },
+	{ &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 },
 	{ 0 }
 };
 

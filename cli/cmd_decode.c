@@ -35,6 +35,7 @@ static const struct argp_option options[] = {
 
 static const struct argp_child children[] = {
 	{ &sel_argp, 0, "Selection (lost events and damage are always shown):", 0 },
+	{ &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 },
 	{ 0 }
 };
 

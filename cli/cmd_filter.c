@@ -40,6 +40,7 @@ static const struct argp_option options[] = {
 
 static const struct argp_child children[] = {
 	{ &sel_argp, 0, "Selection (lost-event records are kept; see also --help of decode):", 0 },
+	{ &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 },
 	{ 0 }
 };
 

@@ -74,7 +74,9 @@ int cmd_info(int argc, char **argv)
 {
 	static const char doc[] = "Describe a trace: format version, producer, clock, schema, streams, "
 				  "chunks, events, time range, bytes per event, lost events and damage.";
-	static const struct argp argp = { options, parse, "[FILE|-]", doc, NULL, NULL, NULL };
+	static const struct argp_child children[] = { { &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 },
+						      { 0 } };
+	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
 	struct info_opts o = { 0 };
 	hvlog_reader *r;
 	hvlog_reader_stats st0, st;

@@ -53,6 +53,7 @@ static const struct argp_option options[] = {
 };
 static const struct argp_child children[] = {
 	{ &sel_argp, 0, "Selection (the numbers cover the selected events):", 0 },
+	{ &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 },
 	{ 0 }
 };
 
@@ -480,7 +481,7 @@ struct share {
 /* A reader of its own for one thread. */
 static hvlog_status open_share(hvlog_reader **r, const char *file, hvlog_error *err)
 {
-	return hvlog_reader_open_path(r, file, err);
+	return cli_open_path(r, file, err);
 }
 
 static void *stats_share(void *arg)

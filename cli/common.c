@@ -40,8 +40,13 @@ const char *cli_tty(const char *s)
 	char *b = bufs[next++ % 8];
 	size_t i = 0;
 
-	for (; s && *s && i < sizeof bufs[0] - 1; s++)
-		b[i++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+	for (; s && *s && i < sizeof bufs[0] - 1; s++) {
+		/* C1 controls (UTF-8 C2 80..C2 9F) too, as "??" */
+		int c1 = (unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f;
+		b[i++] = ((unsigned char)*s < 0x20 || *s == 0x7f || c1) ? '?' : *s;
+		if (c1 && i < sizeof bufs[0] - 1)
+			b[i++] = '?', s++;
+	}
 	b[i] = 0;
 	return b;
 }
@@ -60,12 +65,65 @@ int cli_fail(const char *file, const hvlog_error *err)
 	}
 }
 
+/* ---- --schema, --schema-from: a fallback for a trace whose metadata is lost */
+
+static struct {
+	int builtin;
+	const char *from;
+	hvlog_reader *other; /* the trace --schema-from names, open for the process */
+} fallback;
+
+enum { OPT_SCHEMA = 0x5c01, OPT_SCHEMA_FROM };
+
+static const struct argp_option schema_options[] = {
+	{ "schema", OPT_SCHEMA, "builtin", 0,
+	  "If the trace's metadata and every copy of it are damaged, decode the chunks written with the built-in "
+	  "schema (and say so)", 0 },
+	{ "schema-from", OPT_SCHEMA_FROM, "FILE", 0,
+	  "Likewise with the schema and clock of the trace FILE", 0 },
+	{ 0 }
+};
+
+static error_t schema_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case OPT_SCHEMA:
+		if (strcmp(arg, "builtin"))
+			argp_error(state, "--schema takes \"builtin\" (use --schema-from FILE for another trace's)");
+		fallback.builtin = 1;
+		return 0;
+	case OPT_SCHEMA_FROM:
+		fallback.from = arg;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const struct argp cli_schema_argp = { schema_options, schema_parse, NULL, NULL, NULL, NULL, NULL };
+
+hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err)
+{
+	hvlog_reader_options o = { .schema = fallback.builtin ? hvlog_schema_builtin() : NULL };
+	hvlog_status st;
+
+	if (fallback.from && !fallback.other &&
+	    (st = hvlog_reader_open_path(&fallback.other, fallback.from, err)) != HVLOG_OK) {
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "the trace --schema-from names: %.160s", err->msg);
+		memcpy(err->msg, msg, sizeof msg);
+		return st;
+	}
+	o.meta = fallback.other ? hvlog_reader_meta(fallback.other) : NULL;
+	return hvlog_reader_open_path_with(r, file, o.meta || o.schema ? &o : NULL, err);
+}
+
 hvlog_reader *cli_open(const char *file, int *code)
 {
 	hvlog_reader *r = NULL;
 	hvlog_error err = { 0 };
 
-	if (hvlog_reader_open_path(&r, file, &err) != HVLOG_OK) {
+	if (cli_open_path(&r, file, &err) != HVLOG_OK) {
 		*code = cli_fail(!strcmp(file, "-") ? "(stdin)" : file, &err);
 		return NULL;
 	}

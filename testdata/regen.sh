@@ -34,11 +34,20 @@ printf 'this is not a trace\n' > "$d/not-a-trace.bin"
 cp "$g/all.bin" "$d/payload-bitflip.bin" && flip "$d/payload-bitflip.bin" $((data_off + 64 + 10))
 cp "$g/all.bin" "$d/header-bitflip.bin" && flip "$d/header-bitflip.bin" $((chunk1 + 20))
 cp "$g/all.bin" "$d/meta-bitflip.bin" && flip "$d/meta-bitflip.bin" 100
-head -c $((size - 100)) "$g/all.bin" > "$d/truncated.bin"
 { head -c "$chunk1" "$g/all.bin"; printf 'GARBAGE%.0s' $(seq 1 10); tail -c +$((chunk1 + 1)) "$g/all.bin"; } > "$d/garbage.bin"
 # Major version 2 with a valid header checksum is made by the unit tests;
 # here the plain case: version bytes changed, checksum left as it was.
 cp "$g/all.bin" "$d/header-checksum.bin" && flip "$d/header-checksum.bin" 8
+# The metadata copies (FORMAT.md §4.6): a file header whose meta_len is
+# damaged (the chunks are found by resynchronising, the metadata from the
+# copy the trailer names); the first metadata and the trailer's copy both
+# damaged (no copy left: the open fails, and says which).
+trailer_copy=$(od -An -tu8 -j$((size - 16)) -N8 "$g/all.bin" | tr -d ' ')
+# cut inside the last chunk of events, before the copy and the trailer
+head -c $((trailer_copy - 30)) "$g/all.bin" > "$d/truncated.bin"
+cp "$g/all.bin" "$d/header-trailer-copy.bin" && flip "$d/header-trailer-copy.bin" 17
+cp "$g/all.bin" "$d/both-copies-bad.bin" && flip "$d/both-copies-bad.bin" 100 &&
+	flip "$d/both-copies-bad.bin" $((trailer_copy + 64 + 100))
 
 for f in "$g"/*.bin "$d"/*.bin; do
 	base=${f%.bin}

@@ -50,7 +50,12 @@ uint8_t *hx_plain(uint64_t n, uint32_t chunk_size, size_t *len)
 				       i);
 	if (hvlog_writer_close(w, NULL) != HVLOG_OK || m.oom)
 		return free(m.p), NULL;
+	/* Without the metadata copy and trailer of the close: the hostile
+	 * metadata a test puts after the header is then the only one, as in a
+	 * trace that was never closed (test_damage.c covers the copies). */
 	*len = m.n;
+	if (m.n >= WIRE_TRAILER_SIZE && !memcmp(m.p + m.n - WIRE_TRAILER_SIZE, WIRE_TRAILER_MAGIC, 8))
+		*len = (size_t)wire_get64(m.p + m.n - WIRE_TRAILER_SIZE + WIRE_TR_META_OFF);
 	return m.p;
 }
 
@@ -95,7 +100,7 @@ uint8_t *hx_rewrap(const uint8_t *trace, size_t len, const uint8_t *meta, size_t
 
 uint8_t *hx_zero_streams(size_t *len)
 {
-	const hvlog__meta_in in = { hvlog_schema_builtin(), "hostile", "ns", 1000000000u, 0, 0, NULL };
+	const hvlog__meta_in in = { hvlog_schema_builtin(), "hostile", "ns", 1000000000u, 0, 0, NULL, 0, NULL, 0 };
 	uint8_t *meta, *out;
 	size_t meta_len;
 
@@ -200,4 +205,35 @@ uint8_t *hx_damaged(size_t regions, size_t *len)
 	out = m.p;
 	*len = m.n;
 	return out;
+}
+
+uint8_t *hx_lost_meta(uint64_t n, size_t *len)
+{
+	uint8_t *t = hx_plain(n, 0, len);
+
+	if (t && *len > WIRE_FILE_HEADER_SIZE + 100)
+		t[WIRE_FILE_HEADER_SIZE + 100] ^= 1;
+	return t;
+}
+
+uint8_t *hx_c1_names(size_t *len)
+{
+	static const hvlog_param params[] = { { "v\xc2\x9b[31m", "V", HVLOG_TYPE_U8, HVLOG_DISPLAY_DEC,
+						HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE } };
+	static const hvlog_event events[] = { { 0x20, "E\xc2\x9b[31mVIL", "evil", 0, params, 1, 0 } };
+	static const hvlog_group groups[] = { { "g\xc2\x85x", "G", 1 } };
+	static const hvlog_schema schema = { "c1", 1, groups, 1, events, 1, NULL, 0, 1 };
+	static const hvlog_stream_info streams[] = { { "vp\xc2\x9b[2J", 0, 0 } };
+	hvlog_writer_config cfg = { .schema = &schema, .nstreams = 1, .streams = streams };
+	struct mem m = { 0 };
+	hvlog_writer *w;
+	const uint64_t v = 7;
+
+	if (hvlog_writer_open_sink(&w, mem_sink, &m, &cfg, NULL) != HVLOG_OK)
+		return free(m.p), NULL;
+	hvlog_emit(hvlog_writer_stream(w, 0), 1000, &events[0], &v);
+	if (hvlog_writer_close(w, NULL) != HVLOG_OK || m.oom)
+		return free(m.p), NULL;
+	*len = m.n;
+	return m.p;
 }

@@ -38,4 +38,12 @@ uint8_t *hx_huge_map(uint64_t pairs, size_t *len);
  * garbage (index damage). */
 uint8_t *hx_damaged(size_t regions, size_t *len);
 
+/* A trace of n events whose only metadata (no copy) fails its checksum:
+ * readable only with a fallback schema. */
+uint8_t *hx_lost_meta(uint64_t n, size_t *len);
+
+/* A trace whose stream, group and event names hold C1 controls (U+009B,
+ * CSI to many terminals, then "[31m"). */
+uint8_t *hx_c1_names(size_t *len);
+
 #endif

@@ -28,9 +28,13 @@ int main(int argc, char **argv)
 		buf = hx_huge_map(strtoull(argv[2], NULL, 0), &len);
 	else if (argc == 4 && !strcmp(argv[1], "damaged"))
 		buf = hx_damaged(strtoull(argv[2], NULL, 0), &len);
+	else if (argc == 4 && !strcmp(argv[1], "lost-meta"))
+		buf = hx_lost_meta(strtoull(argv[2], NULL, 0), &len);
+	else if (argc == 3 && !strcmp(argv[1], "c1-names"))
+		buf = hx_c1_names(&len);
 	else {
 		fprintf(stderr, "usage: hostilegen zero-streams OUT | big-meta N BYTES OUT | huge-map PAIRS OUT | "
-				"damaged R OUT\n");
+				"damaged R OUT | lost-meta N OUT | c1-names OUT\n");
 		return 2;
 	}
 	if (!buf) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hvlog/hvlog.h"
+#include "internal.h"
 #include "testutil.h"
 #include "wire.h"
 
@@ -176,6 +177,21 @@ START_TEST(test_short_header)
 }
 END_TEST
 
+/* path, a damaged copy of b, opens from a metadata copy: one damage item
+ * at `off` saying what was wrong (`why`) and which copy was used, and
+ * every event of b. */
+static void expect_copy(const base *b, const char *path, uint64_t off, const char *why)
+{
+	tu_trace t;
+
+	tu_read_path(path, 0, &t);
+	ck_assert_msg(t.ndmg == 1 && t.dmg[0].offset == off && strstr(t.dmg[0].msg, why) &&
+			      strstr(t.dmg[0].msg, "copy"),
+		      "%s: %s", path, tu_damage_summary(&t));
+	tu_assert_events_equal("every event, from the copy", &b->t.ev, &t.ev);
+	tu_trace_free(&t);
+}
+
 START_TEST(test_bad_magic)
 {
 	base b;
@@ -187,9 +203,7 @@ START_TEST(test_bad_magic)
 		b.buf[i] ^= 0x20;
 		save_variant(path, "magic.hvl", b.buf, b.len);
 		b.buf[i] ^= 0x20;
-		ck_assert_msg(open_fails(path, &err) == HVLOG_MALFORMED, "magic byte %zu changed: %s", i,
-			      hvlog_status_str(err.status));
-		ck_assert_uint_eq(err.offset, 0);
+		expect_copy(&b, path, 0, "magic");
 	}
 	save_variant(path, "text.hvl", "hello, world\n", 13);
 	ck_assert_int_eq(open_fails(path, &err), HVLOG_MALFORMED);
@@ -255,7 +269,8 @@ START_TEST(test_header_checksum)
 	base_make(&b);
 	b.buf[WIRE_FH_MINOR] ^= 1; /* without fixing the CRC */
 	save_variant(path, "hcrc.hvl", b.buf, b.len);
-	ck_assert_int_eq(open_fails(path, &err), HVLOG_CHECKSUM);
+	expect_copy(&b, path, 0, "header checksum");
+	(void)err;
 	base_free(&b);
 }
 END_TEST
@@ -273,11 +288,334 @@ START_TEST(test_metadata_flipped)
 		b.buf[at] ^= 0x01;
 		save_variant(path, "meta.hvl", b.buf, b.len);
 		b.buf[at] ^= 0x01;
-		ck_assert_msg(open_fails(path, &err) == HVLOG_CHECKSUM, "metadata byte %" PRIu64 " flipped: %s: %s",
-			      at, hvlog_status_str(err.status), err.msg);
-		ck_assert_uint_eq(err.offset, WIRE_FILE_HEADER_SIZE);
+		expect_copy(&b, path, WIRE_FILE_HEADER_SIZE, "metadata checksum");
+		(void)err;
 	}
 	base_free(&b);
+}
+END_TEST
+
+/* ---- metadata copies, fingerprints, lying lengths --------------------------- */
+
+/* A small trace of n events over 2 streams at path, copies every
+ * `interval` bytes of chunks; its events into *want. */
+static void small_trace(const char *path, size_t n, uint64_t interval, const hvlog_writer_config *extra,
+			tu_events *want)
+{
+	hvlog_writer_config cfg = extra ? *extra : (hvlog_writer_config){ 0 };
+	hvlog_writer *w;
+	hvlog_error err;
+	tu_rng rng = { 77 };
+	uint64_t ts = 1000;
+
+	cfg.nstreams = 2;
+	cfg.chunk_size = HVLOG_CHUNK_MIN;
+	cfg.meta_copy_interval = interval;
+	ck_assert_msg(hvlog_writer_open_path(&w, path, &cfg, &err) == HVLOG_OK, "%s", err.msg);
+	tu_emit_random(w, 2, n, &rng, &ts, want);
+	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
+	tu_events_sort_reader_order(want);
+}
+
+/* Events and damage items of path (opts may be NULL); the open's status. */
+static hvlog_status count_items(const char *path, const hvlog_reader_options *opts, uint64_t *events,
+				size_t *ndmg, uint64_t *first_off)
+{
+	hvlog_reader *r;
+	hvlog_error err;
+	const hvlog_item *it;
+	hvlog_status st = hvlog_reader_open_path_with(&r, path, opts, &err);
+
+	*events = 0;
+	*ndmg = 0;
+	*first_off = UINT64_MAX;
+	if (st != HVLOG_OK)
+		return st;
+	while ((st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
+		if (it->kind == HVLOG_ITEM_EVENT)
+			++*events;
+		else if (it->kind == HVLOG_ITEM_DAMAGE && !(*ndmg)++)
+			*first_off = it->offset;
+	}
+	hvlog_reader_close(r);
+	return st == HVLOG_END ? HVLOG_OK : st;
+}
+
+/* Every bit of the file header and of the metadata flipped: the trailer's
+ * copy saves every event, and the damage is one item at the header (0)
+ * or the metadata (32). */
+/* A small schema, so that every bit of its metadata is quick to try;
+ * HVLOG_DAMAGE_FULL=1 tries the built-in schema's 14 KB instead. */
+static const hvlog_param tiny_params[] = {
+	{ "rip", "RIP", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_DELTA, NULL, HVLOG_ROLE_GUEST_RIP },
+	{ "v", "Value", HVLOG_TYPE_U32, HVLOG_DISPLAY_DEC, HVLOG_CODING_KEYED, NULL, HVLOG_ROLE_NONE },
+};
+static const hvlog_event tiny_events[] = { { 0x20, "T_ONE", "one", 0, tiny_params, 2, 0 },
+					   { 0x300, "T_TWO", "two", 1, tiny_params, 1, 2 } };
+static const hvlog_group tiny_groups[] = { { "a", "A", 1 }, { "b", "B", 2 } };
+static const hvlog_schema tiny = { "tiny", 1, tiny_groups, 2, tiny_events, 2, NULL, 0, 3 };
+
+START_TEST(test_every_header_meta_bit)
+{
+	char path[PATH_MAX];
+	tu_events want = { 0 };
+	size_t len, ndmg, tried = 0;
+	uint64_t events, off;
+	const char *full = getenv("HVLOG_DAMAGE_FULL");
+
+	tu_path(path, sizeof path, dir, "bits.hvl");
+	if (full && *full == '1') {
+		small_trace(path, 300, 0, NULL, &want);
+	} else {
+		hvlog_writer_config cfg = { .schema = &tiny, .nstreams = 2, .chunk_size = HVLOG_CHUNK_MIN };
+		hvlog_writer *w;
+		hvlog_error err;
+		ck_assert_msg(hvlog_writer_open_path(&w, path, &cfg, &err) == HVLOG_OK, "%s", err.msg);
+		for (uint64_t i = 0; i < 300; i++) {
+			const uint64_t vals[2] = { 0x1000 + i, i & 7 };
+			ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, (uint32_t)(i & 1)), 100 * i,
+						    &tiny_events[i % 3 == 0], vals),
+					 HVLOG_OK);
+		}
+		ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
+		want.n = 300;
+	}
+	uint8_t *buf = tu_load(path, &len);
+	uint64_t data = tu_data_offset(buf, len);
+	FILE *f = fopen(path, "r+b");
+	ck_assert_ptr_nonnull(f);
+	for (uint64_t at = 0; at < data; at++)
+		for (unsigned bit = 0; bit < 8; bit++) {
+			uint8_t v = buf[at] ^ (uint8_t)(1u << bit);
+			ck_assert(fseek(f, (long)at, SEEK_SET) == 0 && fwrite(&v, 1, 1, f) == 1 && fflush(f) == 0);
+			hvlog_status st = count_items(path, NULL, &events, &ndmg, &off);
+			ck_assert_msg(st == HVLOG_OK && events == want.n && ndmg == 1 &&
+					      off == (at < WIRE_FILE_HEADER_SIZE ? 0 : WIRE_FILE_HEADER_SIZE),
+				      "bit %u of byte %" PRIu64 ": %s, %" PRIu64 " of %zu events, %zu damage items, first at %" PRIu64,
+				      bit, at, hvlog_status_str(st), events, want.n, ndmg, off);
+			ck_assert(fseek(f, (long)at, SEEK_SET) == 0 && fwrite(&buf[at], 1, 1, f) == 1 && fflush(f) == 0);
+			tried++;
+		}
+	fclose(f);
+	printf("damage: %zu bits of the header and %" PRIu64 " bytes of metadata flipped one at a time: every "
+	       "event kept each time\n", tried, data - WIRE_FILE_HEADER_SIZE);
+	free(buf);
+	tu_events_free(&want);
+}
+END_TEST
+
+/* A trace never closed (no trailer) with its first metadata damaged: a
+ * periodic copy found by searching saves it; without copies the fallback
+ * schema does, and only when asked. */
+START_TEST(test_periodic_copy_and_fallback)
+{
+	char path[PATH_MAX];
+	tu_events want = { 0 };
+	size_t len, ndmg;
+	uint64_t events, off;
+	const hvlog_reader_options builtin = { .schema = hvlog_schema_builtin() };
+
+	tu_path(path, sizeof path, dir, "open.hvl");
+	small_trace(path, 3000, 4096, NULL, &want);
+	uint8_t *buf = tu_load(path, &len);
+	uint64_t cut = wire_get64(buf + len - WIRE_TRAILER_SIZE + WIRE_TR_META_OFF);
+	buf[100] ^= 1;
+	tu_save(path, buf, (size_t)cut); /* no final copy, no trailer */
+	ck_assert_int_eq(count_items(path, NULL, &events, &ndmg, &off), HVLOG_OK);
+	ck_assert_msg(events == want.n && ndmg == 1 && off == WIRE_FILE_HEADER_SIZE, "%" PRIu64 " events, %zu items",
+		      events, ndmg);
+
+	/* no copy at all: the data after the metadata, without the copies */
+	tu_events_free(&want);
+	want = (tu_events){ 0 };
+	small_trace(path, 3000, UINT64_MAX, NULL, &want);
+	free(buf);
+	buf = tu_load(path, &len);
+	cut = wire_get64(buf + len - WIRE_TRAILER_SIZE + WIRE_TR_META_OFF);
+	buf[100] ^= 1;
+	tu_save(path, buf, (size_t)cut);
+	ck_assert_int_eq(count_items(path, NULL, &events, &ndmg, &off), HVLOG_CHECKSUM);
+	ck_assert_int_eq(count_items(path, &builtin, &events, &ndmg, &off), HVLOG_OK);
+	ck_assert_msg(events == want.n && ndmg == 1 && off == WIRE_FILE_HEADER_SIZE, "fallback: %" PRIu64 " events, %zu items",
+		      events, ndmg);
+	free(buf);
+	tu_events_free(&want);
+}
+END_TEST
+
+/* A chunk header whose length lies, its checksum made consistent: the
+ * chunks behind it all decode, the lie is one region at its offset. */
+START_TEST(test_length_lies)
+{
+	base b;
+	char path[PATH_MAX];
+	static const int64_t deltas[] = { 1, -1, 64, -64, 1000, 1 << 20, -(int64_t)100 };
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 3);
+	for (size_t i = 0; i < sizeof deltas / sizeof deltas[0]; i++) {
+		uint8_t *v = malloc(b.len);
+		tu_trace t;
+		size_t n;
+		memcpy(v, b.buf, b.len);
+		uint8_t *h = v + b.c[k].off;
+		wire_put32(h + WIRE_CH_LEN, (uint32_t)((int64_t)b.c[k].len + deltas[i]));
+		wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+		save_variant(path, "len.hvl", v, b.len);
+		tu_read_path(path, 0, &t);
+		const tu_damage *d = tu_damage_at(&t, b.c[k].off, &n);
+		ck_assert_msg(d && n == 1 && d->len == HVLOG_CHUNK_HEADER_SIZE + b.c[k].len,
+			      "len %+lld: %s", (long long)deltas[i], tu_damage_summary(&t));
+		ck_assert_msg(t.ev.n == b.t.ev.n - b.c[k].nevents, "len %+lld: %zu events of %zu - %u",
+			      (long long)deltas[i], t.ev.n, b.t.ev.n, b.c[k].nevents);
+		tu_trace_free(&t);
+		free(v);
+	}
+	base_free(&b);
+}
+END_TEST
+
+/* A valid header declaring metadata of 1 MiB + 1 byte: refused with the
+ * cap, whatever copies the file holds (its writer broke the cap). */
+START_TEST(test_meta_over_cap)
+{
+	char path[PATH_MAX];
+	tu_events want = { 0 };
+	size_t len;
+	hvlog_error err;
+
+	tu_path(path, sizeof path, dir, "overcap.hvl");
+	small_trace(path, 100, 0, NULL, &want);
+	uint8_t *buf = tu_load(path, &len);
+	uint8_t *big = calloc(1, len + WIRE_MAX_META + 1);
+	ck_assert_ptr_nonnull(big);
+	memcpy(big, buf, len);
+	wire_put32(big + WIRE_FH_META_LEN, WIRE_MAX_META + 1);
+	wire_put32(big + WIRE_FH_CRC, hvlog_crc32c(0, big, WIRE_FH_CRC));
+	save_variant(path, "overcap.hvl", big, len + WIRE_MAX_META + 1);
+	ck_assert_int_eq(open_fails(path, &err), HVLOG_LIMIT);
+	ck_assert_uint_eq(err.offset, WIRE_FH_META_LEN);
+	ck_assert_msg(strstr(err.msg, "exceeds the 1048576-byte cap"), "%s", err.msg);
+	free(big);
+	free(buf);
+	tu_events_free(&want);
+}
+END_TEST
+
+/* What a writer refuses at open: metadata its reader would refuse. */
+START_TEST(test_writer_refuses_senseless_meta)
+{
+	static const hvlog_param p0[] = { { "a", "A", HVLOG_TYPE_U8, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL,
+					    HVLOG_ROLE_NONE } };
+	static const hvlog_event ev[] = { { 0x10, "E", "e", 0, p0, 1, 0 } };
+	static const hvlog_group g0[] = { { "g", "G", 0 } };
+	const hvlog_schema bad = { "custom", 1, g0, 1, ev, 1, NULL, 0, 1 };
+	const hvlog_meta_prop props[] = { { "k", "v" }, { "k", "w" } };
+	hvlog_writer_config cfg = { .schema = &bad };
+	char path[PATH_MAX];
+	hvlog_writer *w;
+	hvlog_error err;
+
+	tu_path(path, sizeof path, dir, "refused.hvl");
+	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_INVALID);
+	ck_assert_msg(strstr(err.msg, "mask 0"), "%s", err.msg);
+	cfg = (hvlog_writer_config){ .props = props, .nprops = 2 };
+	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_INVALID);
+	ck_assert_msg(strstr(err.msg, "twice"), "%s", err.msg);
+}
+END_TEST
+
+/* props, the flush interval and parameter roles come back from the file. */
+START_TEST(test_meta_additions_read_back)
+{
+	const hvlog_meta_prop props[] = { { "host", "box1" }, { "cmd", "hvcore -w mixed" } };
+	hvlog_writer_config cfg = { .props = props, .nprops = 2, .flush_interval_ns = 5000000 };
+	char path[PATH_MAX];
+	tu_events want = { 0 };
+	hvlog_reader *r;
+	hvlog_error err;
+
+	tu_path(path, sizeof path, dir, "props.hvl");
+	small_trace(path, 10, 0, &cfg, &want);
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	const hvlog_meta *m = hvlog_reader_meta(r);
+	ck_assert_uint_eq(m->nprops, 2);
+	ck_assert_str_eq(hvlog_meta_prop_get(m, "cmd"), "hvcore -w mixed");
+	ck_assert_ptr_null(hvlog_meta_prop_get(m, "nope"));
+	ck_assert_uint_eq(m->flush_interval_ns, 5000000);
+	ck_assert_uint_eq(m->schema_fp, hvlog__schema_fp(hvlog_schema_builtin()));
+	int roles = 0;
+	for (uint32_t i = 0; i < m->schema->nevents; i++)
+		for (uint32_t k = 0; k < m->schema->events[i].nparams; k++) {
+			ck_assert_int_eq(m->schema->events[i].params[k].role,
+					 hvlog_schema_builtin()->events[i].params[k].role);
+			roles += m->schema->events[i].params[k].role != HVLOG_ROLE_NONE;
+		}
+	ck_assert_int_gt(roles, 0);
+	hvlog_reader_close(r);
+	tu_events_free(&want);
+}
+END_TEST
+
+/* A value over its type's maximum in the middle of a chunk: the damage
+ * item counts exactly the events not handed out, the bad one included.
+ * Written as u64, the type then edited to u16 in the metadata (same
+ * length), the fingerprints redone, the copies cut off. */
+START_TEST(test_lost_count_exact)
+{
+	static const hvlog_param p64[] = { { "v", "V", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL,
+					     HVLOG_ROLE_NONE } };
+	static const hvlog_event ev[] = { { 0x20, "E", "e", 0, p64, 1, 0 } };
+	static const hvlog_group g[] = { { "g", "G", 1 } };
+	static const hvlog_schema sch = { "s", 1, g, 1, ev, 1, NULL, 0, 1 };
+	hvlog_writer_config cfg = { .schema = &sch, .nstreams = 1, .chunk_size = 4096 };
+	char path[PATH_MAX];
+	hvlog_writer *w;
+	hvlog_error err;
+	size_t len, nc;
+	tu_chunk *c;
+	tu_trace t;
+
+	tu_path(path, sizeof path, dir, "over.hvl");
+	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_OK);
+	for (uint64_t i = 0; i < 1000; i++) {
+		const uint64_t v = i == 500 ? 70000 : i; /* 70000 > 0xFFFF */
+		ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), i, &ev[0], &v), HVLOG_OK);
+	}
+	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
+	uint8_t *buf = tu_load(path, &len);
+	len = (size_t)wire_get64(buf + len - WIRE_TRAILER_SIZE + WIRE_TR_META_OFF);
+	size_t meta_len = wire_get32(buf + WIRE_FH_META_LEN);
+	uint8_t *u = memmem(buf + WIRE_FILE_HEADER_SIZE, meta_len, "cu64", 4);
+	ck_assert_ptr_nonnull(u);
+	memcpy(u, "cu16", 4);
+	wire_put32(buf + WIRE_FH_META_CRC, hvlog_crc32c(0, buf + WIRE_FILE_HEADER_SIZE, meta_len));
+	wire_put32(buf + WIRE_FH_CRC, hvlog_crc32c(0, buf, WIRE_FH_CRC));
+	hvlog__meta_store *store;
+	hvlog_meta m;
+	ck_assert_int_eq(hvlog__meta_decode(buf + WIRE_FILE_HEADER_SIZE, meta_len, 32, &store, &m, &err), HVLOG_OK);
+	nc = tu_chunks(buf, len, &c);
+	long bad = -1;
+	uint32_t before = 0;
+	for (size_t i = 0; i < nc; i++) {
+		uint8_t *h = buf + c[i].off;
+		wire_put32(h + WIRE_CH_META_FP, m.schema_fp);
+		wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+		if (bad < 0 && before + c[i].nevents > 500)
+			bad = (long)i;
+		else if (bad < 0)
+			before += c[i].nevents;
+	}
+	hvlog__meta_free(store);
+	save_variant(path, "over2.hvl", buf, len);
+	tu_read_path(path, 0, &t);
+	/* the chunk's events from the 500th on are lost: 500 - before decoded */
+	uint64_t lost = c[bad].nevents - (500 - before);
+	ck_assert_msg(t.ndmg == 1 && t.dmg[0].events == lost && t.ev.n == 1000 - lost, "%zu events, lost %" PRIu64
+		      " expected: %s", t.ev.n, lost, tu_damage_summary(&t));
+	tu_trace_free(&t);
+	free(c);
+	free(buf);
 }
 END_TEST
 
@@ -482,7 +820,10 @@ START_TEST(test_garbage_at_end)
 	v = splice(b.buf, b.len, b.len, garbage, sizeof garbage, 0, &vlen);
 	save_variant(path, "tail.hvl", v, vlen);
 	tu_read_path(path, 0, &t);
-	ck_assert_msg(t.ndmg == 1 && t.dmg[0].offset == b.len && t.dmg[0].len == sizeof garbage,
+	/* the trailer is no longer the file's end: it and the garbage are
+	 * one region */
+	ck_assert_msg(t.ndmg == 1 && t.dmg[0].offset == b.len - WIRE_TRAILER_SIZE &&
+			      t.dmg[0].len == sizeof garbage + WIRE_TRAILER_SIZE,
 		      "300 bytes of garbage at the end (offset %zu): %s", b.len, tu_damage_summary(&t));
 	tu_assert_events_equal("every event", &b.t.ev, &t.ev);
 	free(v);
@@ -721,6 +1062,12 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_empty_file);
 	tcase_add_test(tc, test_short_header);
 	tcase_add_test(tc, test_bad_magic);
+	tcase_add_test(tc, test_periodic_copy_and_fallback);
+	tcase_add_test(tc, test_length_lies);
+	tcase_add_test(tc, test_writer_refuses_senseless_meta);
+	tcase_add_test(tc, test_meta_additions_read_back);
+	tcase_add_test(tc, test_lost_count_exact);
+	tcase_add_test(tc, test_meta_over_cap);
 	tcase_add_test(tc, test_newer_major_version);
 	tcase_add_test(tc, test_newer_minor_version);
 	tcase_add_test(tc, test_header_checksum);
@@ -747,6 +1094,11 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_random_garbage);
 	tcase_add_test(tc, test_random_flips_and_cuts);
 	tcase_add_test(tc, test_resealed_nonsense);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("copies");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 1200); /* HVLOG_DAMAGE_FULL: 112 000 opens */
+	tcase_add_test(tc, test_every_header_meta_bit);
 	suite_add_tcase(s, tc);
 	return s;
 }

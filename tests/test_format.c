@@ -35,7 +35,7 @@ typedef struct decoded {
 static void decode_meta(decoded *d, const hvlog_schema *schema, const hvlog_stream_info *streams, uint32_t n,
 			uint64_t hz)
 {
-	hvlog__meta_in in = { schema, "test_format", "tsc", hz, 0, n, streams };
+	hvlog__meta_in in = { schema, "test_format", "tsc", hz, 0, n, streams, 0, NULL, 0 };
 	hvlog_error err = { 0 };
 	uint8_t *buf;
 	size_t len;

@@ -325,7 +325,7 @@ START_TEST(test_writer_meta_checked_before_buffers)
 	limit_address_space();
 	ck_assert_int_eq(open_writer(&cfg, &err), HVLOG_LIMIT);
 	ck_assert_msg(strstr(err.msg, "exceeds the 1048576-byte cap"), "message: %s", err.msg);
-	cfg.nstreams = 19741; /* the most that fit with the built-in schema (FORMAT.md §8.1) */
+	cfg.nstreams = 19731; /* the most that fit with the built-in schema (FORMAT.md §8.1) */
 	cfg.chunk_size = HVLOG_CHUNK_MIN;
 	ck_assert_int_eq(open_writer(&cfg, &err), HVLOG_OK);
 }
@@ -401,6 +401,25 @@ START_TEST(test_sink_fails_mid_chunk)
 
 	ck_assert_int_eq(hvlog_writer_open_sink(&w, flaky_sink, &f, &cfg, &err), HVLOG_OK);
 	emit_until_done(w, NULL);
+	/* the writer's statistics say what was dropped, before close */
+	hvlog_writer_stats ws;
+	hvlog_stream_flush(hvlog_writer_stream(w, 0));
+	hvlog_writer_stats_get(w, &ws);
+	/* non-blocking: the writer's thread may still be writing the chunk
+	 * that fails (at most 10 s) */
+	for (int i = 0; _i && !ws.write_errors && i < 1000; i++) {
+		usleep(10000);
+		hvlog_writer_stats_get(w, &ws);
+	}
+	ck_assert_uint_eq(ws.write_errors, 1);
+	ck_assert_uint_eq(ws.chunks_dropped, 1);
+	ck_assert_uint_gt(ws.events_dropped, 0);
+	ck_assert_uint_gt(ws.chunks, 10);
+	uint64_t lost = 0;
+	for (uint32_t i = 0; i < 4; i++)
+		lost += hvlog_stream_lost_total(hvlog_writer_stream(w, i));
+	if (!_i) /* non-blocking: the producer counts them when it next takes a buffer */
+		ck_assert_uint_ge(lost, ws.events_dropped);
 	ck_assert_msg(hvlog_writer_close(w, &err) == HVLOG_IO, "close OK after %u calls", f.calls); /* still reported */
 	ck_assert_int_eq(err.sys_errno, EIO);
 	ck_assert_uint_gt(f.calls, f.fail_at);

@@ -342,6 +342,9 @@ size_t tu_chunks(const uint8_t *buf, size_t len, tu_chunk **out)
 	size_t n = 0, cap = 0;
 	tu_chunk *c = NULL;
 
+	/* a closed file ends with a trailer (FORMAT.md §4.6) */
+	if (len >= WIRE_TRAILER_SIZE && !memcmp(buf + len - WIRE_TRAILER_SIZE, WIRE_TRAILER_MAGIC, 8))
+		len -= WIRE_TRAILER_SIZE;
 	while (off < len) {
 		const uint8_t *h = buf + off;
 		TU_CHECK(off + HVLOG_CHUNK_HEADER_SIZE <= len, "chunk header at %" PRIu64 " cut short", off);
@@ -357,9 +360,9 @@ size_t tu_chunks(const uint8_t *buf, size_t len, tu_chunk **out)
 		c[n] = (tu_chunk){
 			.off = off,
 			.len = wire_get32(h + WIRE_CH_LEN),
-			.stream = wire_get32(h + WIRE_CH_STREAM),
+			.stream = wire_get16(h + WIRE_CH_STREAM),
 			.nevents = wire_get32(h + WIRE_CH_NEVENTS),
-			.flags = wire_get32(h + WIRE_CH_FLAGS),
+			.flags = wire_get16(h + WIRE_CH_FLAGS),
 			.seq = wire_get64(h + WIRE_CH_SEQ),
 			.base_ts = wire_get64(h + WIRE_CH_BASE_TS),
 			.first_ts = wire_get64(h + WIRE_CH_FIRST_TS),
@@ -367,7 +370,8 @@ size_t tu_chunks(const uint8_t *buf, size_t len, tu_chunk **out)
 		};
 		TU_CHECK(off + HVLOG_CHUNK_HEADER_SIZE + c[n].len <= len, "chunk at %" PRIu64 " cut short", off);
 		off += HVLOG_CHUNK_HEADER_SIZE + c[n].len;
-		n++;
+		if (!(c[n].flags & WIRE_CHUNK_META)) /* metadata copies are no stream's */
+			n++;
 	}
 	*out = c;
 	return n;
@@ -379,4 +383,17 @@ long tu_chunk_at(const tu_chunk *c, size_t n, uint64_t off)
 		if (off >= c[i].off && off < c[i].off + HVLOG_CHUNK_HEADER_SIZE + c[i].len)
 			return (long)i;
 	return -1;
+}
+
+const tu_damage *tu_damage_at(const tu_trace *t, uint64_t off, size_t *count)
+{
+	const tu_damage *d = NULL;
+
+	*count = 0;
+	for (size_t i = 0; i < t->ndmg; i++)
+		if (t->dmg[i].offset == off && t->dmg[i].len) {
+			d = d ? d : &t->dmg[i];
+			(*count)++;
+		}
+	return d;
 }

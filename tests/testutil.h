@@ -129,6 +129,9 @@ typedef struct tu_chunk {
 uint64_t tu_data_offset(const uint8_t *buf, size_t len);
 /* Walk the chunks of an intact trace (asserting each is well formed);
  * returns how many, *out malloc'd. */
+/* The damage items that cover bytes from off (not the zero-length notes
+ * about a stream's gap or end): the first, and how many. */
+const tu_damage *tu_damage_at(const tu_trace *t, uint64_t off, size_t *count);
 size_t tu_chunks(const uint8_t *buf, size_t len, tu_chunk **out);
 /* Index of the chunk holding file offset off, or -1. */
 long tu_chunk_at(const tu_chunk *c, size_t n, uint64_t off);

@@ -93,8 +93,9 @@ size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk)
 	for (int i = 0; i < 8; i++)
 		h[i] = (uint8_t)sync[i];
 	wire_put32(h + WIRE_CH_LEN, (uint32_t)len);
-	wire_put32(h + WIRE_CH_STREAM, s->id);
-	wire_put32(h + WIRE_CH_FLAGS, (final ? WIRE_CHUNK_FINAL : 0) | (s->flags & WIRE_CHUNK_BACKWARDS));
+	wire_put16(h + WIRE_CH_STREAM, (uint16_t)s->id);
+	wire_put16(h + WIRE_CH_FLAGS, (uint16_t)((final ? WIRE_CHUNK_FINAL : 0) | (s->flags & WIRE_CHUNK_BACKWARDS)));
+	wire_put32(h + WIRE_CH_META_FP, 0); /* the file writer sets it (writer.c, set_fp) */
 	wire_put64(h + WIRE_CH_SEQ, s->seq);
 	wire_put64(h + WIRE_CH_BASE_TS, s->base_ts);
 	wire_put64(h + WIRE_CH_FIRST_TS, first_event_ts(s));

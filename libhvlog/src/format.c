@@ -17,16 +17,23 @@
 #include "format_int.h"
 
 /* A name from the trace's metadata, for a terminal: control characters
- * (an escape sequence a hostile file could carry) become '?'. */
+ * (an escape sequence a hostile file could carry) become '?': C0 and DEL,
+ * and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F; U+009B is a
+ * CSI to many terminals), whose two bytes become "??" so that a name
+ * still takes one byte of output per byte. */
 static void put_name(struct out *o, const char *s)
 {
 	size_t n = 0;
 
-	while ((unsigned char)s[n] >= 0x20 && s[n] != 0x7f)
+	while ((unsigned char)s[n] >= 0x20 && s[n] != 0x7f && (unsigned char)s[n] != 0xc2)
 		n++;
 	put_mem(o, s, n);
-	for (s += n; *s; s++)
-		put_ch(o, ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s);
+	for (s += n; *s; s++) {
+		int c1 = (unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f;
+		put_ch(o, ((unsigned char)*s < 0x20 || *s == 0x7f || c1) ? '?' : *s);
+		if (c1)
+			put_ch(o, '?'), s++;
+	}
 }
 
 /* Spaces up to `width` bytes after `from` (not past the end of the line). */

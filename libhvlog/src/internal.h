@@ -41,7 +41,21 @@ typedef struct hvlog__meta_in {
 	int64_t clock_epoch_ns;
 	uint32_t nstreams;
 	const hvlog_stream_info *streams;
+	uint64_t flush_interval_ns;        /* 0: not stated */
+	const hvlog_meta_prop *props;
+	uint32_t nprops;
 } hvlog__meta_in;
+
+/* The schema fingerprint of FORMAT.md §4.1 (never 0): what a chunk header
+ * carries so that it is decoded only with a schema of the same layout. */
+uint32_t hvlog__schema_fp(const hvlog_schema *s);
+
+/* Whether metadata built from `in` makes sense to a reader: every rule of
+ * FORMAT.md §3 that a decoded hvlog_meta could break (caps, name lengths,
+ * group masks, indexes, codings, duplicate numbers).  The writer calls it
+ * before it writes anything, the reader on what it decoded, so a writer
+ * never produces a file its reader refuses.  Errors carry `offset`. */
+hvlog_status hvlog__meta_check(const hvlog__meta_in *in, uint64_t offset, hvlog_error *err);
 
 /* Encode the metadata as CBOR into a malloc'd buffer (caller frees). */
 hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t *len);

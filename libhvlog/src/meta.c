@@ -6,6 +6,7 @@
  * "Metadata".  Unknown keys are ignored (newer minor versions may add some).
  */
 #include <cbor.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,12 +76,13 @@ static cbor_item_t *encode_schema(const hvlog_schema *s)
 		cbor_item_t *em = cbor_new_definite_map(5), *ps = cbor_new_definite_array(e->nparams);
 		for (uint32_t j = 0; ok && ps && j < e->nparams; j++) {
 			const hvlog_param *p = &e->params[j];
-			cbor_item_t *pm = cbor_new_definite_map(p->values ? 6 : 5);
+			cbor_item_t *pm = cbor_new_definite_map(5u + (p->values != NULL) + (p->role != HVLOG_ROLE_NONE));
 			ok = pm && put(pm, "key", str(p->key)) && put(pm, "name", str(p->name)) &&
 			     put(pm, "type", str(hvlog_type_name(p->type))) &&
 			     put(pm, "display", str(hvlog_display_name(p->display))) &&
 			     put(pm, "coding", str(hvlog_coding_name(p->coding))) &&
-			     (!p->values || put(pm, "values", cbor_build_uint32((uint32_t)(p->values - s->valtabs))));
+			     (!p->values || put(pm, "values", cbor_build_uint32((uint32_t)(p->values - s->valtabs)))) &&
+			     (p->role == HVLOG_ROLE_NONE || put(pm, "role", str(hvlog_role_name(p->role))));
 			ok = push(ps, pm) && ok;
 		}
 		ok = em && put(em, "number", cbor_build_uint32(e->number)) && put(em, "symbol", str(e->symbol)) &&
@@ -99,15 +101,24 @@ static cbor_item_t *encode_schema(const hvlog_schema *s)
 
 hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t *len)
 {
-	cbor_item_t *root = cbor_new_definite_map(5);
+	cbor_item_t *root = cbor_new_definite_map(5u + (in->nprops != 0) + (in->flush_interval_ns != 0));
+	cbor_item_t *props = in->nprops ? cbor_new_definite_map(in->nprops) : NULL;
 	cbor_item_t *clock = cbor_new_definite_map(3);
 	cbor_item_t *streams = cbor_new_definite_array(in->nstreams);
 	cbor_item_t *epoch = in->clock_epoch_ns >= 0 ? cbor_build_uint64((uint64_t)in->clock_epoch_ns)
 						     : cbor_build_negint64((uint64_t)(-(in->clock_epoch_ns + 1)));
 	unsigned char *buf = NULL;
 	size_t cap = 0;
-	bool ok = root && clock && streams;
+	bool ok = root && clock && streams && (props || !in->nprops);
 
+	for (uint32_t i = 0; ok && i < in->nprops; i++) {
+		cbor_item_t *k = str(in->props[i].key), *v = str(in->props[i].value);
+		ok = k && v && cbor_map_add(props, (struct cbor_pair){ .key = k, .value = v });
+		if (k)
+			cbor_decref(&k);
+		if (v)
+			cbor_decref(&v);
+	}
 	ok = ok && put(clock, "name", str(in->clock_name)) && put(clock, "hz", cbor_build_uint64(in->clock_hz)) &&
 	     put(clock, "epoch_ns", epoch);
 	for (uint32_t i = 0; ok && i < in->nstreams; i++) {
@@ -122,6 +133,10 @@ hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t 
 	ok = put(root, "clock", clock) && ok;
 	ok = put(root, "streams", streams) && ok;
 	ok = ok && put(root, "schema", encode_schema(in->schema));
+	if (props)
+		ok = put(root, "props", props) && ok;
+	if (in->flush_interval_ns)
+		ok = ok && put(root, "flush_ns", cbor_build_uint64(in->flush_interval_ns));
 	if (ok)
 		*len = cbor_serialize_alloc(root, &buf, &cap);
 	if (root)
@@ -380,6 +395,16 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
 			p->type = (hvlog_type)t;
 			p->display = (hvlog_display)f;
 			p->coding = (hvlog_coding)c;
+			p->role = HVLOG_ROLE_NONE;
+			if (get(ps[j], "role")) {
+				/* optional; a role this reader does not know is none
+				 * (a newer minor version may add roles) */
+				const char *rn;
+				if (!get_str(d, ps[j], "role", HVLOG_MAX_NAME, &rn))
+					return false;
+				int ri = hvlog__name_index(hvlog__role_names(), HVLOG_ROLE_COUNT_, rn);
+				p->role = ri > 0 ? (hvlog_role)ri : HVLOG_ROLE_NONE;
+			}
 			if (j == 0 && p->coding == HVLOG_CODING_KEYED)
 				return bad(d, HVLOG_MALFORMED, "coding", "is keyed on a first parameter, which has no key");
 			if (get(ps[j], "values")) {
@@ -401,6 +426,187 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
 	s->nevents = (uint32_t)n;
 	s->nslots = slot;
 	return true;
+}
+
+/* The optional `props` map: text keys to text values. */
+static bool decode_props(struct dec *d, const cbor_item_t *m, hvlog_meta *meta)
+{
+	struct cbor_pair *pairs;
+	hvlog_meta_prop *props;
+	size_t n;
+
+	meta->props = NULL;
+	meta->nprops = 0;
+	if (!m)
+		return true;
+	if (!cbor_isa_map(m))
+		return bad(d, HVLOG_MALFORMED, "props", "is not a map");
+	n = cbor_map_size(m);
+	if (n > HVLOG_MAX_PROPS)
+		return bad(d, HVLOG_LIMIT, "props", "has too many entries");
+	if (!(props = store_alloc(d->st, n * sizeof *props)))
+		return bad(d, HVLOG_NOMEM, "props", "could not be stored");
+	pairs = cbor_map_handle(m);
+	for (size_t i = 0; i < n; i++)
+		if (!copy_str(d, pairs[i].key, "props key", HVLOG_MAX_NAME, &props[i].key) ||
+		    !copy_str(d, pairs[i].value, "props value", HVLOG_MAX_PROP_VALUE, &props[i].value))
+			return false;
+	meta->props = props;
+	meta->nprops = (uint32_t)n;
+	return true;
+}
+
+/* ---- fingerprint and validation ------------------------------------------ */
+
+uint32_t hvlog__schema_fp(const hvlog_schema *s)
+{
+	uint8_t b[4];
+	uint32_t crc;
+
+	wire_put32(b, s->nevents);
+	crc = hvlog_crc32c(0, b, 4);
+	for (uint32_t i = 0; i < s->nevents; i++) {
+		const hvlog_event *e = &s->events[i];
+		uint8_t eb[3 + 2 * HVLOG_MAX_PARAMS];
+		uint32_t np = e->nparams < HVLOG_MAX_PARAMS ? e->nparams : HVLOG_MAX_PARAMS;
+		wire_put16(eb, (uint16_t)e->number);
+		eb[2] = (uint8_t)np;
+		for (uint32_t k = 0; k < np; k++) {
+			eb[3 + 2 * k] = (uint8_t)e->params[k].type;
+			eb[4 + 2 * k] = (uint8_t)e->params[k].coding;
+		}
+		crc = hvlog_crc32c(crc, eb, 3 + 2 * np);
+	}
+	return crc ? crc : 1; /* 0 means "not stated" in a chunk header */
+}
+
+struct check {
+	hvlog_error *err;
+	uint64_t off;
+	hvlog_status st;
+};
+
+static bool refuse(struct check *c, hvlog_status st, const char *fmt, ...) HVLOG_PRINTF(3, 4);
+
+static bool refuse(struct check *c, hvlog_status st, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	c->st = st;
+	hvlog__fail(c->err, st, c->off, "metadata: %s", msg);
+	return false;
+}
+
+/* s (NULL is "") fits in max bytes. */
+static bool fits(struct check *c, const char *what, uint32_t index, const char *s, size_t max)
+{
+	if (!s || strlen(s) <= max)
+		return true;
+	return refuse(c, HVLOG_LIMIT, "%s %u is longer than %zu bytes", what, index, max);
+}
+
+static bool check_schema(struct check *c, const hvlog_schema *s)
+{
+	uint8_t *seen;
+	bool ok = true;
+
+	if (!fits(c, "schema name", 0, s->name, HVLOG_MAX_NAME))
+		return false;
+	if (s->ngroups > WIRE_MAX_GROUPS || s->nevents > WIRE_MAX_EVENTS || s->nvaltabs > WIRE_MAX_VALTABS)
+		return refuse(c, HVLOG_LIMIT, "the schema has more groups (%u), events (%u) or value tables (%u) "
+			      "than the caps (%u, %u, %u)", s->ngroups, s->nevents, s->nvaltabs, WIRE_MAX_GROUPS,
+			      WIRE_MAX_EVENTS, WIRE_MAX_VALTABS);
+	for (uint32_t g = 0; g < s->ngroups; g++) {
+		if (!fits(c, "group alias", g, s->groups[g].alias, HVLOG_MAX_NAME) ||
+		    !fits(c, "group name", g, s->groups[g].name, HVLOG_MAX_NAME))
+			return false;
+		if (!s->groups[g].mask)
+			return refuse(c, HVLOG_MALFORMED, "group %u has mask 0: no filter could select it", g);
+	}
+	for (uint32_t v = 0; v < s->nvaltabs; v++) {
+		const hvlog_valtab *t = &s->valtabs[v];
+		if (!fits(c, "value table alias", v, t->alias, HVLOG_MAX_NAME))
+			return false;
+		if (t->nvalues > WIRE_MAX_VALUES)
+			return refuse(c, HVLOG_LIMIT, "value table %u has more than %u values", v, WIRE_MAX_VALUES);
+		for (uint32_t k = 0; k < t->nvalues; k++)
+			if (!fits(c, "value name of table", v, t->values[k].name, HVLOG_MAX_NAME))
+				return false;
+	}
+	if (!(seen = calloc(1, (HVLOG_MAX_EVENT_NUMBER + 1) / 8)))
+		return refuse(c, HVLOG_NOMEM, "out of memory checking the schema");
+	for (uint32_t i = 0; ok && i < s->nevents; i++) {
+		const hvlog_event *e = &s->events[i];
+		if (e->number > HVLOG_MAX_EVENT_NUMBER)
+			ok = refuse(c, HVLOG_LIMIT, "event %u has number %u, over 0xFFFF", i, e->number);
+		else if (seen[e->number >> 3] & (1u << (e->number & 7)))
+			ok = refuse(c, HVLOG_MALFORMED, "event %u has the number 0x%x of an earlier event", i, e->number);
+		else if (e->group >= s->ngroups)
+			ok = refuse(c, HVLOG_MALFORMED, "event %u (0x%x) has group %u of %u", i, e->number, e->group,
+				    s->ngroups);
+		else if (e->nparams > HVLOG_MAX_PARAMS)
+			ok = refuse(c, HVLOG_LIMIT, "event %u (0x%x) has %u parameters, over %u", i, e->number,
+				    e->nparams, HVLOG_MAX_PARAMS);
+		else
+			ok = fits(c, "event symbol", i, e->symbol, HVLOG_MAX_NAME) &&
+			     fits(c, "event description", i, e->description, HVLOG_MAX_NAME);
+		if (!ok)
+			break;
+		seen[e->number >> 3] |= (uint8_t)(1u << (e->number & 7));
+		for (uint32_t k = 0; ok && k < e->nparams; k++) {
+			const hvlog_param *p = &e->params[k];
+			if (!fits(c, "parameter key of event", i, p->key, HVLOG_MAX_NAME) ||
+			    !fits(c, "parameter name of event", i, p->name, HVLOG_MAX_NAME))
+				ok = false;
+			else if ((unsigned)p->type >= HVLOG_TYPE_COUNT_ || (unsigned)p->display >= HVLOG_DISPLAY_COUNT_ ||
+				 (unsigned)p->coding >= HVLOG_CODING_COUNT_ || (unsigned)p->role >= HVLOG_ROLE_COUNT_)
+				ok = refuse(c, HVLOG_MALFORMED, "parameter %u of event 0x%x has an unknown type, "
+					    "display, coding or role", k, e->number);
+			else if (k == 0 && p->coding == HVLOG_CODING_KEYED)
+				ok = refuse(c, HVLOG_MALFORMED, "parameter 0 of event 0x%x is keyed, but no "
+					    "parameter comes before it to key it", e->number);
+			else if (p->values && (p->values < s->valtabs || p->values >= s->valtabs + s->nvaltabs))
+				ok = refuse(c, HVLOG_MALFORMED, "parameter %u of event 0x%x names a value table "
+					    "that is not in the schema", k, e->number);
+		}
+	}
+	free(seen);
+	return ok;
+}
+
+hvlog_status hvlog__meta_check(const hvlog__meta_in *in, uint64_t offset, hvlog_error *err)
+{
+	struct check c = { err, offset, HVLOG_OK };
+
+	if (!fits(&c, "producer", 0, in->producer, 256) || !fits(&c, "clock name", 0, in->clock_name, HVLOG_MAX_NAME))
+		return c.st;
+	if (!in->clock_hz)
+		return refuse(&c, HVLOG_MALFORMED, "the clock rate is 0"), c.st;
+	if (!in->nstreams || in->nstreams > WIRE_MAX_STREAMS)
+		return refuse(&c, in->nstreams ? HVLOG_LIMIT : HVLOG_MALFORMED, "%u streams (1 to %u)", in->nstreams,
+			      WIRE_MAX_STREAMS), c.st;
+	for (uint32_t i = 0; i < in->nstreams; i++)
+		if (!fits(&c, "the name of stream", i, in->streams[i].name, HVLOG_MAX_NAME))
+			return c.st;
+	if (in->nprops > HVLOG_MAX_PROPS)
+		return refuse(&c, HVLOG_LIMIT, "%u props, over %u", in->nprops, HVLOG_MAX_PROPS), c.st;
+	for (uint32_t i = 0; i < in->nprops; i++) {
+		if (!in->props[i].key || !in->props[i].value)
+			return refuse(&c, HVLOG_INVALID, "prop %u has no key or no value", i), c.st;
+		if (!fits(&c, "the key of prop", i, in->props[i].key, HVLOG_MAX_NAME) ||
+		    !fits(&c, "the value of prop", i, in->props[i].value, HVLOG_MAX_PROP_VALUE))
+			return c.st;
+		for (uint32_t k = 0; k < i; k++)
+			if (!strcmp(in->props[k].key, in->props[i].key))
+				return refuse(&c, HVLOG_MALFORMED, "prop key \"%s\" appears twice", in->props[i].key),
+				       c.st;
+	}
+	check_schema(&c, in->schema);
+	return c.st;
 }
 
 /* A first pass with libcbor's streaming decoder, before cbor_load() builds
@@ -589,6 +795,18 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 	if (!decode_schema(&d, get(root, "schema"), &st->schema))
 		goto fail;
 	meta->schema = &st->schema;
+	if (!decode_props(&d, get(root, "props"), meta))
+		goto fail;
+	meta->flush_interval_ns = 0;
+	if (get(root, "flush_ns") && !get_uint(&d, root, "flush_ns", UINT64_MAX, &meta->flush_interval_ns))
+		goto fail;
+	meta->schema_fp = hvlog__schema_fp(meta->schema);
+	meta->source = 0;
+	if ((d.status = hvlog__meta_check(&(hvlog__meta_in){ meta->schema, meta->producer, meta->clock_name,
+							     meta->clock_hz, 0, meta->nstreams, meta->streams,
+							     0, meta->props, meta->nprops },
+					  file_offset, err)) != HVLOG_OK)
+		goto fail;
 	/* Rendered once here rather than per formatted item; without them
 	 * (out of memory) formatting only takes longer. */
 	meta->internal = hvlog__fmt_build(meta, fmt_alloc, st);
@@ -599,4 +817,12 @@ fail:
 	cbor_decref(&root);
 	hvlog__meta_free(st);
 	return d.status;
+}
+
+const char *hvlog_meta_prop_get(const hvlog_meta *m, const char *key)
+{
+	for (uint32_t i = 0; m && key && i < m->nprops; i++)
+		if (!strcmp(m->props[i].key, key))
+			return m->props[i].value;
+	return NULL;
 }

@@ -95,7 +95,12 @@ struct hvlog_reader {
 	int fd;
 	int own_fd;
 	uint64_t size;
+	uint64_t end;              /* where the chunks end: size, or before a valid trailer */
+	uint64_t proof_budget;     /* payload bytes the index may still read to prove lengths */
 	hvlog__meta_store *store;
+	hvlog_stream_info *fb_streams; /* a fallback's streams (hvlog_reader_options) */
+	char (*fb_names)[24];
+	const hvlog_reader_options *opts; /* during the open only */
 	hvlog_meta meta;
 	uint64_t group_mask;
 	uint64_t skip_lo, skip_hi; /* hvlog_reader_set_time_range() */
@@ -263,7 +268,7 @@ static int valid_header(const hvlog_reader *r, const uint8_t *h, struct chunk *c
 	if (memcmp(h, WIRE_CHUNK_SYNC, 8) ||
 	    wire_get32(h + WIRE_CH_CRC) != hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN))
 		return 0;
-	flags = wire_get32(h + WIRE_CH_FLAGS);
+	flags = wire_get16(h + WIRE_CH_FLAGS);
 	*first_ts = wire_get64(h + WIRE_CH_FIRST_TS);
 	*c = (struct chunk){
 		.off = off,
@@ -271,7 +276,7 @@ static int valid_header(const hvlog_reader *r, const uint8_t *h, struct chunk *c
 		.base_ts = wire_get64(h + WIRE_CH_BASE_TS),
 		.last_ts = wire_get64(h + WIRE_CH_LAST_TS),
 		.len = wire_get32(h + WIRE_CH_LEN),
-		.stream = wire_get32(h + WIRE_CH_STREAM),
+		.stream = wire_get16(h + WIRE_CH_STREAM),
 		.nevents = wire_get32(h + WIRE_CH_NEVENTS),
 		.payload_crc = wire_get32(h + WIRE_CH_PAYLOAD_CRC),
 		.flags = (uint8_t)flags,
@@ -281,7 +286,57 @@ static int valid_header(const hvlog_reader *r, const uint8_t *h, struct chunk *c
 	if (c->stream >= r->meta.nstreams || c->len > WIRE_MAX_CHUNK_PAYLOAD || c->nevents > c->len ||
 	    (flags & ~WIRE_CHUNK_KNOWN_FLAGS))
 		return 0;
+	/* Absurd: more chunks of one stream than the file has bytes (every
+	 * chunk takes 64 or more, written or dropped, §6.2). */
+	if (c->seq > r->size)
+		return 0;
+	if (flags & WIRE_CHUNK_META)
+		return c->stream == 0 && c->nevents == 0 && c->len <= WIRE_MAX_META;
 	return (c->flags & WIRE_CHUNK_BACKWARDS) || (*first_ts >= c->base_ts && c->last_ts >= *first_ts);
+}
+
+/* Whether the `len` bytes at off have CRC-32C crc; -1 on a read error.
+ * Past the proof budget (a hostile file of forged headers could make
+ * every sync marker a candidate claiming 16 MiB), a length is believed
+ * unread, as a reader without this check would: O(file) work at most. */
+static int crc_at(hvlog_reader *r, uint64_t off, uint32_t len, uint32_t crc)
+{
+	uint8_t buf[1 << 14];
+	uint32_t c = 0;
+
+	if (len > r->proof_budget)
+		return 1;
+	r->proof_budget -= len;
+	while (len) {
+		uint32_t n = len < sizeof buf ? len : (uint32_t)sizeof buf;
+		if (read_at(r, buf, n, off))
+			return -1;
+		c = hvlog_crc32c(c, buf, n);
+		off += n;
+		len -= n;
+	}
+	return c == crc;
+}
+
+/* Whether the chunk of valid header c verifies: a valid header, or the end
+ * of the chunks, follows it, or else its payload checksum matches.  The
+ * length of a damaged header (its checksum made consistent) is never
+ * trusted alone: when nothing valid follows the chunk it claims, its
+ * payload must prove the length (§6.2).  -1 on a read error. */
+static int verifies(hvlog_reader *r, const struct chunk *c)
+{
+	uint8_t h[HVLOG_CHUNK_HEADER_SIZE];
+	uint64_t next = c->off + HVLOG_CHUNK_HEADER_SIZE + c->len, first_ts;
+	struct chunk n;
+
+	if (next > r->end)
+		return 0;
+	if (next == r->end)
+		return 1;
+	if (next + HVLOG_CHUNK_HEADER_SIZE <= r->end && read_at(r, h, sizeof h, next) == 0 &&
+	    valid_header(r, h, &n, &first_ts, next))
+		return 1;
+	return crc_at(r, c->off + HVLOG_CHUNK_HEADER_SIZE, c->len, c->payload_crc);
 }
 
 /* The offset of the next valid chunk header after `from`, or the file size. */
@@ -293,25 +348,34 @@ static uint64_t resync(hvlog_reader *r, uint64_t from, hvlog_status *st, hvlog_e
 	struct chunk c;
 	uint64_t first_ts;
 
-	while (from + HVLOG_CHUNK_HEADER_SIZE <= r->size) {
-		size_t n = (size_t)(r->size - from < BS ? r->size - from : BS);
+	while (from + HVLOG_CHUNK_HEADER_SIZE <= r->end) {
+		size_t n = (size_t)(r->end - from < BS ? r->end - from : BS);
 		int e = read_at(r, buf, n, from);
 		if (e) {
 			*st = io_fail(err, e > 0 ? e : EIO, from);
-			return r->size;
+			return r->end;
 		}
 		for (uint8_t *p = buf; (p = memmem(p, n - (size_t)(p - buf), WIRE_CHUNK_SYNC, 8)); p++) {
 			uint64_t at = from + (uint64_t)(p - buf);
-			if (at + HVLOG_CHUNK_HEADER_SIZE > r->size)
+			if (at + HVLOG_CHUNK_HEADER_SIZE > r->end)
 				break;
-			if (read_at(r, h, sizeof h, at) == 0 && valid_header(r, h, &c, &first_ts, at))
-				return at;
+			if (read_at(r, h, sizeof h, at) == 0 && valid_header(r, h, &c, &first_ts, at)) {
+				/* a chunk cut by the end of the file still resumes
+				 * here (it is reported as truncated) */
+				int v = c.off + HVLOG_CHUNK_HEADER_SIZE + c.len > r->end ? 1 : verifies(r, &c);
+				if (v < 0) {
+					*st = io_fail(err, EIO, at);
+					return r->end;
+				}
+				if (v)
+					return at;
+			}
 		}
 		if (n < BS)
 			break;
 		from += n - 7; /* a marker may straddle blocks */
 	}
-	return r->size;
+	return r->end;
 }
 
 static int push_chunk(hvlog_reader *r, const struct chunk *c)
@@ -328,17 +392,37 @@ static int push_chunk(hvlog_reader *r, const struct chunk *c)
 	return 0;
 }
 
+/* Chunks of another schema, in a run of neighbours reported as one. */
+struct foreign {
+	uint64_t off, end, ts, chunks, events;
+	uint32_t fp;
+};
+
+static int flush_foreign(hvlog_reader *r, struct foreign *f)
+{
+	int oom = 0;
+
+	if (f->chunks)
+		oom = add_damage(r, HVLOG_MALFORMED, f->ts, f->off, f->end - f->off, UINT32_MAX, UINT64_MAX, f->events,
+				 "%" PRIu64 " chunk%s written with another schema (fingerprint %08x, this metadata's "
+				 "%08x): skipped",
+				 f->chunks, f->chunks == 1 ? "" : "s", f->fp, r->meta.schema_fp);
+	f->chunks = 0;
+	return oom;
+}
+
 static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 {
 	uint64_t off = r->meta.data_offset, ts_hint = 0;
 	uint8_t h[HVLOG_CHUNK_HEADER_SIZE];
 	hvlog_status st = HVLOG_OK;
 	struct chunk c;
+	struct foreign fr = { 0 };
 	uint64_t first_ts;
 	int oom = 0;
 
-	while (off < r->size && !oom) {
-		uint64_t left = r->size - off;
+	while (off < r->end && !oom) {
+		uint64_t left = r->end - off;
 		if (left < HVLOG_CHUNK_HEADER_SIZE) {
 			oom |= add_damage(r, HVLOG_TRUNCATED, ts_hint, off, left, UINT32_MAX, UINT64_MAX, 0,
 					  "file truncated: %" PRIu64 " bytes of a chunk header", left);
@@ -347,7 +431,28 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 		int e = read_at(r, h, sizeof h, off);
 		if (e)
 			return io_fail(err, e > 0 ? e : EIO, off);
-		if (valid_header(r, h, &c, &first_ts, off)) {
+		int v = valid_header(r, h, &c, &first_ts, off);
+		if (v && c.len > left - HVLOG_CHUNK_HEADER_SIZE) {
+			/* Cut by the end of the file, or a damaged length: a
+			 * verified chunk further on says which. */
+			uint64_t next = resync(r, off + 1, &st, err);
+			if (st != HVLOG_OK)
+				return st;
+			v = next == r->end;
+		} else if (v) {
+			int ok = verifies(r, &c);
+			if (ok < 0)
+				return io_fail(err, EIO, off);
+			v = ok;
+		}
+		if (v) {
+			uint32_t fp = wire_get32(h + WIRE_CH_META_FP);
+			if (c.len > left - HVLOG_CHUNK_HEADER_SIZE && (c.flags & WIRE_CHUNK_META)) {
+				oom |= add_damage(r, HVLOG_TRUNCATED, ts_hint, off, left, UINT32_MAX, UINT64_MAX, 0,
+						  "file truncated at offset %" PRIu64 " inside a copy of the metadata "
+						  "(no events lost)", r->size);
+				break;
+			}
 			if (c.len > left - HVLOG_CHUNK_HEADER_SIZE) {
 				oom |= add_damage(r, HVLOG_TRUNCATED, c.base_ts, off, left, c.stream, c.seq, c.nevents,
 						  "file truncated at offset %" PRIu64 ": %" PRIu64
@@ -356,6 +461,24 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 						  c.nevents);
 				break;
 			}
+			if (c.flags & WIRE_CHUNK_META) { /* a metadata copy: not a stream's */
+				off += HVLOG_CHUNK_HEADER_SIZE + c.len;
+				continue;
+			}
+			/* A chunk of another schema, or one whose schema is not
+			 * stated under a fallback, is never decoded. */
+			if (fp != r->meta.schema_fp && (fp || r->meta.source == UINT64_MAX)) {
+				if (fr.chunks && (fr.end != off || fr.fp != fp))
+					oom |= flush_foreign(r, &fr);
+				if (!fr.chunks)
+					fr = (struct foreign){ off, off, c.base_ts, 0, 0, fp };
+				fr.end = off + HVLOG_CHUNK_HEADER_SIZE + c.len;
+				fr.chunks++;
+				fr.events += c.nevents;
+				off = fr.end;
+				continue;
+			}
+			oom |= flush_foreign(r, &fr);
 			c.ord = (uint32_t)r->nchunks;
 			oom |= push_chunk(r, &c);
 			if (c.nevents) {
@@ -369,14 +492,16 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 			off += HVLOG_CHUNK_HEADER_SIZE + c.len;
 			continue;
 		}
+		oom |= flush_foreign(r, &fr);
 		uint64_t next = resync(r, off + 1, &st, err);
 		if (st != HVLOG_OK)
 			return st;
-		oom |= add_damage(r, next == r->size ? HVLOG_TRUNCATED : HVLOG_MALFORMED, ts_hint, off, next - off,
+		oom |= add_damage(r, next == r->end ? HVLOG_TRUNCATED : HVLOG_MALFORMED, ts_hint, off, next - off,
 				  UINT32_MAX, UINT64_MAX, 0, "no valid chunk header: %" PRIu64 " bytes skipped%s",
-				  next - off, next == r->size ? " to the end of the file" : "");
+				  next - off, next == r->end ? " to the end of the file" : "");
 		off = next;
 	}
+	oom |= flush_foreign(r, &fr);
 	if (oom)
 		return hvlog__fail(err, HVLOG_NOMEM, off, "out of memory indexing the chunks");
 	return HVLOG_OK;
@@ -437,6 +562,14 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 				oom |= add_damage(r, HVLOG_MALFORMED, prev_ts, c->off, 0, s, expect, 0,
 						  "chunks %" PRIu64 "..%" PRIu64 " of stream %u are missing", expect,
 						  c->seq - 1, s);
+			else if (kept && c->base_ts != prev_ts)
+				/* a writer starts each chunk where the one before ended
+				 * (§4.3): one of the two headers lies about its time */
+				oom |= add_damage(r, HVLOG_MALFORMED, c->base_ts < prev_ts ? c->base_ts : prev_ts, c->off, 0,
+						  s, c->seq,
+						  0, "chunk %" PRIu64 " of stream %u starts at %" PRIu64
+						  " but chunk %" PRIu64 " ended at %" PRIu64 ": a header's time is damaged",
+						  c->seq, s, c->base_ts, c->seq - 1, prev_ts);
 			rs->chunks[kept++] = *c;
 			expect = c->seq + 1;
 			prev_ts = c->last_ts;
@@ -484,23 +617,68 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 
 /* ---- open --------------------------------------------------------------- */
 
-static hvlog_status read_header(hvlog_reader *r, hvlog_error *err)
+/* The metadata block of meta_len bytes at off, with CRC meta_crc,
+ * decoded into r; source: where it came from (hvlog_meta.source). */
+static hvlog_status load_meta(hvlog_reader *r, uint64_t off, uint32_t meta_len, uint32_t meta_crc, uint64_t source,
+			      hvlog_error *err)
 {
-	uint8_t h[WIRE_FILE_HEADER_SIZE], *meta;
-	uint32_t meta_len;
+	uint8_t *meta;
 	hvlog_status st;
 	int e;
 
+	if (meta_len > WIRE_MAX_META)
+		return hvlog__fail(err, HVLOG_LIMIT, off - WIRE_FILE_HEADER_SIZE + WIRE_FH_META_LEN,
+				   "metadata of %u bytes exceeds the %u-byte cap", meta_len, WIRE_MAX_META);
+	if (meta_len > r->size - off)
+		return hvlog__fail(err, HVLOG_TRUNCATED, r->size,
+				   "file truncated inside the metadata (%u bytes expected, %" PRIu64 " present)",
+				   meta_len, r->size - off);
+	if (!(meta = malloc(meta_len ? meta_len : 1)))
+		return hvlog__fail(err, HVLOG_NOMEM, off, "out of memory for the metadata");
+	e = read_at(r, meta, meta_len, off);
+	if (e) {
+		free(meta);
+		return io_fail(err, e > 0 ? e : EIO, off);
+	}
+	if (meta_crc != hvlog_crc32c(0, meta, meta_len)) {
+		free(meta);
+		return hvlog__fail(err, HVLOG_CHECKSUM, off, "metadata checksum mismatch");
+	}
+	hvlog__meta_free(r->store);
+	r->store = NULL;
+	st = hvlog__meta_decode(meta, meta_len, off, &r->store, &r->meta, err);
+	free(meta);
+	r->meta.source = source;
+	return st;
+}
+
+/* The file header and the metadata after it.  *header_ok: the header
+ * itself is intact (so data_offset is known even if the metadata is not);
+ * *fatal: the file cannot be read whatever copies it holds (not a trace,
+ * another major version, an I/O error). */
+static hvlog_status read_header(hvlog_reader *r, int *header_ok, int *fatal, hvlog_error *err)
+{
+	uint8_t h[WIRE_FILE_HEADER_SIZE];
+	uint32_t meta_len;
+	int e;
+
+	*header_ok = 0;
+	*fatal = 1;
 	if (r->size == 0)
 		return hvlog__fail(err, HVLOG_TRUNCATED, 0, "empty file: not an hvlog trace");
 	e = read_at(r, h, r->size < sizeof h ? r->size : sizeof h, 0);
 	if (e > 0)
 		return io_fail(err, e, 0);
-	if (memcmp(h, WIRE_FILE_MAGIC, r->size < 8 ? r->size : 8))
-		return bad_magic(err);
 	if (r->size < sizeof h)
-		return hvlog__fail(err, HVLOG_TRUNCATED, r->size, "file truncated inside the %u-byte file header",
-				   WIRE_FILE_HEADER_SIZE);
+		return memcmp(h, WIRE_FILE_MAGIC, r->size < 8 ? r->size : 8)
+			       ? bad_magic(err)
+			       : hvlog__fail(err, HVLOG_TRUNCATED, r->size, "file truncated inside the %u-byte file header",
+					     WIRE_FILE_HEADER_SIZE);
+	/* From here on a copy of the metadata may still save the file: a
+	 * damaged magic too, so that every bit of the header may flip. */
+	*fatal = 0;
+	if (memcmp(h, WIRE_FILE_MAGIC, 8))
+		return bad_magic(err);
 	if (wire_get32(h + WIRE_FH_CRC) != hvlog_crc32c(0, h, WIRE_FH_CRC))
 		return hvlog__fail(err, HVLOG_CHECKSUM, WIRE_FH_CRC, "file header checksum mismatch");
 	r->meta.version_major = wire_get16(h + WIRE_FH_MAJOR);
@@ -509,35 +687,204 @@ static hvlog_status read_header(hvlog_reader *r, hvlog_error *err)
 	    (wire_get32(h + WIRE_FH_FLAGS) || wire_get32(h + WIRE_FH_RESERVED)))
 		return hvlog__fail(err, HVLOG_MALFORMED, WIRE_FH_FLAGS,
 				   "file header has flags or reserved bits this reader does not know");
-	if (r->meta.version_major != HVLOG_FORMAT_MAJOR)
+	if (r->meta.version_major != HVLOG_FORMAT_MAJOR) {
+		*fatal = 1;
 		return hvlog__fail(err, HVLOG_VERSION, WIRE_FH_MAJOR,
 				   "format version %u.%u is not supported (this reader reads %u.x; %s)",
 				   r->meta.version_major, r->meta.version_minor, HVLOG_FORMAT_MAJOR,
 				   r->meta.version_major > HVLOG_FORMAT_MAJOR ? "a newer hvlog is needed"
 									       : "version 0 does not exist");
+	}
 	meta_len = wire_get32(h + WIRE_FH_META_LEN);
-	if (meta_len > WIRE_MAX_META)
-		return hvlog__fail(err, HVLOG_LIMIT, WIRE_FH_META_LEN, "metadata of %u bytes exceeds the %u-byte cap",
-				   meta_len, WIRE_MAX_META);
-	if (meta_len > r->size - sizeof h)
-		return hvlog__fail(err, HVLOG_TRUNCATED, r->size,
-				   "file truncated inside the metadata (%u bytes expected, %" PRIu64 " present)",
-				   meta_len, r->size - sizeof h);
-	if (!(meta = malloc(meta_len ? meta_len : 1)))
-		return hvlog__fail(err, HVLOG_NOMEM, sizeof h, "out of memory for the metadata");
-	e = read_at(r, meta, meta_len, sizeof h);
-	if (e) {
-		free(meta);
-		return io_fail(err, e > 0 ? e : EIO, sizeof h);
+	if (meta_len > WIRE_MAX_META) /* a valid header over the cap: the writer's mistake, no copy helps */
+		*fatal = 1;
+	else if (meta_len <= r->size - sizeof h) {
+		*header_ok = 1;
+		r->meta.data_offset = sizeof h + (uint64_t)meta_len;
 	}
-	if (wire_get32(h + WIRE_FH_META_CRC) != hvlog_crc32c(0, meta, meta_len)) {
-		free(meta);
-		return hvlog__fail(err, HVLOG_CHECKSUM, sizeof h, "metadata checksum mismatch");
-	}
-	st = hvlog__meta_decode(meta, meta_len, sizeof h, &r->store, &r->meta, err);
-	free(meta);
-	r->meta.data_offset = sizeof h + (uint64_t)meta_len;
+	return load_meta(r, sizeof h, meta_len, wire_get32(h + WIRE_FH_META_CRC), 0, err);
+}
+
+/* A metadata copy: the metadata chunk whose header is at off (§4.6). */
+static hvlog_status load_copy(hvlog_reader *r, uint64_t off, hvlog_error *err)
+{
+	uint8_t h[HVLOG_CHUNK_HEADER_SIZE];
+
+	if (off > r->size || r->size - off < sizeof h || read_at(r, h, sizeof h, off) || memcmp(h, WIRE_CHUNK_SYNC, 8) ||
+	    wire_get32(h + WIRE_CH_CRC) != hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN) ||
+	    !(wire_get16(h + WIRE_CH_FLAGS) & WIRE_CHUNK_META))
+		return hvlog__fail(err, HVLOG_MALFORMED, off, "no metadata chunk here");
+	uint16_t major = r->meta.version_major, minor = r->meta.version_minor;
+	hvlog_status st = load_meta(r, off + sizeof h, wire_get32(h + WIRE_CH_LEN), wire_get32(h + WIRE_CH_PAYLOAD_CRC),
+				    off, err);
+	/* a copy holds no version: the header's if it was read, else ours */
+	r->meta.version_major = major ? major : HVLOG_FORMAT_MAJOR;
+	r->meta.version_minor = major ? minor : HVLOG_FORMAT_MINOR;
+	if (st == HVLOG_OK && r->meta.schema_fp != wire_get32(h + WIRE_CH_META_FP))
+		st = hvlog__fail(err, HVLOG_MALFORMED, off, "metadata chunk's fingerprint does not match its schema");
 	return st;
+}
+
+/* The trailer (§4.6), if the file ends with a valid one: r->end is set
+ * before it, and the offset of the metadata chunk it names returned;
+ * UINT64_MAX if none. */
+static uint64_t read_trailer(hvlog_reader *r)
+{
+	uint8_t t[WIRE_TRAILER_SIZE];
+	uint64_t at;
+
+	r->end = r->size;
+	if (r->size < WIRE_FILE_HEADER_SIZE + WIRE_TRAILER_SIZE ||
+	    read_at(r, t, sizeof t, r->size - sizeof t) || memcmp(t, WIRE_TRAILER_MAGIC, 8) ||
+	    wire_get32(t + WIRE_TR_CRC) != hvlog_crc32c(0, t, WIRE_TR_CRC) || wire_get32(t + WIRE_TR_RESERVED))
+		return UINT64_MAX;
+	r->end = r->size - sizeof t;
+	at = wire_get64(t + WIRE_TR_META_OFF);
+	return at < r->end ? at : UINT64_MAX;
+}
+
+/* The first metadata copy that loads, searching from `from`; its offset,
+ * or UINT64_MAX. */
+static uint64_t scan_copies(hvlog_reader *r, uint64_t from)
+{
+	enum { BS = 1 << 16 };
+	uint8_t *buf = malloc(BS);
+	hvlog_error e2;
+
+	while (buf && from + HVLOG_CHUNK_HEADER_SIZE <= r->end) {
+		size_t n = (size_t)(r->end - from < BS ? r->end - from : BS);
+		if (read_at(r, buf, n, from))
+			break;
+		for (uint8_t *p = buf; (p = memmem(p, n - (size_t)(p - buf), WIRE_CHUNK_SYNC, 8)); p++) {
+			uint64_t at = from + (uint64_t)(p - buf);
+			if (load_copy(r, at, &e2) == HVLOG_OK) {
+				free(buf);
+				return at;
+			}
+		}
+		if (n < BS)
+			break;
+		from += n - 7;
+	}
+	free(buf);
+	return UINT64_MAX;
+}
+
+/* A fallback's metadata (hvlog_reader_options): its schema and clock,
+ * streams sized by the chunks (set after indexing, fallback_streams). */
+static hvlog_status use_fallback(hvlog_reader *r, hvlog_error *err)
+{
+	const hvlog_reader_options *o = r->opts;
+
+	uint64_t data_offset = r->meta.data_offset;
+
+	hvlog__meta_free(r->store);
+	r->store = NULL;
+	r->meta = (hvlog_meta){
+		.data_offset = data_offset,
+		.version_major = HVLOG_FORMAT_MAJOR,
+		.version_minor = HVLOG_FORMAT_MINOR,
+		.producer = o->meta ? o->meta->producer : "unknown (the trace's metadata is lost)",
+		.clock_name = o->meta ? o->meta->clock_name : "ns",
+		.clock_hz = o->meta ? o->meta->clock_hz : 1000000000u,
+		.clock_epoch_ns = o->meta ? o->meta->clock_epoch_ns : 0,
+		.schema = o->meta ? o->meta->schema : o->schema,
+		.nstreams = WIRE_MAX_STREAMS, /* until the chunks tell */
+		.source = UINT64_MAX,
+	};
+	if (!r->meta.schema)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "reader options: a fallback without a schema");
+	r->meta.schema_fp = hvlog__schema_fp(r->meta.schema);
+	return HVLOG_OK;
+}
+
+/* After indexing with a fallback: as many streams as the chunks name,
+ * called as the fallback's streams where it has them, else stream<N>. */
+static hvlog_status fallback_streams(hvlog_reader *r, hvlog_error *err)
+{
+	const hvlog_meta *fm = r->opts->meta;
+	uint32_t n = 1;
+
+	for (size_t i = 0; i < r->nchunks; i++)
+		if (r->chunks[i].stream >= n)
+			n = r->chunks[i].stream + 1;
+	if (!(r->fb_streams = calloc(n, sizeof *r->fb_streams)) || !(r->fb_names = calloc(n, sizeof *r->fb_names)))
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		if (fm && i < fm->nstreams) {
+			r->fb_streams[i] = fm->streams[i];
+			continue;
+		}
+		snprintf(r->fb_names[i], sizeof r->fb_names[i], "stream%u", i);
+		r->fb_streams[i] = (hvlog_stream_info){ r->fb_names[i], 0, UINT32_MAX };
+	}
+	r->meta.streams = r->fb_streams;
+	r->meta.nstreams = n;
+	return HVLOG_OK;
+}
+
+/* The metadata, from the block after the header or else from a copy or
+ * a fallback (§6.1); what was damaged becomes a damage item at the
+ * start of the file. */
+static hvlog_status open_meta(hvlog_reader *r, hvlog_error *err)
+{
+	hvlog_error first = { 0 };
+	int header_ok, fatal;
+	hvlog_status st = read_header(r, &header_ok, &fatal, &first);
+	uint64_t copy = read_trailer(r), damaged_from, what_len;
+	const char *how = "the copy the trailer names";
+	char fb_how[128];
+
+	if (st == HVLOG_OK && !(r->opts && r->opts->force))
+		return HVLOG_OK;
+	if (st != HVLOG_OK && (fatal || st == HVLOG_IO || st == HVLOG_NOMEM)) {
+		if (err)
+			*err = first;
+		return st;
+	}
+	if (st == HVLOG_OK) {
+		snprintf(first.msg, sizeof first.msg, "the file's own metadata was set aside");
+		first.offset = WIRE_FILE_HEADER_SIZE;
+		first.status = HVLOG_MALFORMED;
+	} else if (copy == UINT64_MAX || load_copy(r, copy, err) != HVLOG_OK) {
+		how = "a copy found by searching the file";
+		if ((copy = scan_copies(r, WIRE_FILE_HEADER_SIZE)) == UINT64_MAX) {
+			if (!r->opts || (!r->opts->schema && !r->opts->meta)) {
+				size_t l = strlen(first.msg);
+				snprintf(first.msg + l, sizeof first.msg - l,
+					 ", and the file holds no intact copy of the metadata");
+				if (err)
+					*err = first;
+				return first.status;
+			}
+		}
+	}
+	if (copy == UINT64_MAX || st == HVLOG_OK) {
+		if ((st = use_fallback(r, err)) != HVLOG_OK)
+			return st;
+		snprintf(fb_how, sizeof fb_how, "the fallback schema \"%.64s\" version %u, only chunks written with it",
+			 r->meta.schema->name ? r->meta.schema->name : "", r->meta.schema->version);
+		how = fb_how;
+	}
+	/* Where the chunks start: after the damaged block if the header
+	 * still says where that ends, else at the first chunk after the
+	 * header, which the index finds. */
+	damaged_from = header_ok ? WIRE_FILE_HEADER_SIZE : 0;
+	if (!header_ok) {
+		hvlog_status rst = HVLOG_OK;
+		r->meta.data_offset = resync(r, WIRE_FILE_HEADER_SIZE, &rst, err);
+		if (rst != HVLOG_OK)
+			return rst;
+	}
+	what_len = r->meta.data_offset - damaged_from;
+	char at[40] = "";
+	if (r->meta.source != UINT64_MAX)
+		snprintf(at, sizeof at, " at offset %" PRIu64, copy);
+	if (add_damage(r, first.status, 0, damaged_from, what_len,
+		       UINT32_MAX, UINT64_MAX, 0, "%s (offset %" PRIu64 "); decoding with %s%s", first.msg, first.offset,
+		       how, at))
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	return HVLOG_OK;
 }
 
 static int cmp_event_number(const void *a, const void *b)
@@ -604,6 +951,12 @@ static hvlog_status build_plans(hvlog_reader *r, int slots, hvlog_error *err)
 
 hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 {
+	return hvlog_reader_open_fd_with(out, fd, NULL, err);
+}
+
+hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_reader_options *opts,
+				       hvlog_error *err)
+{
 	hvlog_reader *r;
 	struct stat sb;
 	hvlog_status st;
@@ -614,6 +967,7 @@ hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 	if (!(r = calloc(1, sizeof *r)))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	r->fd = fd;
+	r->opts = opts;
 	r->group_mask = UINT64_MAX;
 	r->skip_hi = UINT64_MAX;
 	r->nparts = 1;
@@ -636,11 +990,15 @@ hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 	}
 	r->size = (uint64_t)sb.st_size;
 	r->stats.file_size = r->size;
-	if ((st = read_header(r, err)) != HVLOG_OK || (st = build_plans(r, 1, err)) != HVLOG_OK ||
-	    (st = alloc_streams(r, err)) != HVLOG_OK)
+	r->proof_budget = 4 * r->size + (64u << 20);
+	if ((st = open_meta(r, err)) != HVLOG_OK || (st = build_plans(r, 1, err)) != HVLOG_OK ||
+	    (st = build_index(r, err)) != HVLOG_OK)
 		goto fail;
-	if ((st = build_index(r, err)) != HVLOG_OK || (st = split_streams(r, err)) != HVLOG_OK)
+	if (r->meta.source == UINT64_MAX && (st = fallback_streams(r, err)) != HVLOG_OK)
 		goto fail;
+	if ((st = alloc_streams(r, err)) != HVLOG_OK || (st = split_streams(r, err)) != HVLOG_OK)
+		goto fail;
+	r->opts = NULL;
 	if (!(r->refs = malloc(sizeof *r->refs))) {
 		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 		goto fail;
@@ -678,6 +1036,9 @@ hvlog_status hvlog_reader_open_sibling(hvlog_reader **out, const hvlog_reader *b
 	r->nchunks = base->nchunks;
 	r->damage = base->damage;
 	r->ndamage = base->ndamage;
+	r->fb_streams = base->fb_streams;
+	r->fb_names = base->fb_names;
+	r->end = base->end;
 	r->index_stats = r->stats = base->index_stats;
 	/* its own: the plans (the group mask), the streams' decoding state,
 	 * the merge and every setting */
@@ -699,13 +1060,19 @@ hvlog_status hvlog_reader_open_sibling(hvlog_reader **out, const hvlog_reader *b
 
 hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *path, hvlog_error *err)
 {
+	return hvlog_reader_open_path_with(out, path, NULL, err);
+}
+
+hvlog_status hvlog_reader_open_path_with(hvlog_reader **out, const char *path, const hvlog_reader_options *opts,
+					 hvlog_error *err)
+{
 	hvlog_status st;
 	int fd;
 
 	if (!path)
 		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "no input given");
 	if (!strcmp(path, "-"))
-		return hvlog_reader_open_fd(out, STDIN_FILENO, err);
+		return hvlog_reader_open_fd_with(out, STDIN_FILENO, opts, err);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot open: %s", strerror(errno));
@@ -713,7 +1080,7 @@ hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *path, hvlog_
 			err->sys_errno = errno;
 		return st;
 	}
-	st = hvlog_reader_open_fd(out, fd, err);
+	st = hvlog_reader_open_fd_with(out, fd, opts, err);
 	if (st != HVLOG_OK) {
 		close(fd);
 		return st;
@@ -751,6 +1118,8 @@ void hvlog_reader_close(hvlog_reader *r)
 	free(r->dmask);
 	free(r->chunks);
 	free(r->damage);
+	free(r->fb_streams);
+	free(r->fb_names);
 	hvlog__meta_free(r->store);
 	free(r);
 }
@@ -940,8 +1309,6 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	if (!checked)
 		p = wire_get_varint(p, &v);
 	rs->ts += v;
-	rs->decoded++;
-	r->stats.events++;
 	if (!pl->wanted && !pl->keyed) {
 		/* filtered out: step over the values without decoding them (an
 		 * unwanted event's slots are never read; the KEYED predictors
@@ -952,6 +1319,8 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 			p = wire_skip_varint(p);
 		}
 		rs->p = p;
+		rs->decoded++; /* counted once whole: a malformed record is one of the events lost */
+		r->stats.events++;
 		return REC_SKIP;
 	}
 	uint64_t *slot = rs->slots + pl->slot;
@@ -978,6 +1347,8 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	if (bad)
 		return REC_BAD;
 	rs->p = p;
+	rs->decoded++;
+	r->stats.events++;
 	if (!pl->wanted)
 		return REC_SKIP;
 	rs->item.kind = HVLOG_ITEM_EVENT;

@@ -22,8 +22,9 @@
 #define WIRE_CHUNK_SYNC "\xc3HVCHUNK"
 #define WIRE_CH_CRC 8          /* u32 CRC-32C of bytes 12..63 */
 #define WIRE_CH_LEN 12         /* u32 payload bytes */
-#define WIRE_CH_STREAM 16      /* u32 */
-#define WIRE_CH_FLAGS 20       /* u32: WIRE_CHUNK_* bits, others 0 */
+#define WIRE_CH_STREAM 16      /* u16 */
+#define WIRE_CH_FLAGS 18       /* u16: WIRE_CHUNK_* bits, others 0 */
+#define WIRE_CH_META_FP 20     /* u32 schema fingerprint (hvlog__schema_fp); 0: not stated */
 #define WIRE_CH_SEQ 24         /* u64, 0 for a stream's first chunk */
 #define WIRE_CH_BASE_TS 32     /* u64 */
 #define WIRE_CH_FIRST_TS 40    /* u64 timestamp of the first event */
@@ -32,7 +33,19 @@
 #define WIRE_CH_PAYLOAD_CRC 60 /* u32 CRC-32C of the payload */
 #define WIRE_CHUNK_FINAL 1u     /* the last chunk of its stream */
 #define WIRE_CHUNK_BACKWARDS 2u /* time goes back inside: first/last are not bounds */
-#define WIRE_CHUNK_KNOWN_FLAGS 3u
+#define WIRE_CHUNK_META 4u      /* the payload is a copy of the metadata block */
+#define WIRE_CHUNK_KNOWN_FLAGS 7u
+
+/* Trailer: WIRE_TRAILER_SIZE bytes at the very end of a closed file,
+ * pointing at the last metadata copy (a WIRE_CHUNK_META chunk). */
+#define WIRE_TRAILER_MAGIC "\x89HVLTRL\n"
+#define WIRE_TRAILER_SIZE 24u
+#define WIRE_TR_META_OFF 8     /* u64 offset of the metadata chunk's header */
+#define WIRE_TR_RESERVED 16    /* u32, 0 */
+#define WIRE_TR_CRC 20         /* u32 CRC-32C of bytes 0..19 */
+
+/* The writer's default distance between metadata copies (FORMAT.md §4.6). */
+#define WIRE_META_COPY_INTERVAL (16u << 20)
 
 /* Caps a reader enforces (docs/FORMAT.md, "Limits"). */
 #define WIRE_MAX_META (1u << 20)

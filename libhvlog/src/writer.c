@@ -76,6 +76,14 @@ struct hvlog_writer {
 	int rewound;            /* fd_sink took back what it wrote of it */
 	uint64_t owed;          /* zero bytes to write before the next chunk */
 	const hvlog_schema *schema;
+	uint32_t schema_fp;     /* in every chunk header (FORMAT.md §4.1) */
+	/* Metadata copies (FORMAT.md §4.6): a ready metadata chunk (header
+	 * then the block), rewritten per copy for its sequence number. */
+	uint8_t *copy;
+	size_t copy_len;
+	uint64_t copy_interval; /* chunk bytes between copies */
+	uint64_t since_copy;    /* chunk bytes since the last copy */
+	hvlog_writer_stats stats;
 	uint32_t nstreams;
 	struct padded_stream *streams;
 	uint8_t *bufs;
@@ -176,6 +184,7 @@ static hvlog_status sink_write(hvlog_writer *w, const void *buf, size_t len, uin
 		e = w->sink(w->user, buf, len);
 	if (e) {
 		note_error(w, e, len, stream);
+		w->stats.write_errors++;
 		if (!w->rewound && !w->owed)
 			w->owed = len;
 		w->rewound = 0;
@@ -183,6 +192,54 @@ static hvlog_status sink_write(hvlog_writer *w, const void *buf, size_t len, uin
 	}
 	w->offset += len;
 	return HVLOG_OK;
+}
+
+/* The schema fingerprint into a sealed chunk's header, and the header
+ * checksum again (hvlog_chunk_seal leaves the fingerprint 0). */
+static void set_fp(hvlog_writer *w, const uint8_t *chunk)
+{
+	uint8_t *h = (uint8_t *)chunk;
+
+	wire_put32(h + WIRE_CH_META_FP, w->schema_fp);
+	wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+}
+
+/* Write the next metadata copy; caller holds w->lock.  A copy the sink
+ * refuses is only counted: the next one is due as soon as more chunks
+ * went out. */
+static hvlog_status write_copy(hvlog_writer *w, int final)
+{
+	uint8_t *h = w->copy;
+	hvlog_status st;
+
+	wire_put16(h + WIRE_CH_FLAGS, (uint16_t)(WIRE_CHUNK_META | (final ? WIRE_CHUNK_FINAL : 0)));
+	wire_put64(h + WIRE_CH_SEQ, w->stats.meta_copies + 1);
+	wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+	w->since_copy = 0;
+	if ((st = sink_write(w, h, w->copy_len, UINT32_MAX)) == HVLOG_OK)
+		w->stats.meta_copies++;
+	return st;
+}
+
+/* Hand a sealed chunk to the sink, after a metadata copy if one is due;
+ * caller holds w->lock.  A refused chunk is counted here; its events are
+ * the caller's to account. */
+static hvlog_status put_chunk(hvlog_writer *w, const uint8_t *chunk, size_t len, uint32_t stream,
+			      uint32_t nevents)
+{
+	hvlog_status st;
+
+	if (w->since_copy >= w->copy_interval)
+		write_copy(w, 0);
+	st = sink_write(w, chunk, len, stream);
+	if (st == HVLOG_OK) {
+		w->stats.chunks++;
+		w->since_copy += len;
+	} else {
+		w->stats.chunks_dropped++;
+		w->stats.events_dropped += nevents;
+	}
+	return st;
 }
 
 /* Seal the stream's chunk and write it.  If the sink fails, the chunk's
@@ -195,8 +252,9 @@ static hvlog_status write_chunk(hvlog_stream *s, int final)
 	hvlog_status st = HVLOG_OK;
 
 	if (len) {
+		set_fp(w, chunk);
 		pthread_mutex_lock(&w->lock);
-		st = sink_write(w, chunk, len, s->id);
+		st = put_chunk(w, chunk, len, s->id, s->nrec);
 		pthread_mutex_unlock(&w->lock);
 		if (st != HVLOG_OK)
 			hvlog_chunk_drop(s);
@@ -246,6 +304,7 @@ static hvlog_status nb_queue(hvlog_stream *s)
 	len = hvlog_chunk_seal(s, 0, &chunk); /* pending losses fit: emit.h keeps room */
 	if (!len)
 		return HVLOG_OK;
+	set_fp(w, chunk);
 	c = &r->info[head % w->nbufs];
 	*c = (struct nb_chunk){
 		.len = len,
@@ -275,7 +334,7 @@ static int nb_drain(hvlog_writer *w, uint32_t i)
 	for (; tail < head; tail++) {
 		struct nb_chunk *c = &r->info[tail % w->nbufs];
 		pthread_mutex_lock(&w->lock);
-		c->failed = sink_write(w, r->bufs[tail % w->nbufs], c->len, i) != HVLOG_OK;
+		c->failed = put_chunk(w, r->bufs[tail % w->nbufs], c->len, i, c->nevents) != HVLOG_OK;
 		pthread_mutex_unlock(&w->lock);
 		atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
 		any = 1;
@@ -340,6 +399,7 @@ static void writer_free(hvlog_writer *w)
 	}
 	if (w->own_fd && w->fd >= 0)
 		close(w->fd);
+	free(w->copy);
 	pthread_mutex_destroy(&w->lock);
 	sem_destroy(&w->wake);
 	if (w->rings)
@@ -468,9 +528,16 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 			info[i].name = names[i];
 		}
 	}
-	st = hvlog__meta_encode(&(hvlog__meta_in){ c.schema, c.producer, c.clock_name, c.clock_hz,
-						   c.clock_epoch_ns, c.nstreams, info },
-				&meta, &meta_len);
+	hvlog__meta_in in = { c.schema, c.producer, c.clock_name, c.clock_hz, c.clock_epoch_ns, c.nstreams,
+			      info, c.flush_interval_ns, c.props, c.nprops };
+	/* what the reader would refuse, refused before anything is written */
+	if (hvlog__meta_check(&in, UINT64_MAX, err) != HVLOG_OK) {
+		st = HVLOG_INVALID; /* the configuration's mistake */
+		if (err)
+			err->status = st;
+		goto fail;
+	}
+	st = hvlog__meta_encode(&in, &meta, &meta_len);
 	if (st != HVLOG_OK) {
 		hvlog__fail(err, st, UINT64_MAX, "writer: could not encode the metadata");
 		goto fail;
@@ -483,6 +550,18 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 	}
 
 	w->schema = c.schema;
+	w->schema_fp = hvlog__schema_fp(c.schema);
+	w->copy_interval = c.meta_copy_interval ? c.meta_copy_interval : WIRE_META_COPY_INTERVAL;
+	w->copy_len = HVLOG_CHUNK_HEADER_SIZE + meta_len;
+	if (!(w->copy = calloc(1, w->copy_len))) {
+		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory");
+		goto fail;
+	}
+	memcpy(w->copy, WIRE_CHUNK_SYNC, 8);
+	wire_put32(w->copy + WIRE_CH_LEN, (uint32_t)meta_len);
+	wire_put32(w->copy + WIRE_CH_META_FP, w->schema_fp);
+	wire_put32(w->copy + WIRE_CH_PAYLOAD_CRC, hvlog_crc32c(0, meta, meta_len));
+	memcpy(w->copy + HVLOG_CHUNK_HEADER_SIZE, meta, meta_len);
 	w->nstreams = c.nstreams;
 	w->streams = calloc(c.nstreams, sizeof *w->streams);
 	w->bufs = malloc((size_t)c.nstreams * c.chunk_size);
@@ -624,6 +703,14 @@ hvlog_status hvlog_writer_open_path(hvlog_writer **out, const char *path, const 
 	return writer_start(out, w, cfg, err);
 }
 
+void hvlog_writer_stats_get(hvlog_writer *w, hvlog_writer_stats *st)
+{
+	pthread_mutex_lock(&w->lock);
+	*st = w->stats;
+	st->bytes = w->offset;
+	pthread_mutex_unlock(&w->lock);
+}
+
 hvlog_status hvlog_writer_close(hvlog_writer *w, hvlog_error *err)
 {
 	hvlog_status st;
@@ -643,6 +730,19 @@ hvlog_status hvlog_writer_close(hvlog_writer *w, hvlog_error *err)
 	for (uint32_t i = 0; i < w->nstreams; i++) {
 		write_chunk(&w->streams[i].s, 1);
 	}
+	/* The last metadata copy and the trailer that points at it, so that a
+	 * reader finds the metadata from the end of the file when the block
+	 * after the header is damaged (FORMAT.md §4.6). */
+	pthread_mutex_lock(&w->lock);
+	uint64_t at = w->offset + w->owed;
+	if (write_copy(w, 1) == HVLOG_OK) {
+		uint8_t t[WIRE_TRAILER_SIZE] = { 0 };
+		memcpy(t, WIRE_TRAILER_MAGIC, 8);
+		wire_put64(t + WIRE_TR_META_OFF, at);
+		wire_put32(t + WIRE_TR_CRC, hvlog_crc32c(0, t, WIRE_TR_CRC));
+		sink_write(w, t, sizeof t, UINT32_MAX);
+	}
+	pthread_mutex_unlock(&w->lock);
 	if (w->own_fd && w->fd >= 0) {
 		if (close(w->fd) != 0 && w->first_error == HVLOG_OK) {
 			w->first_error = HVLOG_IO;

@@ -39,7 +39,18 @@ typedef struct hvlog_meta {
 	const hvlog_stream_info *streams;
 	uint64_t data_offset;             /* where the first chunk starts */
 	const void *internal;             /* private to libhvlog (formatting tables); NULL is fine */
+	uint32_t nprops;                  /* the producer's key/value pairs (FORMAT.md §3.2) */
+	const hvlog_meta_prop *props;
+	uint64_t flush_interval_ns;       /* the producer's flush interval; 0: not stated */
+	uint32_t schema_fp;               /* the schema fingerprint (FORMAT.md §4.1) */
+	/* Where this metadata came from: 0 the block after the file header;
+	 * otherwise the file offset of the metadata chunk it was read from,
+	 * or UINT64_MAX for a fallback (hvlog_reader_options). */
+	uint64_t source;
 } hvlog_meta;
+
+/* The value of key `key` in m's props, or NULL. */
+HVLOG_API const char *hvlog_meta_prop_get(const hvlog_meta *m, const char *key);
 
 typedef enum hvlog_item_kind {
 	HVLOG_ITEM_EVENT,
@@ -78,6 +89,27 @@ HVLOG_API hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *pa
  * bytes must be the magic before anything is spooled (HVLOG_MALFORMED at
  * offset 0 otherwise, as for a file). */
 HVLOG_API hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err);
+
+/* How to open a trace whose metadata may be lost (FORMAT.md §6.1).  When
+ * the block after the header and every copy of it are damaged, the reader
+ * decodes with the fallback instead: `meta`, another trace's metadata
+ * (its schema and clock; it must outlive the reader), or else `schema`
+ * (e.g. hvlog_schema_builtin(), with a 1 GHz clock and streams named
+ * stream<N>).  Only chunks whose schema fingerprint matches the fallback
+ * are decoded; the others, and the fact that a fallback was used, come
+ * out as damage items.  With `force`, the fallback is used even when the
+ * file's own metadata is intact. */
+typedef struct hvlog_reader_options {
+	const hvlog_schema *schema;
+	const hvlog_meta *meta;
+	int force;
+} hvlog_reader_options;
+
+/* hvlog_reader_open_path / _fd with options; opts NULL: as those. */
+HVLOG_API hvlog_status hvlog_reader_open_path_with(hvlog_reader **out, const char *path,
+						   const hvlog_reader_options *opts, hvlog_error *err);
+HVLOG_API hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_reader_options *opts,
+						 hvlog_error *err);
 
 /* Another reader over base's input, for another thread: it shares, read-
  * only, base's descriptor (or spool file; read with pread), its parsed

@@ -34,6 +34,17 @@ typedef struct hvlog_stream_info {
 	uint32_t vp_index;       /* UINT32_MAX: not a virtual processor */
 } hvlog_stream_info;
 
+/* A producer-defined key/value pair stored in the metadata (FORMAT.md
+ * §3.2 `props`): provenance, host names, command lines.  Both are UTF-8
+ * text; key at most HVLOG_MAX_NAME bytes, value at most
+ * HVLOG_MAX_PROP_VALUE; at most HVLOG_MAX_PROPS pairs, keys distinct. */
+typedef struct hvlog_meta_prop {
+	const char *key;
+	const char *value;
+} hvlog_meta_prop;
+#define HVLOG_MAX_PROPS 256
+#define HVLOG_MAX_PROP_VALUE 1024
+
 /* Writes `len` bytes; returns 0 or an errno value.
  *
  * A failed write (docs/FORMAT.md §4.5): the writer cannot know how much of
@@ -66,6 +77,15 @@ typedef struct hvlog_writer_config {
 	 * whose chunk is full writes it itself, under the writer's lock). */
 	int nonblocking;
 	uint32_t buffers;
+	/* Stored in the metadata for readers (FORMAT.md §3.2): */
+	const hvlog_meta_prop *props;      /* NULL or nprops pairs, copied at open */
+	uint32_t nprops;
+	uint64_t flush_interval_ns;        /* how often the producer flushes each stream
+					    * (hvlog_stream_flush), for live readers'
+					    * watermarks; 0: not stated */
+	/* Bytes of chunks between copies of the metadata (FORMAT.md §4.6);
+	 * 0: 16 MiB; UINT64_MAX: none but the one at close. */
+	uint64_t meta_copy_interval;
 } hvlog_writer_config;
 
 /* Create `path` (truncating it) and write the file header and metadata.
@@ -98,6 +118,17 @@ HVLOG_API hvlog_status hvlog_stream_flush(hvlog_stream *s);
 
 /* Events dropped by stream s so far (sink errors), all reported or pending. */
 HVLOG_API uint64_t hvlog_stream_lost_total(const hvlog_stream *s);
+
+/* What the writer did so far (a consistent snapshot; any thread). */
+typedef struct hvlog_writer_stats {
+	uint64_t bytes;            /* handed to the sink */
+	uint64_t chunks;           /* chunks written */
+	uint64_t chunks_dropped;   /* chunks the sink refused (their events count as lost) */
+	uint64_t events_dropped;   /* events in those chunks */
+	uint64_t write_errors;     /* failed writes, each one followed by recovery (FORMAT.md §4.5) */
+	uint64_t meta_copies;      /* metadata copies written after the header's */
+} hvlog_writer_stats;
+HVLOG_API void hvlog_writer_stats_get(hvlog_writer *w, hvlog_writer_stats *st);
 
 /* Flush every stream (its producers must have stopped), write each stream's
  * final chunk, free everything.  Returns the first error met during the
