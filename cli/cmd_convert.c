@@ -220,7 +220,7 @@ static int convert_to(struct convert_opts *o)
 			code = EXIT_IO;
 			goto out;
 		}
-		c.out.json_ints = o->json_ints;
+		c.json_ints = o->json_ints;
 	}
 	if ((wcode = o->to->begin(&c)) != 0) {
 		code = wcode;

@@ -112,21 +112,37 @@ struct rawout {
 	char buf[1 << 20];
 };
 
-static int rawout_flush(struct rawout *o)
+/* Write s[0..n) unless a write failed before (o->failed: its errno). */
+static void rawout_write(struct rawout *o, const char *s, size_t n)
 {
-	size_t done = 0;
-
-	while (done < o->len && !o->failed) {
-		ssize_t k = write(o->fd, o->buf + done, o->len - done);
+	while (n && !o->failed) {
+		ssize_t k = write(o->fd, s, n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
 			o->failed = errno;
 		else
-			done += (size_t)k;
+			s += k, n -= (size_t)k;
 	}
+}
+
+static int rawout_flush(struct rawout *o)
+{
+	rawout_write(o, o->buf, o->len);
 	o->len = 0;
 	return o->failed;
+}
+
+/* n bytes, of any size (a meta item), after what the buffer holds. */
+static void rawout_put(struct rawout *o, const char *s, size_t n)
+{
+	if (n > sizeof o->buf - o->len) {
+		rawout_flush(o);
+		rawout_write(o, s, n);
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
 }
 
 int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvlog_format_kind format,
@@ -149,6 +165,12 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 	fflush(stdout);
 	raw.fd = fileno(stdout);
 	raw.len = 0;
+	raw.failed = 0;
+	if (fmt) {
+		size_t hn;
+		const char *h = hvlog_formatter_header(fmt, &hn);
+		rawout_put(&raw, h, hn);
+	}
 	while (n < sel->limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
 		if (!sel_match(sel, it))
 			continue;

@@ -142,7 +142,7 @@ run_examples() {
 	check "$d: where_json" "$bin/where_json" "$tmp/$d/p.hvlog" 'port == 0x3f8 && value != 0'
 	cp "$tmp/out" "$tmp/$d/where.json"
 	check "$d: decode --where as JSON" "$hvlog" decode --format json --where 'port == 0x3f8 && value != 0' "$tmp/$d/p.hvlog"
-	grep '"type":"event"' "$tmp/out" > "$tmp/$d/where.want"
+	grep -v '"type":"lost"' "$tmp/out" > "$tmp/$d/where.want"
 	if [ -s "$tmp/$d/where.json" ] && cmp -s "$tmp/$d/where.json" "$tmp/$d/where.want"; then ok; else
 		bad "$d: where_json differs from decode --where"; diff "$tmp/$d/where.json" "$tmp/$d/where.want" | head -5
 	fi
