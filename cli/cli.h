@@ -4,6 +4,7 @@
 #ifndef HVLOG_CLI_H
 #define HVLOG_CLI_H
 
+#include <argp.h>
 #include <stdio.h>
 
 #include <string.h>
@@ -43,8 +44,33 @@ static inline const char *cli_shown(const char *file)
 	return strcmp(file, "-") ? file : "(stdin)";
 }
 
-/* "text" or "json"; 0 or -1. */
-int cli_parse_format(const char *arg, hvlog_format_kind *kind);
+/* ---- the item pipeline (pipeline.c) -------------------------------------
+ * A command's pass over a trace: the items sel passes (NULL: all, no
+ * limit), up to --limit events, each handed to step (which returns
+ * nonzero to stop); damage reported on stderr as "hvlog: FILE:OFFSET: msg"
+ * (after before_message, which flushes what the command wrote before it)
+ * unless quiet_damage; a read error reported.  cli_run returns EXIT_OK,
+ * EXIT_DATA (damage reported) or the read error's exit code. */
+struct cli_run {
+	const char *shown;             /* the input, as messages name it */
+	const hvsel *sel;
+	int (*step)(void *ctx, const hvlog_item *it);
+	void (*before_message)(void *ctx); /* NULL: nothing to flush */
+	void *ctx;
+	int quiet_damage;
+	/* results */
+	hvlog_run_counts n;            /* what passed */
+	int damaged;                   /* damage was reported */
+	int read_failed;               /* reading failed (reported) */
+	int complete;                  /* read to the end, or to the limit */
+};
+int cli_run(hvlog_reader *r, struct cli_run *run);
+
+/* An option's argument that must be one of names (NULL-terminated): its
+ * index, else argp_error "unknown WHAT 'ARG' (a, b or c)". */
+int cli_choice_arg(struct argp_state *state, const char *what, const char *arg, const char *const *names);
+/* { "text", "json" }: --format of decode, info and stats, in that order. */
+extern const char *const cli_text_json[];
 
 /* Open a trace and compile the selection against it (reporting a bad
  * selection, *code EXIT_USAGE), then let the reader skip what it can.

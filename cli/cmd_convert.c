@@ -137,7 +137,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 
 static int convert_from(struct convert_opts *o)
 {
-	const char *shown = strcmp(o->file, "-") ? o->file : "(stdin)";
+	const char *shown = cli_shown(o->file);
 	FILE *in = strcmp(o->file, "-") ? fopen(o->file, "rb") : stdin;
 	struct stat st;
 	uint64_t size = 0;
@@ -172,17 +172,44 @@ static int convert_from(struct convert_opts *o)
 	return code;
 }
 
+/* One conversion under way: the writer, and the progress bar moved every
+ * 4096 items (where a failed write also stops it). */
+struct conversion {
+	const cv_format *to;
+	cv_ctx *c;
+	cv_progress prog;
+	uint64_t n;
+	int wcode; /* the writer's exit code */
+};
+
+static int convert_step(void *ctx, const hvlog_item *it)
+{
+	struct conversion *v = ctx;
+
+	if ((v->wcode = v->to->item(v->c, it)) != 0)
+		return 1;
+	if (!(++v->n & 0xfff)) {
+		cv_progress_update(&v->prog, it->offset);
+		return v->c->out.failed;
+	}
+	return 0;
+}
+
+/* A message clears the bar first. */
+static void convert_message(void *ctx)
+{
+	cv_progress_end(&((struct conversion *)ctx)->prog);
+}
+
 static int convert_to(struct convert_opts *o)
 {
-	const char *shown = strcmp(o->file, "-") ? o->file : "(stdin)";
+	const char *shown = cli_shown(o->file);
 	cv_ctx c = { .in_shown = shown, .out_path = o->out };
 	hvlog_reader *r;
 	hvlog_reader_stats stats;
-	hvlog_error err = { 0 };
-	hvlog_status st = HVLOG_END;
-	const hvlog_item *it;
-	uint64_t n = 0, events = 0;
-	cv_progress prog;
+	struct conversion v = { .to = o->to, .c = &c };
+	struct cli_run run = { .shown = shown, .sel = &o->sel, .step = convert_step, .before_message = convert_message,
+			       .ctx = &v };
 	cli_output out = { .fd = -1 };
 	FILE *f = NULL;
 	int code = EXIT_OK, wcode = 0, whole = 0;
@@ -226,33 +253,14 @@ static int convert_to(struct convert_opts *o)
 		code = wcode;
 		goto end;
 	}
-	cv_progress_start(&prog, "converting", o->progress ? stats.file_size : 0);
-	while (events < o->sel.limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (!sel_match(&o->sel, it))
-			continue;
-		if (it->kind == HVLOG_ITEM_EVENT) {
-			events++;
-		} else if (it->kind == HVLOG_ITEM_DAMAGE) {
-			cv_progress_end(&prog);
-			cli_error(shown, it->offset, "%s", it->damage_msg);
-			code = EXIT_DATA;
-		}
-		if ((wcode = o->to->item(&c, it)) != 0) {
-			code = wcode;
-			break;
-		}
-		if (!(++n & 0xfff)) {
-			cv_progress_update(&prog, it->offset);
-			if (c.out.failed)
-				break;
-		}
-	}
-	cv_progress_end(&prog);
+	cv_progress_start(&v.prog, "converting", o->progress ? stats.file_size : 0);
+	code = cli_run(r, &run);
+	cv_progress_end(&v.prog);
+	if ((wcode = v.wcode) != 0)
+		code = wcode;
 	/* whole: every item was read and written (damage is reported, and
 	 * has no other form in most formats) */
-	whole = !wcode && !c.out.failed && (st == HVLOG_END || st == HVLOG_OK);
-	if (st != HVLOG_OK && st != HVLOG_END)
-		code = cli_fail(shown, &err);
+	whole = !wcode && !c.out.failed && !run.read_failed;
 end:
 	if ((wcode = o->to->end(&c)) != 0) {
 		whole = 0;

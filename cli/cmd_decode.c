@@ -7,13 +7,13 @@
 #include <argp.h>
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "color.h"
+#include "threads.h"
 
 struct decode_opts {
 	const char *file;
@@ -21,8 +21,6 @@ struct decode_opts {
 	unsigned threads;      /* for --count; 0: the online CPUs */
 	hvsel sel;
 };
-
-enum { MAX_THREADS = 64 };
 
 static const struct argp_option options[] = {
 	{ "format", 'f', "FORMAT", 0, "text (default) or json (JSON Lines, one object per item)", 0 },
@@ -38,17 +36,6 @@ static const struct argp_child children[] = {
 	{ 0 }
 };
 
-int cli_parse_format(const char *arg, hvlog_format_kind *kind)
-{
-	if (!strcmp(arg, "text"))
-		*kind = HVLOG_FORMAT_TEXT;
-	else if (!strcmp(arg, "json"))
-		*kind = HVLOG_FORMAT_JSON;
-	else
-		return -1;
-	return 0;
-}
-
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct decode_opts *o = state->input;
@@ -58,21 +45,17 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		state->child_inputs[0] = &o->sel;
 		return 0;
 	case 'f':
-		if (cli_parse_format(arg, &o->format) != 0)
-			argp_error(state, "unknown format '%s' (text or json)", arg);
+		/* the choices in the order of hvlog_format_kind */
+		o->format = (hvlog_format_kind)cli_choice_arg(state, "format", arg, cli_text_json);
 		return 0;
 	case CLI_COLOR_KEY:
 		if (cli_color_set(arg) != 0)
 			argp_error(state, "unknown --color '%s' (auto, always or never)", arg);
 		return 0;
-	case 'j': {
-		char *end;
-		unsigned long n = strtoul(arg, &end, 10);
-		if (*arg < '0' || *arg > '9' || *end || n < 1 || n > MAX_THREADS)
-			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", MAX_THREADS, arg);
-		o->threads = (unsigned)n;
+	case 'j':
+		if (cli_parse_threads(arg, &o->threads) != 0)
+			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
 		return 0;
-	}
 	case ARGP_KEY_ARG:
 		if (o->file)
 			argp_error(state, "more than one FILE given");
@@ -145,20 +128,42 @@ static void rawout_put(struct rawout *o, const char *s, size_t n)
 	o->len += n;
 }
 
+struct printer {
+	const hvlog_formatter *fmt; /* NULL: --count */
+	struct rawout *raw;
+};
+
+static int print_step(void *ctx, const hvlog_item *it)
+{
+	struct printer *p = ctx;
+	struct rawout *raw = p->raw;
+
+	if (!p->fmt)
+		return 0;
+	if (sizeof raw->buf - raw->len < HVLOG_FORMAT_MAX && rawout_flush(raw))
+		return 1;
+	raw->len += hvlog_formatter_item(p->fmt, it, raw->buf + raw->len, sizeof raw->buf - raw->len);
+	return 0;
+}
+
+/* A message goes after the lines that came before it. */
+static void print_flush(void *ctx)
+{
+	rawout_flush(((struct printer *)ctx)->raw);
+}
+
 int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvlog_format_kind format,
 		       uint64_t t0)
 {
 	static char outbuf[1 << 16];
 	static struct rawout raw;
-	const hvlog_meta *m = hvlog_reader_meta(r);
-	const hvlog_item *it;
-	hvlog_error err = { 0 };
-	hvlog_status st = HVLOG_END;
-	uint64_t n = 0;
-	int code = EXIT_OK;
 	hvlog_formatter *fmt = NULL;
+	struct printer p = { NULL, &raw };
+	struct cli_run run = { .shown = shown, .sel = sel, .step = print_step, .before_message = print_flush,
+			       .ctx = &p };
+	int code;
 
-	if (!sel->count && cli_formatter(stdout, m, format, t0, &fmt) != 0)
+	if (!sel->count && cli_formatter(stdout, hvlog_reader_meta(r), format, t0, &fmt) != 0)
 		return EXIT_IO;
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
@@ -171,33 +176,15 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 		const char *h = hvlog_formatter_header(fmt, &hn);
 		rawout_put(&raw, h, hn);
 	}
-	while (n < sel->limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (!sel_match(sel, it))
-			continue;
-		if (it->kind == HVLOG_ITEM_EVENT)
-			n++;
-		else if (it->kind == HVLOG_ITEM_DAMAGE) {
-			rawout_flush(&raw); /* the message goes after what came before */
-			cli_error(shown, it->offset, "%s", it->damage_msg);
-			code = EXIT_DATA;
-		}
-		if (sel->count) {
-			continue;
-		} else {
-			if (sizeof raw.buf - raw.len < HVLOG_FORMAT_MAX && rawout_flush(&raw))
-				break;
-			raw.len += hvlog_formatter_item(fmt, it, raw.buf + raw.len, sizeof raw.buf - raw.len);
-		}
-	}
+	p.fmt = fmt;
+	code = cli_run(r, &run);
 	hvlog_formatter_free(fmt);
 	if (rawout_flush(&raw)) {
 		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(raw.failed));
 		return EXIT_IO;
 	}
-	if (n < sel->limit && st != HVLOG_END)
-		code = cli_fail(shown, &err);
 	if (sel->count)
-		printf("%llu\n", (unsigned long long)n);
+		printf("%llu\n", (unsigned long long)run.n.events);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(errno));
 		code = EXIT_IO;
@@ -226,12 +213,20 @@ struct counter {
 	struct cli_damage_list dmg;
 };
 
+/* Damage is kept to be listed in file order when the threads end. */
+static int count_step(void *ctx, const hvlog_item *it)
+{
+	if (it->kind == HVLOG_ITEM_DAMAGE)
+		cli_damage_add(ctx, it);
+	return 0;
+}
+
 static void *count_share(void *arg)
 {
 	struct counter *c = arg;
 	hvsel sel = sel_copy_given(c->given);
 	hvlog_reader_stats st;
-	const hvlog_item *it;
+	hvlog_run_counts n = { 0 };
 	hvlog_reader *r;
 
 	if ((c->st = hvlog_reader_open_sibling(&r, c->base, &c->err)) != HVLOG_OK)
@@ -243,15 +238,8 @@ static void *count_share(void *arg)
 	}
 	sel_apply(&sel, r);
 	hvlog_reader_set_partition(r, c->part, c->nparts);
-	while ((c->st = hvlog_reader_next(r, &it, &c->err)) == HVLOG_OK) {
-		if (!sel_match(&sel, it))
-			continue;
-		if (it->kind == HVLOG_ITEM_EVENT) {
-			c->n++;
-		} else if (it->kind == HVLOG_ITEM_DAMAGE) {
-			cli_damage_add(&c->dmg, it);
-		}
-	}
+	c->st = hvlog_select_run(r, sel.all_events ? NULL : sel.lib, UINT64_MAX, count_step, &c->dmg, &n, &c->err);
+	c->n = n.events;
 out:
 	sel_free_compiled(&sel);
 	hvlog_reader_close(r);
@@ -260,8 +248,8 @@ out:
 
 static int count_threads(const hvlog_reader *base, const char *shown, const hvsel *sel, unsigned nthreads)
 {
-	struct counter c[MAX_THREADS];
-	pthread_t t[MAX_THREADS];
+	struct counter c[CLI_MAX_THREADS];
+	pthread_t t[CLI_MAX_THREADS];
 	struct cli_damage_list all = { 0 };
 	uint64_t n = 0, more = 0;
 	unsigned started = 0;
@@ -351,14 +339,8 @@ int cmd_decode(int argc, char **argv)
 	}
 	if (!o.file)
 		o.file = "-";
-	if (!o.threads) {
-		/* the CPUs this process may run on (a container's or taskset's
-		 * share), not all the machine has */
-		cpu_set_t set;
-		long ncpu = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
-									: sysconf(_SC_NPROCESSORS_ONLN);
-		o.threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
-	}
+	if (!o.threads)
+		o.threads = cli_default_threads();
 	/* a limit counts the first N in time order: on one thread */
 	if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1) {
 		if ((r = cli_open(o.file, &code))) {

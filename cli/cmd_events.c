@@ -26,16 +26,12 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct events_opts *o = state->input;
 
 	switch (key) {
-	case 'f':
-		if (!strcmp(arg, "text"))
-			o->format = OUT_TEXT;
-		else if (!strcmp(arg, "json"))
-			o->format = OUT_JSON;
-		else if (!strcmp(arg, "markdown"))
-			o->format = OUT_MARKDOWN;
-		else
-			argp_error(state, "unknown format '%s' (text, json or markdown)", arg);
+	case 'f': {
+		static const char *const names[] = { [OUT_TEXT] = "text", [OUT_JSON] = "json",
+						     [OUT_MARKDOWN] = "markdown", NULL };
+		o->format = cli_choice_arg(state, "format", arg, names);
 		return 0;
+	}
 	case 'g':
 		o->group = arg;
 		return 0;

@@ -37,12 +37,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		o->verify = 1;
 		return 0;
 	case 'f':
-		if (!strcmp(arg, "text"))
-			o->json = 0;
-		else if (!strcmp(arg, "json"))
-			o->json = 1;
-		else
-			argp_error(state, "unknown format '%s' (text or json)", arg);
+		o->json = cli_choice_arg(state, "format", arg, cli_text_json);
 		return 0;
 	case ARGP_KEY_ARG:
 		if (o->file)
@@ -70,6 +65,25 @@ static void fmt_epoch(char *buf, size_t cap, int64_t ns)
 	snprintf(buf, cap, "%s.%09ldZ", tmp, frac);
 }
 
+/* Per stream its events and lost events; damage kept for --verify. */
+struct tally {
+	uint64_t *sev, *slost;
+	struct cli_damage_list *dl; /* NULL: not kept */
+};
+
+static int tally_step(void *ctx, const hvlog_item *it)
+{
+	struct tally *t = ctx;
+
+	if (it->kind == HVLOG_ITEM_EVENT)
+		t->sev[it->stream]++;
+	else if (it->kind == HVLOG_ITEM_LOST)
+		t->slost[it->stream] += it->lost_count;
+	else if (t->dl)
+		cli_damage_add(t->dl, it);
+	return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
 	static const char doc[] = "Describe a trace: format version, producer, clock, schema, streams, "
@@ -79,9 +93,6 @@ int cmd_info(int argc, char **argv)
 	hvlog_reader *r;
 	hvlog_reader_stats st0, st;
 	const hvlog_meta *m;
-	const hvlog_item *it;
-	hvlog_error err = { 0 };
-	hvlog_status rs;
 	uint64_t *sev = NULL, *slost = NULL, data_bytes, span_ns;
 	struct cli_damage_list dl = { 0 };
 	const struct cli_damage *dmg;
@@ -101,15 +112,12 @@ int cmd_info(int argc, char **argv)
 		code = EXIT_IO;
 		goto out;
 	}
-	while ((rs = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (it->kind == HVLOG_ITEM_EVENT) {
-			sev[it->stream]++;
-		} else if (it->kind == HVLOG_ITEM_LOST) {
-			slost[it->stream] += it->lost_count;
-		} else if (o.verify) {
-			cli_damage_add(&dl, it);
-		}
-	}
+	/* every item; damage is counted (and listed with --verify), not reported */
+	struct tally t = { sev, slost, o.verify ? &dl : NULL };
+	struct cli_run run = { .shown = cli_shown(o.file), .step = tally_step, .ctx = &t, .quiet_damage = 1 };
+	code = cli_run(r, &run);
+	if (run.read_failed)
+		goto out;
 	if (dl.nomem) {
 		cli_error(NULL, UINT64_MAX, "out of memory");
 		code = EXIT_IO;
@@ -117,10 +125,6 @@ int cmd_info(int argc, char **argv)
 	}
 	cli_damage_sort(&dl); /* listed in offset order */
 	dmg = dl.v;
-	if (rs != HVLOG_END) {
-		code = cli_fail(cli_shown(o.file), &err);
-		goto out;
-	}
 	hvlog_reader_stats_get(r, &st);
 	data_bytes = st.file_size > m->data_offset ? st.file_size - m->data_offset : 0;
 	span_ns = st.last_ts > st0.first_ts ? hvlog_ticks_to_ns(st.last_ts, st0.first_ts, m->clock_hz) : 0;

@@ -19,7 +19,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "threads.h"
@@ -65,12 +64,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		state->child_inputs[0] = &o->sel;
 		return 0;
 	case 'f':
-		if (!strcmp(arg, "text"))
-			o->json = 0;
-		else if (!strcmp(arg, "json"))
-			o->json = 1;
-		else
-			argp_error(state, "unknown format '%s' (text or json)", arg);
+		o->json = cli_choice_arg(state, "format", arg, cli_text_json);
 		return 0;
 	case 'j':
 		if (cli_parse_threads(arg, &o->threads) != 0)
@@ -422,33 +416,31 @@ static void totals_free(struct totals *T, int ntops)
 
 /* ---- one thread: the trace in time order ------------------------------------ */
 
+struct adder {
+	hvlog_stats *s;
+	int nomem;
+};
+
+static int add_step(void *ctx, const hvlog_item *it)
+{
+	struct adder *a = ctx;
+
+	return (a->nomem = hvlog_stats_add(a->s, it) != HVLOG_OK);
+}
+
 /* The exit code; *failed if reading failed (no report then). */
 static int stats_sequential(hvlog_reader *r, const struct stats_opts *o, hvlog_stats *s, int *failed)
 {
-	const hvlog_item *it;
-	hvlog_error err = { 0 };
-	hvlog_status st = HVLOG_END;
-	uint64_t n = 0;
-	int code = EXIT_OK;
+	struct adder a = { s, 0 };
+	struct cli_run run = { .shown = cli_shown(o->file), .sel = &o->sel, .step = add_step, .ctx = &a };
+	int code = cli_run(r, &run);
 
-	while (n < o->sel.limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (!sel_match(&o->sel, it))
-			continue;
-		if (it->kind == HVLOG_ITEM_DAMAGE) {
-			cli_error(cli_shown(o->file), it->offset, "%s", it->damage_msg);
-			code = EXIT_DATA;
-		}
-		if (hvlog_stats_add(s, it) != HVLOG_OK) {
-			cli_error(NULL, UINT64_MAX, "out of memory");
-			*failed = 1;
-			return EXIT_IO;
-		}
-		n += it->kind == HVLOG_ITEM_EVENT;
-	}
-	if (n < o->sel.limit && st != HVLOG_END) {
+	if (a.nomem) {
+		cli_error(NULL, UINT64_MAX, "out of memory");
 		*failed = 1;
-		return cli_fail(cli_shown(o->file), &err);
+		return EXIT_IO;
 	}
+	*failed = run.read_failed;
 	return code;
 }
 
@@ -467,7 +459,7 @@ static int stats_sequential(hvlog_reader *r, const struct stats_opts *o, hvlog_s
  * of two shares in an order their file offsets contradict. */
 
 struct share {
-	const char *file;
+	const hvlog_reader *base; /* the shares are its siblings */
 	const hvsel *given;
 	const hvlog_stats_config *cfg;
 	uint64_t lo, hi;        /* the share's ticks, inclusive */
@@ -477,10 +469,33 @@ struct share {
 	int ok;                 /* read to the end, in time order, without damage */
 };
 
-/* A reader of its own for one thread. */
-static hvlog_status open_share(hvlog_reader **r, const char *file, hvlog_error *err)
+/* What a share keeps of the items in its range: out of time order or
+ * damage stops it (the count falls back to one thread). */
+struct share_pass {
+	struct share *c;
+	const hvsel *sel;
+	uint64_t prev;
+	int stopped;
+};
+
+static int share_step(void *ctx, const hvlog_item *it)
 {
-	return hvlog_reader_open_path(r, file, err);
+	struct share_pass *p = ctx;
+	struct share *c = p->c;
+
+	if (it->kind == HVLOG_ITEM_DAMAGE || it->ts < p->prev)
+		return p->stopped = 1;
+	p->prev = it->ts;
+	if (it->ts < c->lo || it->ts > c->hi || !sel_match(p->sel, it))
+		return 0;
+	if (it->stream < c->nstreams) {
+		uint64_t *o = &c->off[2 * (size_t)it->stream];
+		if (it->offset < o[0])
+			o[0] = it->offset;
+		if (it->offset > o[1] || o[1] == UINT64_MAX)
+			o[1] = it->offset;
+	}
+	return p->stopped = hvlog_stats_add(c->st, it) != HVLOG_OK;
 }
 
 static void *stats_share(void *arg)
@@ -489,13 +504,12 @@ static void *stats_share(void *arg)
 	hvsel sel = sel_copy_given(c->given);
 	hvlog_reader_stats rst;
 	hvlog_error err = { 0 };
-	hvlog_status st;
-	const hvlog_item *it;
 	hvlog_reader *r = NULL;
-	uint64_t prev = 0;
+	struct share_pass pass = { c, &sel, 0, 0 };
 	char msg[1024];
 
-	if (open_share(&r, c->file, &err) != HVLOG_OK)
+	/* a sibling: the metadata and chunk index of the open, not read again */
+	if (hvlog_reader_open_sibling(&r, c->base, &err) != HVLOG_OK)
 		goto out;
 	hvlog_reader_stats_get(r, &rst);
 	if (hvlog_reader_meta(r)->nstreams != c->nstreams ||
@@ -504,23 +518,8 @@ static void *stats_share(void *arg)
 		goto out;
 	sel_apply(&sel, r);
 	hvlog_reader_set_time_range(r, c->lo > sel.lo ? c->lo : sel.lo, c->hi < sel.hi ? c->hi : sel.hi);
-	while ((st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (it->kind == HVLOG_ITEM_DAMAGE || it->ts < prev)
-			goto out;
-		prev = it->ts;
-		if (it->ts < c->lo || it->ts > c->hi || !sel_match(&sel, it))
-			continue;
-		if (it->stream < c->nstreams) {
-			uint64_t *o = &c->off[2 * (size_t)it->stream];
-			if (it->offset < o[0])
-				o[0] = it->offset;
-			if (it->offset > o[1] || o[1] == UINT64_MAX)
-				o[1] = it->offset;
-		}
-		if (hvlog_stats_add(c->st, it) != HVLOG_OK)
-			goto out;
-	}
-	c->ok = st == HVLOG_END;
+	/* (every item, to see time go back and damage; the selection in the step) */
+	c->ok = hvlog_select_run(r, NULL, UINT64_MAX, share_step, &pass, NULL, &err) == HVLOG_END && !pass.stopped;
 out:
 	sel_free_compiled(&sel);
 	hvlog_reader_close(r);
@@ -570,7 +569,7 @@ static int stats_threads(const struct stats_opts *o, hvlog_reader *r, const hvlo
 		return 0;
 	memset(c, 0, sizeof c);
 	for (unsigned k = 0; k < n; k++) {
-		c[k] = (struct share){ .file = o->file, .given = &o->sel, .cfg = cfg, .nstreams = ns,
+		c[k] = (struct share){ .base = r, .given = &o->sel, .cfg = cfg, .nstreams = ns,
 				       .lo = k ? lo + step * k : 0, .hi = k + 1 < n ? lo + step * (k + 1) - 1 : UINT64_MAX };
 		if (!(c[k].off = malloc((2 * (size_t)ns + 1) * sizeof *c[k].off))) {
 			ok = 0;
@@ -602,18 +601,14 @@ static int stats_threads(const struct stats_opts *o, hvlog_reader *r, const hvlo
 }
 
 /* The threads: -j, else cli_default_threads().  One for what only one
- * pass in order can do (--limit: the first N), and for an input that
- * cannot be opened again (standard input, a pipe). */
+ * pass in order can do (--limit: the first N).  Standard input and pipes
+ * too have several: the shares are siblings of the one reader, which
+ * read the input once. */
 static unsigned stats_nthreads(const struct stats_opts *o)
 {
-	struct stat sb;
-	unsigned n = o->threads;
-
-	if (!n)
-		n = cli_default_threads();
-	if (o->sel.limit != UINT64_MAX || !strcmp(o->file, "-") || stat(o->file, &sb) != 0 || !S_ISREG(sb.st_mode))
+	if (o->sel.limit != UINT64_MAX)
 		return 1;
-	return n;
+	return o->threads ? o->threads : cli_default_threads();
 }
 
 int cmd_stats(int argc, char **argv)

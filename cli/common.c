@@ -66,7 +66,7 @@ hvlog_reader *cli_open(const char *file, int *code)
 	hvlog_error err = { 0 };
 
 	if (hvlog_reader_open_path(&r, file, &err) != HVLOG_OK) {
-		*code = cli_fail(!strcmp(file, "-") ? "(stdin)" : file, &err);
+		*code = cli_fail(cli_shown(file), &err);
 		return NULL;
 	}
 	return r;

@@ -655,3 +655,36 @@ void hvlog_select_free(hvlog_select *s)
 	free(s->part_param);
 	free(s);
 }
+
+/* ---- the item pipeline ---------------------------------------------------- */
+
+hvlog_status hvlog_select_run(hvlog_reader *r, const hvlog_select *s, uint64_t limit, hvlog_item_fn fn, void *ctx,
+			      hvlog_run_counts *counts, hvlog_error *err)
+{
+	hvlog_run_counts local = { 0 }, *n = counts ? counts : &local;
+	uint64_t events = 0;
+	const hvlog_item *it;
+	hvlog_status st;
+
+	while (events < limit) {
+		if ((st = hvlog_reader_next(r, &it, err)) != HVLOG_OK)
+			return st;
+		if (s && !hvlog_select_match(s, it))
+			continue;
+		switch (it->kind) {
+		case HVLOG_ITEM_EVENT:
+			events++;
+			n->events++;
+			break;
+		case HVLOG_ITEM_LOST:
+			n->lost++;
+			break;
+		case HVLOG_ITEM_DAMAGE:
+			n->damage++;
+			break;
+		}
+		if (fn(ctx, it))
+			return HVLOG_OK;
+	}
+	return HVLOG_END;
+}
