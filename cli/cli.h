@@ -69,6 +69,12 @@ int cli_run(hvlog_reader *r, struct cli_run *run);
 /* An option's argument that must be one of names (NULL-terminated): its
  * index, else argp_error "unknown WHAT 'ARG' (a, b or c)". */
 int cli_choice_arg(struct argp_state *state, const char *what, const char *arg, const char *const *names);
+/* The argp child of every command that reads one trace: the FILE argument
+ * (at most one; none is "-", standard input).  Its input is a const char **
+ * (state->child_inputs[i] = &o->file in the parent's ARGP_KEY_INIT). */
+extern const struct argp cli_file_argp;
+#define CLI_FILE_CHILD { &cli_file_argp, 0, NULL, 0 }
+
 /* { "text", "json" }: --format of decode, info and stats, in that order. */
 extern const char *const cli_text_json[];
 

@@ -72,6 +72,7 @@ static const struct argp *selection_argp(void)
 
 static struct argp_child children[] = {
 	{ NULL, 0, "Selection, for --to (lost events and damage are always converted):", 0 },
+	CLI_FILE_CHILD,
 	{ 0 }
 };
 
@@ -89,6 +90,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &o->sel;
+		state->child_inputs[1] = &o->file;
 		return 0;
 	case 't':
 		o->to = NULL;
@@ -114,11 +116,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_JSON_INTEGERS:
 		o->json_ints = 1;
-		return 0;
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one FILE given");
-		o->file = arg;
 		return 0;
 	case ARGP_KEY_END:
 		if (!o->to == !o->from)
@@ -318,8 +315,6 @@ int cmd_convert(int argc, char **argv)
 		sel_free(&o.sel);
 		return EXIT_USAGE;
 	}
-	if (!o.file)
-		o.file = "-";
 	code = o.from ? convert_from(&o) : convert_to(&o);
 	sel_free(&o.sel);
 	return code;

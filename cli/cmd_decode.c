@@ -33,6 +33,7 @@ static const struct argp_option options[] = {
 
 static const struct argp_child children[] = {
 	{ &sel_argp, 0, "Selection (lost events and damage are always shown):", 0 },
+	CLI_FILE_CHILD,
 	{ 0 }
 };
 
@@ -43,6 +44,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &o->sel;
+		state->child_inputs[1] = &o->file;
 		return 0;
 	case 'f':
 		/* the choices in the order of hvlog_format_kind */
@@ -55,11 +57,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'j':
 		if (cli_parse_threads(arg, &o->threads) != 0)
 			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
-		return 0;
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one FILE given");
-		o->file = arg;
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -337,8 +334,6 @@ int cmd_decode(int argc, char **argv)
 		sel_free(&o.sel);
 		return EXIT_USAGE;
 	}
-	if (!o.file)
-		o.file = "-";
 	if (!o.threads)
 		o.threads = cli_default_threads();
 	/* a limit counts the first N in time order: on one thread */

@@ -37,6 +37,7 @@ static const struct argp_option options[] = {
 
 static const struct argp_child children[] = {
 	{ &sel_argp, 0, "Selection (lost-event records are kept; see also --help of decode):", 0 },
+	CLI_FILE_CHILD,
 	{ 0 }
 };
 
@@ -47,6 +48,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &o->sel;
+		state->child_inputs[1] = &o->file;
 		return 0;
 	case 'o':
 		o->out = arg;
@@ -59,11 +61,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 	case OPT_FORCE:
 		o->force = 1;
-		return 0;
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one FILE given");
-		o->file = arg;
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -157,8 +154,6 @@ int cmd_filter(int argc, char **argv)
 		sel_free(&o.sel);
 		return EXIT_USAGE;
 	}
-	if (!o.file)
-		o.file = "-";
 	if (o.format == OUT_BINARY && !o.sel.count) {
 		if ((!o.out || !strcmp(o.out, "-")) && isatty(STDOUT_FILENO) && !o.force) {
 			cli_error(NULL, UINT64_MAX,

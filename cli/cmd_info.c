@@ -33,16 +33,14 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct info_opts *o = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &o->file;
+		return 0;
 	case OPT_VERIFY:
 		o->verify = 1;
 		return 0;
 	case 'f':
 		o->json = cli_choice_arg(state, "format", arg, cli_text_json);
-		return 0;
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one FILE given");
-		o->file = arg;
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -88,7 +86,8 @@ int cmd_info(int argc, char **argv)
 {
 	static const char doc[] = "Describe a trace: format version, producer, clock, schema, streams, "
 				  "chunks, events, time range, bytes per event, lost events and damage.";
-	static const struct argp argp = { options, parse, "[FILE|-]", doc, NULL, NULL, NULL };
+	static const struct argp_child children[] = { CLI_FILE_CHILD, { 0 } };
+	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
 	struct info_opts o = { 0 };
 	hvlog_reader *r;
 	hvlog_reader_stats st0, st;
@@ -101,8 +100,6 @@ int cmd_info(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0)
 		return EXIT_USAGE;
-	if (!o.file)
-		o.file = "-";
 	if (!(r = cli_open(o.file, &code)))
 		return code;
 	m = hvlog_reader_meta(r);

@@ -52,6 +52,7 @@ static const struct argp_option options[] = {
 };
 static const struct argp_child children[] = {
 	{ &sel_argp, 0, "Selection (the numbers cover the selected events):", 0 },
+	CLI_FILE_CHILD,
 	{ 0 }
 };
 
@@ -62,6 +63,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &o->sel;
+		state->child_inputs[1] = &o->file;
 		return 0;
 	case 'f':
 		o->json = cli_choice_arg(state, "format", arg, cli_text_json);
@@ -93,11 +95,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		}
 		return 0;
 	}
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one FILE given");
-		o->file = arg;
-		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -637,8 +634,6 @@ int cmd_stats(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
-	if (!o.file)
-		o.file = "-";
 	nthreads = stats_nthreads(&o);
 	if (!(r = cli_open_selected(o.file, &o.sel, &t0, &code)))
 		goto out;

@@ -62,3 +62,25 @@ int cli_choice_arg(struct argp_state *state, const char *what, const char *arg, 
 }
 
 const char *const cli_text_json[] = { "text", "json", NULL };
+
+/* FILE: at most one; none is standard input. */
+static error_t file_parse(int key, char *arg, struct argp_state *state)
+{
+	const char **file = state->input;
+
+	switch (key) {
+	case ARGP_KEY_ARG:
+		if (*file)
+			argp_error(state, "more than one FILE given");
+		*file = arg;
+		return 0;
+	case ARGP_KEY_END:
+		if (!*file)
+			*file = "-";
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const struct argp cli_file_argp = { NULL, file_parse, NULL, NULL, NULL, NULL, NULL };
