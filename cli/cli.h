@@ -32,6 +32,12 @@ void cli_json_str(const char *s);
  * in use at once (several in one printf); NULL gives "". */
 const char *cli_tty(const char *s);
 
+/* Terminal columns of s (UTF-8: a wide character takes 2, a combining
+ * mark none), and cli_tty(s) padded with spaces to `width` columns: table
+ * cells that line up whatever the names are made of. */
+size_t cli_width(const char *s);
+const char *cli_pad(const char *s, size_t width);
+
 /* Report a failed library call with its context; returns the exit code. */
 int cli_fail(const char *file, const hvlog_error *err);
 
@@ -69,6 +75,13 @@ int cli_run(hvlog_reader *r, struct cli_run *run);
 /* An option's argument that must be one of names (NULL-terminated): its
  * index, else argp_error "unknown WHAT 'ARG' (a, b or c)". */
 int cli_choice_arg(struct argp_state *state, const char *what, const char *arg, const char *const *names);
+/* What the first n bytes of a file look like ("gzip-compressed data",
+ * "JSON ...", "an hvlog trace"...), to name a wrong input's format; NULL
+ * if nothing known.  _path reads them from a file (NULL for "-"). */
+#define CLI_SNIFF_TRACE "an hvlog trace"
+const char *cli_sniff(const unsigned char *b, size_t n);
+const char *cli_sniff_path(const char *path);
+
 /* The argp child of every command that reads one trace: the FILE argument
  * (at most one; none is "-", standard input).  Its input is a const char **
  * (state->child_inputs[i] = &o->file in the parent's ARGP_KEY_INIT). */

@@ -145,6 +145,14 @@ static int convert_from(struct convert_opts *o)
 		cli_error(o->file, UINT64_MAX, "cannot open: %s", strerror(errno));
 		return EXIT_IO;
 	}
+	/* an input of another format is named, not parsed into a puzzling error */
+	const char *like = cli_sniff_path(o->file);
+	if (like && strncmp(like, o->from[0] == 'j' ? "JSON" : "CBOR", 4)) {
+		cli_error(shown, UINT64_MAX, "not %s: it looks like %s", o->from[0] == 'j' ? "JSON Lines" : "a CBOR sequence",
+			  like);
+		fclose(in);
+		return EXIT_DATA;
+	}
 	if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
 		size = (uint64_t)st.st_size;
 	if (!o->out && isatty(STDOUT_FILENO)) {

@@ -26,8 +26,8 @@ static const struct argp_option options[] = {
 	{ "format", 'f', "FORMAT", 0, "text (default) or json (JSON Lines, one object per item)", 0 },
 	CLI_COLOR_OPTION,
 	{ "threads", 'j', "N", 0,
-	  "with --count: count on N threads, each a share of the chunks (default: one per CPU; the count is "
-	  "the same)", 0 },
+	  "with --count (only): count on N threads, each a share of the chunks (default: one per CPU; the "
+	  "count is the same)", 0 },
 	{ 0 }
 };
 
@@ -58,9 +58,42 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		if (cli_parse_threads(arg, &o->threads) != 0)
 			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
 		return 0;
+	case ARGP_KEY_END:
+		/* printing is in time order, one item after another: no share of it
+		 * runs on another thread, and a -j that did nothing would mislead */
+		if (o->threads && !o->sel.count)
+			argp_error(state, "--threads applies to --count only (the items print in time order, on one "
+					  "thread)");
+		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
+}
+
+/* A time window that selects nothing whatever the events: inverted, or
+ * outside the trace.  Its message (into msg), or 0 if the window is fine. */
+static int window_empty(const hvsel *sel, const hvlog_reader_stats *st, uint64_t hz, char *msg, size_t cap)
+{
+	uint64_t ns;
+
+	if (sel->since && sel->until && sel->lo > sel->hi) {
+		snprintf(msg, cap, "--since %s is after --until %s: the time window is empty", sel->since, sel->until);
+		return 1;
+	}
+	if (!st->chunks_indexed)
+		return 0; /* (no events: nothing to be outside of) */
+	if (sel->since && sel->lo > st->last_ts) {
+		ns = hvlog_ticks_to_ns(st->last_ts, st->first_ts, hz);
+		snprintf(msg, cap, "--since %s is after the trace's last event (at %llu.%09llu s)", sel->since,
+			 (unsigned long long)(ns / 1000000000u), (unsigned long long)(ns % 1000000000u));
+		return 1;
+	}
+	if (sel->until && sel->hi < st->first_ts) {
+		snprintf(msg, cap, "--until %s is before the trace's first event (tick %llu)", sel->until,
+			 (unsigned long long)st->first_ts);
+		return 1;
+	}
+	return 0;
 }
 
 hvlog_reader *cli_open_selected(const char *file, hvsel *sel, uint64_t *t0, int *code)
@@ -73,7 +106,8 @@ hvlog_reader *cli_open_selected(const char *file, hvsel *sel, uint64_t *t0, int 
 		return NULL;
 	hvlog_reader_stats_get(r, &st);
 	*t0 = st.first_ts;
-	if (sel_compile(sel, hvlog_reader_meta(r), *t0, msg, sizeof msg) != 0) {
+	if (sel_compile(sel, hvlog_reader_meta(r), *t0, msg, sizeof msg) != 0 ||
+	    window_empty(sel, &st, hvlog_reader_meta(r)->clock_hz, msg, sizeof msg)) {
 		cli_error(NULL, UINT64_MAX, "%s", msg);
 		hvlog_reader_close(r);
 		*code = EXIT_USAGE;
@@ -338,7 +372,9 @@ int cmd_decode(int argc, char **argv)
 		o.threads = cli_default_threads();
 	/* a limit counts the first N in time order: on one thread */
 	if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1) {
-		if ((r = cli_open(o.file, &code))) {
+		/* (compiled here too, so a bad selection is reported once, before
+		 * the threads; each thread compiles its own copy) */
+		if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
 			code = count_threads(r, cli_shown(o.file), &o.sel, o.threads);
 			hvlog_reader_close(r);
 		}

@@ -194,14 +194,18 @@ int cmd_info(int argc, char **argv)
 		       cli_tty(m->schema->name), m->schema->version, m->schema->ngroups, m->schema->nevents, m->schema->nvaltabs,
 		       m->schema->nslots, (unsigned long long)(m->data_offset - 32));
 		printf("streams:       %u\n", m->nstreams);
-		printf("  %-6s %-12s %10s %6s %14s %10s\n", "ID", "NAME", "PARTITION", "VP", "EVENTS", "LOST");
+		size_t wname = 12; /* the NAME column: as wide as the widest name */
+		for (uint32_t s = 0; s < m->nstreams; s++)
+			if (cli_width(cli_tty(m->streams[s].name)) > wname)
+				wname = cli_width(cli_tty(m->streams[s].name));
+		printf("  %-6s %s %10s %6s %14s %10s\n", "ID", cli_pad("NAME", wname), "PARTITION", "VP", "EVENTS", "LOST");
 		for (uint32_t s = 0; s < m->nstreams; s++) {
 			char vp[16];
 			if (m->streams[s].vp_index == UINT32_MAX)
 				snprintf(vp, sizeof vp, "-");
 			else
 				snprintf(vp, sizeof vp, "%u", m->streams[s].vp_index);
-			printf("  %-6u %-12s %10llu %6s %14llu %10llu\n", s, cli_tty(m->streams[s].name),
+			printf("  %-6u %s %10llu %6s %14llu %10llu\n", s, cli_pad(m->streams[s].name, wname),
 			       (unsigned long long)m->streams[s].partition_id, vp, (unsigned long long)sev[s],
 			       (unsigned long long)slost[s]);
 		}

@@ -128,6 +128,19 @@ static void fmt_dur(char *buf, size_t cap, uint64_t ns)
 		snprintf(buf, cap, "%.4gs", (double)ns / 1e9);
 }
 
+/* A column as wide as the widest of its cells, at least min. */
+static size_t widen(size_t w, const char *cell)
+{
+	size_t c = cli_width(cli_tty(cell));
+
+	return c > w ? c : w;
+}
+
+static const char *short_symbol(const char *sym)
+{
+	return strncmp(sym, "HV_TR_", 6) ? sym : sym + 6;
+}
+
 static double share(uint64_t part, uint64_t whole)
 {
 	return whole ? (double)part / (double)whole : 0.0;
@@ -287,19 +300,26 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	printf("lost:       %llu events\n", (unsigned long long)T->lost);
 	printf("damaged:    %llu regions\n", (unsigned long long)T->damaged);
 
+	/* the name columns as wide as their widest cell (display columns) */
+	size_t wa = 12, wn = 32, we = 32, ws = 12;
 	k = ranked(T->gcount, sc->ngroups, rk);
-	printf("\n%-12s %-32s %12s %7s\n", "GROUP", "NAME", "EVENTS", "SHARE");
+	for (uint32_t i = 0; i < k; i++) {
+		wa = widen(wa, sc->groups[rk[i].i].alias);
+		wn = widen(wn, sc->groups[rk[i].i].name);
+	}
+	printf("\n%s %s %12s %7s\n", cli_pad("GROUP", wa), cli_pad("NAME", wn), "EVENTS", "SHARE");
 	for (uint32_t i = 0; i < k; i++)
-		printf("%-12s %-32s %12llu %6.2f%%\n", cli_tty(sc->groups[rk[i].i].alias), cli_tty(sc->groups[rk[i].i].name),
+		printf("%s %s %12llu %6.2f%%\n", cli_pad(sc->groups[rk[i].i].alias, wa), cli_pad(sc->groups[rk[i].i].name, wn),
 		       (unsigned long long)rk[i].n, 100 * share(rk[i].n, T->n));
 
 	k = ranked(T->ecount, sc->nevents, rk);
-	printf("\n%-32s %12s %7s   %-9s %9s %9s %9s %9s\n", "EVENT", "EVENTS", "SHARE", "INTERVAL: MIN", "MEDIAN",
+	for (uint32_t i = 0; i < k; i++)
+		we = widen(we, short_symbol(sc->events[rk[i].i].symbol));
+	printf("\n%s %12s %7s   %-9s %9s %9s %9s %9s\n", cli_pad("EVENT", we), "EVENTS", "SHARE", "INTERVAL: MIN", "MEDIAN",
 	       "P95", "P99", "MAX");
 	for (uint32_t i = 0; i < k; i++) {
 		const struct interval *s = &T->ev[rk[i].i];
-		const char *sym = sc->events[rk[i].i].symbol;
-		printf("%-32s %12llu %6.2f%%", cli_tty(strncmp(sym, "HV_TR_", 6) ? sym : sym + 6), (unsigned long long)rk[i].n,
+		printf("%s %12llu %6.2f%%", cli_pad(short_symbol(sc->events[rk[i].i].symbol), we), (unsigned long long)rk[i].n,
 		       100 * share(rk[i].n, T->n));
 		if (s->iv.count) {
 			fmt_dur(a, sizeof a, hvlog_ticks_to_ns(s->iv.min, 0, m->clock_hz));
@@ -314,7 +334,10 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	printf("(intervals between consecutive events of a type over all streams; percentiles from a "
 	       "log-linear histogram, within 3.2%%)\n");
 
-	printf("\n%-6s %-12s %10s %6s %12s %7s %10s\n", "STREAM", "NAME", "PARTITION", "VP", "EVENTS", "SHARE", "LOST");
+	for (uint32_t i = 0; i < m->nstreams; i++)
+		if (T->scount[i] || T->slost[i])
+			ws = widen(ws, m->streams[i].name);
+	printf("\n%-6s %s %10s %6s %12s %7s %10s\n", "STREAM", cli_pad("NAME", ws), "PARTITION", "VP", "EVENTS", "SHARE", "LOST");
 	for (uint32_t i = 0; i < m->nstreams; i++) {
 		if (!T->scount[i] && !T->slost[i])
 			continue;
@@ -322,7 +345,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 			snprintf(a, sizeof a, "-");
 		else
 			snprintf(a, sizeof a, "%u", m->streams[i].vp_index);
-		printf("%-6u %-12s %10llu %6s %12llu %6.2f%% %10llu\n", i, cli_tty(m->streams[i].name),
+		printf("%-6u %s %10llu %6s %12llu %6.2f%% %10llu\n", i, cli_pad(m->streams[i].name, ws),
 		       (unsigned long long)m->streams[i].partition_id, a, (unsigned long long)T->scount[i],
 		       100 * share(T->scount[i], T->n), (unsigned long long)T->slost[i]);
 	}

@@ -221,6 +221,19 @@ complete_words hvlog decode --color=al
 has "$tmp/out" '^--color=always$' "completion: --color=al"
 complete_words hvlog events --format m
 has "$tmp/out" '^markdown$' "completion: events --format"
+complete_words hvlog convert --to ""
+has "$tmp/out" '^cbor$' "completion: convert --to values"
+has "$tmp/out" '^ctf$' "completion: convert --to ctf"
+complete_words hvlog convert -t c
+if grep -qx csv "$tmp/out" && grep -qx chrome "$tmp/out" && ! grep -qx json "$tmp/out"; then ok; else
+	bad "completion: convert -t c: $(tr '\n' ' ' < "$tmp/out")"; fi
+complete_words hvlog convert --from ""
+if [ "$(sort "$tmp/out" | tr '\n' ' ')" = "cbor json " ]; then ok; else
+	bad "completion: convert --from: $(tr '\n' ' ' < "$tmp/out")"; fi
+complete_words hvlog decode --where "port == 0x3f8 && val"
+has "$tmp/out" '^port == 0x3f8 && value$' "completion: a parameter name in --where"
+complete_words hvlog decode -w gues
+has "$tmp/out" '^guest_rip$' "completion: -w gues"
 : > "$tmp/trace-for-completion.hvlog"
 complete_words hvlog decode "$tmp/trace-for-c"
 has "$tmp/out" 'trace-for-completion\.hvlog$' "completion: file names"
