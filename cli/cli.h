@@ -87,6 +87,11 @@ const char *cli_sniff_path(const char *path);
  * (state->child_inputs[i] = &o->file in the parent's ARGP_KEY_INIT). */
 extern const struct argp cli_file_argp;
 #define CLI_FILE_CHILD { &cli_file_argp, 0, NULL, 0 }
+/* The children of a command that selects: the selection under `header`,
+ * then FILE; and its ARGP_KEY_INIT, which hands each its input (sel NULL:
+ * FILE alone).  Returns 0. */
+#define CLI_SELECTION_CHILDREN(header) { { &sel_argp, 0, header, 0 }, CLI_FILE_CHILD, { 0 } }
+error_t cli_inputs(struct argp_state *state, hvsel *sel, const char **file);
 
 /* { "text", "json" }: --format of decode, info and stats, in that order. */
 extern const char *const cli_text_json[];

@@ -87,11 +87,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct convert_opts *o = state->input;
 
+	if (key == ARGP_KEY_INIT)
+		return cli_inputs(state, &o->sel, &o->file);
 	switch (key) {
-	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &o->sel;
-		state->child_inputs[1] = &o->file;
-		return 0;
 	case 't':
 		o->to = NULL;
 		for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)

@@ -31,21 +31,15 @@ static const struct argp_option options[] = {
 	{ 0 }
 };
 
-static const struct argp_child children[] = {
-	{ &sel_argp, 0, "Selection (lost events and damage are always shown):", 0 },
-	CLI_FILE_CHILD,
-	{ 0 }
-};
+static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (lost events and damage are always shown):");
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct decode_opts *o = state->input;
 
+	if (key == ARGP_KEY_INIT)
+		return cli_inputs(state, &o->sel, &o->file);
 	switch (key) {
-	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &o->sel;
-		state->child_inputs[1] = &o->file;
-		return 0;
 	case 'f':
 		/* the choices in the order of hvlog_format_kind */
 		o->format = (hvlog_format_kind)cli_choice_arg(state, "format", arg, cli_text_json);

@@ -35,21 +35,15 @@ static const struct argp_option options[] = {
 	{ 0 }
 };
 
-static const struct argp_child children[] = {
-	{ &sel_argp, 0, "Selection (lost-event records are kept; see also --help of decode):", 0 },
-	CLI_FILE_CHILD,
-	{ 0 }
-};
+static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (lost-event records are kept; see also --help of decode):");
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct filter_opts *o = state->input;
 
+	if (key == ARGP_KEY_INIT)
+		return cli_inputs(state, &o->sel, &o->file);
 	switch (key) {
-	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &o->sel;
-		state->child_inputs[1] = &o->file;
-		return 0;
 	case 'o':
 		o->out = arg;
 		return 0;

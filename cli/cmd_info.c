@@ -32,10 +32,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct info_opts *o = state->input;
 
+	if (key == ARGP_KEY_INIT)
+		return cli_inputs(state, NULL, &o->file);
 	switch (key) {
-	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &o->file;
-		return 0;
 	case OPT_VERIFY:
 		o->verify = 1;
 		return 0;

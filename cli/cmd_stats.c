@@ -50,21 +50,15 @@ static const struct argp_option options[] = {
 	  "on N threads, each a time range of the trace (default: one per CPU; the output is the same)", 0 },
 	{ 0 }
 };
-static const struct argp_child children[] = {
-	{ &sel_argp, 0, "Selection (the numbers cover the selected events):", 0 },
-	CLI_FILE_CHILD,
-	{ 0 }
-};
+static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (the numbers cover the selected events):");
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct stats_opts *o = state->input;
 
+	if (key == ARGP_KEY_INIT)
+		return cli_inputs(state, &o->sel, &o->file);
 	switch (key) {
-	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &o->sel;
-		state->child_inputs[1] = &o->file;
-		return 0;
 	case 'f':
 		o->json = cli_choice_arg(state, "format", arg, cli_text_json);
 		return 0;

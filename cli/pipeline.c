@@ -84,3 +84,13 @@ static error_t file_parse(int key, char *arg, struct argp_state *state)
 }
 
 const struct argp cli_file_argp = { NULL, file_parse, NULL, NULL, NULL, NULL, NULL };
+
+error_t cli_inputs(struct argp_state *state, hvsel *sel, const char **file)
+{
+	unsigned i = 0;
+
+	if (sel)
+		state->child_inputs[i++] = sel;
+	state->child_inputs[i] = file;
+	return 0;
+}

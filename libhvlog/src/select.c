@@ -684,6 +684,9 @@ hvlog_status hvlog_select_run(hvlog_reader *r, const hvlog_select *s, uint64_t l
 			      hvlog_run_counts *counts, hvlog_error *err)
 {
 	hvlog_run_counts local = { 0 }, *n = counts ? counts : &local;
+	/* the counter of each kind of item */
+	uint64_t *const count[] = { [HVLOG_ITEM_EVENT] = &n->events, [HVLOG_ITEM_LOST] = &n->lost,
+				    [HVLOG_ITEM_DAMAGE] = &n->damage };
 	uint64_t events = 0;
 	const hvlog_item *it;
 	hvlog_status st;
@@ -693,18 +696,8 @@ hvlog_status hvlog_select_run(hvlog_reader *r, const hvlog_select *s, uint64_t l
 			return st;
 		if (s && !hvlog_select_match(s, it))
 			continue;
-		switch (it->kind) {
-		case HVLOG_ITEM_EVENT:
-			events++;
-			n->events++;
-			break;
-		case HVLOG_ITEM_LOST:
-			n->lost++;
-			break;
-		case HVLOG_ITEM_DAMAGE:
-			n->damage++;
-			break;
-		}
+		++*count[it->kind];
+		events += it->kind == HVLOG_ITEM_EVENT;
 		if (fn(ctx, it))
 			return HVLOG_OK;
 	}
