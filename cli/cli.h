@@ -53,7 +53,7 @@ static inline const char *cli_shown(const char *file)
 /* ---- the item pipeline (pipeline.c) -------------------------------------
  * A command's pass over a trace: the items sel passes (NULL: all, no
  * limit), up to --limit events, each handed to step (which returns
- * nonzero to stop); damage reported on stderr as "hvlog: FILE:OFFSET: msg"
+ * nonzero to stop; NULL: only counted); damage reported on stderr as "hvlog: FILE:OFFSET: msg"
  * (after before_message, which flushes what the command wrote before it)
  * unless quiet_damage; a read error reported.  cli_run returns EXIT_OK,
  * EXIT_DATA (damage reported) or the read error's exit code. */

@@ -154,7 +154,7 @@ static void rawout_put(struct rawout *o, const char *s, size_t n)
 }
 
 struct printer {
-	const hvlog_formatter *fmt; /* NULL: --count */
+	const hvlog_formatter *fmt;
 	struct rawout *raw;
 };
 
@@ -163,8 +163,6 @@ static int print_step(void *ctx, const hvlog_item *it)
 	struct printer *p = ctx;
 	struct rawout *raw = p->raw;
 
-	if (!p->fmt)
-		return 0;
 	if (sizeof raw->buf - raw->len < HVLOG_FORMAT_MAX && rawout_flush(raw))
 		return 1;
 	raw->len += hvlog_formatter_item(p->fmt, it, raw->buf + raw->len, sizeof raw->buf - raw->len);
@@ -184,8 +182,9 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 	static struct rawout raw;
 	hvlog_formatter *fmt = NULL;
 	struct printer p = { NULL, &raw };
-	struct cli_run run = { .shown = shown, .sel = sel, .step = print_step, .before_message = print_flush,
-			       .ctx = &p };
+	/* (--count: no step, the run counts) */
+	struct cli_run run = { .shown = shown, .sel = sel, .step = sel->count ? NULL : print_step,
+			       .before_message = print_flush, .ctx = &p };
 	int code;
 
 	if (!sel->count && cli_formatter(stdout, hvlog_reader_meta(r), format, t0, &fmt) != 0)

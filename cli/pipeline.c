@@ -22,7 +22,7 @@ static int run_step(void *ctx, const hvlog_item *it)
 		cli_error(run->shown, it->offset, "%s", it->damage_msg);
 		run->damaged = 1;
 	}
-	return run->step(run->ctx, it);
+	return run->step ? run->step(run->ctx, it) : 0;
 }
 
 int cli_run(hvlog_reader *r, struct cli_run *run)
