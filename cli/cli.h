@@ -32,6 +32,12 @@ void cli_json_str(const char *s);
  * in use at once (several in one printf); NULL gives "". */
 const char *cli_tty(const char *s);
 
+/* Terminal columns of s (UTF-8: a wide character takes 2, a combining
+ * mark none), and cli_tty(s) padded with spaces to `width` columns: table
+ * cells that line up whatever the names are made of. */
+size_t cli_width(const char *s);
+const char *cli_pad(const char *s, size_t width);
+
 /* Report a failed library call with its context; returns the exit code. */
 int cli_fail(const char *file, const hvlog_error *err);
 
@@ -49,8 +55,52 @@ static inline const char *cli_shown(const char *file)
 	return strcmp(file, "-") ? file : "(stdin)";
 }
 
-/* "text" or "json"; 0 or -1. */
-int cli_parse_format(const char *arg, hvlog_format_kind *kind);
+/* ---- the item pipeline (pipeline.c) -------------------------------------
+ * A command's pass over a trace: the items sel passes (NULL: all, no
+ * limit), up to --limit events, each handed to step (which returns
+ * nonzero to stop; NULL: only counted); damage reported on stderr as "hvlog: FILE:OFFSET: msg"
+ * (after before_message, which flushes what the command wrote before it)
+ * unless quiet_damage; a read error reported.  cli_run returns EXIT_OK,
+ * EXIT_DATA (damage reported) or the read error's exit code. */
+struct cli_run {
+	const char *shown;             /* the input, as messages name it */
+	const hvsel *sel;
+	int (*step)(void *ctx, const hvlog_item *it);
+	void (*before_message)(void *ctx); /* NULL: nothing to flush */
+	void *ctx;
+	int quiet_damage;
+	/* results */
+	hvlog_run_counts n;            /* what passed */
+	int damaged;                   /* damage was reported */
+	int read_failed;               /* reading failed (reported) */
+	int complete;                  /* read to the end, or to the limit */
+};
+int cli_run(hvlog_reader *r, struct cli_run *run);
+
+/* An option's argument that must be one of names (NULL-terminated): its
+ * index, else argp_error "unknown WHAT 'ARG' (a, b or c)". */
+int cli_choice_arg(struct argp_state *state, const char *what, const char *arg, const char *const *names);
+/* What the first n bytes of a file look like ("gzip-compressed data",
+ * "JSON ...", "an hvlog trace"...), to name a wrong input's format; NULL
+ * if nothing known.  _path reads them from a file (NULL for "-"). */
+#define CLI_SNIFF_TRACE "an hvlog trace"
+const char *cli_sniff(const unsigned char *b, size_t n);
+const char *cli_sniff_path(const char *path);
+
+/* The argp child of every command that reads one trace: the FILE argument
+ * (at most one; none is "-", standard input).  Its input is a const char **
+ * (state->child_inputs[i] = &o->file in the parent's ARGP_KEY_INIT). */
+extern const struct argp cli_file_argp;
+#define CLI_SCHEMA_CHILD { &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 }
+#define CLI_FILE_CHILD { &cli_file_argp, 0, NULL, 0 }
+/* The children of a command that selects: the selection under `header`,
+ * then FILE; and its ARGP_KEY_INIT, which hands each its input (sel NULL:
+ * FILE alone).  Returns 0. */
+#define CLI_SELECTION_CHILDREN(header) { { &sel_argp, 0, header, 0 }, CLI_FILE_CHILD, CLI_SCHEMA_CHILD, { 0 } }
+error_t cli_inputs(struct argp_state *state, hvsel *sel, const char **file);
+
+/* { "text", "json" }: --format of decode, info and stats, in that order. */
+extern const char *const cli_text_json[];
 
 /* Open a trace and compile the selection against it (reporting a bad
  * selection, *code EXIT_USAGE), then let the reader skip what it can.

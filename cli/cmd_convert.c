@@ -72,7 +72,8 @@ static const struct argp *selection_argp(void)
 
 static struct argp_child children[] = {
 	{ NULL, 0, "Selection, for --to (lost events and damage are always converted):", 0 },
-	{ &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 },
+	CLI_FILE_CHILD,
+	CLI_SCHEMA_CHILD,
 	{ 0 }
 };
 
@@ -87,10 +88,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct convert_opts *o = state->input;
 
+	if (key == ARGP_KEY_INIT)
+		return cli_inputs(state, &o->sel, &o->file);
 	switch (key) {
-	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &o->sel;
-		return 0;
 	case 't':
 		o->to = NULL;
 		for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
@@ -116,11 +116,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_JSON_INTEGERS:
 		o->json_ints = 1;
 		return 0;
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one FILE given");
-		o->file = arg;
-		return 0;
 	case ARGP_KEY_END:
 		if (!o->to == !o->from)
 			argp_error(state, "give one of --to FORMAT or --from FORMAT");
@@ -138,7 +133,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 
 static int convert_from(struct convert_opts *o)
 {
-	const char *shown = strcmp(o->file, "-") ? o->file : "(stdin)";
+	const char *shown = cli_shown(o->file);
 	FILE *in = strcmp(o->file, "-") ? fopen(o->file, "rb") : stdin;
 	struct stat st;
 	uint64_t size = 0;
@@ -148,6 +143,14 @@ static int convert_from(struct convert_opts *o)
 	if (!in) {
 		cli_error(o->file, UINT64_MAX, "cannot open: %s", strerror(errno));
 		return EXIT_IO;
+	}
+	/* an input of another format is named, not parsed into a puzzling error */
+	const char *like = cli_sniff_path(o->file);
+	if (like && strncmp(like, o->from[0] == 'j' ? "JSON" : "CBOR", 4)) {
+		cli_error(shown, UINT64_MAX, "not %s: it looks like %s", o->from[0] == 'j' ? "JSON Lines" : "a CBOR sequence",
+			  like);
+		fclose(in);
+		return EXIT_DATA;
 	}
 	if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
 		size = (uint64_t)st.st_size;
@@ -173,17 +176,44 @@ static int convert_from(struct convert_opts *o)
 	return code;
 }
 
+/* One conversion under way: the writer, and the progress bar moved every
+ * 4096 items (where a failed write also stops it). */
+struct conversion {
+	const cv_format *to;
+	cv_ctx *c;
+	cv_progress prog;
+	uint64_t n;
+	int wcode; /* the writer's exit code */
+};
+
+static int convert_step(void *ctx, const hvlog_item *it)
+{
+	struct conversion *v = ctx;
+
+	if ((v->wcode = v->to->item(v->c, it)) != 0)
+		return 1;
+	if (!(++v->n & 0xfff)) {
+		cv_progress_update(&v->prog, it->offset);
+		return v->c->out.failed;
+	}
+	return 0;
+}
+
+/* A message clears the bar first. */
+static void convert_message(void *ctx)
+{
+	cv_progress_end(&((struct conversion *)ctx)->prog);
+}
+
 static int convert_to(struct convert_opts *o)
 {
-	const char *shown = strcmp(o->file, "-") ? o->file : "(stdin)";
+	const char *shown = cli_shown(o->file);
 	cv_ctx c = { .in_shown = shown, .out_path = o->out };
 	hvlog_reader *r;
 	hvlog_reader_stats stats;
-	hvlog_error err = { 0 };
-	hvlog_status st = HVLOG_END;
-	const hvlog_item *it;
-	uint64_t n = 0, events = 0;
-	cv_progress prog;
+	struct conversion v = { .to = o->to, .c = &c };
+	struct cli_run run = { .shown = shown, .sel = &o->sel, .step = convert_step, .before_message = convert_message,
+			       .ctx = &v };
 	cli_output out = { .fd = -1 };
 	FILE *f = NULL;
 	int code = EXIT_OK, wcode = 0, whole = 0;
@@ -221,39 +251,20 @@ static int convert_to(struct convert_opts *o)
 			code = EXIT_IO;
 			goto out;
 		}
-		c.out.json_ints = o->json_ints;
+		c.json_ints = o->json_ints;
 	}
 	if ((wcode = o->to->begin(&c)) != 0) {
 		code = wcode;
 		goto end;
 	}
-	cv_progress_start(&prog, "converting", o->progress ? stats.file_size : 0);
-	while (events < o->sel.limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (!sel_match(&o->sel, it))
-			continue;
-		if (it->kind == HVLOG_ITEM_EVENT) {
-			events++;
-		} else if (it->kind == HVLOG_ITEM_DAMAGE) {
-			cv_progress_end(&prog);
-			cli_error(shown, it->offset, "%s", it->damage_msg);
-			code = EXIT_DATA;
-		}
-		if ((wcode = o->to->item(&c, it)) != 0) {
-			code = wcode;
-			break;
-		}
-		if (!(++n & 0xfff)) {
-			cv_progress_update(&prog, it->offset);
-			if (c.out.failed)
-				break;
-		}
-	}
-	cv_progress_end(&prog);
+	cv_progress_start(&v.prog, "converting", o->progress ? stats.file_size : 0);
+	code = cli_run(r, &run);
+	cv_progress_end(&v.prog);
+	if ((wcode = v.wcode) != 0)
+		code = wcode;
 	/* whole: every item was read and written (damage is reported, and
 	 * has no other form in most formats) */
-	whole = !wcode && !c.out.failed && (st == HVLOG_END || st == HVLOG_OK);
-	if (st != HVLOG_OK && st != HVLOG_END)
-		code = cli_fail(shown, &err);
+	whole = !wcode && !c.out.failed && !run.read_failed;
 end:
 	if ((wcode = o->to->end(&c)) != 0) {
 		whole = 0;
@@ -311,8 +322,6 @@ int cmd_convert(int argc, char **argv)
 		sel_free(&o.sel);
 		return EXIT_USAGE;
 	}
-	if (!o.file)
-		o.file = "-";
 	code = o.from ? convert_from(&o) : convert_to(&o);
 	sel_free(&o.sel);
 	return code;

@@ -7,13 +7,13 @@
 #include <argp.h>
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "color.h"
+#include "threads.h"
 
 struct decode_opts {
 	const char *file;
@@ -22,66 +22,72 @@ struct decode_opts {
 	hvsel sel;
 };
 
-enum { MAX_THREADS = 64 };
-
 static const struct argp_option options[] = {
 	{ "format", 'f', "FORMAT", 0, "text (default) or json (JSON Lines, one object per item)", 0 },
 	CLI_COLOR_OPTION,
 	{ "threads", 'j', "N", 0,
-	  "with --count: count on N threads, each a share of the chunks (default: one per CPU; the count is "
-	  "the same)", 0 },
+	  "with --count (only): count on N threads, each a share of the chunks (default: one per CPU; the "
+	  "count is the same)", 0 },
 	{ 0 }
 };
 
-static const struct argp_child children[] = {
-	{ &sel_argp, 0, "Selection (lost events and damage are always shown):", 0 },
-	{ &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 },
-	{ 0 }
-};
-
-int cli_parse_format(const char *arg, hvlog_format_kind *kind)
-{
-	if (!strcmp(arg, "text"))
-		*kind = HVLOG_FORMAT_TEXT;
-	else if (!strcmp(arg, "json"))
-		*kind = HVLOG_FORMAT_JSON;
-	else
-		return -1;
-	return 0;
-}
+static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (lost events and damage are always shown):");
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct decode_opts *o = state->input;
 
+	if (key == ARGP_KEY_INIT)
+		return cli_inputs(state, &o->sel, &o->file);
 	switch (key) {
-	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &o->sel;
-		return 0;
 	case 'f':
-		if (cli_parse_format(arg, &o->format) != 0)
-			argp_error(state, "unknown format '%s' (text or json)", arg);
+		/* the choices in the order of hvlog_format_kind */
+		o->format = (hvlog_format_kind)cli_choice_arg(state, "format", arg, cli_text_json);
 		return 0;
 	case CLI_COLOR_KEY:
 		if (cli_color_set(arg) != 0)
 			argp_error(state, "unknown --color '%s' (auto, always or never)", arg);
 		return 0;
-	case 'j': {
-		char *end;
-		unsigned long n = strtoul(arg, &end, 10);
-		if (*arg < '0' || *arg > '9' || *end || n < 1 || n > MAX_THREADS)
-			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", MAX_THREADS, arg);
-		o->threads = (unsigned)n;
+	case 'j':
+		if (cli_parse_threads(arg, &o->threads) != 0)
+			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
 		return 0;
-	}
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one FILE given");
-		o->file = arg;
+	case ARGP_KEY_END:
+		/* printing is in time order, one item after another: no share of it
+		 * runs on another thread, and a -j that did nothing would mislead */
+		if (o->threads && !o->sel.count)
+			argp_error(state, "--threads applies to --count only (the items print in time order, on one "
+					  "thread)");
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
+}
+
+/* A time window that selects nothing whatever the events: inverted, or
+ * outside the trace.  Its message (into msg), or 0 if the window is fine. */
+static int window_empty(const hvsel *sel, const hvlog_reader_stats *st, uint64_t hz, char *msg, size_t cap)
+{
+	uint64_t ns;
+
+	if (sel->since && sel->until && sel->lo > sel->hi) {
+		snprintf(msg, cap, "--since %s is after --until %s: the time window is empty", sel->since, sel->until);
+		return 1;
+	}
+	if (!st->chunks_indexed)
+		return 0; /* (no events: nothing to be outside of) */
+	if (sel->since && sel->lo > st->last_ts) {
+		ns = hvlog_ticks_to_ns(st->last_ts, st->first_ts, hz);
+		snprintf(msg, cap, "--since %s is after the trace's last event (at %llu.%09llu s)", sel->since,
+			 (unsigned long long)(ns / 1000000000u), (unsigned long long)(ns % 1000000000u));
+		return 1;
+	}
+	if (sel->until && sel->hi < st->first_ts) {
+		snprintf(msg, cap, "--until %s is before the trace's first event (tick %llu)", sel->until,
+			 (unsigned long long)st->first_ts);
+		return 1;
+	}
+	return 0;
 }
 
 hvlog_reader *cli_open_selected(const char *file, hvsel *sel, uint64_t *t0, int *code)
@@ -94,7 +100,8 @@ hvlog_reader *cli_open_selected(const char *file, hvsel *sel, uint64_t *t0, int 
 		return NULL;
 	hvlog_reader_stats_get(r, &st);
 	*t0 = st.first_ts;
-	if (sel_compile(sel, hvlog_reader_meta(r), *t0, msg, sizeof msg) != 0) {
+	if (sel_compile(sel, hvlog_reader_meta(r), *t0, msg, sizeof msg) != 0 ||
+	    window_empty(sel, &st, hvlog_reader_meta(r)->clock_hz, msg, sizeof msg)) {
 		cli_error(NULL, UINT64_MAX, "%s", msg);
 		hvlog_reader_close(r);
 		*code = EXIT_USAGE;
@@ -113,21 +120,59 @@ struct rawout {
 	char buf[1 << 20];
 };
 
-static int rawout_flush(struct rawout *o)
+/* Write s[0..n) unless a write failed before (o->failed: its errno). */
+static void rawout_write(struct rawout *o, const char *s, size_t n)
 {
-	size_t done = 0;
-
-	while (done < o->len && !o->failed) {
-		ssize_t k = write(o->fd, o->buf + done, o->len - done);
+	while (n && !o->failed) {
+		ssize_t k = write(o->fd, s, n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
 			o->failed = errno;
 		else
-			done += (size_t)k;
+			s += k, n -= (size_t)k;
 	}
+}
+
+static int rawout_flush(struct rawout *o)
+{
+	rawout_write(o, o->buf, o->len);
 	o->len = 0;
 	return o->failed;
+}
+
+/* n bytes, of any size (a meta item), after what the buffer holds. */
+static void rawout_put(struct rawout *o, const char *s, size_t n)
+{
+	if (n > sizeof o->buf - o->len) {
+		rawout_flush(o);
+		rawout_write(o, s, n);
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+struct printer {
+	const hvlog_formatter *fmt;
+	struct rawout *raw;
+};
+
+static int print_step(void *ctx, const hvlog_item *it)
+{
+	struct printer *p = ctx;
+	struct rawout *raw = p->raw;
+
+	if (sizeof raw->buf - raw->len < HVLOG_FORMAT_MAX && rawout_flush(raw))
+		return 1;
+	raw->len += hvlog_formatter_item(p->fmt, it, raw->buf + raw->len, sizeof raw->buf - raw->len);
+	return 0;
+}
+
+/* A message goes after the lines that came before it. */
+static void print_flush(void *ctx)
+{
+	rawout_flush(((struct printer *)ctx)->raw);
 }
 
 int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvlog_format_kind format,
@@ -135,48 +180,35 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 {
 	static char outbuf[1 << 16];
 	static struct rawout raw;
-	const hvlog_meta *m = hvlog_reader_meta(r);
-	const hvlog_item *it;
-	hvlog_error err = { 0 };
-	hvlog_status st = HVLOG_END;
-	uint64_t n = 0;
-	int code = EXIT_OK;
 	hvlog_formatter *fmt = NULL;
+	struct printer p = { NULL, &raw };
+	/* (--count: no step, the run counts) */
+	struct cli_run run = { .shown = shown, .sel = sel, .step = sel->count ? NULL : print_step,
+			       .before_message = print_flush, .ctx = &p };
+	int code;
 
-	if (!sel->count && cli_formatter(stdout, m, format, t0, &fmt) != 0)
+	if (!sel->count && cli_formatter(stdout, hvlog_reader_meta(r), format, t0, &fmt) != 0)
 		return EXIT_IO;
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	fflush(stdout);
 	raw.fd = fileno(stdout);
 	raw.len = 0;
-	while (n < sel->limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (!sel_match(sel, it))
-			continue;
-		if (it->kind == HVLOG_ITEM_EVENT)
-			n++;
-		else if (it->kind == HVLOG_ITEM_DAMAGE) {
-			rawout_flush(&raw); /* the message goes after what came before */
-			cli_error(shown, it->offset, "%s", it->damage_msg);
-			code = EXIT_DATA;
-		}
-		if (sel->count) {
-			continue;
-		} else {
-			if (sizeof raw.buf - raw.len < HVLOG_FORMAT_MAX && rawout_flush(&raw))
-				break;
-			raw.len += hvlog_formatter_item(fmt, it, raw.buf + raw.len, sizeof raw.buf - raw.len);
-		}
+	raw.failed = 0;
+	if (fmt) {
+		size_t hn;
+		const char *h = hvlog_formatter_header(fmt, &hn);
+		rawout_put(&raw, h, hn);
 	}
+	p.fmt = fmt;
+	code = cli_run(r, &run);
 	hvlog_formatter_free(fmt);
 	if (rawout_flush(&raw)) {
 		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(raw.failed));
 		return EXIT_IO;
 	}
-	if (n < sel->limit && st != HVLOG_END)
-		code = cli_fail(shown, &err);
 	if (sel->count)
-		printf("%llu\n", (unsigned long long)n);
+		printf("%llu\n", (unsigned long long)run.n.events);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(errno));
 		code = EXIT_IO;
@@ -205,12 +237,20 @@ struct counter {
 	struct cli_damage_list dmg;
 };
 
+/* Damage is kept to be listed in file order when the threads end. */
+static int count_step(void *ctx, const hvlog_item *it)
+{
+	if (it->kind == HVLOG_ITEM_DAMAGE)
+		cli_damage_add(ctx, it);
+	return 0;
+}
+
 static void *count_share(void *arg)
 {
 	struct counter *c = arg;
 	hvsel sel = sel_copy_given(c->given);
 	hvlog_reader_stats st;
-	const hvlog_item *it;
+	hvlog_run_counts n = { 0 };
 	hvlog_reader *r;
 
 	if ((c->st = hvlog_reader_open_sibling(&r, c->base, &c->err)) != HVLOG_OK)
@@ -222,15 +262,8 @@ static void *count_share(void *arg)
 	}
 	sel_apply(&sel, r);
 	hvlog_reader_set_partition(r, c->part, c->nparts);
-	while ((c->st = hvlog_reader_next(r, &it, &c->err)) == HVLOG_OK) {
-		if (!sel_match(&sel, it))
-			continue;
-		if (it->kind == HVLOG_ITEM_EVENT) {
-			c->n++;
-		} else if (it->kind == HVLOG_ITEM_DAMAGE) {
-			cli_damage_add(&c->dmg, it);
-		}
-	}
+	c->st = hvlog_select_run(r, sel.all_events ? NULL : sel.lib, UINT64_MAX, count_step, &c->dmg, &n, &c->err);
+	c->n = n.events;
 out:
 	sel_free_compiled(&sel);
 	hvlog_reader_close(r);
@@ -239,8 +272,8 @@ out:
 
 static int count_threads(const hvlog_reader *base, const char *shown, const hvsel *sel, unsigned nthreads)
 {
-	struct counter c[MAX_THREADS];
-	pthread_t t[MAX_THREADS];
+	struct counter c[CLI_MAX_THREADS];
+	pthread_t t[CLI_MAX_THREADS];
 	struct cli_damage_list all = { 0 };
 	uint64_t n = 0, more = 0;
 	unsigned started = 0;
@@ -328,19 +361,13 @@ int cmd_decode(int argc, char **argv)
 		sel_free(&o.sel);
 		return EXIT_USAGE;
 	}
-	if (!o.file)
-		o.file = "-";
-	if (!o.threads) {
-		/* the CPUs this process may run on (a container's or taskset's
-		 * share), not all the machine has */
-		cpu_set_t set;
-		long ncpu = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
-									: sysconf(_SC_NPROCESSORS_ONLN);
-		o.threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
-	}
+	if (!o.threads)
+		o.threads = cli_default_threads();
 	/* a limit counts the first N in time order: on one thread */
 	if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1) {
-		if ((r = cli_open(o.file, &code))) {
+		/* (compiled here too, so a bad selection is reported once, before
+		 * the threads; each thread compiles its own copy) */
+		if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
 			code = count_threads(r, cli_shown(o.file), &o.sel, o.threads);
 			hvlog_reader_close(r);
 		}

@@ -26,16 +26,12 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct events_opts *o = state->input;
 
 	switch (key) {
-	case 'f':
-		if (!strcmp(arg, "text"))
-			o->format = OUT_TEXT;
-		else if (!strcmp(arg, "json"))
-			o->format = OUT_JSON;
-		else if (!strcmp(arg, "markdown"))
-			o->format = OUT_MARKDOWN;
-		else
-			argp_error(state, "unknown format '%s' (text, json or markdown)", arg);
+	case 'f': {
+		static const char *const names[] = { [OUT_TEXT] = "text", [OUT_JSON] = "json",
+						     [OUT_MARKDOWN] = "markdown", NULL };
+		o->format = cli_choice_arg(state, "format", arg, names);
 		return 0;
+	}
 	case 'g':
 		o->group = arg;
 		return 0;
@@ -49,21 +45,68 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
-static void print_json(const hvlog_schema *s, const hvlog_event *e)
-{
-	const hvlog_group *g = &s->groups[e->group];
+/* What the walk prints: one format, and the group it is limited to. */
+struct lister {
+	const hvlog_schema *s;
+	const hvlog_group *only;
+	int format;
+	int skip;        /* the current event is not listed */
+	int valtab_rows; /* value-table rows so far (the text header goes once) */
+};
 
-	printf("{\"number\":%u,\"symbol\":", e->number);
-	cli_json_str(e->symbol);
-	printf(",\"description\":");
-	cli_json_str(e->description);
-	printf(",\"group\":");
-	cli_json_str(g->alias);
-	printf(",\"group_name\":");
-	cli_json_str(g->name);
-	printf(",\"group_mask\":\"0x%016llx\",\"params\":[", (unsigned long long)g->mask);
-	for (uint32_t i = 0; i < e->nparams; i++) {
-		const hvlog_param *p = &e->params[i];
+static int group_listed(const struct lister *l, const hvlog_group *g)
+{
+	return !l->only || l->only == g;
+}
+
+static void on_group(void *ctx, uint32_t i, const hvlog_group *g)
+{
+	const struct lister *l = ctx;
+
+	(void)i;
+	if (!group_listed(l, g))
+		return;
+	if (l->format == OUT_MARKDOWN)
+		printf("| `%s` | %s | `0x%016llx` |\n", cli_tty(g->alias), cli_tty(g->name), (unsigned long long)g->mask);
+	else
+		printf("%-15s 0x%016llx  %s\n", cli_tty(g->alias), (unsigned long long)g->mask, cli_tty(g->name));
+}
+
+static void on_event(void *ctx, uint32_t i, const hvlog_event *e)
+{
+	struct lister *l = ctx;
+	const hvlog_group *g = &l->s->groups[e->group];
+
+	(void)i;
+	if ((l->skip = !group_listed(l, g)))
+		return;
+	if (l->format == OUT_JSON) {
+		printf("{\"number\":%u,\"symbol\":", e->number);
+		cli_json_str(e->symbol);
+		printf(",\"description\":");
+		cli_json_str(e->description);
+		printf(",\"group\":");
+		cli_json_str(g->alias);
+		printf(",\"group_name\":");
+		cli_json_str(g->name);
+		printf(",\"group_mask\":\"0x%016llx\",\"params\":[", (unsigned long long)g->mask);
+	} else if (l->format == OUT_MARKDOWN) {
+		printf("| `0x%02X` | `%s` | `%s` | %s | ", e->number, cli_tty(e->symbol), cli_tty(g->alias),
+		       cli_tty(e->description));
+	} else {
+		printf("0x%02X   %-32s %-10s %-30s ", e->number, cli_tty(e->symbol), cli_tty(g->alias),
+		       cli_tty(e->description));
+	}
+}
+
+static void on_param(void *ctx, const hvlog_event *e, uint32_t i, const hvlog_param *p)
+{
+	const struct lister *l = ctx;
+
+	(void)e;
+	if (l->skip)
+		return;
+	if (l->format == OUT_JSON) {
 		printf("%s{\"key\":\"%s\",\"name\":", i ? "," : "", p->key);
 		cli_json_str(p->name);
 		printf(",\"type\":\"%s\",\"display\":\"%s\",\"coding\":\"%s\"", hvlog_type_name(p->type),
@@ -71,79 +114,87 @@ static void print_json(const hvlog_schema *s, const hvlog_event *e)
 		if (p->values)
 			printf(",\"values\":\"%s\"", p->values->alias);
 		putchar('}');
+		return;
 	}
-	puts("]}");
+	printf("%s%s %s (%s", i ? ", " : "", cli_tty(p->key), hvlog_type_name(p->type), hvlog_display_name(p->display));
+	if (p->values)
+		printf(" %s", cli_tty(p->values->alias));
+	printf(")");
 }
 
-static void print_params(const hvlog_event *e, int markdown)
+static void on_event_end(void *ctx, const hvlog_event *e)
 {
-	for (uint32_t i = 0; i < e->nparams; i++) {
-		const hvlog_param *p = &e->params[i];
-		printf("%s%s %s (%s", i ? ", " : "", cli_tty(p->key), hvlog_type_name(p->type),
-		       hvlog_display_name(p->display));
-		if (p->values)
-			printf(" %s", cli_tty(p->values->alias));
-		printf(")");
+	const struct lister *l = ctx;
+
+	if (l->skip)
+		return;
+	if (l->format == OUT_JSON) {
+		puts("]}");
+		return;
 	}
 	if (!e->nparams)
-		printf(markdown ? "none" : "-");
+		printf(l->format == OUT_MARKDOWN ? "none" : "-");
+	puts(l->format == OUT_MARKDOWN ? " |" : "");
 }
 
 /* Whether value table t is listed: all of them for the whole schema, those
  * its events use for one group. */
-static int valtab_shown(const hvlog_schema *s, const hvlog_group *only, const hvlog_valtab *t)
+static int valtab_shown(const struct lister *l, const hvlog_valtab *t)
 {
-	if (!only)
+	const hvlog_schema *s = l->s;
+
+	if (!l->only)
 		return 1;
 	for (uint32_t i = 0; i < s->nevents; i++)
 		for (uint32_t k = 0; k < s->events[i].nparams; k++)
-			if (&s->groups[s->events[i].group] == only && s->events[i].params[k].values == t)
+			if (&s->groups[s->events[i].group] == l->only && s->events[i].params[k].values == t)
 				return 1;
 	return 0;
 }
 
-/* The groups and the value tables, in the text or Markdown layout. */
-static void print_groups(const hvlog_schema *s, const hvlog_group *only, int markdown)
+static void on_valtab(void *ctx, uint32_t i, const hvlog_valtab *t)
 {
-	if (markdown)
-		printf("| alias | name | mask |\n|---|---|---|\n");
+	struct lister *l = ctx;
+
+	(void)i;
+	if ((l->skip = !valtab_shown(l, t)))
+		return;
+	if (l->format == OUT_MARKDOWN)
+		printf("### `%s`\n\n| value | name |\n|---|---|\n", cli_tty(t->alias));
+	else if (!l->valtab_rows++)
+		printf("\n%-15s %-18s  %s\n", "VALUE TABLE", "VALUE", "NAME");
+}
+
+static void on_value(void *ctx, const hvlog_valtab *t, const hvlog_value_name *v)
+{
+	const struct lister *l = ctx;
+
+	if (l->skip)
+		return;
+	if (l->format == OUT_MARKDOWN)
+		printf("| `0x%llx` | `%s` |\n", (unsigned long long)v->value, cli_tty(v->name));
 	else
-		printf("%-15s %-18s  %s\n", "GROUP", "MASK", "NAME");
-	for (uint32_t i = 0; i < s->ngroups; i++) {
-		const hvlog_group *g = &s->groups[i];
-		if (only && only != g)
-			continue;
-		if (markdown)
-			printf("| `%s` | %s | `0x%016llx` |\n", cli_tty(g->alias), cli_tty(g->name),
-			       (unsigned long long)g->mask);
-		else
-			printf("%-15s 0x%016llx  %s\n", cli_tty(g->alias), (unsigned long long)g->mask, cli_tty(g->name));
-	}
+		printf("%-15s 0x%-16llx  %s\n", cli_tty(t->alias), (unsigned long long)v->value, cli_tty(v->name));
 }
 
-static void print_valtabs(const hvlog_schema *s, const hvlog_group *only, int markdown)
+static void on_valtab_end(void *ctx, const hvlog_valtab *t)
 {
-	int header = 0;
+	const struct lister *l = ctx;
 
-	for (uint32_t t = 0; t < s->nvaltabs; t++) {
-		const hvlog_valtab *vt = &s->valtabs[t];
-		if (!valtab_shown(s, only, vt))
-			continue;
-		if (markdown)
-			printf("### `%s`\n\n| value | name |\n|---|---|\n", cli_tty(vt->alias));
-		else if (!header++)
-			printf("\n%-15s %-18s  %s\n", "VALUE TABLE", "VALUE", "NAME");
-		for (uint32_t v = 0; v < vt->nvalues; v++)
-			if (markdown)
-				printf("| `0x%llx` | `%s` |\n", (unsigned long long)vt->values[v].value,
-				       cli_tty(vt->values[v].name));
-			else
-				printf("%-15s 0x%-16llx  %s\n", cli_tty(vt->alias), (unsigned long long)vt->values[v].value,
-				       cli_tty(vt->values[v].name));
-		if (markdown)
-			putchar('\n');
-	}
+	(void)t;
+	if (!l->skip && l->format == OUT_MARKDOWN)
+		putchar('\n');
 }
+
+static const hvlog_meta_visitor lister_visitor = {
+	.group = on_group,
+	.valtab = on_valtab,
+	.value = on_value,
+	.valtab_end = on_valtab_end,
+	.event = on_event,
+	.param = on_param,
+	.event_end = on_event_end,
+};
 
 int cmd_events(int argc, char **argv)
 {
@@ -169,37 +220,23 @@ int cmd_events(int argc, char **argv)
 		hvlog_reader_close(r);
 		return EXIT_USAGE;
 	}
+	struct lister l = { s, only, o.format, 0, 0 };
 	if (o.format == OUT_MARKDOWN) {
 		printf("# The hvlog schema\n\nGenerated by `hvlog events --format markdown` from "
-		       "`schema/hvlog_schema.def`; do not edit.\n\n## Groups\n\n");
-		print_groups(s, only, 1);
+		       "`schema/hvlog_schema.def`; do not edit.\n\n## Groups\n\n| alias | name | mask |\n|---|---|---|\n");
+		hvlog_meta_walk(NULL, s, HVLOG_LIST_GROUPS, &lister_visitor, &l);
 		printf("\n## Events\n\nParameters: key, type (display, value table).\n\n"
 		       "| number | symbol | group | description | parameters |\n|---|---|---|---|---|\n");
 	} else if (o.format == OUT_TEXT) {
-		print_groups(s, only, 0);
+		printf("%-15s %-18s  %s\n", "GROUP", "MASK", "NAME");
+		hvlog_meta_walk(NULL, s, HVLOG_LIST_GROUPS, &lister_visitor, &l);
 		printf("\n%-6s %-32s %-10s %-30s %s\n", "NUMBER", "SYMBOL", "GROUP", "DESCRIPTION", "PARAMETERS");
 	}
-	for (uint32_t i = 0; i < s->nevents; i++) {
-		const hvlog_event *e = &s->events[i];
-		if (only && only != &s->groups[e->group])
-			continue;
-		if (o.format == OUT_JSON) {
-			print_json(s, e);
-			continue;
-		}
-		if (o.format == OUT_MARKDOWN)
-			printf("| `0x%02X` | `%s` | `%s` | %s | ", e->number, cli_tty(e->symbol),
-			       cli_tty(s->groups[e->group].alias), cli_tty(e->description));
-		else
-			printf("0x%02X   %-32s %-10s %-30s ", e->number, cli_tty(e->symbol),
-			       cli_tty(s->groups[e->group].alias), cli_tty(e->description));
-		print_params(e, o.format == OUT_MARKDOWN);
-		puts(o.format == OUT_MARKDOWN ? " |" : "");
-	}
+	hvlog_meta_walk(NULL, s, HVLOG_LIST_EVENTS, &lister_visitor, &l);
 	if (o.format == OUT_MARKDOWN)
 		printf("\n## Value tables\n\n");
 	if (o.format != OUT_JSON)
-		print_valtabs(s, only, o.format == OUT_MARKDOWN);
+		hvlog_meta_walk(NULL, s, HVLOG_LIST_VALTABS, &lister_visitor, &l);
 	hvlog_reader_close(r);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
 }

@@ -3,12 +3,9 @@
  *
  * The output has the input's metadata: its embedded schema, streams,
  * clock and producer, so it decodes like the input with the other events
- * left out.  Each selected event is re-encoded with hvlog_emit() into its
- * own stream; each lost-events record is carried over with
- * hvlog_stream_note_lost() and the stream flushed, so the record lands
- * right after the stream's previous selected event.  Damage cannot be
- * written: it is reported on stderr (exit status 1) and the output is a
- * valid trace of every intact selected event.
+ * left out (copy_step).  Damage cannot be written: it is reported on
+ * stderr (exit status 1) and the output is a valid trace of every intact
+ * selected event.
  */
 #include <argp.h>
 #include <errno.h>
@@ -38,44 +35,60 @@ static const struct argp_option options[] = {
 	{ 0 }
 };
 
-static const struct argp_child children[] = {
-	{ &sel_argp, 0, "Selection (lost-event records are kept; see also --help of decode):", 0 },
-	{ &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 },
-	{ 0 }
-};
+static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (lost-event records are kept; see also --help of decode):");
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct filter_opts *o = state->input;
 
+	if (key == ARGP_KEY_INIT)
+		return cli_inputs(state, &o->sel, &o->file);
 	switch (key) {
-	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &o->sel;
-		return 0;
 	case 'o':
 		o->out = arg;
 		return 0;
-	case 'f':
-		if (!strcmp(arg, "binary"))
-			o->format = OUT_BINARY;
-		else if (!strcmp(arg, "text"))
-			o->format = OUT_TEXT;
-		else if (!strcmp(arg, "json"))
-			o->format = OUT_JSON;
-		else
-			argp_error(state, "unknown format '%s' (binary, text or json)", arg);
+	case 'f': {
+		static const char *const names[] = { [OUT_BINARY] = "binary", [OUT_TEXT] = "text", [OUT_JSON] = "json",
+						     NULL };
+		o->format = cli_choice_arg(state, "format", arg, names);
 		return 0;
+	}
 	case OPT_FORCE:
 		o->force = 1;
-		return 0;
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one FILE given");
-		o->file = arg;
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
+}
+
+struct copier {
+	hvlog_writer *w;
+	int wfail; /* a write failed */
+};
+
+/* Each selected event re-encoded into its stream; a lost-events record
+ * carried over and the stream flushed, so it lands after the stream's
+ * previous selected event.  Damage cannot be written (cli_run reports it). */
+static int copy_step(void *ctx, const hvlog_item *it)
+{
+	struct copier *c = ctx;
+	hvlog_stream *s;
+
+	switch (it->kind) {
+	case HVLOG_ITEM_EVENT:
+		if (hvlog_emit(hvlog_writer_stream(c->w, it->stream), it->ts, it->event, it->values) != HVLOG_OK)
+			c->wfail = 1;
+		break;
+	case HVLOG_ITEM_LOST:
+		s = hvlog_writer_stream(c->w, it->stream);
+		hvlog_stream_note_lost(s, it->lost_count, it->lost_first_ts, it->lost_last_ts);
+		if (hvlog_stream_flush(s) != HVLOG_OK)
+			c->wfail = 1;
+		break;
+	case HVLOG_ITEM_DAMAGE:
+		break;
+	}
+	return 0;
 }
 
 /* The selected items as a trace on out->fd; *whole says whether every
@@ -94,44 +107,17 @@ static int write_selected(hvlog_reader *r, const char *shown, const struct filte
 		.producer = m->producer,
 	};
 	const char *outname = o->out && strcmp(o->out, "-") ? o->out : "(stdout)";
-	const hvlog_item *it;
-	hvlog_writer *w;
-	hvlog_error err = { 0 }, werr = { 0 };
-	hvlog_status st = HVLOG_END;
-	uint64_t n = 0;
-	int code = EXIT_OK, wfail = 0;
+	struct copier c = { NULL, 0 };
+	struct cli_run run = { .shown = shown, .sel = &o->sel, .step = copy_step, .ctx = &c };
+	hvlog_error werr = { 0 };
+	int code;
 
 	*whole = 0;
-	if (hvlog_writer_open_fd(&w, fd, &cfg, &werr) != HVLOG_OK)
+	if (hvlog_writer_open_fd(&c.w, fd, &cfg, &werr) != HVLOG_OK)
 		return cli_fail(outname, &werr);
-	while (n < o->sel.limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (!sel_match(&o->sel, it))
-			continue;
-		switch (it->kind) {
-		case HVLOG_ITEM_EVENT:
-			if (hvlog_emit(hvlog_writer_stream(w, it->stream), it->ts, it->event, it->values) != HVLOG_OK)
-				wfail = 1;
-			n++;
-			break;
-		case HVLOG_ITEM_LOST: {
-			hvlog_stream *s = hvlog_writer_stream(w, it->stream);
-			hvlog_stream_note_lost(s, it->lost_count, it->lost_first_ts, it->lost_last_ts);
-			if (hvlog_stream_flush(s) != HVLOG_OK)
-				wfail = 1;
-			break;
-		}
-		case HVLOG_ITEM_DAMAGE:
-			cli_error(shown, it->offset, "%s", it->damage_msg);
-			code = EXIT_DATA;
-			break;
-		}
-	}
-	*whole = 1;
-	if (n < o->sel.limit && st != HVLOG_END) {
-		code = cli_fail(shown, &err);
-		*whole = 0;
-	}
-	if (hvlog_writer_close(w, &werr) != HVLOG_OK || wfail) {
+	code = cli_run(r, &run);
+	*whole = !run.read_failed;
+	if (hvlog_writer_close(c.w, &werr) != HVLOG_OK || c.wfail) {
 		if (werr.status == HVLOG_OK)
 			snprintf(werr.msg, sizeof werr.msg, "writing the output failed");
 		werr.status = HVLOG_IO;
@@ -162,8 +148,6 @@ int cmd_filter(int argc, char **argv)
 		sel_free(&o.sel);
 		return EXIT_USAGE;
 	}
-	if (!o.file)
-		o.file = "-";
 	if (o.format == OUT_BINARY && !o.sel.count) {
 		if ((!o.out || !strcmp(o.out, "-")) && isatty(STDOUT_FILENO) && !o.force) {
 			cli_error(NULL, UINT64_MAX,

@@ -32,22 +32,14 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct info_opts *o = state->input;
 
+	if (key == ARGP_KEY_INIT)
+		return cli_inputs(state, NULL, &o->file);
 	switch (key) {
 	case OPT_VERIFY:
 		o->verify = 1;
 		return 0;
 	case 'f':
-		if (!strcmp(arg, "text"))
-			o->json = 0;
-		else if (!strcmp(arg, "json"))
-			o->json = 1;
-		else
-			argp_error(state, "unknown format '%s' (text or json)", arg);
-		return 0;
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one FILE given");
-		o->file = arg;
+		o->json = cli_choice_arg(state, "format", arg, cli_text_json);
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -70,20 +62,35 @@ static void fmt_epoch(char *buf, size_t cap, int64_t ns)
 	snprintf(buf, cap, "%s.%09ldZ", tmp, frac);
 }
 
+/* Per stream its events and lost events; damage kept for --verify. */
+struct tally {
+	uint64_t *sev, *slost;
+	struct cli_damage_list *dl; /* NULL: not kept */
+};
+
+static int tally_step(void *ctx, const hvlog_item *it)
+{
+	struct tally *t = ctx;
+
+	if (it->kind == HVLOG_ITEM_EVENT)
+		t->sev[it->stream]++;
+	else if (it->kind == HVLOG_ITEM_LOST)
+		t->slost[it->stream] += it->lost_count;
+	else if (t->dl)
+		cli_damage_add(t->dl, it);
+	return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
 	static const char doc[] = "Describe a trace: format version, producer, clock, schema, streams, "
 				  "chunks, events, time range, bytes per event, lost events and damage.";
-	static const struct argp_child children[] = { { &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 },
-						      { 0 } };
+	static const struct argp_child children[] = { CLI_FILE_CHILD, CLI_SCHEMA_CHILD, { 0 } };
 	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
 	struct info_opts o = { 0 };
 	hvlog_reader *r;
 	hvlog_reader_stats st0, st;
 	const hvlog_meta *m;
-	const hvlog_item *it;
-	hvlog_error err = { 0 };
-	hvlog_status rs;
 	uint64_t *sev = NULL, *slost = NULL, data_bytes, span_ns;
 	struct cli_damage_list dl = { 0 };
 	const struct cli_damage *dmg;
@@ -92,8 +99,6 @@ int cmd_info(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0)
 		return EXIT_USAGE;
-	if (!o.file)
-		o.file = "-";
 	if (!(r = cli_open(o.file, &code)))
 		return code;
 	m = hvlog_reader_meta(r);
@@ -103,15 +108,12 @@ int cmd_info(int argc, char **argv)
 		code = EXIT_IO;
 		goto out;
 	}
-	while ((rs = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (it->kind == HVLOG_ITEM_EVENT) {
-			sev[it->stream]++;
-		} else if (it->kind == HVLOG_ITEM_LOST) {
-			slost[it->stream] += it->lost_count;
-		} else if (o.verify) {
-			cli_damage_add(&dl, it);
-		}
-	}
+	/* every item; damage is counted (and listed with --verify), not reported */
+	struct tally t = { sev, slost, o.verify ? &dl : NULL };
+	struct cli_run run = { .shown = cli_shown(o.file), .step = tally_step, .ctx = &t, .quiet_damage = 1 };
+	code = cli_run(r, &run);
+	if (run.read_failed)
+		goto out;
 	if (dl.nomem) {
 		cli_error(NULL, UINT64_MAX, "out of memory");
 		code = EXIT_IO;
@@ -119,10 +121,6 @@ int cmd_info(int argc, char **argv)
 	}
 	cli_damage_sort(&dl); /* listed in offset order */
 	dmg = dl.v;
-	if (rs != HVLOG_END) {
-		code = cli_fail(cli_shown(o.file), &err);
-		goto out;
-	}
 	hvlog_reader_stats_get(r, &st);
 	data_bytes = st.file_size > m->data_offset ? st.file_size - m->data_offset : 0;
 	span_ns = st.last_ts > st0.first_ts ? hvlog_ticks_to_ns(st.last_ts, st0.first_ts, m->clock_hz) : 0;
@@ -195,14 +193,18 @@ int cmd_info(int argc, char **argv)
 		       cli_tty(m->schema->name), m->schema->version, m->schema->ngroups, m->schema->nevents, m->schema->nvaltabs,
 		       m->schema->nslots, (unsigned long long)(m->data_offset - 32));
 		printf("streams:       %u\n", m->nstreams);
-		printf("  %-6s %-12s %10s %6s %14s %10s\n", "ID", "NAME", "PARTITION", "VP", "EVENTS", "LOST");
+		size_t wname = 12; /* the NAME column: as wide as the widest name */
+		for (uint32_t s = 0; s < m->nstreams; s++)
+			if (cli_width(cli_tty(m->streams[s].name)) > wname)
+				wname = cli_width(cli_tty(m->streams[s].name));
+		printf("  %-6s %s %10s %6s %14s %10s\n", "ID", cli_pad("NAME", wname), "PARTITION", "VP", "EVENTS", "LOST");
 		for (uint32_t s = 0; s < m->nstreams; s++) {
 			char vp[16];
 			if (m->streams[s].vp_index == UINT32_MAX)
 				snprintf(vp, sizeof vp, "-");
 			else
 				snprintf(vp, sizeof vp, "%u", m->streams[s].vp_index);
-			printf("  %-6u %-12s %10llu %6s %14llu %10llu\n", s, cli_tty(m->streams[s].name),
+			printf("  %-6u %s %10llu %6s %14llu %10llu\n", s, cli_pad(m->streams[s].name, wname),
 			       (unsigned long long)m->streams[s].partition_id, vp, (unsigned long long)sev[s],
 			       (unsigned long long)slost[s]);
 		}

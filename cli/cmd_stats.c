@@ -19,7 +19,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "threads.h"
@@ -51,27 +50,17 @@ static const struct argp_option options[] = {
 	  "on N threads, each a time range of the trace (default: one per CPU; the output is the same)", 0 },
 	{ 0 }
 };
-static const struct argp_child children[] = {
-	{ &sel_argp, 0, "Selection (the numbers cover the selected events):", 0 },
-	{ &cli_schema_argp, 0, "A trace whose metadata is lost:", 0 },
-	{ 0 }
-};
+static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (the numbers cover the selected events):");
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct stats_opts *o = state->input;
 
+	if (key == ARGP_KEY_INIT)
+		return cli_inputs(state, &o->sel, &o->file);
 	switch (key) {
-	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &o->sel;
-		return 0;
 	case 'f':
-		if (!strcmp(arg, "text"))
-			o->json = 0;
-		else if (!strcmp(arg, "json"))
-			o->json = 1;
-		else
-			argp_error(state, "unknown format '%s' (text or json)", arg);
+		o->json = cli_choice_arg(state, "format", arg, cli_text_json);
 		return 0;
 	case 'j':
 		if (cli_parse_threads(arg, &o->threads) != 0)
@@ -100,11 +89,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		}
 		return 0;
 	}
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one FILE given");
-		o->file = arg;
-		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -136,6 +120,19 @@ static void fmt_dur(char *buf, size_t cap, uint64_t ns)
 		snprintf(buf, cap, "%.3gms", (double)ns / 1e6);
 	else
 		snprintf(buf, cap, "%.4gs", (double)ns / 1e9);
+}
+
+/* A column as wide as the widest of its cells, at least min. */
+static size_t widen(size_t w, const char *cell)
+{
+	size_t c = cli_width(cli_tty(cell));
+
+	return c > w ? c : w;
+}
+
+static const char *short_symbol(const char *sym)
+{
+	return strncmp(sym, "HV_TR_", 6) ? sym : sym + 6;
 }
 
 static double share(uint64_t part, uint64_t whole)
@@ -297,19 +294,26 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	printf("lost:       %llu events\n", (unsigned long long)T->lost);
 	printf("damaged:    %llu regions\n", (unsigned long long)T->damaged);
 
+	/* the name columns as wide as their widest cell (display columns) */
+	size_t wa = 12, wn = 32, we = 32, ws = 12;
 	k = ranked(T->gcount, sc->ngroups, rk);
-	printf("\n%-12s %-32s %12s %7s\n", "GROUP", "NAME", "EVENTS", "SHARE");
+	for (uint32_t i = 0; i < k; i++) {
+		wa = widen(wa, sc->groups[rk[i].i].alias);
+		wn = widen(wn, sc->groups[rk[i].i].name);
+	}
+	printf("\n%s %s %12s %7s\n", cli_pad("GROUP", wa), cli_pad("NAME", wn), "EVENTS", "SHARE");
 	for (uint32_t i = 0; i < k; i++)
-		printf("%-12s %-32s %12llu %6.2f%%\n", cli_tty(sc->groups[rk[i].i].alias), cli_tty(sc->groups[rk[i].i].name),
+		printf("%s %s %12llu %6.2f%%\n", cli_pad(sc->groups[rk[i].i].alias, wa), cli_pad(sc->groups[rk[i].i].name, wn),
 		       (unsigned long long)rk[i].n, 100 * share(rk[i].n, T->n));
 
 	k = ranked(T->ecount, sc->nevents, rk);
-	printf("\n%-32s %12s %7s   %-9s %9s %9s %9s %9s\n", "EVENT", "EVENTS", "SHARE", "INTERVAL: MIN", "MEDIAN",
+	for (uint32_t i = 0; i < k; i++)
+		we = widen(we, short_symbol(sc->events[rk[i].i].symbol));
+	printf("\n%s %12s %7s   %-9s %9s %9s %9s %9s\n", cli_pad("EVENT", we), "EVENTS", "SHARE", "INTERVAL: MIN", "MEDIAN",
 	       "P95", "P99", "MAX");
 	for (uint32_t i = 0; i < k; i++) {
 		const struct interval *s = &T->ev[rk[i].i];
-		const char *sym = sc->events[rk[i].i].symbol;
-		printf("%-32s %12llu %6.2f%%", cli_tty(strncmp(sym, "HV_TR_", 6) ? sym : sym + 6), (unsigned long long)rk[i].n,
+		printf("%s %12llu %6.2f%%", cli_pad(short_symbol(sc->events[rk[i].i].symbol), we), (unsigned long long)rk[i].n,
 		       100 * share(rk[i].n, T->n));
 		if (s->iv.count) {
 			fmt_dur(a, sizeof a, hvlog_ticks_to_ns(s->iv.min, 0, m->clock_hz));
@@ -324,7 +328,10 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	printf("(intervals between consecutive events of a type over all streams; percentiles from a "
 	       "log-linear histogram, within 3.2%%)\n");
 
-	printf("\n%-6s %-12s %10s %6s %12s %7s %10s\n", "STREAM", "NAME", "PARTITION", "VP", "EVENTS", "SHARE", "LOST");
+	for (uint32_t i = 0; i < m->nstreams; i++)
+		if (T->scount[i] || T->slost[i])
+			ws = widen(ws, m->streams[i].name);
+	printf("\n%-6s %s %10s %6s %12s %7s %10s\n", "STREAM", cli_pad("NAME", ws), "PARTITION", "VP", "EVENTS", "SHARE", "LOST");
 	for (uint32_t i = 0; i < m->nstreams; i++) {
 		if (!T->scount[i] && !T->slost[i])
 			continue;
@@ -332,7 +339,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 			snprintf(a, sizeof a, "-");
 		else
 			snprintf(a, sizeof a, "%u", m->streams[i].vp_index);
-		printf("%-6u %-12s %10llu %6s %12llu %6.2f%% %10llu\n", i, cli_tty(m->streams[i].name),
+		printf("%-6u %s %10llu %6s %12llu %6.2f%% %10llu\n", i, cli_pad(m->streams[i].name, ws),
 		       (unsigned long long)m->streams[i].partition_id, a, (unsigned long long)T->scount[i],
 		       100 * share(T->scount[i], T->n), (unsigned long long)T->slost[i]);
 	}
@@ -423,33 +430,31 @@ static void totals_free(struct totals *T, int ntops)
 
 /* ---- one thread: the trace in time order ------------------------------------ */
 
+struct adder {
+	hvlog_stats *s;
+	int nomem;
+};
+
+static int add_step(void *ctx, const hvlog_item *it)
+{
+	struct adder *a = ctx;
+
+	return (a->nomem = hvlog_stats_add(a->s, it) != HVLOG_OK);
+}
+
 /* The exit code; *failed if reading failed (no report then). */
 static int stats_sequential(hvlog_reader *r, const struct stats_opts *o, hvlog_stats *s, int *failed)
 {
-	const hvlog_item *it;
-	hvlog_error err = { 0 };
-	hvlog_status st = HVLOG_END;
-	uint64_t n = 0;
-	int code = EXIT_OK;
+	struct adder a = { s, 0 };
+	struct cli_run run = { .shown = cli_shown(o->file), .sel = &o->sel, .step = add_step, .ctx = &a };
+	int code = cli_run(r, &run);
 
-	while (n < o->sel.limit && (st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (!sel_match(&o->sel, it))
-			continue;
-		if (it->kind == HVLOG_ITEM_DAMAGE) {
-			cli_error(cli_shown(o->file), it->offset, "%s", it->damage_msg);
-			code = EXIT_DATA;
-		}
-		if (hvlog_stats_add(s, it) != HVLOG_OK) {
-			cli_error(NULL, UINT64_MAX, "out of memory");
-			*failed = 1;
-			return EXIT_IO;
-		}
-		n += it->kind == HVLOG_ITEM_EVENT;
-	}
-	if (n < o->sel.limit && st != HVLOG_END) {
+	if (a.nomem) {
+		cli_error(NULL, UINT64_MAX, "out of memory");
 		*failed = 1;
-		return cli_fail(cli_shown(o->file), &err);
+		return EXIT_IO;
 	}
+	*failed = run.read_failed;
 	return code;
 }
 
@@ -468,7 +473,7 @@ static int stats_sequential(hvlog_reader *r, const struct stats_opts *o, hvlog_s
  * of two shares in an order their file offsets contradict. */
 
 struct share {
-	const char *file;
+	const hvlog_reader *base; /* the shares are its siblings */
 	const hvsel *given;
 	const hvlog_stats_config *cfg;
 	uint64_t lo, hi;        /* the share's ticks, inclusive */
@@ -478,10 +483,33 @@ struct share {
 	int ok;                 /* read to the end, in time order, without damage */
 };
 
-/* A reader of its own for one thread. */
-static hvlog_status open_share(hvlog_reader **r, const char *file, hvlog_error *err)
+/* What a share keeps of the items in its range: out of time order or
+ * damage stops it (the count falls back to one thread). */
+struct share_pass {
+	struct share *c;
+	const hvsel *sel;
+	uint64_t prev;
+	int stopped;
+};
+
+static int share_step(void *ctx, const hvlog_item *it)
 {
-	return cli_open_path(r, file, err);
+	struct share_pass *p = ctx;
+	struct share *c = p->c;
+
+	if (it->kind == HVLOG_ITEM_DAMAGE || it->ts < p->prev)
+		return p->stopped = 1;
+	p->prev = it->ts;
+	if (it->ts < c->lo || it->ts > c->hi || !sel_match(p->sel, it))
+		return 0;
+	if (it->stream < c->nstreams) {
+		uint64_t *o = &c->off[2 * (size_t)it->stream];
+		if (it->offset < o[0])
+			o[0] = it->offset;
+		if (it->offset > o[1] || o[1] == UINT64_MAX)
+			o[1] = it->offset;
+	}
+	return p->stopped = hvlog_stats_add(c->st, it) != HVLOG_OK;
 }
 
 static void *stats_share(void *arg)
@@ -490,13 +518,12 @@ static void *stats_share(void *arg)
 	hvsel sel = sel_copy_given(c->given);
 	hvlog_reader_stats rst;
 	hvlog_error err = { 0 };
-	hvlog_status st;
-	const hvlog_item *it;
 	hvlog_reader *r = NULL;
-	uint64_t prev = 0;
+	struct share_pass pass = { c, &sel, 0, 0 };
 	char msg[1024];
 
-	if (open_share(&r, c->file, &err) != HVLOG_OK)
+	/* a sibling: the metadata and chunk index of the open, not read again */
+	if (hvlog_reader_open_sibling(&r, c->base, &err) != HVLOG_OK)
 		goto out;
 	hvlog_reader_stats_get(r, &rst);
 	if (hvlog_reader_meta(r)->nstreams != c->nstreams ||
@@ -505,23 +532,8 @@ static void *stats_share(void *arg)
 		goto out;
 	sel_apply(&sel, r);
 	hvlog_reader_set_time_range(r, c->lo > sel.lo ? c->lo : sel.lo, c->hi < sel.hi ? c->hi : sel.hi);
-	while ((st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
-		if (it->kind == HVLOG_ITEM_DAMAGE || it->ts < prev)
-			goto out;
-		prev = it->ts;
-		if (it->ts < c->lo || it->ts > c->hi || !sel_match(&sel, it))
-			continue;
-		if (it->stream < c->nstreams) {
-			uint64_t *o = &c->off[2 * (size_t)it->stream];
-			if (it->offset < o[0])
-				o[0] = it->offset;
-			if (it->offset > o[1] || o[1] == UINT64_MAX)
-				o[1] = it->offset;
-		}
-		if (hvlog_stats_add(c->st, it) != HVLOG_OK)
-			goto out;
-	}
-	c->ok = st == HVLOG_END;
+	/* (every item, to see time go back and damage; the selection in the step) */
+	c->ok = hvlog_select_run(r, NULL, UINT64_MAX, share_step, &pass, NULL, &err) == HVLOG_END && !pass.stopped;
 out:
 	sel_free_compiled(&sel);
 	hvlog_reader_close(r);
@@ -571,7 +583,7 @@ static int stats_threads(const struct stats_opts *o, hvlog_reader *r, const hvlo
 		return 0;
 	memset(c, 0, sizeof c);
 	for (unsigned k = 0; k < n; k++) {
-		c[k] = (struct share){ .file = o->file, .given = &o->sel, .cfg = cfg, .nstreams = ns,
+		c[k] = (struct share){ .base = r, .given = &o->sel, .cfg = cfg, .nstreams = ns,
 				       .lo = k ? lo + step * k : 0, .hi = k + 1 < n ? lo + step * (k + 1) - 1 : UINT64_MAX };
 		if (!(c[k].off = malloc((2 * (size_t)ns + 1) * sizeof *c[k].off))) {
 			ok = 0;
@@ -603,18 +615,14 @@ static int stats_threads(const struct stats_opts *o, hvlog_reader *r, const hvlo
 }
 
 /* The threads: -j, else cli_default_threads().  One for what only one
- * pass in order can do (--limit: the first N), and for an input that
- * cannot be opened again (standard input, a pipe). */
+ * pass in order can do (--limit: the first N).  Standard input and pipes
+ * too have several: the shares are siblings of the one reader, which
+ * read the input once. */
 static unsigned stats_nthreads(const struct stats_opts *o)
 {
-	struct stat sb;
-	unsigned n = o->threads;
-
-	if (!n)
-		n = cli_default_threads();
-	if (o->sel.limit != UINT64_MAX || !strcmp(o->file, "-") || stat(o->file, &sb) != 0 || !S_ISREG(sb.st_mode))
+	if (o->sel.limit != UINT64_MAX)
 		return 1;
-	return n;
+	return o->threads ? o->threads : cli_default_threads();
 }
 
 int cmd_stats(int argc, char **argv)
@@ -643,8 +651,6 @@ int cmd_stats(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
-	if (!o.file)
-		o.file = "-";
 	nthreads = stats_nthreads(&o);
 	if (!(r = cli_open_selected(o.file, &o.sel, &t0, &code)))
 		goto out;

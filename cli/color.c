@@ -55,9 +55,7 @@ int cli_formatter(FILE *f, const hvlog_meta *m, hvlog_format_kind kind, uint64_t
 	hvlog_formatter_config cfg = { kind, 0, t0, NULL };
 	hvlog_error err = { 0 };
 
-	if (kind == HVLOG_FORMAT_JSON)
-		cfg.flags = HVLOG_FMT_JSON_DECODE_V1; /* what decode has written so far */
-	else if (kind == HVLOG_FORMAT_TEXT && cli_color_on(f))
+	if (kind == HVLOG_FORMAT_TEXT && cli_color_on(f))
 		cfg.flags = HVLOG_FMT_COLOR;
 	if (hvlog_formatter_create(out, m, &cfg, &err) != HVLOG_OK) {
 		cli_fail(NULL, &err);

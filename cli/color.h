@@ -29,7 +29,8 @@ int cli_color_on(FILE *f);
 
 /* The formatter of the lines of kind (text or JSON) that go to f, the
  * text coloured if colour is on (time, group, event, parameter values;
- * LOST and DAMAGE lines), JSON in the dialect decode writes; 0, or -1 if
+ * LOST and DAMAGE lines), JSON in the library's dialect (its meta item is
+ * the formatter's header); 0, or -1 if
  * it cannot be made (reported). */
 int cli_formatter(FILE *f, const hvlog_meta *m, hvlog_format_kind kind, uint64_t t0, hvlog_formatter **out);
 

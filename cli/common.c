@@ -51,6 +51,54 @@ const char *cli_tty(const char *s)
 	return b;
 }
 
+/* Columns of code point c on a terminal: 2 for the wide (East Asian,
+ * emoji) ranges, 0 for combining marks, else 1. */
+static unsigned cp_width(uint32_t c)
+{
+	static const uint32_t wide[][2] = {
+		{ 0x1100, 0x115f }, { 0x2e80, 0xa4cf }, { 0xac00, 0xd7a3 }, { 0xf900, 0xfaff },
+		{ 0xfe30, 0xfe4f }, { 0xff00, 0xff60 }, { 0xffe0, 0xffe6 }, { 0x1f300, 0x1f64f },
+		{ 0x1f900, 0x1f9ff }, { 0x20000, 0x3fffd },
+	};
+
+	if ((c >= 0x300 && c <= 0x36f) || (c >= 0x200b && c <= 0x200f))
+		return 0;
+	for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++)
+		if (c >= wide[i][0] && c <= wide[i][1])
+			return 2;
+	return 1;
+}
+
+size_t cli_width(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t w = 0;
+
+	while (*p) {
+		unsigned n = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : *p >= 0xc0 ? 1 : 0;
+		uint32_t c = n ? *p & (0x3f >> n) : *p;
+		unsigned k = 0;
+		while (k < n && (p[k + 1] & 0xc0) == 0x80)
+			c = c << 6 | (p[++k] & 0x3f);
+		if (k < n) /* not UTF-8: a byte is a column (as '?' or itself) */
+			c = '?', k = 0;
+		w += cp_width(c);
+		p += k + 1;
+	}
+	return w;
+}
+
+const char *cli_pad(const char *s, size_t width)
+{
+	char *b = (char *)cli_tty(s);
+	size_t n = strlen(b), w = cli_width(b);
+
+	while (w++ < width && n < HVLOG_MAX_NAME * 4)
+		b[n++] = ' ';
+	b[n] = 0;
+	return b;
+}
+
 int cli_fail(const char *file, const hvlog_error *err)
 {
 	cli_error(file, err->offset, "%s", err->msg);
@@ -124,10 +172,63 @@ hvlog_reader *cli_open(const char *file, int *code)
 	hvlog_error err = { 0 };
 
 	if (cli_open_path(&r, file, &err) != HVLOG_OK) {
-		*code = cli_fail(!strcmp(file, "-") ? "(stdin)" : file, &err);
+		const char *like = err.status == HVLOG_MALFORMED && err.offset == 0 ? cli_sniff_path(file) : NULL;
+		/* (a trace whose header is damaged is still one) */
+		if (like && strcmp(like, CLI_SNIFF_TRACE))
+			snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg), ": it looks like %s", like);
+		*code = cli_fail(cli_shown(file), &err);
 		return NULL;
 	}
 	return r;
+}
+
+/* ---- what a file that is not the expected format looks like -------------- */
+
+/* Magic numbers and first bytes, most specific first. */
+static const struct sniff {
+	const char *magic;
+	unsigned char len;
+	const char *name;
+} sniffs[] = {
+	{ "\x89HVL\r\n\x1a\n", 8, CLI_SNIFF_TRACE },
+	{ "\x1f\x8b", 2, "gzip-compressed data (zcat FILE | hvlog ... - reads it)" },
+	{ "\x28\xb5\x2f\xfd", 4, "zstd-compressed data (zstdcat FILE | hvlog ... - reads it)" },
+	{ "\xfd" "7zXZ", 5, "xz-compressed data (xzcat FILE | hvlog ... - reads it)" },
+	{ "BZh", 3, "bzip2-compressed data (bzcat FILE | hvlog ... - reads it)" },
+	{ "\xc1\x1f\xfc\xc1", 4, "a CTF data stream (babeltrace2 reads its directory)" },
+	{ "/* CTF", 6, "CTF metadata (babeltrace2 reads its directory)" },
+	{ "\xd9\xd9\xf7", 3, "CBOR (hvlog convert --from cbor reads what convert --to cbor writes)" },
+};
+
+const char *cli_sniff(const unsigned char *b, size_t n)
+{
+	size_t i = 0;
+
+	for (size_t k = 0; k < sizeof sniffs / sizeof sniffs[0]; k++)
+		if (n >= sniffs[k].len && !memcmp(b, sniffs[k].magic, sniffs[k].len))
+			return sniffs[k].name;
+	while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+		i++;
+	if (i < n && (b[i] == '{' || b[i] == '['))
+		return "JSON (hvlog convert --from json reads what convert --to json writes)";
+	/* a CBOR map of up to 23 pairs whose first key is a short text string:
+	 * the head of a CBOR sequence of convert --to cbor */
+	if (n >= 2 && b[0] >= 0xa1 && b[0] <= 0xb7 && b[1] >= 0x61 && b[1] <= 0x77)
+		return "CBOR (hvlog convert --from cbor reads what convert --to cbor writes)";
+	return NULL;
+}
+
+const char *cli_sniff_path(const char *path)
+{
+	unsigned char b[16];
+	size_t n;
+	FILE *f;
+
+	if (!strcmp(path, "-") || !(f = fopen(path, "rb")))
+		return NULL; /* (standard input is read once: its first bytes are gone) */
+	n = fread(b, 1, sizeof b, f);
+	fclose(f);
+	return cli_sniff(b, n);
 }
 
 /* ---- damage kept for a listing ------------------------------------------

@@ -3,8 +3,8 @@
  *
  * cmd_convert.c parses the options, opens the trace and feeds every item
  * the selection keeps, one at a time, to the writer of the chosen format
- * (convert_json.c, convert_csv.c, convert_cbor.c, convert_ctf.c,
- * convert_chrome.c).  Nothing holds more than one item, plus per-format
+ * (convert_fmt.c for json, csv and cbor through the library's formatter;
+ * convert_ctf.c, convert_chrome.c).  Nothing holds more than one item, plus per-format
  * state sized by the metadata (schema, streams), never by the trace.
  * The reverse direction, JSON Lines or CBOR back into an hvlog file, is
  * convert_from.c (the format-neutral rebuild) with convert_from_json.c
@@ -29,10 +29,14 @@ typedef struct cv_out {
 	char *buf, *p, *end;
 	int failed; /* a write failed (errno kept in err) */
 	int err;
-	int json_ints; /* --json-integers: every integer a JSON number (cv_json_uint) */
 } cv_out;
 
 int cv_out_init(cv_out *o, FILE *f, size_t cap);
+/* Make the buffer hold at least 2 * item bytes (flushing it first); 0 or
+ * -1 out of memory. */
+int cv_out_room(cv_out *o, size_t item);
+/* n bytes of any size (a meta item): through the buffer, or past it. */
+void cv_put_big(cv_out *o, const void *s, size_t n);
 void cv_out_flush(cv_out *o);
 void cv_out_free(cv_out *o);
 
@@ -48,18 +52,15 @@ static inline void cv_ch(cv_out *o, char c)
 void cv_mem(cv_out *o, const void *s, size_t n);
 void cv_str(cv_out *o, const char *s);
 void cv_dec(cv_out *o, uint64_t v);
-void cv_sdec(cv_out *o, int64_t v);
 void cv_hex(cv_out *o, uint64_t v);          /* 0x1b */
 void cv_json_str(cv_out *o, const char *s);  /* "..." with JSON escapes */
 /* An integer in JSON: a number up to 2^53 (what a reader that parses
  * numbers as doubles, like jq 1.6, keeps exact), above that a decimal
- * string, or always a number with o->json_ints. */
+ * string, as the library's JSON dialect (hvlog/format.h). */
 #define CV_JSON_EXACT (1ull << 53)
 void cv_json_uint(cv_out *o, uint64_t v);
-void cv_json_sint(cv_out *o, int64_t v);
 /* A damage item's ,"length":..,"events_lost":..,"message":".." in JSON. */
 void cv_json_damage_tail(cv_out *o, const hvlog_item *it);
-void cv_csv_field(cv_out *o, const char *s); /* quoted only if it must be (RFC 4180) */
 /* Microseconds with three decimals from nanoseconds: "12.345". */
 void cv_usec(cv_out *o, uint64_t ns);
 
@@ -70,6 +71,7 @@ typedef struct cv_ctx {
 	const hvlog_meta *m;
 	uint64_t t0;           /* time_ns is relative to this tick (as decode) */
 	const uint8_t *ev_ok;  /* per schema event index: converted; NULL: all */
+	int json_ints;         /* --json-integers */
 	cv_out out;            /* standard output or out_path (not for ctf) */
 	void *priv;            /* the format's own state */
 } cv_ctx;
@@ -135,11 +137,6 @@ typedef struct cv_format {
 } cv_format;
 
 extern const cv_format cv_format_json, cv_format_csv, cv_format_cbor, cv_format_ctf, cv_format_chrome;
-
-/* The metadata (format, producer, clock, streams, schema) written by the
- * JSON and CBOR writers as their first item, in the layout of the file's
- * own metadata (docs/FORMAT.md section 3) plus "type": "meta". */
-void cv_json_meta(cv_out *o, const hvlog_meta *m, uint64_t t0);
 
 /* ---- progress on stderr ------------------------------------------------- */
 typedef struct cv_progress {

@@ -1,6 +1,6 @@
 /*
- * convert_out.c - the output buffer, JSON/CSV text pieces, the metadata
- * object and the progress bar shared by the `hvlog convert` writers.
+ * convert_out.c - the output buffer, JSON text pieces and the progress
+ * bar shared by the `hvlog convert` writers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +20,33 @@ int cv_out_init(cv_out *o, FILE *f, size_t cap)
 	o->p = o->buf;
 	o->end = o->buf + cap;
 	return 0;
+}
+
+int cv_out_room(cv_out *o, size_t item)
+{
+	char *nb;
+
+	if ((size_t)(o->end - o->buf) >= 2 * item)
+		return 0;
+	cv_out_flush(o);
+	if (!(nb = realloc(o->buf, 2 * item)))
+		return -1;
+	o->buf = o->p = nb;
+	o->end = nb + 2 * item;
+	return 0;
+}
+
+void cv_put_big(cv_out *o, const void *s, size_t n)
+{
+	if (n <= (size_t)(o->end - o->p)) {
+		cv_mem(o, s, n);
+		return;
+	}
+	cv_out_flush(o);
+	if (n && !o->failed && fwrite(s, 1, n, o->f) != n) {
+		o->failed = 1;
+		o->err = errno;
+	}
 }
 
 void cv_out_flush(cv_out *o)
@@ -55,16 +82,6 @@ void cv_dec(cv_out *o, uint64_t v)
 	o->p += hvlog_format_dec(o->p, v);
 }
 
-void cv_sdec(cv_out *o, int64_t v)
-{
-	if (v < 0) {
-		cv_ch(o, '-');
-		cv_dec(o, (uint64_t)0 - (uint64_t)v);
-	} else {
-		cv_dec(o, (uint64_t)v);
-	}
-}
-
 void cv_hex(cv_out *o, uint64_t v)
 {
 	o->p += hvlog_format_hex(o->p, v);
@@ -88,26 +105,12 @@ void cv_json_str(cv_out *o, const char *s)
 
 void cv_json_uint(cv_out *o, uint64_t v)
 {
-	if (v <= CV_JSON_EXACT || o->json_ints) {
+	if (v <= CV_JSON_EXACT) {
 		cv_dec(o, v);
 		return;
 	}
 	cv_ch(o, '"');
 	cv_dec(o, v);
-	cv_ch(o, '"');
-}
-
-void cv_json_sint(cv_out *o, int64_t v)
-{
-	if (v >= 0 || o->json_ints || (uint64_t)0 - (uint64_t)v <= CV_JSON_EXACT) {
-		if (v >= 0)
-			cv_json_uint(o, (uint64_t)v);
-		else
-			cv_sdec(o, v);
-		return;
-	}
-	cv_ch(o, '"');
-	cv_sdec(o, v);
 	cv_ch(o, '"');
 }
 
@@ -121,161 +124,9 @@ void cv_json_damage_tail(cv_out *o, const hvlog_item *it)
 	cv_json_str(o, it->damage_msg ? it->damage_msg : "");
 }
 
-void cv_csv_field(cv_out *o, const char *s)
-{
-	if (!s[strcspn(s, ",\"\r\n")]) {
-		cv_str(o, s);
-		return;
-	}
-	cv_ch(o, '"');
-	for (; *s; s++) {
-		if (*s == '"')
-			cv_ch(o, '"');
-		cv_ch(o, *s);
-	}
-	cv_ch(o, '"');
-}
-
 const char *cv_short_symbol(const char *symbol)
 {
 	return strncmp(symbol, "HV_TR_", 6) || !symbol[6] ? symbol : symbol + 6;
-}
-
-/* ---- the metadata as one JSON object ------------------------------------ */
-
-static void key(cv_out *o, const char *k, int comma)
-{
-	if (comma)
-		cv_ch(o, ',');
-	cv_json_str(o, k);
-	cv_ch(o, ':');
-}
-
-/* Large objects (schema, streams) reserve as they go: one entry at a time. */
-void cv_json_meta(cv_out *o, const hvlog_meta *m, uint64_t t0)
-{
-	const hvlog_schema *s = m->schema;
-
-	cv_reserve(o, CV_ITEM_MAX);
-	cv_str(o, "{\"type\":\"meta\"");
-	key(o, "format", 1);
-	cv_str(o, "\"hvlog\"");
-	key(o, "version", 1);
-	cv_ch(o, '[');
-	cv_dec(o, m->version_major);
-	cv_ch(o, ',');
-	cv_dec(o, m->version_minor);
-	cv_ch(o, ']');
-	key(o, "producer", 1);
-	cv_json_str(o, m->producer ? m->producer : "");
-	key(o, "clock", 1);
-	cv_ch(o, '{');
-	key(o, "name", 0);
-	cv_json_str(o, m->clock_name ? m->clock_name : "");
-	key(o, "hz", 1);
-	cv_json_uint(o, m->clock_hz);
-	key(o, "epoch_ns", 1);
-	cv_json_sint(o, m->clock_epoch_ns);
-	cv_ch(o, '}');
-	key(o, "t0", 1);
-	cv_json_uint(o, t0);
-	key(o, "streams", 1);
-	cv_ch(o, '[');
-	for (uint32_t i = 0; i < m->nstreams; i++) {
-		const hvlog_stream_info *si = &m->streams[i];
-		cv_reserve(o, 1024);
-		if (i)
-			cv_ch(o, ',');
-		cv_str(o, "{\"id\":");
-		cv_dec(o, i);
-		key(o, "name", 1);
-		cv_json_str(o, si->name ? si->name : "");
-		key(o, "partition", 1);
-		cv_json_uint(o, si->partition_id);
-		key(o, "vp", 1);
-		cv_dec(o, si->vp_index);
-		cv_ch(o, '}');
-	}
-	cv_ch(o, ']');
-	key(o, "schema", 1);
-	cv_ch(o, '{');
-	key(o, "name", 0);
-	cv_json_str(o, s->name ? s->name : "");
-	key(o, "version", 1);
-	cv_dec(o, s->version);
-	key(o, "groups", 1);
-	cv_ch(o, '[');
-	for (uint32_t g = 0; g < s->ngroups; g++) {
-		cv_reserve(o, 1024);
-		cv_str(o, g ? ",{" : "{");
-		key(o, "alias", 0);
-		cv_json_str(o, s->groups[g].alias);
-		key(o, "name", 1);
-		cv_json_str(o, s->groups[g].name);
-		key(o, "mask", 1);
-		cv_json_uint(o, s->groups[g].mask);
-		cv_ch(o, '}');
-	}
-	cv_ch(o, ']');
-	key(o, "valtabs", 1);
-	cv_ch(o, '[');
-	for (uint32_t t = 0; t < s->nvaltabs; t++) {
-		const hvlog_valtab *vt = &s->valtabs[t];
-		cv_reserve(o, 1024);
-		cv_str(o, t ? ",{" : "{");
-		key(o, "alias", 0);
-		cv_json_str(o, vt->alias);
-		key(o, "values", 1);
-		cv_ch(o, '[');
-		for (uint32_t v = 0; v < vt->nvalues; v++) {
-			cv_reserve(o, 1024);
-			cv_str(o, v ? ",[" : "[");
-			cv_json_uint(o, vt->values[v].value);
-			cv_ch(o, ',');
-			cv_json_str(o, vt->values[v].name);
-			cv_ch(o, ']');
-		}
-		cv_str(o, "]}");
-	}
-	cv_ch(o, ']');
-	key(o, "events", 1);
-	cv_ch(o, '[');
-	for (uint32_t e = 0; e < s->nevents; e++) {
-		const hvlog_event *ev = &s->events[e];
-		cv_reserve(o, CV_ITEM_MAX);
-		cv_str(o, e ? ",{" : "{");
-		key(o, "number", 0);
-		cv_dec(o, ev->number);
-		key(o, "symbol", 1);
-		cv_json_str(o, ev->symbol);
-		key(o, "description", 1);
-		cv_json_str(o, ev->description);
-		key(o, "group", 1);
-		cv_dec(o, ev->group);
-		key(o, "params", 1);
-		cv_ch(o, '[');
-		for (uint32_t i = 0; i < ev->nparams; i++) {
-			const hvlog_param *p = &ev->params[i];
-			cv_str(o, i ? ",{" : "{");
-			key(o, "key", 0);
-			cv_json_str(o, p->key);
-			key(o, "name", 1);
-			cv_json_str(o, p->name);
-			key(o, "type", 1);
-			cv_json_str(o, hvlog_type_name(p->type));
-			key(o, "display", 1);
-			cv_json_str(o, hvlog_display_name(p->display));
-			key(o, "coding", 1);
-			cv_json_str(o, hvlog_coding_name(p->coding));
-			if (p->values) {
-				key(o, "values", 1);
-				cv_dec(o, (uint64_t)(p->values - s->valtabs));
-			}
-			cv_ch(o, '}');
-		}
-		cv_str(o, "]}");
-	}
-	cv_str(o, "]}}\n");
 }
 
 /* ---- progress ------------------------------------------------------------ */

@@ -20,7 +20,8 @@ static int list_add(sel_list *l, const char *arg)
 	return 0;
 }
 
-/* A whole string as a number: "0x..." hex, else decimal (--limit). */
+/* A whole string as a number: "0x..." hex, else decimal (--limit); 0, -1
+ * (not a number) or -2 (too large). */
 static int parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -29,7 +30,9 @@ static int parse_u64(const char *s, uint64_t *out)
 		return -1;
 	errno = 0;
 	*out = strtoull(s, &end, (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10);
-	return errno || *end ? -1 : 0;
+	if (*end)
+		return -1;
+	return errno == ERANGE ? -2 : errno ? -1 : 0;
 }
 
 /* ---- options ------------------------------------------------------------- */
@@ -87,10 +90,14 @@ static error_t sel_parse(int key, char *arg, struct argp_state *state)
 	case OPT_UNTIL:
 		s->until = arg;
 		return 0;
-	case 'n':
-		if (parse_u64(arg, &s->limit) != 0)
+	case 'n': {
+		int rc = parse_u64(arg, &s->limit);
+		if (rc == -2)
+			argp_error(state, "--limit %s is too large (at most %llu)", arg, (unsigned long long)UINT64_MAX);
+		else if (rc != 0)
 			argp_error(state, "--limit wants a number, not '%s'", arg);
 		return 0;
+	}
 	case 'c':
 		s->count = 1;
 		return 0;

@@ -5,7 +5,8 @@
 #   source completion/hvlog.bash
 #
 # Completes commands, each command's options, option values (formats,
-# --color, group aliases, event names) and file names.  Commands and
+# --to and --from, --color, group aliases, event names, the parameter names
+# of a --where expression) and file names.  Commands and
 # options are read from the hvlog being completed (`hvlog --help`,
 # `hvlog COMMAND --help`), groups and events from `hvlog events --format
 # markdown`, so the completion follows the program it completes; each
@@ -79,18 +80,27 @@ _hvlog_params()
         tr ',' '\n' | sed -n 's/^ *\([a-z][a-z0-9_]*\) .*/\1/p' | sort -u
 }
 
+# Those of the words $4... that the --help text of option $2 of command
+# $3 names: the choices the program itself offers.
+_hvlog_choices()
+{
+    local bin=$1 opt=$2 cmd=$3 help w
+    shift 3
+    help=$(_hvlog_ask "$bin" "help-$cmd" "$cmd" --help |
+        sed -n "/$opt=/,/^ *-/p")
+    for w in "$@"; do
+        [[ $help == *"$w"* ]] && echo "$w"
+    done
+}
+
 # Values for option $2 (long form) of command $3.
 _hvlog_values()
 {
-    local bin=$1 opt=$2 cmd=$3 help w
+    local bin=$1 opt=$2 cmd=$3
     case $opt in
-    --format)
-        help=$(_hvlog_ask "$bin" "help-$cmd" "$cmd" --help |
-            sed -n '/--format=/,/^ *-/p')
-        for w in text json markdown csv binary; do
-            [[ $help == *"$w"* ]] && echo "$w"
-        done
-        ;;
+    --format) _hvlog_choices "$bin" "$opt" "$cmd" text json markdown csv binary ;;
+    --to) _hvlog_choices "$bin" "$opt" "$cmd" json csv cbor ctf chrome perfetto ;;
+    --from) _hvlog_choices "$bin" "$opt" "$cmd" json cbor ;;
     --color | --colour) printf '%s\n' auto always never ;;
     --group | --exclude-group | --groups) _hvlog_groups "$bin" ;;
     --event | --exclude-event | --events) _hvlog_events "$bin" ;;
@@ -145,6 +155,17 @@ _hvlog()
             --output | --out | --file)
                 compopt -o filenames 2> /dev/null
                 mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                ;;
+            --where)
+                # the parameter name being typed, at the end of the expression
+                local word=${cur##*[!A-Za-z0-9_]} pre
+                pre=${cur%"$word"}
+                # (a loop: in a ${a[@]/#/...} replacement, bash 5.2 reads "&")
+                local w
+                while read -r w; do
+                    [[ -n $w ]] && COMPREPLY+=("$pre$w")
+                done < <(compgen -W "$(_hvlog_params "$bin")" -- "$word")
+                compopt -o nospace 2> /dev/null
                 ;;
             *)
                 mapfile -t COMPREPLY < <(compgen -W "$(_hvlog_values "$bin" "$opt" "$cmd")" -- "$cur")

@@ -184,6 +184,84 @@ for f in "$all" "$data/golden/mix.bin" "$data/damaged/payload-bitflip.bin" "$dat
 done
 
 # docs/SCHEMA.md is generated from the schema: it must be current.
+# ---- numbers too large, empty time windows, -j without -c (issue 18) ----------
+all=$data/golden/all.bin
+expect 2 "--limit beyond 64 bits" "$hvlog" decode --limit 99999999999999999999 "$all"
+has err "--limit 99999999999999999999 is too large \(at most 18446744073709551615\)" "--limit too large"
+expect 2 "--vp beyond 32 bits" "$hvlog" decode --vp 99999999999 "$all"
+has err "--vp 99999999999 is too large" "--vp too large"
+expect 2 "--partition beyond 64 bits" "$hvlog" stats --partition 123456789012345678901 "$all"
+has err "--partition 123456789012345678901 is too large" "--partition too large"
+expect 2 "--since beyond 2^64 ns" "$hvlog" decode --since 99999999999999s "$all"
+has err "time '99999999999999s' for --since is too large" "--since too large"
+expect 2 "--limit not a number" "$hvlog" decode --limit 12x "$all"
+has err "--limit wants a number, not '12x'" "--limit not a number"
+expect 2 "inverted window" "$hvlog" decode --since 2.5s --until 2s "$all"
+has err "^hvlog: --since 2.5s is after --until 2s: the time window is empty$" "inverted window message"
+expect 2 "window after the end" "$hvlog" filter -f text --since 2s "$all"
+has err "^hvlog: --since 2s is after the trace's last event \(at 0\.000070141 s\)$" "window after the end message"
+expect 2 "window after the end, --count on threads" "$hvlog" decode -c -j 2 --since 2s "$all"
+expect 2 "window before the start" "$hvlog" stats --until @5t "$all"
+has err "--until @5t is before the trace's first event" "window before the start message"
+expect 0 "a window inside the trace" "$hvlog" decode -c --since 10us --until 20us "$all"
+has out "^12$" "a window inside the trace counts"
+expect 2 "decode -j without --count" "$hvlog" decode -j 2 "$all"
+has err "--threads applies to --count only" "-j without -c explained"
+expect 0 "decode -j with --count" "$hvlog" decode -j 2 -c "$all"
+
+# ---- a wrong input names the format it looks like -------------------------------
+"$hvlog" convert --to json "$all" -o "$tmp/w.jsonl"
+"$hvlog" convert --to cbor "$all" -o "$tmp/w.cbor"
+gzip -c "$all" > "$tmp/w.hvlog.gz"
+printf '\050\265\057\375rest' > "$tmp/w.zst"
+expect 1 "decode on JSON" "$hvlog" decode "$tmp/w.jsonl"
+has err "not an hvlog trace \(bad magic\): it looks like JSON" "decode on JSON names it"
+expect 1 "info on CBOR" "$hvlog" info "$tmp/w.cbor"
+has err "it looks like CBOR" "info on CBOR names it"
+expect 1 "decode on gzip" "$hvlog" decode "$tmp/w.hvlog.gz"
+has err "it looks like gzip-compressed data" "decode on gzip names it"
+expect 1 "decode on zstd" "$hvlog" decode "$tmp/w.zst"
+has err "it looks like zstd-compressed data" "decode on zstd names it"
+expect 1 "--from cbor on JSON" "$hvlog" convert --from cbor "$tmp/w.jsonl" -o "$tmp/x.hvlog"
+has err "not a CBOR sequence: it looks like JSON" "--from cbor on JSON names it"
+expect 1 "--from json on a trace" "$hvlog" convert --from json "$all" -o "$tmp/x.hvlog"
+has err "not JSON Lines: it looks like an hvlog trace" "--from json on a trace names it"
+expect 1 "--from json on CBOR" "$hvlog" convert --from json "$tmp/w.cbor" -o "$tmp/x.hvlog"
+has err "not JSON Lines: it looks like CBOR" "--from json on CBOR names it"
+expect 1 "decode on text" "$hvlog" decode "$data/damaged/not-a-trace.bin"
+has err "bad magic\)$" "text is named no format"
+
+# ---- tables aligned by display width (names of any length and script) -----------
+if command -v jq > /dev/null 2>&1 && [ -x /usr/bin/python3 ]; then
+	jq -c 'if .type == "meta" then .streams[0].name = "vp0-été-長い名前-a-rather-long-name" else . end' \
+		"$tmp/w.jsonl" > "$tmp/wide.jsonl"
+	"$hvlog" convert --from json "$tmp/wide.jsonl" -o "$tmp/wide.hvlog" 2> /dev/null
+	"$hvlog" info "$tmp/wide.hvlog" | sed -n '/^  ID /,/^chunks/p' | sed '$d' > "$tmp/t1"
+	"$hvlog" stats "$tmp/wide.hvlog" | sed -n '/^STREAM /,/^$/p' | sed '$d' > "$tmp/t2"
+	# every row's right-aligned columns end where the header's do, in terminal cells
+	for t in t1 t2; do
+		if /usr/bin/python3 - "$tmp/$t" << 'PYEND'
+import sys, unicodedata
+def cells(c):
+    return 2 if unicodedata.east_asian_width(c) in "WF" else 1
+def ends(line):  # the cell column where each field ends
+    out, col, inword = [], 0, False
+    for c in line:
+        if c == " " and inword:
+            out.append(col)
+        inword = c != " "
+        col += cells(c)
+    return out + [col]
+rows = open(sys.argv[1], encoding="utf-8").read().splitlines()
+head = ends(rows[0])
+sys.exit(0 if len(rows) >= 3 and all(ends(r)[-4:] == head[-4:] for r in rows[1:]) else 1)
+PYEND
+		then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $t: a long, non-ASCII name breaks the table:"; cat "$tmp/$t"; fi
+	done
+else
+	echo "SKIP: display-width tables: jq or python3 missing"
+fi
+
 "$hvlog" events --format markdown > "$tmp/schema.md"
 same "$tmp/schema.md" "$data/../docs/SCHEMA.md" "docs/SCHEMA.md is out of date: run hvlog events --format markdown > docs/SCHEMA.md"
 

@@ -96,7 +96,9 @@ check_sel "$mix" --group interrupt --exclude-group interrupt
 eq "$(cat "$tmp/last_n")" 0 "a selection of nothing"
 check_sel "$mix" --where 'port == 0x1234'
 eq "$(cat "$tmp/last_n")" 0 "no such port"
-check_sel "$mix" --since 100s
+# a window after the end selects nothing whatever the events: a usage error
+expect 2 "decode --since after the end" "$hvlog" decode --since 100s "$mix"
+expect 2 "filter --since after the end" "$hvlog" filter --since 100s -o "$tmp/late.bin" "$mix"
 
 # counts that are known independently of the selection code
 n_all=$("$hvlog" decode --format json "$mix" | grep -c '"type":"event"')

@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "hvlog/hvlog.h"
-#include "convert.h"
 #include "internal.h"
 #include "testutil.h"
 
@@ -579,9 +578,7 @@ END_TEST
  *
  * Every kind and dialect of hvlog_formatter, item by item over the testdata
  * traces (golden and damaged) and the hostile schema, against what the
- * command line writes today: the `hvlog convert` writers (cli/convert_*.c,
- * linked in) for JSON with HVLOG_FMT_JSON_INTEGERS (convert --json-integers), CSV and CBOR;
- * hvlog_format_item (guarded by the golden files) for text and the decode
+ * command line wrote before it: hvlog_format_item (guarded by the golden files) for text and the decode
  * JSON dialect; and for colour the re-tokenising colouriser `hvlog decode`
  * used before (kept below as the reference), byte for byte. */
 
@@ -693,32 +690,26 @@ static int old_color_exact(const hvlog_meta *m, const hvlog_item *it)
 	return 1;
 }
 
-enum ref_kind { REF_CONVERT, REF_LINE, REF_COLOR };
+enum ref_kind { REF_LINE, REF_COLOR };
 
 /* One comparison: a formatter and the code path it must match. */
 struct lane {
 	const char *name;
 	enum ref_kind ref;
-	const cv_format *cv;          /* REF_CONVERT */
 	hvlog_format_kind line_kind;  /* REF_LINE */
 	hvlog_format_kind kind;
 	unsigned flags;
-	cv_ctx c;
 	hvlog_formatter *f;
 	struct sink want, got;
 	uint64_t items, skipped;
 };
 
-#define NLANES 6
+#define NLANES 3
 
 static void lanes_init(struct lane *l, const hvlog_meta *m, uint64_t t0, const uint8_t *ev_ok)
 {
-#define LANE(n, r, w, lk, k, fl) { .name = n, .ref = r, .cv = w, .line_kind = lk, .kind = k, .flags = fl }
+#define LANE(n, r, w, lk, k, fl) { .name = n, .ref = r, .line_kind = lk, .kind = k, .flags = fl }
 	const struct lane proto[NLANES] = {
-		LANE("convert json --json-integers", REF_CONVERT, &cv_format_json, 0, HVLOG_FORMAT_JSON,
-		     HVLOG_FMT_JSON_INTEGERS),
-		LANE("convert csv", REF_CONVERT, &cv_format_csv, 0, HVLOG_FORMAT_CSV, 0),
-		LANE("convert cbor", REF_CONVERT, &cv_format_cbor, 0, HVLOG_FORMAT_CBOR, 0),
 		LANE("decode text", REF_LINE, NULL, HVLOG_FORMAT_TEXT, HVLOG_FORMAT_TEXT, 0),
 		LANE("decode json", REF_LINE, NULL, HVLOG_FORMAT_JSON, HVLOG_FORMAT_JSON, HVLOG_FMT_JSON_DECODE_V1),
 		LANE("decode --color", REF_COLOR, NULL, HVLOG_FORMAT_TEXT, HVLOG_FORMAT_TEXT, HVLOG_FMT_COLOR),
@@ -736,15 +727,8 @@ static void lanes_init(struct lane *l, const hvlog_meta *m, uint64_t t0, const u
 		ck_assert_msg(hvlog_formatter_create(&l[i].f, m, &cfg, &err) == HVLOG_OK, "%s: %s", l[i].name,
 			      err.msg);
 		h = hvlog_formatter_header(l[i].f, &hn);
-		if (l[i].ref != REF_CONVERT) /* decode writes no header */
-			ck_assert_uint_eq(hn, 0);
+		ck_assert_uint_eq(hn, 0); /* text and the old decode dialect have no header */
 		fwrite(h, 1, hn, l[i].got.f);
-		if (l[i].ref == REF_CONVERT) {
-			l[i].c = (cv_ctx){ .in_shown = "test", .m = m, .t0 = t0, .ev_ok = ev_ok };
-			ck_assert_int_eq(cv_out_init(&l[i].c.out, l[i].want.f, 0), 0);
-			l[i].c.out.json_ints = !!(l[i].flags & HVLOG_FMT_JSON_INTEGERS);
-			ck_assert_int_eq(l[i].cv->begin(&l[i].c), 0);
-		}
 	}
 }
 
@@ -756,19 +740,14 @@ static void lanes_item(struct lane *l, const hvlog_meta *m, uint64_t t0, const u
 	if (ev_ok && it->kind == HVLOG_ITEM_EVENT && !ev_ok[it->event - m->schema->events])
 		return;
 	for (int i = 0; i < NLANES; i++) {
-		size_t n;
-		if (l[i].ref == REF_CONVERT) {
-			ck_assert_int_eq(l[i].cv->item(&l[i].c, it), 0);
+		size_t n = hvlog_format_item(m, it, l[i].line_kind, t0, line, sizeof line);
+		if (l[i].ref == REF_LINE) {
+			fwrite(line, 1, n, l[i].want.f);
+		} else if (old_color_exact(m, it)) {
+			old_color_write(l[i].want.f, line, n, it);
 		} else {
-			n = hvlog_format_item(m, it, l[i].line_kind, t0, line, sizeof line);
-			if (l[i].ref == REF_LINE)
-				fwrite(line, 1, n, l[i].want.f);
-			else if (old_color_exact(m, it))
-				old_color_write(l[i].want.f, line, n, it);
-			else {
-				l[i].skipped++;
-				continue;
-			}
+			l[i].skipped++;
+			continue;
 		}
 		ck_assert_uint_le(hvlog_formatter_item_max(l[i].f), sizeof buf);
 		n = hvlog_formatter_item(l[i].f, it, buf, sizeof buf);
@@ -783,12 +762,6 @@ static void lanes_end(struct lane *l, const char *what)
 {
 	for (int i = 0; i < NLANES; i++) {
 		size_t k = 0;
-		if (l[i].ref == REF_CONVERT) {
-			ck_assert_int_eq(l[i].cv->end(&l[i].c), 0);
-			cv_out_flush(&l[i].c.out);
-			ck_assert(!l[i].c.out.failed);
-			cv_out_free(&l[i].c.out);
-		}
 		fclose(l[i].want.f);
 		fclose(l[i].got.f);
 		while (k < l[i].want.n && k < l[i].got.n && l[i].want.p[k] == l[i].got.p[k])
@@ -915,7 +888,7 @@ START_TEST(test_formatter_hostile)
 		lanes_item(l, &d.meta, t0, NULL, &lost);
 		lanes_item(l, &d.meta, t0, NULL, &dmg);
 	}
-	colored = l[5].items;
+	colored = l[2].items; /* the colour lane */
 	lanes_end(l, "hostile schema");
 	/* the old colouriser was exact on a good share of them */
 	ck_assert_uint_gt(colored, 1000);
@@ -1037,6 +1010,109 @@ START_TEST(test_json_dialect)
 		}
 	}
 	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* Times, counts and offsets above 2^53 are strings in the default dialect
+ * too (a TSC past 52 days at 2 GHz is one), numbers with JSON_INTEGERS; so
+ * are the meta item's numbers. */
+START_TEST(test_json_large_integers)
+{
+	static const hvlog_group groups[] = { { "g", "Group", 1ull << 63 } };
+	static const hvlog_event events[] = { { 9, "HV_TR_E", "E", 0, NULL, 0, 0 } };
+	static const hvlog_schema schema = { "s", 1, groups, 1, events, 1, NULL, 0, 0 };
+	static const hvlog_stream_info streams[] = { { "vp0", 1, 0 } };
+	const uint64_t big = (1ull << 53) + 1;
+	char line[HVLOG_FORMAT_MAX];
+	decoded d;
+
+	decode_meta(&d, &schema, streams, 1, 1000000000u);
+	for (int ints = 0; ints < 2; ints++) {
+		hvlog_formatter_config cfg = { HVLOG_FORMAT_JSON, ints ? HVLOG_FMT_JSON_INTEGERS : 0, 0, NULL };
+		hvlog_item lost = { .kind = HVLOG_ITEM_LOST, .stream = 0, .ts = big, .lost_count = big,
+				    .lost_first_ts = 1, .lost_last_ts = big };
+		hvlog_formatter *f;
+		hvlog_error err;
+		const char *h;
+		size_t hn;
+		ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_OK);
+		hvlog_formatter_item(f, &lost, line, sizeof line);
+		ck_assert_str_eq(line, ints ? "{\"type\":\"lost\",\"time_ns\":9007199254740993,\"ts\":9007199254740993,"
+					      "\"stream\":0,\"stream_name\":\"vp0\",\"count\":9007199254740993,"
+					      "\"first_ts\":1,\"last_ts\":9007199254740993,\"first_ns\":1,"
+					      "\"last_ns\":9007199254740993}\n"
+					    : "{\"type\":\"lost\",\"time_ns\":\"9007199254740993\",\"ts\":\"9007199254740993\","
+					      "\"stream\":0,\"stream_name\":\"vp0\",\"count\":\"9007199254740993\","
+					      "\"first_ts\":1,\"last_ts\":\"9007199254740993\",\"first_ns\":1,"
+					      "\"last_ns\":\"9007199254740993\"}\n");
+		h = hvlog_formatter_header(f, &hn);
+		ck_assert_ptr_nonnull(strstr(h, ints ? "\"mask\":9223372036854775808}" : "\"mask\":\"9223372036854775808\"}"));
+		hvlog_formatter_free(f);
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* The walk: every entry of the lists asked for, in order, each list
+ * announced with its length and closed. */
+struct walk_log {
+	char s[8192];
+	size_t n;
+};
+
+#define WLOG(ctx, ...) \
+	(((struct walk_log *)(ctx))->n += (size_t)snprintf(((struct walk_log *)(ctx))->s + ((struct walk_log *)(ctx))->n, \
+		sizeof((struct walk_log *)(ctx))->s - ((struct walk_log *)(ctx))->n, __VA_ARGS__))
+
+static void w_list(void *c, unsigned l, uint32_t n) { WLOG(c, "L%u:%u(", l, n); }
+static void w_end(void *c, unsigned l) { WLOG(c, ")%u ", l); }
+static void w_stream(void *c, uint32_t i, const hvlog_stream_info *si) { WLOG(c, "s%u=%s ", i, si->name); }
+static void w_group(void *c, uint32_t i, const hvlog_group *g) { WLOG(c, "g%u=%s ", i, g->alias); }
+static void w_valtab(void *c, uint32_t i, const hvlog_valtab *t) { WLOG(c, "t%u=%s[", i, t->alias); }
+static void w_value(void *c, const hvlog_valtab *t, const hvlog_value_name *v)
+{
+	(void)t;
+	WLOG(c, "%llu ", (unsigned long long)v->value);
+}
+static void w_valtab_end(void *c, const hvlog_valtab *t) { WLOG(c, "]%s ", t->alias); }
+static void w_event(void *c, uint32_t i, const hvlog_event *ev) { WLOG(c, "e%u=%u{", i, ev->number); }
+static void w_param(void *c, const hvlog_event *ev, uint32_t i, const hvlog_param *p)
+{
+	(void)ev;
+	WLOG(c, "p%u=%s ", i, p->key);
+}
+static void w_event_end(void *c, const hvlog_event *ev) { WLOG(c, "}%u ", ev->number); }
+
+START_TEST(test_meta_walk)
+{
+	static const hvlog_param params[] = {
+		{ "a", "A", HVLOG_TYPE_U8, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+		{ "b", "B", HVLOG_TYPE_U8, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &hostile_valtabs[0], HVLOG_ROLE_NONE },
+	};
+	static const hvlog_group groups[] = { { "g0", "G0", 1 }, { "g1", "G1", 2 } };
+	static const hvlog_event events[] = { { 7, "E7", "", 0, params, 2, 0 }, { 8, "E8", "", 1, NULL, 0, 2 } };
+	static const hvlog_schema schema = { "s", 1, groups, 2, events, 2, hostile_valtabs, 1, 2 };
+	static const hvlog_stream_info streams[] = { { "vp0", 1, 0 }, { "vp1", 1, 1 } };
+	static const hvlog_meta_visitor v = { w_list, w_end, w_stream, w_group, w_valtab, w_value, w_valtab_end,
+					      w_event, w_param, w_event_end };
+	hvlog_meta m = { .schema = &schema, .streams = streams, .nstreams = 2 };
+	struct walk_log log = { "", 0 }, part = { "", 0 };
+	char want[1024];
+	size_t k = 0;
+
+	k += (size_t)snprintf(want + k, sizeof want - k, "L1:2(s0=vp0 s1=vp1 )1 L2:2(g0=g0 g1=g1 )2 L4:1(t0=%s[",
+			      hostile_valtabs[0].alias);
+	for (uint32_t i = 0; i < hostile_valtabs[0].nvalues; i++)
+		k += (size_t)snprintf(want + k, sizeof want - k, "%llu ", (unsigned long long)hostile_valtabs[0].values[i].value);
+	snprintf(want + k, sizeof want - k, "]%s )4 L8:2(e0=7{p0=a p1=b }7 e1=8{}8 )8 ", hostile_valtabs[0].alias);
+	hvlog_meta_walk(&m, NULL, HVLOG_LIST_STREAMS | HVLOG_LIST_GROUPS | HVLOG_LIST_VALTABS | HVLOG_LIST_EVENTS, &v,
+			&log);
+	ck_assert_str_eq(log.s, want);
+	/* a schema alone has no streams; one list; NULL callbacks are skipped */
+	hvlog_meta_walk(NULL, &schema, HVLOG_LIST_STREAMS | HVLOG_LIST_GROUPS, &v, &part);
+	ck_assert_str_eq(part.s, "L2:2(g0=g0 g1=g1 )2 ");
+	hvlog_meta_walk(&m, NULL, HVLOG_LIST_EVENTS, &(hvlog_meta_visitor){ .event = w_event }, &part);
+	ck_assert_str_eq(part.s, "L2:2(g0=g0 g1=g1 )2 e0=7{e1=8{");
 }
 END_TEST
 
@@ -1177,6 +1253,8 @@ static Suite *format_suite(void)
 	tcase_add_loop_test(tc, test_formatter_hostile, 0, (int)NELEMS(rates));
 	tcase_add_test(tc, test_color_columns);
 	tcase_add_test(tc, test_json_dialect);
+	tcase_add_test(tc, test_json_large_integers);
+	tcase_add_test(tc, test_meta_walk);
 	tcase_add_test(tc, test_formatter_config);
 	tcase_add_test(tc, test_formatter_short_buffers);
 	suite_add_tcase(s, tc);

@@ -753,6 +753,83 @@ START_TEST(test_reader_skip)
 }
 END_TEST
 
+/* The item pipeline: the same items as the loop it stands for, the limit
+ * counted in events only, a step that stops, counts that add up, and a
+ * damaged trace whose damage passes whatever the selection. */
+struct run_seen {
+	uint64_t items, events, stop_at;
+};
+
+static int run_count(void *ctx, const hvlog_item *it)
+{
+	struct run_seen *v = ctx;
+
+	v->items++;
+	v->events += it->kind == HVLOG_ITEM_EVENT;
+	return v->stop_at && v->items == v->stop_at;
+}
+
+START_TEST(test_select_run)
+{
+	static const char *const traces[] = { HVLOG_SOURCE_DIR "/testdata/golden/all.bin",
+					      HVLOG_SOURCE_DIR "/testdata/damaged/payload-bitflip.bin" };
+
+	for (size_t t = 0; t < sizeof traces / sizeof traces[0]; t++) {
+		hvlog_reader *base, *r;
+		hvlog_reader_stats st;
+		hvlog_select *s;
+		hvlog_error err;
+		const hvlog_item *it;
+		hvlog_run_counts n = { 0 };
+		struct run_seen v = { 0 };
+		uint64_t want_ev = 0, want_lost = 0, want_dmg = 0;
+
+		/* the selection is compiled against base's metadata, which its
+		 * siblings share; the reference: the loop written out */
+		ck_assert_int_eq(hvlog_reader_open_path(&base, traces[t], &err), HVLOG_OK);
+		hvlog_reader_stats_get(base, &st);
+		ck_assert_int_eq(hvlog_select_create(&s, hvlog_reader_meta(base), st.first_ts, &err), HVLOG_OK);
+		ck_assert_int_eq(hvlog_reader_open_sibling(&r, base, &err), HVLOG_OK);
+		ck_assert_int_eq(hvlog_select_add(s, HVLOG_SEL_GROUP, "interrupt", &err), HVLOG_OK);
+		while (hvlog_reader_next(r, &it, &err) == HVLOG_OK) {
+			if (!hvlog_select_match(s, it))
+				continue;
+			want_ev += it->kind == HVLOG_ITEM_EVENT;
+			want_lost += it->kind == HVLOG_ITEM_LOST;
+			want_dmg += it->kind == HVLOG_ITEM_DAMAGE;
+		}
+		hvlog_reader_close(r);
+		ck_assert_uint_gt(want_ev, 3);
+		ck_assert_uint_eq(want_dmg > 0, t == 1);
+
+		ck_assert_int_eq(hvlog_reader_open_sibling(&r, base, &err), HVLOG_OK);
+		ck_assert_int_eq(hvlog_select_run(r, s, UINT64_MAX, run_count, &v, &n, &err), HVLOG_END);
+		ck_assert_uint_eq(n.events, want_ev);
+		ck_assert_uint_eq(n.lost, want_lost);
+		ck_assert_uint_eq(n.damage, want_dmg);
+		ck_assert_uint_eq(v.items, want_ev + want_lost + want_dmg);
+		hvlog_reader_close(r);
+
+		/* a limit of 3 events: exactly 3 events, and HVLOG_END; counts add up */
+		ck_assert_int_eq(hvlog_reader_open_sibling(&r, base, &err), HVLOG_OK);
+		v = (struct run_seen){ 0 };
+		ck_assert_int_eq(hvlog_select_run(r, s, 3, run_count, &v, &n, &err), HVLOG_END);
+		ck_assert_uint_eq(v.events, 3);
+		ck_assert_uint_eq(n.events, want_ev + 3);
+		hvlog_reader_close(r);
+
+		/* a step that stops: HVLOG_OK, no more items; NULL selection and counts */
+		ck_assert_int_eq(hvlog_reader_open_sibling(&r, base, &err), HVLOG_OK);
+		v = (struct run_seen){ .stop_at = 2 };
+		ck_assert_int_eq(hvlog_select_run(r, NULL, UINT64_MAX, run_count, &v, NULL, &err), HVLOG_OK);
+		ck_assert_uint_eq(v.items, 2);
+		hvlog_reader_close(r);
+		hvlog_select_free(s);
+		hvlog_reader_close(base);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("select");
@@ -776,6 +853,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reader");
 	tcase_add_test(tc, test_reader_skip);
+	tcase_add_test(tc, test_select_run);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -5,8 +5,8 @@
  *
  *   ./where_json trace.hvlog 'port == 0x3f8 && value != 0'
  *
- * The same as `hvlog decode --format json --where EXPR trace.hvlog`,
- * without lost-event records.  A bad expression is an error with its
+ * The same as `hvlog decode --format json --where EXPR trace.hvlog`
+ * (the meta line, then the events), without lost-event records.  A bad expression is an error with its
  * column; damage in the trace is reported and makes the exit status 1.
  */
 #include <inttypes.h>
@@ -19,6 +19,9 @@ int main(int argc, char **argv)
 	static char line[HVLOG_FORMAT_MAX];
 	hvlog_reader *r;
 	hvlog_select *s = NULL;
+	hvlog_formatter *f = NULL;
+	const char *head;
+	size_t n;
 	const hvlog_item *it;
 	hvlog_reader_stats st;
 	hvlog_error err;
@@ -47,12 +50,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	hvlog_select_apply(s, r); /* the reader skips the groups no event can match */
+	/* JSON Lines in the dialect of hvlog decode and convert: a meta line first */
+	hvlog_formatter_config cfg = { .kind = HVLOG_FORMAT_JSON, .t0 = st.first_ts };
+	if (hvlog_formatter_create(&f, m, &cfg, &err) != HVLOG_OK) {
+		fprintf(stderr, "where_json: %s\n", err.msg);
+		hvlog_select_free(s);
+		hvlog_reader_close(r);
+		return 1;
+	}
+	head = hvlog_formatter_header(f, &n);
+	fwrite(head, 1, n, stdout);
 	while ((rc = hvlog_reader_next(r, &it, &err)) == HVLOG_OK) {
 		if (!hvlog_select_match(s, it))
 			continue;
 		if (it->kind == HVLOG_ITEM_EVENT) {
-			size_t n = hvlog_format_item(m, it, HVLOG_FORMAT_JSON, st.first_ts, line, sizeof line);
-			fwrite(line, 1, n, stdout);
+			fwrite(line, 1, hvlog_formatter_item(f, it, line, sizeof line), stdout);
 		} else if (it->kind == HVLOG_ITEM_DAMAGE) {
 			fprintf(stderr, "where_json: %s:%" PRIu64 ": %s\n", argv[1], it->offset, it->damage_msg);
 			bad = 1;
@@ -62,6 +74,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "where_json: %s: %s\n", argv[1], err.msg);
 		bad = 1;
 	}
+	hvlog_formatter_free(f);
 	hvlog_select_free(s);
 	hvlog_reader_close(r);
 	return bad;

@@ -25,7 +25,8 @@ void hvlog__expr_free(hvlog__expr *x);
 
 /* ---- shared by expr.c and select.c ---- */
 
-/* A whole string as a number: "0x..." hex, else decimal.  0 or -1. */
+/* A whole string as a number: "0x..." hex, else decimal.  0, -1 (not a
+ * number) or -2 (a number beyond 64 bits). */
 int hvlog__parse_u64(const char *s, uint64_t *out);
 /* Schema spelling a (key or display name) against the user's len bytes at
  * b: any case, a space in either the same as '_'. */

@@ -652,9 +652,7 @@ static void json_key(struct out *o, const char *k)
 	put_lit(o, "\":");
 }
 
-/* Above this a JSON number is not exact in a reader that parses numbers as
- * doubles (JavaScript, jq 1.6). */
-#define JSON_EXACT_MAX (1ull << 53)
+#define JSON_EXACT_MAX HVLOG__JSON_EXACT_MAX
 
 static char *dec_quoted_at(char *p, uint64_t v)
 {
@@ -662,6 +660,17 @@ static char *dec_quoted_at(char *p, uint64_t v)
 	p = dec_at(p + 1, v);
 	*p = '"';
 	return p + 1;
+}
+
+/* An integer of an item (a time, a count, an offset): in the default
+ * dialect a decimal string above 2^53 (a tick count past 52 days at 2 GHz
+ * is one), which a reader that parses numbers as doubles would round. */
+static ALWAYS_INLINE void json_uint(struct out *o, uint64_t v, unsigned flags)
+{
+	if (v > JSON_EXACT_MAX && !(flags & (HVLOG_FMT_JSON_INTEGERS | HVLOG_FMT_JSON_DECODE_V1)))
+		put_num(o, dec_quoted_at, v);
+	else
+		put_dec(o, v);
 }
 
 /* A parameter's value in the dialect of flags. */
@@ -737,9 +746,9 @@ static ALWAYS_INLINE void json_item_(struct out *o, const hvlog_meta *m,
 	int offset = (flags & (HVLOG_FMT_OFFSETS | HVLOG_FMT_JSON_DECODE_V1)) || it->kind == HVLOG_ITEM_DAMAGE;
 
 	put_piece(o, (struct piece){ heads[it->kind], head_len[it->kind] });
-	put_dec(o, item_ns(m, f, it->ts, t0));
+	json_uint(o, item_ns(m, f, it->ts, t0), flags);
 	put_lit(o, ",\"ts\":");
-	put_dec(o, it->ts);
+	json_uint(o, it->ts, flags);
 	if (f && it->stream < f->nstreams) {
 		struct piece pc = f->json_streams[it->stream]; /* ends with the offset's key */
 		if (!offset)
@@ -749,7 +758,7 @@ static ALWAYS_INLINE void json_item_(struct out *o, const hvlog_meta *m,
 		json_stream_piece(o, m, it->stream, offset);
 	}
 	if (offset)
-		put_dec(o, it->offset);
+		json_uint(o, it->offset, flags);
 	switch (it->kind) {
 	case HVLOG_ITEM_EVENT: {
 		const struct fmt_event *fe = f ? event_tables(f, it->event) : NULL;
@@ -762,25 +771,25 @@ static ALWAYS_INLINE void json_item_(struct out *o, const hvlog_meta *m,
 	}
 	case HVLOG_ITEM_LOST:
 		json_key(o, "count");
-		put_dec(o, it->lost_count);
+		json_uint(o, it->lost_count, flags);
 		json_key(o, "first_ts");
-		put_dec(o, it->lost_first_ts);
+		json_uint(o, it->lost_first_ts, flags);
 		json_key(o, "last_ts");
-		put_dec(o, it->lost_last_ts);
+		json_uint(o, it->lost_last_ts, flags);
 		if (!(flags & HVLOG_FMT_JSON_DECODE_V1)) {
 			json_key(o, "first_ns");
-			put_dec(o, item_ns(m, f, it->lost_first_ts, t0));
+			json_uint(o, item_ns(m, f, it->lost_first_ts, t0), flags);
 			json_key(o, "last_ns");
-			put_dec(o, item_ns(m, f, it->lost_last_ts, t0));
+			json_uint(o, item_ns(m, f, it->lost_last_ts, t0), flags);
 		}
 		break;
 	case HVLOG_ITEM_DAMAGE:
 		json_key(o, "kind");
 		put_json_str(o, hvlog_status_str(it->damage));
 		json_key(o, "length");
-		put_dec(o, it->damage_len);
+		json_uint(o, it->damage_len, flags);
 		json_key(o, "events_lost");
-		put_dec(o, it->damage_events);
+		json_uint(o, it->damage_events, flags);
 		json_key(o, "message");
 		put_json_str(o, it->damage_msg ? it->damage_msg : "");
 		break;
@@ -943,13 +952,13 @@ hvlog_status hvlog_formatter_create(hvlog_formatter **out, const hvlog_meta *m, 
 		break;
 	case HVLOG_FORMAT_JSON:
 		/* (decode's old dialect had no meta item) */
-		ok = (f->flags & HVLOG_FMT_JSON_DECODE_V1) || hvlog__json_meta(f);
+		ok = (f->flags & HVLOG_FMT_JSON_DECODE_V1) || hvlog__meta_item(f);
 		break;
 	case HVLOG_FORMAT_CSV:
 		ok = hvlog__csv_build(f, cfg->events);
 		break;
 	case HVLOG_FORMAT_CBOR:
-		ok = hvlog__cbor_build(f) && hvlog__cbor_meta(f);
+		ok = hvlog__cbor_build(f) && hvlog__meta_item(f);
 		break;
 	}
 	if (!ok) {

@@ -18,7 +18,8 @@ struct fmt_cbor {
 /* A CBOR head: major type and argument in the shortest form (RFC 8949
  * section 4.2.1, as libcbor's encoder writes it): below 24 in the initial
  * byte, then 1, 2, 4 or 8 bytes big-endian. */
-enum { CB_UINT = 0x00, CB_NEGINT = 0x20, CB_TEXT = 0x60, CB_ARRAY = 0x80, CB_MAP = 0xa0 };
+enum { CB_UINT = HVLOG__CB_UINT, CB_NEGINT = HVLOG__CB_NEGINT, CB_TEXT = HVLOG__CB_TEXT, CB_ARRAY = HVLOG__CB_ARRAY,
+       CB_MAP = HVLOG__CB_MAP };
 
 static char *cb_head_at(char *p, unsigned major, uint64_t v)
 {
@@ -49,12 +50,9 @@ static inline void cb_uint(struct out *o, uint64_t v)
 	cb_head(o, CB_UINT, v);
 }
 
-static void cb_int(struct out *o, int64_t v)
+void hvlog__cb_head(struct out *o, unsigned major, uint64_t v)
 {
-	if (v >= 0)
-		cb_uint(o, (uint64_t)v);
-	else
-		cb_head(o, CB_NEGINT, (uint64_t)(-(v + 1)));
+	cb_head(o, major, v);
 }
 
 static void cb_str(struct out *o, const char *s)
@@ -78,124 +76,8 @@ static void cb_map(struct out *o, size_t n)
 	cb_head(o, CB_MAP, n);
 }
 
-static void cb_array(struct out *o, size_t n)
-{
-	cb_head(o, CB_ARRAY, n);
-}
-
 #define kv_uint(o, k, v) (cb_lit(o, k), cb_uint(o, v))
 #define kv_str(o, k, v) (cb_lit(o, k), cb_str(o, v))
-
-/* ---- the meta map ---------------------------------------------------------- */
-
-/* The most one entry of the meta map takes but its strings (each reserved
- * for on its own, see kvs). */
-#define ENTRY_MAX 1024
-
-/* A key and a string of any length. */
-#define kvs(g, k, v) (hvlog__grow_reserve(g, ENTRY_MAX + ((v) ? strlen(v) : 0)), kv_str(&(g)->o, k, v))
-
-static void meta_param(struct grow *g, const hvlog_schema *s, const hvlog_param *p)
-{
-	hvlog__grow_reserve(g, ENTRY_MAX);
-	cb_map(&g->o, p->values ? 6 : 5);
-	kvs(g, "key", p->key);
-	kvs(g, "name", p->name);
-	kvs(g, "type", hvlog_type_name(p->type));
-	kvs(g, "display", hvlog_display_name(p->display));
-	kvs(g, "coding", hvlog_coding_name(p->coding));
-	if (p->values)
-		kv_uint(&g->o, "values", (uint64_t)(p->values - s->valtabs));
-}
-
-static void meta_schema(struct grow *g, const hvlog_schema *s)
-{
-	struct out *o = &g->o;
-
-	hvlog__grow_reserve(g, ENTRY_MAX);
-	cb_lit(o, "schema");
-	cb_map(o, 5);
-	kvs(g, "name", s->name);
-	kv_uint(o, "version", s->version);
-	cb_lit(o, "groups");
-	cb_array(o, s->ngroups);
-	for (uint32_t i = 0; i < s->ngroups; i++) {
-		hvlog__grow_reserve(g, ENTRY_MAX);
-		cb_map(o, 3);
-		kvs(g, "alias", s->groups[i].alias);
-		kvs(g, "name", s->groups[i].name);
-		kv_uint(o, "mask", s->groups[i].mask);
-	}
-	hvlog__grow_reserve(g, ENTRY_MAX);
-	cb_lit(o, "valtabs");
-	cb_array(o, s->nvaltabs);
-	for (uint32_t t = 0; t < s->nvaltabs; t++) {
-		const hvlog_valtab *vt = &s->valtabs[t];
-		hvlog__grow_reserve(g, ENTRY_MAX);
-		cb_map(o, 2);
-		kvs(g, "alias", vt->alias);
-		cb_lit(o, "values");
-		cb_array(o, vt->nvalues);
-		for (uint32_t v = 0; v < vt->nvalues; v++) {
-			hvlog__grow_reserve(g, ENTRY_MAX + strlen(vt->values[v].name));
-			cb_array(o, 2);
-			cb_uint(o, vt->values[v].value);
-			cb_str(o, vt->values[v].name);
-		}
-	}
-	hvlog__grow_reserve(g, ENTRY_MAX);
-	cb_lit(o, "events");
-	cb_array(o, s->nevents);
-	for (uint32_t e = 0; e < s->nevents; e++) {
-		const hvlog_event *ev = &s->events[e];
-		hvlog__grow_reserve(g, ENTRY_MAX);
-		cb_map(o, 5);
-		kv_uint(o, "number", ev->number);
-		kvs(g, "symbol", ev->symbol);
-		kvs(g, "description", ev->description);
-		kv_uint(o, "group", ev->group);
-		cb_lit(o, "params");
-		cb_array(o, ev->nparams);
-		for (uint32_t i = 0; i < ev->nparams; i++)
-			meta_param(g, s, &ev->params[i]);
-	}
-}
-
-int hvlog__cbor_meta(hvlog_formatter *f)
-{
-	const hvlog_meta *m = f->m;
-	struct grow g = { 0 };
-	struct out *o = &g.o;
-
-	hvlog__grow_reserve(&g, ENTRY_MAX);
-	cb_map(o, 8);
-	kv_str(o, "type", "meta");
-	kv_str(o, "format", "hvlog");
-	cb_lit(o, "version");
-	cb_array(o, 2);
-	cb_uint(o, m->version_major);
-	cb_uint(o, m->version_minor);
-	kvs(&g, "producer", m->producer);
-	cb_lit(o, "clock");
-	cb_map(o, 3);
-	kvs(&g, "name", m->clock_name);
-	kv_uint(o, "hz", m->clock_hz);
-	cb_lit(o, "epoch_ns");
-	cb_int(o, m->clock_epoch_ns);
-	kv_uint(o, "t0", f->t0);
-	cb_lit(o, "streams");
-	cb_array(o, m->nstreams);
-	for (uint32_t i = 0; i < m->nstreams; i++) {
-		hvlog__grow_reserve(&g, ENTRY_MAX);
-		cb_map(o, 4);
-		kv_uint(o, "id", i);
-		kvs(&g, "name", m->streams[i].name);
-		kv_uint(o, "partition", m->streams[i].partition_id);
-		kv_uint(o, "vp", m->streams[i].vp_index);
-	}
-	meta_schema(&g, m->schema);
-	return hvlog__grow_keep(f, &g);
-}
 
 /* ---- the pieces -------------------------------------------------------------- */
 

@@ -1,7 +1,7 @@
 /*
  * format_int.h - what the formatter's modules share (format.c: numbers,
- * text and JSON items, the formatter object; format_meta.c: the JSON and
- * CBOR meta items; format_csv.c; format_cbor.c).
+ * text and JSON items, the formatter object; format_meta.c: the metadata
+ * walk and the JSON and CBOR meta items; format_csv.c; format_cbor.c).
  */
 #ifndef HVLOG_FORMAT_INT_H
 #define HVLOG_FORMAT_INT_H
@@ -160,9 +160,18 @@ static inline uint32_t fmt_event_index(const hvlog_formatter *f, const hvlog_eve
 const char *hvlog__fmt_stream_name(const hvlog_meta *m, uint32_t s);
 const char *hvlog__fmt_group_alias(const hvlog_meta *m, const hvlog_event *ev);
 
-/* The header items (format_meta.c, format_csv.c); 0 out of memory. */
-int hvlog__json_meta(hvlog_formatter *f);
-int hvlog__cbor_meta(hvlog_formatter *f);
+/* The meta item of a JSON or CBOR formatter as its header (format_meta.c);
+ * 0 out of memory. */
+int hvlog__meta_item(hvlog_formatter *f);
+
+/* Above this a JSON number is not exact in a reader that parses numbers as
+ * doubles (JavaScript, jq 1.6): the default dialect writes a string. */
+#define HVLOG__JSON_EXACT_MAX (1ull << 53)
+
+/* A CBOR head (format_cbor.c): major type and argument in the shortest form. */
+enum { HVLOG__CB_UINT = 0x00, HVLOG__CB_NEGINT = 0x20, HVLOG__CB_TEXT = 0x60, HVLOG__CB_ARRAY = 0x80,
+       HVLOG__CB_MAP = 0xa0 };
+void hvlog__cb_head(struct out *o, unsigned major, uint64_t v);
 
 /* CSV (format_csv.c): columns and header row from cfg->events; 0 out of
  * memory.  Then one row per item. */

@@ -99,8 +99,12 @@ const char *hvlog_valtab_name(const hvlog_valtab *t, uint64_t value)
 	return k >= 0 ? t->values[k].name : NULL;
 }
 
-static const char *const type_names[HVLOG_TYPE_COUNT_] = { "u8", "u16", "u32", "u64", "bool" };
-static const char *const display_names[HVLOG_DISPLAY_COUNT_] = { "hex", "dec", "bool", "enum" };
+#define TYPE_NAME(name, str, max, size, ctype) [HVLOG_TYPE_##name] = str,
+static const char *const type_names[HVLOG_TYPE_COUNT_] = { HVLOG_TYPE_LIST(TYPE_NAME) };
+#undef TYPE_NAME
+#define DISPLAY_NAME(name, str) [HVLOG_DISPLAY_##name] = str,
+static const char *const display_names[HVLOG_DISPLAY_COUNT_] = { HVLOG_DISPLAY_LIST(DISPLAY_NAME) };
+#undef DISPLAY_NAME
 static const char *const coding_names[HVLOG_CODING_COUNT_] = { "varint", "delta", "keyed" };
 static const char *const role_names[HVLOG_ROLE_COUNT_] = { "none", "partition_id", "thread_id", "guest_rip" };
 

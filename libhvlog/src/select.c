@@ -45,6 +45,7 @@ int hvlog__parse_u64(const char *s, uint64_t *out)
 	int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
 	uint64_t v = 0;
 	const char *p = s + (hex ? 2 : 0);
+	int over = 0;
 
 	if (!*p)
 		return -1;
@@ -57,12 +58,15 @@ int hvlog__parse_u64(const char *s, uint64_t *out)
 		else
 			return -1;
 		if (v > (UINT64_MAX - d) / (hex ? 16 : 10))
-			return -1;
+			over = 1; /* (the rest must still be digits) */
 		v = v * (hex ? 16 : 10) + d;
 	}
+	if (over)
+		return -2;
 	*out = v;
 	return 0;
 }
+
 
 static int fold(int c)
 {
@@ -100,6 +104,18 @@ static const char *quoted(char (*buf)[QUOTE_MAX + 4], const char *s)
 	if (n > QUOTE_MAX)
 		strcpy(*buf + QUOTE_MAX, "...");
 	return *buf;
+}
+
+/* An option's number that is no number (-1), or one too large for it
+ * (-2, or above max): its message. */
+static hvlog_status bad_number(hvlog_error *err, const char *opt, const char *arg, int rc, uint64_t max)
+{
+	char q[QUOTE_MAX + 4];
+
+	if (rc == -1)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "%s wants a number, not '%s'", opt, quoted(&q, arg));
+	return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "%s %s is too large (at most %llu)", opt, quoted(&q, arg),
+			   (unsigned long long)max);
 }
 
 /* ---- did you mean ----------------------------------------------------------- */
@@ -303,7 +319,7 @@ static hvlog_status unknown_event(const hvlog_schema *sc, const char *arg, hvlog
 
 /* A time argument (HVLOG_SEL_SINCE): with round_up, the first tick at or
  * after the time; else the last tick at or before it (ns precision, as
- * decode prints).  0 or -1. */
+ * decode prints).  0, -1 (no time) or -2 (beyond 2^64 ns or ticks). */
 static int parse_time(const char *arg, uint64_t t0, uint64_t hz, int round_up, uint64_t *ticks)
 {
 	const char *p = arg;
@@ -316,7 +332,7 @@ static int parse_time(const char *arg, uint64_t t0, uint64_t hz, int round_up, u
 	for (; *p >= '0' && *p <= '9'; p++, digits++) {
 		ip = ip * 10 + (unsigned)(*p - '0');
 		if (ip > UINT64_MAX)
-			return -1;
+			return -2;
 	}
 	if (*p == '.') {
 		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
@@ -346,7 +362,7 @@ static int parse_time(const char *arg, uint64_t t0, uint64_t hz, int round_up, u
 			hz = 1000000000u;
 		ns = ip * unit + fp * unit / fscale;
 		if (ns > UINT64_MAX)
-			return -1;
+			return -2;
 		/* decode prints floor((t - t0) * 1e9 / hz) ns: since T keeps the
 		 * ticks printed at T or later, until T those printed at T or before */
 		if (round_up)
@@ -473,8 +489,9 @@ static hvlog_status add_stream(hvlog_select *s, const char *arg, int vp, hvlog_e
 			return hvlog__fail(err, HVLOG_UNKNOWN, UINT64_MAX,
 					   "no stream '%s' in this trace (it has %u: ids 0..%u; `hvlog info` lists them)",
 					   quoted(&q, arg), m->nstreams, m->nstreams ? m->nstreams - 1 : 0);
-		if (hvlog__parse_u64(arg, &v) != 0)
-			return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "--vp wants a number, not '%s'", quoted(&q, arg));
+		int rc = hvlog__parse_u64(arg, &v);
+		if (rc != 0 || v > UINT32_MAX)
+			return bad_number(err, "--vp", arg, rc ? rc : -2, UINT32_MAX - 1); /* UINT32_MAX: no VP */
 		return hvlog__fail(err, HVLOG_UNKNOWN, UINT64_MAX,
 				   "no stream of this trace is virtual processor %s (`hvlog info` lists them)", quoted(&q, arg));
 	}
@@ -492,11 +509,11 @@ static hvlog_status add_stream(hvlog_select *s, const char *arg, int vp, hvlog_e
 static hvlog_status add_partition(hvlog_select *s, const char *arg, hvlog_error *err)
 {
 	const hvlog_schema *sc = s->m->schema;
-	char q[QUOTE_MAX + 4];
 	uint64_t v, *np;
+	int rc;
 
-	if (hvlog__parse_u64(arg, &v) != 0)
-		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "--partition wants a number, not '%s'", quoted(&q, arg));
+	if ((rc = hvlog__parse_u64(arg, &v)) != 0)
+		return bad_number(err, "--partition", arg, rc, UINT64_MAX);
 	if (!s->part_param) {
 		if (!(s->part_param = malloc(s->nevents ? s->nevents : 1)))
 			return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
@@ -514,8 +531,13 @@ static hvlog_status add_partition(hvlog_select *s, const char *arg, hvlog_error 
 static hvlog_status add_time(hvlog_select *s, const char *arg, int since, hvlog_error *err)
 {
 	char q[QUOTE_MAX + 4];
+	int rc = parse_time(arg, s->t0, s->m->clock_hz, since, since ? &s->lo : &s->hi);
 
-	if (parse_time(arg, s->t0, s->m->clock_hz, since, since ? &s->lo : &s->hi) != 0)
+	if (rc == -2)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX,
+				   "time '%s' for %s is too large (at most 18446744073709551615 ns or ticks, about 584 years)",
+				   quoted(&q, arg), since ? "--since" : "--until");
+	if (rc != 0)
 		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX,
 				   "bad time '%s' for %s (seconds like 1.5 or 2s, or 10ms, 5us, 100ns, 1000t; "
 				   "'@' first for absolute)", quoted(&q, arg), since ? "--since" : "--until");
@@ -654,4 +676,30 @@ void hvlog_select_free(hvlog_select *s)
 	free(s->parts);
 	free(s->part_param);
 	free(s);
+}
+
+/* ---- the item pipeline ---------------------------------------------------- */
+
+hvlog_status hvlog_select_run(hvlog_reader *r, const hvlog_select *s, uint64_t limit, hvlog_item_fn fn, void *ctx,
+			      hvlog_run_counts *counts, hvlog_error *err)
+{
+	hvlog_run_counts local = { 0 }, *n = counts ? counts : &local;
+	/* the counter of each kind of item */
+	uint64_t *const count[] = { [HVLOG_ITEM_EVENT] = &n->events, [HVLOG_ITEM_LOST] = &n->lost,
+				    [HVLOG_ITEM_DAMAGE] = &n->damage };
+	uint64_t events = 0;
+	const hvlog_item *it;
+	hvlog_status st;
+
+	while (events < limit) {
+		if ((st = hvlog_reader_next(r, &it, err)) != HVLOG_OK)
+			return st;
+		if (s && !hvlog_select_match(s, it))
+			continue;
+		++*count[it->kind];
+		events += it->kind == HVLOG_ITEM_EVENT;
+		if (fn(ctx, it))
+			return HVLOG_OK;
+	}
+	return HVLOG_END;
 }

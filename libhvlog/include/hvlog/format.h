@@ -8,8 +8,9 @@
  * caller's buffer, without allocating.  Formatting does not change it:
  * threads may share one.
  *
- * The JSON dialect (one for `hvlog decode --format json` and
- * `hvlog convert --to json`, docs/EMBEDDING.md):
+ * The JSON dialect (one for `hvlog decode --format json`, `hvlog filter
+ * --format json` and `hvlog convert --to json`, docs/EMBEDDING.md), made
+ * for jq, pandas and JavaScript, which read numbers as doubles:
  *   - first a "meta" item (hvlog_formatter_header): the file's metadata in
  *     the layout of docs/FORMAT.md section 3 plus "type":"meta" and "t0";
  *   - then one object per item with the same fields whatever the command:
@@ -17,14 +18,16 @@
  *     group, event, number, params, [names]; for lost events count,
  *     first_ts, last_ts, first_ns, last_ns; for damage offset, kind,
  *     length, events_lost, message;
- *   - a parameter displayed as hex is a string "0x1b"; any other value
- *     above 2^53 (where a reader that parses numbers as doubles rounds) a
- *     decimal string "18446744073709551615"; a bool true or false; the
- *     rest JSON integers.
- * HVLOG_FMT_JSON_INTEGERS writes every parameter as its raw integer (what
- * `convert --to json` wrote so far); HVLOG_FMT_JSON_DECODE_V1 writes what
- * `decode --format json` wrote so far (an offset in every item, lost items
- * without first_ns/last_ns, large decimal values as numbers).
+ *   - a parameter displayed as hex is a string "0x1b"; a bool true or
+ *     false; any other integer (a parameter, a time, a count, a number of
+ *     the meta item) above 2^53, where a reader that parses numbers as
+ *     doubles rounds, a decimal string "18446744073709551615"; the rest
+ *     JSON integers.
+ * HVLOG_FMT_JSON_INTEGERS writes every integer as a JSON number (bools 0
+ * and 1: `convert --json-integers`); HVLOG_FMT_JSON_DECODE_V1 writes what
+ * `decode --format json` wrote at first (no meta item, an offset in
+ * every item, lost items without first_ns/last_ns, large decimal values
+ * as numbers).
  *
  * hvlog_format_item() is the older one-call form for text and JSON lines
  * (the JSON_DECODE_V1 dialect); it needs no formatter; CSV and CBOR need one.
@@ -85,7 +88,7 @@ enum {
 	/* JSON, CBOR: the item's file offset ("offset") in event and lost
 	 * items too (damage items always have it) */
 	HVLOG_FMT_OFFSETS = 1u << 1,
-	/* JSON: parameters as raw integers (bools 0 and 1), no strings */
+	/* JSON: every integer a JSON number (bools 0 and 1), no strings */
 	HVLOG_FMT_JSON_INTEGERS = 1u << 2,
 	/* JSON: the dialect of hvlog decode --format json before the one
 	 * above; implies HVLOG_FMT_OFFSETS */
@@ -139,6 +142,39 @@ HVLOG_API size_t hvlog_format_hex(char *out, uint64_t v);
 /* s as a JSON string, quotes included (", \ and control characters
  * escaped); out has room for 2 + 6 * strlen(s) bytes. */
 HVLOG_API size_t hvlog_format_json_str(char *out, const char *s);
+
+/* ---- one walk over the metadata ------------------------------------------
+ *
+ * hvlog_meta_walk() calls a visitor for the entries of the lists asked
+ * for, in this order: streams, groups, value tables (each value after its
+ * table), events (each parameter after its event).  Each list is
+ * announced with its length (list) and closed (list_end).  The meta item
+ * of JSON and CBOR formatters is written with it, and `hvlog events` lists
+ * a schema with it.  A NULL callback is skipped. */
+enum {
+	HVLOG_LIST_STREAMS = 1u << 0, /* needs the hvlog_meta */
+	HVLOG_LIST_GROUPS = 1u << 1,
+	HVLOG_LIST_VALTABS = 1u << 2,
+	HVLOG_LIST_EVENTS = 1u << 3,
+};
+
+typedef struct hvlog_meta_visitor {
+	void (*list)(void *ctx, unsigned list, uint32_t n); /* list: one HVLOG_LIST_* */
+	void (*list_end)(void *ctx, unsigned list);
+	void (*stream)(void *ctx, uint32_t i, const hvlog_stream_info *si);
+	void (*group)(void *ctx, uint32_t i, const hvlog_group *g);
+	void (*valtab)(void *ctx, uint32_t i, const hvlog_valtab *t);
+	void (*value)(void *ctx, const hvlog_valtab *t, const hvlog_value_name *v);
+	void (*valtab_end)(void *ctx, const hvlog_valtab *t);
+	void (*event)(void *ctx, uint32_t i, const hvlog_event *ev);
+	void (*param)(void *ctx, const hvlog_event *ev, uint32_t i, const hvlog_param *p);
+	void (*event_end)(void *ctx, const hvlog_event *ev);
+} hvlog_meta_visitor;
+
+/* Walk the lists (HVLOG_LIST_* ored) of metadata m, or of schema s alone
+ * (m NULL: no streams); s NULL is m's schema. */
+HVLOG_API void hvlog_meta_walk(const hvlog_meta *m, const hvlog_schema *s, unsigned lists,
+			       const hvlog_meta_visitor *v, void *ctx);
 
 /* Nanoseconds from tick t0 to tick t with clock rate hz, rounded down; 0 if
  * t < t0, UINT64_MAX if it does not fit (over 584 years). */

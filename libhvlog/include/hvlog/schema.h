@@ -23,15 +23,31 @@ extern "C" {
 #define HVLOG_MAX_NAME 64          /* bytes in a name, symbol or key */
 #define HVLOG_MAX_EVENT_NUMBER 0xFFFF
 
+/* X(NAME, "name", largest value, bytes, C type) - the parameter types, in
+ * their wire order (docs/FORMAT.md), expanded into the enum, the names of
+ * hvlog_type_name, hvlog_type_max and wherever a table per type is
+ * needed, so that a type is spelled once. */
+#define HVLOG_TYPE_LIST(X)                                  \
+	X(U8,   "u8",   0xFFu,                   1, uint8_t)  \
+	X(U16,  "u16",  0xFFFFu,                 2, uint16_t) \
+	X(U32,  "u32",  0xFFFFFFFFu,             4, uint32_t) \
+	X(U64,  "u64",  0xFFFFFFFFFFFFFFFFull,   8, uint64_t) \
+	X(BOOL, "bool", 1u,                      1, int)
+
 typedef enum hvlog_type {
-	HVLOG_TYPE_U8, HVLOG_TYPE_U16, HVLOG_TYPE_U32, HVLOG_TYPE_U64,
-	HVLOG_TYPE_BOOL,
+#define HVLOG_TYPE_ENUM_(name, str, max, size, ctype) HVLOG_TYPE_##name,
+	HVLOG_TYPE_LIST(HVLOG_TYPE_ENUM_)
+#undef HVLOG_TYPE_ENUM_
 	HVLOG_TYPE_COUNT_
 } hvlog_type;
 
+/* X(NAME, "name") - how a value is shown. */
+#define HVLOG_DISPLAY_LIST(X) X(HEX, "hex") X(DEC, "dec") X(BOOL, "bool") X(ENUM, "enum")
+
 typedef enum hvlog_display {
-	HVLOG_DISPLAY_HEX, HVLOG_DISPLAY_DEC, HVLOG_DISPLAY_BOOL,
-	HVLOG_DISPLAY_ENUM,
+#define HVLOG_DISPLAY_ENUM_(name, str) HVLOG_DISPLAY_##name,
+	HVLOG_DISPLAY_LIST(HVLOG_DISPLAY_ENUM_)
+#undef HVLOG_DISPLAY_ENUM_
 	HVLOG_DISPLAY_COUNT_
 } hvlog_display;
 

@@ -105,6 +105,26 @@ HVLOG_API void hvlog_select_time_range(const hvlog_select *s, uint64_t *lo, uint
 /* Free s; NULL is fine. */
 HVLOG_API void hvlog_select_free(hvlog_select *s);
 
+/* ---- the item pipeline ---------------------------------------------------
+ *
+ * The loop every consumer of a selection writes: read r's items in order,
+ * keep those s passes (s NULL: all), and hand each to fn, until the trace
+ * ends, `limit` events have passed (UINT64_MAX: no limit; lost and damage
+ * items do not count), fn returns nonzero (to stop), or reading fails.
+ * Counts what passed.  `hvlog decode`, `filter`, `stats`, `info` and
+ * `convert` are this loop with their own fn. */
+typedef struct hvlog_run_counts {
+	uint64_t events, lost, damage; /* items of each kind that passed */
+} hvlog_run_counts;
+
+typedef int (*hvlog_item_fn)(void *ctx, const hvlog_item *it);
+
+/* HVLOG_END when the trace ended or the limit was reached; HVLOG_OK when
+ * fn stopped the run; else what reading failed with (err filled).  counts
+ * may be NULL; it is added to, not reset. */
+HVLOG_API hvlog_status hvlog_select_run(hvlog_reader *r, const hvlog_select *s, uint64_t limit,
+					hvlog_item_fn fn, void *ctx, hvlog_run_counts *counts, hvlog_error *err);
+
 /* Without a trace: OR into *mask the groups of `list` in schema sc, a
  * comma-separated list of groups (each as HVLOG_SEL_GROUP takes it);
  * hvcore --groups.  On error *mask is unchanged (messages as above). */
