@@ -1,0 +1,329 @@
+"""hvlog: read and write hvlog traces from Python (docs/PYTHON.md).
+
+    import hvlog
+    t = hvlog.read("t.hvlog", group="interrupt", where="port == 0x3f8")
+    df = t.to_pandas()            # one row per event
+    t.lost, t.damage              # lost-event records and damage, as tables
+
+The decoding is libhvlog's, in C (hvlog._core): columnar reads fill numpy
+arrays without creating a Python object per event.
+"""
+import os
+import tempfile
+
+import numpy as np
+
+from . import _core
+from ._core import Error, Item
+
+__all__ = ["Error", "Item", "Trace", "Table", "Writer", "open", "read", "stats", "builtin_schema"]
+__version__ = _core.version
+
+# The keyword arguments of a selection and the hvlog_select_kind each is
+# (hvlog/select.h); each takes a string or a list of strings, as the
+# repeatable options of `hvlog decode` do.
+SELECT_KINDS = {
+    "group": 0, "exclude_group": 1, "event": 2, "exclude_event": 3, "stream": 4,
+    "vp": 5, "partition": 6, "where": 7, "since": 8, "until": 9,
+}
+
+_INT_DTYPES = {"u8": "uint8", "u16": "uint16", "u32": "uint32", "u64": "uint64", "bool": "bool"}
+_WIDTH = {"bool": 0, "u8": 1, "u16": 2, "u32": 3, "u64": 4}
+
+
+def builtin_schema():
+    """The built-in schema (schema/hvlog_schema.def) as a dict."""
+    return _core.builtin_schema()
+
+
+def _selection(sel):
+    pairs = []
+    for name, arg in sel.items():
+        if name not in SELECT_KINDS:
+            raise TypeError("unknown selection %r (one of %s)" % (name, ", ".join(SELECT_KINDS)))
+        if arg is None:
+            continue
+        for a in [arg] if isinstance(arg, (str, int)) else arg:
+            pairs.append((SELECT_KINDS[name], str(a)))
+    return pairs
+
+
+def _event_name(symbol):
+    return symbol[6:] if symbol.startswith("HV_TR_") else symbol
+
+
+class Trace:
+    """An open trace: a path (str, bytes, os.PathLike), an open descriptor,
+    or a file object (with a fileno(), read in place; without one, such as
+    io.BytesIO, copied to an unlinked temporary file first)."""
+
+    def __init__(self, source):
+        self._tmp = None
+        if isinstance(source, (str, bytes, os.PathLike)):
+            self._source = os.fspath(source)
+        elif isinstance(source, int):
+            self._source = source
+        elif hasattr(source, "read"):
+            try:
+                self._source = source.fileno()
+                self._keep = source
+            except (AttributeError, OSError, ValueError):
+                self._tmp = tempfile.TemporaryFile()
+                while True:
+                    b = source.read(1 << 20)
+                    if not b:
+                        break
+                    self._tmp.write(b)
+                self._tmp.flush()
+                self._source = self._tmp.fileno()
+        else:
+            raise TypeError("a trace is a path, a descriptor or a file object, not %r" % type(source).__name__)
+        self._reader = _core.Reader(self._source, getattr(self, "_keep", self._tmp))
+        self.meta = self._reader.meta()
+        self.schema = self._reader.schema()
+
+    def reader(self, part=0, nparts=1, ordered=True, **sel):
+        """A fresh reader of the trace (a sibling: nothing is parsed again)
+        with a selection, a chunk share and an order."""
+        r = self._reader.sibling()
+        if nparts > 1:
+            r.partition(part, nparts)
+        if not ordered:
+            r.ordered(False)
+        pairs = _selection(sel)
+        if pairs:
+            r.select(pairs)
+        return r
+
+    def __iter__(self):
+        return iter(self.reader())
+
+    def items(self, **sel):
+        """The selected items, as hvlog.Item objects, in time order."""
+        return iter(self.reader(**sel))
+
+    def read(self, limit=None, part=0, nparts=1, ordered=True, **sel):
+        """The selected events as a Table (columnar, in numpy arrays)."""
+        r = self.reader(part, nparts, ordered, **sel)
+        cols = r.columns(-1 if limit is None else limit)
+        return Table(cols, self)
+
+    def stats(self, tops=(), part=0, nparts=1, **sel):
+        """Statistics of the selected items (hvlog/stats.h): counts by
+        event, group, stream and partition, intervals, top values of the
+        (key, n) pairs in tops."""
+        r = self.reader(part, nparts, False, **sel)
+        return r.stats(list(tops))
+
+    def close(self):
+        self._reader.close()
+        if self._tmp is not None:
+            self._tmp.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open(source):
+    """Open a trace (see Trace)."""
+    return Trace(source)
+
+
+def read(source, limit=None, **sel):
+    """Open a trace and read its selected events: hvlog.read(path,
+    group="interrupt", where="port == 0x3f8").  Selection keywords:
+    group, exclude_group, event, exclude_event, stream, vp, partition,
+    where, since, until (the options of `hvlog decode`)."""
+    t = source if isinstance(source, Trace) else Trace(source)
+    return t.read(limit=limit, **sel)
+
+
+def stats(source, tops=(), **sel):
+    """Statistics of a trace's selected items (Trace.stats)."""
+    t = source if isinstance(source, Trace) else Trace(source)
+    return t.stats(tops, **sel)
+
+
+class Table:
+    """Selected events in columns: ts, time_ns (since the trace's first
+    event), stream, event (index in the schema's events), and params
+    {key: (values, missing)} as numpy arrays; lost and damage records as
+    their own pandas DataFrames."""
+
+    def __init__(self, cols, trace):
+        self.ts = cols["ts"]
+        self.time_ns = cols["time_ns"]
+        self.stream = cols["stream"]
+        self.event = cols["event"]
+        self.params = cols["params"]
+        self.t0 = cols["t0"]
+        self.schema = trace.schema
+        self.meta = trace.meta
+        self._lost = cols["lost"]
+        self._damage = cols["damage"]
+        self.kept = cols["kept"]
+
+    def __len__(self):
+        return len(self.ts)
+
+    @property
+    def lost(self):
+        """Lost-event records: offset, stream, ts, count, first_ts, last_ts."""
+        import pandas as pd
+        return pd.DataFrame(self._lost, columns=list(LOST_COLUMNS)).astype(LOST_COLUMNS)
+
+    @property
+    def damage(self):
+        """Damage: offset, stream, ts, status, length, events, chunk_seq, message."""
+        import pandas as pd
+        return pd.DataFrame(self._damage, columns=list(DAMAGE_COLUMNS)).astype(DAMAGE_COLUMNS)
+
+    def event_names(self):
+        return [_event_name(ev["symbol"]) for ev in self.schema["events"]]
+
+    def to_pandas(self, by_event=False, names=True):
+        """One long DataFrame (ts, time_ns, stream, event, and a column per
+        parameter key of the selected event types, nullable where an event
+        type lacks it); by_event=True: a dict of one DataFrame per event
+        type present, with only its own parameters.  names: a parameter
+        with a value table also gets a <key>_name categorical of its names
+        (NaN for values without one)."""
+        import pandas as pd
+        if by_event:
+            return self._by_event(pd, names)
+        cols = {
+            "ts": self.ts, "time_ns": self.time_ns, "stream": self.stream,
+            "event": pd.Categorical.from_codes(self.event.astype(np.int32), self.event_names()),
+        }
+        for key, (vals, missing) in self.params.items():
+            info = _key_info(self.schema, self.kept, key)
+            _put_param(pd, self.schema, cols, key, info, vals, missing, not info["everywhere"], names)
+        return pd.DataFrame(cols, copy=False)
+
+    def _by_event(self, pd, names):
+        order = np.argsort(self.event, kind="stable")
+        counts = np.bincount(self.event, minlength=len(self.schema["events"]))
+        out, start = {}, 0
+        for e, n in enumerate(counts):
+            if not n:
+                continue
+            idx = order[start:start + n]
+            start += n
+            ev = self.schema["events"][e]
+            cols = {"ts": self.ts[idx], "time_ns": self.time_ns[idx], "stream": self.stream[idx]}
+            for p in ev["params"]:
+                vals, missing = self.params[p["key"]]
+                info = {"type": p["type"], "values": p["values"]}
+                _put_param(pd, self.schema, cols, p["key"], info, vals[idx], missing[idx], False, names)
+            out[_event_name(ev["symbol"])] = pd.DataFrame(cols, copy=False)
+        return out
+
+
+LOST_COLUMNS = {"offset": "uint64", "stream": "uint32", "ts": "uint64", "count": "uint64",
+                "first_ts": "uint64", "last_ts": "uint64"}
+DAMAGE_COLUMNS = {"offset": "uint64", "stream": "UInt32", "ts": "UInt64", "status": "object",
+                  "length": "uint64", "events": "uint64", "chunk_seq": "UInt64", "message": "object"}
+
+
+def _key_info(schema, kept, key):
+    """The widest type of parameter `key` over the kept events of the
+    schema, its value table (when they all agree on one), and whether
+    every kept event has the key.  From the schema and the selection only,
+    so every partition of a Dask read gets the same dtypes."""
+    ty, tab, tabs, n, have = "bool", None, set(), 0, 0
+    for e in kept:
+        ev = schema["events"][e]
+        n += 1
+        for p in ev["params"]:
+            if p["key"] == key:
+                have += 1
+                if _WIDTH[p["type"]] > _WIDTH[ty]:
+                    ty = p["type"]
+                tabs.add(p["values"])
+    if len(tabs) == 1:
+        tab = next(iter(tabs))
+    return {"type": ty, "values": tab, "everywhere": have == n}
+
+
+def _put_param(pd, schema, cols, key, info, vals, missing, nullable, names):
+    dt = _INT_DTYPES[info["type"]]
+    if nullable:
+        arr = vals.astype(dt if dt != "bool" else "bool", copy=False)
+        cols[key] = (pd.arrays.BooleanArray(arr, missing) if dt == "bool"
+                     else pd.arrays.IntegerArray(arr, missing))
+    else:
+        cols[key] = vals.astype(dt, copy=False)
+    if names and info["values"]:
+        cols[key + "_name"] = _names(pd, schema["valtabs"].get(info["values"], {}), vals, missing)
+
+
+def _names(pd, table, vals, missing):
+    """A categorical of the value-table names of vals (NaN: no name, or missing)."""
+    keys = np.array(sorted(table), dtype=np.uint64)
+    labels = [table[k] for k in keys.tolist()]
+    if not len(keys):
+        return pd.Categorical.from_codes(np.full(len(vals), -1, np.int32), [])
+    pos = np.searchsorted(keys, vals)
+    pos[pos >= len(keys)] = 0
+    codes = np.where((keys[pos] == vals) & ~missing, pos, -1).astype(np.int32)
+    # names may repeat across values (aliases): categories must be unique
+    uniq, inv = np.unique(np.array(labels, dtype=object), return_inverse=True)
+    codes = np.where(codes >= 0, inv[np.maximum(codes, 0)], -1)
+    return pd.Categorical.from_codes(codes, list(uniq))
+
+
+class Writer:
+    """Write a trace with the built-in schema: Writer(path, streams=[("vp0",
+    partition_id, vp_index), ...], clock_hz=..., chunk_size=...).  emit(stream,
+    ts, event, *values) takes an event name or number; emit_<event>(stream,
+    ts, *values or key=value) is there for every event of the schema
+    (emit_im_msr_read, emit_hc_hypercall, ...)."""
+
+    def __init__(self, path, streams=None, clock_hz=0, chunk_size=0, producer=None, clock_name=None):
+        self._w = _core.Writer(os.fspath(path), streams, clock_hz, chunk_size, producer, clock_name)
+
+    def emit(self, stream, ts, event, *values):
+        ev = _EVENTS_BY_NAME[event.upper()] if isinstance(event, str) else _EVENTS_BY_NUMBER[event]
+        self._w.emit(stream, ts, ev["number"], values)
+
+    def close(self):
+        self._w.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+_EVENTS_BY_NAME, _EVENTS_BY_NUMBER = {}, {}
+
+
+def _typed_emitter(ev):
+    keys = [p["key"] for p in ev["params"]]
+    number = ev["number"]
+
+    def emit(self, stream, ts, *values, **kw):
+        if kw:
+            try:
+                values = values + tuple(kw.pop(k) for k in keys[len(values):])
+            except KeyError as e:
+                raise TypeError("%s needs %s" % (name, e)) from None
+            if kw:
+                raise TypeError("%s has no parameter %s" % (name, ", ".join(kw)))
+        self._w.emit(stream, ts, number, values)
+    name = "emit_" + _event_name(ev["symbol"]).lower()
+    emit.__name__ = name
+    emit.__doc__ = "%s: %s(stream, ts, %s)" % (ev["description"], name, ", ".join(keys))
+    return name, emit
+
+
+for _ev in builtin_schema()["events"]:
+    _EVENTS_BY_NAME[_ev["symbol"].upper()] = _EVENTS_BY_NAME[_event_name(_ev["symbol"]).upper()] = _ev
+    _EVENTS_BY_NUMBER[_ev["number"]] = _ev
+    _n, _f = _typed_emitter(_ev)
+    setattr(Writer, _n, _f)
+del _ev, _n, _f
