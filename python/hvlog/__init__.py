@@ -200,7 +200,7 @@ class Table:
         }
         for key, (vals, missing) in self.params.items():
             info = _key_info(self.schema, self.kept, key)
-            _put_param(pd, self.schema, cols, key, info, vals, missing, not info["everywhere"], names)
+            _put_param(pd, self.schema, cols, key, info, vals, missing, not info["everywhere"], names, self.event)
         return pd.DataFrame(cols, copy=False)
 
     def _by_event(self, pd, names):
@@ -216,7 +216,7 @@ class Table:
             cols = {"ts": self.ts[idx], "time_ns": self.time_ns[idx], "stream": self.stream[idx]}
             for p in ev["params"]:
                 vals, missing = self.params[p["key"]]
-                info = {"type": p["type"], "values": p["values"]}
+                info = {"type": p["type"], "tabs": {e: p["values"]} if p["values"] else {}}
                 _put_param(pd, self.schema, cols, p["key"], info, vals[idx], missing[idx], False, names)
             out[_event_name(ev["symbol"])] = pd.DataFrame(cols, copy=False)
         return out
@@ -230,49 +230,55 @@ DAMAGE_COLUMNS = {"offset": "uint64", "stream": "UInt32", "ts": "UInt64", "statu
 
 def _key_info(schema, kept, key):
     """The widest type of parameter `key` over the kept events of the
-    schema, its value table (when they all agree on one), and whether
-    every kept event has the key.  From the schema and the selection only,
-    so every partition of a Dask read gets the same dtypes."""
-    ty, tab, tabs, n, have = "bool", None, set(), 0, 0
+    schema, the value table of each kept event that has one for it, and
+    whether every kept event has the key.  From the schema and the
+    selection only, so every partition of a Dask read gets the same
+    dtypes."""
+    ty, tabs, have = "bool", {}, 0
     for e in kept:
-        ev = schema["events"][e]
-        n += 1
-        for p in ev["params"]:
+        for p in schema["events"][e]["params"]:
             if p["key"] == key:
                 have += 1
                 if _WIDTH[p["type"]] > _WIDTH[ty]:
                     ty = p["type"]
-                tabs.add(p["values"])
-    if len(tabs) == 1:
-        tab = next(iter(tabs))
-    return {"type": ty, "values": tab, "everywhere": have == n}
+                if p["values"]:
+                    tabs[e] = p["values"]
+    return {"type": ty, "tabs": tabs, "everywhere": have == len(kept)}
 
 
-def _put_param(pd, schema, cols, key, info, vals, missing, nullable, names):
+def _put_param(pd, schema, cols, key, info, vals, missing, nullable, names, events=None):
+    """Column `key` (nullable where some rows lack it) and, if it has value
+    tables, `<key>_name`: a categorical of the names, each row's from its
+    own event's table (NaN: a value without a name, or no value)."""
     dt = _INT_DTYPES[info["type"]]
     if nullable:
-        arr = vals.astype(dt if dt != "bool" else "bool", copy=False)
+        arr = vals.astype(dt, copy=False)
         cols[key] = (pd.arrays.BooleanArray(arr, missing) if dt == "bool"
                      else pd.arrays.IntegerArray(arr, missing))
     else:
         cols[key] = vals.astype(dt, copy=False)
-    if names and info["values"]:
-        cols[key + "_name"] = _names(pd, schema["valtabs"].get(info["values"], {}), vals, missing)
+    if names and info["tabs"]:
+        cols[key + "_name"] = _names(pd, schema, info["tabs"], vals, missing, events)
 
 
-def _names(pd, table, vals, missing):
-    """A categorical of the value-table names of vals (NaN: no name, or missing)."""
-    keys = np.array(sorted(table), dtype=np.uint64)
-    labels = [table[k] for k in keys.tolist()]
-    if not len(keys):
-        return pd.Categorical.from_codes(np.full(len(vals), -1, np.int32), [])
-    pos = np.searchsorted(keys, vals)
-    pos[pos >= len(keys)] = 0
-    codes = np.where((keys[pos] == vals) & ~missing, pos, -1).astype(np.int32)
-    # names may repeat across values (aliases): categories must be unique
-    uniq, inv = np.unique(np.array(labels, dtype=object), return_inverse=True)
-    codes = np.where(codes >= 0, inv[np.maximum(codes, 0)], -1)
-    return pd.Categorical.from_codes(codes, list(uniq))
+def _names(pd, schema, tabs, vals, missing, events):
+    aliases = sorted(set(tabs.values()))
+    labels = sorted({n for a in aliases for n in schema["valtabs"].get(a, {}).values()})
+    label_code = {n: i for i, n in enumerate(labels)}
+    codes = np.full(len(vals), -1, np.int32)
+    for a in aliases:
+        t = schema["valtabs"].get(a, {})
+        if not t:
+            continue
+        keys = np.array(sorted(t), dtype=np.uint64)
+        lab = np.array([label_code[t[k]] for k in keys.tolist()], dtype=np.int32)
+        rows = ~missing
+        if events is not None and len(aliases) > 1:
+            rows &= np.isin(events, [e for e, x in tabs.items() if x == a])
+        pos = np.minimum(np.searchsorted(keys, vals), len(keys) - 1)
+        hit = rows & (keys[pos] == vals)
+        codes[hit] = lab[pos[hit]]
+    return pd.Categorical.from_codes(codes, labels)
 
 
 class Writer:
