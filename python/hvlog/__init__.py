@@ -148,23 +148,61 @@ def stats(source, tops=(), **sel):
 
 
 class Table:
-    """Selected events in columns: ts, time_ns (since the trace's first
-    event), stream, event (index in the schema's events), and params
-    {key: (values, missing)} as numpy arrays; lost and damage records as
-    their own pandas DataFrames."""
+    """Selected events in columns, as numpy arrays: ts, time_ns (since the
+    trace's first event), stream, event (index in the schema's events),
+    values (each row's parameters one row after the other); params
+    {key: (values, missing)} a column per parameter key of the selected
+    event types, made on first use; lost and damage records as their own
+    pandas DataFrames."""
 
     def __init__(self, cols, trace):
         self.ts = cols["ts"]
         self.time_ns = cols["time_ns"]
         self.stream = cols["stream"]
         self.event = cols["event"]
-        self.params = cols["params"]
+        self.values = cols["values"]
         self.t0 = cols["t0"]
+        self.kept = cols["kept"]
         self.schema = trace.schema
         self.meta = trace.meta
         self._lost = cols["lost"]
         self._damage = cols["damage"]
-        self.kept = cols["kept"]
+        self._params = None
+        self._rows = None
+
+    def rows_by_event(self):
+        """{schema event index: its rows (an index array)}, for the event
+        types present."""
+        if self._rows is None:
+            order = np.argsort(self.event, kind="stable")
+            counts = np.bincount(self.event, minlength=len(self.schema["events"]))
+            ends = np.cumsum(counts)
+            self._rows = {e: order[ends[e] - n:ends[e]] for e, n in enumerate(counts) if n}
+        return self._rows
+
+    def _param_at(self):
+        """Where each row's parameters start in values."""
+        nparams = np.array([len(e["params"]) for e in self.schema["events"]], dtype=np.int64)
+        counts = nparams[self.event]
+        return np.cumsum(counts) - counts
+
+    @property
+    def params(self):
+        if self._params is None:
+            at, rows = self._param_at(), self.rows_by_event()
+            keys = []
+            for e in self.kept:
+                for p in self.schema["events"][e]["params"]:
+                    if p["key"] not in keys:
+                        keys.append(p["key"])
+            out = {k: (np.zeros(len(self), np.uint64), np.ones(len(self), np.bool_)) for k in keys}
+            for e, r in rows.items():
+                for i, p in enumerate(self.schema["events"][e]["params"]):
+                    vals, missing = out[p["key"]]
+                    vals[r] = self.values[at[r] + i]
+                    missing[r] = False
+            self._params = out
+        return self._params
 
     def __len__(self):
         return len(self.ts)
@@ -204,20 +242,14 @@ class Table:
         return pd.DataFrame(cols, copy=False)
 
     def _by_event(self, pd, names):
-        order = np.argsort(self.event, kind="stable")
-        counts = np.bincount(self.event, minlength=len(self.schema["events"]))
-        out, start = {}, 0
-        for e, n in enumerate(counts):
-            if not n:
-                continue
-            idx = order[start:start + n]
-            start += n
+        at, out = self._param_at(), {}
+        for e, idx in self.rows_by_event().items():
             ev = self.schema["events"][e]
             cols = {"ts": self.ts[idx], "time_ns": self.time_ns[idx], "stream": self.stream[idx]}
-            for p in ev["params"]:
-                vals, missing = self.params[p["key"]]
+            none = np.zeros(len(idx), np.bool_)
+            for i, p in enumerate(ev["params"]):
                 info = {"type": p["type"], "tabs": {e: p["values"]} if p["values"] else {}}
-                _put_param(pd, self.schema, cols, p["key"], info, vals[idx], missing[idx], False, names)
+                _put_param(pd, self.schema, cols, p["key"], info, self.values[at[idx] + i], none, False, names)
             out[_event_name(ev["symbol"])] = pd.DataFrame(cols, copy=False)
         return out
 

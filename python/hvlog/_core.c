@@ -653,19 +653,18 @@ typedef struct {
 	char msg[200];
 } damage_row;
 
-/* One long table under construction: a row per selected event, a column
- * per parameter key of the selected event types (missing[c][row] 1 where
- * the row's event has no such parameter). */
+/* The selected events under construction, compact: a row per event (ts,
+ * stream, schema event index) and the parameter values of all rows one
+ * after the other (each row's event->nparams of them).  The per-key
+ * columns of the long table are made from these in numpy: decoding
+ * writes some 35 bytes per event instead of a column for every key. */
 typedef struct {
 	size_t n, cap, limit;
 	uint64_t *ts;
 	uint32_t *stream;
 	uint16_t *event;              /* index in the schema's events */
-	uint32_t ncols;
-	const char **keys;            /* ncols, pointing into the schema */
-	uint64_t **vals;
-	uint8_t **missing;
-	int16_t (*colof)[HVLOG_MAX_PARAMS]; /* per schema event, per parameter: its column */
+	uint64_t *vals;
+	size_t nvals, capvals;
 	lost_row *lost;
 	size_t nlost, caplost;
 	damage_row *damage;
@@ -677,51 +676,17 @@ static void columns_free(columns *c)
 	free(c->ts);
 	free(c->stream);
 	free(c->event);
-	for (uint32_t i = 0; i < c->ncols; i++) {
-		free(c->vals ? c->vals[i] : NULL);
-		free(c->missing ? c->missing[i] : NULL);
-	}
 	free(c->vals);
-	free(c->missing);
-	free(c->keys);
-	free(c->colof);
 	free(c->lost);
 	free(c->damage);
 }
 
-/* The columns: every parameter key of the events the selection keeps, in
- * schema order of first appearance.  0, or -1 out of memory. */
-static int columns_plan(columns *c, const hvlog_schema *sc, const hvlog_select *sel)
-{
-	c->colof = malloc((sc->nevents ? sc->nevents : 1) * sizeof *c->colof);
-	c->keys = malloc((sc->nslots ? sc->nslots : 1) * sizeof *c->keys);
-	if (!c->colof || !c->keys)
-		return -1;
-	for (uint32_t e = 0; e < sc->nevents; e++) {
-		const hvlog_event *ev = &sc->events[e];
-		int keep = !sel || hvlog_select_keeps_event(sel, ev);
-		for (uint32_t i = 0; i < ev->nparams; i++) {
-			uint32_t k = 0;
-			if (!keep) {
-				c->colof[e][i] = -1;
-				continue;
-			}
-			while (k < c->ncols && strcmp(c->keys[k], ev->params[i].key))
-				k++;
-			if (k == c->ncols)
-				c->keys[c->ncols++] = ev->params[i].key;
-			c->colof[e][i] = (int16_t)k;
-		}
-	}
-	c->vals = calloc(c->ncols ? c->ncols : 1, sizeof *c->vals);
-	c->missing = calloc(c->ncols ? c->ncols : 1, sizeof *c->missing);
-	return c->vals && c->missing ? 0 : -1;
-}
-
-/* Room for row c->n; new rows start with every parameter missing. */
+/* Room for row c->n.  The first size is a guess from the file size
+ * (c->cap preset): large buffers are mapped lazily, so the guess costs
+ * address space only, and growing by copying is rare. */
 static int columns_grow(columns *c)
 {
-	size_t cap = c->cap ? c->cap * 2 : 65536;
+	size_t cap = c->ts ? c->cap * 2 : c->cap;
 	void *p;
 
 #define GROW(ptr)                                               \
@@ -733,14 +698,21 @@ static int columns_grow(columns *c)
 	GROW(c->ts);
 	GROW(c->stream);
 	GROW(c->event);
-	for (uint32_t k = 0; k < c->ncols; k++) {
-		GROW(c->vals[k]);
-		memset(c->vals[k] + c->cap, 0, (cap - c->cap) * sizeof *c->vals[k]);
-		GROW(c->missing[k]);
-		memset(c->missing[k] + c->cap, 1, cap - c->cap);
-	}
 #undef GROW
 	c->cap = cap;
+	return 0;
+}
+
+/* Room for HVLOG_MAX_PARAMS more values. */
+static int values_grow(columns *c)
+{
+	size_t cap = c->vals ? c->capvals * 2 : c->capvals;
+	uint64_t *p = realloc(c->vals, cap * sizeof *p);
+
+	if (!p)
+		return -1;
+	c->vals = p;
+	c->capvals = cap;
 	return 0;
 }
 
@@ -785,7 +757,7 @@ static hvlog_status fill_columns(ReaderObject *self, columns *c, hvlog_error *er
 {
 	const hvlog_event *events = hvlog_reader_meta(self->r)->schema->events;
 	const hvlog_item *it;
-	hvlog_status st;
+	hvlog_status st = HVLOG_END;
 
 	while (c->n < c->limit && (st = next_selected(self, &it, err)) == HVLOG_OK) {
 		if (it->kind == HVLOG_ITEM_LOST) {
@@ -798,18 +770,15 @@ static hvlog_status fill_columns(ReaderObject *self, columns *c, hvlog_error *er
 				return HVLOG_NOMEM;
 			continue;
 		}
-		if (c->n == c->cap && columns_grow(c) < 0)
+		if (((!c->ts || c->n == c->cap) && columns_grow(c) < 0) ||
+		    ((!c->vals || c->capvals - c->nvals < HVLOG_MAX_PARAMS) && values_grow(c) < 0))
 			return HVLOG_NOMEM;
 		size_t row = c->n++;
-		uint32_t e = (uint32_t)(it->event - events);
 		c->ts[row] = it->ts;
 		c->stream[row] = it->stream;
-		c->event[row] = (uint16_t)e;
-		for (uint32_t i = 0; i < it->event->nparams; i++) {
-			int k = c->colof[e][i];
-			c->vals[k][row] = it->values[i];
-			c->missing[k][row] = 0;
-		}
+		c->event[row] = (uint16_t)(it->event - events);
+		memcpy(c->vals + c->nvals, it->values, it->event->nparams * sizeof *it->values);
+		c->nvals += it->event->nparams;
 	}
 	return c->n >= c->limit ? HVLOG_END : st;
 }
@@ -881,19 +850,21 @@ static PyObject *damage_list(const columns *c)
 }
 
 /* columns(limit=None) -> dict: ts, time_ns, stream, event (uint64, uint64,
- * uint32, uint16 arrays), params {key: (values uint64, missing bool)},
- * lost and damage (lists of tuples), t0, kept (the indices of the schema
- * events the selection may keep: what the columns are made from). */
+ * uint32, uint16 arrays), values (uint64: each row's parameters, one row
+ * after the other), lost and damage (lists of tuples), t0, kept (the
+ * indices of the schema events the selection may keep). */
 static PyObject *reader_columns(ReaderObject *self, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = { "limit", NULL };
+	static const char *const keys[] = { "ts", "time_ns", "stream", "event", "values", "lost", "damage", "t0",
+					    "kept" };
 	long long limit = -1;
 	columns c = { 0 };
 	hvlog_error err = { 0 };
 	hvlog_status st;
 	const hvlog_meta *m;
-	PyObject *params = NULL, *out = NULL, *ns = NULL;
 	uint64_t *nsbuf;
+	PyObject *kept, *out;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|L", kwlist, &limit))
 		return NULL;
@@ -901,46 +872,35 @@ static PyObject *reader_columns(ReaderObject *self, PyObject *args, PyObject *kw
 		return NULL;
 	m = hvlog_reader_meta(self->r);
 	c.limit = limit < 0 ? SIZE_MAX : (size_t)limit;
-	if (columns_plan(&c, m->schema, self->sel) < 0) {
-		columns_free(&c);
-		return PyErr_NoMemory();
+	{
+		/* a record takes at least 2 bytes; most of hvcore's 3 to 8 */
+		hvlog_reader_stats rs;
+		hvlog_reader_stats_get(self->r, &rs);
+		c.cap = rs.file_size / 2 < 65536 ? 65536 : rs.file_size / 2;
+		if (c.cap > c.limit)
+			c.cap = c.limit < 65536 ? 65536 : c.limit;
+		c.capvals = 2 * c.cap;
 	}
 	self->busy = 1;
 	Py_BEGIN_ALLOW_THREADS
 	st = fill_columns(self, &c, &err);
 	Py_END_ALLOW_THREADS
 	self->busy = 0;
-	if (st == HVLOG_NOMEM && !err.msg[0]) {
-		columns_free(&c);
-		return PyErr_NoMemory();
-	}
 	if (st != HVLOG_END) {
 		columns_free(&c);
-		return raise_hvlog(st, &err);
+		return st == HVLOG_NOMEM && !err.msg[0] ? PyErr_NoMemory() : raise_hvlog(st, &err);
 	}
 	nsbuf = malloc((c.n ? c.n : 1) * sizeof *nsbuf);
-	if (!nsbuf) {
+	kept = PyList_New(0);
+	if (!nsbuf || !kept) {
+		free(nsbuf);
+		Py_XDECREF(kept);
 		columns_free(&c);
 		return PyErr_NoMemory();
 	}
 	Py_BEGIN_ALLOW_THREADS
 	hvlog_ticks_to_ns_n(c.ts, c.n, self->t0, m->clock_hz, nsbuf);
 	Py_END_ALLOW_THREADS
-	ns = array_owning(nsbuf, c.n, sizeof *nsbuf, NPY_UINT64);
-	params = PyDict_New();
-	for (uint32_t k = 0; params && k < c.ncols; k++) {
-		PyObject *v = array_owning(c.vals[k], c.n, sizeof *c.vals[k], NPY_UINT64);
-		PyObject *mi = array_owning(c.missing[k], c.n, 1, NPY_BOOL);
-		PyObject *t = v && mi ? PyTuple_Pack(2, v, mi) : NULL;
-		c.vals[k] = NULL;
-		c.missing[k] = NULL;
-		if (!t || PyDict_SetItemString(params, c.keys[k], t) < 0)
-			Py_CLEAR(params);
-		Py_XDECREF(v);
-		Py_XDECREF(mi);
-		Py_XDECREF(t);
-	}
-	PyObject *kept = PyList_New(0);
 	for (uint32_t e = 0; kept && e < m->schema->nevents; e++) {
 		PyObject *i = !self->sel || hvlog_select_keeps_event(self->sel, &m->schema->events[e]) ? PyLong_FromUnsignedLong(e)
 													 : NULL;
@@ -948,25 +908,15 @@ static PyObject *reader_columns(ReaderObject *self, PyObject *args, PyObject *kw
 			Py_CLEAR(kept);
 		Py_XDECREF(i);
 	}
-	if (ns && params && kept) {
-		static const char *const keys[] = { "ts", "time_ns", "stream", "event", "params", "lost", "damage", "t0",
-						    "kept" };
-		out = DICT(keys, array_owning(c.ts, c.n, sizeof *c.ts, NPY_UINT64), ns,
-			   array_owning(c.stream, c.n, sizeof *c.stream, NPY_UINT32),
-			   array_owning(c.event, c.n, sizeof *c.event, NPY_UINT16), params, lost_list(&c),
-			   damage_list(&c), PyLong_FromUnsignedLongLong(self->t0), kept);
-		ns = params = kept = NULL;
-	} else {
-		free(c.ts);
-		free(c.stream);
-		free(c.event);
-	}
-	c.ts = NULL;
+	/* the arrays take the buffers (and free them on failure) */
+	out = DICT(keys, array_owning(c.ts, c.n, sizeof *c.ts, NPY_UINT64), array_owning(nsbuf, c.n, sizeof *nsbuf, NPY_UINT64),
+		   array_owning(c.stream, c.n, sizeof *c.stream, NPY_UINT32),
+		   array_owning(c.event, c.n, sizeof *c.event, NPY_UINT16),
+		   array_owning(c.vals, c.nvals, sizeof *c.vals, NPY_UINT64), lost_list(&c), damage_list(&c),
+		   PyLong_FromUnsignedLongLong(self->t0), kept);
+	c.ts = c.vals = NULL;
 	c.stream = NULL;
 	c.event = NULL;
-	Py_XDECREF(ns);
-	Py_XDECREF(params);
-	Py_XDECREF(kept);
 	columns_free(&c);
 	return out;
 }
