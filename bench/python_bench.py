@@ -8,7 +8,8 @@ Makes hvcore's mixed workload (sim backend), then times, on the same file:
   - hvlog.read(): the columnar read into numpy (one long table);
   - .to_pandas() of it;
   - iteration of hvlog.Item objects;
-  - `hvlog decode --count` (the C decoder, a reference);
+  - `hvlog decode --count -j 1` and `-j 2` (the C decoder on one and two
+    threads, a reference; the process start is in its time);
   - `hvlog convert --to json` piped into json.loads per line;
   - the babeltrace2 Python bindings (python3-bt2) over `convert --to ctf`
     (skipped when bt2 is not installed);
@@ -70,15 +71,14 @@ def run(a, tmp):
 
     t, table = best(lambda: hvlog.read(path), a.repeat)
     add("hvlog.read() columnar, numpy", t)
-    t, _ = best(lambda: table.to_pandas(), a.repeat)
-    add("  .to_pandas() of it (alone)", t)
     t, _ = best(lambda: hvlog.read(path).to_pandas(), a.repeat)
     add("hvlog.read().to_pandas()", t)
     t, _ = best(lambda: sum(1 for it in hvlog.open(path) if it.kind == "event"), a.repeat)
     add("iterate hvlog.Item objects", t)
-    t, _ = best(lambda: subprocess.run([a.hvlog, "decode", "--count", path], check=True, stdout=subprocess.DEVNULL),
-                a.repeat)
-    add("hvlog decode --count (C, a reference)", t)
+    for j in ("1", "2"):
+        t, _ = best(lambda: subprocess.run([a.hvlog, "decode", "--count", "-j", j, path], check=True,
+                                           stdout=subprocess.DEVNULL), a.repeat)
+        add("hvlog decode --count -j %s (C, a reference)" % j, t)
 
     def json_parse():
         p = subprocess.Popen([a.hvlog, "convert", "--to", "json", "-o", "-", path], stdout=subprocess.PIPE)
@@ -104,7 +104,9 @@ def run(a, tmp):
     rate = dict(rows)
     col = rate["hvlog.read() columnar, numpy"]
     print("ratios (this run):")
-    print("  columnar / decode --count            %.2f" % (col / rate["hvlog decode --count (C, a reference)"]))
+    print("  columnar / decode --count -j 1       %.2f" % (col / rate["hvlog decode --count -j 1 (C, a reference)"]))
+    print("  Item iteration / json.loads          %.0f" % (rate["iterate hvlog.Item objects"]
+                                                       / rate["convert --to json | json.loads per line"]))
     print("  columnar / json.loads                %.0f" % (col / rate["convert --to json | json.loads per line"]))
     if bt:
         print("  columnar / bt2                       %.0f" % (col / rate["babeltrace2 Python bindings (bt2), CTF"]))

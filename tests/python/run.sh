@@ -11,7 +11,8 @@ if ! "$py" -c "import pytest, pandas, dask.dataframe, distributed" 2> /dev/null;
 	exit 77
 fi
 HVLOG_CLI=$3 HVLOG_TRACEGEN=$4 HVLOG_HVCORE=$5 HVLOG_TESTDATA=$6
-export HVLOG_CLI HVLOG_TRACEGEN HVLOG_HVCORE HVLOG_TESTDATA
+HVLOG_BUILD=$(dirname "$pypath") HVLOG_PYTHON=$py
+export HVLOG_CLI HVLOG_TRACEGEN HVLOG_HVCORE HVLOG_TESTDATA HVLOG_BUILD HVLOG_PYTHON
 PYTHONPATH=$pypath${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONPATH
 # no cache written into the source tree

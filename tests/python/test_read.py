@@ -233,3 +233,18 @@ def test_write_and_read_back(tmp_path, tools):
     with pytest.raises(TypeError):
         with hvlog.Writer(tmp_path / "y.hvlog") as w:
             w.emit_im_io_port_write(0, 1, 0, port=1)
+
+
+def test_installed(tmp_path, traces):
+    """cmake --install puts an importable package under the prefix."""
+    import subprocess
+    prefix = tmp_path / "prefix"
+    subprocess.run(["cmake", "--install", os.environ["HVLOG_BUILD"], "--prefix", str(prefix), "--component",
+                    "python"], check=True, stdout=subprocess.DEVNULL)
+    site = prefix / "lib" / "python3" / "dist-packages"
+    assert (site / "hvlog" / "__init__.py").exists() and (site / "hvlog" / "dask.py").exists()
+    env = dict(os.environ, PYTHONPATH=str(site))
+    out = subprocess.run([os.environ["HVLOG_PYTHON"], "-c",
+                          "import sys, hvlog; print(hvlog.__file__); print(len(hvlog.read(sys.argv[1])))",
+                          traces["all"]], env=env, cwd=str(tmp_path), check=True, stdout=subprocess.PIPE, text=True).stdout.split()
+    assert out[0].startswith(str(site)) and out[1] == "83"
