@@ -64,5 +64,6 @@ def test_dask_stats_equal_cli(client, traces, tools):
     one = hvlog.stats(traces["sim"], tops=[("port", 4)])
     assert s["tops"]["port"]["exact"]
     assert [(v, 3 * c) for v, c, e in one["tops"]["port"]["values"]] == [(v, c) for v, c, e in s["tops"]["port"]["values"]]
-    for k, iv in s["intervals"].items():
-        assert iv[1] == one["intervals"][k][1] or iv[1] <= one["intervals"][k][1]
+    # the intervals' quantiles do not merge; their count, min and max do
+    assert set(s["intervals"]) == set(one["intervals"])
+    assert all(iv[2] is None for iv in s["intervals"].values() if iv[0])
