@@ -1,8 +1,11 @@
 #!/bin/sh
 # Install the Debian 12 packages hvlog needs to build and test, if missing
-# (groff-base: tests/install.sh lints the man pages with groff -ww -z).
+# (groff-base: tests/install.sh lints the man pages with groff -ww -z;
+# python3-*: the Python package, python/, its pytest tests, and the
+# babeltrace2 bindings bench/python_bench.py measures against).
 set -eu
-pkgs="build-essential cmake pkg-config libcbor-dev check jq groff-base libjson-c-dev babeltrace2 python3-cbor2 valgrind libzstd-dev"
+pkgs="build-essential cmake pkg-config libcbor-dev check jq groff-base libjson-c-dev babeltrace2 python3-cbor2 valgrind libzstd-dev
+python3-dev python3-numpy python3-pandas python3-pytest python3-dask python3-distributed python3-bt2"
 # `deps.sh fuzz`: the libFuzzer toolchain too (scripts/test.sh's fuzz step)
 if [ "${1:-}" = fuzz ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev libfuzzer-14-dev"
