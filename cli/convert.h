@@ -135,6 +135,7 @@ typedef struct cv_format {
 } cv_format;
 
 extern const cv_format cv_format_json, cv_format_csv, cv_format_cbor, cv_format_ctf, cv_format_chrome;
+extern const cv_format cv_format_perfetto; /* convert_perfetto.c, with libhvlog-perfetto */
 
 /* The metadata (format, producer, clock, streams, schema) written by the
  * JSON and CBOR writers as their first item, in the layout of the file's

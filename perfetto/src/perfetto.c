@@ -1,0 +1,953 @@
+/*
+ * perfetto.c - hvlog/perfetto.h: items as Perfetto TracePackets, packed
+ * with protobuf-c from perfetto/perfetto_trace.proto.
+ *
+ * A Trace is `repeated TracePacket packet = 1`, so the file is one
+ * length-delimited field 1 after another: each packet is packed on its
+ * own and appended, and nothing is held but the packet being written.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hvlog/format.h"
+#include "hvlog/perfetto.h"
+#include "perfetto_trace.pb-c.h"
+
+typedef Perfetto__Protos__TracePacket Packet;
+typedef Perfetto__Protos__TrackEvent TrackEvent;
+typedef Perfetto__Protos__TrackDescriptor TrackDescriptor;
+typedef Perfetto__Protos__DebugAnnotation Annotation;
+typedef Perfetto__Protos__InternedData InternedData;
+typedef Perfetto__Protos__EventName EventName;
+typedef Perfetto__Protos__EventCategory EventCategory;
+typedef Perfetto__Protos__DebugAnnotationName AnnotationName;
+
+/* Track uuids: a kind in the top bits, an index below (never 0, the
+ * implicit global track). */
+enum { K_PROCESS = 1, K_STREAM, K_STREAM_COUNTER, K_GROUP_COUNTER, K_HYPERVISOR, K_DAMAGE };
+#define UUID(kind, i) (((uint64_t)(kind) << 48) | (uint64_t)(i))
+/* Thread ids: never equal to a process id (a pid equal to a tid would make
+ * that thread the process's main thread). */
+#define TID_BASE 1000000
+#define SEQ_GLOBAL 1u      /* descriptors, group counters, damage */
+#define SEQ_STREAM(s) (2u + (s))
+/* The clocks: BOOTTIME (the trace's) holds nanoseconds since t0; on each
+ * stream's sequence clock 64 is incremental, so an instant's timestamp is
+ * the nanoseconds since the previous one (a byte or three, not five).
+ * Counter values, written a bin late, give BOOTTIME times instead. */
+#define CLOCK_BOOTTIME 6u
+#define CLOCK_DELTA 64u
+
+/* The names hvlog adds to the schema's: two event names, one category and
+ * the annotation keys of LOST and DAMAGE. */
+static const char *const own_keys[] = { "count", "first_ns", "last_ns", "offset", "length", "events_lost", "message" };
+enum { KEY_COUNT, KEY_FIRST, KEY_LAST, KEY_OFFSET, KEY_LENGTH, KEY_EVENTS_LOST, KEY_MESSAGE, NOWN_KEYS };
+
+typedef struct counter {
+	uint64_t bin;   /* current bin, UINT64_MAX before the first value */
+	uint64_t count; /* items in it */
+} counter;
+
+struct hvlog_perfetto {
+	const hvlog_meta *m;
+	hvlog_sink_fn sink;
+	void *user;
+	uint64_t t0, bin_ns;
+	uint32_t nevents, ngroups, nkeys, nseq;
+	/* key iid (1-based) of every parameter slot, then of own_keys */
+	uint32_t *slot_key, own_key[NOWN_KEYS];
+	const char **keys;     /* by key iid - 1 */
+	uint64_t *process_uuid; /* per stream: its process (or hypervisor) track */
+	/* per sequence, whether each name was interned on it: event names
+	 * (nevents + LOST + DAMAGE), categories (ngroups + "hvlog"), keys */
+	uint8_t *known;
+	size_t known_stride;
+	/* value-string iids: valtab t's entry k is vt_base[t] + k + 1 */
+	uint32_t *vt_base, nvalues;
+	int reference; /* every packet packed by protobuf-c */
+	counter *stream_ctr, *group_ctr;
+	uint64_t *last_ns; /* per stream: clock 64's value */
+	uint8_t *buf; /* packets waiting for the sink */
+	size_t len, cap;
+	uint8_t *scratch;
+	size_t scratch_cap;
+	uint64_t bytes, packets;
+	hvlog_status failed;
+	int failed_errno;
+};
+
+#define BUF_CAP (256u * 1024u)
+
+static hvlog_status fail(hvlog_error *err, hvlog_status st, int sys_errno, const char *msg)
+{
+	if (err) {
+		*err = (hvlog_error){ .status = st, .sys_errno = sys_errno, .offset = UINT64_MAX, .stream = UINT32_MAX,
+				      .chunk_seq = UINT64_MAX };
+		snprintf(err->msg, sizeof err->msg, "%s%s%s", msg, sys_errno ? ": " : "",
+			 sys_errno ? strerror(sys_errno) : "");
+	}
+	return st;
+}
+
+static void drain(hvlog_perfetto *w)
+{
+	if (w->len && !w->failed) {
+		int e = w->sink(w->user, w->buf, w->len);
+		if (e) {
+			w->failed = HVLOG_IO;
+			w->failed_errno = e;
+		}
+	}
+	w->len = 0;
+}
+
+/* ---- the packer of instants and counters ----------------------------------
+ * protobuf-c packs by walking descriptors, several times slower than the
+ * rest of a conversion; instants and counters, nearly every packet, are
+ * packed here instead, field by field in ascending number as protobuf-c
+ * does, into the same bytes (tests/perfetto_ref.c compares the two on
+ * whole traces).  Any other packet, or one with interned data, goes to
+ * protobuf-c. */
+static size_t vlen(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v > 0x7f) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint8_t *vput(uint8_t *d, uint64_t v)
+{
+	while (v > 0x7f) {
+		*d++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*d++ = (uint8_t)v;
+	return d;
+}
+
+static int fast_ok(const Packet *p)
+{
+	return p->data_case == PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT && !p->interned_data &&
+	       !p->trace_packet_defaults && !p->has_first_packet_on_sequence;
+}
+
+static size_t annotation_size(const Annotation *a)
+{
+	size_t n = 1 + vlen(a->name_iid);
+
+	switch (a->value_case) {
+	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_BOOL_VALUE:
+		return n + 2;
+	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_UINT_VALUE:
+		return n + 1 + vlen(a->uint_value);
+	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_POINTER_VALUE:
+		return n + 1 + vlen(a->pointer_value);
+	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE_IID:
+		return n + 2 + vlen(a->string_value_iid);
+	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE: {
+		size_t l = strlen(a->string_value);
+		return n + 1 + vlen(l) + l;
+	}
+	default:
+		return n;
+	}
+}
+
+static uint8_t *annotation_put(uint8_t *d, const Annotation *a)
+{
+	*d++ = 0x08; /* 1: name_iid */
+	d = vput(d, a->name_iid);
+	switch (a->value_case) {
+	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_BOOL_VALUE:
+		*d++ = 0x10; /* 2 */
+		*d++ = a->bool_value != 0;
+		break;
+	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_UINT_VALUE:
+		*d++ = 0x18; /* 3 */
+		d = vput(d, a->uint_value);
+		break;
+	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE: {
+		size_t l = strlen(a->string_value);
+		*d++ = 0x32; /* 6 */
+		d = vput(d, l);
+		memcpy(d, a->string_value, l);
+		d += l;
+		break;
+	}
+	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_POINTER_VALUE:
+		*d++ = 0x38; /* 7 */
+		d = vput(d, a->pointer_value);
+		break;
+	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE_IID:
+		*d++ = 0x88; /* 17, two bytes of tag */
+		*d++ = 0x01;
+		d = vput(d, a->string_value_iid);
+		break;
+	default:
+		break;
+	}
+	return d;
+}
+
+/* TrackEvent's size; sizes[i] gets annotation i's. */
+static size_t track_event_size(const TrackEvent *te, size_t *sizes)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < te->n_category_iids; i++)
+		n += 1 + vlen(te->category_iids[i]);
+	for (size_t i = 0; i < te->n_debug_annotations; i++) {
+		sizes[i] = annotation_size(te->debug_annotations[i]);
+		n += 1 + vlen(sizes[i]) + sizes[i];
+	}
+	if (te->has_type)
+		n += 1 + vlen((uint64_t)te->type);
+	if (te->name_field_case == PERFETTO__PROTOS__TRACK_EVENT__NAME_FIELD_NAME_IID)
+		n += 1 + vlen(te->name_iid);
+	if (te->has_track_uuid)
+		n += 1 + vlen(te->track_uuid);
+	if (te->counter_value_field_case == PERFETTO__PROTOS__TRACK_EVENT__COUNTER_VALUE_FIELD_COUNTER_VALUE)
+		n += 2 + vlen((uint64_t)te->counter_value);
+	return n;
+}
+
+static size_t fast_size(const Packet *p, size_t *te_size, size_t *sizes)
+{
+	size_t n = 0;
+
+	*te_size = track_event_size(p->track_event, sizes);
+	if (p->has_timestamp)
+		n += 1 + vlen(p->timestamp);
+	n += 1 + vlen(p->trusted_packet_sequence_id);
+	n += 1 + vlen(*te_size) + *te_size;
+	if (p->has_sequence_flags)
+		n += 1 + vlen(p->sequence_flags);
+	if (p->has_timestamp_clock_id)
+		n += 2 + vlen(p->timestamp_clock_id);
+	return n;
+}
+
+static size_t fast_pack(const Packet *p, size_t te_size, const size_t *sizes, uint8_t *out)
+{
+	const TrackEvent *te = p->track_event;
+	uint8_t *d = out;
+
+	if (p->has_timestamp) {
+		*d++ = 0x40; /* 8: timestamp */
+		d = vput(d, p->timestamp);
+	}
+	*d++ = 0x50; /* 10: trusted_packet_sequence_id */
+	d = vput(d, p->trusted_packet_sequence_id);
+	*d++ = 0x5a; /* 11: track_event */
+	d = vput(d, te_size);
+	for (size_t i = 0; i < te->n_category_iids; i++) {
+		*d++ = 0x18; /* 3: category_iids */
+		d = vput(d, te->category_iids[i]);
+	}
+	for (size_t i = 0; i < te->n_debug_annotations; i++) {
+		*d++ = 0x22; /* 4: debug_annotations */
+		d = vput(d, sizes[i]);
+		d = annotation_put(d, te->debug_annotations[i]);
+	}
+	if (te->has_type) {
+		*d++ = 0x48; /* 9: type */
+		d = vput(d, (uint64_t)te->type);
+	}
+	if (te->name_field_case == PERFETTO__PROTOS__TRACK_EVENT__NAME_FIELD_NAME_IID) {
+		*d++ = 0x50; /* 10: name_iid */
+		d = vput(d, te->name_iid);
+	}
+	if (te->has_track_uuid) {
+		*d++ = 0x58; /* 11: track_uuid */
+		d = vput(d, te->track_uuid);
+	}
+	if (te->counter_value_field_case == PERFETTO__PROTOS__TRACK_EVENT__COUNTER_VALUE_FIELD_COUNTER_VALUE) {
+		*d++ = 0xf0; /* 30: counter_value */
+		*d++ = 0x01;
+		d = vput(d, (uint64_t)te->counter_value);
+	}
+	if (p->has_sequence_flags) {
+		*d++ = 0x68; /* 13: sequence_flags */
+		d = vput(d, p->sequence_flags);
+	}
+	if (p->has_timestamp_clock_id) {
+		*d++ = 0xd0; /* 58: timestamp_clock_id */
+		*d++ = 0x03;
+		d = vput(d, p->timestamp_clock_id);
+	}
+	return (size_t)(d - out);
+}
+
+/* Appends packet p as field 1 of Trace (tag 0x0a, varint length, bytes). */
+static void emit(hvlog_perfetto *w, const Packet *p)
+{
+	size_t sizes[HVLOG_MAX_PARAMS + NOWN_KEYS], te_size = 0;
+	int fast = !w->reference && fast_ok(p) && p->track_event->n_debug_annotations <= HVLOG_MAX_PARAMS + NOWN_KEYS;
+	size_t n = fast ? fast_size(p, &te_size, sizes) : perfetto__protos__trace_packet__get_packed_size(p);
+	uint8_t *d;
+
+	if (w->failed)
+		return;
+	if (n + 11 > w->cap - w->len)
+		drain(w);
+	if (n + 11 > w->cap - w->len) { /* larger than the whole buffer */
+		if (n + 11 > w->scratch_cap) {
+			uint8_t *s = realloc(w->scratch, n + 11);
+			if (!s) {
+				w->failed = HVLOG_NOMEM;
+				return;
+			}
+			w->scratch = s;
+			w->scratch_cap = n + 11;
+		}
+		d = w->scratch;
+	} else {
+		d = w->buf + w->len;
+	}
+	size_t k = 0;
+	d[k++] = 0x0a;
+	for (uint64_t v = n; ; v >>= 7) {
+		d[k++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		if (v <= 0x7f)
+			break;
+	}
+	k += fast ? fast_pack(p, te_size, sizes, d + k) : perfetto__protos__trace_packet__pack(p, d + k);
+	w->bytes += k;
+	w->packets++;
+	if (d == w->scratch) {
+		int e = w->sink(w->user, d, k);
+		if (e) {
+			w->failed = HVLOG_IO;
+			w->failed_errno = e;
+		}
+	} else {
+		w->len += k;
+	}
+}
+
+static uint64_t ns_of(const hvlog_perfetto *w, uint64_t ts)
+{
+	return hvlog_ticks_to_ns(ts, w->t0, w->m->clock_hz);
+}
+
+static void on_sequence(Packet *p, uint32_t seq)
+{
+	p->optional_trusted_packet_sequence_id_case =
+		PERFETTO__PROTOS__TRACE_PACKET__OPTIONAL_TRUSTED_PACKET_SEQUENCE_ID_TRUSTED_PACKET_SEQUENCE_ID;
+	p->trusted_packet_sequence_id = seq;
+}
+
+/* ---- descriptors ---------------------------------------------------------- */
+
+static void descriptor(hvlog_perfetto *w, TrackDescriptor *d)
+{
+	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+
+	on_sequence(&p, SEQ_GLOBAL);
+	p.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_DESCRIPTOR;
+	p.track_descriptor = d;
+	emit(w, &p);
+}
+
+static void named_track(hvlog_perfetto *w, uint64_t uuid, uint64_t parent, char *name,
+			Perfetto__Protos__CounterDescriptor *cd)
+{
+	TrackDescriptor d = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+
+	d.has_uuid = 1;
+	d.uuid = uuid;
+	d.has_parent_uuid = parent != 0;
+	d.parent_uuid = parent;
+	d.static_or_dynamic_name_case = PERFETTO__PROTOS__TRACK_DESCRIPTOR__STATIC_OR_DYNAMIC_NAME_NAME;
+	d.name = name;
+	d.counter = cd;
+	descriptor(w, &d);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static const char *stream_name(const hvlog_meta *m, uint32_t s, char *buf, size_t cap)
+{
+	if (m->streams[s].name)
+		return m->streams[s].name;
+	snprintf(buf, cap, "stream%" PRIu32, s);
+	return buf;
+}
+
+/* Process tracks (one per partition), the hypervisor and damage tracks,
+ * a thread track and a counter track per stream, a counter per group. */
+static int descriptors(hvlog_perfetto *w)
+{
+	const hvlog_meta *m = w->m;
+	uint64_t *parts = malloc(((size_t)m->nstreams + 1) * sizeof *parts);
+	uint32_t nparts = 0;
+	char name[128], sname[32];
+	Perfetto__Protos__CounterDescriptor rate = PERFETTO__PROTOS__COUNTER_DESCRIPTOR__INIT;
+
+	if (!parts)
+		return -1;
+	for (uint32_t i = 0; i < m->nstreams; i++)
+		if (m->streams[i].partition_id)
+			parts[nparts++] = m->streams[i].partition_id;
+	qsort(parts, nparts, sizeof *parts, cmp_u64);
+	uint32_t u = 0;
+	for (uint32_t i = 0; i < nparts; i++)
+		if (!u || parts[i] != parts[u - 1])
+			parts[u++] = parts[i];
+	nparts = u;
+	for (uint32_t i = 0; i < nparts; i++) {
+		TrackDescriptor d = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+		Perfetto__Protos__ProcessDescriptor pd = PERFETTO__PROTOS__PROCESS_DESCRIPTOR__INIT;
+		d.has_uuid = 1;
+		d.uuid = UUID(K_PROCESS, i);
+		pd.has_pid = 1;
+		pd.pid = parts[i] <= INT32_MAX - TID_BASE ? (int32_t)parts[i] : (int32_t)(INT32_MAX - i);
+		snprintf(name, sizeof name, "partition %" PRIu64, parts[i]);
+		pd.process_name = name;
+		d.process = &pd;
+		descriptor(w, &d);
+	}
+	named_track(w, UUID(K_HYPERVISOR, 0), 0, "hypervisor", NULL);
+	named_track(w, UUID(K_DAMAGE, 0), 0, "damage", NULL);
+	rate.has_unit = 1;
+	rate.unit = PERFETTO__PROTOS__COUNTER_DESCRIPTOR__UNIT__UNIT_COUNT;
+	rate.unit_name = "/s";
+	for (uint32_t s = 0; s < m->nstreams; s++) {
+		const hvlog_stream_info *si = &m->streams[s];
+		const char *sn = stream_name(m, s, sname, sizeof sname);
+		TrackDescriptor d = PERFETTO__PROTOS__TRACK_DESCRIPTOR__INIT;
+		Perfetto__Protos__ThreadDescriptor td = PERFETTO__PROTOS__THREAD_DESCRIPTOR__INIT;
+		d.has_uuid = 1;
+		d.uuid = UUID(K_STREAM, s);
+		if (si->partition_id) {
+			uint64_t *k = bsearch(&si->partition_id, parts, nparts, sizeof *parts, cmp_u64);
+			uint32_t pi = (uint32_t)(k - parts);
+			w->process_uuid[s] = UUID(K_PROCESS, pi);
+			td.has_pid = 1;
+			td.pid = parts[pi] <= INT32_MAX - TID_BASE ? (int32_t)parts[pi] : (int32_t)(INT32_MAX - pi);
+			td.has_tid = 1;
+			td.tid = TID_BASE + (int64_t)s;
+			td.thread_name = (char *)sn;
+			d.thread = &td;
+		} else {
+			w->process_uuid[s] = UUID(K_HYPERVISOR, 0);
+			d.has_parent_uuid = 1;
+			d.parent_uuid = UUID(K_HYPERVISOR, 0);
+			d.static_or_dynamic_name_case = PERFETTO__PROTOS__TRACK_DESCRIPTOR__STATIC_OR_DYNAMIC_NAME_NAME;
+			d.name = (char *)sn;
+		}
+		descriptor(w, &d);
+		snprintf(name, sizeof name, "%s %s/s", sn, si->vp_index != UINT32_MAX ? "exits" : "events");
+		named_track(w, UUID(K_STREAM_COUNTER, s), w->process_uuid[s], name, &rate);
+	}
+	for (uint32_t g = 0; g < w->ngroups; g++) {
+		snprintf(name, sizeof name, "%s events/s", m->schema->groups[g].alias);
+		named_track(w, UUID(K_GROUP_COUNTER, g), 0, name, &rate);
+	}
+	free(parts);
+	return 0;
+}
+
+/* The first packet of each stream's sequence: its incremental state
+ * starts here, and the stream's track is the default of its events. */
+static void sequence_starts(hvlog_perfetto *w)
+{
+	for (uint32_t s = 0; s < w->m->nstreams; s++) {
+		Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+		Perfetto__Protos__TracePacketDefaults def = PERFETTO__PROTOS__TRACE_PACKET_DEFAULTS__INIT;
+		Perfetto__Protos__TrackEventDefaults ted = PERFETTO__PROTOS__TRACK_EVENT_DEFAULTS__INIT;
+		Perfetto__Protos__ClockSnapshot cs = PERFETTO__PROTOS__CLOCK_SNAPSHOT__INIT;
+		Perfetto__Protos__ClockSnapshot__Clock boot = PERFETTO__PROTOS__CLOCK_SNAPSHOT__CLOCK__INIT;
+		Perfetto__Protos__ClockSnapshot__Clock delta = PERFETTO__PROTOS__CLOCK_SNAPSHOT__CLOCK__INIT;
+		Perfetto__Protos__ClockSnapshot__Clock *clocks[2] = { &boot, &delta };
+		boot.has_clock_id = boot.has_timestamp = 1;
+		boot.clock_id = CLOCK_BOOTTIME;
+		delta.has_clock_id = delta.has_timestamp = delta.has_is_incremental = 1;
+		delta.clock_id = CLOCK_DELTA;
+		delta.is_incremental = 1;
+		cs.n_clocks = 2;
+		cs.clocks = clocks;
+		p.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_CLOCK_SNAPSHOT;
+		p.clock_snapshot = &cs;
+		def.has_timestamp_clock_id = 1;
+		def.timestamp_clock_id = CLOCK_DELTA;
+		on_sequence(&p, SEQ_STREAM(s));
+		p.has_sequence_flags = 1;
+		p.sequence_flags = PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_INCREMENTAL_STATE_CLEARED;
+		p.has_first_packet_on_sequence = 1;
+		p.first_packet_on_sequence = 1;
+		ted.has_track_uuid = 1;
+		ted.track_uuid = UUID(K_STREAM, s);
+		def.track_event_defaults = &ted;
+		p.trace_packet_defaults = &def;
+		emit(w, &p);
+	}
+}
+
+/* ---- interning ------------------------------------------------------------- */
+
+/* Names interned with one packet: at most one event name, one category
+ * and every annotation key of one event. */
+typedef struct interning {
+	InternedData d;
+	EventName name, *names[1];
+	EventCategory cat, *cats[1];
+	AnnotationName key[HVLOG_MAX_PARAMS + NOWN_KEYS], *keys[HVLOG_MAX_PARAMS + NOWN_KEYS];
+	Perfetto__Protos__InternedString str[HVLOG_MAX_PARAMS], *strs[HVLOG_MAX_PARAMS];
+	char text[HVLOG_MAX_PARAMS][HVLOG_MAX_NAME + 24];
+} interning;
+
+static void interning_init(interning *in)
+{
+	in->d = (InternedData)PERFETTO__PROTOS__INTERNED_DATA__INIT;
+	in->d.event_names = in->names;
+	in->d.event_categories = in->cats;
+	in->d.debug_annotation_names = in->keys;
+	in->d.debug_annotation_string_values = in->strs;
+}
+
+/* Whether name `i` of a table is known on sequence `seq`; marks it. */
+static int seen(hvlog_perfetto *w, uint32_t seq, size_t i)
+{
+	uint8_t *k = &w->known[(size_t)(seq - 1) * w->known_stride + i];
+	int was = *k;
+
+	*k = 1;
+	return was;
+}
+
+static void intern_name(hvlog_perfetto *w, interning *in, uint32_t seq, uint32_t iid, const char *name)
+{
+	if (seen(w, seq, iid - 1))
+		return;
+	in->name = (EventName)PERFETTO__PROTOS__EVENT_NAME__INIT;
+	in->name.has_iid = 1;
+	in->name.iid = iid;
+	in->name.name = (char *)name;
+	in->names[0] = &in->name;
+	in->d.n_event_names = 1;
+}
+
+static void intern_cat(hvlog_perfetto *w, interning *in, uint32_t seq, uint32_t iid, const char *name)
+{
+	if (seen(w, seq, w->nevents + 2 + iid - 1))
+		return;
+	in->cat = (EventCategory)PERFETTO__PROTOS__EVENT_CATEGORY__INIT;
+	in->cat.has_iid = 1;
+	in->cat.iid = iid;
+	in->cat.name = (char *)name;
+	in->cats[0] = &in->cat;
+	in->d.n_event_categories = 1;
+}
+
+static void intern_key(hvlog_perfetto *w, interning *in, uint32_t seq, uint32_t iid)
+{
+	size_t n = in->d.n_debug_annotation_names;
+
+	if (seen(w, seq, w->nevents + 2 + w->ngroups + 1 + iid - 1))
+		return;
+	in->key[n] = (AnnotationName)PERFETTO__PROTOS__DEBUG_ANNOTATION_NAME__INIT;
+	in->key[n].has_iid = 1;
+	in->key[n].iid = iid;
+	in->key[n].name = (char *)w->keys[iid - 1];
+	in->keys[n] = &in->key[n];
+	in->d.n_debug_annotation_names = n + 1;
+}
+
+/* A named value, "NAME (0x..)" as `convert --to chrome` writes it, by
+ * its iid (interned on first use), or 0 for a table outside the schema's. */
+static uint64_t intern_value(hvlog_perfetto *w, interning *in, uint32_t seq, const hvlog_valtab *t, uint64_t v,
+			     const char *name)
+{
+	const hvlog_schema *sc = w->m->schema;
+	size_t lo = 0, hi, n = in->d.n_debug_annotation_string_values;
+
+	if (!t || t < sc->valtabs || t >= sc->valtabs + sc->nvaltabs)
+		return 0;
+	for (hi = t->nvalues; lo < hi;) { /* the entry (t->values is sorted) */
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->values[mid].value < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint64_t iid = w->vt_base[t - sc->valtabs] + lo + 1;
+	if (seen(w, seq, w->nevents + 2 + w->ngroups + 1 + w->nkeys + iid - 1))
+		return iid;
+	int len = snprintf(in->text[n], sizeof in->text[n], "%s (0x%" PRIx64 ")", name, v);
+	in->str[n] = (Perfetto__Protos__InternedString)PERFETTO__PROTOS__INTERNED_STRING__INIT;
+	in->str[n].has_iid = 1;
+	in->str[n].iid = iid;
+	in->str[n].has_str = 1;
+	in->str[n].str.data = (uint8_t *)in->text[n];
+	in->str[n].str.len = len < (int)sizeof in->text[n] ? (size_t)len : sizeof in->text[n] - 1;
+	in->strs[n] = &in->str[n];
+	in->d.n_debug_annotation_string_values = n + 1;
+	return iid;
+}
+
+static int interned_any(const interning *in)
+{
+	return in->d.n_event_names || in->d.n_event_categories || in->d.n_debug_annotation_names ||
+	       in->d.n_debug_annotation_string_values;
+}
+
+/* ---- instants and counters -------------------------------------------------- */
+
+static void annotation_key(Annotation *a, uint32_t iid)
+{
+	*a = (Annotation)PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT;
+	a->name_field_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__NAME_FIELD_NAME_IID;
+	a->name_iid = iid;
+}
+
+static void annotation_uint(Annotation *a, uint32_t iid, uint64_t v)
+{
+	annotation_key(a, iid);
+	a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_UINT_VALUE;
+	a->uint_value = v;
+}
+
+/* An instant on sequence seq (its default track unless track != 0). */
+static void instant(hvlog_perfetto *w, uint32_t seq, uint64_t track, uint64_t ns, uint32_t name_iid,
+		    uint64_t cat_iid, Annotation **ann, size_t nann, interning *in)
+{
+	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	TrackEvent te = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+
+	p.has_timestamp = 1;
+	p.timestamp = ns;
+	if (seq != SEQ_GLOBAL) {
+		uint64_t *last = &w->last_ns[seq - SEQ_STREAM(0)];
+		if (ns >= *last) {
+			p.timestamp = ns - *last;
+			*last = ns;
+		} else { /* time went back (damage): this one in BOOTTIME */
+			p.has_timestamp_clock_id = 1;
+			p.timestamp_clock_id = CLOCK_BOOTTIME;
+		}
+	}
+	on_sequence(&p, seq);
+	p.has_sequence_flags = 1;
+	p.sequence_flags = PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_NEEDS_INCREMENTAL_STATE;
+	if (interned_any(in))
+		p.interned_data = &in->d;
+	p.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT;
+	p.track_event = &te;
+	te.has_type = 1;
+	te.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_INSTANT;
+	te.has_track_uuid = track != 0;
+	te.track_uuid = track;
+	te.name_field_case = PERFETTO__PROTOS__TRACK_EVENT__NAME_FIELD_NAME_IID;
+	te.name_iid = name_iid;
+	te.n_category_iids = 1;
+	te.category_iids = &cat_iid;
+	te.n_debug_annotations = nann;
+	te.debug_annotations = ann;
+	emit(w, &p);
+}
+
+static void counter_value(hvlog_perfetto *w, uint32_t seq, uint64_t track, uint64_t ns, int64_t v)
+{
+	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
+	TrackEvent te = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+
+	p.has_timestamp = 1;
+	p.timestamp = ns;
+	p.has_timestamp_clock_id = seq != SEQ_GLOBAL;
+	p.timestamp_clock_id = CLOCK_BOOTTIME;
+	on_sequence(&p, seq);
+	p.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT;
+	p.track_event = &te;
+	te.has_type = 1;
+	te.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_COUNTER;
+	te.has_track_uuid = 1;
+	te.track_uuid = track;
+	te.counter_value_field_case = PERFETTO__PROTOS__TRACK_EVENT__COUNTER_VALUE_FIELD_COUNTER_VALUE;
+	te.counter_value = v;
+	emit(w, &p);
+}
+
+/* The rate of a finished bin at its start, and a zero after it when the
+ * next bin with items is not the next one. */
+static void counter_flush(hvlog_perfetto *w, counter *c, uint32_t seq, uint64_t track, uint64_t next_bin)
+{
+	double per_s = 1e9 / (double)w->bin_ns;
+
+	if (c->bin == UINT64_MAX)
+		return;
+	counter_value(w, seq, track, c->bin * w->bin_ns, (int64_t)((double)c->count * per_s + 0.5));
+	if (next_bin != c->bin + 1)
+		counter_value(w, seq, track, (c->bin + 1) * w->bin_ns, 0);
+}
+
+static void counter_add(hvlog_perfetto *w, counter *c, uint32_t seq, uint64_t track, uint64_t ns)
+{
+	uint64_t b = ns / w->bin_ns;
+
+	if (c->bin == b) {
+		c->count++;
+		return;
+	}
+	if (c->bin != UINT64_MAX && b < c->bin)
+		return; /* time went back (the reader orders by time; damage aside): counted in the current bin */
+	counter_flush(w, c, seq, track, b);
+	c->bin = b;
+	c->count = 1;
+}
+
+static void event(hvlog_perfetto *w, const hvlog_item *it)
+{
+	const hvlog_event *ev = it->event;
+	uint32_t s = it->stream < w->m->nstreams ? it->stream : UINT32_MAX;
+	uint32_t seq = s != UINT32_MAX ? SEQ_STREAM(s) : SEQ_GLOBAL;
+	uint32_t ei = (uint32_t)(ev - w->m->schema->events);
+	uint64_t ns = ns_of(w, it->ts);
+	Annotation a[HVLOG_MAX_PARAMS], *ap[HVLOG_MAX_PARAMS];
+	char text[HVLOG_MAX_PARAMS][HVLOG_MAX_NAME + 24];
+	interning in;
+	const char *sym = ev->symbol;
+
+	interning_init(&in);
+	if (!strncmp(sym, "HV_TR_", 6))
+		sym += 6;
+	intern_name(w, &in, seq, ei + 1, sym);
+	intern_cat(w, &in, seq, ev->group + 1, ev->group < w->ngroups ? w->m->schema->groups[ev->group].alias : "?");
+	for (uint32_t i = 0; i < ev->nparams && i < HVLOG_MAX_PARAMS; i++) {
+		const hvlog_param *p = &ev->params[i];
+		uint64_t v = it->values[i];
+		uint32_t key = w->slot_key[ev->slot + i];
+		const char *name = hvlog_valtab_name(p->values, v);
+		intern_key(w, &in, seq, key);
+		annotation_key(&a[i], key);
+		uint64_t viid = name ? intern_value(w, &in, seq, p->values, v, name) : 0;
+		if (viid) {
+			a[i].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE_IID;
+			a[i].string_value_iid = viid;
+		} else if (name) {
+			snprintf(text[i], sizeof text[i], "%s (0x%" PRIx64 ")", name, v);
+			a[i].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE;
+			a[i].string_value = text[i];
+		} else if (p->display == HVLOG_DISPLAY_BOOL || p->type == HVLOG_TYPE_BOOL) {
+			a[i].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_BOOL_VALUE;
+			a[i].bool_value = v != 0;
+		} else if (p->display == HVLOG_DISPLAY_DEC) {
+			a[i].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_UINT_VALUE;
+			a[i].uint_value = v;
+		} else {
+			a[i].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_POINTER_VALUE;
+			a[i].pointer_value = v;
+		}
+		ap[i] = &a[i];
+	}
+	instant(w, seq, s != UINT32_MAX ? 0 : UUID(K_DAMAGE, 0), ns, ei + 1, ev->group + 1, ap,
+		ev->nparams < HVLOG_MAX_PARAMS ? ev->nparams : HVLOG_MAX_PARAMS, &in);
+	if (s != UINT32_MAX)
+		counter_add(w, &w->stream_ctr[s], seq, UUID(K_STREAM_COUNTER, s), ns);
+	if (ev->group < w->ngroups)
+		counter_add(w, &w->group_ctr[ev->group], SEQ_GLOBAL, UUID(K_GROUP_COUNTER, ev->group), ns);
+}
+
+/* LOST or DAMAGE (name iid nevents + 1 or + 2, category "hvlog"): the
+ * values of own keys k0.. as unsigned annotations, then msg if not NULL
+ * as the string of KEY_MESSAGE. */
+static void own_instant(hvlog_perfetto *w, uint32_t seq, uint64_t track, uint64_t ts, uint32_t which,
+			int k0, const uint64_t *v, size_t nv, const char *msg)
+{
+	Annotation a[NOWN_KEYS], *ap[NOWN_KEYS];
+	size_t n = 0;
+	interning in;
+
+	interning_init(&in);
+	intern_name(w, &in, seq, w->nevents + which, which == 1 ? "LOST" : "DAMAGE");
+	intern_cat(w, &in, seq, w->ngroups + 1, "hvlog");
+	for (; n < nv; n++) {
+		intern_key(w, &in, seq, w->own_key[k0 + n]);
+		annotation_uint(&a[n], w->own_key[k0 + n], v[n]);
+		ap[n] = &a[n];
+	}
+	if (msg) {
+		intern_key(w, &in, seq, w->own_key[KEY_MESSAGE]);
+		annotation_key(&a[n], w->own_key[KEY_MESSAGE]);
+		a[n].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE;
+		a[n].string_value = (char *)msg;
+		ap[n] = &a[n];
+		n++;
+	}
+	instant(w, seq, track, ns_of(w, ts), w->nevents + which, w->ngroups + 1, ap, n, &in);
+}
+
+static void lost(hvlog_perfetto *w, const hvlog_item *it)
+{
+	uint64_t v[3] = { it->lost_count, ns_of(w, it->lost_first_ts), ns_of(w, it->lost_last_ts) };
+
+	if (it->stream < w->m->nstreams)
+		own_instant(w, SEQ_STREAM(it->stream), 0, it->ts, 1, KEY_COUNT, v, 3, NULL);
+	else
+		own_instant(w, SEQ_GLOBAL, UUID(K_DAMAGE, 0), it->ts, 1, KEY_COUNT, v, 3, NULL);
+}
+
+static void damage(hvlog_perfetto *w, const hvlog_item *it)
+{
+	uint64_t v[3] = { it->offset, it->damage_len, it->damage_events };
+
+	own_instant(w, SEQ_GLOBAL, UUID(K_DAMAGE, 0), it->ts, 2, KEY_OFFSET, v, 3,
+		    it->damage_msg ? it->damage_msg : "");
+}
+
+/* ---- the writer -------------------------------------------------------------- */
+
+/* Key iids: one per distinct parameter key of the schema, then hvlog's own
+ * (a key already in the schema keeps its iid). */
+static int build_keys(hvlog_perfetto *w)
+{
+	const hvlog_schema *sc = w->m->schema;
+
+	w->slot_key = malloc(((size_t)sc->nslots + 1) * sizeof *w->slot_key);
+	w->keys = malloc(((size_t)sc->nslots + NOWN_KEYS) * sizeof *w->keys);
+	if (!w->slot_key || !w->keys)
+		return -1;
+	for (uint32_t e = 0; e < sc->nevents; e++)
+		for (uint32_t i = 0; i < sc->events[e].nparams; i++) {
+			const char *k = sc->events[e].params[i].key;
+			uint32_t j = 0;
+			while (j < w->nkeys && strcmp(w->keys[j], k))
+				j++;
+			if (j == w->nkeys)
+				w->keys[w->nkeys++] = k;
+			if (sc->events[e].slot + i < sc->nslots)
+				w->slot_key[sc->events[e].slot + i] = j + 1;
+		}
+	for (uint32_t o = 0; o < NOWN_KEYS; o++) {
+		uint32_t j = 0;
+		while (j < w->nkeys && strcmp(w->keys[j], own_keys[o]))
+			j++;
+		if (j == w->nkeys)
+			w->keys[w->nkeys++] = own_keys[o];
+		w->own_key[o] = j + 1;
+	}
+	return 0;
+}
+
+hvlog_status hvlog_perfetto_open(hvlog_perfetto **out, const hvlog_meta *m, const hvlog_perfetto_config *cfg,
+				 hvlog_sink_fn sink, void *user, hvlog_error *err)
+{
+	hvlog_perfetto *w;
+
+	*out = NULL;
+	if (!m || !m->schema || !sink || (m->nstreams && !m->streams))
+		return fail(err, HVLOG_INVALID, 0, "hvlog_perfetto_open: no metadata or no sink");
+	if (!(w = calloc(1, sizeof *w)))
+		return fail(err, HVLOG_NOMEM, 0, "out of memory");
+	w->m = m;
+	w->sink = sink;
+	w->user = user;
+	w->t0 = cfg ? cfg->t0 : 0;
+	w->bin_ns = cfg && cfg->bin_ns ? cfg->bin_ns : 1000000;
+	w->reference = cfg ? cfg->reference_packer : 0;
+	w->nevents = m->schema->nevents;
+	w->ngroups = m->schema->ngroups;
+	w->nseq = m->nstreams + 1;
+	w->cap = BUF_CAP;
+	if (build_keys(w) != 0)
+		goto nomem;
+	if (!(w->vt_base = malloc(((size_t)m->schema->nvaltabs + 1) * sizeof *w->vt_base)))
+		goto nomem;
+	for (uint32_t t = 0; t < m->schema->nvaltabs; t++) {
+		w->vt_base[t] = w->nvalues;
+		w->nvalues += m->schema->valtabs[t].nvalues;
+	}
+	w->known_stride = (size_t)w->nevents + 2 + w->ngroups + 1 + w->nkeys + w->nvalues;
+	w->known = calloc(w->nseq, w->known_stride);
+	w->process_uuid = calloc((size_t)m->nstreams + 1, sizeof *w->process_uuid);
+	w->stream_ctr = malloc(((size_t)m->nstreams + 1) * sizeof *w->stream_ctr);
+	w->group_ctr = malloc(((size_t)w->ngroups + 1) * sizeof *w->group_ctr);
+	w->buf = malloc(w->cap);
+	w->last_ns = calloc((size_t)m->nstreams + 1, sizeof *w->last_ns);
+	if (!w->last_ns || !w->known || !w->process_uuid || !w->stream_ctr || !w->group_ctr || !w->buf)
+		goto nomem;
+	for (uint32_t s = 0; s < m->nstreams; s++)
+		w->stream_ctr[s] = (counter){ UINT64_MAX, 0 };
+	for (uint32_t g = 0; g < w->ngroups; g++)
+		w->group_ctr[g] = (counter){ UINT64_MAX, 0 };
+	if (descriptors(w) != 0)
+		goto nomem;
+	sequence_starts(w);
+	if (w->failed) {
+		hvlog_status st = fail(err, w->failed, w->failed_errno, "writing the Perfetto trace failed");
+		hvlog_perfetto_close(w, NULL);
+		return st;
+	}
+	*out = w;
+	return HVLOG_OK;
+nomem:
+	hvlog_perfetto_close(w, NULL);
+	return fail(err, HVLOG_NOMEM, 0, "out of memory");
+}
+
+hvlog_status hvlog_perfetto_item(hvlog_perfetto *w, const hvlog_item *it, hvlog_error *err)
+{
+	if (!w || !it)
+		return fail(err, HVLOG_INVALID, 0, "hvlog_perfetto_item: no writer or no item");
+	switch (it->kind) {
+	case HVLOG_ITEM_EVENT:
+		event(w, it);
+		break;
+	case HVLOG_ITEM_LOST:
+		lost(w, it);
+		break;
+	case HVLOG_ITEM_DAMAGE:
+		damage(w, it);
+		break;
+	}
+	if (w->failed)
+		return fail(err, w->failed, w->failed_errno, "writing the Perfetto trace failed");
+	return HVLOG_OK;
+}
+
+hvlog_status hvlog_perfetto_close(hvlog_perfetto *w, hvlog_error *err)
+{
+	hvlog_status st;
+
+	if (!w)
+		return HVLOG_OK;
+	if (w->buf && w->stream_ctr && w->group_ctr && w->process_uuid) {
+		for (uint32_t s = 0; s < w->m->nstreams; s++)
+			counter_flush(w, &w->stream_ctr[s], SEQ_STREAM(s), UUID(K_STREAM_COUNTER, s), UINT64_MAX);
+		for (uint32_t g = 0; g < w->ngroups; g++)
+			counter_flush(w, &w->group_ctr[g], SEQ_GLOBAL, UUID(K_GROUP_COUNTER, g), UINT64_MAX);
+		drain(w);
+	}
+	st = w->failed ? fail(err, w->failed, w->failed_errno, "writing the Perfetto trace failed") : HVLOG_OK;
+	free(w->slot_key);
+	free(w->keys);
+	free(w->known);
+	free(w->vt_base);
+	free(w->last_ns);
+	free(w->process_uuid);
+	free(w->stream_ctr);
+	free(w->group_ctr);
+	free(w->buf);
+	free(w->scratch);
+	free(w);
+	return st;
+}
+
+void hvlog_perfetto_counts(const hvlog_perfetto *w, uint64_t *bytes, uint64_t *packets)
+{
+	if (bytes)
+		*bytes = w ? w->bytes : 0;
+	if (packets)
+		*packets = w ? w->packets : 0;
+}
