@@ -49,6 +49,7 @@ enum { KEY_COUNT, KEY_FIRST, KEY_LAST, KEY_OFFSET, KEY_LENGTH, KEY_EVENTS_LOST, 
 typedef struct counter {
 	uint64_t bin;   /* current bin, UINT64_MAX before the first value */
 	uint64_t count; /* items in it */
+	uint64_t lo, hi; /* its times [lo, hi): most items need no division */
 } counter;
 
 struct hvlog_perfetto {
@@ -70,6 +71,9 @@ struct hvlog_perfetto {
 	int reference; /* every packet packed by protobuf-c */
 	counter *stream_ctr, *group_ctr;
 	uint64_t *last_ns; /* per stream: clock 64's value */
+	/* per sequence and event: its name, category and keys are interned */
+	uint8_t *ev_ready;
+	const char **short_sym; /* per event: the symbol without "HV_TR_" */
 	uint8_t *buf; /* packets waiting for the sink */
 	size_t len, cap;
 	uint8_t *scratch;
@@ -104,193 +108,10 @@ static void drain(hvlog_perfetto *w)
 	w->len = 0;
 }
 
-/* ---- the packer of instants and counters ----------------------------------
- * protobuf-c packs by walking descriptors, several times slower than the
- * rest of a conversion; instants and counters, nearly every packet, are
- * packed here instead, field by field in ascending number as protobuf-c
- * does, into the same bytes (tests/perfetto_ref.c compares the two on
- * whole traces).  Any other packet, or one with interned data, goes to
- * protobuf-c. */
-static size_t vlen(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v > 0x7f) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-static uint8_t *vput(uint8_t *d, uint64_t v)
-{
-	while (v > 0x7f) {
-		*d++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*d++ = (uint8_t)v;
-	return d;
-}
-
-static int fast_ok(const Packet *p)
-{
-	return p->data_case == PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT && !p->interned_data &&
-	       !p->trace_packet_defaults && !p->has_first_packet_on_sequence;
-}
-
-static size_t annotation_size(const Annotation *a)
-{
-	size_t n = 1 + vlen(a->name_iid);
-
-	switch (a->value_case) {
-	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_BOOL_VALUE:
-		return n + 2;
-	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_UINT_VALUE:
-		return n + 1 + vlen(a->uint_value);
-	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_POINTER_VALUE:
-		return n + 1 + vlen(a->pointer_value);
-	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE_IID:
-		return n + 2 + vlen(a->string_value_iid);
-	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE: {
-		size_t l = strlen(a->string_value);
-		return n + 1 + vlen(l) + l;
-	}
-	default:
-		return n;
-	}
-}
-
-static uint8_t *annotation_put(uint8_t *d, const Annotation *a)
-{
-	*d++ = 0x08; /* 1: name_iid */
-	d = vput(d, a->name_iid);
-	switch (a->value_case) {
-	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_BOOL_VALUE:
-		*d++ = 0x10; /* 2 */
-		*d++ = a->bool_value != 0;
-		break;
-	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_UINT_VALUE:
-		*d++ = 0x18; /* 3 */
-		d = vput(d, a->uint_value);
-		break;
-	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE: {
-		size_t l = strlen(a->string_value);
-		*d++ = 0x32; /* 6 */
-		d = vput(d, l);
-		memcpy(d, a->string_value, l);
-		d += l;
-		break;
-	}
-	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_POINTER_VALUE:
-		*d++ = 0x38; /* 7 */
-		d = vput(d, a->pointer_value);
-		break;
-	case PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE_IID:
-		*d++ = 0x88; /* 17, two bytes of tag */
-		*d++ = 0x01;
-		d = vput(d, a->string_value_iid);
-		break;
-	default:
-		break;
-	}
-	return d;
-}
-
-/* TrackEvent's size; sizes[i] gets annotation i's. */
-static size_t track_event_size(const TrackEvent *te, size_t *sizes)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < te->n_category_iids; i++)
-		n += 1 + vlen(te->category_iids[i]);
-	for (size_t i = 0; i < te->n_debug_annotations; i++) {
-		sizes[i] = annotation_size(te->debug_annotations[i]);
-		n += 1 + vlen(sizes[i]) + sizes[i];
-	}
-	if (te->has_type)
-		n += 1 + vlen((uint64_t)te->type);
-	if (te->name_field_case == PERFETTO__PROTOS__TRACK_EVENT__NAME_FIELD_NAME_IID)
-		n += 1 + vlen(te->name_iid);
-	if (te->has_track_uuid)
-		n += 1 + vlen(te->track_uuid);
-	if (te->counter_value_field_case == PERFETTO__PROTOS__TRACK_EVENT__COUNTER_VALUE_FIELD_COUNTER_VALUE)
-		n += 2 + vlen((uint64_t)te->counter_value);
-	return n;
-}
-
-static size_t fast_size(const Packet *p, size_t *te_size, size_t *sizes)
-{
-	size_t n = 0;
-
-	*te_size = track_event_size(p->track_event, sizes);
-	if (p->has_timestamp)
-		n += 1 + vlen(p->timestamp);
-	n += 1 + vlen(p->trusted_packet_sequence_id);
-	n += 1 + vlen(*te_size) + *te_size;
-	if (p->has_sequence_flags)
-		n += 1 + vlen(p->sequence_flags);
-	if (p->has_timestamp_clock_id)
-		n += 2 + vlen(p->timestamp_clock_id);
-	return n;
-}
-
-static size_t fast_pack(const Packet *p, size_t te_size, const size_t *sizes, uint8_t *out)
-{
-	const TrackEvent *te = p->track_event;
-	uint8_t *d = out;
-
-	if (p->has_timestamp) {
-		*d++ = 0x40; /* 8: timestamp */
-		d = vput(d, p->timestamp);
-	}
-	*d++ = 0x50; /* 10: trusted_packet_sequence_id */
-	d = vput(d, p->trusted_packet_sequence_id);
-	*d++ = 0x5a; /* 11: track_event */
-	d = vput(d, te_size);
-	for (size_t i = 0; i < te->n_category_iids; i++) {
-		*d++ = 0x18; /* 3: category_iids */
-		d = vput(d, te->category_iids[i]);
-	}
-	for (size_t i = 0; i < te->n_debug_annotations; i++) {
-		*d++ = 0x22; /* 4: debug_annotations */
-		d = vput(d, sizes[i]);
-		d = annotation_put(d, te->debug_annotations[i]);
-	}
-	if (te->has_type) {
-		*d++ = 0x48; /* 9: type */
-		d = vput(d, (uint64_t)te->type);
-	}
-	if (te->name_field_case == PERFETTO__PROTOS__TRACK_EVENT__NAME_FIELD_NAME_IID) {
-		*d++ = 0x50; /* 10: name_iid */
-		d = vput(d, te->name_iid);
-	}
-	if (te->has_track_uuid) {
-		*d++ = 0x58; /* 11: track_uuid */
-		d = vput(d, te->track_uuid);
-	}
-	if (te->counter_value_field_case == PERFETTO__PROTOS__TRACK_EVENT__COUNTER_VALUE_FIELD_COUNTER_VALUE) {
-		*d++ = 0xf0; /* 30: counter_value */
-		*d++ = 0x01;
-		d = vput(d, (uint64_t)te->counter_value);
-	}
-	if (p->has_sequence_flags) {
-		*d++ = 0x68; /* 13: sequence_flags */
-		d = vput(d, p->sequence_flags);
-	}
-	if (p->has_timestamp_clock_id) {
-		*d++ = 0xd0; /* 58: timestamp_clock_id */
-		*d++ = 0x03;
-		d = vput(d, p->timestamp_clock_id);
-	}
-	return (size_t)(d - out);
-}
-
 /* Appends packet p as field 1 of Trace (tag 0x0a, varint length, bytes). */
 static void emit(hvlog_perfetto *w, const Packet *p)
 {
-	size_t sizes[HVLOG_MAX_PARAMS + NOWN_KEYS], te_size = 0;
-	int fast = !w->reference && fast_ok(p) && p->track_event->n_debug_annotations <= HVLOG_MAX_PARAMS + NOWN_KEYS;
-	size_t n = fast ? fast_size(p, &te_size, sizes) : perfetto__protos__trace_packet__get_packed_size(p);
+	size_t n = perfetto__protos__trace_packet__get_packed_size(p);
 	uint8_t *d;
 
 	if (w->failed)
@@ -318,7 +139,7 @@ static void emit(hvlog_perfetto *w, const Packet *p)
 		if (v <= 0x7f)
 			break;
 	}
-	k += fast ? fast_pack(p, te_size, sizes, d + k) : perfetto__protos__trace_packet__pack(p, d + k);
+	k += perfetto__protos__trace_packet__pack(p, d + k);
 	w->bytes += k;
 	w->packets++;
 	if (d == w->scratch) {
@@ -506,10 +327,15 @@ typedef struct interning {
 	AnnotationName key[HVLOG_MAX_PARAMS + NOWN_KEYS], *keys[HVLOG_MAX_PARAMS + NOWN_KEYS];
 	Perfetto__Protos__InternedString str[HVLOG_MAX_PARAMS], *strs[HVLOG_MAX_PARAMS];
 	char text[HVLOG_MAX_PARAMS][HVLOG_MAX_NAME + 24];
+	int used; /* d holds something (set up on the first name) */
 } interning;
 
-static void interning_init(interning *in)
+/* Sets d up the first time a packet interns something: most intern nothing. */
+static void interning_begin(interning *in)
 {
+	if (in->used)
+		return;
+	in->used = 1;
 	in->d = (InternedData)PERFETTO__PROTOS__INTERNED_DATA__INIT;
 	in->d.event_names = in->names;
 	in->d.event_categories = in->cats;
@@ -531,6 +357,7 @@ static void intern_name(hvlog_perfetto *w, interning *in, uint32_t seq, uint32_t
 {
 	if (seen(w, seq, iid - 1))
 		return;
+	interning_begin(in);
 	in->name = (EventName)PERFETTO__PROTOS__EVENT_NAME__INIT;
 	in->name.has_iid = 1;
 	in->name.iid = iid;
@@ -543,6 +370,7 @@ static void intern_cat(hvlog_perfetto *w, interning *in, uint32_t seq, uint32_t 
 {
 	if (seen(w, seq, w->nevents + 2 + iid - 1))
 		return;
+	interning_begin(in);
 	in->cat = (EventCategory)PERFETTO__PROTOS__EVENT_CATEGORY__INIT;
 	in->cat.has_iid = 1;
 	in->cat.iid = iid;
@@ -553,10 +381,12 @@ static void intern_cat(hvlog_perfetto *w, interning *in, uint32_t seq, uint32_t 
 
 static void intern_key(hvlog_perfetto *w, interning *in, uint32_t seq, uint32_t iid)
 {
-	size_t n = in->d.n_debug_annotation_names;
+	size_t n;
 
 	if (seen(w, seq, w->nevents + 2 + w->ngroups + 1 + iid - 1))
 		return;
+	interning_begin(in);
+	n = in->d.n_debug_annotation_names;
 	in->key[n] = (AnnotationName)PERFETTO__PROTOS__DEBUG_ANNOTATION_NAME__INIT;
 	in->key[n].has_iid = 1;
 	in->key[n].iid = iid;
@@ -571,7 +401,7 @@ static uint64_t intern_value(hvlog_perfetto *w, interning *in, uint32_t seq, con
 			     const char *name)
 {
 	const hvlog_schema *sc = w->m->schema;
-	size_t lo = 0, hi, n = in->d.n_debug_annotation_string_values;
+	size_t lo = 0, hi, n;
 
 	if (!t || t < sc->valtabs || t >= sc->valtabs + sc->nvaltabs)
 		return 0;
@@ -585,6 +415,8 @@ static uint64_t intern_value(hvlog_perfetto *w, interning *in, uint32_t seq, con
 	uint64_t iid = w->vt_base[t - sc->valtabs] + lo + 1;
 	if (seen(w, seq, w->nevents + 2 + w->ngroups + 1 + w->nkeys + iid - 1))
 		return iid;
+	interning_begin(in);
+	n = in->d.n_debug_annotation_string_values;
 	int len = snprintf(in->text[n], sizeof in->text[n], "%s (0x%" PRIx64 ")", name, v);
 	in->str[n] = (Perfetto__Protos__InternedString)PERFETTO__PROTOS__INTERNED_STRING__INIT;
 	in->str[n].has_iid = 1;
@@ -599,52 +431,253 @@ static uint64_t intern_value(hvlog_perfetto *w, interning *in, uint32_t seq, con
 
 static int interned_any(const interning *in)
 {
-	return in->d.n_event_names || in->d.n_event_categories || in->d.n_debug_annotation_names ||
-	       in->d.n_debug_annotation_string_values;
+	return in->used;
 }
 
 /* ---- instants and counters -------------------------------------------------- */
 
-static void annotation_key(Annotation *a, uint32_t iid)
+/* One debug annotation: its key's iid and its value, kind being the
+ * protobuf-c value case (BOOL, UINT, POINTER, STRING, STRING_VALUE_IID). */
+typedef struct arg {
+	uint32_t key;
+	Perfetto__Protos__DebugAnnotation__ValueCase kind;
+	uint64_t v;
+	const char *s; /* STRING */
+} arg;
+
+#define V(x) PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_##x
+
+/* ---- the packer of instants and counters ----------------------------------
+ * protobuf-c packs by walking descriptors and needs its message structs
+ * filled first, several times slower than the rest of a conversion; an
+ * instant without interned data and a counter value, nearly every packet,
+ * are packed here straight into the buffer instead, field by field in
+ * ascending number as protobuf-c does, into the same bytes
+ * (tests/perfetto_ref.c compares the two on whole traces).  Every other
+ * packet goes through protobuf-c. */
+static size_t vlen(uint64_t v)
 {
-	*a = (Annotation)PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT;
-	a->name_field_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__NAME_FIELD_NAME_IID;
-	a->name_iid = iid;
+	size_t n = 1;
+
+	while (v > 0x7f) {
+		v >>= 7;
+		n++;
+	}
+	return n;
 }
 
-static void annotation_uint(Annotation *a, uint32_t iid, uint64_t v)
+static uint8_t *vput(uint8_t *d, uint64_t v)
 {
-	annotation_key(a, iid);
-	a->value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_UINT_VALUE;
-	a->uint_value = v;
+	while (v > 0x7f) {
+		*d++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*d++ = (uint8_t)v;
+	return d;
 }
 
-/* An instant on sequence seq (its default track unless track != 0). */
-static void instant(hvlog_perfetto *w, uint32_t seq, uint64_t track, uint64_t ns, uint32_t name_iid,
-		    uint64_t cat_iid, Annotation **ann, size_t nann, interning *in)
+static size_t arg_size(const arg *a)
+{
+	size_t n = 1 + vlen(a->key);
+
+	switch (a->kind) {
+	case V(BOOL_VALUE):
+		return n + 2;
+	case V(STRING_VALUE_IID):
+		return n + 2 + vlen(a->v);
+	case V(STRING_VALUE):
+		return n + 1 + vlen(a->v) + a->v; /* v: the string's length */
+	default:
+		return n + 1 + vlen(a->v);
+	}
+}
+
+static uint8_t *arg_put(uint8_t *d, const arg *a)
+{
+	/* tags: 1 name_iid, 2 bool_value, 3 uint_value, 6 string_value,
+	 * 7 pointer_value, 17 string_value_iid (two bytes) */
+	*d++ = 0x08;
+	d = vput(d, a->key);
+	switch (a->kind) {
+	case V(BOOL_VALUE):
+		*d++ = 0x10;
+		*d++ = a->v != 0;
+		return d;
+	case V(UINT_VALUE):
+		*d++ = 0x18;
+		return vput(d, a->v);
+	case V(POINTER_VALUE):
+		*d++ = 0x38;
+		return vput(d, a->v);
+	case V(STRING_VALUE_IID):
+		*d++ = 0x88;
+		*d++ = 0x01;
+		return vput(d, a->v);
+	default: /* STRING_VALUE */
+		*d++ = 0x32;
+		d = vput(d, a->v);
+		memcpy(d, a->s, a->v);
+		return d + a->v;
+	}
+}
+
+/* Room for n more bytes in the buffer, or NULL (after a failure). */
+static uint8_t *room(hvlog_perfetto *w, size_t n)
+{
+	if (w->failed)
+		return NULL;
+	if (n > w->cap - w->len)
+		drain(w);
+	return w->failed || n > w->cap - w->len ? NULL : w->buf + w->len;
+}
+
+/* The packet's own timestamp fields (8, and 58 after the rest). */
+typedef struct stamp {
+	uint64_t ts;
+	uint32_t clock; /* 0: the sequence's default */
+} stamp;
+
+/* TracePacket{timestamp, trusted_packet_sequence_id, track_event{te},
+ * sequence_flags?, timestamp_clock_id?} around a TrackEvent of te_len
+ * bytes that put_te writes; the packet's size must fit the buffer. */
+static uint8_t *packet_head(hvlog_perfetto *w, stamp t, uint32_t seq, size_t te_len, int flags, size_t *total)
+{
+	size_t n = 1 + vlen(t.ts) + 1 + vlen(seq) + 1 + vlen(te_len) + te_len + (flags ? 2 : 0) +
+		   (t.clock ? 2 + vlen(t.clock) : 0);
+	uint8_t *d = room(w, n + 11);
+
+	if (!d)
+		return NULL;
+	*total = n;
+	*d++ = 0x0a; /* Trace.packet */
+	d = vput(d, n);
+	*d++ = 0x40; /* 8: timestamp */
+	d = vput(d, t.ts);
+	*d++ = 0x50; /* 10: trusted_packet_sequence_id */
+	d = vput(d, seq);
+	*d++ = 0x5a; /* 11: track_event */
+	return vput(d, te_len);
+}
+
+static void packet_tail(hvlog_perfetto *w, uint8_t *d, stamp t, int flags, size_t total)
+{
+	if (flags) {
+		*d++ = 0x68; /* 13: sequence_flags */
+		*d++ = PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_NEEDS_INCREMENTAL_STATE;
+	}
+	if (t.clock) {
+		*d++ = 0xd0; /* 58: timestamp_clock_id */
+		*d++ = 0x03;
+		d = vput(d, t.clock);
+	}
+	w->bytes += 1 + vlen(total) + total;
+	w->packets++;
+	w->len = (size_t)(d - w->buf);
+}
+
+/* -1 if the packet is too large for the buffer (protobuf-c's packer
+ * takes it then). */
+static int put_instant(hvlog_perfetto *w, stamp t, uint32_t seq, uint64_t track, uint32_t name_iid, uint32_t cat_iid,
+		       const arg *a, size_t n)
+{
+	size_t sz[HVLOG_MAX_PARAMS + NOWN_KEYS], te = 1 + vlen(cat_iid) + 2 + 1 + vlen(name_iid), total;
+	uint8_t *d;
+
+	for (size_t i = 0; i < n; i++) {
+		sz[i] = arg_size(&a[i]);
+		te += 1 + vlen(sz[i]) + sz[i];
+	}
+	if (track)
+		te += 1 + vlen(track);
+	if (te + 64 > w->cap)
+		return -1;
+	if (!(d = packet_head(w, t, seq, te, 1, &total)))
+		return 0;
+	*d++ = 0x18; /* 3: category_iids */
+	d = vput(d, cat_iid);
+	for (size_t i = 0; i < n; i++) {
+		*d++ = 0x22; /* 4: debug_annotations */
+		d = vput(d, sz[i]);
+		d = arg_put(d, &a[i]);
+	}
+	*d++ = 0x48; /* 9: type */
+	*d++ = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_INSTANT;
+	*d++ = 0x50; /* 10: name_iid */
+	d = vput(d, name_iid);
+	if (track) {
+		*d++ = 0x58; /* 11: track_uuid */
+		d = vput(d, track);
+	}
+	packet_tail(w, d, t, 1, total);
+	return 0;
+}
+
+static void put_counter(hvlog_perfetto *w, stamp t, uint32_t seq, uint64_t track, int64_t v)
+{
+	size_t te = 2 + 1 + vlen(track) + 2 + vlen((uint64_t)v), total;
+	uint8_t *d = packet_head(w, t, seq, te, 0, &total);
+
+	if (!d)
+		return;
+	*d++ = 0x48; /* 9: type */
+	*d++ = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_COUNTER;
+	*d++ = 0x58; /* 11: track_uuid */
+	d = vput(d, track);
+	*d++ = 0xf0; /* 30: counter_value */
+	*d++ = 0x01;
+	d = vput(d, (uint64_t)v);
+	packet_tail(w, d, t, 0, total);
+}
+
+/* ---- the same packets through protobuf-c -------------------------------------- */
+
+static void packet_init(Packet *p, TrackEvent *te, stamp t, uint32_t seq)
+{
+	p->has_timestamp = 1;
+	p->timestamp = t.ts;
+	p->has_timestamp_clock_id = t.clock != 0;
+	p->timestamp_clock_id = t.clock;
+	on_sequence(p, seq);
+	p->data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT;
+	p->track_event = te;
+}
+
+static void pack_instant(hvlog_perfetto *w, stamp t, uint32_t seq, uint64_t track, uint32_t name_iid, uint64_t cat_iid,
+			 const arg *a, size_t n, interning *in)
 {
 	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
 	TrackEvent te = PERFETTO__PROTOS__TRACK_EVENT__INIT;
+	Annotation an[HVLOG_MAX_PARAMS + NOWN_KEYS], *ap[HVLOG_MAX_PARAMS + NOWN_KEYS];
 
-	p.has_timestamp = 1;
-	p.timestamp = ns;
-	if (seq != SEQ_GLOBAL) {
-		uint64_t *last = &w->last_ns[seq - SEQ_STREAM(0)];
-		if (ns >= *last) {
-			p.timestamp = ns - *last;
-			*last = ns;
-		} else { /* time went back (damage): this one in BOOTTIME */
-			p.has_timestamp_clock_id = 1;
-			p.timestamp_clock_id = CLOCK_BOOTTIME;
+	for (size_t i = 0; i < n; i++) {
+		an[i] = (Annotation)PERFETTO__PROTOS__DEBUG_ANNOTATION__INIT;
+		an[i].name_field_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__NAME_FIELD_NAME_IID;
+		an[i].name_iid = a[i].key;
+		an[i].value_case = a[i].kind;
+		switch (a[i].kind) {
+		case V(BOOL_VALUE):
+			an[i].bool_value = a[i].v != 0;
+			break;
+		case V(UINT_VALUE):
+			an[i].uint_value = a[i].v;
+			break;
+		case V(POINTER_VALUE):
+			an[i].pointer_value = a[i].v;
+			break;
+		case V(STRING_VALUE_IID):
+			an[i].string_value_iid = a[i].v;
+			break;
+		default:
+			an[i].string_value = (char *)a[i].s;
+			break;
 		}
+		ap[i] = &an[i];
 	}
-	on_sequence(&p, seq);
+	packet_init(&p, &te, t, seq);
 	p.has_sequence_flags = 1;
 	p.sequence_flags = PERFETTO__PROTOS__TRACE_PACKET__SEQUENCE_FLAGS__SEQ_NEEDS_INCREMENTAL_STATE;
 	if (interned_any(in))
 		p.interned_data = &in->d;
-	p.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT;
-	p.track_event = &te;
 	te.has_type = 1;
 	te.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_INSTANT;
 	te.has_track_uuid = track != 0;
@@ -653,23 +686,44 @@ static void instant(hvlog_perfetto *w, uint32_t seq, uint64_t track, uint64_t ns
 	te.name_iid = name_iid;
 	te.n_category_iids = 1;
 	te.category_iids = &cat_iid;
-	te.n_debug_annotations = nann;
-	te.debug_annotations = ann;
+	te.n_debug_annotations = n;
+	te.debug_annotations = ap;
 	emit(w, &p);
 }
 
+/* An instant on sequence seq (its default track unless track != 0): on
+ * a stream's sequence its time is a delta of the incremental clock. */
+static void instant(hvlog_perfetto *w, uint32_t seq, uint64_t track, uint64_t ns, uint32_t name_iid, uint32_t cat_iid,
+		    const arg *a, size_t n, interning *in)
+{
+	stamp t = { ns, 0 };
+
+	if (seq != SEQ_GLOBAL) {
+		uint64_t *last = &w->last_ns[seq - SEQ_STREAM(0)];
+		if (ns >= *last) {
+			t.ts = ns - *last;
+			*last = ns;
+		} else { /* time went back (damage): this one in BOOTTIME */
+			t.clock = CLOCK_BOOTTIME;
+		}
+	}
+	if (w->reference || interned_any(in) || put_instant(w, t, seq, track, name_iid, cat_iid, a, n) != 0)
+		pack_instant(w, t, seq, track, name_iid, cat_iid, a, n, in);
+}
+
+/* A counter value, in BOOTTIME on a stream's sequence (it comes a bin
+ * late, before the clock's current value). */
 static void counter_value(hvlog_perfetto *w, uint32_t seq, uint64_t track, uint64_t ns, int64_t v)
 {
+	stamp t = { ns, seq != SEQ_GLOBAL ? CLOCK_BOOTTIME : 0 };
 	Packet p = PERFETTO__PROTOS__TRACE_PACKET__INIT;
 	TrackEvent te = PERFETTO__PROTOS__TRACK_EVENT__INIT;
 
-	p.has_timestamp = 1;
-	p.timestamp = ns;
-	p.has_timestamp_clock_id = seq != SEQ_GLOBAL;
-	p.timestamp_clock_id = CLOCK_BOOTTIME;
-	on_sequence(&p, seq);
-	p.data_case = PERFETTO__PROTOS__TRACE_PACKET__DATA_TRACK_EVENT;
-	p.track_event = &te;
+	if (!w->reference) {
+		put_counter(w, t, seq, track, v);
+		return;
+	}
+	packet_init(&p, &te, t, seq);
 	te.has_type = 1;
 	te.type = PERFETTO__PROTOS__TRACK_EVENT__TYPE__TYPE_COUNTER;
 	te.has_track_uuid = 1;
@@ -694,9 +748,12 @@ static void counter_flush(hvlog_perfetto *w, counter *c, uint32_t seq, uint64_t 
 
 static void counter_add(hvlog_perfetto *w, counter *c, uint32_t seq, uint64_t track, uint64_t ns)
 {
+	if (ns >= c->lo && ns < c->hi) {
+		c->count++;
+		return;
+	}
 	uint64_t b = ns / w->bin_ns;
-
-	if (c->bin == b) {
+	if (c->bin == b) { /* (the last bin, whose end does not fit) */
 		c->count++;
 		return;
 	}
@@ -705,6 +762,8 @@ static void counter_add(hvlog_perfetto *w, counter *c, uint32_t seq, uint64_t tr
 	counter_flush(w, c, seq, track, b);
 	c->bin = b;
 	c->count = 1;
+	c->lo = b * w->bin_ns;
+	c->hi = c->lo + w->bin_ns > c->lo ? c->lo + w->bin_ns : UINT64_MAX;
 }
 
 static void event(hvlog_perfetto *w, const hvlog_item *it)
@@ -714,45 +773,45 @@ static void event(hvlog_perfetto *w, const hvlog_item *it)
 	uint32_t seq = s != UINT32_MAX ? SEQ_STREAM(s) : SEQ_GLOBAL;
 	uint32_t ei = (uint32_t)(ev - w->m->schema->events);
 	uint64_t ns = ns_of(w, it->ts);
-	Annotation a[HVLOG_MAX_PARAMS], *ap[HVLOG_MAX_PARAMS];
+	arg a[HVLOG_MAX_PARAMS];
 	char text[HVLOG_MAX_PARAMS][HVLOG_MAX_NAME + 24];
+	uint32_t n = ev->nparams < HVLOG_MAX_PARAMS ? ev->nparams : HVLOG_MAX_PARAMS;
 	interning in;
-	const char *sym = ev->symbol;
 
-	interning_init(&in);
-	if (!strncmp(sym, "HV_TR_", 6))
-		sym += 6;
-	intern_name(w, &in, seq, ei + 1, sym);
-	intern_cat(w, &in, seq, ev->group + 1, ev->group < w->ngroups ? w->m->schema->groups[ev->group].alias : "?");
-	for (uint32_t i = 0; i < ev->nparams && i < HVLOG_MAX_PARAMS; i++) {
-		const hvlog_param *p = &ev->params[i];
-		uint64_t v = it->values[i];
-		uint32_t key = w->slot_key[ev->slot + i];
-		const char *name = hvlog_valtab_name(p->values, v);
-		intern_key(w, &in, seq, key);
-		annotation_key(&a[i], key);
-		uint64_t viid = name ? intern_value(w, &in, seq, p->values, v, name) : 0;
-		if (viid) {
-			a[i].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE_IID;
-			a[i].string_value_iid = viid;
-		} else if (name) {
-			snprintf(text[i], sizeof text[i], "%s (0x%" PRIx64 ")", name, v);
-			a[i].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE;
-			a[i].string_value = text[i];
-		} else if (p->display == HVLOG_DISPLAY_BOOL || p->type == HVLOG_TYPE_BOOL) {
-			a[i].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_BOOL_VALUE;
-			a[i].bool_value = v != 0;
-		} else if (p->display == HVLOG_DISPLAY_DEC) {
-			a[i].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_UINT_VALUE;
-			a[i].uint_value = v;
-		} else {
-			a[i].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_POINTER_VALUE;
-			a[i].pointer_value = v;
-		}
-		ap[i] = &a[i];
+	uint8_t *ready = &w->ev_ready[(size_t)(seq - 1) * w->nevents + ei];
+
+	in.used = 0;
+	if (!*ready) {
+		*ready = 1;
+		intern_name(w, &in, seq, ei + 1, w->short_sym[ei]);
+		intern_cat(w, &in, seq, ev->group + 1,
+			   ev->group < w->ngroups ? w->m->schema->groups[ev->group].alias : "?");
+		for (uint32_t i = 0; i < n; i++)
+			intern_key(w, &in, seq, w->slot_key[ev->slot + i]);
 	}
-	instant(w, seq, s != UINT32_MAX ? 0 : UUID(K_DAMAGE, 0), ns, ei + 1, ev->group + 1, ap,
-		ev->nparams < HVLOG_MAX_PARAMS ? ev->nparams : HVLOG_MAX_PARAMS, &in);
+	for (uint32_t i = 0; i < n; i++) {
+		const hvlog_param *p = &ev->params[i];
+		uint64_t v = it->values[i], viid;
+		const char *name = p->values ? hvlog_valtab_name(p->values, v) : NULL;
+		a[i].key = w->slot_key[ev->slot + i];
+		a[i].v = v;
+		if (name && (viid = intern_value(w, &in, seq, p->values, v, name))) {
+			a[i].kind = V(STRING_VALUE_IID);
+			a[i].v = viid;
+		} else if (name) {
+			int len = snprintf(text[i], sizeof text[i], "%s (0x%" PRIx64 ")", name, v);
+			a[i].kind = V(STRING_VALUE);
+			a[i].s = text[i];
+			a[i].v = len < (int)sizeof text[i] ? (uint64_t)len : sizeof text[i] - 1;
+		} else if (p->display == HVLOG_DISPLAY_BOOL || p->type == HVLOG_TYPE_BOOL) {
+			a[i].kind = V(BOOL_VALUE);
+		} else if (p->display == HVLOG_DISPLAY_DEC) {
+			a[i].kind = V(UINT_VALUE);
+		} else {
+			a[i].kind = V(POINTER_VALUE);
+		}
+	}
+	instant(w, seq, s != UINT32_MAX ? 0 : UUID(K_DAMAGE, 0), ns, ei + 1, ev->group + 1, a, n, &in);
 	if (s != UINT32_MAX)
 		counter_add(w, &w->stream_ctr[s], seq, UUID(K_STREAM_COUNTER, s), ns);
 	if (ev->group < w->ngroups)
@@ -765,27 +824,22 @@ static void event(hvlog_perfetto *w, const hvlog_item *it)
 static void own_instant(hvlog_perfetto *w, uint32_t seq, uint64_t track, uint64_t ts, uint32_t which,
 			int k0, const uint64_t *v, size_t nv, const char *msg)
 {
-	Annotation a[NOWN_KEYS], *ap[NOWN_KEYS];
+	arg a[NOWN_KEYS];
 	size_t n = 0;
 	interning in;
 
-	interning_init(&in);
+	in.used = 0;
 	intern_name(w, &in, seq, w->nevents + which, which == 1 ? "LOST" : "DAMAGE");
 	intern_cat(w, &in, seq, w->ngroups + 1, "hvlog");
 	for (; n < nv; n++) {
-		intern_key(w, &in, seq, w->own_key[k0 + n]);
-		annotation_uint(&a[n], w->own_key[k0 + n], v[n]);
-		ap[n] = &a[n];
+		a[n] = (arg){ w->own_key[k0 + n], V(UINT_VALUE), v[n], NULL };
+		intern_key(w, &in, seq, a[n].key);
 	}
 	if (msg) {
-		intern_key(w, &in, seq, w->own_key[KEY_MESSAGE]);
-		annotation_key(&a[n], w->own_key[KEY_MESSAGE]);
-		a[n].value_case = PERFETTO__PROTOS__DEBUG_ANNOTATION__VALUE_STRING_VALUE;
-		a[n].string_value = (char *)msg;
-		ap[n] = &a[n];
-		n++;
+		a[n] = (arg){ w->own_key[KEY_MESSAGE], V(STRING_VALUE), strlen(msg), msg };
+		intern_key(w, &in, seq, a[n++].key);
 	}
-	instant(w, seq, track, ns_of(w, ts), w->nevents + which, w->ngroups + 1, ap, n, &in);
+	instant(w, seq, track, ns_of(w, ts), w->nevents + which, w->ngroups + 1, a, n, &in);
 }
 
 static void lost(hvlog_perfetto *w, const hvlog_item *it)
@@ -875,12 +929,20 @@ hvlog_status hvlog_perfetto_open(hvlog_perfetto **out, const hvlog_meta *m, cons
 	w->group_ctr = malloc(((size_t)w->ngroups + 1) * sizeof *w->group_ctr);
 	w->buf = malloc(w->cap);
 	w->last_ns = calloc((size_t)m->nstreams + 1, sizeof *w->last_ns);
+	w->ev_ready = calloc(w->nseq, (size_t)w->nevents + 1);
+	w->short_sym = malloc(((size_t)w->nevents + 1) * sizeof *w->short_sym);
+	if (!w->ev_ready || !w->short_sym)
+		goto nomem;
+	for (uint32_t e = 0; e < w->nevents; e++) {
+		const char *sym = m->schema->events[e].symbol;
+		w->short_sym[e] = strncmp(sym, "HV_TR_", 6) ? sym : sym + 6;
+	}
 	if (!w->last_ns || !w->known || !w->process_uuid || !w->stream_ctr || !w->group_ctr || !w->buf)
 		goto nomem;
 	for (uint32_t s = 0; s < m->nstreams; s++)
-		w->stream_ctr[s] = (counter){ UINT64_MAX, 0 };
+		w->stream_ctr[s] = (counter){ UINT64_MAX, 0, 0, 0 };
 	for (uint32_t g = 0; g < w->ngroups; g++)
-		w->group_ctr[g] = (counter){ UINT64_MAX, 0 };
+		w->group_ctr[g] = (counter){ UINT64_MAX, 0, 0, 0 };
 	if (descriptors(w) != 0)
 		goto nomem;
 	sequence_starts(w);
@@ -935,6 +997,8 @@ hvlog_status hvlog_perfetto_close(hvlog_perfetto *w, hvlog_error *err)
 	free(w->known);
 	free(w->vt_base);
 	free(w->last_ns);
+	free(w->ev_ready);
+	free(w->short_sym);
 	free(w->process_uuid);
 	free(w->stream_ctr);
 	free(w->group_ctr);
