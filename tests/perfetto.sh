@@ -5,8 +5,10 @@
 # comparing every instant, lost and damage item and the counters with
 # `hvlog decode --format json`; the project's packer against protobuf-c's
 # (PERFETTO_REF).  With PERFETTO_PROTOS naming a directory that holds
-# Perfetto's own protos/perfetto/trace/trace.proto, protoc decodes with
-# those too and must print the same text.
+# Perfetto's own protos/perfetto/trace/trace.proto (a checkout of
+# github.com/google/perfetto), protoc decodes with those too and must print
+# the same text, and perfetto_fields.py finds every message, field and enum
+# value of ours in theirs with the same number and type.
 set -u
 HVLOG=$1
 HVCORE=$2
@@ -67,7 +69,15 @@ for t in mix all golden damaged; do
 		fi
 	fi
 done
-[ -n "${PERFETTO_PROTOS:-}" ] || skipped "PERFETTO_PROTOS not set: not decoded with Perfetto's own protos"
+if [ -n "${PERFETTO_PROTOS:-}" ] && [ $have = 1 ]; then
+	# every message, field and enum value of ours is Perfetto's, numbers and types alike
+	protoc -o "$T/ours.desc" --include_imports -I"$PDIR" "$PNAME" &&
+	protoc -o "$T/theirs.desc" --include_imports -I"$PERFETTO_PROTOS" protos/perfetto/trace/trace.proto &&
+	"$PY" "$HERE/perfetto_fields.py" "$T/ours.desc" "$T/theirs.desc" >"$T/fields" &&
+		ok "fields: $(cat "$T/fields")" || bad "fields: $(cat "$T/fields")"
+else
+	skipped "PERFETTO_PROTOS not set: not compared with Perfetto's own protos"
+fi
 
 # the same selection as decode's
 "$HVLOG" convert --to perfetto -g interrupt --vp 1 "$T/mix.hvlog" -o "$T/sel.pftrace" &&

@@ -396,9 +396,9 @@ static void intern_key(hvlog_perfetto *w, interning *in, uint32_t seq, uint32_t 
 }
 
 /* A named value, "NAME (0x..)" as `convert --to chrome` writes it, by
- * its iid (interned on first use), or 0 for a table outside the schema's. */
-static uint64_t intern_value(hvlog_perfetto *w, interning *in, uint32_t seq, const hvlog_valtab *t, uint64_t v,
-			     const char *name)
+ * its iid (interned on first use); 0 for a value without a name or a
+ * table outside the schema's. */
+static uint64_t intern_value(hvlog_perfetto *w, interning *in, uint32_t seq, const hvlog_valtab *t, uint64_t v)
 {
 	const hvlog_schema *sc = w->m->schema;
 	size_t lo = 0, hi, n;
@@ -412,6 +412,9 @@ static uint64_t intern_value(hvlog_perfetto *w, interning *in, uint32_t seq, con
 		else
 			hi = mid;
 	}
+	if (lo == t->nvalues || t->values[lo].value != v)
+		return 0;
+	const char *name = t->values[lo].name;
 	uint64_t iid = w->vt_base[t - sc->valtabs] + lo + 1;
 	if (seen(w, seq, w->nevents + 2 + w->ngroups + 1 + w->nkeys + iid - 1))
 		return iid;
@@ -792,13 +795,13 @@ static void event(hvlog_perfetto *w, const hvlog_item *it)
 	for (uint32_t i = 0; i < n; i++) {
 		const hvlog_param *p = &ev->params[i];
 		uint64_t v = it->values[i], viid;
-		const char *name = p->values ? hvlog_valtab_name(p->values, v) : NULL;
+		const char *name = NULL;
 		a[i].key = w->slot_key[ev->slot + i];
 		a[i].v = v;
-		if (name && (viid = intern_value(w, &in, seq, p->values, v, name))) {
+		if (p->values && (viid = intern_value(w, &in, seq, p->values, v))) {
 			a[i].kind = V(STRING_VALUE_IID);
 			a[i].v = viid;
-		} else if (name) {
+		} else if (p->values && (name = hvlog_valtab_name(p->values, v))) {
 			int len = snprintf(text[i], sizeof text[i], "%s (0x%" PRIx64 ")", name, v);
 			a[i].kind = V(STRING_VALUE);
 			a[i].s = text[i];
