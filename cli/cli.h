@@ -84,5 +84,6 @@ int cmd_filter(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_diff(int argc, char **argv);   /* cmd_diff.c */
 
 #endif
