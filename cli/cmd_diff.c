@@ -22,9 +22,8 @@
 
 enum { EXIT_DIFF_DAMAGED = 4 };
 
-/* The parameters whose values are compared, where both schemas have them. */
-static const char *const top_candidates[] = { "port", "index", "input_value" };
 #define TOP_N 20
+#define MAX_TOPS 8
 
 struct diff_opts {
 	const char *file[2];
@@ -75,15 +74,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
-}
-
-static int has_key(const hvlog_meta *m, const char *key)
-{
-	for (uint32_t e = 0; e < m->schema->nevents; e++)
-		for (uint32_t i = 0; i < m->schema->events[e].nparams; i++)
-			if (!strcmp(m->schema->events[e].params[i].key, key))
-				return 1;
-	return 0;
 }
 
 /* Counts every item of r into s; 0, EXIT_DIFF_DAMAGED or EXIT_IO. */
@@ -215,8 +205,8 @@ int cmd_diff(int argc, char **argv)
 	hvlog_reader *r[2] = { NULL, NULL };
 	hvlog_stats *s[2] = { NULL, NULL };
 	const hvlog_meta *m[2];
-	const char *keys[sizeof top_candidates / sizeof top_candidates[0]];
-	hvlog_stats_top tops[sizeof top_candidates / sizeof top_candidates[0]];
+	const char *keys[MAX_TOPS];
+	hvlog_stats_top tops[MAX_TOPS];
 	hvlog_stats_totals t[2];
 	hvlog_diff *d = NULL;
 	hvlog_error err;
@@ -232,11 +222,9 @@ int cmd_diff(int argc, char **argv)
 		}
 		m[i] = hvlog_reader_meta(r[i]);
 	}
-	for (size_t k = 0; k < sizeof top_candidates / sizeof top_candidates[0]; k++)
-		if (has_key(m[0], top_candidates[k]) && has_key(m[1], top_candidates[k])) {
-			keys[ntops] = top_candidates[k];
-			tops[ntops++] = (hvlog_stats_top){ top_candidates[k], NULL, TOP_N };
-		}
+	ntops = hvlog_diff_top_keys(m[0], m[1], keys, MAX_TOPS);
+	for (uint32_t k = 0; k < ntops; k++)
+		tops[k] = (hvlog_stats_top){ keys[k], NULL, TOP_N };
 	hvlog_stats_config cfg = { tops, ntops };
 	for (int i = 0; i < 2; i++) {
 		if (hvlog_stats_create(&s[i], m[i], &cfg, &err) != HVLOG_OK) {

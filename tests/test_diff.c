@@ -2,7 +2,9 @@
  * test_diff.c - the comparison of two statistics (hvlog/diff.h): the KS
  * p-value against Kolmogorov's published quantiles; identical statistics
  * differ in nothing; a known change of rate and of intervals, and an event
- * on one side only, are found, significant, and listed first.
+ * on one side only, are found, significant, and listed first; and the
+ * timeline (hvlog/timeline.h) that hvlog report draws: bins widen by
+ * doubling and keep every event, in the bin of its time.
  */
 #include <check.h>
 #include <math.h>
@@ -11,6 +13,7 @@
 
 #include "hvlog/diff.h"
 #include "hvlog/hvlog.h"
+#include "hvlog/timeline.h"
 
 static const hvlog_stream_info streams[1] = { { "vp0", 1, 0 } };
 
@@ -127,6 +130,56 @@ START_TEST(test_diff_finds_the_change)
 }
 END_TEST
 
+/* ---- hvlog/timeline.h ---- */
+static const hvlog_stream_info streams2[2] = { { "vp0", 1, 0 }, { "vp1", 1, 1 } };
+
+START_TEST(test_widen)
+{
+	hvlog_meta m = { .clock_hz = 1000000000, .schema = hvlog_schema_builtin(), .nstreams = 2, .streams = streams2 };
+	const hvlog_event *ev = &m.schema->events[0];
+	uint64_t vals[HVLOG_MAX_PARAMS] = { 0 };
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .event = ev, .values = vals };
+	hvlog_timeline *t;
+	hvlog_timeline_info ti;
+	hvlog_error err;
+	uint64_t total = 0;
+
+	ck_assert_int_eq(hvlog_timeline_create(&t, &m, 1, &err), HVLOG_INVALID);
+	ck_assert_int_eq(hvlog_timeline_create(&t, &m, 100, &err), HVLOG_OK);
+	/* one event every 1000 ticks from tick 5000 on stream 0, 100000 of
+	 * them; every 7th also on stream 1; a LOST item is not counted */
+	for (uint64_t i = 0; i < 100000; i++) {
+		it.ts = 5000 + i * 1000;
+		it.stream = 0;
+		hvlog_timeline_add(t, &it);
+		if (i % 7 == 0) {
+			it.stream = 1;
+			hvlog_timeline_add(t, &it);
+		}
+	}
+	hvlog_timeline_add(t, &(hvlog_item){ .kind = HVLOG_ITEM_LOST, .ts = 6000, .lost_count = 5 });
+	hvlog_timeline_info_get(t, &ti);
+	ck_assert_uint_eq(ti.origin, 5000);
+	/* the span is 99999000 ticks: 1024 * 2^k >= 999990 -> 2^20 = 1048576 */
+	ck_assert_uint_eq(ti.bin_ticks, 1048576);
+	ck_assert_uint_eq(ti.nbins, 99999000 / 1048576 + 1);
+	for (uint32_t b = 0; b < 100; b++) {
+		uint64_t n = hvlog_timeline_count(t, 0, UINT32_MAX, b);
+		ck_assert_uint_eq(n, hvlog_timeline_count(t, 0, ev->group, b));
+		/* bin b holds the events with (i * 1000) / 1048576 == b */
+		uint64_t lo = (b * 1048576 + 999) / 1000, hi = ((b + 1) * 1048576 + 999) / 1000;
+		if (hi > 100000)
+			hi = 100000;
+		ck_assert_uint_eq(n, lo < hi ? hi - lo : 0);
+		total += n + hvlog_timeline_count(t, 1, UINT32_MAX, b);
+	}
+	ck_assert_uint_eq(total, 100000 + (100000 + 6) / 7);
+	ck_assert_uint_eq(hvlog_timeline_count(t, 2, UINT32_MAX, 0), 0);
+	ck_assert_uint_eq(hvlog_timeline_count(t, 0, UINT32_MAX, 100), 0);
+	hvlog_timeline_free(t);
+}
+END_TEST
+
 int main(void)
 {
 	TCase *tc = tcase_create("core");
@@ -134,6 +187,7 @@ int main(void)
 
 	tcase_add_test(tc, test_ks_p_value);
 	tcase_add_test(tc, test_diff_finds_the_change);
+	tcase_add_test(tc, test_widen);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

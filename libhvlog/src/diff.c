@@ -404,6 +404,26 @@ void hvlog_diff_free(hvlog_diff *d)
 	free(d);
 }
 
+static int has_key(const hvlog_meta *m, const char *key)
+{
+	for (uint32_t e = 0; e < m->schema->nevents; e++)
+		for (uint32_t i = 0; i < m->schema->events[e].nparams; i++)
+			if (!strcmp(m->schema->events[e].params[i].key, key))
+				return 1;
+	return 0;
+}
+
+uint32_t hvlog_diff_top_keys(const hvlog_meta *a, const hvlog_meta *b, const char **keys, uint32_t cap)
+{
+	static const char *const candidates[] = { "port", "index", "input_value" };
+	uint32_t n = 0;
+
+	for (size_t k = 0; k < sizeof candidates / sizeof candidates[0] && n < cap; k++)
+		if (a && b && a->schema && b->schema && has_key(a, candidates[k]) && has_key(b, candidates[k]))
+			keys[n++] = candidates[k];
+	return n;
+}
+
 static const char *const kind_names[HVLOG_DIFF_KIND_COUNT_] = { "total", "group", "event", "value", "interval" };
 
 const char *hvlog_diff_kind_name(hvlog_diff_kind k)

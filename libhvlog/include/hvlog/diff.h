@@ -91,6 +91,12 @@ HVLOG_API const hvlog_diff_row *hvlog_diff_row_get(const hvlog_diff *d, uint32_t
 HVLOG_API double hvlog_diff_threshold(const hvlog_diff *d);
 HVLOG_API void hvlog_diff_free(hvlog_diff *d); /* NULL is fine */
 
+/* The parameters whose top values are worth comparing (hvlog diff,
+ * hvlog report): of "port", "index" (MSRs) and "input_value" (hypercalls),
+ * in that order, those the schemas of both a and b have (b may be a).
+ * Fills up to cap keys (static strings) and returns how many. */
+HVLOG_API uint32_t hvlog_diff_top_keys(const hvlog_meta *a, const hvlog_meta *b, const char **keys, uint32_t cap);
+
 /* The asymptotic p-value of a two-sample Kolmogorov-Smirnov distance D
  * between samples of n and m values (1 for n or m 0). */
 HVLOG_API double hvlog_ks_p_value(double d, uint64_t n, uint64_t m);
