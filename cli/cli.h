@@ -140,5 +140,7 @@ int cmd_filter(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_diff(int argc, char **argv);   /* cmd_diff.c */
+int cmd_report(int argc, char **argv); /* cmd_report.c */
 
 #endif

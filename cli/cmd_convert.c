@@ -1,5 +1,5 @@
 /*
- * hvlog convert --to json|csv|cbor|ctf|chrome [-o OUT] [FILE|-]
+ * hvlog convert --to json|csv|cbor|ctf|chrome|perfetto [-o OUT] [FILE|-]
  * hvlog convert --from json|cbor [FILE|-] -o OUT.hvlog
  *
  * Streams one item at a time from the reader to a format writer
@@ -18,6 +18,7 @@
 
 static const cv_format *const formats[] = {
 	&cv_format_json, &cv_format_csv, &cv_format_cbor, &cv_format_ctf, &cv_format_chrome,
+	&cv_format_perfetto, /* convert_perfetto.c */
 };
 
 struct convert_opts {
@@ -34,7 +35,7 @@ enum { OPT_NO_PROGRESS = 0x100, OPT_FORCE, OPT_JSON_INTEGERS };
 
 static const struct argp_option options[] = {
 	{ "to", 't', "FORMAT", 0, "write FORMAT: json (JSON Lines), csv, cbor (CBOR sequence), ctf (CTF 1.8 "
-				   "directory, needs -o), chrome (Trace Event Format JSON)", 0 },
+				   "directory, needs -o), chrome (Trace Event Format JSON), perfetto (Perfetto's protobuf trace)", 0 },
 	{ "from", 'F', "FORMAT", 0, "read FORMAT (json or cbor, as written by --to) and write an hvlog trace", 0 },
 	{ "output", 'o', "OUT", 0, "write to OUT (a directory for ctf); default standard output", 0 },
 	{ "no-progress", OPT_NO_PROGRESS, NULL, 0, "no progress bar on stderr (shown on a terminal by default)", 0 },
@@ -97,7 +98,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			if (!strcmp(arg, formats[i]->name))
 				o->to = formats[i];
 		if (!o->to)
-			argp_error(state, "unknown format '%s' (json, csv, cbor, ctf or chrome)", arg);
+			argp_error(state, "unknown format '%s' (json, csv, cbor, ctf, chrome or perfetto)", arg);
 		return 0;
 	case 'F':
 		if (strcmp(arg, "json") && strcmp(arg, "cbor"))
@@ -307,6 +308,7 @@ int cmd_convert(int argc, char **argv)
 		"  hvlog convert --to cbor trace.hvlog -o trace.cbor\n"
 		"  hvlog convert --to ctf trace.hvlog -o trace-ctf; babeltrace2 trace-ctf\n"
 		"  hvlog convert --to chrome trace.hvlog -o trace.json  # ui.perfetto.dev\n"
+		"  hvlog convert --to perfetto trace.hvlog -o trace.pftrace  # natively\n"
 		"  hvlog convert --from json trace.jsonl -o again.hvlog\n"
 		"\n"
 		"Output is streamed: memory does not grow with the trace. Every name comes from the trace's "

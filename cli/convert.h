@@ -137,6 +137,7 @@ typedef struct cv_format {
 } cv_format;
 
 extern const cv_format cv_format_json, cv_format_csv, cv_format_cbor, cv_format_ctf, cv_format_chrome;
+extern const cv_format cv_format_perfetto; /* convert_perfetto.c, with libhvlog-perfetto */
 
 /* ---- progress on stderr ------------------------------------------------- */
 typedef struct cv_progress {

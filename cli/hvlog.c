@@ -23,7 +23,9 @@ static const struct command {
 	{ "filter", cmd_filter, "write the selected events as a new trace (or print them)" },
 	{ "stats", cmd_stats, "counts, shares, rates, intervals and top values of a trace" },
 	{ "info", cmd_info, "what a trace holds; --verify checks it whole" },
-	{ "convert", cmd_convert, "convert to JSON Lines, CSV, CBOR, CTF or Chrome trace JSON, and back" },
+	{ "convert", cmd_convert, "convert to JSON Lines, CSV, CBOR, CTF, Chrome trace JSON or Perfetto, and back" },
+	{ "diff", cmd_diff, "what differs between two traces (exit status 1 if anything does)" },
+	{ "report", cmd_report, "an HTML page that shows a trace at a glance" },
 	{ "events", cmd_events, "list a schema: groups, events, parameters and value tables" },
 	{ "schema", cmd_events, "same as events" },
 };

@@ -4,7 +4,9 @@
  * Include this one header.  Writing: hvlog/writer.h and the typed emitters
  * of hvlog/events.h (built from the schema).  Reading: hvlog/reader.h,
  * hvlog/select.h (which items, from the strings users type) and
- * hvlog/format.h.  The wire format is in docs/FORMAT.md.
+ * hvlog/format.h; statistics, their comparison and time bins:
+ * hvlog/stats.h, hvlog/diff.h, hvlog/timeline.h.  The wire format is in
+ * docs/FORMAT.md.
  */
 #ifndef HVLOG_HVLOG_H
 #define HVLOG_HVLOG_H
@@ -28,6 +30,8 @@
 #include "hvlog/format.h"
 #include "hvlog/select.h"
 #include "hvlog/stats.h"
+#include "hvlog/diff.h"
+#include "hvlog/timeline.h"
 
 #ifdef __cplusplus
 extern "C" {
