@@ -87,6 +87,15 @@ for p in trace.packet:
         args[key] = st["strs"][a.string_value_iid] if kind == "string_value_iid" else getattr(a, kind)
     instants.append((ns, track, st["names"][e.name_iid], st["cats"][e.category_iids[0]], args))
 
+def number(v):
+    """The JSON dialect's integers: hex strings, decimal strings above 2^53."""
+    if isinstance(v, str) and v.startswith("0x"):
+        return int(v, 16)
+    if isinstance(v, str) and v.isdigit():
+        return int(v)
+    return v
+
+
 want = []
 per_stream, per_group = {}, {}
 with open(sys.argv[3]) as f:
@@ -96,20 +105,20 @@ with open(sys.argv[3]) as f:
             args = {}
             names = it.get("names", {})
             for k, v in it["params"].items():
-                num = int(v, 16) if isinstance(v, str) and v.startswith("0x") else v
+                num = number(v)
                 if k in names:
                     args[k] = "%s (0x%x)" % (names[k], num)
                 else:
                     args[k] = num
             ev = it["event"][6:] if it["event"].startswith("HV_TR_") else it["event"]
-            want.append((it["time_ns"], it["stream_name"], ev, it["group"], args))
+            want.append((number(it["time_ns"]), it["stream_name"], ev, it["group"], args))
             per_stream[it["stream_name"]] = per_stream.get(it["stream_name"], 0) + 1
             per_group[it["group"]] = per_group.get(it["group"], 0) + 1
         elif it["type"] == "lost":
             # (first_ns and last_ns: the window in ns, checked for order only)
-            want.append((it["time_ns"], it["stream_name"], "LOST", "hvlog", {"count": it["count"]}))
+            want.append((number(it["time_ns"]), it["stream_name"], "LOST", "hvlog", {"count": number(it["count"])}))
         elif it["type"] == "damage":
-            want.append((None, "damage", "DAMAGE", "hvlog", {"offset": it["offset"]}))
+            want.append((None, "damage", "DAMAGE", "hvlog", {"offset": number(it["offset"])}))
 
 if len(instants) != len(want):
     fail("%d instants, %d items decoded" % (len(instants), len(want)))
