@@ -132,6 +132,17 @@ int cmd_info(int argc, char **argv)
 		printf(",\"size\":%llu,\"format\":\"%u.%u\",\"producer\":", (unsigned long long)st.file_size,
 		       m->version_major, m->version_minor);
 		cli_json_str(m->producer);
+		if (m->nprops) {
+			printf(",\"props\":{");
+			for (uint32_t i = 0; i < m->nprops; i++) {
+				if (i)
+					putchar(',');
+				cli_json_str(m->props[i].key);
+				putchar(':');
+				cli_json_str(m->props[i].value);
+			}
+			putchar('}');
+		}
 		printf(",\"clock\":{\"name\":");
 		cli_json_str(m->clock_name);
 		printf(",\"hz\":%llu,\"epoch_ns\":%lld},\"schema\":{\"name\":", (unsigned long long)m->clock_hz,
@@ -186,6 +197,8 @@ int cmd_info(int argc, char **argv)
 		printf("file:          %s (%llu bytes)\n", cli_shown(o.file), (unsigned long long)st.file_size);
 		printf("format:        %u.%u\n", m->version_major, m->version_minor);
 		printf("producer:      %s\n", cli_tty(m->producer));
+		if (m->nprops) /* the producer's own pairs: all of them with --format json */
+			printf("props:         %u key/value pairs (see --format json)\n", m->nprops);
 		printf("clock:         %s, %llu Hz, epoch %s\n", cli_tty(m->clock_name),
 		       (unsigned long long)m->clock_hz, epoch);
 		printf("schema:        %s version %u: %u groups, %u events, %u value tables, %u parameters "

@@ -170,6 +170,10 @@ typedef struct cv_node_ops {
 	int (*str)(cv_node *n, char *buf, size_t cap);
 	/* Whether n is null (JSON null, CBOR null/undefined). */
 	int (*is_null)(cv_node *n);
+	/* Entry i of map n: its key copied NUL-terminated into key (cap bytes)
+	 * and its value; 1, 0 past the last entry or if n is not a map, -1 if
+	 * the key is not text or too long. */
+	int (*entry)(cv_node *n, size_t i, char *key, size_t cap, cv_node **value);
 } cv_node_ops;
 
 typedef struct cv_rebuild cv_rebuild;

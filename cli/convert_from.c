@@ -349,6 +349,27 @@ static int read_meta(cv_rebuild *b, cv_node *meta, hvlog_writer_config *cfg)
 	}
 	if ((n = ops->get(meta, "producer")) && !ops->is_null(n))
 		cfg->producer = req_str(&m, meta, "producer", 257);
+	if ((n = ops->get(meta, "props")) && !ops->is_null(n)) { /* the producer's own pairs */
+		char key[HVLOG_MAX_NAME + 1];
+		cv_node *v;
+		int r;
+		hvlog_meta_prop *props = arena(b, HVLOG_MAX_PROPS * sizeof *props);
+		if (!props)
+			return bad(&m, "out of memory at '%s'", "props");
+		for (size_t i = 0; (r = ops->entry(n, i, key, sizeof key, &v)) != 0; i++) {
+			if (r < 0 || i >= HVLOG_MAX_PROPS)
+				return bad(&m, "'%s' is not a map of at most 256 keys of at most 64 bytes", "props");
+			char vbuf[HVLOG_MAX_PROP_VALUE + 1];
+			if (!v || ops->str(v, vbuf, sizeof vbuf) != 0 || !utf8_ok(vbuf) || !utf8_ok(key))
+				return bad(&m, "a value of '%s' is not UTF-8 text of at most 1024 bytes", "props");
+			props[i].key = arena_str(b, key);
+			props[i].value = arena_str(b, vbuf);
+			if (!props[i].key || !props[i].value)
+				return bad(&m, "out of memory at '%s'", "props");
+			cfg->nprops = (uint32_t)i + 1;
+		}
+		cfg->props = props;
+	}
 	if ((n = ops->get(meta, "clock")) && !ops->is_null(n)) {
 		int64_t epoch;
 		cfg->clock_name = req_str(&m, n, "name", HVLOG_MAX_NAME + 1);

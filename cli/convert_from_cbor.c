@@ -133,7 +133,18 @@ static int c_is_null(cv_node *n)
 	return !n || is_nothing(C(n));
 }
 
-static const cv_node_ops cbor_ops = { c_get, c_len, c_at, c_uint, c_sint, c_str, c_is_null };
+static int c_entry(cv_node *n, size_t i, char *key, size_t cap, cv_node **value)
+{
+	if (!n || !cbor_isa_map(C(n)) || i >= cbor_map_size(C(n)))
+		return 0;
+	struct cbor_pair *pair = &cbor_map_handle(C(n))[i];
+	if (c_str((cv_node *)pair->key, key, cap) != 0)
+		return -1;
+	*value = is_nothing(pair->value) ? NULL : (cv_node *)pair->value;
+	return 1;
+}
+
+static const cv_node_ops cbor_ops = { c_get, c_len, c_at, c_uint, c_sint, c_str, c_is_null, c_entry };
 
 /* ---- the shape pass -------------------------------------------------------- */
 struct shape {

@@ -107,7 +107,25 @@ static int j_is_null(cv_node *n)
 	return !n || json_object_is_type(J(n), json_type_null);
 }
 
-static const cv_node_ops json_ops = { j_get, j_len, j_at, j_uint, j_sint, j_str, j_is_null };
+static int j_entry(cv_node *n, size_t i, char *key, size_t cap, cv_node **value)
+{
+	size_t k = 0;
+
+	if (!n || !json_object_is_type(J(n), json_type_object))
+		return 0;
+	json_object_object_foreach(J(n), name, v) { /* (a map of the meta item: a few hundred entries) */
+		if (k++ != i)
+			continue;
+		if (strlen(name) >= cap)
+			return -1;
+		strcpy(key, name);
+		*value = (cv_node *)v;
+		return 1;
+	}
+	return 0;
+}
+
+static const cv_node_ops json_ops = { j_get, j_len, j_at, j_uint, j_sint, j_str, j_is_null, j_entry };
 
 /* ---- lines, at most CV_JSON_LINE_MAX bytes each ---------------------------- */
 struct lines {

@@ -789,13 +789,37 @@ static int make_streams(struct core *c, char *err, size_t errlen)
 		info[i + 1] = (hvlog_stream_info){ names[i + 1], v->p->id, v->index };
 	}
 	if (cfg->output) {
+		/* Provenance in the trace itself (FORMAT.md 3.2 props): the backend,
+		 * the workload, and for each event of the schema where it comes from
+		 * on this backend, as `hvcore --provenance` prints it. */
+		const hvlog_schema *schema = hvlog_schema_builtin();
+		hvlog_meta_prop *props = calloc(schema->nevents + 2, sizeof *props);
+		char (*keys)[HVLOG_MAX_NAME + 1] = calloc(schema->nevents, sizeof *keys);
+		uint32_t nprops = 0;
+		if (!props || !keys) {
+			free(props);
+			free(keys);
+			goto out;
+		}
+		props[nprops++] = (hvlog_meta_prop){ "hvcore.backend", c->be->name };
+		props[nprops++] = (hvlog_meta_prop){ "hvcore.workload", workload_names[cfg->workload] };
+		for (uint32_t i = 0; i < schema->nevents; i++) {
+			const char *source, *how;
+			if (hvcore_provenance(c->be, schema->events[i].number, &source, &how) != 0)
+				continue;
+			snprintf(keys[i], sizeof keys[i], "hvcore.provenance.%s", schema->events[i].symbol);
+			props[nprops++] = (hvlog_meta_prop){ keys[i], source };
+		}
 		hvlog_writer_config wc = {
 			.nstreams = c->nvps + 1, .streams = info, .clock_hz = c->hz,
 			.clock_name = c->clock.clock_name, .producer = "hvcore " HVLOG_VERSION_STRING,
 			.group_mask = cfg->group_mask, .clock_epoch_ns = c->clock.epoch_ns,
+			.props = props, .nprops = nprops, .flush_interval_ns = cfg->flush_interval_ms * 1000000u,
 		};
 		hvlog_status st = strcmp(cfg->output, "-") ? hvlog_writer_open_path(&c->w, cfg->output, &wc, &herr)
 							   : hvlog_writer_open_fd(&c->w, STDOUT_FILENO, &wc, &herr);
+		free(props); /* (copied at open) */
+		free(keys);
 		if (st != HVLOG_OK) {
 			snprintf(err, errlen, "%s: %s", cfg->output, herr.msg);
 			goto out;

@@ -140,6 +140,18 @@ grep -q "Hello from VP 1" "$tmp/err" && ok || bad "-o -: serial text not on stde
 sed -n '/^<!-- provenance:/,/^<!-- end of provenance/p' "$here/../docs/HVCORE.md" | sed '1d;$d' > "$tmp/doc-prov.md"
 cmp -s "$tmp/prov.md" "$tmp/doc-prov.md" && ok || { bad "docs/HVCORE.md's provenance table differs from hvcore --provenance:"; diff "$tmp/doc-prov.md" "$tmp/prov.md" | head; }
 [ "$(grep -c '^| `HV_TR_' "$tmp/prov.md")" -eq "$(wc -l < "$tmp/schema.txt")" ] && ok || bad "the provenance table does not list every schema event"
+# The trace carries the same table in its metadata (props
+# hvcore.provenance.SYMBOL, the sim column for a sim trace), with its backend.
+"$hvlog" info --format json "$tmp/a.bin" |
+	jq -r '.props | to_entries[] | select(.key | startswith("hvcore.provenance.")) | "| `\(.key[18:])` | \(.value) |"' |
+	sort > "$tmp/prov-meta.txt"
+sed -n 's/^\(| `HV_TR_[^`]*` | [^|]* |\).*/\1/p' "$tmp/prov.md" | sort > "$tmp/prov-sim.txt"
+if [ -s "$tmp/prov-meta.txt" ] && cmp -s "$tmp/prov-meta.txt" "$tmp/prov-sim.txt"; then ok; else
+	bad "the trace's provenance props differ from hvcore --provenance's sim column:"
+	diff "$tmp/prov-sim.txt" "$tmp/prov-meta.txt" | head
+fi
+[ "$("$hvlog" info --format json "$tmp/a.bin" | jq -r '.props["hvcore.backend"] + "/" + .props["hvcore.workload"]')" = sim/mixed ] &&
+	ok || bad "the trace's props do not name its backend and workload"
 
 # Bad command lines.
 "$hvcore" --workload nope 2> /dev/null; [ $? -eq 2 ] && ok || bad "unknown workload is not a usage error"

@@ -355,7 +355,7 @@ int hvlog__meta_item(hvlog_formatter *f)
 			      .s = m->schema };
 	struct doc *d = &c.d;
 
-	doc_map(d, 8);
+	doc_map(d, m->nprops ? 9 : 8);
 	kv_str(d, "type", "meta");
 	kv_str(d, "format", "hvlog");
 	doc_key(d, "version");
@@ -372,6 +372,13 @@ int hvlog__meta_item(hvlog_formatter *f)
 	doc_sint(d, m->clock_epoch_ns);
 	doc_end(d);
 	kv_uint(d, "t0", f->t0);
+	if (m->nprops) { /* the producer's own pairs (FORMAT.md 3.2), only when there are some */
+		doc_key(d, "props");
+		doc_map(d, m->nprops);
+		for (uint32_t i = 0; i < m->nprops; i++)
+			kv_str(d, m->props[i].key, m->props[i].value);
+		doc_end(d);
+	}
 	hvlog_meta_walk(m, NULL, HVLOG_LIST_STREAMS, &meta_visitor, &c);
 	doc_key(d, "schema");
 	doc_map(d, 5);
