@@ -1139,7 +1139,19 @@ out:
 		hvlog_error herr;
 		for (unsigned i = 0; i < c.nvps; i++)
 			res->lost += hvlog_stream_lost_total(c.all[i]->s);
-		if (hvlog_writer_close(c.w, &herr) != HVLOG_OK && rc == 0) {
+		hvlog_writer_stats ws;
+		hvlog_writer_stats_get(c.w, &ws);
+		hvlog_status st = hvlog_writer_close(c.w, &herr);
+		res->write_errors = ws.write_errors;
+		res->chunks_dropped = ws.chunks_dropped;
+		res->events_dropped = ws.events_dropped;
+		if (st == HVLOG_IO && rc == 0) {
+			/* A failed write cost its chunk, not the run: the rest of
+			 * the workload was traced; the caller says what was lost. */
+			if (!res->write_errors)
+				res->write_errors = 1; /* (one at close itself) */
+			snprintf(res->write_error, sizeof res->write_error, "%s", herr.msg);
+		} else if (st != HVLOG_OK && rc == 0) {
 			snprintf(err, errlen, "%s: %s", cfg->output, herr.msg);
 			rc = -1;
 		}

@@ -32,6 +32,10 @@ struct hvcore_result {
 	uint64_t events;          /* recorded: what the trace file holds */
 	uint64_t produced;        /* made by the core, recorded or not (--events) */
 	uint64_t lost;
+	/* Writes to the trace that failed (FORMAT.md 4.5: the writer drops the
+	 * chunk, counts its events as lost and goes on; so does the run). */
+	uint64_t write_errors, chunks_dropped, events_dropped;
+	char write_error[256];    /* the first, as the writer reported it at close */
 	unsigned vps;             /* VPs created, over all partitions (the others were refused) */
 	int vps_uneven;           /* the partitions did not all get the same number */
 	uint64_t trace_bytes;

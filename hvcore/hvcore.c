@@ -14,7 +14,10 @@
 #include "core.h"
 #include "hvlog/hvlog.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOKVM = 4 };
+/* EXIT_PARTIAL: the run went to its end but writes to the trace failed;
+ * the chunks they held are lost (and counted in the trace), the rest is
+ * there. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_NOKVM = 4 };
 
 struct opts {
 	struct hvcore_config cfg;
@@ -217,5 +220,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "; %llu events lost", (unsigned long long)res.lost);
 	}
 	fputc('\n', stderr);
+	if (res.write_errors) {
+		fprintf(stderr,
+			"hvcore: %s: %llu write%s failed (first: %s); %llu chunk%s with %llu events dropped, "
+			"counted as lost in the trace; the rest of the run was traced\n",
+			o.cfg.output, (unsigned long long)res.write_errors, res.write_errors == 1 ? "" : "s",
+			res.write_error, (unsigned long long)res.chunks_dropped, res.chunks_dropped == 1 ? "" : "s",
+			(unsigned long long)res.events_dropped);
+		return EXIT_PARTIAL;
+	}
 	return EXIT_OK;
 }

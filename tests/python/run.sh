@@ -15,5 +15,13 @@ HVLOG_BUILD=$(dirname "$pypath") HVLOG_PYTHON=$py
 export HVLOG_CLI HVLOG_TRACEGEN HVLOG_HVCORE HVLOG_TESTDATA HVLOG_BUILD HVLOG_PYTHON
 PYTHONPATH=$pypath${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONPATH
+# A sanitizer build's extension needs its runtime loaded first, before
+# the interpreter's own libraries; the interpreter's leaks are not ours.
+san=$(ldd "$pypath"/hvlog/_core*.so 2> /dev/null | awk '/lib(asan|ubsan|tsan)\.so/ { print $3 }' | tr '\n' ' ')
+if [ -n "$san" ]; then
+	LD_PRELOAD="$san${LD_PRELOAD:+ $LD_PRELOAD}"
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+	export LD_PRELOAD ASAN_OPTIONS
+fi
 # no cache written into the source tree
 exec "$py" -m pytest -q -p no:cacheprovider "$here"

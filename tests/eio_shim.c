@@ -1,0 +1,32 @@
+/*
+ * eio_shim.c - for tests/hvcore.sh: an LD_PRELOAD library under which one
+ * write() fails with EIO, as a transient device error would: the Nth
+ * write of at least 4096 bytes (HVLOG_TEST_EIO_AT, default 3: the header
+ * and the metadata come first, so a chunk), once.  Every other write goes
+ * to the real write().
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	static ssize_t (*real)(int, const void *, size_t);
+	static atomic_long calls;
+
+	if (!real)
+		real = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	if (len >= 4096) {
+		const char *at = getenv("HVLOG_TEST_EIO_AT");
+		if (atomic_fetch_add(&calls, 1) + 1 == (at ? atol(at) : 3)) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	return real(fd, buf, len);
+}
