@@ -193,6 +193,10 @@ static const char *coding_name(int i)
 {
 	return hvlog_coding_name((hvlog_coding)i);
 }
+static const char *role_name(int i)
+{
+	return hvlog_role_name((hvlog_role)i);
+}
 
 static int cmp_value(const void *a, const void *b)
 {
@@ -291,6 +295,9 @@ static int read_schema(struct mctx *m, cv_node *sn)
 			p->type = (hvlog_type)pick(m, pn, "type", type_name, HVLOG_TYPE_COUNT_);
 			p->display = (hvlog_display)pick(m, pn, "display", display_name, HVLOG_DISPLAY_COUNT_);
 			p->coding = (hvlog_coding)pick(m, pn, "coding", coding_name, HVLOG_CODING_COUNT_);
+			/* optional: what the selection knows the parameter as */
+			p->role = ops->get(pn, "role") ? (hvlog_role)pick(m, pn, "role", role_name, HVLOG_ROLE_COUNT_)
+						       : HVLOG_ROLE_NONE;
 			if ((vt = ops->get(pn, "values")) && !ops->is_null(vt)) {
 				uint64_t u;
 				if (ops->uint(vt, &u) != 0 || u >= s->nvaltabs)

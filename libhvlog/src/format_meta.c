@@ -315,7 +315,7 @@ static void m_param(void *ctx, const hvlog_event *ev, uint32_t i, const hvlog_pa
 
 	(void)ev;
 	(void)i;
-	doc_map(ctx, p->values ? 6 : 5);
+	doc_map(ctx, 5u + (p->values != NULL) + (p->role != HVLOG_ROLE_NONE));
 	kv_str(ctx, "key", p->key);
 	kv_str(ctx, "name", p->name);
 	kv_str(ctx, "type", hvlog_type_name(p->type));
@@ -323,6 +323,8 @@ static void m_param(void *ctx, const hvlog_event *ev, uint32_t i, const hvlog_pa
 	kv_str(ctx, "coding", hvlog_coding_name(p->coding));
 	if (p->values)
 		kv_uint(ctx, "values", (uint64_t)(p->values - s->valtabs));
+	if (p->role != HVLOG_ROLE_NONE) /* as the file's metadata has it (FORMAT.md 3.5) */
+		kv_str(ctx, "role", hvlog_role_name(p->role));
 	doc_end(ctx);
 }
 
