@@ -177,7 +177,8 @@ HVLOG_API void hvlog_meta_walk(const hvlog_meta *m, const hvlog_schema *s, unsig
 			       const hvlog_meta_visitor *v, void *ctx);
 
 /* Nanoseconds from tick t0 to tick t with clock rate hz, rounded down; 0 if
- * t < t0, UINT64_MAX if it does not fit (over 584 years). */
+ * t < t0, UINT64_MAX if it does not fit (over 584 years).  hz must not be
+ * 0 (it is divided by; hvlog_ticks_to_ns_n of hvlog/clock.h takes 0). */
 HVLOG_API uint64_t hvlog_ticks_to_ns(uint64_t t, uint64_t t0, uint64_t hz);
 
 #ifdef __cplusplus
