@@ -4,6 +4,9 @@
     format_ref.py FILE.bin            print the items as JSON Lines
     format_ref.py --compare FILE.bin HVLOG_JSONL
                                       compare with `hvlog decode --format json`
+    format_ref.py --craft FILE.bin DIR
+                                      write damaged copies of FILE.bin whose
+                                      checksums are made consistent (§6.3, §6.4)
 
 It follows FORMAT.md only (no code of the project was read to write it), so
 that a disagreement with `hvlog decode` points at a gap in the document or
@@ -562,6 +565,55 @@ def comparable(it):
     return norm(it)
 
 
+# ---- damaged copies with consistent checksums, for the test -------------
+
+def craft(src, outdir):
+    """Copies of an intact trace that break one rule of §6.2-§6.4 each, with
+    the header (and payload) CRCs recomputed so that only the rule fires."""
+    meta_len = struct.unpack_from("<I", src, 16)[0]
+    offs, o = [], 32 + meta_len
+    while o < len(src) - 24:
+        offs.append(o)
+        o += 64 + struct.unpack_from("<I", src, o + 12)[0]
+
+    def chunk(i):
+        return src[offs[i]:offs[i] + 64 + struct.unpack_from("<I", src, offs[i] + 12)[0]]
+
+    def edit(i, fmt=None, at=0, value=0, payload_byte=None):
+        d = bytearray(src)
+        off = offs[i]
+        if fmt:
+            struct.pack_into(fmt, d, off + at, value)
+        if payload_byte is not None:
+            d[off + 64 + payload_byte[0]] = payload_byte[1]
+            ln = struct.unpack_from("<I", d, off + 12)[0]
+            struct.pack_into("<I", d, off + 60, crc(d[off + 64:off + 64 + ln]))
+        struct.pack_into("<I", d, off + 8, crc(d[off + 12:off + 64]))
+        return d
+    cases = {
+        "foreign": edit(2, "<I", 20, 0x12345678),      # another schema's chunk
+        "fp0": edit(2, "<I", 20, 0),                   # fingerprint not stated
+        "times-disagree": edit(2, "<Q", 32, 1031000),  # base_ts != previous last_ts
+        "nevents-more": edit(2, "<I", 56, 30),
+        "nevents-less": edit(2, "<I", 56, 3),
+        "escaped-number": edit(2, payload_byte=(0, 0xFF)),
+        "unknown-number": edit(2, payload_byte=(0, 0x99)),
+        "gap": edit(4, "<Q", 24, 3),
+        "final-early": edit(2, "<H", 18, 1),
+        # chunk 2 again after chunk 3, trailer dropped
+        "duplicate": src[:offs[4]] + chunk(2) + src[offs[4]:len(src) - 24],
+        "header-cut": src[:offs[3] + 30],
+        "copy-cut": src[:len(src) - 24 - 100],        # inside the closing copy
+    }
+    d = bytearray(src)
+    d[100] ^= 1
+    d[len(src) - 5] ^= 1      # metadata and trailer damaged: the first copy found
+    cases["meta-no-trailer"] = d
+    for name, data in cases.items():
+        with open("%s/%s.bin" % (outdir, name), "wb") as f:
+            f.write(data)
+
+
 def main(argv):
     if len(argv) == 2:
         try:
@@ -598,6 +650,10 @@ def main(argv):
         if bad:
             return 1
         print("%s: %d items agree" % (argv[2], len(mine)))
+        return 0
+    if len(argv) == 4 and argv[1] == "--craft":
+        with open(argv[2], "rb") as f:
+            craft(f.read(), argv[3])
         return 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -3,7 +3,8 @@
 # decodes every golden and damaged trace of testdata/, and fresh traces of
 # tracegen and hvcore -b sim (intact, truncated, with a flipped byte), to the
 # same events, lost records and damage (offset, kind, length, events lost,
-# stream, time) as `hvlog decode --format json`.  A file both refuse agrees.
+# stream, time) as `hvlog decode --format json`; so do copies of all.bin
+# damaged with their checksums made consistent.  A file both refuse agrees.
 #   tests/format_ref.sh HVLOG TRACEGEN HVCORE TESTDATA_DIR
 set -u
 hvlog=$1 tracegen=$2 hvcore=$3 data=$4
@@ -43,6 +44,15 @@ for at in $((size / 3)) $((chunk1 + 40)) $((chunk1 + 13)) 100 $((size - 10)); do
 	b=$(od -An -tu1 -j"$at" -N1 "$tmp/flip.bin" | tr -d ' ')
 	printf "$(printf '\\%03o' $((b ^ 4)))" | dd of="$tmp/flip.bin" bs=1 seek="$at" conv=notrunc status=none
 	agree "$tmp/flip.bin"
+done
+
+# damaged copies of all.bin whose checksums were made consistent: foreign,
+# duplicate, missing, early FINAL chunks, times that disagree, wrong
+# nevents, malformed records (FORMAT.md §6.2-§6.4)
+mkdir "$tmp/craft"
+"$PY" "$ref" --craft "$data/golden/all.bin" "$tmp/craft"
+for f in "$tmp"/craft/*.bin; do
+	agree "$f"
 done
 
 # the comparison can fail: one changed parameter value is reported
