@@ -74,6 +74,31 @@ expect 1 "map of 2^63 pairs" "$hvlog" info "$tmp/huge-map.hvl"
 has err "huge-map\.hvl:[0-9]+: metadata: a CBOR item declares more entries than there are bytes" \
 	"map of 2^63 pairs message"
 
+# 9a: text the user typed never reaches the terminal as a control
+# sequence through an error message: C0 (ESC), DEL and C1 (U+009B, CSI to
+# many terminals) in a --where expression or an option's value are shown
+# as '?' ("??" for C1, so the caret stays under its byte)
+"$gen" c1-names "$tmp/plain.hvl" || exit 1
+# no_controls DESCRIPTION: stderr holds no control character but newlines
+no_controls() {
+	if LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]\|\302[\200-\237]')" "$tmp/err"; then
+		fail=$((fail + 1)); echo "FAIL: $1: a control character reached the message"
+	else
+		pass=$((pass + 1))
+	fi
+}
+esc=$(printf '\033[2J') csi=$(printf '\302\233[2J') del=$(printf '\177')
+for e in "v$esc == 1" "v$csi == 1" "v == 1 && x$csi" "v == $csi" "v in {1, $csi}" "v$del == 1" "($csi"; do
+	expect 2 "--where '$e'" "$hvlog" decode --where "$e" "$tmp/plain.hvl"
+	no_controls "--where '$e'"
+done
+expect 2 "--where with C1" "$hvlog" decode --where "v$csi == 1" "$tmp/plain.hvl"
+has err "^  v\?\?\[2J == 1$" "--where with C1: the expression shown with ??"
+for o in --event --group --stream --vp --since; do
+	expect 2 "$o with C1" "$hvlog" decode "$o" "x$csi$esc" "$tmp/plain.hvl"
+	no_controls "$o with C1"
+done
+
 # 4: thousands of damaged regions: info --verify and the threaded decode
 # --count keep the first 1000 in offset order and count the rest
 "$gen" damaged 3000 "$tmp/damaged.hvl" || exit 1

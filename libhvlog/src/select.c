@@ -90,9 +90,19 @@ const char *hvlog__shown(char *out, size_t cap, const char *s, size_t len)
 	size_t i = 0;
 
 	for (; i < len && i + 1 < cap; i++)
-		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+		out[i] = hvlog__control(s, i, len) ? '?' : s[i];
 	out[i] = 0;
 	return out;
+}
+
+int hvlog__control(const char *s, size_t i, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	/* a C1 control is U+0080..U+009F: C2 80..C2 9F in UTF-8 */
+	int c1 = (u[i] == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f) ||
+		 (i > 0 && u[i - 1] == 0xc2 && u[i] >= 0x80 && u[i] <= 0x9f);
+
+	return u[i] < 0x20 || u[i] == 0x7f || c1;
 }
 
 /* s quoted in a message: control characters as '?', cut at QUOTE_MAX. */
