@@ -121,29 +121,71 @@ for j in 2 7; do
 	same "$tmp/first" "$tmp/listed" "decode --count -j $j lists the first 1000 regions in offset order"
 done
 
+# 6: a read error is an error, with where it happened, not an end of input
+mkdir "$tmp/dir"
+expect 3 "convert --from json of a directory" "$hvlog" convert --from json "$tmp/dir" -o "$tmp/dir.hvl"
+has err "dir:1: read error: Is a directory" "convert --from json of a directory: message"
+expect 3 "convert --from cbor of a directory" "$hvlog" convert --from cbor "$tmp/dir" -o "$tmp/dir.hvl"
+has err "dir:0: read error: Is a directory" "convert --from cbor of a directory: message"
+
+# Peak memory: skipped under a sanitizer (RSS would measure the sanitizer)
+if [ -n "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ] || ! command -v python3 > /dev/null; then
+	echo "SKIP: peak RSS (under a sanitizer, or without python3)"
+	testlib_done hostile
+	exit
+fi
+# rss WANT CMD...: peak RSS in KiB of CMD, which must exit WANT (its
+# stdout in $tmp/out, its stderr in $tmp/err).  A child's ru_maxrss also
+# counts what it had before exec (the python process copied at fork): a
+# floor of some 10 MiB, which can only hide growth, not invent it.
+rss() {
+	python3 - "$tmp" "$@" <<'PY'
+import resource, subprocess, sys
+tmp, want, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+with open(tmp + "/out", "wb") as out, open(tmp + "/err", "wb") as err:
+    r = subprocess.run(cmd, stdout=out, stderr=err)
+if r.returncode != want:
+    sys.exit("%s exited with %d, not %d" % (" ".join(cmd), r.returncode, want))
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+}
+# at_most KIB GOT DESCRIPTION
+at_most() {
+	if [ "$2" -le "$1" ]; then pass=$((pass + 1)); else
+		fail=$((fail + 1))
+		echo "FAIL: $3 takes $2 KiB, more than $1 KiB"
+	fi
+}
+
 # 3: decode --count on N threads parses the metadata once (siblings share
 # it): with 1 MiB of one-byte items, whose libcbor tree takes ~75 MB while
 # loading, -j 64 must cost no more than -j 1 plus 48 MiB (it was ~3.3 GB)
 "$gen" big-meta 200000 1048000 "$tmp/big-meta.hvl" || exit 1
-if [ -n "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ] || ! command -v python3 > /dev/null; then
-	echo "SKIP: peak RSS (under a sanitizer, or without python3)"
-else
-	# peak RSS in KiB of: hvlog decode --count -j N FILE (must count 200000)
-	rss() {
-		python3 - "$hvlog" "$1" "$2" <<'PY'
-import resource, subprocess, sys
-r = subprocess.run([sys.argv[1], "decode", "--count", "-j", sys.argv[2], sys.argv[3]], capture_output=True)
-if r.returncode != 0 or r.stdout != b"200000\n":
-    sys.exit("hvlog decode exited with %d: %r" % (r.returncode, r.stdout))
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-PY
-	}
-	one=$(rss 1 "$tmp/big-meta.hvl") && many=$(rss 64 "$tmp/big-meta.hvl") || exit 1
-	echo "memory: decode --count -j 1 $one KiB, -j 64 $many KiB"
-	if [ "$many" -le $((one + 48 * 1024)) ]; then pass=$((pass + 1)); else
-		fail=$((fail + 1))
-		echo "FAIL: decode --count -j 64 takes $many KiB, -j 1 $one KiB"
-	fi
-fi
+one=$(rss 0 "$hvlog" decode --count -j 1 "$tmp/big-meta.hvl") || exit 1
+has out "^200000$" "decode --count -j 1 of big metadata counts every event"
+many=$(rss 0 "$hvlog" decode --count -j 64 "$tmp/big-meta.hvl") || exit 1
+has out "^200000$" "decode --count -j 64 of big metadata counts every event"
+echo "memory: decode --count -j 1 $one KiB, -j 64 $many KiB"
+at_most $((one + 48 * 1024)) "$many" "decode --count -j 64 (-j 1: $one KiB)"
+
+# 6, 7: convert --from json reads a line of at most 16 MiB, and json-c's
+# tree of it costs some 70 bytes per value: a line of 8 million values
+# took 600 MB.  More than 2^20 values in a line (more than the metadata
+# of a trace can have) is refused before it is parsed, with its line.
+"$hvlog" convert --to json "$tmp/plain.hvl" -o "$tmp/plain.jsonl" || exit 1
+{
+	head -n 1 "$tmp/plain.jsonl"
+	printf '{"type":"event","x":['
+	yes 0, | head -n 8000000 | tr -d '\n'
+	printf '0]}\n'
+} > "$tmp/values.jsonl"
+got=$(rss 1 "$hvlog" convert --from json "$tmp/values.jsonl" -o "$tmp/values.hvl") || exit 1
+has err "values\.jsonl:2: more than 1048576 values in one line" "--from json, 8 million values: message"
+echo "memory: convert --from json of 8 million values in a line: $got KiB"
+at_most $((64 * 1024)) "$got" "convert --from json of 8 million values in a line"
+got=$(rss 1 "$hvlog" convert --from json /dev/zero -o "$tmp/zero.hvl") || exit 1
+has err "/dev/zero:1: a line longer than 16777216 bytes" "--from json /dev/zero: message"
+echo "memory: convert --from json /dev/zero: $got KiB"
+at_most $((64 * 1024)) "$got" "convert --from json /dev/zero"
 
 testlib_done hostile
