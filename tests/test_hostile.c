@@ -54,6 +54,8 @@ static void open_refused(const char *path, hvlog_status want, hvlog_error *err)
 		      st == HVLOG_OK ? "" : err->msg);
 }
 
+static hvlog_status open_writer(const hvlog_writer_config *cfg, hvlog_error *err);
+
 /* ---- 1: a zero-stream configuration, a zero-stream file ------------------ */
 
 /* A streams list given with nstreams 0 has no entry: the writer must not
@@ -82,6 +84,52 @@ START_TEST(test_writer_zero_streams_list_not_read)
 	ck_assert_uint_eq(hvlog_reader_meta(r)->nstreams, 1);
 	ck_assert_str_eq(hvlog_reader_meta(r)->streams[0].name, "stream0");
 	hvlog_reader_close(r);
+}
+END_TEST
+
+/* Every other array of a configuration is read for exactly as many
+ * entries as its count says, so a count with no array (NULL) is the
+ * caller's mistake, refused at the open rather than read; and an event
+ * whose predictor slots lie past the schema's nslots (the writer
+ * allocates nslots per stream, and the emitters index them by the
+ * event's slot) is refused too, however large its slot. */
+START_TEST(test_writer_config_arrays_not_overread)
+{
+	const hvlog_schema *b = hvlog_schema_builtin();
+	hvlog_schema sc = *b;
+	hvlog_event *events = malloc(b->nevents * sizeof *events);
+	hvlog_valtab *valtabs = malloc(b->nvaltabs * sizeof *valtabs);
+	hvlog_writer_config cfg = { .schema = &sc, .nstreams = 2 };
+	hvlog_error err;
+	const char *want;
+	uint32_t e = 0;
+
+	ck_assert_ptr_nonnull(events);
+	ck_assert_ptr_nonnull(valtabs);
+	memcpy(events, b->events, b->nevents * sizeof *events);
+	memcpy(valtabs, b->valtabs, b->nvaltabs * sizeof *valtabs);
+	while (events[e].nparams < 2) /* an event with parameters */
+		e++;
+	sc.events = events;
+	switch (_i) {
+	case 0: cfg.nprops = 3, want = "3 props but no array"; break;
+	case 1: sc.groups = NULL, want = "groups but no array"; break;
+	case 2: sc.events = NULL, want = "events but no array"; break;
+	case 3: sc.valtabs = NULL, want = "value tables but no array"; break;
+	case 4: events[e].params = NULL, want = "parameters of an event but no array"; break;
+	case 5:
+		/* the parameters' value tables point into the builtin's array */
+		valtabs[0].values = NULL, sc.valtabs = valtabs, want = "values in a value table but no array";
+		for (uint32_t i = 0; i < sc.nevents; i++)
+			events[i].nparams = 0;
+		break;
+	case 6: sc.nslots = events[e].slot + 1, want = "predictor slots"; break;
+	default: events[e].slot = UINT32_MAX - 1, want = "predictor slots"; break;
+	}
+	ck_assert_int_eq(open_writer(&cfg, &err), HVLOG_INVALID);
+	ck_assert_msg(strstr(err.msg, want), "message: %s", err.msg);
+	free(events);
+	free(valtabs);
 }
 END_TEST
 
@@ -525,6 +573,7 @@ static Suite *hostile_suite(void)
 
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_writer_zero_streams_list_not_read);
+	tcase_add_loop_test(tc, test_writer_config_arrays_not_overread, 0, 8);
 	tcase_add_test(tc, test_zero_stream_trace_refused);
 	tcase_add_test(tc, test_endless_garbage_not_spooled);
 	tcase_add_loop_test(tc, test_huge_map_refused, 0, 5);

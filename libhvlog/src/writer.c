@@ -434,6 +434,44 @@ static hvlog_status check_cap(const char *what, uint64_t n, uint64_t max, hvlog_
 			   (unsigned long long)n, what, (unsigned long long)max);
 }
 
+/* An array the configuration counts n entries in: NULL with n > 0 would
+ * be read as if it held them; HVLOG_INVALID. */
+static hvlog_status check_given(const char *what, const void *array, uint64_t n, hvlog_error *err)
+{
+	if (array || !n)
+		return HVLOG_OK;
+	return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "writer: %llu %s but no array of them",
+			   (unsigned long long)n, what);
+}
+
+/* The arrays of a schema and the configuration's props: each there for
+ * its count, and every event's predictor slots (slot .. slot + nparams,
+ * indexes into the nslots the writer allocates per stream) inside
+ * nslots. */
+static hvlog_status check_arrays(const hvlog_writer_config *c, hvlog_error *err)
+{
+	const hvlog_schema *s = c->schema;
+	hvlog_status st = HVLOG_OK;
+
+	if ((st = check_given("props", c->props, c->nprops, err)) != HVLOG_OK ||
+	    (st = check_given("schema groups", s->groups, s->ngroups, err)) != HVLOG_OK ||
+	    (st = check_given("schema events", s->events, s->nevents, err)) != HVLOG_OK ||
+	    (st = check_given("schema value tables", s->valtabs, s->nvaltabs, err)) != HVLOG_OK)
+		return st;
+	for (uint32_t i = 0; i < s->nvaltabs && st == HVLOG_OK; i++)
+		st = check_given("values in a value table", s->valtabs[i].values, s->valtabs[i].nvalues, err);
+	for (uint32_t i = 0; i < s->nevents && st == HVLOG_OK; i++) {
+		const hvlog_event *e = &s->events[i];
+		st = check_given("parameters of an event", e->params, e->nparams, err);
+		if (st == HVLOG_OK && (uint64_t)e->slot + e->nparams > s->nslots)
+			st = hvlog__fail(err, HVLOG_INVALID, UINT64_MAX,
+					 "writer: event 0x%x has predictor slots %llu..%llu, past the schema's %u",
+					 e->number, (unsigned long long)e->slot,
+					 (unsigned long long)e->slot + e->nparams - 1, s->nslots);
+	}
+	return st;
+}
+
 /* The counts of a configuration against what a reader accepts
  * (FORMAT.md §8.1), checked before anything is allocated from them: a
  * count the metadata could not hold is the caller's mistake.  The arrays'
@@ -454,6 +492,8 @@ static hvlog_status check_counts(const hvlog_writer_config *c, hvlog_error *err)
 
 	for (size_t i = 0; i < sizeof caps / sizeof caps[0] && st == HVLOG_OK; i++)
 		st = check_cap(caps[i].what, caps[i].n, caps[i].max, err);
+	if (st == HVLOG_OK)
+		st = check_arrays(c, err);
 	for (uint32_t i = 0; i < s->nvaltabs && st == HVLOG_OK; i++)
 		st = check_cap("values in a value table", s->valtabs[i].nvalues, WIRE_MAX_VALUES, err);
 	for (uint32_t i = 0; i < s->nevents && st == HVLOG_OK; i++)
