@@ -237,3 +237,49 @@ uint8_t *hx_c1_names(size_t *len)
 	*len = m.n;
 	return m.p;
 }
+
+/* Bytes of the CBOR integer or text item at p (n bytes left); 0 if it is
+ * neither or does not fit. */
+static size_t int_or_text_len(const uint8_t *p, size_t n)
+{
+	unsigned major = p[0] >> 5, ai = p[0] & 31;
+	size_t head = ai < 24 ? 1 : ai < 28 ? 1 + ((size_t)1 << (ai - 24)) : 0, body = 0;
+
+	if (!head || head > n || (major != 0 && major != 3))
+		return 0;
+	if (major == 3) {
+		uint64_t v = ai < 24 ? ai : 0;
+		for (size_t i = 1; i < head; i++)
+			v = v << 8 | p[i];
+		if (v > n - head)
+			return 0;
+		body = (size_t)v;
+	}
+	return head + body;
+}
+
+uint8_t *hx_float_field(const char *key, size_t *len)
+{
+	static const uint8_t f15[9] = { 0xFB, 0x3F, 0xF8 }; /* double 1.5 */
+	uint8_t k[32];
+	size_t tlen, mlen, klen = strlen(key), at, vlen;
+	uint8_t *t = hx_plain(10, 0, &tlen), *m, *out = NULL;
+	const uint8_t *meta = t ? hx_meta(t, tlen, &mlen) : NULL;
+
+	if (!meta || klen >= 24)
+		return free(t), NULL;
+	k[0] = (uint8_t)(0x60 + klen);
+	memcpy(k + 1, key, klen);
+	for (at = 0; at + klen + 1 < mlen && memcmp(meta + at, k, klen + 1); at++)
+		;
+	at += klen + 1;
+	if (at >= mlen || !(vlen = int_or_text_len(meta + at, mlen - at)) || !(m = malloc(mlen + sizeof f15)))
+		return free(t), NULL;
+	memcpy(m, meta, at);
+	memcpy(m + at, f15, sizeof f15);
+	memcpy(m + at + sizeof f15, meta + at + vlen, mlen - at - vlen);
+	out = hx_rewrap(t, tlen, m, mlen - vlen + sizeof f15, len);
+	free(m);
+	free(t);
+	return out;
+}

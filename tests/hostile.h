@@ -46,4 +46,9 @@ uint8_t *hx_lost_meta(uint64_t n, size_t *len);
  * CSI to many terminals, then "[31m"). */
 uint8_t *hx_c1_names(size_t *len);
 
+/* A trace of 10 events whose metadata has the value of the first entry
+ * keyed `key` (an integer or a short text) replaced by the CBOR float
+ * 1.5; NULL if no such entry. */
+uint8_t *hx_float_field(const char *key, size_t *len);
+
 #endif

@@ -150,6 +150,43 @@ START_TEST(test_zero_stream_trace_refused)
 }
 END_TEST
 
+/* ---- 2: CBOR floats where the metadata has integers or text ------------- */
+
+/* libcbor asserts when a float is asked for a simple value (null, a
+ * bool): the metadata's decoder must look at an item's type first.  A
+ * float anywhere an integer or a text is expected is refused as
+ * malformed metadata, or (epoch_ns, which may be left out) taken as
+ * absent; never an abort. */
+START_TEST(test_float_in_metadata)
+{
+	static const char *const keys[] = { "format", "producer", "name", "hz", "epoch_ns", "id", "partition",
+					    "vp", "version", "mask", "number", "group", "type", "coding", "value" };
+	char path[PATH_MAX];
+	hvlog_reader *r;
+	hvlog_error err;
+	const hvlog_item *it;
+	hvlog_status st;
+	size_t len;
+	uint8_t *t = hx_float_field(keys[_i], &len);
+
+	ck_assert_msg(t != NULL, "no entry %s in the metadata", keys[_i]);
+	save(path, "float.hvl", t, len);
+	free(t);
+	st = hvlog_reader_open_path(&r, path, &err);
+	if (st != HVLOG_OK) {
+		ck_assert_msg(st == HVLOG_MALFORMED, "%s: %s (%s)", keys[_i], hvlog_status_str(st), err.msg);
+		ck_assert_uint_eq(err.offset, WIRE_FILE_HEADER_SIZE);
+		return;
+	}
+	ck_assert_msg(!strcmp(keys[_i], "epoch_ns"), "a float %s was accepted", keys[_i]);
+	ck_assert_int_eq(hvlog_reader_meta(r)->clock_epoch_ns, 0);
+	while ((st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK)
+		;
+	ck_assert_int_eq(st, HVLOG_END);
+	hvlog_reader_close(r);
+}
+END_TEST
+
 /* ---- 5: an endless input that is not a trace ------------------------------ */
 
 /* /dev/zero cannot seek, so it would be spooled: the magic is checked on
@@ -575,6 +612,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_writer_zero_streams_list_not_read);
 	tcase_add_loop_test(tc, test_writer_config_arrays_not_overread, 0, 8);
 	tcase_add_test(tc, test_zero_stream_trace_refused);
+	tcase_add_loop_test(tc, test_float_in_metadata, 0, 15);
 	tcase_add_test(tc, test_endless_garbage_not_spooled);
 	tcase_add_loop_test(tc, test_huge_map_refused, 0, 5);
 	tcase_add_loop_test(tc, test_writer_counts_refused, 0, 4);
