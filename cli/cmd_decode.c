@@ -368,7 +368,8 @@ int cmd_decode(int argc, char **argv)
 		/* (compiled here too, so a bad selection is reported once, before
 		 * the threads; each thread compiles its own copy) */
 		if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
-			code = count_threads(r, cli_shown(o.file), &o.sel, o.threads);
+			code = count_threads(r, cli_shown(o.file), &o.sel,
+					     cli_threads_for(o.threads, hvlog_reader_meta(r)->nstreams));
 			hvlog_reader_close(r);
 		}
 		sel_free(&o.sel);

@@ -5,6 +5,7 @@
  */
 #include "hostile.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,4 +283,41 @@ uint8_t *hx_float_field(const char *key, size_t *len)
 	free(m);
 	free(t);
 	return out;
+}
+
+uint8_t *hx_wide(uint32_t nstreams, size_t *len)
+{
+	static const hvlog_event events[] = { { 0x10, "WIDE", "wide", 63, NULL, 0, 0 } };
+	static hvlog_group groups[WIRE_MAX_GROUPS];
+	static char names[WIRE_MAX_GROUPS][4];
+	hvlog_schema schema = { "wide", 1, groups, WIRE_MAX_GROUPS, events, 1, NULL, 0, 0 };
+	hvlog_stream_info *st = malloc(nstreams * sizeof *st);
+	struct mem m = { 0 };
+	hvlog_writer *w = NULL;
+	hvlog_status s = HVLOG_LIMIT;
+
+	if (!st)
+		return NULL;
+	for (uint32_t g = 0; g < WIRE_MAX_GROUPS; g++) {
+		snprintf(names[g], sizeof names[g], "g%u", g);
+		groups[g] = (hvlog_group){ names[g], names[g], 1ull << g };
+	}
+	for (uint32_t i = 0; i < nstreams; i++)
+		st[i] = (hvlog_stream_info){ "s", 0, 0 };
+	/* the most streams whose metadata fits the cap */
+	for (; nstreams && s == HVLOG_LIMIT; nstreams -= nstreams / 64 + 1) {
+		hvlog_writer_config cfg = { .schema = &schema, .nstreams = nstreams, .streams = st,
+					    .chunk_size = HVLOG_CHUNK_MIN };
+		m.n = 0;
+		s = hvlog_writer_open_sink(&w, mem_sink, &m, &cfg, NULL);
+	}
+	free(st);
+	if (s != HVLOG_OK)
+		return free(m.p), NULL;
+	hvlog_emit(hvlog_writer_stream(w, 0), 1000, &events[0], NULL);
+	hvlog_emit(hvlog_writer_stream(w, 0), 1000 + (1ull << 40), &events[0], NULL);
+	if (hvlog_writer_close(w, NULL) != HVLOG_OK || m.oom)
+		return free(m.p), NULL;
+	*len = m.n;
+	return m.p;
 }

@@ -217,6 +217,21 @@ has out "^200000$" "decode --count -j 64 of big metadata counts every event"
 echo "memory: decode --count -j 1 $one KiB, -j 64 $many KiB"
 at_most $((one + 48 * 1024)) "$many" "decode --count -j 64 (-j 1: $one KiB)"
 
+# ... and a reader's per-stream state is per thread: with 24 000 streams
+# (1 MiB of metadata) -j 64 took 226 MB more than -j 1 for decode --count
+# and 398 MB more for stats.  The threads are capped so that their
+# per-stream state stays within 64 MiB in all.
+"$gen" wide 24000 "$tmp/wide.hvl" || exit 1
+for cmd in "decode --count" stats; do
+	# shellcheck disable=SC2086 # the command and its options
+	one=$(rss 0 "$hvlog" $cmd -j 1 "$tmp/wide.hvl") && cp "$tmp/out" "$tmp/one.out" || exit 1
+	# shellcheck disable=SC2086
+	many=$(rss 0 "$hvlog" $cmd -j 64 "$tmp/wide.hvl") || exit 1
+	same "$tmp/one.out" "$tmp/out" "$cmd -j 64 of 24 000 streams prints what -j 1 prints"
+	echo "memory: $cmd of 24 000 streams: -j 1 $one KiB, -j 64 $many KiB"
+	at_most $((one + 80 * 1024)) "$many" "$cmd -j 64 of 24 000 streams (-j 1: $one KiB)"
+done
+
 # 6, 7: convert --from json reads a line of at most 16 MiB, and json-c's
 # tree of it costs some 70 bytes per value: a line of 8 million values
 # took 600 MB.  More than 2^20 values in a line (more than the metadata
