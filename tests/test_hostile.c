@@ -133,6 +133,34 @@ START_TEST(test_writer_config_arrays_not_overread)
 }
 END_TEST
 
+/* The typed emitters (hvlog/events.h) index a stream's predictor slots by
+ * the built-in schema's layout, without looking at the stream's schema:
+ * on a writer of a schema with fewer slots they must still stay inside
+ * what the writer allocated (what they write is then the caller's
+ * mistake, but never a write out of bounds; ASan checks it). */
+START_TEST(test_builtin_emitters_on_a_small_schema)
+{
+	hvlog_schema schema = *hvlog_schema_builtin();
+	hvlog_writer_config cfg = { .schema = &schema, .nstreams = 3 };
+	char path[PATH_MAX];
+	hvlog_writer *w;
+	hvlog_error err;
+
+	/* the built-in schema's first event alone, and its slots */
+	schema.nevents = 1;
+	schema.nslots = schema.events[0].slot + schema.events[0].nparams;
+	tu_path(path, sizeof path, dir, "small.hvl");
+	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_OK);
+	for (uint32_t i = 0; i < 3; i++) {
+		hvlog_stream *st = hvlog_writer_stream(w, i);
+		hvlog_emit_im_msr_read(st, 10, 1, 2, 3);
+		hvlog_emit_sch_profiler_sample(st, 20, 1, 2, 3);
+		hvlog_emit_sch_context_switch(st, 30, 1, 2, 3);
+	}
+	hvlog_writer_close(w, &err);
+}
+END_TEST
+
 /* A metadata block listing no stream: refused at the open, at the
  * metadata's offset, with a message that says why. */
 START_TEST(test_zero_stream_trace_refused)
@@ -611,6 +639,7 @@ static Suite *hostile_suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_writer_zero_streams_list_not_read);
 	tcase_add_loop_test(tc, test_writer_config_arrays_not_overread, 0, 8);
+	tcase_add_test(tc, test_builtin_emitters_on_a_small_schema);
 	tcase_add_test(tc, test_zero_stream_trace_refused);
 	tcase_add_loop_test(tc, test_float_in_metadata, 0, 15);
 	tcase_add_test(tc, test_endless_garbage_not_spooled);

@@ -602,10 +602,16 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 	wire_put32(w->copy + WIRE_CH_META_FP, w->schema_fp);
 	wire_put32(w->copy + WIRE_CH_PAYLOAD_CRC, hvlog_crc32c(0, meta, meta_len));
 	memcpy(w->copy + HVLOG_CHUNK_HEADER_SIZE, meta, meta_len);
+	/* Predictor slots per stream: the schema's, but at least the
+	 * built-in schema's, which the typed emitters of hvlog/events.h
+	 * index without looking at the stream's schema: so that they never
+	 * write past what is allocated on a writer of a smaller schema. */
+	const uint32_t builtin_slots = hvlog_schema_builtin()->nslots;
+	const size_t stride = (size_t)(c.schema->nslots > builtin_slots ? c.schema->nslots : builtin_slots) + SLOT_GAP;
 	w->nstreams = c.nstreams;
 	w->streams = calloc(c.nstreams, sizeof *w->streams);
 	w->bufs = malloc((size_t)c.nstreams * c.chunk_size);
-	w->slots = calloc((size_t)c.nstreams * (c.schema->nslots + SLOT_GAP), sizeof *w->slots);
+	w->slots = calloc((size_t)c.nstreams * stride, sizeof *w->slots);
 	if (!w->streams || !w->bufs || !w->slots) {
 		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory for %u streams of %u bytes",
 				 c.nstreams, c.chunk_size);
@@ -613,7 +619,7 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 	}
 	for (uint32_t i = 0; i < c.nstreams; i++)
 		hvlog_stream_init(&w->streams[i].s, i, c.schema, c.group_mask, w->bufs + (size_t)i * c.chunk_size,
-				  c.chunk_size, w->slots + (size_t)i * (c.schema->nslots + SLOT_GAP), refill, w);
+				  c.chunk_size, w->slots + (size_t)i * stride, refill, w);
 	if (c.nonblocking) {
 		w->nbufs = c.buffers;
 		if (!(w->rings = calloc(c.nstreams, sizeof *w->rings))) {
