@@ -161,6 +161,34 @@ START_TEST(test_builtin_emitters_on_a_small_schema)
 }
 END_TEST
 
+/* hvlog_emit() checks the event it is given against the stream's slots:
+ * slot + nparams in 32 bits wrapped for a slot near 2^32 and let it write
+ * 32 GiB past them. */
+START_TEST(test_emit_foreign_event_slots)
+{
+	hvlog_writer_config cfg = { .nstreams = 1 };
+	hvlog_event ev = hvlog_schema_builtin()->events[0];
+	const uint64_t v[HVLOG_MAX_PARAMS] = { 1 };
+	char path[PATH_MAX];
+	hvlog_writer *w;
+	hvlog_error err;
+
+	tu_path(path, sizeof path, dir, "foreign.hvl");
+	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_OK);
+	ev.nparams = 1;
+	ev.params = hvlog_schema_builtin()->events[0].params;
+	for (uint32_t slot = UINT32_MAX - HVLOG_MAX_PARAMS; slot != 0; slot++) {
+		ev.slot = slot;
+		ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), 5, &ev, v), HVLOG_INVALID);
+	}
+	ev.slot = hvlog_schema_builtin()->nslots;
+	ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), 5, &ev, v), HVLOG_INVALID);
+	ev.slot = hvlog_schema_builtin()->nslots - 1;
+	ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), 5, &ev, v), HVLOG_OK);
+	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
+}
+END_TEST
+
 /* A metadata block listing no stream: refused at the open, at the
  * metadata's offset, with a message that says why. */
 START_TEST(test_zero_stream_trace_refused)
@@ -640,6 +668,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, test_writer_zero_streams_list_not_read);
 	tcase_add_loop_test(tc, test_writer_config_arrays_not_overread, 0, 8);
 	tcase_add_test(tc, test_builtin_emitters_on_a_small_schema);
+	tcase_add_test(tc, test_emit_foreign_event_slots);
 	tcase_add_test(tc, test_zero_stream_trace_refused);
 	tcase_add_loop_test(tc, test_float_in_metadata, 0, 15);
 	tcase_add_test(tc, test_endless_garbage_not_spooled);

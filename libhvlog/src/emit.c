@@ -169,7 +169,7 @@ hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev, con
 	uint8_t *p;
 
 	if (!s || !ev || ev->nparams > HVLOG_MAX_PARAMS || ev->number > HVLOG_MAX_EVENT_NUMBER ||
-	    ev->group >= s->schema->ngroups || ev->slot + ev->nparams > s->nslots ||
+	    ev->group >= s->schema->ngroups || ev->slot > s->nslots || ev->nparams > s->nslots - ev->slot ||
 	    (ev->nparams && ev->params[0].coding == HVLOG_CODING_KEYED))
 		return HVLOG_INVALID;
 	g = &s->schema->groups[ev->group];
