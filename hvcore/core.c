@@ -27,6 +27,7 @@
 
 #include "core.h"
 #include "hvlog/hvlog.h"
+#include "uart.h"
 
 #define TIMER_PERIOD_NS 20000ull        /* HLT with no deadline armed: the core's own timer */
 #define SPIN_NS 1000000ull              /* idling on a host clock: sleep, then poll the last 1 ms */
@@ -58,6 +59,8 @@ struct vp {
 	struct hv_cpuid_leaf cpuid[8];
 	unsigned ncpuid;
 	int irq_held;             /* injected while IF=0, waiting for a window */
+	unsigned irq_pending;     /* requested, not yet delivered: bit per IRQ_* source */
+	struct uart com1;         /* this VP's COM1 (IRQ 4) */
 	/* The RIP of the last exit of each kind, until a report of it: the
 	 * report that follows an instruction the backend stopped on is not
 	 * counted twice (whether it stops may depend on the host: MWAIT under
@@ -204,11 +207,19 @@ static uint32_t pci_read(uint32_t addr)
 	return reg == 0 ? ids[dev] : 0;
 }
 
+/* Interrupt sources, by priority: the higher vector first. */
+enum { IRQ_TIMER, IRQ_COM1, IRQ_NSOURCES };
+static const uint8_t irq_vector[IRQ_NSOURCES] = { HV_TIMER_VECTOR, HV_COM1_VECTOR };
+
 static uint64_t port_read(struct vp *v, uint16_t port)
 {
+	if (port >= HV_PORT_COM1 && port < HV_PORT_COM1 + 8) {
+		uint8_t b;
+		if (uart_read(&v->com1, port - HV_PORT_COM1, &b))
+			v->irq_pending |= 1u << IRQ_COM1;
+		return b;
+	}
 	switch (port) {
-	case HV_PORT_COM1 + 5:
-		return 0x60; /* transmitter empty */
 	case 0x71:
 		return v->cmos_index == 0x0a ? 0x26 : 0;
 	case 0xcfc:
@@ -220,10 +231,15 @@ static uint64_t port_read(struct vp *v, uint16_t port)
 
 static void port_write(struct vp *v, uint16_t port, uint64_t value)
 {
+	if (port >= HV_PORT_COM1 && port < HV_PORT_COM1 + 8) {
+		int sent;
+		if (uart_write(&v->com1, port - HV_PORT_COM1, (uint8_t)value, &sent))
+			v->irq_pending |= 1u << IRQ_COM1;
+		if (sent >= 0)
+			serial_out(v, (uint8_t)sent);
+		return;
+	}
 	switch (port) {
-	case HV_PORT_COM1:
-		serial_out(v, (uint8_t)value);
-		break;
 	case 0x70:
 		v->cmos_index = (uint8_t)value;
 		break;
@@ -368,16 +384,32 @@ static void cpuid_answer(const struct vp *v, uint32_t leaf, uint32_t sub, uint32
 
 /* ---- interrupts and time ------------------------------------------------- */
 
-static void deliver_timer(struct vp *v, int after_window)
+/* Deliver the pending interrupts, the highest vector first, as many as
+ * the backend takes (one per entry: the rest wait for a window, which the
+ * backend asks for).  The event carries the vector the backend injected.
+ * Returns how many went in. */
+static int deliver_irqs(struct vp *v)
 {
 	struct core *c = v->c;
+	int n = 0;
 
-	if (c->be->inject_irq(v->vcpu, HV_TIMER_VECTOR)) {
-		EMIT(v, INTERRUPT, hvlog_emit_im_external_interrupt(v->s, v->now, HV_TIMER_VECTOR));
-		v->irq_held = 0;
-	} else if (!after_window) {
-		v->irq_held = 1;
+	for (int src = IRQ_NSOURCES - 1; src >= 0; src--) {
+		if (!(v->irq_pending >> src & 1))
+			continue;
+		if (!c->be->inject_irq(v->vcpu, irq_vector[src]))
+			break;
+		EMIT(v, INTERRUPT, hvlog_emit_im_external_interrupt(v->s, v->now, irq_vector[src]));
+		v->irq_pending &= ~(1u << src);
+		n++;
 	}
+	v->irq_held = v->irq_pending != 0;
+	return n;
+}
+
+static void deliver_timer(struct vp *v)
+{
+	v->irq_pending |= 1u << IRQ_TIMER;
+	deliver_irqs(v);
 }
 
 /* HLT: idle until the deadline.  A virtual clock jumps there; on a host
@@ -546,6 +578,9 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		break;
 	case HV_EXIT_HLT:
 		EMIT(v, INTERRUPT, hvlog_emit_im_hlt_instruction(v->s, v->now, e->rip));
+		/* an interrupt already waiting ends the halt at once */
+		if (v->irq_pending && deliver_irqs(v))
+			break;
 		/* idle until the guest's deadline, or the core's own timer */
 		if (!v->timer_deadline)
 			v->timer_deadline = v->now + ns_to_ticks(c, TIMER_PERIOD_NS);
@@ -555,7 +590,7 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		 * before the deadline the guest programmed). */
 		if (v->now >= v->timer_deadline) {
 			v->timer_deadline = 0;
-			deliver_timer(v, 0);
+			deliver_timer(v);
 		}
 		break;
 	case HV_EXIT_MSR_READ:
@@ -607,7 +642,7 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		return 1;
 	case HV_EXIT_IRQ_WINDOW:
 		EMIT(v, INTERRUPT, hvlog_emit_im_interrupt_pending(v->s, v->now, e->rip));
-		deliver_timer(v, 1);
+		deliver_irqs(v);
 		break;
 	case HV_EXIT_KICK: /* the timer below; nothing else happened */
 		v->kick_armed = 0;
@@ -618,8 +653,11 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 	/* a timer that came due while the guest ran */
 	if (v->timer_deadline && v->now >= v->timer_deadline && e->kind != HV_EXIT_HLT && !v->irq_held) {
 		v->timer_deadline = 0;
-		deliver_timer(v, 0);
+		deliver_timer(v);
 	}
+	/* a device's request (COM1) during this exit */
+	if (v->irq_pending && !v->irq_held)
+		deliver_irqs(v);
 	arm_kick(v);
 	if (c->virt) {
 		v->resume = v->now + 1 + ns_to_ticks(c, cost_ns);
@@ -927,6 +965,7 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 			v->apic_base = HV_APIC_BASE_DEFAULT | HV_APIC_BASE_ENABLE | HV_APIC_BASE_EXTD |
 				       (i == 0 ? HV_APIC_BASE_BSP : 0);
 			vp_cpuid(v);
+			uart_init(&v->com1, (const uint8_t *)cfg->serial_input, cfg->serial_input ? strlen(cfg->serial_input) : 0);
 			struct hv_vcpu_init init = {
 				.rip = entry, .rsp = G_STACKS + (i + 1) * G_STACK_SIZE, .cr3 = G_PML4,
 				.gdt_base = G_GDT, .rdi = i, .efer = HV_GUEST_EFER, .apic_base = v->apic_base,

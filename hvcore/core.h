@@ -24,6 +24,7 @@ struct hvcore_config {
 	uint64_t flush_interval_ms; /* 0: flush only when chunks fill */
 	unsigned lps;             /* logical processors the VPs share (kvm) */
 	int serial_echo;          /* print guest serial output on stderr */
+	const char *serial_input; /* what each VP's COM1 receives; NULL: nothing */
 	int progress;             /* a progress line on stderr */
 };
 

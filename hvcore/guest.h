@@ -39,6 +39,7 @@
 #define HV_PORT_DONE 0x0ca4        /* OUT: the program finished its work */
 #define HV_MMIO_NIC 0x30000000ull  /* a device register block (MMIO) */
 #define HV_TIMER_VECTOR 0x20
+#define HV_COM1_VECTOR 0x24       /* COM1's IRQ 4, routed as ISA IRQ n to vector 0x20 + n */
 
 enum workload {
 	WL_BOOT, WL_SERIAL, WL_HYPERCALL, WL_IDLE, WL_MM, WL_MIXED, WL_ALL,

@@ -1,12 +1,17 @@
 /*
  * test_hvcore_x86.c - hvcore's shared x86 decoding (hvcore/x86.h: the sim
  * executes with it, kvm matches MMIO exits with it) on the cases that
- * differ by one bit, and the schema's value constants it uses.
+ * differ by one bit, and the schema's value constants it uses; and its
+ * 8250/16550A model (hvcore/uart.c), the register behaviour drivers rely
+ * on: the interrupt identification and its priority, one IRQ edge per
+ * byte sent, OUT2 gating the line, loopback (Linux's probe), the divisor
+ * latch, receiving once DTR is up.
  */
 #include <check.h>
 #include <string.h>
 
 #include "hvlog/hvlog.h"
+#include "uart.h"
 #include "x86.h"
 
 #define BYTES(...) (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ })
@@ -115,6 +120,123 @@ START_TEST(value_constants)
 }
 END_TEST
 
+/* ---- the UART -------------------------------------------------------- */
+
+static uint8_t rd(struct uart *u, unsigned reg, int *rose)
+{
+	uint8_t v;
+	int r = uart_read(u, reg, &v);
+	if (rose)
+		*rose = r;
+	return v;
+}
+
+static int wr(struct uart *u, unsigned reg, uint8_t v)
+{
+	int sent;
+	return uart_write(u, reg, v, &sent);
+}
+
+START_TEST(reset_state)
+{
+	struct uart u;
+	uart_init(&u, NULL, 0);
+	ck_assert_uint_eq(rd(&u, UART_LSR, NULL), 0x60);
+	ck_assert_uint_eq(rd(&u, UART_IIR, NULL), UART_IIR_NONE);
+	ck_assert_uint_eq(rd(&u, UART_IER, NULL), 0);
+	/* the scratch register keeps what is written (the 8250 has none) */
+	wr(&u, UART_SCR, 0xa5);
+	ck_assert_uint_eq(rd(&u, UART_SCR, NULL), 0xa5);
+	/* FIFOs on: IIR's top bits say 16550A */
+	wr(&u, UART_IIR, 0x07);
+	ck_assert_uint_eq(rd(&u, UART_IIR, NULL), 0xc1);
+}
+END_TEST
+
+START_TEST(divisor_latch)
+{
+	struct uart u;
+	int sent;
+	uart_init(&u, NULL, 0);
+	wr(&u, UART_LCR, 0x83);
+	ck_assert_int_eq(uart_write(&u, UART_RBR, 0x0c, &sent), 0);
+	ck_assert_int_eq(sent, -1); /* DLL, not THR: nothing sent */
+	wr(&u, UART_IER, 0x00);
+	ck_assert_uint_eq(rd(&u, UART_RBR, NULL), 0x0c);
+	wr(&u, UART_LCR, 0x03);
+	ck_assert_uint_eq(rd(&u, UART_IER, NULL), 0);
+	uart_write(&u, UART_RBR, 'A', &sent);
+	ck_assert_int_eq(sent, 'A');
+}
+END_TEST
+
+/* THRE: enabling it with THR empty raises the line; reading IIR clears
+ * it; each byte written is a new edge; OUT2 gates the line. */
+START_TEST(thre_edges)
+{
+	struct uart u;
+	int rose;
+	uart_init(&u, NULL, 0);
+	ck_assert_int_eq(wr(&u, UART_IER, UART_IER_THRI), 0); /* no OUT2: no IRQ */
+	ck_assert_uint_eq(rd(&u, UART_IIR, NULL), UART_IIR_THRI);
+	ck_assert_uint_eq(rd(&u, UART_IIR, NULL), UART_IIR_NONE); /* cleared by the read */
+	wr(&u, UART_IER, 0);
+	ck_assert_int_eq(wr(&u, UART_MCR, UART_MCR_OUT2), 0);
+	ck_assert_int_eq(wr(&u, UART_IER, UART_IER_THRI), 1);
+	ck_assert_int_eq(wr(&u, UART_IER, UART_IER_THRI), 0); /* still high: no new edge */
+	rd(&u, UART_IIR, &rose);
+	ck_assert_int_eq(rose, 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(wr(&u, UART_RBR, 'x'), 1);
+	/* disabling the interrupt drops the line; enabling again with THRE: an edge */
+	ck_assert_int_eq(wr(&u, UART_IER, 0), 0);
+	ck_assert_int_eq(wr(&u, UART_IER, UART_IER_THRI), 1);
+}
+END_TEST
+
+/* Receive: nothing before DTR; then data, and its interrupt before THRE. */
+START_TEST(receive)
+{
+	static const uint8_t in[20] = "0123456789abcdefghij";
+	struct uart u;
+	uart_init(&u, in, sizeof in);
+	ck_assert_uint_eq(rd(&u, UART_LSR, NULL) & UART_LSR_DR, 0);
+	wr(&u, UART_IER, UART_IER_RDI | UART_IER_THRI);
+	ck_assert_int_eq(wr(&u, UART_MCR, UART_MCR_OUT2 | 0x01), 1);
+	ck_assert_uint_eq(rd(&u, UART_LSR, NULL), 0x61);
+	ck_assert_uint_eq(rd(&u, UART_IIR, NULL), UART_IIR_RDI);
+	for (unsigned i = 0; i < sizeof in; i++) {
+		ck_assert_uint_eq(rd(&u, UART_LSR, NULL) & UART_LSR_DR, 1);
+		ck_assert_uint_eq(rd(&u, UART_RBR, NULL), in[i]); /* the FIFO refills from the input */
+	}
+	ck_assert_uint_eq(rd(&u, UART_LSR, NULL) & UART_LSR_DR, 0);
+	ck_assert_uint_eq(rd(&u, UART_IIR, NULL), UART_IIR_THRI);
+}
+END_TEST
+
+/* Loopback: MCR's outputs read back in MSR (Linux writes 0x1a and wants
+ * 0x90 in MSR's top nibble), THR goes to RBR, no IRQ, overrun past the
+ * FIFO. */
+START_TEST(loopback)
+{
+	struct uart u;
+	int sent;
+	uart_init(&u, NULL, 0);
+	ck_assert_uint_eq(rd(&u, UART_MSR, NULL), 0xb0);
+	wr(&u, UART_MCR, UART_MCR_LOOP | 0x0a);
+	ck_assert_uint_eq(rd(&u, UART_MSR, NULL) & 0xf0, 0x90);
+	wr(&u, UART_IER, UART_IER_RDI);
+	ck_assert_int_eq(uart_write(&u, UART_RBR, 'L', &sent), 0);
+	ck_assert_int_eq(sent, -1);
+	ck_assert_uint_eq(rd(&u, UART_IIR, NULL), UART_IIR_RDI);
+	ck_assert_uint_eq(rd(&u, UART_RBR, NULL), 'L');
+	for (int i = 0; i <= UART_FIFO; i++)
+		wr(&u, UART_RBR, (uint8_t)i);
+	ck_assert_uint_eq(rd(&u, UART_LSR, NULL), 0x63);
+	ck_assert_uint_eq(rd(&u, UART_LSR, NULL), 0x61); /* the overrun is reported once */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hvcore_x86");
@@ -122,6 +244,13 @@ int main(void)
 	tcase_add_test(tc, prefix_scan);
 	tcase_add_test(tc, modrm_forms);
 	tcase_add_test(tc, value_constants);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("uart");
+	tcase_add_test(tc, reset_state);
+	tcase_add_test(tc, divisor_latch);
+	tcase_add_test(tc, thre_edges);
+	tcase_add_test(tc, receive);
+	tcase_add_test(tc, loopback);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
