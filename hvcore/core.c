@@ -87,6 +87,7 @@ struct vp {
 struct partition {
 	uint64_t id;
 	uint8_t *mem;
+	uint64_t mem_size;
 	struct hv_vm *vm;
 	uint64_t tsc_offset, ref_offset;
 	unsigned nvps;
@@ -122,6 +123,7 @@ struct core {
 	atomic_int stop;
 	uint64_t event_limit;
 	uint64_t deadline_ns;      /* host CLOCK_MONOTONIC stop time; 0: none */
+	uint64_t end_ticks;        /* host clock: the same in trace ticks (the VPs' last kick); 0: none */
 	uint64_t flush_ticks;
 	/* scheduler */
 	pthread_mutex_t lock;
@@ -442,11 +444,16 @@ static uint64_t idle_until(struct vp *v, uint64_t deadline)
 }
 
 /* Keep the backend's kick on the armed deadline, so that a guest that runs
- * without exiting still gets its timer. */
+ * without exiting still gets its timer; and, on a host clock, on the end
+ * of the run (--duration), so that it still stops (a kernel decompressing
+ * itself runs for seconds without an exit). */
 static void arm_kick(struct vp *v)
 {
 	struct core *c = v->c;
 	uint64_t want = v->irq_held ? 0 : v->timer_deadline;
+
+	if (c->end_ticks && (!want || c->end_ticks < want))
+		want = c->end_ticks;
 
 	if (want == v->kick_armed)
 		return;
@@ -681,6 +688,7 @@ static void switch_in(struct vp *v)
 	} else {
 		v->now = c->be->now();
 	}
+	arm_kick(v);
 	EMIT(v, SCHEDULER, hvlog_emit_sch_context_switch(v->s, v->now, v->p->id, v->thread_id, v->p->tsc_offset));
 }
 
@@ -789,7 +797,8 @@ static void *vp_thread(void *arg)
 				v->last_flush = v->now;
 			}
 			check_limits(v);
-			if (atomic_load(&c->stop) || (c->deadline_ns && (v->exits & 255) == 0 && mono_ns() >= c->deadline_ns)) {
+			if (atomic_load(&c->stop) ||
+			    (c->deadline_ns && ((v->exits & 255) == 0 || e.kind == HV_EXIT_KICK) && mono_ns() >= c->deadline_ns)) {
 				atomic_store(&c->stop, 1);
 				finished = 1;
 			}
@@ -930,6 +939,7 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 	for (unsigned pi = 0; pi < c->nparts; pi++) {
 		struct partition *p = &c->parts[pi];
 		uint64_t entry;
+		struct linux_entry lx = { 0 };
 
 		p->id = pi + 1;
 		pthread_mutex_init(&p->msr_lock, NULL);
@@ -939,15 +949,23 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 		 * both backends apply what is set here. */
 		p->tsc_offset = 0;
 		p->ref_offset = (uint64_t)(pi + 1) * 10000000ull;
-		p->mem = mmap(NULL, G_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p->mem_size = cfg->kernel ? cfg->kernel->mem_size : G_MEM_SIZE;
+		p->mem = mmap(NULL, p->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p->mem == MAP_FAILED) {
 			p->mem = NULL;
 			return snprintf(err, errlen, "guest memory: %s", strerror(errno)), -1;
 		}
-		entry = guest_build(p->mem, cfg->workload, iterations);
+		if (cfg->kernel) { /* the kernel's boot protocol, not a program of ours */
+			guest_tables(p->mem);
+			if (linux_load(cfg->kernel, p->mem, &lx, err, errlen) != 0)
+				return -1;
+			entry = lx.rip;
+		} else {
+			entry = guest_build(p->mem, cfg->workload, iterations);
+		}
 		if (!entry)
 			return snprintf(err, errlen, "the %s guest program does not fit", workload_names[cfg->workload]), -1;
-		if (c->be->vm_create(&p->vm, p->mem, G_MEM_SIZE, err, errlen) != 0)
+		if (c->be->vm_create(&p->vm, p->mem, p->mem_size, err, errlen) != 0)
 			return -1;
 		p->vps = calloc(vps, sizeof *p->vps);
 		p->refused = calloc(cfg->vps + 1, sizeof *p->refused);
@@ -971,6 +989,14 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 				.gdt_base = G_GDT, .rdi = i, .efer = HV_GUEST_EFER, .apic_base = v->apic_base,
 				.tsc_offset = p->tsc_offset, .cpuid = v->cpuid, .ncpuid = v->ncpuid,
 			};
+			if (cfg->kernel) {
+				init.rsp = lx.rsp;
+				init.rsi = lx.rsi;
+				init.gdt_base = lx.gdt_base;
+				init.gdt_limit = lx.gdt_limit;
+				init.cs = lx.cs;
+				init.ds = lx.ds;
+			}
 			if (c->be->vcpu_create(p->vm, i, &init, &v->vcpu, err, errlen) != 0) {
 				/* the backend could not: that VP's creation failed, the others run */
 				int e = errno;
@@ -1056,7 +1082,7 @@ static void destroy_machine(struct core *c)
 		if (p->vm)
 			c->be->vm_destroy(p->vm);
 		if (p->mem)
-			munmap(p->mem, G_MEM_SIZE);
+			munmap(p->mem, p->mem_size);
 		free(p->vps);
 		free(p->refused);
 		pthread_mutex_destroy(&p->msr_lock);
@@ -1113,8 +1139,11 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 		c.all[i]->next_profile = 0;
 
 	t0 = mono_ns();
-	if (cfg->duration > 0)
+	if (cfg->duration > 0) {
 		c.deadline_ns = t0 + (uint64_t)(cfg->duration * 1e9);
+		if (!c.virt)
+			c.end_ticks = c.be->now() + ns_to_ticks(&c, (uint64_t)(cfg->duration * 1e9));
+	}
 	if (c.virt && c.nvps)
 		c.current = (int)(rng_next(&c.rng) % c.nvps);
 	for (unsigned i = 0; i < c.nvps; i++) {

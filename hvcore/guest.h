@@ -44,6 +44,7 @@
 enum workload {
 	WL_BOOT, WL_SERIAL, WL_HYPERCALL, WL_IDLE, WL_MM, WL_MIXED, WL_ALL,
 	WL_C,       /* cguest.c, compiled: not assembled here */
+	WL_LINUX,   /* a Linux kernel (--kernel, linux.c): not built here */
 	WL_COUNT
 };
 
@@ -53,6 +54,10 @@ extern const char *const workload_names[WL_COUNT];
  * (G_MEM_SIZE bytes); returns the entry point, or 0 if the program does not
  * fit.  `iterations` bounds the main loop (0: forever). */
 uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations);
+
+/* Write the page tables (the identity-mapped first GiB at G_PML4) and the
+ * GDT at G_GDT: what every guest starts with. */
+void guest_tables(uint8_t *mem);
 
 /* Write the hypercall page at gpa (when the guest enables it). */
 void guest_hypercall_page(uint8_t *mem, uint64_t gpa);

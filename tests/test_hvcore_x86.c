@@ -5,12 +5,16 @@
  * 8250/16550A model (hvcore/uart.c), the register behaviour drivers rely
  * on: the interrupt identification and its priority, one IRQ edge per
  * byte sent, OUT2 gating the line, loopback (Linux's probe), the divisor
- * latch, receiving once DTR is up.
+ * latch, receiving once DTR is up; and its Linux loader (hvcore/linux.c)
+ * on synthetic bzImages: the setup header parsed, each bad field
+ * rejected with its offset, the zero page the kernel finds.
  */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hvlog/hvlog.h"
+#include "linux.h"
 #include "uart.h"
 #include "x86.h"
 
@@ -237,6 +241,167 @@ START_TEST(loopback)
 }
 END_TEST
 
+/* ---- the Linux loader -------------------------------------------------- */
+
+#define IMG_SETUP_SECTS 3
+#define IMG_KERNEL 4096
+#define IMG_SIZE ((IMG_SETUP_SECTS + 1) * 512 + IMG_KERNEL)
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> 8 * i);
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* A synthetic bzImage of boot protocol 2.15: a 4 KiB "kernel" of 0xcc
+ * bytes after 3 setup sectors; each test spoils one field. */
+static void image(uint8_t *img)
+{
+	memset(img, 0, IMG_SIZE);
+	img[0x1f1] = IMG_SETUP_SECTS;
+	put_le(img + 0x1f4, IMG_KERNEL / 16, 4);
+	put_le(img + 0x1fe, 0xaa55, 2);
+	img[0x200] = 0xeb;
+	img[0x201] = 0x6a; /* the header ends at 0x26c */
+	memcpy(img + 0x202, "HdrS", 4);
+	put_le(img + 0x206, 0x020f, 2);
+	img[0x211] = 0x01;                         /* LOADED_HIGH */
+	put_le(img + 0x22c, 0x7fffffff, 4);        /* initrd_addr_max */
+	put_le(img + 0x230, 0x200000, 4);          /* kernel_alignment */
+	img[0x234] = 1;                            /* relocatable */
+	put_le(img + 0x236, 0x7f, 2);              /* xloadflags: XLF_KERNEL_64... */
+	put_le(img + 0x238, 2047, 4);              /* cmdline_size */
+	put_le(img + 0x258, 0x1000000, 8);         /* pref_address */
+	put_le(img + 0x260, 0x100000, 4);          /* init_size */
+	memset(img + (IMG_SETUP_SECTS + 1) * 512, 0xcc, IMG_KERNEL);
+}
+
+/* The message for `img` cut to `n` bytes, "" if it parses. */
+static const char *parse_error(const uint8_t *img, size_t n)
+{
+	static char err[256];
+	struct linux_setup s;
+	if (linux_parse(img, n, &s, err, sizeof err) == 0)
+		return "";
+	return err;
+}
+
+START_TEST(linux_header)
+{
+	static uint8_t img[IMG_SIZE];
+	struct linux_setup s;
+	char err[256];
+
+	image(img);
+	ck_assert_int_eq(linux_parse(img, IMG_SIZE, &s, err, sizeof err), 0);
+	ck_assert_uint_eq(s.version, 0x020f);
+	ck_assert_uint_eq(s.kernel_offset, 2048);
+	ck_assert_uint_eq(s.kernel_size, IMG_KERNEL);
+	ck_assert_uint_eq(s.header_end, 0x26c);
+	ck_assert_uint_eq(s.pref_address, 0x1000000);
+	ck_assert_uint_eq(s.init_size, 0x100000);
+	ck_assert_uint_eq(s.cmdline_size, 2047);
+	/* setup_sects 0 means 4 (one sector more: 512 bytes less kernel) */
+	img[0x1f1] = 0;
+	put_le(img + 0x1f4, (IMG_KERNEL - 512) / 16, 4);
+	ck_assert_int_eq(linux_parse(img, IMG_SIZE, &s, err, sizeof err), 0);
+	ck_assert_uint_eq(s.kernel_offset, 2560);
+}
+END_TEST
+
+/* Every check names the offset of the field at fault. */
+START_TEST(linux_rejects)
+{
+	static uint8_t img[IMG_SIZE];
+	static const struct {
+		unsigned off, len;
+		uint64_t value;
+		const char *msg;
+	} bad[] = {
+		{ 0x1fe, 2, 0x1234, "offset 0x1fe: boot flag 0x1234, not 0xaa55: not a bzImage" },
+		{ 0x202, 4, 0x53726447, "offset 0x202: no \"HdrS\" signature" },
+		{ 0x206, 2, 0x020b, "offset 0x206: boot protocol 2.11; the 64-bit entry needs 2.12 or later" },
+		{ 0x201, 1, 0x10, "offset 0x201: the setup header ends at 0x212" },
+		{ 0x1f1, 1, 40, "offset 0x1f1: 40 setup sectors (20992 bytes) leave nothing" },
+		{ 0x1f4, 4, IMG_KERNEL / 16 + 1, "offset 0x1f4: syssize 0x101 (4112 bytes of kernel) does not fit the 4096 bytes" },
+		{ 0x1f4, 4, 0, "offset 0x1f4: syssize 0 " },
+		{ 0x211, 1, 0x80, "offset 0x211: loadflags 0x80 without LOADED_HIGH: a zImage" },
+		{ 0x236, 2, 0x7e, "offset 0x236: xloadflags 0x7e without XLF_KERNEL_64" },
+		{ 0x230, 4, 0x300000, "offset 0x230: kernel_alignment 0x300000 is not a power of two" },
+		{ 0x258, 8, 0x80000, "offset 0x258: pref_address 0x80000 is below 1 MiB" },
+		{ 0x260, 4, 0x800, "offset 0x260: init_size 0x800 is smaller than the 4096-byte kernel" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		image(img);
+		put_le(img + bad[i].off, bad[i].value, (int)bad[i].len);
+		const char *e = parse_error(img, IMG_SIZE);
+		ck_assert_msg(strstr(e, bad[i].msg) == e, "case %zu: \"%s\", want \"%s...\"", i, e, bad[i].msg);
+	}
+	image(img);
+	ck_assert_ptr_nonnull(strstr(parse_error(img, 0x263), "too short for a bzImage"));
+	ck_assert_str_eq(parse_error(img, IMG_SIZE), "");
+	/* a non-relocatable kernel must sit at an aligned address */
+	img[0x234] = 0;
+	put_le(img + 0x258, 0x1100000, 8);
+	ck_assert_ptr_nonnull(strstr(parse_error(img, IMG_SIZE), "offset 0x258: pref_address 0x1100000 is not aligned"));
+}
+END_TEST
+
+/* What the kernel finds: itself at pref_address, the zero page with the
+ * setup header and the loader's fields, e820, the command line, the
+ * initrd at the top, the entry and the boot GDT. */
+START_TEST(linux_zero_page)
+{
+	static uint8_t img[IMG_SIZE];
+	static uint8_t initrd[5000];
+	const uint64_t mem_size = 64ull << 20;
+	uint8_t *mem = calloc(1, mem_size);
+	struct linux_boot b = { 0 };
+	struct linux_entry e;
+	char err[256];
+
+	image(img);
+	memset(initrd, 0x5a, sizeof initrd);
+	b = (struct linux_boot){ .kernel = img, .kernel_len = IMG_SIZE, .initrd = initrd, .initrd_len = sizeof initrd,
+				 .kernel_path = "img", .cmdline = "console=ttyS0", .mem_size = mem_size };
+	ck_assert_int_eq(linux_parse(img, IMG_SIZE, &b.setup, err, sizeof err), 0);
+	ck_assert_int_eq(linux_load(&b, mem, &e, err, sizeof err), 0);
+	ck_assert_uint_eq(e.rip, 0x1000200);
+	ck_assert_uint_eq(e.cs, 0x10);
+	ck_assert_uint_eq(e.ds, 0x18);
+	ck_assert_uint_eq(get_le(mem + e.gdt_base + 0x10, 8), 0x00af9a000000ffffull);
+	ck_assert_uint_eq(get_le(mem + e.gdt_base + 0x18, 8), 0x00cf92000000ffffull);
+	ck_assert_uint_eq(mem[0x1000000], 0xcc);
+	ck_assert_uint_eq(mem[0x1000000 + IMG_KERNEL - 1], 0xcc);
+	ck_assert_uint_eq(mem[0x1000000 + IMG_KERNEL], 0);
+	const uint8_t *bp = mem + e.rsi;
+	ck_assert_int_eq(memcmp(bp + 0x202, "HdrS", 4), 0);
+	ck_assert_uint_eq(get_le(bp + 0x260, 4), 0x100000);
+	ck_assert_uint_eq(bp[0x210], 0xff);
+	ck_assert_str_eq((const char *)mem + get_le(bp + 0x228, 4), "console=ttyS0");
+	ck_assert_uint_eq(get_le(bp + 0x21c, 4), sizeof initrd);
+	uint64_t rd = get_le(bp + 0x218, 4);
+	ck_assert_uint_eq(rd % 4096, 0);
+	ck_assert_uint_ge(rd, 0x1000000 + 0x100000);
+	ck_assert_uint_le(rd + sizeof initrd, mem_size);
+	ck_assert_int_eq(memcmp(mem + rd, initrd, sizeof initrd), 0);
+	ck_assert_uint_eq(bp[0x1e8], 3);
+	ck_assert_uint_eq(get_le(bp + 0x2d0 + 40, 8), 0x100000);              /* entry 2: RAM from 1 MiB */
+	ck_assert_uint_eq(get_le(bp + 0x2d0 + 48, 8), mem_size - 0x100000);
+	ck_assert_uint_eq(get_le(bp + 0x2d0 + 56, 4), 1);
+	ck_assert_uint_eq(get_le(bp + 0x2d0 + 36, 4), 2);                     /* the legacy hole is reserved */
+	free(mem);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hvcore_x86");
@@ -251,6 +416,11 @@ int main(void)
 	tcase_add_test(tc, thre_edges);
 	tcase_add_test(tc, receive);
 	tcase_add_test(tc, loopback);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("linux");
+	tcase_add_test(tc, linux_header);
+	tcase_add_test(tc, linux_rejects);
+	tcase_add_test(tc, linux_zero_page);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
