@@ -166,17 +166,11 @@ if [ -n "$eio_shim" ]; then
 fi
 
 # The trace carries the same table in its metadata (props
-# hvcore.provenance.SYMBOL, the sim column for a sim trace), with its backend.
-"$hvlog" info --format json "$tmp/a.bin" |
-	jq -r '.props | to_entries[] | select(.key | startswith("hvcore.provenance.")) | "| `\(.key[18:])` | \(.value) |"' |
-	sort > "$tmp/prov-meta.txt"
-sed -n 's/^\(| `HV_TR_[^`]*` | [^|]* |\).*/\1/p' "$tmp/prov.md" | sort > "$tmp/prov-sim.txt"
-if [ -s "$tmp/prov-meta.txt" ] && cmp -s "$tmp/prov-meta.txt" "$tmp/prov-sim.txt"; then ok; else
-	bad "the trace's provenance props differ from hvcore --provenance's sim column:"
-	diff "$tmp/prov-sim.txt" "$tmp/prov-meta.txt" | head
-fi
-[ "$("$hvlog" info --format json "$tmp/a.bin" | jq -r '.props["hvcore.backend"] + "/" + .props["hvcore.workload"]')" = sim/mixed ] &&
-	ok || bad "the trace's props do not name its backend and workload"
+# hvcore.provenance.SYMBOL, the sim column for a sim trace), with its
+# backend, for every workload; and every event in a trace has its entry.
+provenance_props "$tmp/a.bin" sim mixed
+provenance_props "$tmp/all.bin" sim all
+provenance_props "$tmp/c.bin" sim c
 
 # Bad command lines.
 "$hvcore" --workload nope 2> /dev/null; [ $? -eq 2 ] && ok || bad "unknown workload is not a usage error"

@@ -117,3 +117,27 @@ com1_irq() {
 		[ "$rx" = "$want" ] && [ "$rxint" -ge 1 ] && ok || bad "$what: the guest received $rx after $rxint receive interrupts (sent $want)"
 	done < "$tmp/com1.txt"
 }
+
+# provenance_props TRACE BACKEND WORKLOAD: the trace's metadata says where
+# each event comes from (props hvcore.provenance.SYMBOL) as the BACKEND
+# column of docs/HVCORE.md's table does (which tests/hvcore.sh also
+# compares with `hvcore --provenance`); every event the trace holds has
+# its entry; hvcore.backend and hvcore.workload name the run.
+provenance_props() {
+	f=$1 be=$2 wl=$3
+	col=$([ "$be" = sim ] && echo 2 || echo 3)
+	"$hvlog" info --format json "$f" > "$tmp/info.json"
+	jq -r '.props | to_entries[] | select(.key | startswith("hvcore.provenance.")) | "\(.key[18:]) \(.value)"' \
+		< "$tmp/info.json" | sort > "$tmp/prov-meta.txt"
+	sed -n '/^<!-- provenance:/,/^<!-- end of provenance/p' "$here/../docs/HVCORE.md" | awk -F' [|] ' -v c="$col" '/^[|] `HV_TR_/ { e = $1; gsub(/[|` ]/, "", e); print e, $c }' |
+		sort > "$tmp/prov-col.txt"
+	if [ -s "$tmp/prov-meta.txt" ] && cmp -s "$tmp/prov-meta.txt" "$tmp/prov-col.txt"; then ok; else
+		bad "$f: the trace's provenance props differ from docs/HVCORE.md's $be column:"
+		diff "$tmp/prov-col.txt" "$tmp/prov-meta.txt" | head
+	fi
+	"$hvlog" decode --format json "$f" | jq -r 'select(.type == "event") | .event' | sort -u > "$tmp/prov-seen.txt"
+	missing=$(cut -d' ' -f1 "$tmp/prov-meta.txt" | comm -13 - "$tmp/prov-seen.txt")
+	[ -z "$missing" ] && ok || bad "$f: events without a provenance prop: $missing"
+	[ "$(jq -r '.props["hvcore.backend"] + "/" + .props["hvcore.workload"]' < "$tmp/info.json")" = "$be/$wl" ] &&
+		ok || bad "$f: the trace's props do not name its backend and workload ($be/$wl)"
+}

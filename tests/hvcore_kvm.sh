@@ -68,6 +68,12 @@ done
 com1_irq "$tmp/ck.jsonl" "kvm -w c" "ping
 "
 
+# A kvm trace's metadata says where each event comes from as the table's
+# kvm column does (docs/HVCORE.md), for `all` and for `c` (COM1's
+# interrupts: the external-interrupt event, made by the core).
+provenance_props "$tmp/kvm.bin" kvm all
+provenance_props "$tmp/ck.bin" kvm c
+
 # What the guest saw under KVM (CPUID from KVM itself, EFER and APIC_BASE
 # from the vCPU's state) equals what the trace says.
 "$hvlog" decode --format json "$tmp/kvm.bin" > "$tmp/kvm.jsonl"

@@ -8,10 +8,12 @@
 #       77 (skipped, with the reason) without a kernel or without kvm
 set -u
 hvcore=$1 hvlog=$2 mode=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$here/hvcore_checks.sh"
 
 # expect STATUS MESSAGE WHAT ARGS...: hvcore exits with STATUS and says MESSAGE
 expect() {
@@ -71,6 +73,7 @@ if [ "$mode" = boot ]; then
 	n=$(wc -l < "$tmp/exits.txt")
 	outside=$(grep ' outside$' "$tmp/exits.txt" | head -3)
 	[ "$n" -ge 1 ] && [ -z "$outside" ] && ok || bad "the kernel's exits ($n) are not all from [$pref, $((pref + init))): $outside"
+	provenance_props "$tmp/k.bin" kvm linux
 	com1=$(grep -c 'IO_PORT_[A-Z]* 0x3f[89a-f]$' "$tmp/exits.txt")
 	text=$(grep -c '^\[p1/vp0\] ' "$tmp/err")
 	echo "kvm --kernel $kernel -d $secs: $n exits, $com1 on COM1's registers, $text lines of serial text; the first:"
