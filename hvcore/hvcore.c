@@ -47,7 +47,7 @@ static const struct argp_option options[] = {
 	{ "flush-interval", OPT_FLUSH, "MS", 0, "flush each stream at least this often, in trace time (default 100; 0: only full chunks)", 0 },
 	{ "lps", OPT_LPS, "N", 0, "logical processors the VPs share (kvm; default: online CPUs)", 0 },
 	{ "serial", OPT_SERIAL, 0, 0, "print what the guests write to COM1 on standard error (default for the serial workload)", 0 },
-	{ "serial-input", OPT_SERIAL_INPUT, "TEXT", 0, "what each VP's COM1 receives, all there from the start of the run", 0 },
+	{ "serial-input", OPT_SERIAL_INPUT, "TEXT", 0, "what each VP's COM1 receives (it arrives once the guest raises DTR)", 0 },
 	{ "kernel", OPT_KERNEL, "BZIMAGE", 0, "boot this Linux kernel on one VP (the linux workload; kvm)", 0 },
 	{ "initrd", OPT_INITRD, "FILE", 0, "with --kernel: its initial RAM disk", 0 },
 	{ "cmdline", OPT_CMDLINE, "TEXT", 0, "with --kernel: its command line (default: " LINUX_DEFAULT_CMDLINE ")", 0 },
