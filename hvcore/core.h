@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "guest.h"
+#include "linux.h"
 
 struct hvcore_config {
 	const struct hv_backend *backend;
@@ -24,6 +25,8 @@ struct hvcore_config {
 	uint64_t flush_interval_ms; /* 0: flush only when chunks fill */
 	unsigned lps;             /* logical processors the VPs share (kvm) */
 	int serial_echo;          /* print guest serial output on stderr */
+	const char *serial_input; /* what each VP's COM1 receives; NULL: nothing */
+	const struct linux_boot *kernel; /* the linux workload: the kernel to boot (one VP) */
 	int progress;             /* a progress line on stderr */
 };
 
