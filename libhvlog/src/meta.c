@@ -47,58 +47,130 @@ static cbor_item_t *str(const char *s)
 	return cbor_build_string(s ? s : "");
 }
 
+/* The schema map, built through hvlog_meta_walk (the walk the meta item
+ * of the JSON and CBOR formatters and `hvlog events` take): each list's
+ * entries go into its array, each value table's values and each event's
+ * parameters into the entry's own. */
+struct enc {
+	const hvlog_schema *s;
+	cbor_item_t *m, *list, *entry, *sub;
+	bool ok;
+};
+
+static void enc_list(void *ctx, unsigned list, uint32_t n)
+{
+	struct enc *e = ctx;
+	(void)list;
+	e->ok = e->ok && (e->list = cbor_new_definite_array(n));
+}
+
+static void enc_list_end(void *ctx, unsigned list)
+{
+	struct enc *e = ctx;
+	const char *key = list == HVLOG_LIST_GROUPS ? "groups" : list == HVLOG_LIST_VALTABS ? "valtabs" : "events";
+
+	e->ok = put(e->m, key, e->list) && e->ok;
+	e->list = NULL;
+}
+
+static void enc_group(void *ctx, uint32_t i, const hvlog_group *g)
+{
+	struct enc *e = ctx;
+	cbor_item_t *gm = e->ok ? cbor_new_definite_map(3) : NULL;
+	(void)i;
+	e->ok = gm && put(gm, "alias", str(g->alias)) && put(gm, "name", str(g->name)) &&
+		put(gm, "mask", cbor_build_uint64(g->mask));
+	e->ok = push(e->list, gm) && e->ok;
+}
+
+/* An entry with a sub-array (a table's values, an event's params): the
+ * entry map is begun here and ends in enc_entry_end. */
+static void enc_entry(struct enc *e, size_t pairs, size_t n)
+{
+	e->entry = e->ok ? cbor_new_definite_map(pairs) : NULL;
+	e->sub = e->ok ? cbor_new_definite_array(n) : NULL;
+	e->ok = e->entry && e->sub;
+}
+
+static void enc_entry_end(struct enc *e, const char *key)
+{
+	if (e->sub)
+		e->ok = put(e->entry, key, e->sub) && e->ok;
+	if (e->entry)
+		e->ok = push(e->list, e->entry) && e->ok;
+	e->entry = e->sub = NULL;
+}
+
+static void enc_valtab(void *ctx, uint32_t i, const hvlog_valtab *t)
+{
+	struct enc *e = ctx;
+	(void)i;
+	enc_entry(e, 2, t->nvalues);
+	e->ok = e->ok && put(e->entry, "alias", str(t->alias));
+}
+
+static void enc_value(void *ctx, const hvlog_valtab *t, const hvlog_value_name *v)
+{
+	struct enc *e = ctx;
+	cbor_item_t *pair = e->ok ? cbor_new_definite_array(2) : NULL;
+	(void)t;
+	e->ok = pair && push(pair, cbor_build_uint64(v->value)) && push(pair, str(v->name));
+	e->ok = push(e->sub, pair) && e->ok;
+}
+
+static void enc_valtab_end(void *ctx, const hvlog_valtab *t)
+{
+	(void)t;
+	enc_entry_end(ctx, "values");
+}
+
+static void enc_event(void *ctx, uint32_t i, const hvlog_event *ev)
+{
+	struct enc *e = ctx;
+	(void)i;
+	enc_entry(e, 5, ev->nparams);
+	e->ok = e->ok && put(e->entry, "number", cbor_build_uint32(ev->number)) &&
+		put(e->entry, "symbol", str(ev->symbol)) && put(e->entry, "description", str(ev->description)) &&
+		put(e->entry, "group", cbor_build_uint32(ev->group));
+}
+
+static void enc_param(void *ctx, const hvlog_event *ev, uint32_t i, const hvlog_param *p)
+{
+	struct enc *e = ctx;
+	cbor_item_t *pm = e->ok ? cbor_new_definite_map(5u + (p->values != NULL) + (p->role != HVLOG_ROLE_NONE))
+				: NULL;
+	(void)ev;
+	(void)i;
+	e->ok = pm && put(pm, "key", str(p->key)) && put(pm, "name", str(p->name)) &&
+		put(pm, "type", str(hvlog_type_name(p->type))) &&
+		put(pm, "display", str(hvlog_display_name(p->display))) &&
+		put(pm, "coding", str(hvlog_coding_name(p->coding))) &&
+		(!p->values || put(pm, "values", cbor_build_uint32((uint32_t)(p->values - e->s->valtabs)))) &&
+		(p->role == HVLOG_ROLE_NONE || put(pm, "role", str(hvlog_role_name(p->role))));
+	e->ok = push(e->sub, pm) && e->ok;
+}
+
+static void enc_event_end(void *ctx, const hvlog_event *ev)
+{
+	(void)ev;
+	enc_entry_end(ctx, "params");
+}
+
+static const hvlog_meta_visitor enc_visitor = {
+	.list = enc_list, .list_end = enc_list_end, .group = enc_group, .valtab = enc_valtab,
+	.value = enc_value, .valtab_end = enc_valtab_end, .event = enc_event, .param = enc_param,
+	.event_end = enc_event_end,
+};
+
 static cbor_item_t *encode_schema(const hvlog_schema *s)
 {
-	cbor_item_t *m = cbor_new_definite_map(5);
-	cbor_item_t *groups = cbor_new_definite_array(s->ngroups);
-	cbor_item_t *valtabs = cbor_new_definite_array(s->nvaltabs);
-	cbor_item_t *events = cbor_new_definite_array(s->nevents);
-	bool ok = m && groups && valtabs && events;
+	struct enc e = { s, cbor_new_definite_map(5), NULL, NULL, NULL, false };
 
-	for (uint32_t i = 0; ok && i < s->ngroups; i++) {
-		cbor_item_t *g = cbor_new_definite_map(3);
-		ok = g && put(g, "alias", str(s->groups[i].alias)) && put(g, "name", str(s->groups[i].name)) &&
-		     put(g, "mask", cbor_build_uint64(s->groups[i].mask));
-		ok = push(groups, g) && ok;
-	}
-	for (uint32_t i = 0; ok && i < s->nvaltabs; i++) {
-		const hvlog_valtab *t = &s->valtabs[i];
-		cbor_item_t *vt = cbor_new_definite_map(2), *vals = cbor_new_definite_array(t->nvalues);
-		for (uint32_t j = 0; ok && vals && j < t->nvalues; j++) {
-			cbor_item_t *pair = cbor_new_definite_array(2);
-			ok = pair && push(pair, cbor_build_uint64(t->values[j].value)) &&
-			     push(pair, str(t->values[j].name));
-			ok = push(vals, pair) && ok;
-		}
-		ok = vt && put(vt, "alias", str(t->alias)) && put(vt, "values", vals) && ok;
-		ok = push(valtabs, vt) && ok;
-	}
-	for (uint32_t i = 0; ok && i < s->nevents; i++) {
-		const hvlog_event *e = &s->events[i];
-		cbor_item_t *em = cbor_new_definite_map(5), *ps = cbor_new_definite_array(e->nparams);
-		for (uint32_t j = 0; ok && ps && j < e->nparams; j++) {
-			const hvlog_param *p = &e->params[j];
-			cbor_item_t *pm = cbor_new_definite_map(5u + (p->values != NULL) + (p->role != HVLOG_ROLE_NONE));
-			ok = pm && put(pm, "key", str(p->key)) && put(pm, "name", str(p->name)) &&
-			     put(pm, "type", str(hvlog_type_name(p->type))) &&
-			     put(pm, "display", str(hvlog_display_name(p->display))) &&
-			     put(pm, "coding", str(hvlog_coding_name(p->coding))) &&
-			     (!p->values || put(pm, "values", cbor_build_uint32((uint32_t)(p->values - s->valtabs)))) &&
-			     (p->role == HVLOG_ROLE_NONE || put(pm, "role", str(hvlog_role_name(p->role))));
-			ok = push(ps, pm) && ok;
-		}
-		ok = em && put(em, "number", cbor_build_uint32(e->number)) && put(em, "symbol", str(e->symbol)) &&
-		     put(em, "description", str(e->description)) && put(em, "group", cbor_build_uint32(e->group)) &&
-		     put(em, "params", ps) && ok;
-		ok = push(events, em) && ok;
-	}
-	ok = ok && put(m, "name", str(s->name)) && put(m, "version", cbor_build_uint32(s->version));
-	ok = put(m, "groups", groups) && ok;
-	ok = put(m, "valtabs", valtabs) && ok;
-	ok = put(m, "events", events) && ok;
-	if (!ok && m)
-		cbor_decref(&m);
-	return ok ? m : NULL;
+	e.ok = e.m && put(e.m, "name", str(s->name)) && put(e.m, "version", cbor_build_uint32(s->version));
+	hvlog_meta_walk(NULL, s, HVLOG_LIST_GROUPS | HVLOG_LIST_VALTABS | HVLOG_LIST_EVENTS, &enc_visitor, &e);
+	if (!e.ok && e.m)
+		cbor_decref(&e.m);
+	return e.ok ? e.m : NULL;
 }
 
 hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t *len)
