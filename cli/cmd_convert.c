@@ -234,6 +234,7 @@ static int convert_to(struct convert_opts *o)
 			if ((code = cli_output_open_dir(&out, o->out, o->force)) != 0)
 				goto out;
 			c.out_path = out.tmp;
+			c.out_shown = o->out;
 		}
 	} else {
 		if ((code = cli_output_open(&out, o->out, &o->file, 1)) != 0)

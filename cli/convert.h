@@ -68,6 +68,7 @@ void cv_usec(cv_out *o, uint64_t ns);
 typedef struct cv_ctx {
 	const char *in_shown;  /* input name for messages */
 	const char *out_path;  /* NULL or "-": standard output (not for ctf) */
+	const char *out_shown; /* -o as given, for messages (out_path may be a temporary) */
 	const hvlog_meta *m;
 	uint64_t t0;           /* time_ns is relative to this tick (as decode) */
 	const uint8_t *ev_ok;  /* per schema event index: converted; NULL: all */
