@@ -64,10 +64,8 @@ int cli_choice_arg(struct argp_state *state, const char *what, const char *arg, 
 const char *const cli_text_json[] = { "text", "json", NULL };
 
 /* FILE: at most one; none is standard input. */
-static error_t file_parse(int key, char *arg, struct argp_state *state)
+static error_t file_arg(const char **file, int key, char *arg, struct argp_state *state)
 {
-	const char **file = state->input;
-
 	switch (key) {
 	case ARGP_KEY_ARG:
 		if (*file)
@@ -83,9 +81,30 @@ static error_t file_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
+static error_t file_parse(int key, char *arg, struct argp_state *state)
+{
+	return file_arg(state->input, key, arg, state);
+}
+
 const struct argp cli_file_argp = { NULL, file_parse, NULL, NULL, NULL, NULL, NULL };
 
-error_t cli_inputs(struct argp_state *state, hvsel *sel, const char **file)
+error_t cli_io_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli_io *io = state->input;
+
+	switch (key) {
+	case 'f':
+		io->format = cli_choice_arg(state, "format", arg, io->formats);
+		return 0;
+	case 'o':
+		io->out = arg;
+		return 0;
+	default:
+		return io->own_file ? ARGP_ERR_UNKNOWN : file_arg(&io->file, key, arg, state);
+	}
+}
+
+error_t cli_inputs(struct argp_state *state, hvsel *sel, void *file)
 {
 	unsigned i = 0;
 
