@@ -107,13 +107,17 @@ error_t cli_inputs(struct argp_state *state, hvsel *sel, void *file);
  * CLI_OUTPUT_OPTION(arg, doc) in them.  Its input is a struct cli_io, whose
  * formats the command sets before parsing (--format's choices: format is
  * the index of the one given, 0 by default); own_file: the command takes
- * its FILE arguments itself, else FILE is as cli_file_argp's. */
+ * its FILE arguments itself, else FILE is as cli_file_argp's but for what
+ * more, none and optional say. */
 struct cli_io {
 	const char *file;
 	const char *out;            /* -o; NULL: not given */
 	int format;
 	const char *const *formats;
 	int own_file;
+	const char *more;           /* argp_error format (with the FILE) for a second one */
+	const char *none;           /* argp_error for no FILE; NULL: none is "-" ... */
+	int optional;               /* ... or with optional, file stays NULL */
 };
 error_t cli_io_parse(int key, char *arg, struct argp_state *state);
 #define CLI_FORMAT_OPTION(doc) { "format", 'f', "FORMAT", 0, doc, 0 }

@@ -37,11 +37,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case 'g':
 		o->group = arg;
 		return 0;
-	case ARGP_KEY_ARG:
-		if (o->io.file)
-			argp_error(state, "unexpected argument '%s'", arg);
-		o->io.file = arg;
-		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -204,7 +199,7 @@ int cmd_events(int argc, char **argv)
 				  "and parameters (key, type, display format, value table), and the value tables. "
 				  "The built-in schema, or with FILE the one the trace embeds ('-': standard input).";
 	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
-	struct events_opts o = { .io = { .formats = formats, .own_file = 1 } };
+	struct events_opts o = { .io = { .formats = formats, .more = "unexpected argument '%s'", .optional = 1 } };
 	const hvlog_schema *s = hvlog_schema_builtin();
 	const hvlog_group *only = NULL;
 	hvlog_reader *r = NULL;

@@ -37,7 +37,7 @@ static const char *const palette[] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2
 #define NCOLORS (sizeof palette / sizeof palette[0])
 
 struct report_opts {
-	struct cli_io io; /* the command's own TRACE in io.file */
+	struct cli_io io; /* TRACE is io.file */
 	const char *baseline;
 };
 
@@ -62,15 +62,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return cli_inputs(state, NULL, &o->io);
 	case 'b':
 		o->baseline = arg;
-		return 0;
-	case ARGP_KEY_ARG:
-		if (o->io.file)
-			argp_error(state, "more than one TRACE given");
-		o->io.file = arg;
-		return 0;
-	case ARGP_KEY_END:
-		if (!o->io.file)
-			argp_error(state, "no TRACE given");
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -451,7 +442,7 @@ int cmd_report(int argc, char **argv)
 		"\nExit status: 0, 1 a trace is damaged (the page is still written, and says so), 2, 3 as for every "
 		"command.";
 	static const struct argp argp = { options, parse, "TRACE", doc, children, NULL, NULL };
-	struct report_opts o = { .io.own_file = 1 };
+	struct report_opts o = { .io = { .more = "more than one TRACE given", .none = "no TRACE given" } };
 	run u = { 0 }, base = { 0 };
 	cli_output out = { .fd = -1 };
 	const char *inputs[2];

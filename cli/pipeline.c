@@ -63,17 +63,19 @@ int cli_choice_arg(struct argp_state *state, const char *what, const char *arg, 
 
 const char *const cli_text_json[] = { "text", "json", NULL };
 
-/* FILE: at most one; none is standard input. */
-static error_t file_arg(const char **file, int key, char *arg, struct argp_state *state)
+/* FILE: at most one; none is standard input (unless io says otherwise). */
+static error_t file_arg(const char **file, const struct cli_io *io, int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case ARGP_KEY_ARG:
 		if (*file)
-			argp_error(state, "more than one FILE given");
+			argp_error(state, io && io->more ? io->more : "more than one FILE given", arg);
 		*file = arg;
 		return 0;
 	case ARGP_KEY_END:
-		if (!*file)
+		if (!*file && io && io->none)
+			argp_error(state, "%s", io->none);
+		if (!*file && !(io && io->optional))
 			*file = "-";
 		return 0;
 	default:
@@ -83,7 +85,7 @@ static error_t file_arg(const char **file, int key, char *arg, struct argp_state
 
 static error_t file_parse(int key, char *arg, struct argp_state *state)
 {
-	return file_arg(state->input, key, arg, state);
+	return file_arg(state->input, NULL, key, arg, state);
 }
 
 const struct argp cli_file_argp = { NULL, file_parse, NULL, NULL, NULL, NULL, NULL };
@@ -100,7 +102,7 @@ error_t cli_io_parse(int key, char *arg, struct argp_state *state)
 		io->out = arg;
 		return 0;
 	default:
-		return io->own_file ? ARGP_ERR_UNKNOWN : file_arg(&io->file, key, arg, state);
+		return io->own_file ? ARGP_ERR_UNKNOWN : file_arg(&io->file, io, key, arg, state);
 	}
 }
 
