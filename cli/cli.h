@@ -124,6 +124,9 @@ error_t cli_io_parse(int key, char *arg, struct argp_state *state);
 #define CLI_OUTPUT_OPTION(arg, doc) { "output", 'o', arg, 0, doc, 0 }
 #define CLI_IO_ARGP(options) { options, cli_io_parse, NULL, NULL, NULL, NULL, NULL }
 
+/* -j N (decode --count, stats): N into *n, else argp_error. */
+void cli_threads_arg(struct argp_state *state, const char *arg, unsigned *n);
+
 /* { "text", "json" }: --format of decode, info and stats, in that order. */
 extern const char *const cli_text_json[];
 

@@ -38,6 +38,12 @@ static const struct argp_option options[] = {
 static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (lost events and damage are always shown):",
 								   io_argp);
 
+void cli_threads_arg(struct argp_state *state, const char *arg, unsigned *n)
+{
+	if (cli_parse_threads(arg, n) != 0)
+		argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
+}
+
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct decode_opts *o = state->input;
@@ -50,8 +56,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "unknown --color '%s' (auto, always or never)", arg);
 		return 0;
 	case 'j':
-		if (cli_parse_threads(arg, &o->threads) != 0)
-			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
+		cli_threads_arg(state, arg, &o->threads);
 		return 0;
 	case ARGP_KEY_END:
 		/* printing is in time order, one item after another: no share of it

@@ -65,8 +65,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return cli_inputs(state, &o->sel, &o->io);
 	switch (key) {
 	case 'j':
-		if (cli_parse_threads(arg, &o->threads) != 0)
-			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
+		cli_threads_arg(state, arg, &o->threads);
 		return 0;
 	case OPT_TOP: {
 		struct top *nt = realloc(o->tops, (size_t)(o->ntops + 1) * sizeof *nt), *t;
