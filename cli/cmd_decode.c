@@ -164,12 +164,19 @@ struct printer {
 	struct rawout *raw;
 };
 
+/* The buffer is full: out of line, so that the step per item saves no
+ * registers for it. */
+static __attribute__((noinline, cold)) int print_full(struct rawout *raw)
+{
+	return rawout_flush(raw);
+}
+
 static int print_step(void *ctx, const hvlog_item *it)
 {
 	struct printer *p = ctx;
 	struct rawout *raw = p->raw;
 
-	if (sizeof raw->buf - raw->len < HVLOG_FORMAT_MAX && rawout_flush(raw))
+	if (sizeof raw->buf - raw->len < HVLOG_FORMAT_MAX && print_full(raw))
 		return 1;
 	raw->len += hvlog_formatter_item(p->fmt, it, raw->buf + raw->len, sizeof raw->buf - raw->len);
 	return 0;

@@ -75,6 +75,7 @@ typedef struct cv_ctx {
 	int json_ints;         /* --json-integers */
 	cv_out out;            /* standard output or out_path (not for ctf) */
 	void *priv;            /* the format's own state */
+	size_t item_max;       /* the most one item takes (the library's formatter) */
 } cv_ctx;
 
 /* Index of an item's event in the embedded schema. */

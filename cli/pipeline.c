@@ -11,17 +11,22 @@
 
 #include "cli.h"
 
+/* Out of line, so that the step per item saves no registers for it. */
+static __attribute__((noinline, cold)) void run_damage(struct cli_run *run, const hvlog_item *it)
+{
+	if (run->before_message)
+		run->before_message(run->ctx);
+	cli_error(run->shown, it->offset, "%s", it->damage_msg);
+	run->damaged = 1;
+}
+
 /* The step the library calls: damage reported, then the command's step. */
 static int run_step(void *ctx, const hvlog_item *it)
 {
 	struct cli_run *run = ctx;
 
-	if (it->kind == HVLOG_ITEM_DAMAGE && !run->quiet_damage) {
-		if (run->before_message)
-			run->before_message(run->ctx);
-		cli_error(run->shown, it->offset, "%s", it->damage_msg);
-		run->damaged = 1;
-	}
+	if (it->kind == HVLOG_ITEM_DAMAGE && !run->quiet_damage)
+		run_damage(run, it);
 	return run->step ? run->step(run->ctx, it) : 0;
 }
 
