@@ -401,11 +401,16 @@ hvlog_status hvlog_select_create(hvlog_select **out, const hvlog_meta *m, uint64
 	s->nevents = m->schema->nevents;
 	s->hi = UINT64_MAX;
 	ne = s->nevents ? s->nevents : 1;
-	if (!(s->ein = calloc(ne, 1)) || !(s->eex = calloc(ne, 1)) || !(s->ev_ok = calloc(ne, 1))) {
+	/* the per-event tables in one block (freed with ein) */
+	if (!(s->ein = calloc(ne, 4))) {
 		hvlog_select_free(s);
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	}
+	s->eex = s->ein + ne;
+	s->ev_ok = s->eex + ne;
+	s->part_param = (int8_t *)(s->ev_ok + ne);
 	for (uint32_t e = 0; e < s->nevents; e++) {
+		s->part_param[e] = (int8_t)hvlog_event_param_by_role(&m->schema->events[e], HVLOG_ROLE_PARTITION_ID);
 		s->ev_ok[e] = 1;
 		s->group_mask |= m->schema->groups[m->schema->events[e].group].mask;
 	}
@@ -518,18 +523,11 @@ static hvlog_status add_stream(hvlog_select *s, const char *arg, int vp, hvlog_e
 
 static hvlog_status add_partition(hvlog_select *s, const char *arg, hvlog_error *err)
 {
-	const hvlog_schema *sc = s->m->schema;
 	uint64_t v, *np;
 	int rc;
 
 	if ((rc = hvlog__parse_u64(arg, &v)) != 0)
 		return bad_number(err, "--partition", arg, rc, UINT64_MAX);
-	if (!s->part_param) {
-		if (!(s->part_param = malloc(s->nevents ? s->nevents : 1)))
-			return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
-		for (uint32_t e = 0; e < s->nevents; e++)
-			s->part_param[e] = (int8_t)hvlog_event_param_by_role(&sc->events[e], HVLOG_ROLE_PARTITION_ID);
-	}
 	if (!(np = realloc(s->parts, (s->nparts + 1) * sizeof *np)))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	s->parts = np;
@@ -679,12 +677,9 @@ void hvlog_select_free(hvlog_select *s)
 	for (size_t i = 0; i < s->nwhere; i++)
 		hvlog__expr_free(s->where[i]);
 	free(s->where);
-	free(s->ein);
-	free(s->eex);
-	free(s->ev_ok);
+	free(s->ein); /* and the other per-event tables */
 	free(s->stream_ok);
 	free(s->parts);
-	free(s->part_param);
 	free(s);
 }
 
