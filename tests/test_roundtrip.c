@@ -1297,6 +1297,21 @@ START_TEST(test_custom_schema)
 }
 END_TEST
 
+/* The bytes of a file's chunks (headers and payloads) per event. */
+static double chunk_bytes_per_event(const char *path, size_t events)
+{
+	size_t len, bytes = 0;
+	uint8_t *buf = tu_load(path, &len);
+	tu_chunk *ch;
+	size_t nch = tu_chunks(buf, len, &ch);
+
+	for (size_t k = 0; k < nch; k++)
+		bytes += HVLOG_CHUNK_HEADER_SIZE + ch[k].len;
+	free(ch);
+	free(buf);
+	return (double)bytes / (double)events;
+}
+
 /* KEYED parameters: an MSR's value is coded against the last value of the
  * same MSR, so interleaved MSRs whose values each change a little take one
  * byte each; and the shared predictors stay in step when a group filter
@@ -1349,7 +1364,7 @@ START_TEST(test_keyed)
 	tu_trace_free(&t);
 
 	/* Without the collision: two MSRs interleaved, each value a little
-	 * above its last, take tag, time delta, rip delta 0, index (2 bytes)
+	 * above its last, take tag, time delta, a RIP cache hit, index (2 bytes)
 	 * and a one-byte value delta. */
 	ck_assert_uint_ne(hvlog__keyed_index(HVLOG_SLOT_IM_MSR_READ + 2, 0x6e0),
 			  hvlog__keyed_index(HVLOG_SLOT_IM_MSR_READ + 2, 0x830));
@@ -1360,20 +1375,71 @@ START_TEST(test_keyed)
 		hvlog_emit_im_msr_read(s, ts += 7, 0xfffff80000001000ull, i % 2 ? 0x6e0 : 0x830,
 				       (i % 2 ? 1ull << 40 : 5ull << 50) + (uint64_t)i);
 	close_writer(w);
-	{
-		size_t len;
-		uint8_t *buf = tu_load(path, &len);
-		tu_chunk *ch;
-		size_t nch = tu_chunks(buf, len, &ch), bytes = 0;
-		for (size_t k = 0; k < nch; k++)
-			bytes += HVLOG_CHUNK_HEADER_SIZE + ch[k].len;
-		free(ch);
-		double per = (double)bytes / 30000.0;
-		ck_assert_msg(per < 6.1, "%.2f bytes per MSR read", per);
-		free(buf);
-	}
+	double per = chunk_bytes_per_event(path, 30000);
+	ck_assert_msg(per < 6.1, "%.2f bytes per MSR read", per);
 	tu_events_free(&all);
 	tu_events_free(&sched);
+}
+END_TEST
+
+/* RIP parameters (FORMAT.md §5.5): the stream's RIP cache, shared by the
+ * guest_rip of every event, gives a RIP seen before in the chunk one
+ * byte whatever the event; a difference of about 2^63 takes the escape;
+ * 0 (entry 0, never a hit) and two RIPs of one entry decode too; and a
+ * reader that hands out one group keeps the cache in step through the
+ * events it drops. */
+START_TEST(test_rip_cache)
+{
+	static const uint64_t rips[] = { 1ull << 63, 0, 1ull << 63, 0xfffff8034a2b1234ull, 0x00007ff6a1230010ull,
+					 0xfffff8034a2b1234ull, 0x7fffffffffffffffull, 0, 0x00007ff6a1230010ull };
+	hvlog_writer_config cfg = { .nstreams = 1 };
+	char path[PATH_MAX];
+	tu_events all = { 0 }, hcall = { 0 };
+	uint64_t ts = 1000;
+	tu_trace t;
+
+	file_in_dir(path, "rip.hvl");
+	hvlog_writer *w = open_writer(path, &cfg);
+	hvlog_stream *s = hvlog_writer_stream(w, 0);
+	for (int i = 0; i < 3000; i++) {
+		uint64_t rip = rips[i % (sizeof rips / sizeof rips[0])] + (uint64_t)(i / 1000);
+		tu_event e = { .ts = ts += 5, .seq = all.n };
+		if (i % 4 == 1) {
+			e.number = HVLOG_EV_HC_HYPERCALL;
+			e.nparams = 2;
+			e.v[0] = rip;
+			e.v[1] = (uint64_t)i;
+			ck_assert_int_eq(hvlog_emit_hc_hypercall(s, e.ts, rip, e.v[1]), HVLOG_OK);
+			tu_events_push(&hcall, &e);
+		} else {
+			e.number = HVLOG_EV_IM_HLT_INSTRUCTION;
+			e.nparams = 1;
+			e.v[0] = rip;
+			ck_assert_int_eq(hvlog_emit_im_hlt_instruction(s, e.ts, rip), HVLOG_OK);
+		}
+		tu_events_push(&all, &e);
+	}
+	close_writer(w);
+	tu_read_path(path, 0, &t);
+	tu_assert_events_equal("RIP cache, every event", &all, &t.ev);
+	assert_no_damage("RIP cache", &t);
+	tu_trace_free(&t);
+	tu_read_path(path, HVLOG_GROUP_HYPERCALL, &t);
+	tu_assert_events_equal("RIP cache, hypercalls only", &hcall, &t.ev);
+	tu_trace_free(&t);
+
+	/* Four RIPs of different pages, in turn: after the first of each, a
+	 * HLT is its tag, a one-byte time delta and a one-byte hit. */
+	file_in_dir(path, "rip-size.hvl");
+	w = open_writer(path, &cfg);
+	s = hvlog_writer_stream(w, 0);
+	for (int i = 0; i < 30000; i++)
+		hvlog_emit_im_hlt_instruction(s, ts += 7, rips[3 + i % 4]);
+	close_writer(w);
+	double per = chunk_bytes_per_event(path, 30000);
+	ck_assert_msg(per < 3.1, "%.2f bytes per HLT", per);
+	tu_events_free(&all);
+	tu_events_free(&hcall);
 }
 END_TEST
 
@@ -1538,6 +1604,7 @@ static Suite *roundtrip_suite(void)
 	tcase_add_test(tc, test_failing_sink_twice);
 	tcase_add_test(tc, test_failing_sink_at_open);
 	tcase_add_test(tc, test_record_max_bound);
+	tcase_add_test(tc, test_rip_cache);
 	tcase_add_test(tc, test_hostile_names_in_text);
 	suite_add_tcase(s, tc);
 	return s;

@@ -11,6 +11,8 @@ static void reset_slots(hvlog_stream *s)
 		s->slots[i] = 0;
 	for (uint32_t i = 0; i < HVLOG_KEYED_SLOTS; i++)
 		s->keyed[i] = 0;
+	for (uint32_t i = 0; i < HVLOG_RIP_SLOTS; i++)
+		s->rips[i] = 0;
 }
 
 hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id, const hvlog_schema *schema,
@@ -180,7 +182,9 @@ hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev, con
 	for (uint32_t i = 0; i < ev->nparams; i++) {
 		uint64_t v = ev->params[i].type == HVLOG_TYPE_BOOL ? params[i] != 0
 								   : params[i] & hvlog_type_max(ev->params[i].type);
-		if (ev->params[i].coding == HVLOG_CODING_DELTA)
+		if (hvlog__param_is_rip(&ev->params[i]))
+			p = hvlog__put_rip(p, s, &s->slots[ev->slot + i], v);
+		else if (ev->params[i].coding == HVLOG_CODING_DELTA)
 			p = hvlog__put_delta(p, &s->slots[ev->slot + i], v);
 		else if (ev->params[i].coding == HVLOG_CODING_KEYED)
 			p = hvlog__put_keyed(p, s, ev->slot + i, prev, v);

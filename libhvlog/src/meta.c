@@ -473,7 +473,8 @@ uint32_t hvlog__schema_fp(const hvlog_schema *s)
 		eb[2] = (uint8_t)np;
 		for (uint32_t k = 0; k < np; k++) {
 			eb[3 + 2 * k] = (uint8_t)e->params[k].type;
-			eb[4 + 2 * k] = (uint8_t)e->params[k].coding;
+			/* a RIP parameter decodes unlike other DELTA ones (3) */
+			eb[4 + 2 * k] = (uint8_t)(hvlog__param_is_rip(&e->params[k]) ? 3 : e->params[k].coding);
 		}
 		crc = hvlog_crc32c(crc, eb, 3 + 2 * np);
 	}

@@ -65,6 +65,7 @@ struct rstream {
 	uint64_t base_off;     /* file offset of buf[0] */
 	uint64_t *slots;
 	uint64_t *keyed;       /* HVLOG_KEYED_SLOTS shared KEYED predictors, after the slots */
+	uint64_t *rips;        /* HVLOG_RIP_SLOTS RIP cache entries, after those */
 	int has;               /* item holds the stream's next item */
 	int done;
 	hvlog_item item;
@@ -78,6 +79,7 @@ struct plan {
 	uint32_t nparams;
 	uint32_t wanted;       /* its group is in the group mask */
 	uint32_t keyed;        /* bit i: parameter i is KEYED */
+	uint32_t rip;          /* bit i: parameter i is a RIP parameter */
 };
 
 struct hent {
@@ -596,14 +598,15 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 		active += kept != 0;
 	}
 	/* Each stream with chunks keeps one value per parameter of the schema
-	 * and the KEYED predictors while it decodes: refuse files whose
-	 * product is absurd. */
-	if ((uint64_t)active * (r->meta.schema->nslots + HVLOG_KEYED_SLOTS) * sizeof(uint64_t) >
+	 * the KEYED predictors and the RIP cache while it decodes: refuse
+	 * files whose product is absurd. */
+	if ((uint64_t)active * (r->meta.schema->nslots + HVLOG_KEYED_SLOTS + HVLOG_RIP_SLOTS) * sizeof(uint64_t) >
 	    WIRE_MAX_DECODER_STATE)
 		return hvlog__fail(err, HVLOG_LIMIT, UINT64_MAX,
-				   "%u streams x (%u parameters + %u keyed predictors) need more decoder state than "
-				   "the %u MiB cap",
-				   active, r->meta.schema->nslots, HVLOG_KEYED_SLOTS, WIRE_MAX_DECODER_STATE >> 20);
+				   "%u streams x (%u parameters + %u keyed predictors + %u RIP cache entries) need "
+				   "more decoder state than the %u MiB cap",
+				   active, r->meta.schema->nslots, HVLOG_KEYED_SLOTS, HVLOG_RIP_SLOTS,
+				   WIRE_MAX_DECODER_STATE >> 20);
 	if (r->ndamage)
 		qsort(r->damage, r->ndamage, sizeof *r->damage, cmp_damage);
 	for (size_t d = 0; d < r->ndamage; d++) {
@@ -927,6 +930,7 @@ static hvlog_status build_plans(hvlog_reader *r, int slots, hvlog_error *err)
 		*pl = (struct plan){ .ev = ev, .slot = ev->slot, .nparams = ev->nparams, .wanted = 1 };
 		for (uint32_t k = 0; k < ev->nparams; k++) {
 			pl->keyed |= (uint32_t)(ev->params[k].coding == HVLOG_CODING_KEYED) << k;
+			pl->rip |= (uint32_t)hvlog__param_is_rip(&ev->params[k]) << k;
 			if (!slots)
 				continue;
 			r->dmask[ev->slot + k] = ev->params[k].coding != HVLOG_CODING_VARINT ? UINT64_MAX : 0;
@@ -1241,11 +1245,11 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		return 0;
 	}
 	c = rs->cur = &rs->chunks[rs->next++];
-	/* The slots, then the shared KEYED predictors: only for a chunk with
+	/* The slots, then the shared KEYED predictors and the RIP cache: only for a chunk with
 	 * records (a writer closes every stream with a chunk, often empty, so
 	 * a trace of many idle streams costs no decoder state for them). */
 	if (c->len && !rs->slots &&
-	    !(rs->slots = calloc(r->meta.schema->nslots + HVLOG_KEYED_SLOTS, sizeof *rs->slots))) {
+	    !(rs->slots = calloc(r->meta.schema->nslots + HVLOG_KEYED_SLOTS + HVLOG_RIP_SLOTS, sizeof *rs->slots))) {
 		hvlog__fail(err, HVLOG_NOMEM, c->off, "out of memory");
 		return -1;
 	}
@@ -1271,7 +1275,8 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 	rs->decoded = 0;
 	if (c->len) {
 		rs->keyed = rs->slots + r->meta.schema->nslots;
-		memset(rs->slots, 0, (r->meta.schema->nslots + HVLOG_KEYED_SLOTS) * sizeof *rs->slots);
+		rs->rips = rs->keyed + HVLOG_KEYED_SLOTS;
+		memset(rs->slots, 0, (r->meta.schema->nslots + HVLOG_KEYED_SLOTS + HVLOG_RIP_SLOTS) * sizeof *rs->slots);
 	}
 	if (hvlog_crc32c(0, rs->buf, c->len) != c->payload_crc) {
 		r->stats.damaged_regions++;
@@ -1290,7 +1295,7 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
  * a record of the largest size fits before the payload's end (nearly
  * always), and checked in the last FAST_MARGIN bytes, where every varint
  * is tested against the end.  Same code, the checks compiled in or out. */
-#define FAST_MARGIN (9u + 9u * HVLOG_MAX_PARAMS + 8u) /* delta, params, one 8-byte load */
+#define FAST_MARGIN (9u + 10u * HVLOG_MAX_PARAMS + 8u) /* delta, params, one 8-byte load */
 
 enum rec { REC_ITEM, REC_SKIP, REC_BAD };
 
@@ -1309,10 +1314,11 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	if (!checked)
 		p = wire_get_varint(p, &v);
 	rs->ts += v;
-	if (!pl->wanted && !pl->keyed) {
+	if (!pl->wanted && !pl->keyed && !pl->rip) {
 		/* filtered out: step over the values without decoding them (an
 		 * unwanted event's slots are never read; the KEYED predictors
-		 * are shared, so events with KEYED parameters are decoded) */
+		 * and the RIP cache are shared, so events with KEYED or RIP
+		 * parameters are decoded) */
 		for (uint32_t i = 0; i < pl->nparams; i++) {
 			if (checked && (p >= end || wire_varint_len(*p) > (size_t)(end - p)))
 				return REC_BAD;
@@ -1336,10 +1342,27 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 		 * value before it.  Plain parameters write their slot too: it
 		 * is never read. */
 		uint64_t *pred = &slot[i];
-		if (pl->keyed && (pl->keyed >> i & 1))
-			pred = &rs->keyed[hvlog__keyed_index(pl->slot + i, rs->values[i - 1])];
-		uint64_t sum = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
-		v = (sum & dmask[i]) | (v & ~dmask[i]);
+		if (pl->rip >> i & 1) {
+			/* the cache entry v (1..127), the slot plus the zigzag
+			 * difference v - 128, or after a 0 the value: a select,
+			 * no branch on a hit */
+			if (HVLOG_UNLIKELY(v == 0)) {
+				if (checked && !get_varint(&p, end, &v))
+					return REC_BAD;
+				if (!checked)
+					p = wire_get_varint(p, &v);
+			} else {
+				uint64_t z = v - HVLOG_RIP_SLOTS;
+				uint64_t miss = *pred + ((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
+				v = v < HVLOG_RIP_SLOTS ? rs->rips[v & (HVLOG_RIP_SLOTS - 1)] : miss;
+			}
+			rs->rips[hvlog__rip_index(v)] = v;
+		} else {
+			if (pl->keyed && (pl->keyed >> i & 1))
+				pred = &rs->keyed[hvlog__keyed_index(pl->slot + i, rs->values[i - 1])];
+			uint64_t sum = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
+			v = (sum & dmask[i]) | (v & ~dmask[i]);
+		}
 		*pred = v;
 		bad |= v > max[i];
 		rs->values[i] = v;
