@@ -1513,6 +1513,32 @@ START_TEST(test_hostile_names_in_text)
 }
 END_TEST
 
+/* A producer that seals its own chunks (hvlog_chunk_seal, no file
+ * writer) states the schema's fingerprint in the header, under a header
+ * checksum that covers it: a reader given the same schema as a fallback
+ * decodes the chunk instead of skipping it as "not stated". */
+START_TEST(test_seal_states_fingerprint)
+{
+	static uint8_t mem[4096];
+	uint64_t slots[HVLOG_BUILTIN_NSLOTS];
+	const uint8_t *chunk;
+	hvlog_stream s;
+
+	ck_assert_int_eq(hvlog_stream_init(&s, 0, hvlog_schema_builtin(), UINT64_MAX, mem, sizeof mem, slots,
+					   refill_discard, NULL),
+			 HVLOG_OK);
+	ck_assert_int_eq(hvlog_emit_im_hlt_instruction(&s, 100, 0x1000), HVLOG_OK);
+	size_t n = hvlog_chunk_seal(&s, 1, &chunk);
+	ck_assert_uint_gt(n, HVLOG_CHUNK_HEADER_SIZE);
+	uint32_t fp = (uint32_t)chunk[20] | (uint32_t)chunk[21] << 8 | (uint32_t)chunk[22] << 16 |
+		      (uint32_t)chunk[23] << 24;
+	ck_assert_msg(fp == 0xFF7C6AAAu, "sealed chunk states fingerprint %08x, not the built-in schema's", fp);
+	uint32_t crc = (uint32_t)chunk[8] | (uint32_t)chunk[9] << 8 | (uint32_t)chunk[10] << 16 |
+		       (uint32_t)chunk[11] << 24;
+	ck_assert_uint_eq(crc, hvlog_crc32c(0, chunk + 12, HVLOG_CHUNK_HEADER_SIZE - 12));
+}
+END_TEST
+
 START_TEST(test_record_max_bound)
 {
 	enum { GUARD = 64 };
@@ -1605,6 +1631,7 @@ static Suite *roundtrip_suite(void)
 	tcase_add_test(tc, test_failing_sink_at_open);
 	tcase_add_test(tc, test_record_max_bound);
 	tcase_add_test(tc, test_rip_cache);
+	tcase_add_test(tc, test_seal_states_fingerprint);
 	tcase_add_test(tc, test_hostile_names_in_text);
 	suite_add_tcase(s, tc);
 	return s;

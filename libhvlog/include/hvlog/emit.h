@@ -88,6 +88,7 @@ struct hvlog_stream {
 	uint64_t carried_first, carried_last;
 	uint32_t nslots;
 	uint32_t flags;        /* chunk header flags gathered while encoding */
+	uint32_t meta_fp;      /* the schema's fingerprint, for the chunk header */
 	uint64_t keyed[HVLOG_KEYED_SLOTS]; /* KEYED predictors, shared by all parameters */
 	uint64_t rips[HVLOG_RIP_SLOTS];    /* RIP cache, shared by all RIP parameters */
 };
@@ -102,7 +103,7 @@ HVLOG_API hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id,
 			       hvlog_refill_fn refill, void *user);
 
 /* Finish the current chunk: write its header (length, count, time range,
- * checksums) into the buffer.  *chunk and the return value give the bytes
+ * the schema's fingerprint, checksums) into the buffer.  *chunk and the return value give the bytes
  * to hand on; 0 when the chunk holds no record and no lost count.  `final`
  * marks the stream's last chunk. */
 HVLOG_API size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk);
