@@ -613,6 +613,19 @@ START_TEST(test_lost_count_exact)
 	uint64_t lost = c[bad].nevents - (500 - before);
 	ck_assert_msg(t.ndmg == 1 && t.dmg[0].events == lost && t.ev.n == 1000 - lost, "%zu events, lost %" PRIu64
 		      " expected: %s", t.ev.n, lost, tu_damage_summary(&t));
+	/* at the bad record's own time (its delta counted once, though the
+	 * unchecked loop met it before the careful one), and the stream's
+	 * statistics count only the events handed out */
+	ck_assert_msg(t.dmg[0].ts == 500, "damage at time %" PRIu64 ", the bad record is at 500", t.dmg[0].ts);
+	hvlog_reader *r;
+	hvlog_reader_stats st;
+	const hvlog_item *it;
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK)
+		;
+	hvlog_reader_stats_get(r, &st);
+	ck_assert_uint_eq(st.events, 1000 - lost);
+	hvlog_reader_close(r);
 	tu_trace_free(&t);
 	free(c);
 	free(buf);

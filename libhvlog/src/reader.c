@@ -1381,9 +1381,29 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	return REC_ITEM;
 }
 
+/* The malformed record at `start`: the rest of the chunk is skipped, its
+ * events not decoded are lost (§6.4); rs->item is the damage.  Returns 1. */
+static int bad_record(hvlog_reader *r, struct rstream *rs, const uint8_t *start)
+{
+	uint64_t lost = rs->cur->nevents > rs->decoded ? rs->cur->nevents - rs->decoded : 0;
+	uint64_t len = (uint64_t)(rs->end - start);
+
+	rs->p = rs->end;
+	rs->decoded = rs->cur->nevents;
+	r->stats.damaged_regions++;
+	r->stats.damaged_bytes += len;
+	set_damage(rs, HVLOG_MALFORMED, rs->base_off + (uint64_t)(start - rs->buf), len, lost,
+		   "malformed record: rest of the chunk skipped");
+	return 1;
+}
+
 /* The hot loop: events with a one-byte tag while a record of any size
- * fits, no bounds checks.  1: rs->item holds the next event; 0: the
- * careful path must go on (end of the chunk, a control record, damage). */
+ * fits, no bounds checks.  1: rs->item holds the next item (an event, or
+ * the damage of a malformed one); 0: the careful path must go on (end of
+ * the chunk, a control record, an escaped number).  A record found
+ * malformed here is reported here: decoding it had already moved the
+ * time and the predictors, so decoding it again would count its delta
+ * twice and could find it well formed. */
 static inline __attribute__((always_inline)) int advance_fast(hvlog_reader *r, struct rstream *rs)
 {
 	const struct plan *pl;
@@ -1397,7 +1417,7 @@ static inline __attribute__((always_inline)) int advance_fast(hvlog_reader *r, s
 			return 1;
 		}
 		if (k == REC_BAD)
-			break;
+			return bad_record(r, rs, start);
 	}
 	return 0;
 }
@@ -1405,7 +1425,6 @@ static inline __attribute__((always_inline)) int advance_fast(hvlog_reader *r, s
 /* Decode the stream's next item into rs->item; 0 at the stream's end. */
 static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 {
-	static const char *const bad_record = "malformed record: rest of the chunk skipped";
 	hvlog_item *it = &rs->item;
 
 	rs->has = 0;
@@ -1472,16 +1491,7 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		if (k == REC_SKIP)
 			continue;
 	malformed:
-		{
-			uint64_t lost = rs->cur->nevents > rs->decoded ? rs->cur->nevents - rs->decoded : 0;
-			uint64_t len = (uint64_t)(rs->end - start);
-			rs->p = rs->end;
-			rs->decoded = rs->cur->nevents;
-			r->stats.damaged_regions++;
-			r->stats.damaged_bytes += len;
-			set_damage(rs, HVLOG_MALFORMED, off, len, lost, bad_record);
-			return 1;
-		}
+		return bad_record(r, rs, start);
 	}
 }
 
