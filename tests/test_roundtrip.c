@@ -1539,6 +1539,42 @@ START_TEST(test_seal_states_fingerprint)
 }
 END_TEST
 
+/* FORMAT.md §9.9, a chunk whose time goes back, byte for byte: the trace
+ * format 1.0 is frozen, so these bytes never change (FORMAT.md §7). */
+START_TEST(test_worked_example_backwards)
+{
+	static const uint8_t payload[] = { 0x25, 0xA2, 0x0F, 0x0A, 0x02, 0x01, 0xD2, 0x07, 0x25, 0x01,
+					   0x0A, 0x02, 0x25, 0x22, 0x03, 0x0A, 0x02, 0x25, 0xC9, 0x9F };
+	hvlog_writer_config cfg = { .nstreams = 1 };
+	char path[PATH_MAX];
+	size_t len;
+	tu_chunk *ch;
+
+	file_in_dir(path, "backwards.hvl");
+	hvlog_writer *w = open_writer(path, &cfg);
+	hvlog_stream *s = hvlog_writer_stream(w, 0);
+	hvlog_emit_im_hlt_instruction(s, 1000, 1);
+	hvlog_emit_im_hlt_instruction(s, 500, 2);
+	hvlog_emit_im_hlt_instruction(s, 700, 3);
+	hvlog_emit_im_hlt_instruction(s, 800, 1);
+	ck_assert_int_eq(hvlog_stream_flush(s), HVLOG_OK);
+	close_writer(w);
+	uint8_t *buf = tu_load(path, &len);
+	ck_assert_uint_ge(tu_chunks(buf, len, &ch), 1);
+	const uint8_t *h = buf + ch[0].off;
+	ck_assert_msg(ch[0].len == sizeof payload &&
+			      !memcmp(h + HVLOG_CHUNK_HEADER_SIZE, payload, sizeof payload),
+		      "the trace format 1.0 is frozen: the chunk of FORMAT.md §9.9 is no longer written byte for byte");
+	ck_assert_uint_eq(wire_get16(h + WIRE_CH_FLAGS), WIRE_CHUNK_BACKWARDS);
+	ck_assert_uint_eq(wire_get64(h + WIRE_CH_BASE_TS), 0);
+	ck_assert_uint_eq(wire_get64(h + WIRE_CH_FIRST_TS), 1000);
+	ck_assert_uint_eq(wire_get64(h + WIRE_CH_LAST_TS), 800);
+	ck_assert_uint_eq(wire_get32(h + WIRE_CH_NEVENTS), 4);
+	free(ch);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_record_max_bound)
 {
 	enum { GUARD = 64 };
@@ -1632,6 +1668,7 @@ static Suite *roundtrip_suite(void)
 	tcase_add_test(tc, test_record_max_bound);
 	tcase_add_test(tc, test_rip_cache);
 	tcase_add_test(tc, test_seal_states_fingerprint);
+	tcase_add_test(tc, test_worked_example_backwards);
 	tcase_add_test(tc, test_hostile_names_in_text);
 	suite_add_tcase(s, tc);
 	return s;
