@@ -443,6 +443,47 @@ START_TEST(test_periodic_copy_and_fallback)
 }
 END_TEST
 
+/* Every metadata copy is checked, not only the one the open uses: a copy
+ * whose payload is damaged (its header intact) is one damage item at its
+ * offset, no event lost, wherever it is (among the chunks, or the last
+ * one that the trailer names), and `info --verify` lists it. */
+START_TEST(test_damaged_copy_reported)
+{
+	char path[PATH_MAX];
+	tu_events want = { 0 };
+	size_t len;
+
+	tu_path(path, sizeof path, dir, "copies.hvl");
+	small_trace(path, 3000, 4096, NULL, &want);
+	uint8_t *buf = tu_load(path, &len);
+	/* the first copy among the chunks, and the last (the trailer's) */
+	uint64_t copies[2] = { UINT64_MAX, UINT64_MAX };
+	for (uint64_t off = tu_data_offset(buf, len); off + HVLOG_CHUNK_HEADER_SIZE <= len - WIRE_TRAILER_SIZE;
+	     off += HVLOG_CHUNK_HEADER_SIZE + wire_get32(buf + off + WIRE_CH_LEN))
+		if (wire_get16(buf + off + WIRE_CH_FLAGS) & WIRE_CHUNK_META)
+			copies[copies[0] != UINT64_MAX] = off;
+	ck_assert_msg(copies[0] != UINT64_MAX && copies[1] != UINT64_MAX && copies[0] != copies[1],
+		      "the trace has fewer than two metadata copies");
+	for (int k = 0; k < 2; k++) {
+		uint8_t *v = malloc(len);
+		memcpy(v, buf, len);
+		v[copies[k] + HVLOG_CHUNK_HEADER_SIZE + 40] ^= 0x10;
+		char vpath[PATH_MAX];
+		save_variant(vpath, "copy-bad.hvl", v, len);
+		tu_trace t;
+		tu_read_path(vpath, 0, &t);
+		ck_assert_msg(t.ev.n == want.n && t.ndmg == 1 && t.dmg[0].offset == copies[k] &&
+				      t.dmg[0].kind == HVLOG_CHECKSUM && t.dmg[0].events == 0,
+			      "copy at %" PRIu64 ": %zu of %zu events, %s", copies[k], t.ev.n, want.n,
+			      tu_damage_summary(&t));
+		tu_trace_free(&t);
+		free(v);
+	}
+	free(buf);
+	tu_events_free(&want);
+}
+END_TEST
+
 /* A chunk header whose length lies, its checksum made consistent: the
  * chunks behind it all decode, the lie is one region at its offset. */
 START_TEST(test_length_lies)
@@ -1076,6 +1117,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_short_header);
 	tcase_add_test(tc, test_bad_magic);
 	tcase_add_test(tc, test_periodic_copy_and_fallback);
+	tcase_add_test(tc, test_damaged_copy_reported);
 	tcase_add_test(tc, test_length_lies);
 	tcase_add_test(tc, test_writer_refuses_senseless_meta);
 	tcase_add_test(tc, test_meta_additions_read_back);

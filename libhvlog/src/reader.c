@@ -100,6 +100,7 @@ struct hvlog_reader {
 	uint64_t end;              /* where the chunks end: size, or before a valid trailer */
 	uint64_t proof_budget;     /* payload bytes the index may still read to prove lengths */
 	hvlog__meta_store *store;
+	uint32_t meta_len, meta_crc; /* the metadata block decoded (not a fallback's) */
 	hvlog_stream_info *fb_streams; /* a fallback's streams (hvlog_reader_options) */
 	char (*fb_names)[24];
 	const hvlog_reader_options *opts; /* during the open only */
@@ -413,6 +414,28 @@ static int flush_foreign(hvlog_reader *r, struct foreign *f)
 	return oom;
 }
 
+/* A metadata copy at off (header c, fingerprint fp) whose header verified:
+ * every copy is checked, not only one the open used, so that `info
+ * --verify` finds a damaged one while another copy is used (§4.6).  Its
+ * payload must match its checksum and, unless a fallback is used, be the
+ * metadata block the file is read with.  1 if out of memory, -1 on a
+ * read error. */
+static int check_copy(hvlog_reader *r, const struct chunk *c, uint64_t off, uint32_t fp, uint64_t ts_hint)
+{
+	int ok = crc_at(r, off + HVLOG_CHUNK_HEADER_SIZE, c->len, c->payload_crc);
+
+	if (ok < 0)
+		return -1;
+	if (!ok)
+		return -add_damage(r, HVLOG_CHECKSUM, ts_hint, off, HVLOG_CHUNK_HEADER_SIZE + c->len, UINT32_MAX,
+				  UINT64_MAX, 0, "metadata copy %" PRIu64 " is damaged (checksum mismatch)", c->seq);
+	if (r->meta.source != UINT64_MAX &&
+	    (c->len != r->meta_len || c->payload_crc != r->meta_crc || fp != r->meta.schema_fp))
+		return -add_damage(r, HVLOG_MALFORMED, ts_hint, off, HVLOG_CHUNK_HEADER_SIZE + c->len, UINT32_MAX,
+				  UINT64_MAX, 0, "metadata copy %" PRIu64 " differs from the metadata in use", c->seq);
+	return 0;
+}
+
 static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 {
 	uint64_t off = r->meta.data_offset, ts_hint = 0;
@@ -464,6 +487,10 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 				break;
 			}
 			if (c.flags & WIRE_CHUNK_META) { /* a metadata copy: not a stream's */
+				int k = check_copy(r, &c, off, fp, ts_hint);
+				if (k < 0)
+					return io_fail(err, EIO, off);
+				oom |= k;
 				off += HVLOG_CHUNK_HEADER_SIZE + c.len;
 				continue;
 			}
@@ -652,6 +679,8 @@ static hvlog_status load_meta(hvlog_reader *r, uint64_t off, uint32_t meta_len, 
 	st = hvlog__meta_decode(meta, meta_len, off, &r->store, &r->meta, err);
 	free(meta);
 	r->meta.source = source;
+	r->meta_len = meta_len;
+	r->meta_crc = meta_crc;
 	return st;
 }
 
