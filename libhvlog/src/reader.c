@@ -1331,6 +1331,36 @@ enum rec { REC_ITEM, REC_SKIP, REC_BAD };
 /* The body of an event record of plan pl at p (after the tag and any
  * escaped number).  REC_ITEM: rs->item is the event; REC_SKIP: decoded
  * but filtered out; REC_BAD: malformed (rs->p not moved). */
+/* A RIP parameter at p (§5.5), its own slot `slot`: the cache entry
+ * (1..127), the slot plus the zigzag difference code - 128, or after a
+ * 0 the value; a select, no branch on a hit.  The value into *out, the
+ * cache and the slot; the position after it, NULL if cut short. */
+static inline __attribute__((always_inline)) const uint8_t *get_rip(struct rstream *rs, const uint8_t *p,
+								    const uint8_t *end, uint64_t *slot,
+								    uint64_t *out, int checked)
+{
+	uint64_t v;
+
+	if (checked && !get_varint(&p, end, &v))
+		return NULL;
+	if (!checked)
+		p = wire_get_varint(p, &v);
+	if (HVLOG_UNLIKELY(v == 0)) {
+		if (checked && !get_varint(&p, end, &v))
+			return NULL;
+		if (!checked)
+			p = wire_get_varint(p, &v);
+	} else {
+		uint64_t z = v - HVLOG_RIP_SLOTS;
+		uint64_t miss = *slot + ((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
+		v = v < HVLOG_RIP_SLOTS ? rs->rips[v & (HVLOG_RIP_SLOTS - 1)] : miss;
+	}
+	rs->rips[hvlog__rip_index(v)] = v;
+	*slot = v;
+	*out = v;
+	return p;
+}
+
 static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader *r, struct rstream *rs,
 								   const struct plan *pl, const uint8_t *p,
 								   int checked)
@@ -1343,12 +1373,18 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	if (!checked)
 		p = wire_get_varint(p, &v);
 	rs->ts += v;
-	if (!pl->wanted && !pl->keyed && !pl->rip) {
+	if (!pl->wanted && !pl->keyed) {
 		/* filtered out: step over the values without decoding them (an
-		 * unwanted event's slots are never read; the KEYED predictors
-		 * and the RIP cache are shared, so events with KEYED or RIP
-		 * parameters are decoded) */
+		 * unwanted event's slots are never read by the events handed
+		 * out; the KEYED predictors are shared, so events with KEYED
+		 * parameters are decoded), except RIP parameters, which keep
+		 * the shared RIP cache in step (from their own slot) */
 		for (uint32_t i = 0; i < pl->nparams; i++) {
+			if (pl->rip >> i & 1) {
+				if (!(p = get_rip(rs, p, end, rs->slots + pl->slot + i, &v, checked)))
+					return REC_BAD;
+				continue;
+			}
 			if (checked && (p >= end || wire_varint_len(*p) > (size_t)(end - p)))
 				return REC_BAD;
 			p = wire_skip_varint(p);
@@ -1361,38 +1397,27 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	uint64_t *slot = rs->slots + pl->slot;
 	const uint64_t *max = r->maxv + pl->slot, *dmask = r->dmask + pl->slot;
 	for (uint32_t i = 0; i < pl->nparams; i++) {
-		if (checked && !get_varint(&p, end, &v))
-			return REC_BAD;
-		if (!checked)
-			p = wire_get_varint(p, &v);
-		/* DELTA and KEYED: the zigzag difference from the predictor,
-		 * selected by a mask (no branch on the coding).  The predictor
-		 * is the parameter's slot, or for KEYED the shared one of the
-		 * value before it.  Plain parameters write their slot too: it
-		 * is never read. */
-		uint64_t *pred = &slot[i];
 		if (pl->rip >> i & 1) {
-			/* the cache entry v (1..127), the slot plus the zigzag
-			 * difference v - 128, or after a 0 the value: a select,
-			 * no branch on a hit */
-			if (HVLOG_UNLIKELY(v == 0)) {
-				if (checked && !get_varint(&p, end, &v))
-					return REC_BAD;
-				if (!checked)
-					p = wire_get_varint(p, &v);
-			} else {
-				uint64_t z = v - HVLOG_RIP_SLOTS;
-				uint64_t miss = *pred + ((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
-				v = v < HVLOG_RIP_SLOTS ? rs->rips[v & (HVLOG_RIP_SLOTS - 1)] : miss;
-			}
-			rs->rips[hvlog__rip_index(v)] = v;
+			if (!(p = get_rip(rs, p, end, &slot[i], &v, checked)))
+				return REC_BAD;
 		} else {
+			if (checked && !get_varint(&p, end, &v))
+				return REC_BAD;
+			if (!checked)
+				p = wire_get_varint(p, &v);
+			/* DELTA and KEYED: the zigzag difference from the
+			 * predictor, selected by a mask (no branch on the
+			 * coding).  The predictor is the parameter's slot, or
+			 * for KEYED the shared one of the value before it.
+			 * Plain parameters write their slot too: it is never
+			 * read. */
+			uint64_t *pred = &slot[i];
 			if (pl->keyed && (pl->keyed >> i & 1))
 				pred = &rs->keyed[hvlog__keyed_index(pl->slot + i, rs->values[i - 1])];
 			uint64_t sum = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
 			v = (sum & dmask[i]) | (v & ~dmask[i]);
+			*pred = v;
 		}
-		*pred = v;
 		bad |= v > max[i];
 		rs->values[i] = v;
 	}
