@@ -601,15 +601,20 @@ END_TEST
 /* A value over its type's maximum in the middle of a chunk: the damage
  * item counts exactly the events not handed out, the bad one included.
  * Written as u64, the type then edited to u16 in the metadata (same
- * length), the fingerprints redone, the copies cut off. */
+ * length), the fingerprints redone, the copies cut off.  Loop 1: the
+ * value delta-coded, 2^63 + 250 after 499, whose difference decoded a
+ * second time against its own result would give 1, in range. */
 START_TEST(test_lost_count_exact)
 {
-	static const hvlog_param p64[] = { { "v", "V", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL,
-					     HVLOG_ROLE_NONE } };
-	static const hvlog_event ev[] = { { 0x20, "E", "e", 0, p64, 1, 0 } };
+	static const hvlog_param p64[2][1] = {
+		{ { "v", "V", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE } },
+		{ { "v", "V", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_DELTA, NULL, HVLOG_ROLE_NONE } },
+	};
+	static const hvlog_event ev[2] = { { 0x20, "E", "e", 0, p64[0], 1, 0 }, { 0x20, "E", "e", 0, p64[1], 1, 0 } };
 	static const hvlog_group g[] = { { "g", "G", 1 } };
-	static const hvlog_schema sch = { "s", 1, g, 1, ev, 1, NULL, 0, 1 };
-	hvlog_writer_config cfg = { .schema = &sch, .nstreams = 1, .chunk_size = 4096 };
+	static const hvlog_schema sch[2] = { { "s", 1, g, 1, &ev[0], 1, NULL, 0, 1 },
+					     { "s", 1, g, 1, &ev[1], 1, NULL, 0, 1 } };
+	hvlog_writer_config cfg = { .schema = &sch[_i], .nstreams = 1, .chunk_size = 4096 };
 	char path[PATH_MAX];
 	hvlog_writer *w;
 	hvlog_error err;
@@ -620,8 +625,8 @@ START_TEST(test_lost_count_exact)
 	tu_path(path, sizeof path, dir, "over.hvl");
 	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_OK);
 	for (uint64_t i = 0; i < 1000; i++) {
-		const uint64_t v = i == 500 ? 70000 : i; /* 70000 > 0xFFFF */
-		ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), i, &ev[0], &v), HVLOG_OK);
+		const uint64_t v = i != 500 ? i : _i ? (1ull << 63) + 250 : 70000; /* > 0xFFFF */
+		ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), i, &ev[_i], &v), HVLOG_OK);
 	}
 	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
 	uint8_t *buf = tu_load(path, &len);
@@ -658,6 +663,8 @@ START_TEST(test_lost_count_exact)
 	 * unchecked loop met it before the careful one), and the stream's
 	 * statistics count only the events handed out */
 	ck_assert_msg(t.dmg[0].ts == 500, "damage at time %" PRIu64 ", the bad record is at 500", t.dmg[0].ts);
+	for (size_t i = 0; i < t.ev.n; i++)
+		ck_assert_msg(t.ev.v[i].ts != 500, "the malformed record was handed out as an event");
 	hvlog_reader *r;
 	hvlog_reader_stats st;
 	const hvlog_item *it;
@@ -1121,7 +1128,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_length_lies);
 	tcase_add_test(tc, test_writer_refuses_senseless_meta);
 	tcase_add_test(tc, test_meta_additions_read_back);
-	tcase_add_test(tc, test_lost_count_exact);
+	tcase_add_loop_test(tc, test_lost_count_exact, 0, 2);
 	tcase_add_test(tc, test_meta_over_cap);
 	tcase_add_test(tc, test_newer_major_version);
 	tcase_add_test(tc, test_newer_minor_version);
