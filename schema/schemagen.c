@@ -276,7 +276,10 @@ static void header(FILE *f)
 			const char *v = pp->type == T_BOOL ? "(uint64_t)(%s != 0)" : "%s";
 			char expr[96], key[96];
 			snprintf(expr, sizeof expr, v, pp->key);
-			if (pp->coding == C_DELTA)
+			if (pp->coding == C_DELTA && pp->role == R_GUEST_RIP)
+				fprintf(f, "\tp = hvlog__put_rip(p, s, &s->slots[HVLOG_SLOT_%s + %u], %s);\n",
+					e->sym, k, expr);
+			else if (pp->coding == C_DELTA)
 				fprintf(f, "\tp = hvlog__put_delta(p, &s->slots[HVLOG_SLOT_%s + %u], %s);\n",
 					e->sym, k, expr);
 			else if (pp->coding == C_KEYED) {

@@ -634,27 +634,7 @@ static const hvlog_doc_ops cbor_doc = { cb_get, cb_len, cb_at, cb_uint, cb_str, 
 
 /* ---- fingerprint and validation ------------------------------------------ */
 
-uint32_t hvlog__schema_fp(const hvlog_schema *s)
-{
-	uint8_t b[4];
-	uint32_t crc;
-
-	wire_put32(b, s->nevents);
-	crc = hvlog_crc32c(0, b, 4);
-	for (uint32_t i = 0; i < s->nevents; i++) {
-		const hvlog_event *e = &s->events[i];
-		uint8_t eb[3 + 2 * HVLOG_MAX_PARAMS];
-		uint32_t np = e->nparams < HVLOG_MAX_PARAMS ? e->nparams : HVLOG_MAX_PARAMS;
-		wire_put16(eb, (uint16_t)e->number);
-		eb[2] = (uint8_t)np;
-		for (uint32_t k = 0; k < np; k++) {
-			eb[3 + 2 * k] = (uint8_t)e->params[k].type;
-			eb[4 + 2 * k] = (uint8_t)e->params[k].coding;
-		}
-		crc = hvlog_crc32c(crc, eb, 3 + 2 * np);
-	}
-	return crc ? crc : 1; /* 0 means "not stated" in a chunk header */
-}
+/* hvlog__schema_fp() is in emit.c: hvlog_chunk_seal states it too. */
 
 struct check {
 	hvlog_error *err;

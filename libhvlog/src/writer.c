@@ -194,8 +194,11 @@ static hvlog_status sink_write(hvlog_writer *w, const void *buf, size_t len, uin
 	return HVLOG_OK;
 }
 
-/* The schema fingerprint into a sealed chunk's header, and the header
- * checksum again (hvlog_chunk_seal leaves the fingerprint 0). */
+/* The file's schema fingerprint into a sealed chunk's header, and the
+ * header checksum again.  hvlog_chunk_seal already states the fingerprint
+ * of the schema its stream was set up with, which is the writer's own; this
+ * makes every chunk of the file carry the fingerprint of the metadata the
+ * file was opened with, whatever a stream was initialised from. */
 static void set_fp(hvlog_writer *w, const uint8_t *chunk)
 {
 	uint8_t *h = (uint8_t *)chunk;
