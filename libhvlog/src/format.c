@@ -1088,8 +1088,11 @@ hvlog_status hvlog_formatter_create(hvlog_formatter **out, const hvlog_meta *m, 
 	if (!(f = calloc(1, sizeof *f)))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory for a formatter");
 	*f = (hvlog_formatter){ .m = m, .tab = tables_of(m), .kind = cfg->kind, .flags = flags,
-				.t0 = cfg->t0, .time = (hvlog_time_mode)time, .item_max = HVLOG_FORMAT_MAX };
+				.t0 = cfg->t0, .item_max = HVLOG_FORMAT_MAX };
 	hvlog__clock_init(&f->clock, m->clock_hz);
+	/* outside text, TICKS writes what RELATIVE does: time_ns and ts are
+	 * always there */
+	f->time = time == HVLOG_TIME_TICKS && f->kind != HVLOG_FORMAT_TEXT ? HVLOG_TIME_RELATIVE : (hvlog_time_mode)time;
 	switch (f->kind) {
 	case HVLOG_FORMAT_TEXT:
 		/* the coloured columns go with the metadata's tables */
@@ -1126,25 +1129,17 @@ size_t hvlog_formatter_item_max(const hvlog_formatter *f)
 	return f->item_max;
 }
 
-size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
+/* An item with a time mode (f->time not RELATIVE): apart from the default
+ * lines' path, which pays nothing for the modes. */
+static __attribute__((noinline)) size_t item_mode(const hvlog_formatter *f, const hvlog_item *it, uint64_t prev,
+						  char *buf, size_t cap)
 {
-	return hvlog_formatter_item_since(f, it, f->t0, buf, cap);
-}
-
-size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it, uint64_t prev, char *buf,
-				  size_t cap)
-{
+	const struct time_mode tm = { f->time, prev };
 	struct out o;
-	/* TICKS is the default outside text: time_ns and ts are always there */
-	struct time_mode tmv = { f->time, prev };
-	const struct time_mode *tm =
-		f->time == HVLOG_TIME_RELATIVE || (f->time == HVLOG_TIME_TICKS && f->kind != HVLOG_FORMAT_TEXT)
-			? NULL
-			: &tmv;
 
 	if (f->kind == HVLOG_FORMAT_CBOR)
-		return hvlog__cbor_item(f, it, tm ? f->time : HVLOG_TIME_RELATIVE, prev, buf, cap);
-	if (cap < (f->kind == HVLOG_FORMAT_CSV ? 3u : 2u)) { /* not even the line end and NUL */
+		return hvlog__cbor_item(f, it, f->time, prev, buf, cap);
+	if (cap < (f->kind == HVLOG_FORMAT_CSV ? 3u : 2u)) {
 		if (cap)
 			*buf = 0;
 		return 0;
@@ -1156,22 +1151,67 @@ size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it
 		return line_end(&o, buf, "\r\n", 2);
 	case HVLOG_FORMAT_JSON:
 		o = line_start(buf, cap, 1);
-		if (f->flags == HVLOG_FMT_JSON_DECODE_V1 && !tm)
-			json_item_v1(&o, f->m, f->tab, it, f->t0);
-		else
-			json_item(&o, f->m, f->tab, it, f->t0, f->flags, tm);
+		json_item(&o, f->m, f->tab, it, f->t0, f->flags, &tm);
 		break;
 	default:
 		o = line_start(buf, cap, 1);
 		if (f->flags & HVLOG_FMT_COLOR)
-			text_item_color(&o, f->m, f->tab, it, f->t0, f->color_heads, tm);
-		else if (tm)
-			text_item_mode(&o, f->m, f->tab, it, f->t0, tm);
+			text_item_color(&o, f->m, f->tab, it, f->t0, f->color_heads, &tm);
+		else
+			text_item_mode(&o, f->m, f->tab, it, f->t0, &tm);
+		break;
+	}
+	return line_end(&o, buf, "\n", 1);
+}
+
+/* An item without a time mode; inlined into both entry points. */
+static ALWAYS_INLINE size_t item_plain(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
+{
+	struct out o;
+
+	if (f->kind == HVLOG_FORMAT_CBOR)
+		return hvlog__cbor_item(f, it, HVLOG_TIME_RELATIVE, 0, buf, cap);
+	if (cap < (f->kind == HVLOG_FORMAT_CSV ? 3u : 2u)) { /* not even the line end and NUL */
+		if (cap)
+			*buf = 0;
+		return 0;
+	}
+	switch (f->kind) {
+	case HVLOG_FORMAT_CSV:
+		o = line_start(buf, cap, 2);
+		hvlog__csv_item(f, &o, it, 0);
+		return line_end(&o, buf, "\r\n", 2);
+	case HVLOG_FORMAT_JSON:
+		o = line_start(buf, cap, 1);
+		if (f->flags == HVLOG_FMT_JSON_DECODE_V1)
+			json_item_v1(&o, f->m, f->tab, it, f->t0);
+		else
+			json_item(&o, f->m, f->tab, it, f->t0, f->flags, NULL);
+		break;
+	default:
+		o = line_start(buf, cap, 1);
+		if (f->flags & HVLOG_FMT_COLOR)
+			text_item_color(&o, f->m, f->tab, it, f->t0, f->color_heads, NULL);
 		else
 			text_item(&o, f->m, f->tab, it, f->t0);
 		break;
 	}
 	return line_end(&o, buf, "\n", 1);
+}
+
+size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
+{
+	if (HVLOG_UNLIKELY(f->time))
+		return item_mode(f, it, f->t0, buf, cap);
+	return item_plain(f, it, buf, cap);
+}
+
+size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it, uint64_t prev, char *buf,
+				  size_t cap)
+{
+	if (HVLOG_UNLIKELY(f->time))
+		return item_mode(f, it, prev, buf, cap);
+	return item_plain(f, it, buf, cap);
 }
 
 void hvlog_formatter_free(hvlog_formatter *f)
