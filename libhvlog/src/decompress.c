@@ -336,6 +336,7 @@ static int dec_step(struct dec *d, const uint8_t **in, size_t *inlen, uint8_t *o
 #endif
 	default:
 		(void)room;
+		(void)out;
 		(void)finish;
 		return dec_fail(d, "not built in");
 	}
