@@ -9,40 +9,10 @@
 # BUILD_DIR (default build-release, made by bench/run.sh; a path given is
 # taken from the current directory) holds hvlog and hvcore/hvcore.
 # EVENTS (default 4000000) events of hvcore's mixed workload on 4 VPs.
-set -eu
+. "$(dirname "$0")/bench_lib.sh"
 
-src=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$src/build-release}
-events=${2:-4000000}
-reps=${3:-3}
-hvlog=$build/hvlog
-hvcore=$build/hvcore/hvcore
-for p in "$hvlog" "$hvcore"; do
-	[ -x "$p" ] || { echo "bench/perfetto.sh: no $p (build it: sh bench/run.sh --quick)" >&2; exit 2; }
-done
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hvlog-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM HUP
-
-"$hvcore" -w mixed -v 4 -n "$events" -o "$tmp/t.hvlog" 2>/dev/null
-n=$("$hvlog" decode --count "$tmp/t.hvlog")
-
-now() { date +%s%N; }
-# best FORMAT: the best wall time (ns) of reps conversions into a file
-best() {
-	b=0
-	i=0
-	while [ $i -lt "$reps" ]; do
-		t0=$(now)
-		"$hvlog" convert --no-progress --to "$1" "$tmp/t.hvlog" -o "$tmp/out.$1"
-		t=$(($(now) - t0))
-		if [ $b = 0 ] || [ $t -lt $b ]; then b=$t; fi
-		i=$((i + 1))
-	done
-	echo $b
-}
-
-tc=$(best chrome)
-tp=$(best perfetto)
+tc=$(best "$hvlog" convert --no-progress --to chrome "$tmp/t.hvlog" -o "$tmp/out.chrome")
+tp=$(best "$hvlog" convert --no-progress --to perfetto "$tmp/t.hvlog" -o "$tmp/out.perfetto")
 sc=$(stat -c %s "$tmp/out.chrome")
 sp=$(stat -c %s "$tmp/out.perfetto")
 awk -v n="$n" -v tc="$tc" -v tp="$tp" -v sc="$sc" -v sp="$sp" -v reps="$reps" 'BEGIN {

@@ -196,7 +196,7 @@ static int convert_step(void *ctx, const hvlog_item *it)
 	if ((v->wcode = v->to->item(v->c, it)) != 0)
 		return 1;
 	if (!(++v->n & 0xfff)) {
-		cv_progress_update(&v->prog, it->offset);
+		cv_progress_update(&v->prog, it->offset, v->n);
 		return v->c->out.failed;
 	}
 	return 0;

@@ -29,6 +29,7 @@ static const struct argp io_argp = CLI_IO_ARGP(io_options);
 
 static const struct argp_option options[] = {
 	CLI_COLOR_OPTION,
+	CLI_TIME_OPTION,
 	{ "threads", 'j', "N", 0,
 	  "with --count (only): count on N threads, each a share of the chunks (default: one per CPU; the "
 	  "count is the same)", 0 },
@@ -54,6 +55,10 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case CLI_COLOR_KEY:
 		if (cli_color_set(arg) != 0)
 			argp_error(state, "unknown --color '%s' (auto, always or never)", arg);
+		return 0;
+	case CLI_TIME_KEY:
+		if (cli_time_set(arg) != 0)
+			argp_error(state, "unknown --time '%s' (relative, absolute, ticks or delta)", arg);
 		return 0;
 	case 'j':
 		cli_threads_arg(state, arg, &o->threads);
@@ -162,6 +167,7 @@ static void rawout_put(struct rawout *o, const char *s, size_t n)
 struct printer {
 	const hvlog_formatter *fmt;
 	struct rawout *raw;
+	uint64_t prev; /* the tick of the line before (--time=delta) */
 };
 
 /* The buffer is full: out of line, so that the step per item saves no
@@ -178,7 +184,8 @@ static int print_step(void *ctx, const hvlog_item *it)
 
 	if (sizeof raw->buf - raw->len < HVLOG_FORMAT_MAX && print_full(raw))
 		return 1;
-	raw->len += hvlog_formatter_item(p->fmt, it, raw->buf + raw->len, sizeof raw->buf - raw->len);
+	raw->len += hvlog_formatter_item_since(p->fmt, it, p->prev, raw->buf + raw->len, sizeof raw->buf - raw->len);
+	p->prev = it->ts;
 	return 0;
 }
 
@@ -194,14 +201,14 @@ int cli_print_selected(hvlog_reader *r, const char *shown, const hvsel *sel, hvl
 	static char outbuf[1 << 16];
 	static struct rawout raw;
 	hvlog_formatter *fmt = NULL;
-	struct printer p = { NULL, &raw };
+	struct printer p = { NULL, &raw, t0 };
 	/* (--count: no step, the run counts) */
 	struct cli_run run = { .shown = shown, .sel = sel, .step = sel->count ? NULL : print_step,
 			       .before_message = print_flush, .ctx = &p };
 	int code;
 
-	if (!sel->count && cli_formatter(stdout, hvlog_reader_meta(r), format, t0, &fmt) != 0)
-		return EXIT_IO;
+	if (!sel->count && (code = cli_formatter(stdout, hvlog_reader_meta(r), format, t0, &fmt)) != 0)
+		return code;
 
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	fflush(stdout);

@@ -173,8 +173,9 @@ hvlog_reader *cli_open(const char *file, int *code)
 
 	if (cli_open_path(&r, file, &err) != HVLOG_OK) {
 		const char *like = err.status == HVLOG_MALFORMED && err.offset == 0 ? cli_sniff_path(file) : NULL;
-		/* (a trace whose header is damaged is still one) */
-		if (like && strcmp(like, CLI_SNIFF_TRACE))
+		/* (a trace whose header is damaged is still one; compressed data
+		 * were decompressed by the reader, whose message says so) */
+		if (like && strcmp(like, CLI_SNIFF_TRACE) && !strstr(like, "-compressed data"))
 			snprintf(err.msg + strlen(err.msg), sizeof err.msg - strlen(err.msg), ": it looks like %s", like);
 		*code = cli_fail(cli_shown(file), &err);
 		return NULL;

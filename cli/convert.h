@@ -141,16 +141,25 @@ typedef struct cv_format {
 extern const cv_format cv_format_json, cv_format_csv, cv_format_cbor, cv_format_ctf, cv_format_chrome;
 extern const cv_format cv_format_perfetto; /* convert_perfetto.c, with libhvlog-perfetto */
 
-/* ---- progress on stderr ------------------------------------------------- */
+/* ---- progress on stderr -------------------------------------------------
+ * Only when stderr is a terminal (and total is not 0: --no-progress): a
+ * bar of the bytes read out of total, the items so far, items per second
+ * and the time left at the rate so far, redrawn in place when the percentage
+ * changes or a quarter of a second has passed, and cleared at the end. */
 typedef struct cv_progress {
 	int on;
-	uint64_t total, last_shown;
+	uint64_t total, done; /* done: the most bytes read so far */
 	unsigned pct;
 	const char *label;
+	uint64_t t0, drawn;  /* CLOCK_MONOTONIC ns: the start, the last draw */
+	int len;             /* the columns of the last line drawn */
 } cv_progress;
 
 void cv_progress_start(cv_progress *p, const char *label, uint64_t total);
-void cv_progress_update(cv_progress *p, uint64_t done);
+/* done: bytes of the input read (an item's offset: the bar follows the
+ * largest so far, as items in time order come from chunks here and
+ * there); count: items so far. */
+void cv_progress_update(cv_progress *p, uint64_t done, uint64_t count);
 void cv_progress_end(cv_progress *p);
 
 /* ---- the reverse direction (convert_from*.c) ------------------------------

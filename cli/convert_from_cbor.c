@@ -340,7 +340,7 @@ int cv_from_cbor(FILE *in, const char *shown, int out_fd, const char *out_shown,
 		start += res.read;
 		offset += res.read;
 		if (!(++n & 0xfff))
-			cv_progress_update(&prog, offset);
+			cv_progress_update(&prog, offset, n);
 	}
 	cv_progress_end(&prog);
 	if (!b && !code) {

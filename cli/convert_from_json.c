@@ -333,7 +333,7 @@ int cv_from_json(FILE *in, const char *shown, int out_fd, const char *out_shown,
 		if (code)
 			break;
 		if (!(lineno & 0xfff))
-			cv_progress_update(&prog, lines.consumed);
+			cv_progress_update(&prog, lines.consumed, lineno);
 	}
 	cv_progress_end(&prog);
 	if (!code && got != LINE_END) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -131,32 +132,92 @@ const char *cv_short_symbol(const char *symbol)
 
 /* ---- progress ------------------------------------------------------------ */
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void cv_progress_start(cv_progress *p, const char *label, uint64_t total)
 {
 	*p = (cv_progress){ .on = total > 0 && isatty(STDERR_FILENO), .total = total, .pct = 101,
 			    .label = label };
-	cv_progress_update(p, 0);
+	if (!p->on)
+		return;
+	p->t0 = now_ns();
+	cv_progress_update(p, 0, 0);
 }
 
-void cv_progress_update(cv_progress *p, uint64_t done)
+/* A rate with a k or M suffix ("2.35M"), or "-" without one yet. */
+static void fmt_rate(char *buf, size_t cap, double r)
 {
-	enum { WIDTH = 40 };
-	char bar[WIDTH + 1];
+	if (r <= 0)
+		snprintf(buf, cap, "-");
+	else if (r >= 1e6)
+		snprintf(buf, cap, "%.2fM", r / 1e6);
+	else if (r >= 1e3)
+		snprintf(buf, cap, "%.1fk", r / 1e3);
+	else
+		snprintf(buf, cap, "%.0f", r);
+}
+
+/* Seconds as m:ss or h:mm:ss, or "-:--" without an estimate. */
+static void fmt_eta(char *buf, size_t cap, double sec)
+{
+	unsigned long s;
+
+	if (sec < 0 || sec > 360000) {
+		snprintf(buf, cap, "-:--");
+		return;
+	}
+	s = (unsigned long)(sec + 0.5);
+	if (s >= 3600)
+		snprintf(buf, cap, "%lu:%02lu:%02lu", s / 3600, s / 60 % 60, s % 60);
+	else
+		snprintf(buf, cap, "%lu:%02lu", s / 60, s % 60);
+}
+
+void cv_progress_update(cv_progress *p, uint64_t done, uint64_t count)
+{
+	enum { WIDTH = 30 };
+	char bar[WIDTH + 1], rate[32], eta[32];
+	uint64_t t;
+	double elapsed;
 	unsigned pct, fill;
+	int len;
 
 	if (!p->on)
 		return;
 	if (done > p->total)
 		done = p->total;
+	if (done < p->done)
+		done = p->done;
+	p->done = done;
 	pct = (unsigned)((unsigned __int128)done * 100 / p->total);
-	if (pct == p->pct)
+	t = now_ns();
+	/* a new percentage, or a quarter of a second since the last line */
+	if (pct == p->pct && t - p->drawn < 250000000u)
 		return;
 	p->pct = pct;
+	p->drawn = t;
+	elapsed = (double)(t - p->t0) / 1e9;
 	fill = pct * WIDTH / 100;
 	memset(bar, '#', fill);
 	memset(bar + fill, '.', WIDTH - fill);
 	bar[WIDTH] = 0;
-	fprintf(stderr, "\r%s [%s] %3u%%", p->label, bar, pct);
+	/* the rate and time left once there is something to go by */
+	fmt_rate(rate, sizeof rate, count && elapsed > 0.05 ? (double)count / elapsed : 0);
+	fmt_eta(eta, sizeof eta,
+		done && elapsed > 0.05 ? elapsed * (double)(p->total - done) / (double)done : -1);
+	len = fprintf(stderr, "\r%s [%s] %3u%%  %llu events  %s events/s  ETA %s", p->label, bar, pct,
+		      (unsigned long long)count, rate, eta);
+	/* (a shorter line than the last: blank out the rest) */
+	if (len - 1 < p->len)
+		fprintf(stderr, "%*s", p->len - (len - 1), "");
+	if (len - 1 > p->len)
+		p->len = len - 1;
 	fflush(stderr);
 }
 
@@ -165,7 +226,7 @@ void cv_progress_end(cv_progress *p)
 	if (!p->on)
 		return;
 	/* clear the line: the bar is not part of the output */
-	fprintf(stderr, "\r%*s\r", (int)strlen(p->label) + 50, "");
+	fprintf(stderr, "\r%*s\r", p->len, "");
 	fflush(stderr);
 	p->on = 0;
 }

@@ -102,6 +102,7 @@ _hvlog_values()
     --to) _hvlog_choices "$bin" "$opt" "$cmd" json csv cbor ctf chrome perfetto ;;
     --from) _hvlog_choices "$bin" "$opt" "$cmd" json cbor ;;
     --color | --colour) printf '%s\n' auto always never ;;
+    --time) printf '%s\n' relative absolute ticks delta ;;
     --group | --exclude-group | --groups) _hvlog_groups "$bin" ;;
     --event | --exclude-event | --events) _hvlog_events "$bin" ;;
     --top) _hvlog_params "$bin" ;;

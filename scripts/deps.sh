@@ -5,9 +5,12 @@
 # babeltrace2 bindings bench/python_bench.py measures against;
 # libprotobuf-c-dev, protobuf-c-compiler: libhvlog-perfetto; protobuf-compiler
 # and python3-protobuf: tests/perfetto.sh reads its output; chromium:
-# tests/report.sh renders hvlog report's page headless).
+# tests/report.sh renders hvlog report's page headless; libzstd-dev,
+# zlib1g-dev, liblzma-dev, libbz2-dev: libhvlog reads compressed traces,
+# and zstd, xz-utils, bzip2 make them in tests/compressed.sh; bsdutils:
+# script(1), the terminal of tests/progress.sh).
 set -eu
-pkgs="build-essential cmake pkg-config libcbor-dev check jq groff-base libjson-c-dev babeltrace2 python3-cbor2 valgrind libzstd-dev
+pkgs="build-essential cmake pkg-config libcbor-dev check jq groff-base libjson-c-dev babeltrace2 python3-cbor2 valgrind libzstd-dev zlib1g-dev liblzma-dev libbz2-dev zstd xz-utils bzip2 bsdutils
 libprotobuf-c-dev protobuf-c-compiler protobuf-compiler python3-protobuf chromium
 python3-dev python3-numpy python3-pandas python3-pytest python3-dask python3-distributed python3-bt2"
 # `deps.sh fuzz`: the libFuzzer toolchain too (scripts/test.sh's fuzz step)

@@ -544,6 +544,111 @@ START_TEST(test_time_column)
 }
 END_TEST
 
+/* --time's modes (HVLOG_FMT_TIME): the text column, the JSON, CSV and CBOR
+ * fields, the wall-clock time at the ends of its range, and the refusal of
+ * ABSOLUTE when the clock's epoch is unknown. */
+static size_t time_line(const hvlog_meta *m, hvlog_format_kind kind, unsigned flags, const hvlog_item *it,
+			uint64_t prev, char *line)
+{
+	hvlog_formatter_config cfg = { kind, flags, 0, NULL };
+	hvlog_formatter *f;
+	hvlog_error err = { 0 };
+	size_t n;
+
+	ck_assert_msg(hvlog_formatter_create(&f, m, &cfg, &err) == HVLOG_OK, "%s", err.msg);
+	n = hvlog_formatter_item_since(f, it, prev, line, HVLOG_FORMAT_MAX);
+	if (kind == HVLOG_FORMAT_CSV) { /* the header row, then the row */
+		size_t hn;
+		const char *h = hvlog_formatter_header(f, &hn);
+		memmove(line + hn, line, n + 1);
+		memcpy(line, h, hn);
+		n += hn;
+	}
+	hvlog_formatter_free(f);
+	return n;
+}
+
+START_TEST(test_time_modes)
+{
+	static const hvlog_stream_info one[] = { { "s", 0, 0 } };
+	static const struct {
+		int64_t epoch;
+		uint64_t ts;
+		const char *utc;
+	} utc[] = {
+		{ 951782400123456789, 0, "2000-02-29T00:00:00.123456789Z s " },
+		{ -1, 0, "1969-12-31T23:59:59.999999999Z s " },
+		{ INT64_MIN, 0, "1677-09-21T00:12:43.145224192Z s " },
+		{ INT64_MAX, UINT64_MAX, "2846-10-30T23:21:50.564327422Z s " },
+	};
+	char line[HVLOG_FORMAT_MAX];
+	uint64_t v[2] = { 0, 0 };
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 0, .ts = 7, .values = v };
+	hvlog_formatter_config cfg = { HVLOG_FORMAT_TEXT, HVLOG_FMT_TIME(HVLOG_TIME_ABSOLUTE), 0, NULL };
+	hvlog_formatter *f;
+	hvlog_error err = { 0 };
+	decoded d;
+
+	decode_meta(&d, &number_schema, one, 1, 1000000000u);
+	it.event = &d.meta.schema->events[0];
+	/* epoch 0 is unknown: no wall-clock time */
+	ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_INVALID);
+	ck_assert_msg(strstr(err.msg, "epoch is unknown") != NULL, "%s", err.msg);
+	cfg.flags = HVLOG_FMT_TIME(9);
+	ck_assert_int_eq(hvlog_formatter_create(&f, &d.meta, &cfg, &err), HVLOG_INVALID);
+	for (size_t i = 0; i < NELEMS(utc); i++) {
+		d.meta.clock_epoch_ns = utc[i].epoch;
+		it.ts = utc[i].ts;
+		time_line(&d.meta, HVLOG_FORMAT_TEXT, HVLOG_FMT_TIME(HVLOG_TIME_ABSOLUTE), &it, 0, line);
+		ck_assert_msg(!strncmp(line, utc[i].utc, strlen(utc[i].utc)), "%s", line);
+	}
+	d.meta.clock_epoch_ns = 951782400123456789;
+	it.ts = 7;
+	/* ticks: right-aligned in 20 columns; delta: since the tick given */
+	time_line(&d.meta, HVLOG_FORMAT_TEXT, HVLOG_FMT_TIME(HVLOG_TIME_TICKS), &it, 0, line);
+	ck_assert_msg(!strncmp(line, "                   7 s ", 23), "%s", line);
+	time_line(&d.meta, HVLOG_FORMAT_TEXT, HVLOG_FMT_TIME(HVLOG_TIME_DELTA), &it, 5, line);
+	ck_assert_msg(!strncmp(line, "   +0.000000002 s ", 18), "%s", line);
+	time_line(&d.meta, HVLOG_FORMAT_TEXT, HVLOG_FMT_TIME(HVLOG_TIME_DELTA) | HVLOG_FMT_COLOR, &it, 5, line);
+	ck_assert_msg(!strncmp(line, "   \033[2m+0.000000002\033[0m s ", 26), "%s", line);
+	/* the relative mode given explicitly is the default line */
+	{
+		char def[HVLOG_FORMAT_MAX];
+		size_t n = time_line(&d.meta, HVLOG_FORMAT_TEXT, 0, &it, 5, def);
+		ck_assert_uint_eq(time_line(&d.meta, HVLOG_FORMAT_TEXT, HVLOG_FMT_TIME(HVLOG_TIME_RELATIVE), &it, 5, line), n);
+		ck_assert_str_eq(line, def);
+		ck_assert(!strncmp(line, "    0.000000007 s ", 18));
+	}
+	/* JSON: time_utc or delta_ns after ts; ticks as relative */
+	time_line(&d.meta, HVLOG_FORMAT_JSON, HVLOG_FMT_TIME(HVLOG_TIME_ABSOLUTE), &it, 0, line);
+	ck_assert_msg(strstr(line, "\"ts\":7,\"time_utc\":\"2000-02-29T00:00:00.123456796Z\",\"stream\"") != NULL,
+		      "%s", line);
+	time_line(&d.meta, HVLOG_FORMAT_JSON, HVLOG_FMT_TIME(HVLOG_TIME_DELTA), &it, 5, line);
+	ck_assert_msg(strstr(line, "\"ts\":7,\"delta_ns\":2,\"stream\"") != NULL, "%s", line);
+	time_line(&d.meta, HVLOG_FORMAT_JSON, HVLOG_FMT_TIME(HVLOG_TIME_TICKS), &it, 5, line);
+	ck_assert_msg(strstr(line, "\"ts\":7,\"stream\"") != NULL, "%s", line);
+	/* CSV: a column after ts */
+	time_line(&d.meta, HVLOG_FORMAT_CSV, HVLOG_FMT_TIME(HVLOG_TIME_ABSOLUTE), &it, 0, line);
+	ck_assert_msg(!strncmp(line, "type,time_ns,ts,time_utc,stream,", 32), "%s", line);
+	ck_assert_msg(strstr(line, "\r\nevent,7,7,2000-02-29T00:00:00.123456796Z,0,") != NULL, "%s", line);
+	time_line(&d.meta, HVLOG_FORMAT_CSV, HVLOG_FMT_TIME(HVLOG_TIME_DELTA), &it, 5, line);
+	ck_assert_msg(strstr(line, "type,time_ns,ts,delta_ns,stream,") != NULL, "%s", line);
+	ck_assert_msg(strstr(line, "\r\nevent,7,7,2,0,") != NULL, "%s", line);
+	/* CBOR: one pair more */
+	{
+		size_t n0 = time_line(&d.meta, HVLOG_FORMAT_CBOR, 0, &it, 5, line);
+		unsigned char head0 = (unsigned char)line[0];
+		size_t n = time_line(&d.meta, HVLOG_FORMAT_CBOR, HVLOG_FMT_TIME(HVLOG_TIME_ABSOLUTE), &it, 0, line);
+		ck_assert_uint_eq((unsigned char)line[0], head0 + 1u);
+		ck_assert_uint_eq(n, n0 + 9 + 2 + 30);
+		ck_assert(memmem(line, n, "\x68time_utc\x78\x1e" "2000-02-29T00:00:00.123456796Z", 41) != NULL);
+		n = time_line(&d.meta, HVLOG_FORMAT_CBOR, HVLOG_FMT_TIME(HVLOG_TIME_DELTA), &it, 5, line);
+		ck_assert(memmem(line, n, "\x68" "delta_ns\x02", 10) != NULL);
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
 /* The conversion without division equals hvlog_ticks_to_ns (128-bit
  * division) for every rate, on random, edge and overflowing tick counts. */
 START_TEST(test_clock_exact)
@@ -1264,6 +1369,7 @@ static Suite *format_suite(void)
 	tcase_add_test(tc, test_numbers_match_printf);
 	tcase_add_test(tc, test_building_blocks);
 	tcase_add_test(tc, test_time_column);
+	tcase_add_test(tc, test_time_modes);
 	tcase_add_test(tc, test_clock_exact);
 	suite_add_tcase(s, tc);
 	return s;

@@ -395,6 +395,7 @@ static uint64_t item_ns(const hvlog_meta *m, const hvlog__fmt *f, uint64_t t, ui
 	return hvlog_ticks_to_ns(t, t0, m->clock_hz);
 }
 
+
 /* ---- the pieces that depend only on the metadata ---------------------------- */
 
 static const char *event_name(const hvlog_event *ev)
@@ -552,16 +553,130 @@ static ALWAYS_INLINE void text_value(struct out *o, const hvlog_param *p, const 
 	}
 }
 
+/* ---- time modes other than the default (hvlog_time_mode) ---------------- */
+
+/* What an item's time needs besides its tick and t0 (NULL: the default,
+ * seconds since t0). */
+struct time_mode {
+	hvlog_time_mode mode;
+	uint64_t prev; /* DELTA: the previous item's tick */
+};
+
+/* Unix time in ns (128 bits: epoch_ns plus up to 2^64 ns) as
+ * "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" (30 bytes; years 1677 to 2846) at p.
+ * The date from the day number by Howard Hinnant's civil_from_days. */
+static char *utc_at(char *p, __int128 unix_ns)
+{
+	__int128 sec = unix_ns / 1000000000, frac = unix_ns % 1000000000;
+	int64_t days, era, y;
+	unsigned doe, yoe, doy, mp, d, mo, sod;
+
+	if (frac < 0)
+		frac += 1000000000, sec--;
+	days = (int64_t)(sec / 86400);
+	if (sec % 86400 < 0)
+		days--;
+	sod = (unsigned)(sec - (__int128)days * 86400);
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = (unsigned)(days - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	mo = mp < 10 ? mp + 3 : mp - 9;
+	y = (int64_t)yoe + era * 400 + (mo <= 2);
+	memcpy(p, digit_pairs + 2 * (y / 100), 2);
+	memcpy(p + 2, digit_pairs + 2 * (y % 100), 2);
+	p[4] = '-';
+	memcpy(p + 5, digit_pairs + 2 * mo, 2);
+	p[7] = '-';
+	memcpy(p + 8, digit_pairs + 2 * d, 2);
+	p[10] = 'T';
+	memcpy(p + 11, digit_pairs + 2 * (sod / 3600), 2);
+	p[13] = ':';
+	memcpy(p + 14, digit_pairs + 2 * (sod / 60 % 60), 2);
+	p[16] = ':';
+	memcpy(p + 17, digit_pairs + 2 * (sod % 60), 2);
+	p[19] = '.';
+	p[20] = (char)('0' + (unsigned)frac / 100000000);
+	dec8(p + 21, (uint32_t)frac % 100000000);
+	p[29] = 'Z';
+	return p + 30;
+}
+
+/* The wall-clock time of tick t: the clock's epoch plus t in ns. */
+static char *item_utc_at(char *p, const hvlog_meta *m, const hvlog__fmt *f, uint64_t t)
+{
+	return utc_at(p, (__int128)m->clock_epoch_ns + item_ns(m, f, t, 0));
+}
+
+char *hvlog__fmt_utc_at(char *p, const hvlog_formatter *f, uint64_t t)
+{
+	return utc_at(p, (__int128)f->m->clock_epoch_ns + hvlog__clock_ns(&f->clock, t, 0));
+}
+
+/* Tick t in mode tm (DELTA: seconds since t0, for the times inside a
+ * lost-events line) at p, at most 32 bytes. */
+static char *mode_time_at(char *p, const hvlog_meta *m, const hvlog__fmt *f, const struct time_mode *tm,
+			  uint64_t t, uint64_t t0)
+{
+	switch (tm->mode) {
+	case HVLOG_TIME_ABSOLUTE:
+		return item_utc_at(p, m, f, t);
+	case HVLOG_TIME_TICKS:
+		return dec_at(p, t);
+	default:
+		return seconds_at(p, item_ns(m, f, t, t0));
+	}
+}
+
+static void put_mode_time(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const struct time_mode *tm,
+			  uint64_t t, uint64_t t0)
+{
+	char buf[NUM_MAX];
+
+	put_mem(o, buf, (size_t)(mode_time_at(buf, m, f, tm, t, t0) - buf));
+}
+
+/* The text time column in mode tm: right-aligned in 15 columns (ticks:
+ * 20), then a space; dim if color. */
+static __attribute__((noinline)) void time_column_mode(struct out *o, const hvlog_meta *m, const hvlog__fmt *f,
+							const struct time_mode *tm, const hvlog_item *it,
+							uint64_t t0, int color)
+{
+	char buf[NUM_MAX], *p = buf;
+	size_t width = tm->mode == HVLOG_TIME_TICKS ? 20 : 15;
+
+	if (tm->mode == HVLOG_TIME_DELTA) {
+		*p++ = '+';
+		p = seconds_at(p, item_ns(m, f, it->ts, tm->prev));
+	} else {
+		p = mode_time_at(p, m, f, tm, it->ts, t0);
+	}
+	for (size_t len = (size_t)(p - buf); len < width; len++)
+		put_ch(o, ' ');
+	if (color)
+		put_lit(o, SGR_TIME);
+	put_mem(o, buf, (size_t)(p - buf));
+	if (color)
+		put_lit(o, SGR_RESET);
+	put_ch(o, ' ');
+}
+
 /* The text line; in colour if color_heads is not NULL (the coloured event
  * columns per schema event, or an empty piece without tables).  Inlined
  * into the callers, so that the plain line pays nothing for colour. */
 static ALWAYS_INLINE void text_item_(struct out *o, const hvlog_meta *m,
 							     const hvlog__fmt *f, const hvlog_item *it,
-							     uint64_t t0, const struct piece *color_heads)
+							     uint64_t t0, const struct piece *color_heads,
+							     const struct time_mode *tm)
 {
 	uint64_t ns = item_ns(m, f, it->ts, t0);
 
-	if (color_heads) {
+	if (tm) {
+		time_column_mode(o, m, f, tm, it, t0, color_heads != NULL);
+	} else if (color_heads) {
 		/* the padding plain, the time dim */
 		unsigned len = dec_len(ns / 1000000000u) + 10;
 		for (; len < 15; len++)
@@ -608,9 +723,15 @@ static ALWAYS_INLINE void text_item_(struct out *o, const hvlog_meta *m,
 		put_str(o, "--         LOST ");
 		put_dec(o, it->lost_count);
 		put_str(o, " events between ");
-		put_num(o, seconds_at, item_ns(m, f, it->lost_first_ts, t0));
-		put_str(o, " and ");
-		put_num(o, seconds_at, item_ns(m, f, it->lost_last_ts, t0));
+		if (tm) {
+			put_mode_time(o, m, f, tm, it->lost_first_ts, t0);
+			put_str(o, " and ");
+			put_mode_time(o, m, f, tm, it->lost_last_ts, t0);
+		} else {
+			put_num(o, seconds_at, item_ns(m, f, it->lost_first_ts, t0));
+			put_str(o, " and ");
+			put_num(o, seconds_at, item_ns(m, f, it->lost_last_ts, t0));
+		}
 		if (color_heads)
 			put_lit(o, SGR_RESET);
 		break;
@@ -638,15 +759,22 @@ static ALWAYS_INLINE void text_item_(struct out *o, const hvlog_meta *m,
 static ALWAYS_INLINE void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
 				    uint64_t t0)
 {
-	text_item_(o, m, f, it, t0, NULL);
+	text_item_(o, m, f, it, t0, NULL, NULL);
 }
 
 static void text_item_color(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
-			    uint64_t t0, const struct piece *heads)
+			    uint64_t t0, const struct piece *heads, const struct time_mode *tm)
 {
 	static const struct piece none; /* no tables: render the columns per item */
 
-	text_item_(o, m, f, it, t0, heads ? heads : &none);
+	text_item_(o, m, f, it, t0, heads ? heads : &none, tm);
+}
+
+/* The text line with a time mode, plain. */
+static void text_item_mode(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
+			   uint64_t t0, const struct time_mode *tm)
+{
+	text_item_(o, m, f, it, t0, NULL, tm);
 }
 
 /* ,"k": for the formatter's own keys (plain ASCII, nothing to escape) */
@@ -740,7 +868,7 @@ static ALWAYS_INLINE void json_params(struct out *o, const hvlog_event *ev,
  * with flags a constant for the decode dialect. */
 static ALWAYS_INLINE void json_item_(struct out *o, const hvlog_meta *m,
 							     const hvlog__fmt *f, const hvlog_item *it,
-							     uint64_t t0, unsigned flags)
+							     uint64_t t0, unsigned flags, const struct time_mode *tm)
 {
 #define JSON_HEAD(kind) "{\"type\":\"" kind "\",\"time_ns\":"
 	/* 32 bytes each: pieces with the slack put_piece needs */
@@ -754,6 +882,14 @@ static ALWAYS_INLINE void json_item_(struct out *o, const hvlog_meta *m,
 	json_uint(o, item_ns(m, f, it->ts, t0), flags);
 	put_lit(o, ",\"ts\":");
 	json_uint(o, it->ts, flags);
+	if (tm && tm->mode == HVLOG_TIME_ABSOLUTE) {
+		put_lit(o, ",\"time_utc\":\"");
+		put_mode_time(o, m, f, tm, it->ts, t0);
+		put_ch(o, '"');
+	} else if (tm && tm->mode == HVLOG_TIME_DELTA) {
+		put_lit(o, ",\"delta_ns\":");
+		json_uint(o, item_ns(m, f, it->ts, tm->prev), flags);
+	}
 	if (f && it->stream < f->nstreams) {
 		struct piece pc = f->json_streams[it->stream]; /* ends with the offset's key */
 		if (!offset)
@@ -805,13 +941,13 @@ static ALWAYS_INLINE void json_item_(struct out *o, const hvlog_meta *m,
 static ALWAYS_INLINE void json_item_v1(struct out *o, const hvlog_meta *m, const hvlog__fmt *f,
 				       const hvlog_item *it, uint64_t t0)
 {
-	json_item_(o, m, f, it, t0, HVLOG_FMT_JSON_DECODE_V1);
+	json_item_(o, m, f, it, t0, HVLOG_FMT_JSON_DECODE_V1, NULL);
 }
 
 static void json_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it, uint64_t t0,
-		      unsigned flags)
+		      unsigned flags, const struct time_mode *tm)
 {
-	json_item_(o, m, f, it, t0, flags);
+	json_item_(o, m, f, it, t0, flags, tm);
 }
 
 /* A line into buf: the item, cut to leave room for its end (eol, 1 or 2
@@ -931,24 +1067,37 @@ hvlog_status hvlog_formatter_create(hvlog_formatter **out, const hvlog_meta *m, 
 	hvlog_formatter *f;
 	const char *what;
 	int ok = 1;
+	/* the time mode in its own bits, for every kind */
+	unsigned flags = cfg->flags & ~HVLOG_FMT_TIME_MASK;
+	unsigned time = (cfg->flags & HVLOG_FMT_TIME_MASK) >> HVLOG_FMT_TIME_SHIFT;
 
 	*out = NULL;
 	if ((unsigned)cfg->kind >= sizeof kind_flags / sizeof kind_flags[0])
 		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "unknown format kind %u", (unsigned)cfg->kind);
-	if (cfg->flags & ~kind_flags[cfg->kind])
+	if (flags & ~kind_flags[cfg->kind])
 		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "format flags 0x%x do not apply to %s",
-				   cfg->flags & ~kind_flags[cfg->kind], kind_names[cfg->kind]);
+				   flags & ~kind_flags[cfg->kind], kind_names[cfg->kind]);
 	if (!m->clock_hz)
 		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "the metadata's clock rate is 0");
+	if (time > HVLOG_TIME_DELTA)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "unknown time mode %u", time);
+	if (time == HVLOG_TIME_ABSOLUTE && !m->clock_epoch_ns)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX,
+				   "the trace's clock epoch is unknown (clock '%s' has epoch_ns 0), so its times "
+				   "cannot be shown as wall-clock time",
+				   m->clock_name ? m->clock_name : "");
 	if ((what = too_large(m)))
 		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX,
 				   "%s in the metadata is over the limit (%d bytes, %d parameters)", what,
 				   HVLOG_MAX_NAME, HVLOG_MAX_PARAMS);
 	if (!(f = calloc(1, sizeof *f)))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory for a formatter");
-	*f = (hvlog_formatter){ .m = m, .tab = tables_of(m), .kind = cfg->kind, .flags = cfg->flags,
+	*f = (hvlog_formatter){ .m = m, .tab = tables_of(m), .kind = cfg->kind, .flags = flags,
 				.t0 = cfg->t0, .item_max = HVLOG_FORMAT_MAX };
 	hvlog__clock_init(&f->clock, m->clock_hz);
+	/* outside text, TICKS writes what RELATIVE does: time_ns and ts are
+	 * always there */
+	f->time = time == HVLOG_TIME_TICKS && f->kind != HVLOG_FORMAT_TEXT ? HVLOG_TIME_RELATIVE : (hvlog_time_mode)time;
 	switch (f->kind) {
 	case HVLOG_FORMAT_TEXT:
 		/* the coloured columns go with the metadata's tables */
@@ -985,12 +1134,48 @@ size_t hvlog_formatter_item_max(const hvlog_formatter *f)
 	return f->item_max;
 }
 
-size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
+/* An item with a time mode (f->time not RELATIVE): apart from the default
+ * lines' path, which pays nothing for the modes. */
+static __attribute__((noinline)) size_t item_mode(const hvlog_formatter *f, const hvlog_item *it, uint64_t prev,
+						  char *buf, size_t cap)
+{
+	const struct time_mode tm = { f->time, prev };
+	struct out o;
+
+	if (f->kind == HVLOG_FORMAT_CBOR)
+		return hvlog__cbor_item(f, it, f->time, prev, buf, cap);
+	if (cap < (f->kind == HVLOG_FORMAT_CSV ? 3u : 2u)) {
+		if (cap)
+			*buf = 0;
+		return 0;
+	}
+	switch (f->kind) {
+	case HVLOG_FORMAT_CSV:
+		o = line_start(buf, cap, 2);
+		hvlog__csv_item(f, &o, it, prev);
+		return line_end(&o, buf, "\r\n", 2);
+	case HVLOG_FORMAT_JSON:
+		o = line_start(buf, cap, 1);
+		json_item(&o, f->m, f->tab, it, f->t0, f->flags, &tm);
+		break;
+	default:
+		o = line_start(buf, cap, 1);
+		if (f->flags & HVLOG_FMT_COLOR)
+			text_item_color(&o, f->m, f->tab, it, f->t0, f->color_heads, &tm);
+		else
+			text_item_mode(&o, f->m, f->tab, it, f->t0, &tm);
+		break;
+	}
+	return line_end(&o, buf, "\n", 1);
+}
+
+/* An item without a time mode; inlined into both entry points. */
+static ALWAYS_INLINE size_t item_plain(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
 {
 	struct out o;
 
 	if (f->kind == HVLOG_FORMAT_CBOR)
-		return hvlog__cbor_item(f, it, buf, cap);
+		return hvlog__cbor_item(f, it, HVLOG_TIME_RELATIVE, 0, buf, cap);
 	if (cap < (f->kind == HVLOG_FORMAT_CSV ? 3u : 2u)) { /* not even the line end and NUL */
 		if (cap)
 			*buf = 0;
@@ -999,24 +1184,39 @@ size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char
 	switch (f->kind) {
 	case HVLOG_FORMAT_CSV:
 		o = line_start(buf, cap, 2);
-		hvlog__csv_item(f, &o, it);
+		hvlog__csv_item(f, &o, it, 0);
 		return line_end(&o, buf, "\r\n", 2);
 	case HVLOG_FORMAT_JSON:
 		o = line_start(buf, cap, 1);
 		if (f->flags == HVLOG_FMT_JSON_DECODE_V1)
 			json_item_v1(&o, f->m, f->tab, it, f->t0);
 		else
-			json_item(&o, f->m, f->tab, it, f->t0, f->flags);
+			json_item(&o, f->m, f->tab, it, f->t0, f->flags, NULL);
 		break;
 	default:
 		o = line_start(buf, cap, 1);
 		if (f->flags & HVLOG_FMT_COLOR)
-			text_item_color(&o, f->m, f->tab, it, f->t0, f->color_heads);
+			text_item_color(&o, f->m, f->tab, it, f->t0, f->color_heads, NULL);
 		else
 			text_item(&o, f->m, f->tab, it, f->t0);
 		break;
 	}
 	return line_end(&o, buf, "\n", 1);
+}
+
+size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
+{
+	if (HVLOG_UNLIKELY(f->time))
+		return item_mode(f, it, f->t0, buf, cap);
+	return item_plain(f, it, buf, cap);
+}
+
+size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it, uint64_t prev, char *buf,
+				  size_t cap)
+{
+	if (HVLOG_UNLIKELY(f->time))
+		return item_mode(f, it, prev, buf, cap);
+	return item_plain(f, it, buf, cap);
 }
 
 void hvlog_formatter_free(hvlog_formatter *f)

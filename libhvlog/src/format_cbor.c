@@ -133,16 +133,33 @@ int hvlog__cbor_build(hvlog_formatter *f)
 /* ---- items ------------------------------------------------------------------- */
 
 /* type, time_ns, ts, stream[, stream_name][, offset]: its pairs */
-static size_t head_pairs(const hvlog_formatter *f, const hvlog_item *it)
+/* The time of an item beyond time_ns and ts: time_utc or delta_ns, as the
+ * formatter's time mode asks (hvlog_formatter_item_since). */
+struct cb_time {
+	hvlog_time_mode mode; /* RELATIVE: none */
+	uint64_t prev;
+};
+
+static size_t head_pairs(const hvlog_formatter *f, const hvlog_item *it, const struct cb_time *tm)
 {
-	return 4 + (it->stream != UINT32_MAX) + ((f->flags & HVLOG_FMT_OFFSETS) && it->kind != HVLOG_ITEM_DAMAGE);
+	return 4 + (it->stream != UINT32_MAX) + ((f->flags & HVLOG_FMT_OFFSETS) && it->kind != HVLOG_ITEM_DAMAGE) +
+	       (tm->mode != HVLOG_TIME_RELATIVE);
 }
 
-static void head(const hvlog_formatter *f, struct out *o, const char *type, const hvlog_item *it)
+static void head(const hvlog_formatter *f, struct out *o, const char *type, const hvlog_item *it,
+		 const struct cb_time *tm)
 {
 	kv_str(o, "type", type);
 	kv_uint(o, "time_ns", fmt_ns(f, it->ts));
 	kv_uint(o, "ts", it->ts);
+	if (tm->mode == HVLOG_TIME_ABSOLUTE) {
+		char utc[HVLOG__UTC_LEN];
+		cb_lit(o, "time_utc");
+		hvlog__cb_head(o, HVLOG__CB_TEXT, HVLOG__UTC_LEN);
+		put_mem(o, utc, (size_t)(hvlog__fmt_utc_at(utc, f, it->ts) - utc));
+	} else if (tm->mode == HVLOG_TIME_DELTA) {
+		kv_uint(o, "delta_ns", hvlog__clock_ns(&f->clock, it->ts, tm->prev));
+	}
 	cb_lit(o, "stream");
 	if (it->stream == UINT32_MAX) {
 		put_ch(o, (char)0xf6); /* null */
@@ -157,7 +174,7 @@ static void head(const hvlog_formatter *f, struct out *o, const char *type, cons
 		kv_uint(o, "offset", it->offset);
 }
 
-static void event_map(const hvlog_formatter *f, struct out *o, const hvlog_item *it)
+static void event_map(const hvlog_formatter *f, struct out *o, const hvlog_item *it, const struct cb_time *tm)
 {
 	const hvlog_event *ev = it->event;
 	uint32_t e = fmt_event_index(f, ev);
@@ -168,8 +185,8 @@ static void event_map(const hvlog_formatter *f, struct out *o, const hvlog_item 
 
 	for (uint32_t i = 0; i < n; i++)
 		named += (names[i] = hvlog_valtab_name(ev->params[i].values, it->values[i])) != NULL;
-	cb_map(o, head_pairs(f, it) + 4 + (named != 0));
-	head(f, o, "event", it);
+	cb_map(o, head_pairs(f, it, tm) + 4 + (named != 0));
+	head(f, o, "event", it, tm);
 	if (key) {
 		put_piece(o, f->cbor->events[e]);
 	} else { /* an event from elsewhere */
@@ -200,9 +217,11 @@ static void event_map(const hvlog_formatter *f, struct out *o, const hvlog_item 
 		}
 }
 
-size_t hvlog__cbor_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
+size_t hvlog__cbor_item(const hvlog_formatter *f, const hvlog_item *it, hvlog_time_mode time, uint64_t prev,
+			char *buf, size_t cap)
 {
 	struct out o = { buf, buf + cap };
+	const struct cb_time tm = { time, prev };
 
 	/* the largest map (16 parameters with a 64-byte key and name each) is a
 	 * few KiB: with less room than that, nothing */
@@ -210,11 +229,11 @@ size_t hvlog__cbor_item(const hvlog_formatter *f, const hvlog_item *it, char *bu
 		return 0;
 	switch (it->kind) {
 	case HVLOG_ITEM_EVENT:
-		event_map(f, &o, it);
+		event_map(f, &o, it, &tm);
 		break;
 	case HVLOG_ITEM_LOST:
-		cb_map(&o, head_pairs(f, it) + 5);
-		head(f, &o, "lost", it);
+		cb_map(&o, head_pairs(f, it, &tm) + 5);
+		head(f, &o, "lost", it, &tm);
 		kv_uint(&o, "count", it->lost_count);
 		kv_uint(&o, "first_ts", it->lost_first_ts);
 		kv_uint(&o, "last_ts", it->lost_last_ts);
@@ -222,8 +241,8 @@ size_t hvlog__cbor_item(const hvlog_formatter *f, const hvlog_item *it, char *bu
 		kv_uint(&o, "last_ns", fmt_ns(f, it->lost_last_ts));
 		break;
 	case HVLOG_ITEM_DAMAGE:
-		cb_map(&o, head_pairs(f, it) + 5);
-		head(f, &o, "damage", it);
+		cb_map(&o, head_pairs(f, it, &tm) + 5);
+		head(f, &o, "damage", it, &tm);
 		kv_uint(&o, "offset", it->offset);
 		kv_str(&o, "kind", hvlog_status_str(it->damage));
 		kv_uint(&o, "length", it->damage_len);

@@ -4,6 +4,8 @@
  * Columns (the header row names them):
  *   type         event, lost or damage
  *   time_ns, ts  nanoseconds since tick t0, ticks
+ *   [time_utc]   with HVLOG_TIME_ABSOLUTE: the wall-clock time (ISO 8601)
+ *   [delta_ns]   with HVLOG_TIME_DELTA: nanoseconds since the previous item
  *   stream, stream_name
  *   group, event, number   the event's group alias, symbol and number
  *   then one column per parameter key of the selected events (in schema
@@ -182,7 +184,10 @@ static int header_row(hvlog_formatter *f, const struct cols *c)
 	struct grow g = { 0 };
 
 	hvlog__grow_reserve(&g, 256);
-	put_str(&g.o, "type,time_ns,ts,stream,stream_name,group,event,number");
+	put_str(&g.o, f->time == HVLOG_TIME_ABSOLUTE ? "type,time_ns,ts,time_utc,"
+			 : f->time == HVLOG_TIME_DELTA	 ? "type,time_ns,ts,delta_ns,"
+							 : "type,time_ns,ts,");
+	put_str(&g.o, "stream,stream_name,group,event,number");
 	for (uint32_t i = (uint32_t)NFIXED; i < c->n; i++) {
 		hvlog__grow_reserve(&g, 2 * strlen(c->names[i]) + 16);
 		put_ch(&g.o, ',');
@@ -267,7 +272,7 @@ out:
 
 /* ---- rows ------------------------------------------------------------------ */
 
-static void fixed(const hvlog_formatter *f, struct out *o, const char *type, const hvlog_item *it)
+static void fixed(const hvlog_formatter *f, struct out *o, const char *type, const hvlog_item *it, uint64_t prev)
 {
 	put_str(o, type);
 	put_ch(o, ',');
@@ -275,6 +280,14 @@ static void fixed(const hvlog_formatter *f, struct out *o, const char *type, con
 	put_ch(o, ',');
 	hvlog__put_dec(o, it->ts);
 	put_ch(o, ',');
+	if (f->time == HVLOG_TIME_ABSOLUTE) {
+		char utc[HVLOG__UTC_LEN];
+		put_mem(o, utc, (size_t)(hvlog__fmt_utc_at(utc, f, it->ts) - utc));
+		put_ch(o, ',');
+	} else if (f->time == HVLOG_TIME_DELTA) {
+		hvlog__put_dec(o, hvlog__clock_ns(&f->clock, it->ts, prev));
+		put_ch(o, ',');
+	}
 	if (it->stream != UINT32_MAX) {
 		hvlog__put_dec(o, it->stream);
 		put_ch(o, ',');
@@ -288,13 +301,13 @@ static void fixed(const hvlog_formatter *f, struct out *o, const char *type, con
 	put_ch(o, ',');
 }
 
-static void event_row(const hvlog_formatter *f, struct out *o, const hvlog_item *it)
+static void event_row(const hvlog_formatter *f, struct out *o, const hvlog_item *it, uint64_t prev)
 {
 	const struct fmt_csv *v = f->csv;
 	const hvlog_event *ev = it->event;
 	uint32_t e = fmt_event_index(f, ev), cursor = 0;
 
-	fixed(f, o, "event", it);
+	fixed(f, o, "event", it, prev);
 	if (e == UINT32_MAX) { /* an event from elsewhere: its fields, no parameters */
 		field(o, hvlog__fmt_group_alias(f->m, ev));
 		put_ch(o, ',');
@@ -324,16 +337,16 @@ static void event_row(const hvlog_formatter *f, struct out *o, const hvlog_item 
 	commas(o, v->ncols - v->nfixed - cursor + 1);
 }
 
-void hvlog__csv_item(const hvlog_formatter *f, struct out *o, const hvlog_item *it)
+void hvlog__csv_item(const hvlog_formatter *f, struct out *o, const hvlog_item *it, uint64_t prev)
 {
 	const struct fmt_csv *v = f->csv;
 
 	switch (it->kind) {
 	case HVLOG_ITEM_EVENT:
-		event_row(f, o, it);
+		event_row(f, o, it, prev);
 		break;
 	case HVLOG_ITEM_LOST:
-		fixed(f, o, "lost", it);
+		fixed(f, o, "lost", it, prev);
 		put_str(o, ",LOST,");
 		commas(o, v->ncols - v->nfixed + 1);
 		put_str(o, "count=");
@@ -345,7 +358,7 @@ void hvlog__csv_item(const hvlog_formatter *f, struct out *o, const hvlog_item *
 		break;
 	case HVLOG_ITEM_DAMAGE: {
 		char detail[512];
-		fixed(f, o, "damage", it);
+		fixed(f, o, "damage", it, prev);
 		put_str(o, ",DAMAGE,");
 		commas(o, v->ncols - v->nfixed + 1);
 		snprintf(detail, sizeof detail, "offset=%llu length=%llu events_lost=%llu kind=%s: %s",

@@ -148,6 +148,7 @@ struct hvlog_formatter {
 	hvlog_format_kind kind;
 	unsigned flags;
 	uint64_t t0;
+	hvlog_time_mode time;
 	hvlog__clock clock;
 	size_t item_max;
 	char *header;                     /* malloc'd; NULL for none */
@@ -196,11 +197,16 @@ void hvlog__cb_head(struct out *o, unsigned major, uint64_t v);
 /* CSV (format_csv.c): columns and header row from cfg->events; 0 out of
  * memory.  Then one row per item. */
 int hvlog__csv_build(hvlog_formatter *f, const uint8_t *events);
-void hvlog__csv_item(const hvlog_formatter *f, struct out *o, const hvlog_item *it);
+void hvlog__csv_item(const hvlog_formatter *f, struct out *o, const hvlog_item *it, uint64_t prev);
 
 /* CBOR (format_cbor.c): the pieces; 0 out of memory.  An item, or 0 if it
  * does not fit in cap. */
 int hvlog__cbor_build(hvlog_formatter *f);
-size_t hvlog__cbor_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap);
+size_t hvlog__cbor_item(const hvlog_formatter *f, const hvlog_item *it, hvlog_time_mode time, uint64_t prev,
+			char *buf, size_t cap);
+
+/* An item's wall-clock time (HVLOG_TIME_ABSOLUTE) at p: 30 bytes. */
+char *hvlog__fmt_utc_at(char *p, const hvlog_formatter *f, uint64_t t);
+#define HVLOG__UTC_LEN 30
 
 #endif

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "decompress.h"
 #include "hvlog/hvlog.h"
 #include "internal.h"
 #include "wire.h"
@@ -96,6 +97,7 @@ struct hvlog_reader {
 	_Atomic unsigned *refs;    /* NULL until the open succeeded: then only this reader's */
 	int fd;
 	int own_fd;
+	hvlog__unz *unz;           /* a compressed input's decompressor (shared), or NULL */
 	uint64_t size;
 	uint64_t end;              /* where the chunks end: size, or before a valid trailer */
 	uint64_t proof_budget;     /* payload bytes the index may still read to prove lengths */
@@ -982,6 +984,20 @@ static hvlog_status build_plans(hvlog_reader *r, int slots, hvlog_error *err)
 	return HVLOG_OK;
 }
 
+/* What stopped a compressed input's decompressor early (the input is
+ * read whole at open, so it has ended) is damage at the end of the data,
+ * one tick after its last event (so it comes after it). */
+static hvlog_status unz_damage(hvlog_reader *r, hvlog_error *err)
+{
+	const char *msg;
+	hvlog_status st = r->unz ? hvlog__unz_result(r->unz, &msg) : HVLOG_OK;
+	uint64_t ts = r->stats.last_ts + (r->stats.last_ts < UINT64_MAX);
+
+	if (st != HVLOG_OK && add_damage(r, st, ts, r->size, 0, UINT32_MAX, UINT64_MAX, 0, "%s", msg))
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	return HVLOG_OK;
+}
+
 hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 {
 	return hvlog_reader_open_fd_with(out, fd, NULL, err);
@@ -999,6 +1015,9 @@ hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_r
 	*out = NULL;
 	if (!(r = calloc(1, sizeof *r)))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	/* a compressed input is read as the pipe its decompressor writes */
+	if ((st = hvlog__unz_open(&fd, &r->unz, err)) != HVLOG_OK)
+		goto fail;
 	r->fd = fd;
 	r->opts = opts;
 	r->group_mask = UINT64_MAX;
@@ -1025,7 +1044,7 @@ hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_r
 	r->stats.file_size = r->size;
 	r->proof_budget = 4 * r->size + (64u << 20);
 	if ((st = open_meta(r, err)) != HVLOG_OK || (st = build_plans(r, 1, err)) != HVLOG_OK ||
-	    (st = build_index(r, err)) != HVLOG_OK)
+	    (st = build_index(r, err)) != HVLOG_OK || (st = unz_damage(r, err)) != HVLOG_OK)
 		goto fail;
 	if (r->meta.source == UINT64_MAX && (st = fallback_streams(r, err)) != HVLOG_OK)
 		goto fail;
@@ -1041,6 +1060,7 @@ hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_r
 	*out = r;
 	return HVLOG_OK;
 fail:
+	hvlog__unz_note(r->unz, err);
 	hvlog_reader_close(r);
 	return st;
 }
@@ -1060,6 +1080,7 @@ hvlog_status hvlog_reader_open_sibling(hvlog_reader **out, const hvlog_reader *b
 	atomic_fetch_add_explicit(r->refs, 1, memory_order_relaxed);
 	r->fd = base->fd;
 	r->own_fd = base->own_fd;
+	r->unz = base->unz;
 	r->size = base->size;
 	r->store = base->store;
 	r->meta = base->meta;
@@ -1147,6 +1168,7 @@ void hvlog_reader_close(hvlog_reader *r)
 	free((void *)r->refs);
 	if (r->own_fd)
 		close(r->fd);
+	hvlog__unz_close(r->unz);
 	free(r->maxv);
 	free(r->dmask);
 	free(r->chunks);

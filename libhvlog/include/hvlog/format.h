@@ -95,6 +95,27 @@ enum {
 	HVLOG_FMT_JSON_DECODE_V1 = 1u << 3,
 };
 
+/* How an item's time is shown (`hvlog decode --time`): put into a
+ * formatter's flags as HVLOG_FMT_TIME(mode), for every kind (none:
+ * RELATIVE).  In text it is the
+ * time column, and the times of a lost-events line take the same form
+ * (seconds since t0 with DELTA).  JSON, CSV and CBOR always carry time_ns
+ * (nanoseconds since t0) and ts (ticks), so RELATIVE and TICKS write the
+ * same there; ABSOLUTE adds "time_utc" (the ISO-8601 string) and DELTA
+ * "delta_ns" after ts (a column after ts in CSV). */
+typedef enum hvlog_time_mode {
+	HVLOG_TIME_RELATIVE, /* seconds since tick t0: "12.000345678", right-aligned in 15 columns */
+	HVLOG_TIME_ABSOLUTE, /* UTC wall-clock from the clock's epoch_ns (which must be known, not 0):
+			      * "2026-12-03T05:33:59.123456789Z" */
+	HVLOG_TIME_TICKS,    /* the raw timestamp in ticks, right-aligned in 20 columns */
+	HVLOG_TIME_DELTA,    /* "+0.000001234": seconds since the previous item (the tick given
+			      * to hvlog_formatter_item_since; t0 for hvlog_formatter_item) */
+} hvlog_time_mode;
+
+#define HVLOG_FMT_TIME_SHIFT 8
+#define HVLOG_FMT_TIME_MASK (0xfu << HVLOG_FMT_TIME_SHIFT)
+#define HVLOG_FMT_TIME(mode) ((unsigned)(mode) << HVLOG_FMT_TIME_SHIFT)
+
 typedef struct hvlog_formatter_config {
 	hvlog_format_kind kind;
 	unsigned flags;          /* HVLOG_FMT_* that apply to kind */
@@ -106,7 +127,7 @@ typedef struct hvlog_formatter_config {
 
 /* Make a formatter for items of the trace with metadata m, which must
  * outlive it.  HVLOG_OK, HVLOG_INVALID (a flag that does not apply to the
- * kind; a hand-built m with a name over HVLOG_MAX_NAME bytes or an event
+ * kind; HVLOG_TIME_ABSOLUTE with a clock whose epoch is unknown (0); a hand-built m with a name over HVLOG_MAX_NAME bytes or an event
  * over HVLOG_MAX_PARAMS parameters, which a reader never hands out) or
  * HVLOG_NOMEM, with err filled. */
 HVLOG_API hvlog_status hvlog_formatter_create(hvlog_formatter **out, const hvlog_meta *m,
@@ -126,6 +147,13 @@ HVLOG_API size_t hvlog_formatter_item_max(const hvlog_formatter *f);
  * its line end), and a CBOR item that does not fit is not written (0).
  * The bytes after the item, up to cap, may change. */
 HVLOG_API size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap);
+
+/* As hvlog_formatter_item, with HVLOG_TIME_DELTA's delta measured from
+ * tick prev (the previous item's timestamp) instead of t0; the formatter
+ * itself keeps no state, so threads may still share it.  Other modes
+ * ignore prev. */
+HVLOG_API size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it, uint64_t prev,
+					    char *buf, size_t cap);
 
 /* NULL is fine. */
 HVLOG_API void hvlog_formatter_free(hvlog_formatter *f);

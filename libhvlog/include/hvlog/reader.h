@@ -80,7 +80,12 @@ typedef struct hvlog_item {
 
 /* Open a trace at `path` ("-" is standard input).  Reads the header and
  * metadata; fails with a status and err filled (offset and message) if
- * they are damaged or of a newer major version. */
+ * they are damaged or of a newer major version.  A trace compressed with
+ * zstd, gzip, xz or bzip2 (recognised by its first bytes, from a file,
+ * pipe or FIFO) is decompressed as it is read, by a thread of the reader;
+ * offsets are then those of the decompressed data, and a compressed
+ * stream that ends early or is corrupt is a damage item after the last
+ * event (HVLOG_UNKNOWN if this build has no library for it). */
 HVLOG_API hvlog_status hvlog_reader_open_path(hvlog_reader **out, const char *path, hvlog_error *err);
 
 /* As above on an open descriptor, which may be a pipe; the reader never
