@@ -1567,17 +1567,22 @@ static uint64_t kvm_now(void)
 extern char __executable_start[], etext[];
 
 /* The host TSC, its rate measured against CLOCK_MONOTONIC over 50 ms; the
- * hypervisor image is this program's own text. */
+ * hypervisor image is this program's own text.  The timestamps are raw TSC
+ * counts, so the epoch (the Unix time of tick 0) is the wall clock now less
+ * the TSC's count so far at that rate: the host's uptime, roughly. */
 static void kvm_clock_info(struct hv_clock_info *out)
 {
 	uint64_t t0 = mono_ns(), c0 = __rdtsc();
-	struct timespec d = { 0, 50000000 };
+	struct timespec d = { 0, 50000000 }, wall;
 	nanosleep(&d, NULL);
 	uint64_t t1 = mono_ns(), c1 = __rdtsc();
+	clock_gettime(CLOCK_REALTIME, &wall);
+	uint64_t hz = (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0));
+	uint64_t since_tick0 = hz ? (uint64_t)((unsigned __int128)c1 * 1000000000u / hz) : 0;
 	*out = (struct hv_clock_info){
 		.clock_name = "tsc",
-		.hz = (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0)),
-		.epoch_ns = (int64_t)time(NULL) * 1000000000,
+		.hz = hz,
+		.epoch_ns = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec - (int64_t)since_tick0,
 		.module_base = (uint64_t)(uintptr_t)__executable_start,
 		.module_size = (uint32_t)(etext - __executable_start),
 	};

@@ -138,6 +138,16 @@ streams=$(jq -r 'select(.type == "event" and .stream > 0) | .stream' < "$tmp/fd.
 [ "$failed" -ge 1 ] && [ "$failed" -eq "$failed_msgs" ] && [ $((made + failed)) -eq 8 ] && [ "$streams" -le "$made" ] && ok ||
 	bad "VP creation out of descriptors: $made made, $failed failed in the trace, $failed_msgs KVM errors, $streams VP streams with events"
 
+# The clock's epoch is the Unix time of TSC tick 0: an event's absolute
+# time is the wall clock when it happened (it was off by the host's uptime
+# when the epoch was taken as "now").
+before=$(date +%s)
+"$hvlog" decode --time=absolute --limit 1 "$tmp/kvm.bin" > "$tmp/abs.txt" || bad "decode --time=absolute"
+first=$(date -d "$(cut -d' ' -f1 < "$tmp/abs.txt")" +%s 2> /dev/null || echo 0)
+# (the trace was written moments before; allow a slow machine a minute)
+[ "$first" -le "$before" ] && [ "$first" -ge $((before - 60)) ] && ok ||
+	bad "kvm trace's first event at $(cut -d' ' -f1 < "$tmp/abs.txt"), decoded at $(date -u -d @"$before" +%FT%TZ)"
+
 # Two partitions, descriptors for only some VPs: the summary gives the VPs
 # created (not the 4 a partition asked for: it said "2 partitions x 4 VPs"
 # with 5 made), the refused ones have their own thread ids.  The limit
