@@ -49,6 +49,15 @@ hvlog_reader *cli_open(const char *file, int *code);
 extern const struct argp cli_schema_argp;
 hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err);
 
+/* -F, --follow (cli_follow_long_argp: --follow alone, for convert, whose
+ * -F is --from): a child of the commands that read a trace as it is
+ * written; with it, cli_open reads pipes as they arrive (no spool) and,
+ * with --follow, a file a writer still appends to.  cli_following():
+ * --follow was given. */
+extern const struct argp cli_follow_argp, cli_follow_long_argp;
+int cli_following(void);
+#define CLI_FOLLOW_CHILD { &cli_follow_argp, 0, NULL, 0 }
+
 /* How diagnostics name a FILE argument ("-" is "(stdin)"). */
 static inline const char *cli_shown(const char *file)
 {
@@ -96,7 +105,8 @@ extern const struct argp cli_file_argp;
 /* The children of a command that selects: the selection under `header`,
  * then FILE; and its ARGP_KEY_INIT, which hands each its input (sel NULL:
  * FILE alone).  Returns 0. */
-#define CLI_SELECTION_CHILDREN(header) { { &sel_argp, 0, header, 0 }, CLI_FILE_CHILD, CLI_SCHEMA_CHILD, { 0 } }
+#define CLI_SELECTION_CHILDREN(header) \
+	{ { &sel_argp, 0, header, 0 }, CLI_FILE_CHILD, CLI_SCHEMA_CHILD, CLI_FOLLOW_CHILD, { 0 } }
 error_t cli_inputs(struct argp_state *state, hvsel *sel, const char **file);
 
 /* { "text", "json" }: --format of decode, info and stats, in that order. */

@@ -101,7 +101,7 @@ hvlog_reader *cli_open_selected(const char *file, hvsel *sel, uint64_t *t0, int 
 	hvlog_reader_stats_get(r, &st);
 	*t0 = st.first_ts;
 	if (sel_compile(sel, hvlog_reader_meta(r), *t0, msg, sizeof msg) != 0 ||
-	    window_empty(sel, &st, hvlog_reader_meta(r)->clock_hz, msg, sizeof msg)) {
+	    (!hvlog_reader_is_live(r) && window_empty(sel, &st, hvlog_reader_meta(r)->clock_hz, msg, sizeof msg))) {
 		cli_error(NULL, UINT64_MAX, "%s", msg);
 		hvlog_reader_close(r);
 		*code = EXIT_USAGE;
@@ -363,19 +363,15 @@ int cmd_decode(int argc, char **argv)
 	}
 	if (!o.threads)
 		o.threads = cli_default_threads();
-	/* a limit counts the first N in time order: on one thread */
-	if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1) {
-		/* (compiled here too, so a bad selection is reported once, before
-		 * the threads; each thread compiles its own copy) */
-		if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
-			code = count_threads(r, cli_shown(o.file), &o.sel, o.threads);
-			hvlog_reader_close(r);
-		}
-		sel_free(&o.sel);
-		return code;
-	}
+	/* (compiled before the threads too, so a bad selection is reported
+	 * once; each thread compiles its own copy) */
 	if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
-		code = cli_print_selected(r, cli_shown(o.file), &o.sel, o.format, t0);
+		/* a limit counts the first N in time order: on one thread, as
+		 * does a live input (no index to share) */
+		if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1 && !hvlog_reader_is_live(r))
+			code = count_threads(r, cli_shown(o.file), &o.sel, o.threads);
+		else
+			code = cli_print_selected(r, cli_shown(o.file), &o.sel, o.format, t0);
 		hvlog_reader_close(r);
 	}
 	sel_free(&o.sel);
