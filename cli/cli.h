@@ -56,6 +56,7 @@ hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err)
  * --follow was given. */
 extern const struct argp cli_follow_argp, cli_follow_long_argp;
 int cli_following(void);
+void cli_follow_always(void); /* as if --follow was given (top) */
 #define CLI_FOLLOW_CHILD { &cli_follow_argp, 0, NULL, 0 }
 
 /* How diagnostics name a FILE argument ("-" is "(stdin)"). */
@@ -152,5 +153,6 @@ int cmd_info(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_diff(int argc, char **argv);   /* cmd_diff.c */
 int cmd_report(int argc, char **argv); /* cmd_report.c */
+int cmd_top(int argc, char **argv);    /* cmd_top.c */
 
 #endif

@@ -207,6 +207,11 @@ int cli_following(void)
 	return live.follow;
 }
 
+void cli_follow_always(void)
+{
+	live.follow = 1;
+}
+
 hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err)
 {
 	hvlog_reader_options o = { .schema = fallback.builtin ? hvlog_schema_builtin() : NULL,

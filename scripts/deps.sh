@@ -5,11 +5,13 @@
 # babeltrace2 bindings bench/python_bench.py measures against;
 # libprotobuf-c-dev, protobuf-c-compiler: libhvlog-perfetto; protobuf-compiler
 # and python3-protobuf: tests/perfetto.sh reads its output; chromium:
-# tests/report.sh renders hvlog report's page headless).
+# tests/report.sh renders hvlog report's page headless; bsdutils: script(1), which
+# runs hvlog top in a pseudo-terminal in tests/live.sh).
 set -eu
 pkgs="build-essential cmake pkg-config libcbor-dev check jq groff-base libjson-c-dev babeltrace2 python3-cbor2 valgrind libzstd-dev
 libprotobuf-c-dev protobuf-c-compiler protobuf-compiler python3-protobuf chromium
-python3-dev python3-numpy python3-pandas python3-pytest python3-dask python3-distributed python3-bt2"
+python3-dev python3-numpy python3-pandas python3-pytest python3-dask python3-distributed python3-bt2
+bsdutils"
 # `deps.sh fuzz`: the libFuzzer toolchain too (scripts/test.sh's fuzz step)
 if [ "${1:-}" = fuzz ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev libfuzzer-14-dev"

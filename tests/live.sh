@@ -139,5 +139,31 @@ wait
 same "$tmp/poll.txt" "$tmp/poll.ref" "try_next over a pipe: the file's items in order"
 eq "$(wc -l < "$tmp/poll.ref")" 450 "try_next: every event"
 
+# 4. top: plain text off a terminal (one block per interval, the last one
+#    at the end of the input), JSON Lines, and the redrawn screen in a
+#    pseudo-terminal (script(1)).  Blocks depend on timing; their sums not.
+"$prod" write - 3 50 "$tmp/gate" | "$hvlog" top -i 0.02 > "$tmp/top.txt" &
+printf 'xx' >&4
+wait
+eq "$(sed -n 's/^hvlog top .* events \([0-9]*\) (.*/\1/p' "$tmp/top.txt" | awk '{ n += $1 } END { print n }')" 450 \
+	"top: the events of all blocks add up to the trace's"
+eq "$(tail -n +1 "$tmp/top.txt" | grep -c '^hvlog top .* end, last interval')" 1 "top: one last block, at the end"
+has_line() { if grep -Eq -- "$2" "$1"; then ok; else ko "$3"; head -20 "$1"; fi; }
+has_line "$tmp/top.txt" '^HC_HYPERCALL +[0-9]+ +450 +[0-9]+ +[0-9]+$' "top: the event row, total and percentiles"
+has_line "$tmp/top.txt" '^partition 1 +[0-9]+ +300$' "top: the partition rows"
+has_line "$tmp/top.txt" '^vp2 +[0-9]+ +150$' "top: the stream rows"
+if grep -q "$(printf '\033')" "$tmp/top.txt"; then ko "top off a terminal draws no escapes"; else ok; fi
+"$prod" write - 3 50 | "$hvlog" top -i 0.02 --format json --sort name > "$tmp/top.jsonl"
+eq "$(tail -1 "$tmp/top.jsonl" | jq -c '[.end, .total_events, [.streams[].name]]')" '[true,450,["vp0","vp1","vp2"]]' \
+	"top --format json: the last object"
+eq "$(jq -s 'map(.events) | add' "$tmp/top.jsonl")" 450 "top --format json: the intervals add up"
+expect 2 "top --sort bad" "$hvlog" top --sort bad "$tmp/ref.hvlog"
+expect 2 "top --interval 0" "$hvlog" top -i 0 "$tmp/ref.hvlog"
+if command -v script > /dev/null; then
+	script -qec "'$hvlog' top -i 0.05 '$tmp/ref.hvlog'" /dev/null > "$tmp/top.tty" < /dev/null
+	if grep -q "$(printf '\033\\[H\033\\[2J')" "$tmp/top.tty"; then ok; else ko "top on a terminal redraws the screen"; fi
+	has_line "$tmp/top.tty" 'total 450 events, 0 lost' "top on a terminal: the totals"
+fi
+
 echo "live: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
