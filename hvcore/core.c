@@ -22,11 +22,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core.h"
 #include "hvlog/hvlog.h"
+
+/* Whether the trace goes to a regular file (or a path that is not there
+ * yet, which the writer creates), not a pipe, socket or terminal. */
+static int output_is_file(const char *path)
+{
+	struct stat st;
+
+	if (!strcmp(path, "-"))
+		return fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+	return stat(path, &st) != 0 || S_ISREG(st.st_mode);
+}
 
 #define TIMER_PERIOD_NS 20000ull        /* HLT with no deadline armed: the core's own timer */
 #define SPIN_NS 1000000ull              /* idling on a host clock: sleep, then poll the last 1 ms */
@@ -815,6 +827,10 @@ static int make_streams(struct core *c, char *err, size_t errlen)
 			.clock_name = c->clock.clock_name, .producer = "hvcore " HVLOG_VERSION_STRING,
 			.group_mask = cfg->group_mask, .clock_epoch_ns = c->clock.epoch_ns,
 			.props = props, .nprops = nprops, .flush_interval_ns = cfg->flush_interval_ms * 1000000u,
+			/* A reader at the other end of a pipe or socket that cannot
+			 * keep up never makes the VPs wait (unless --block): their
+			 * events are dropped, counted and reported as lost. */
+			.nonblocking = !cfg->block && !output_is_file(cfg->output),
 		};
 		hvlog_status st = strcmp(cfg->output, "-") ? hvlog_writer_open_path(&c->w, cfg->output, &wc, &herr)
 							   : hvlog_writer_open_fd(&c->w, STDOUT_FILENO, &wc, &herr);

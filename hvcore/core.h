@@ -22,6 +22,7 @@ struct hvcore_config {
 	uint64_t group_mask;      /* groups recorded; 0: all */
 	const char *output;       /* trace file; NULL: do not trace */
 	uint64_t flush_interval_ms; /* 0: flush only when chunks fill */
+	int block;                /* wait for a slow trace reader instead of dropping (counted) events */
 	unsigned lps;             /* logical processors the VPs share (kvm) */
 	int serial_echo;          /* print guest serial output on stderr */
 	int progress;             /* a progress line on stderr */
