@@ -7,7 +7,8 @@
  *       time, and flushes every stream.  With GATE (a FIFO), the producer
  *       reads one byte from it before each step but the first, so a test
  *       decides when it goes on: no sleeps.  The flush interval in the
- *       metadata is 10 ms.  Same arguments, same bytes.
+ *       metadata is 1 s (a stream is waited for up to 2.1 s: a loaded machine
+ *       never makes one look quiet).  Same arguments, same bytes.
  *   liveprod poll [FILE]
  *       read a trace (standard input by default) with the non-blocking
  *       hvlog_reader_try_next(), waiting with poll(2) as it says, and
@@ -33,7 +34,7 @@ static int gen(const char *out, unsigned steps, unsigned n, const char *gate)
 {
 	static const hvlog_stream_info info[] = { { "vp0", 1, 0 }, { "vp1", 1, 1 }, { "vp2", 2, 0 } };
 	hvlog_writer_config cfg = { .nstreams = 3, .streams = info, .producer = "liveprod",
-				    .flush_interval_ns = 10000000u };
+				    .flush_interval_ns = 1000000000u };
 	const hvlog_schema *s = hvlog_schema_builtin();
 	const hvlog_event *ev = &s->events[0];
 	hvlog_writer *w;

@@ -33,6 +33,7 @@
 struct lq {
 	struct chunk c;
 	uint8_t *p;
+	uint64_t arrived_ns;   /* when it was framed */
 };
 
 struct lstream {
@@ -40,6 +41,7 @@ struct lstream {
 	size_t head, n, cap;
 	struct chunk cur;      /* the chunk last taken */
 	uint8_t *curp;
+	uint64_t cur_arrived_ns;
 	uint64_t hw;           /* the last time seen (a chunk's last_ts) */
 	uint64_t expect;       /* next sequence number */
 	uint64_t end_off;      /* where its last chunk ended */
@@ -60,11 +62,13 @@ struct hvlog__live {
 	uint64_t skip_from;    /* start of bytes being skipped (no valid header); UINT64_MAX: none */
 	uint64_t ts_hint;      /* last chunk's time, for damage between chunks */
 	uint64_t quiet_ns;
+	uint64_t since_ns;     /* when the item the merge last waited with arrived */
 	uint64_t queued;       /* payload bytes in the queues */
 	uint32_t ord;
 	uint32_t schema_fp;
 	uint32_t nstreams;
 	struct lstream *s;
+	struct foreign fr;     /* a run of chunks of another schema, not reported yet */
 	struct damage *dmg;
 	size_t ndmg, capdmg, nextdmg;
 	hvlog_reader_stats *st;
@@ -81,18 +85,35 @@ static uint64_t now_ns(void)
 static int add_damage(hvlog__live *l, hvlog_status kind, uint64_t ts, uint64_t off, uint64_t len, uint32_t stream,
 		      uint64_t seq, uint64_t events, const char *fmt, ...) HVLOG_PRINTF(9, 10);
 
+static int push_damage(hvlog__live *l, const struct damage *d);
+
 static int add_damage(hvlog__live *l, hvlog_status kind, uint64_t ts, uint64_t off, uint64_t len, uint32_t stream,
 		      uint64_t seq, uint64_t events, const char *fmt, ...)
 {
 	struct damage d = { ts, off, len, events, seq, stream, kind, 0, "" };
 	va_list ap;
 
-	if (l->nextdmg && l->nextdmg == l->ndmg)
-		l->nextdmg = l->ndmg = 0;
 	va_start(ap, fmt);
 	vsnprintf(d.msg, sizeof d.msg, fmt, ap);
 	va_end(ap);
-	if (hvlog__damage_push(&l->dmg, &l->ndmg, &l->capdmg, &d))
+	return push_damage(l, &d);
+}
+
+/* The run of chunks of another schema, if any, as damage. */
+static int flush_foreign(hvlog__live *l)
+{
+	struct damage d;
+
+	return hvlog__foreign_damage(&l->fr, l->schema_fp, &d) ? push_damage(l, &d) : 0;
+}
+
+static int push_damage(hvlog__live *l, const struct damage *d)
+{
+	uint64_t len = d->len;
+
+	if (l->nextdmg && l->nextdmg == l->ndmg)
+		l->nextdmg = l->ndmg = 0;
+	if (hvlog__damage_push(&l->dmg, &l->ndmg, &l->capdmg, d))
 		return -1;
 	/* the damage not handed out yet stays in time order, then file
 	 * order, as the file reader sorts it */
@@ -293,6 +314,8 @@ static int end_skip(hvlog__live *l, uint64_t to)
 	if (from == UINT64_MAX)
 		return 0;
 	l->skip_from = UINT64_MAX;
+	if (flush_foreign(l))
+		return -1;
 	return add_damage(l, at_end ? HVLOG_TRUNCATED : HVLOG_MALFORMED, l->ts_hint, from, n, UINT32_MAX, UINT64_MAX, 0,
 			  "no valid chunk header: %" PRIu64 " bytes skipped%s", n, at_end ? " to the end of the file" : "");
 }
@@ -312,11 +335,13 @@ static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 			l->closed = 1;
 		return 0;
 	}
-	if (fp != l->schema_fp && fp)
-		return add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, UINT32_MAX,
-				  UINT64_MAX, c.nevents,
-				  "1 chunk written with another schema (fingerprint %08x, this metadata's %08x): skipped",
-				  fp, l->schema_fp);
+	if (fp != l->schema_fp && fp) {
+		if (l->fr.chunks && (l->fr.end != c.off || l->fr.fp != fp))
+			oom |= flush_foreign(l);
+		hvlog__foreign_add(&l->fr, &c, fp);
+		return oom;
+	}
+	oom |= flush_foreign(l);
 	if (ls->any && c.seq < ls->expect)
 		return add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, c.stream, c.seq,
 				  0, "duplicate chunk %" PRIu64 " of stream %u ignored", c.seq, c.stream);
@@ -352,6 +377,7 @@ static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 		memcpy(e->p, h + HVLOG_CHUNK_HEADER_SIZE, c.len);
 	c.ord = l->ord++;
 	e->c = c;
+	e->arrived_ns = now_ns();
 	ls->n++;
 	l->queued += c.len;
 	if (c.nevents) {
@@ -380,6 +406,7 @@ static int finish(hvlog__live *l)
 	int oom = 0;
 
 	l->finished = 1;
+	oom |= flush_foreign(l);
 	if (l->closed)
 		left = 0;
 	if (l->skip_from != UINT64_MAX) {
@@ -390,7 +417,7 @@ static int finish(hvlog__live *l)
 	} else if (left) { /* a valid header whose chunk the end cut (framing stopped there) */
 		struct chunk c;
 		uint64_t first_ts;
-		hvlog__chunk_header(l->buf + l->lo, l->nstreams, UINT64_MAX, &c, &first_ts, at);
+		hvlog__chunk_header(l->buf + l->lo, l->nstreams, size, &c, &first_ts, at);
 		if (c.flags & WIRE_CHUNK_META)
 			oom |= add_damage(l, HVLOG_TRUNCATED, l->ts_hint, at, left, UINT32_MAX, UINT64_MAX, 0,
 					  "file truncated at offset %" PRIu64 " inside a copy of the metadata "
@@ -441,7 +468,9 @@ static int frame(hvlog__live *l)
 		} else if (!memcmp(p, WIRE_CHUNK_SYNC, 8)) {
 			if (avail < HVLOG_CHUNK_HEADER_SIZE)
 				break;
-			if (hvlog__chunk_header(p, l->nstreams, UINT64_MAX, &c, &first_ts, at)) {
+			/* (a sequence number above the bytes read so far is as
+			 * absurd as one above a file's size) */
+			if (hvlog__chunk_header(p, l->nstreams, l->base + l->hi, &c, &first_ts, at)) {
 				size_t need = HVLOG_CHUNK_HEADER_SIZE + (size_t)c.len;
 				if (avail < need)
 					break; /* still arriving */
@@ -524,22 +553,30 @@ int hvlog__live_take(hvlog__live *l, uint32_t s, const struct chunk **c, const u
 	free(ls->curp);
 	ls->cur = e->c;
 	ls->curp = e->p;
+	ls->cur_arrived_ns = e->arrived_ns;
 	l->queued -= e->c.len;
 	*c = &ls->cur;
 	*payload = ls->curp;
 	return 1;
 }
 
-int hvlog__live_blocks(hvlog__live *l, uint32_t s, uint64_t *hw)
+int hvlog__live_blocks(hvlog__live *l, uint32_t s, uint32_t by, uint64_t *hw)
 {
 	struct lstream *ls = &l->s[s];
+	uint64_t since = l->s[by].cur_arrived_ns;
 
 	*hw = ls->n ? ls->q[ls->head].c.base_ts : ls->hw;
 	if (ls->n)
 		return 1;
 	if (ls->final || l->finished || l->queued >= LIVE_MAX_QUEUED)
 		return 0;
-	return now_ns() - ls->progress_ns <= l->quiet_ns;
+	/* quiet: its time has not moved on within the bound, counted from
+	 * when the item arrived (streams that all paused together, a
+	 * producer stopped, are waited for again when it goes on) */
+	if (ls->progress_ns > since)
+		since = ls->progress_ns;
+	l->since_ns = since;
+	return now_ns() - since <= l->quiet_ns;
 }
 
 const struct damage *hvlog__live_damage_peek(const hvlog__live *l)
@@ -565,7 +602,7 @@ void hvlog__live_wait(const hvlog__live *l, int *fd, int *timeout_ms)
 		const struct lstream *ls = &l->s[s];
 		if (ls->n || ls->final)
 			continue;
-		uint64_t due = ls->progress_ns + l->quiet_ns;
+		uint64_t due = (ls->progress_ns > l->since_ns ? ls->progress_ns : l->since_ns) + l->quiet_ns;
 		uint64_t left = due > t ? due - t : 0;
 		if (left < soonest)
 			soonest = left;

@@ -59,6 +59,17 @@ struct damage {
  * memory. */
 int hvlog__damage_push(struct damage **v, size_t *n, size_t *cap, const struct damage *d);
 
+/* Neighbouring chunks of another schema, reported as one damage item. */
+struct foreign {
+	uint64_t off, end, ts, chunks, events;
+	uint32_t fp;
+};
+/* Chunk c (fingerprint fp) joins the run f (which must be empty, or end
+ * where c starts with the same fp). */
+void hvlog__foreign_add(struct foreign *f, const struct chunk *c, uint32_t fp);
+/* 1 and *d the damage item of the run f, which is emptied; 0 if f is empty. */
+int hvlog__foreign_damage(struct foreign *f, uint32_t schema_fp, struct damage *d);
+
 /* Read the file header and the metadata from fd (blocking; with follow,
  * waiting at the end of a regular file for the writer), decode the
  * metadata into *store / *meta and set up the framing.  st: the totals
@@ -82,11 +93,12 @@ hvlog_status hvlog__live_pump(hvlog__live *l, int wait_ms, hvlog_error *err);
  * if the stream has ended (its final chunk went out, or the input ended). */
 int hvlog__live_take(hvlog__live *l, uint32_t s, const struct chunk **c, const uint8_t **payload);
 
-/* What the merge needs of stream s while it has no item: *hw the time
- * before which it will hand out nothing more; 1 if it may still hand out
- * items at or after hw (the merge waits for it), 0 if it is quiet (no new
- * time for longer than the bound of docs/FORMAT.md §6.6) or ended. */
-int hvlog__live_blocks(hvlog__live *l, uint32_t s, uint64_t *hw);
+/* What the merge needs of stream s while it has no item and stream by's
+ * item is the earliest: *hw the time before which s will hand out nothing
+ * more; 1 if it may still hand out items at or after hw (the merge waits
+ * for it), 0 if it is quiet (its time has not moved on for longer than
+ * the bound of docs/FORMAT.md §6.6 since by's item arrived) or ended. */
+int hvlog__live_blocks(hvlog__live *l, uint32_t s, uint32_t by, uint64_t *hw);
 
 /* The next damage item found, or NULL; it is taken. */
 const struct damage *hvlog__live_damage_peek(const hvlog__live *l);

@@ -395,22 +395,35 @@ static int push_chunk(hvlog_reader *r, const struct chunk *c)
 }
 
 /* Chunks of another schema, in a run of neighbours reported as one. */
-struct foreign {
-	uint64_t off, end, ts, chunks, events;
-	uint32_t fp;
-};
-
 static int flush_foreign(hvlog_reader *r, struct foreign *f)
 {
-	int oom = 0;
+	struct damage d;
 
-	if (f->chunks)
-		oom = add_damage(r, HVLOG_MALFORMED, f->ts, f->off, f->end - f->off, UINT32_MAX, UINT64_MAX, f->events,
-				 "%" PRIu64 " chunk%s written with another schema (fingerprint %08x, this metadata's "
-				 "%08x): skipped",
-				 f->chunks, f->chunks == 1 ? "" : "s", f->fp, r->meta.schema_fp);
+	if (!hvlog__foreign_damage(f, r->meta.schema_fp, &d))
+		return 0;
+	d.order = (uint32_t)r->ndamage;
+	return hvlog__damage_push(&r->damage, &r->ndamage, &r->capdamage, &d);
+}
+
+int hvlog__foreign_damage(struct foreign *f, uint32_t schema_fp, struct damage *d)
+{
+	if (!f->chunks)
+		return 0;
+	*d = (struct damage){ f->ts, f->off, f->end - f->off, f->events, UINT64_MAX, UINT32_MAX, HVLOG_MALFORMED, 0, "" };
+	snprintf(d->msg, sizeof d->msg,
+		 "%" PRIu64 " chunk%s written with another schema (fingerprint %08x, this metadata's %08x): skipped",
+		 f->chunks, f->chunks == 1 ? "" : "s", f->fp, schema_fp);
 	f->chunks = 0;
-	return oom;
+	return 1;
+}
+
+void hvlog__foreign_add(struct foreign *f, const struct chunk *c, uint32_t fp)
+{
+	if (!f->chunks)
+		*f = (struct foreign){ c->off, c->off, c->base_ts, 0, 0, fp };
+	f->end = c->off + HVLOG_CHUNK_HEADER_SIZE + c->len;
+	f->chunks++;
+	f->events += c->nevents;
 }
 
 static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
@@ -472,11 +485,7 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 			if (fp != r->meta.schema_fp && (fp || r->meta.source == UINT64_MAX)) {
 				if (fr.chunks && (fr.end != off || fr.fp != fp))
 					oom |= flush_foreign(r, &fr);
-				if (!fr.chunks)
-					fr = (struct foreign){ off, off, c.base_ts, 0, 0, fp };
-				fr.end = off + HVLOG_CHUNK_HEADER_SIZE + c.len;
-				fr.chunks++;
-				fr.events += c.nevents;
+				hvlog__foreign_add(&fr, &c, fp);
 				off = fr.end;
 				continue;
 			}
@@ -1708,7 +1717,7 @@ static int live_ready(hvlog_reader *r, hvlog_error *err)
 		if (s == best || rs->done || rs->has)
 			continue;
 		/* it may still hand out (hw, s) or later: wait if that comes first */
-		if (hvlog__live_blocks(r->live, s, &hw) && (hw < t || (hw == t && s < best)))
+		if (hvlog__live_blocks(r->live, s, best, &hw) && (hw < t || (hw == t && s < best)))
 			return 0;
 	}
 	r->live_s = best;

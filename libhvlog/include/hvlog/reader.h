@@ -196,8 +196,9 @@ HVLOG_API hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **ite
  * whichever comes first.  Items come out in global time order as long as
  * every stream's writer flushes it at least every flush interval (the
  * metadata's flush_interval_ns); a stream quiet for longer than twice
- * that plus 100 ms (1 s when the interval is not stated) is not waited
- * for, and items it hands out later come out late (FORMAT.md §6.6).
+ * that plus 100 ms (1 s when the interval is not stated), counted from
+ * the arrival of the item that waits, is not waited for, and items it
+ * hands out later come out late (FORMAT.md §6.6).
  * Damage, lost events and a torn tail (a producer that died mid-chunk)
  * come out as items, each once, as for a file.  On a reader that is not
  * live, hvlog_reader_try_next() is hvlog_reader_next(). */
