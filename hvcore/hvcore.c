@@ -25,7 +25,7 @@ struct opts {
 	int no_trace;
 };
 
-enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_NO_PROGRESS, OPT_PROVENANCE, OPT_BLOCK };
+enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_NO_PROGRESS, OPT_PROVENANCE, OPT_BLOCK, OPT_CONTROL };
 
 static const struct argp_option options[] = {
 	{ "backend", 'b', "NAME", 0, "sim (default: deterministic, always available) or kvm (real guests, needs /dev/kvm)", 0 },
@@ -45,6 +45,8 @@ static const struct argp_option options[] = {
 	{ "lps", OPT_LPS, "N", 0, "logical processors the VPs share (kvm; default: online CPUs)", 0 },
 	{ "serial", OPT_SERIAL, 0, 0, "print what the guests write to COM1 on standard error (default for the serial workload)", 0 },
 	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "no progress line, even on a terminal", 0 },
+	{ "control", OPT_CONTROL, "FILE", 0, "on SIGUSR1, read a new group list or mask (as --groups or --group-mask) "
+					    "from FILE and record those groups from then on", 0 },
 	{ "block", OPT_BLOCK, 0, 0, "when the trace goes to a pipe or socket whose reader is slow, wait for it instead of "
 				    "dropping events (they are counted as lost)", 0 },
 	{ "provenance", OPT_PROVENANCE, 0, 0, "print where each event comes from on each backend (observed, reported by the guest, made by the core) and exit", 0 },
@@ -125,6 +127,9 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_SERIAL:
 		c->serial_echo = 1;
+		return 0;
+	case OPT_CONTROL:
+		c->control = arg;
 		return 0;
 	case OPT_BLOCK:
 		c->block = 1;

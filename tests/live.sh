@@ -4,9 +4,9 @@
 # time to pass: a producer that must not go on yet blocks on a FIFO (the
 # gate) until the test writes a byte to it, and the test reads what the
 # reader printed through another FIFO, which blocks until the line is there.
-#   tests/live.sh HVLOG LIVEPROD TESTDATA_DIR
+#   tests/live.sh HVLOG LIVEPROD TESTDATA_DIR HVCORE
 set -u
-hvlog=$1 prod=$2 data=$3
+hvlog=$1 prod=$2 data=$3 hvcore=$4
 tmp=$(mktemp -d) && trap 'exec 4>&- 5<&-; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/checks.sh"
 
@@ -164,6 +164,28 @@ if command -v script > /dev/null; then
 	script -qec "'$hvlog' top -i 0.05 '$tmp/ref.hvlog'" /dev/null > "$tmp/top.tty" < /dev/null
 	if grep -q "$(printf '\033\\[H\033\\[2J')" "$tmp/top.tty"; then ok; else ko "top on a terminal redraws the screen"; fi
 	has_line "$tmp/top.tty" 'total 450 events, 0 lost' "top on a terminal: the totals"
+fi
+
+# 5. hvcore into a pipe, and its group mask changed while it runs
+#    (--control FILE, SIGUSR1): once a VP's event is out (so hvcore's VPs
+#    run, with the handler in place), the mask goes to the interrupt group
+#    alone; the trace holds hypercall events only in its first part.
+"$hvcore" -w mixed -d 0.3 -n 0 --no-progress -o - 2> /dev/null | "$hvlog" decode --count - > "$tmp/count"
+if [ "$(cat "$tmp/count")" -gt 0 ]; then ok; else ko "hvcore -o - | hvlog decode --count -"; fi
+echo interrupt > "$tmp/ctl"
+: > "$tmp/h.hvlog"
+"$hvcore" -w mixed -d 1 -n 0 --no-progress --control "$tmp/ctl" -o "$tmp/h.hvlog" 2> "$tmp/h.err" &
+hpid=$!
+expect 0 "hvcore --control: a VP's event while it runs" "$hvlog" decode -F -n 1 -g interrupt "$tmp/h.hvlog"
+kill -USR1 "$hpid"
+wait "$hpid"
+eq "$?" 0 "hvcore --control: exit status"
+has_line "$tmp/h.err" 'recording the groups of mask 0x800' "hvcore --control: the change is announced"
+# the last hypercall event against the end of the trace, in seconds
+last_hc=$("$hvlog" decode -g hypercall "$tmp/h.hvlog" | tail -1 | awk '{ print $1 }')
+span=$("$hvlog" stats "$tmp/h.hvlog" | sed -n 's/^time span: *\([0-9.]*\)s.*/\1/p')
+if awk -v h="${last_hc:-0}" -v s="${span:-0}" 'BEGIN { exit !(h > 0 && s > 1.5 * h) }'; then ok; else
+	ko "hvcore --control: hypercall events only before the change (last at ${last_hc:-none} s of $span s)"
 fi
 
 echo "live: $pass passed, $fail failed"
