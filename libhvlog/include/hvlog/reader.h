@@ -200,8 +200,10 @@ HVLOG_API hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **ite
  * the arrival of the item that waits, is not waited for, and items it
  * hands out later come out late (FORMAT.md §6.6).
  * Damage, lost events and a torn tail (a producer that died mid-chunk)
- * come out as items, each once, as for a file.  On a reader that is not
- * live, hvlog_reader_try_next() is hvlog_reader_next(). */
+ * come out as items, each once, as for a file.  Memory stays bounded:
+ * one chunk being read, at most 64 MiB of chunks queued for the merge,
+ * and the decoder state per stream.  On a reader that is not live,
+ * hvlog_reader_try_next() is hvlog_reader_next(). */
 typedef struct hvlog_reader_wait {
 	int fd;
 	int timeout_ms;
