@@ -11,14 +11,24 @@
 #                               [-- HVCORE-OPTIONS...]
 #
 # Defaults: -b kvm -w mixed -v 2 -r 7 -d 3.  Options after -- go to every
-# hvcore run (e.g. `-- --flush-interval 0`).  For each configuration it
-# prints the median exits/s of the rounds with their range, the change of
-# that median against no tracing, and the median of the per-round ratios
-# (each traced run against the untraced run of its own round), as one line
-# of a Markdown table; the load average before and after goes to the last
-# line.  Read a traced configuration's change against the control's: a
-# change no larger than the control's is no measured cost.  Exit status
-# 77: the backend cannot run here.
+# hvcore run (e.g. `-- --flush-interval 0`).  Two measures, each a
+# Markdown table with a line per configuration:
+#   exits/s          the run's exits over its wall time: what the host's
+#                    other load moves most (a VP thread that waits for a
+#                    CPU makes no exits);
+#   CPU ns per exit  the process's user + system time (getrusage of the
+#                    child, in microseconds: /usr/bin/time rounds to 10 ms,
+#                    1 % of a 1 s run) over its exits: the work an exit costs,
+#                    tracing included, whoever else runs (under kvm the
+#                    guest's own execution is system time of the VP
+#                    thread).  The measure that resists a shared host.
+# For each: the median of the rounds with their range and interquartile
+# range, the change of that median against no tracing, and the median of
+# the per-round ratios (each run against the untraced run of its own
+# round); the load average before and after goes to the last line.  Read
+# a traced configuration's change against the control's: a change no
+# larger than the control's is no measured cost.  Exit status 77: the
+# backend cannot run here.
 set -eu
 hvcore=${1:?usage: bench/hvcore_overhead.sh HVCORE [-b BACKEND] [-w WORKLOAD] [-v VPS] [-r ROUNDS] [-d SECONDS]}
 shift
@@ -48,13 +58,22 @@ one() {
 	cfg=$1
 	shift
 	rc=0
-	"$hvcore" --no-progress -b "$backend" -w "$workload" -v "$vps" -n 0 -d "$secs" "$@" $extra 2> "$tmp/err" || rc=$?
+	python3 -c "$timed" "$tmp/time" \
+		"$hvcore" --no-progress -b "$backend" -w "$workload" -v "$vps" -n 0 -d "$secs" "$@" $extra 2> "$tmp/err" || rc=$?
 	[ $rc -eq 4 ] && { echo "bench/hvcore_overhead.sh: $(cat "$tmp/err")" >&2; exit 77; }
 	[ $rc -eq 0 ] || { echo "bench/hvcore_overhead.sh: hvcore failed: $(cat "$tmp/err")" >&2; exit 1; }
 	sed -n 's/.*(\([0-9]*\) exits\/s.*/\1/p' "$tmp/err" >> "$tmp/$cfg"
+	exits=$(sed -n 's/.*: \([0-9]*\) exits, .*/\1/p' "$tmp/err")
+	awk -v e="$exits" '{ printf "%.1f\n", ($1 + $2) * 1e9 / e }' "$tmp/time" >> "$tmp/$cfg.cpu"
 	rm -f "$tmp/t.hvlog"
 }
 extra="$*"
+# timed TIMEFILE COMMAND...: run it; its user and system seconds into TIMEFILE
+timed='import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.6f %.6f\n" % (r.ru_utime, r.ru_stime))
+sys.exit(rc)'
 load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 r=0
 while [ $r -lt "$rounds" ]; do
@@ -68,22 +87,31 @@ while [ $r -lt "$rounds" ]; do
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 
-# median FILE: the median of its numbers (the mean of the middle two)
+# median FILE: the median of its numbers (the mean of the middle two);
+# quart FILE Q: the Q-th quartile (nearest rank); range FILE: min-max
 median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-range() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%d-%d", lo, hi }'; }
-m0=$(median "$tmp/none")
-echo "| $backend, -w $workload -v $vps${extra:+ $extra}, $rounds x $secs s | median exits/s (range) | median change | median of per-round ratios |"
-echo "|---|---|---|---|"
-for cfg in none all sched control; do
-	m=$(median "$tmp/$cfg")
-	paste "$tmp/$cfg" "$tmp/none" | awk '{ print $1 / $2 }' > "$tmp/ratio"
-	case $cfg in
-	none) name="no trace" ;;
-	all) name="all groups" ;;
-	sched) name="--groups scheduler" ;;
-	control) name="no trace again (control)" ;;
-	esac
-	awk -v n="$name" -v m="$m" -v m0="$m0" -v r="$(range "$tmp/$cfg")" -v q="$(median "$tmp/ratio")" \
-		'BEGIN { printf "| %s | %.0f (%s) | %+.1f %% | %+.1f %% |\n", n, m, r, (m / m0 - 1) * 100, (q - 1) * 100 }'
-done
+quart() { sort -g "$1" | awk -v q="$2" '{ v[NR] = $1 } END { i = int(NR * q / 4 + 0.999); if (i < 1) i = 1; print v[i] }'; }
+range() { sort -g "$1" | awk -v f="$2" 'NR == 1 { lo = $1 } { hi = $1 } END { printf f "-" f, lo, hi }'; }
+# table SUFFIX UNIT FORMAT: one table over the files $tmp/CONFIG$SUFFIX
+table() {
+	m0=$(median "$tmp/none$1")
+	echo "| $backend, -w $workload -v $vps${extra:+ $extra}, $rounds x $secs s | median $2 (range; IQR) | median change | median of per-round ratios |"
+	echo "|---|---|---|---|"
+	for cfg in none all sched control; do
+		m=$(median "$tmp/$cfg$1")
+		paste "$tmp/$cfg$1" "$tmp/none$1" | awk '{ print $1 / $2 }' > "$tmp/ratio"
+		case $cfg in
+		none) name="no trace" ;;
+		all) name="all groups" ;;
+		sched) name="--groups scheduler" ;;
+		control) name="no trace again (control)" ;;
+		esac
+		awk -v n="$name" -v m="$m" -v m0="$m0" -v r="$(range "$tmp/$cfg$1" "$3")" -v f="$3" -v q="$(median "$tmp/ratio")" \
+			-v q1="$(quart "$tmp/$cfg$1" 1)" -v q3="$(quart "$tmp/$cfg$1" 3)" \
+			'BEGIN { printf "| %s | " f " (%s; " f "-" f ") | %+.1f %% | %+.1f %% |\n", n, m, r, q1, q3, (m / m0 - 1) * 100, (q - 1) * 100 }'
+	done
+}
+table "" exits/s %.0f
+echo
+table .cpu "CPU ns per exit" %.1f
 echo "load average before: $load0; after: $load1"

@@ -106,9 +106,37 @@ extern const struct argp cli_file_argp;
 /* The children of a command that selects: the selection under `header`,
  * then FILE; and its ARGP_KEY_INIT, which hands each its input (sel NULL:
  * FILE alone).  Returns 0. */
-#define CLI_SELECTION_CHILDREN(header) \
-	{ { &sel_argp, 0, header, 0 }, CLI_FILE_CHILD, CLI_SCHEMA_CHILD, CLI_FOLLOW_CHILD, { 0 } }
-error_t cli_inputs(struct argp_state *state, hvsel *sel, const char **file);
+#define CLI_SELECTION_CHILDREN(header, io) \
+	{ { &sel_argp, 0, header, 0 }, { &(io), 0, NULL, 0 }, CLI_SCHEMA_CHILD, CLI_FOLLOW_CHILD, { 0 } }
+/* file: the input of the FILE child (const char **) or of an io child
+ * (struct cli_io *). */
+error_t cli_inputs(struct argp_state *state, hvsel *sel, void *file);
+
+/* The argp child a command's FILE, --format and -o/--output come through
+ * (the same parser everywhere; each command gives the options it has, with
+ * its own help): CLI_IO_ARGP(options) with CLI_FORMAT_OPTION(doc) and
+ * CLI_OUTPUT_OPTION(arg, doc) in them.  Its input is a struct cli_io, whose
+ * formats the command sets before parsing (--format's choices: format is
+ * the index of the one given, 0 by default); own_file: the command takes
+ * its FILE arguments itself, else FILE is as cli_file_argp's but for what
+ * more, none and optional say. */
+struct cli_io {
+	const char *file;
+	const char *out;            /* -o; NULL: not given */
+	int format;
+	const char *const *formats;
+	int own_file;
+	const char *more;           /* argp_error format (with the FILE) for a second one */
+	const char *none;           /* argp_error for no FILE; NULL: none is "-" ... */
+	int optional;               /* ... or with optional, file stays NULL */
+};
+error_t cli_io_parse(int key, char *arg, struct argp_state *state);
+#define CLI_FORMAT_OPTION(doc) { "format", 'f', "FORMAT", 0, doc, 0 }
+#define CLI_OUTPUT_OPTION(arg, doc) { "output", 'o', arg, 0, doc, 0 }
+#define CLI_IO_ARGP(options) { options, cli_io_parse, NULL, NULL, NULL, NULL, NULL }
+
+/* -j N (decode --count, stats): N into *n, else argp_error. */
+void cli_threads_arg(struct argp_state *state, const char *arg, unsigned *n);
 
 /* { "text", "json" }: --format of decode, info and stats, in that order. */
 extern const char *const cli_text_json[];

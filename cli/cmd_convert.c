@@ -22,7 +22,7 @@ static const cv_format *const formats[] = {
 };
 
 struct convert_opts {
-	const char *file, *out;
+	struct cli_io io;
 	const cv_format *to;
 	const char *from;
 	hvsel sel;
@@ -37,7 +37,6 @@ static const struct argp_option options[] = {
 	{ "to", 't', "FORMAT", 0, "write FORMAT: json (JSON Lines), csv, cbor (CBOR sequence), ctf (CTF 1.8 "
 				   "directory, needs -o), chrome (Trace Event Format JSON), perfetto (Perfetto's protobuf trace)", 0 },
 	{ "from", 'F', "FORMAT", 0, "read FORMAT (json or cbor, as written by --to) and write an hvlog trace", 0 },
-	{ "output", 'o', "OUT", 0, "write to OUT (a directory for ctf); default standard output", 0 },
 	{ "no-progress", OPT_NO_PROGRESS, NULL, 0, "no progress bar on stderr (shown on a terminal by default)", 0 },
 	{ "force", OPT_FORCE, NULL, 0, "with --to ctf, replace a directory that is not empty (whole)", 0 },
 	{ "json-integers", OPT_JSON_INTEGERS, NULL, 0,
@@ -71,9 +70,15 @@ static const struct argp *selection_argp(void)
 	return &sel_argp_convert;
 }
 
+static const struct argp_option io_options[] = {
+	CLI_OUTPUT_OPTION("OUT", "write to OUT (a directory for ctf); default standard output"),
+	{ 0 }
+};
+static const struct argp io_argp = CLI_IO_ARGP(io_options);
+
 static struct argp_child children[] = {
 	{ NULL, 0, "Selection, for --to (lost events and damage are always converted):", 0 },
-	CLI_FILE_CHILD,
+	{ &io_argp, 0, NULL, 0 },
 	CLI_SCHEMA_CHILD,
 	{ &cli_follow_long_argp, 0, NULL, 0 },
 	{ 0 }
@@ -91,7 +96,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct convert_opts *o = state->input;
 
 	if (key == ARGP_KEY_INIT)
-		return cli_inputs(state, &o->sel, &o->file);
+		return cli_inputs(state, &o->sel, &o->io);
 	switch (key) {
 	case 't':
 		o->to = NULL;
@@ -105,9 +110,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		if (strcmp(arg, "json") && strcmp(arg, "cbor"))
 			argp_error(state, "cannot read '%s' (json or cbor)", arg);
 		o->from = arg;
-		return 0;
-	case 'o':
-		o->out = arg;
 		return 0;
 	case OPT_NO_PROGRESS:
 		o->progress = 0;
@@ -135,19 +137,19 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 
 static int convert_from(struct convert_opts *o)
 {
-	const char *shown = cli_shown(o->file);
-	FILE *in = strcmp(o->file, "-") ? fopen(o->file, "rb") : stdin;
+	const char *shown = cli_shown(o->io.file);
+	FILE *in = strcmp(o->io.file, "-") ? fopen(o->io.file, "rb") : stdin;
 	struct stat st;
 	uint64_t size = 0;
 	cli_output out;
 	int code;
 
 	if (!in) {
-		cli_error(o->file, UINT64_MAX, "cannot open: %s", strerror(errno));
+		cli_error(o->io.file, UINT64_MAX, "cannot open: %s", strerror(errno));
 		return EXIT_IO;
 	}
 	/* an input of another format is named, not parsed into a puzzling error */
-	const char *like = cli_sniff_path(o->file);
+	const char *like = cli_sniff_path(o->io.file);
 	if (like && strncmp(like, o->from[0] == 'j' ? "JSON" : "CBOR", 4)) {
 		cli_error(shown, UINT64_MAX, "not %s: it looks like %s", o->from[0] == 'j' ? "JSON Lines" : "a CBOR sequence",
 			  like);
@@ -156,7 +158,7 @@ static int convert_from(struct convert_opts *o)
 	}
 	if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
 		size = (uint64_t)st.st_size;
-	if (!o->out && isatty(STDOUT_FILENO)) {
+	if (!o->io.out && isatty(STDOUT_FILENO)) {
 		cli_error(NULL, UINT64_MAX, "an hvlog trace is binary: give -o OUT.hvlog or redirect the output");
 		if (in != stdin)
 			fclose(in);
@@ -164,8 +166,8 @@ static int convert_from(struct convert_opts *o)
 	}
 	if (o->progress == 0)
 		size = 0;
-	if ((code = cli_output_open(&out, o->out, &o->file, 1)) == 0) {
-		const char *out_shown = o->out && strcmp(o->out, "-") ? o->out : "(stdout)";
+	if ((code = cli_output_open(&out, o->io.out, &o->io.file, 1)) == 0) {
+		const char *out_shown = o->io.out && strcmp(o->io.out, "-") ? o->io.out : "(stdout)";
 		if (!strcmp(o->from, "json"))
 			code = cv_from_json(in, shown, out.fd, out_shown, size);
 		else
@@ -209,8 +211,8 @@ static void convert_message(void *ctx)
 
 static int convert_to(struct convert_opts *o)
 {
-	const char *shown = cli_shown(o->file);
-	cv_ctx c = { .in_shown = shown, .out_path = o->out };
+	const char *shown = cli_shown(o->io.file);
+	cv_ctx c = { .in_shown = shown, .out_path = o->io.out };
 	hvlog_reader *r;
 	hvlog_reader_stats stats;
 	struct conversion v = { .to = o->to, .c = &c };
@@ -220,31 +222,32 @@ static int convert_to(struct convert_opts *o)
 	FILE *f = NULL;
 	int code = EXIT_OK, wcode = 0, whole = 0;
 
-	if (o->to->binary && !o->out && isatty(STDOUT_FILENO)) {
+	if (o->to->binary && !o->io.out && isatty(STDOUT_FILENO)) {
 		cli_error(NULL, UINT64_MAX, "%s is binary: give -o OUT or redirect the output", o->to->name);
 		return EXIT_USAGE;
 	}
-	if (!(r = cli_open_selected(o->file, &o->sel, &c.t0, &code)))
+	if (!(r = cli_open_selected(o->io.file, &o->sel, &c.t0, &code)))
 		return code;
 	c.m = hvlog_reader_meta(r);
 	c.ev_ok = o->sel.all_events ? NULL : o->sel.ev_ok; /* for CSV's columns */
 	hvlog_reader_stats_get(r, &stats);
 
 	if (o->to->needs_dir) {
-		if (o->out && strcmp(o->out, "-")) {
-			if ((code = cli_output_open_dir(&out, o->out, o->force)) != 0)
+		if (o->io.out && strcmp(o->io.out, "-")) {
+			if ((code = cli_output_open_dir(&out, o->io.out, o->force)) != 0)
 				goto out;
 			c.out_path = out.tmp;
+			c.out_shown = o->io.out;
 		}
 	} else {
-		if ((code = cli_output_open(&out, o->out, &o->file, 1)) != 0)
+		if ((code = cli_output_open(&out, o->io.out, &o->io.file, 1)) != 0)
 			goto out;
 		if (out.fd == STDOUT_FILENO) {
 			f = stdout;
 		} else if ((f = fdopen(out.fd, "wb"))) {
 			out.fd = -1; /* fclose closes it */
 		} else {
-			cli_error(o->out, UINT64_MAX, "cannot create: %s", strerror(errno));
+			cli_error(o->io.out, UINT64_MAX, "cannot create: %s", strerror(errno));
 			code = EXIT_IO;
 			goto out;
 		}
@@ -284,7 +287,7 @@ end:
 			c.out.err = errno;
 		}
 		if (c.out.failed) {
-			cli_error(o->out && strcmp(o->out, "-") ? o->out : NULL, UINT64_MAX, "writing the output failed: %s",
+			cli_error(o->io.out && strcmp(o->io.out, "-") ? o->io.out : NULL, UINT64_MAX, "writing the output failed: %s",
 				  strerror(c.out.err));
 			code = EXIT_IO;
 			whole = 0;

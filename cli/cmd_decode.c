@@ -16,14 +16,18 @@
 #include "threads.h"
 
 struct decode_opts {
-	const char *file;
-	hvlog_format_kind format;
+	struct cli_io io;      /* io.format: the choices in the order of hvlog_format_kind */
 	unsigned threads;      /* for --count; 0: the online CPUs */
 	hvsel sel;
 };
 
+static const struct argp_option io_options[] = {
+	CLI_FORMAT_OPTION("text (default) or json (JSON Lines, one object per item)"),
+	{ 0 }
+};
+static const struct argp io_argp = CLI_IO_ARGP(io_options);
+
 static const struct argp_option options[] = {
-	{ "format", 'f', "FORMAT", 0, "text (default) or json (JSON Lines, one object per item)", 0 },
 	CLI_COLOR_OPTION,
 	{ "threads", 'j', "N", 0,
 	  "with --count (only): count on N threads, each a share of the chunks (default: one per CPU; the "
@@ -31,26 +35,28 @@ static const struct argp_option options[] = {
 	{ 0 }
 };
 
-static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (lost events and damage are always shown):");
+static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (lost events and damage are always shown):",
+								   io_argp);
+
+void cli_threads_arg(struct argp_state *state, const char *arg, unsigned *n)
+{
+	if (cli_parse_threads(arg, n) != 0)
+		argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
+}
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct decode_opts *o = state->input;
 
 	if (key == ARGP_KEY_INIT)
-		return cli_inputs(state, &o->sel, &o->file);
+		return cli_inputs(state, &o->sel, &o->io);
 	switch (key) {
-	case 'f':
-		/* the choices in the order of hvlog_format_kind */
-		o->format = (hvlog_format_kind)cli_choice_arg(state, "format", arg, cli_text_json);
-		return 0;
 	case CLI_COLOR_KEY:
 		if (cli_color_set(arg) != 0)
 			argp_error(state, "unknown --color '%s' (auto, always or never)", arg);
 		return 0;
 	case 'j':
-		if (cli_parse_threads(arg, &o->threads) != 0)
-			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
+		cli_threads_arg(state, arg, &o->threads);
 		return 0;
 	case ARGP_KEY_END:
 		/* printing is in time order, one item after another: no share of it
@@ -158,12 +164,19 @@ struct printer {
 	struct rawout *raw;
 };
 
+/* The buffer is full: out of line, so that the step per item saves no
+ * registers for it. */
+static __attribute__((noinline, cold)) int print_full(struct rawout *raw)
+{
+	return rawout_flush(raw);
+}
+
 static int print_step(void *ctx, const hvlog_item *it)
 {
 	struct printer *p = ctx;
 	struct rawout *raw = p->raw;
 
-	if (sizeof raw->buf - raw->len < HVLOG_FORMAT_MAX && rawout_flush(raw))
+	if (sizeof raw->buf - raw->len < HVLOG_FORMAT_MAX && print_full(raw))
 		return 1;
 	raw->len += hvlog_formatter_item(p->fmt, it, raw->buf + raw->len, sizeof raw->buf - raw->len);
 	return 0;
@@ -351,7 +364,7 @@ int cmd_decode(int argc, char **argv)
 	static const char doc[] = "Print the events of a trace in time order, with lost events and damage "
 				  "where they happened.";
 	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
-	struct decode_opts o = { 0 };
+	struct decode_opts o = { .io.formats = cli_text_json };
 	hvlog_reader *r;
 	uint64_t t0;
 	int code = EXIT_OK;
@@ -365,13 +378,14 @@ int cmd_decode(int argc, char **argv)
 		o.threads = cli_default_threads();
 	/* (compiled before the threads too, so a bad selection is reported
 	 * once; each thread compiles its own copy) */
-	if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
+	if ((r = cli_open_selected(o.io.file, &o.sel, &t0, &code))) {
 		/* a limit counts the first N in time order: on one thread, as
 		 * does a live input (no index to share) */
 		if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1 && !hvlog_reader_is_live(r))
-			code = count_threads(r, cli_shown(o.file), &o.sel, o.threads);
+			code = count_threads(r, cli_shown(o.io.file), &o.sel,
+					     cli_threads_for(o.threads, hvlog_reader_meta(r)->nstreams));
 		else
-			code = cli_print_selected(r, cli_shown(o.file), &o.sel, o.format, t0);
+			code = cli_print_selected(r, cli_shown(o.io.file), &o.sel, (hvlog_format_kind)o.io.format, t0);
 		hvlog_reader_close(r);
 	}
 	sel_free(&o.sel);

@@ -29,14 +29,21 @@ struct diff_opts {
 	const char *file[2];
 	int nfiles;
 	double threshold;
-	int json, all;
+	int all;
+	struct cli_io io; /* --format (json: 1); the two traces are file[] */
 };
+
+static const struct argp_option io_options[] = {
+	CLI_FORMAT_OPTION("text (default) or json (one object)"),
+	{ 0 }
+};
+static const struct argp io_argp = CLI_IO_ARGP(io_options);
+static const struct argp_child children[] = { { &io_argp, 0, NULL, 0 }, { 0 } };
 
 static const struct argp_option options[] = {
 	{ "threshold", 't', "PCT", 0,
 	  "least relative change of a rate (and least KS distance, as a fraction) that counts as a difference; "
 	  "default 10", 0 },
-	{ "format", 'f', "FORMAT", 0, "text (default) or json (one object)", 0 },
 	{ "all", 'a', NULL, 0, "list every row, not only those that differ", 0 },
 	{ 0 }
 };
@@ -52,11 +59,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		if (end == arg || *end || !(o->threshold > 0) || o->threshold > 1e6)
 			argp_error(state, "bad threshold '%s' (a percentage above 0)", arg);
 		return 0;
-	case 'f':
-		if (strcmp(arg, "text") && strcmp(arg, "json"))
-			argp_error(state, "unknown format '%s' (text or json)", arg);
-		o->json = !strcmp(arg, "json");
-		return 0;
+	case ARGP_KEY_INIT:
+		return cli_inputs(state, NULL, &o->io);
 	case 'a':
 		o->all = 1;
 		return 0;
@@ -200,8 +204,8 @@ int cmd_diff(int argc, char **argv)
 		"Examples:\n"
 		"  hvlog diff before.hvlog after.hvlog\n"
 		"  hvlog diff --threshold 25 --format json before.hvlog after.hvlog | jq '.list[0]'";
-	static const struct argp argp = { options, parse, "A B", doc, NULL, NULL, NULL };
-	struct diff_opts o = { .threshold = 0.10 };
+	static const struct argp argp = { options, parse, "A B", doc, children, NULL, NULL };
+	struct diff_opts o = { .threshold = 0.10, .io = { .formats = cli_text_json, .own_file = 1 } };
 	hvlog_reader *r[2] = { NULL, NULL };
 	hvlog_stats *s[2] = { NULL, NULL };
 	const hvlog_meta *m[2];
@@ -245,7 +249,7 @@ int cmd_diff(int argc, char **argv)
 		code = cli_fail(NULL, &err);
 		goto out;
 	}
-	if (o.json)
+	if (o.io.format)
 		print_json(d, &o, t, m);
 	else
 		print_text(d, &o, t, m);

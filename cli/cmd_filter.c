@@ -21,38 +21,35 @@ enum { OUT_BINARY, OUT_TEXT, OUT_JSON };
 enum { OPT_FORCE = 0x2000 };
 
 struct filter_opts {
-	const char *file;
-	const char *out;
-	int format;
+	struct cli_io io;
 	int force;
 	hvsel sel;
 };
 
+static const struct argp_option io_options[] = {
+	CLI_OUTPUT_OPTION("FILE", "write to FILE (default: standard output; '-' too)"),
+	CLI_FORMAT_OPTION("binary (default: an hvlog trace), or text or json to print instead"),
+	{ 0 }
+};
+static const struct argp io_argp = CLI_IO_ARGP(io_options);
+static const char *const formats[] = { [OUT_BINARY] = "binary", [OUT_TEXT] = "text", [OUT_JSON] = "json", NULL };
+
 static const struct argp_option options[] = {
-	{ "output", 'o', "FILE", 0, "write to FILE (default: standard output; '-' too)", 0 },
-	{ "format", 'f', "FORMAT", 0, "binary (default: an hvlog trace), or text or json to print instead", 0 },
 	{ "force", OPT_FORCE, NULL, 0, "write a binary trace even to a terminal", 0 },
 	{ 0 }
 };
 
-static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (lost-event records are kept; see also --help of decode):");
+static const struct argp_child children[] =
+	CLI_SELECTION_CHILDREN("Selection (lost-event records are kept; see also --help of decode):", io_argp);
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct filter_opts *o = state->input;
 
+	(void)arg;
 	if (key == ARGP_KEY_INIT)
-		return cli_inputs(state, &o->sel, &o->file);
+		return cli_inputs(state, &o->sel, &o->io);
 	switch (key) {
-	case 'o':
-		o->out = arg;
-		return 0;
-	case 'f': {
-		static const char *const names[] = { [OUT_BINARY] = "binary", [OUT_TEXT] = "text", [OUT_JSON] = "json",
-						     NULL };
-		o->format = cli_choice_arg(state, "format", arg, names);
-		return 0;
-	}
 	case OPT_FORCE:
 		o->force = 1;
 		return 0;
@@ -106,7 +103,7 @@ static int write_selected(hvlog_reader *r, const char *shown, const struct filte
 		.clock_epoch_ns = m->clock_epoch_ns,
 		.producer = m->producer,
 	};
-	const char *outname = o->out && strcmp(o->out, "-") ? o->out : "(stdout)";
+	const char *outname = o->io.out && strcmp(o->io.out, "-") ? o->io.out : "(stdout)";
 	struct copier c = { NULL, 0 };
 	struct cli_run run = { .shown = shown, .sel = &o->sel, .step = copy_step, .ctx = &c };
 	hvlog_error werr = { 0 };
@@ -137,7 +134,7 @@ int cmd_filter(int argc, char **argv)
 		"  hvlog filter --event 'IM_MSR_*' --where 'index == 0xc0000080' trace.hvlog | hvlog decode\n"
 		"  hvlog filter --vp 1 --since 2s --until 2.5s --count trace.hvlog";
 	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
-	struct filter_opts o = { 0 };
+	struct filter_opts o = { .io.formats = formats };
 	hvlog_reader *r;
 	cli_output out;
 	uint64_t t0;
@@ -148,8 +145,8 @@ int cmd_filter(int argc, char **argv)
 		sel_free(&o.sel);
 		return EXIT_USAGE;
 	}
-	if (o.format == OUT_BINARY && !o.sel.count) {
-		if ((!o.out || !strcmp(o.out, "-")) && isatty(STDOUT_FILENO) && !o.force) {
+	if (o.io.format == OUT_BINARY && !o.sel.count) {
+		if ((!o.io.out || !strcmp(o.io.out, "-")) && isatty(STDOUT_FILENO) && !o.force) {
 			cli_error(NULL, UINT64_MAX,
 				  "not writing a binary trace to a terminal: use -o FILE, a pipe, --format text, "
 				  "or --force");
@@ -157,18 +154,18 @@ int cmd_filter(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if ((code = cli_output_open(&out, o.out, &o.file, 1)) != 0) {
+	if ((code = cli_output_open(&out, o.io.out, &o.io.file, 1)) != 0) {
 		sel_free(&o.sel);
 		return code;
 	}
-	if ((r = cli_open_selected(o.file, &o.sel, &t0, &code))) {
-		if (o.format == OUT_BINARY && !o.sel.count) {
-			code = write_selected(r, cli_shown(o.file), &o, out.fd, &whole);
+	if ((r = cli_open_selected(o.io.file, &o.sel, &t0, &code))) {
+		if (o.io.format == OUT_BINARY && !o.sel.count) {
+			code = write_selected(r, cli_shown(o.io.file), &o, out.fd, &whole);
 		} else if (fflush(stdout) != 0 || (out.fd != STDOUT_FILENO && dup2(out.fd, STDOUT_FILENO) < 0)) {
-			code = (cli_error(o.out, UINT64_MAX, "cannot write: %s", strerror(errno)), EXIT_IO);
+			code = (cli_error(o.io.out, UINT64_MAX, "cannot write: %s", strerror(errno)), EXIT_IO);
 		} else {
-			code = cli_print_selected(r, cli_shown(o.file), &o.sel,
-						  o.format == OUT_JSON ? HVLOG_FORMAT_JSON : HVLOG_FORMAT_TEXT, t0);
+			code = cli_print_selected(r, cli_shown(o.io.file), &o.sel,
+						  o.io.format == OUT_JSON ? HVLOG_FORMAT_JSON : HVLOG_FORMAT_TEXT, t0);
 			whole = code == EXIT_OK || code == EXIT_DATA; /* damage is reported, not printed */
 		}
 		hvlog_reader_close(r);

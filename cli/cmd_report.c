@@ -37,11 +37,18 @@ static const char *const palette[] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2
 #define NCOLORS (sizeof palette / sizeof palette[0])
 
 struct report_opts {
-	const char *file, *out, *baseline;
+	struct cli_io io; /* TRACE is io.file */
+	const char *baseline;
 };
 
+static const struct argp_option io_options[] = {
+	CLI_OUTPUT_OPTION("FILE", "write the page to FILE (default standard output)"),
+	{ 0 }
+};
+static const struct argp io_argp = CLI_IO_ARGP(io_options);
+static const struct argp_child children[] = { { &io_argp, 0, NULL, 0 }, { 0 } };
+
 static const struct argp_option options[] = {
-	{ "output", 'o', "FILE", 0, "write the page to FILE (default standard output)", 0 },
 	{ "baseline", 'b', "A", 0, "add what differs from trace A (hvlog diff A TRACE)", 0 },
 	{ 0 }
 };
@@ -51,20 +58,10 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	struct report_opts *o = state->input;
 
 	switch (key) {
-	case 'o':
-		o->out = arg;
-		return 0;
+	case ARGP_KEY_INIT:
+		return cli_inputs(state, NULL, &o->io);
 	case 'b':
 		o->baseline = arg;
-		return 0;
-	case ARGP_KEY_ARG:
-		if (o->file)
-			argp_error(state, "more than one TRACE given");
-		o->file = arg;
-		return 0;
-	case ARGP_KEY_END:
-		if (!o->file)
-			argp_error(state, "no TRACE given");
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -444,8 +441,8 @@ int cmd_report(int argc, char **argv)
 		"  hvlog report --baseline before.hvlog after.hvlog -o report.html\n"
 		"\nExit status: 0, 1 a trace is damaged (the page is still written, and says so), 2, 3 as for every "
 		"command.";
-	static const struct argp argp = { options, parse, "TRACE", doc, NULL, NULL, NULL };
-	struct report_opts o = { 0 };
+	static const struct argp argp = { options, parse, "TRACE", doc, children, NULL, NULL };
+	struct report_opts o = { .io = { .more = "more than one TRACE given", .none = "no TRACE given" } };
 	run u = { 0 }, base = { 0 };
 	cli_output out = { .fd = -1 };
 	const char *inputs[2];
@@ -455,19 +452,19 @@ int cmd_report(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0)
 		return EXIT_USAGE;
-	inputs[0] = o.file;
-	inputs[1] = o.baseline ? o.baseline : o.file;
-	if ((code = read_run(&u, o.file, 1)) != 0 || (o.baseline && (code = read_run(&base, o.baseline, 0)) != 0))
+	inputs[0] = o.io.file;
+	inputs[1] = o.baseline ? o.baseline : o.io.file;
+	if ((code = read_run(&u, o.io.file, 1)) != 0 || (o.baseline && (code = read_run(&base, o.baseline, 0)) != 0))
 		goto done;
 	if (!(order = malloc(((size_t)u.m->schema->nevents + 1) * sizeof *order))) {
 		cli_error(NULL, UINT64_MAX, "out of memory");
 		code = EXIT_IO;
 		goto done;
 	}
-	if ((code = cli_output_open(&out, o.out, inputs, 2)) != 0)
+	if ((code = cli_output_open(&out, o.io.out, inputs, 2)) != 0)
 		goto done;
 	if (!(f = out.fd == STDOUT_FILENO ? stdout : fdopen(out.fd, "w"))) {
-		cli_error(o.out, UINT64_MAX, "cannot create: %s", strerror(errno));
+		cli_error(o.io.out, UINT64_MAX, "cannot create: %s", strerror(errno));
 		code = EXIT_IO;
 		goto done;
 	}
@@ -484,14 +481,14 @@ int cmd_report(int argc, char **argv)
 		baseline(f, &base, &u);
 	fputs("<p style=\"color:#888\">Written by hvlog report.</p>\n</body></html>\n", f);
 	if (fflush(f) != 0 || ferror(f)) {
-		cli_error(o.out, UINT64_MAX, "writing the page failed: %s", strerror(errno));
+		cli_error(o.io.out, UINT64_MAX, "writing the page failed: %s", strerror(errno));
 		code = EXIT_IO;
 	} else {
 		code = u.damaged || base.damaged ? EXIT_DATA : EXIT_OK;
 	}
 done:
 	if (f && f != stdout && fclose(f) != 0 && code != EXIT_IO) {
-		cli_error(o.out, UINT64_MAX, "writing the page failed: %s", strerror(errno));
+		cli_error(o.io.out, UINT64_MAX, "writing the page failed: %s", strerror(errno));
 		code = EXIT_IO;
 	}
 	if (out.path || out.final || out.tmp)

@@ -32,8 +32,7 @@ struct top {
 };
 
 struct stats_opts {
-	const char *file;
-	int json;
+	struct cli_io io;      /* io.format 1: json */
 	struct top *tops;
 	int ntops;
 	unsigned threads;      /* 0: one per CPU the process may run on */
@@ -42,29 +41,31 @@ struct stats_opts {
 
 enum { OPT_TOP = 0x3000 };
 
+static const struct argp_option io_options[] = {
+	CLI_FORMAT_OPTION("text (default) or json (one object)"),
+	{ 0 }
+};
+static const struct argp io_argp = CLI_IO_ARGP(io_options);
+
 static const struct argp_option options[] = {
-	{ "format", 'f', "FORMAT", 0, "text (default) or json (one object)", 0 },
 	{ "top", OPT_TOP, "PARAM[=N]", 0,
 	  "the N (default 10) most frequent values of parameter PARAM (port, index, guest_rip...); repeatable", 0 },
 	{ "threads", 'j', "N", 0,
 	  "on N threads, each a time range of the trace (default: one per CPU; the output is the same)", 0 },
 	{ 0 }
 };
-static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (the numbers cover the selected events):");
+static const struct argp_child children[] = CLI_SELECTION_CHILDREN("Selection (the numbers cover the selected events):",
+								   io_argp);
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct stats_opts *o = state->input;
 
 	if (key == ARGP_KEY_INIT)
-		return cli_inputs(state, &o->sel, &o->file);
+		return cli_inputs(state, &o->sel, &o->io);
 	switch (key) {
-	case 'f':
-		o->json = cli_choice_arg(state, "format", arg, cli_text_json);
-		return 0;
 	case 'j':
-		if (cli_parse_threads(arg, &o->threads) != 0)
-			argp_error(state, "--threads wants a number from 1 to %d, not '%s'", CLI_MAX_THREADS, arg);
+		cli_threads_arg(state, arg, &o->threads);
 		return 0;
 	case OPT_TOP: {
 		struct top *nt = realloc(o->tops, (size_t)(o->ntops + 1) * sizeof *nt), *t;
@@ -196,9 +197,9 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	char a[64], b[64], c[64], d[64], e[64];
 	uint32_t k;
 
-	if (o->json) {
+	if (o->io.format) {
 		printf("{\"file\":");
-		cli_json_str(cli_shown(o->file));
+		cli_json_str(cli_shown(o->io.file));
 		printf(",\"events\":%llu,\"first_ts\":%llu,\"last_ts\":%llu,\"span_ns\":%llu,\"events_per_s\":",
 		       (unsigned long long)T->n, (unsigned long long)(T->n ? T->first : 0),
 		       (unsigned long long)(T->n ? T->last : 0), (unsigned long long)span_ns);
@@ -282,7 +283,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 		return;
 	}
 
-	printf("trace:      %s\n", cli_shown(o->file));
+	printf("trace:      %s\n", cli_shown(o->io.file));
 	printf("events:     %llu\n", (unsigned long long)T->n);
 	fmt_dur(a, sizeof a, span_ns);
 	printf("time span:  %s (ticks %llu..%llu at %llu Hz)\n", a, (unsigned long long)(T->n ? T->first : 0),
@@ -446,7 +447,7 @@ static int add_step(void *ctx, const hvlog_item *it)
 static int stats_sequential(hvlog_reader *r, const struct stats_opts *o, hvlog_stats *s, int *failed)
 {
 	struct adder a = { s, 0 };
-	struct cli_run run = { .shown = cli_shown(o->file), .sel = &o->sel, .step = add_step, .ctx = &a };
+	struct cli_run run = { .shown = cli_shown(o->io.file), .sel = &o->sel, .step = add_step, .ctx = &a };
 	int code = cli_run(r, &run);
 
 	if (a.nomem) {
@@ -560,7 +561,7 @@ static int shares_in_order(const struct share *c, unsigned n)
 	return 1;
 }
 
-/* The statistics of the selected items of o->file on n threads, into *out;
+/* The statistics of the selected items of o->io.file on n threads, into *out;
  * 0 if they could not be had exactly so (the caller counts on one thread
  * then, and reports whatever went wrong). */
 static int stats_threads(const struct stats_opts *o, hvlog_reader *r, const hvlog_stats_config *cfg, unsigned n,
@@ -632,7 +633,7 @@ int cmd_stats(int argc, char **argv)
 		"the rate and time span, lost events, intervals between events of each type "
 		"(min/median/p95/p99/max), and with --top the most frequent values of a parameter.";
 	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
-	struct stats_opts o = { 0 };
+	struct stats_opts o = { .io.formats = cli_text_json };
 	struct totals T = { 0 };
 	struct rank *rk = NULL;
 	hvlog_stats_top *tcfg = NULL;
@@ -652,14 +653,15 @@ int cmd_stats(int argc, char **argv)
 		goto out;
 	}
 	nthreads = stats_nthreads(&o);
-	if (!(r = cli_open_selected(o.file, &o.sel, &t0, &code)))
+	if (!(r = cli_open_selected(o.io.file, &o.sel, &t0, &code)))
 		goto out;
 	if (o.sel.count) {
-		code = cli_print_selected(r, cli_shown(o.file), &o.sel, HVLOG_FORMAT_TEXT, t0);
+		code = cli_print_selected(r, cli_shown(o.io.file), &o.sel, HVLOG_FORMAT_TEXT, t0);
 		goto out;
 	}
 	m = hvlog_reader_meta(r);
 	sc = m->schema;
+	nthreads = cli_threads_for(nthreads, m->nstreams);
 	if (!(tcfg = calloc((size_t)o.ntops + 1, sizeof *tcfg))) {
 		cli_error(NULL, UINT64_MAX, "out of memory");
 		code = EXIT_IO;

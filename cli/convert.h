@@ -68,12 +68,14 @@ void cv_usec(cv_out *o, uint64_t ns);
 typedef struct cv_ctx {
 	const char *in_shown;  /* input name for messages */
 	const char *out_path;  /* NULL or "-": standard output (not for ctf) */
+	const char *out_shown; /* -o as given, for messages (out_path may be a temporary) */
 	const hvlog_meta *m;
 	uint64_t t0;           /* time_ns is relative to this tick (as decode) */
 	const uint8_t *ev_ok;  /* per schema event index: converted; NULL: all */
 	int json_ints;         /* --json-integers */
 	cv_out out;            /* standard output or out_path (not for ctf) */
 	void *priv;            /* the format's own state */
+	size_t item_max;       /* the most one item takes (the library's formatter) */
 } cv_ctx;
 
 /* Index of an item's event in the embedded schema. */

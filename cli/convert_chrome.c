@@ -56,6 +56,16 @@ static void common(cv_ctx *c, const hvlog_item *it)
 	cv_str(o, ",\"args\":{");
 }
 
+/* A lost or damage record's start and its first argument: "KEY":value. */
+static void record_start(cv_ctx *c, const hvlog_item *it, const char *name, const char *scope, const char *key,
+			 uint64_t value)
+{
+	start(&c->out, name, "hvlog", scope);
+	common(c, it);
+	cv_str(&c->out, key);
+	cv_dec(&c->out, value);
+}
+
 /* An event's start and each parameter's "KEY":, escaped once (c->priv). */
 static void event_piece(cv_out *o, const cv_ctx *c, const hvlog_event *ev)
 {
@@ -172,20 +182,14 @@ static int chrome_item(cv_ctx *c, const hvlog_item *it)
 		break;
 	}
 	case HVLOG_ITEM_LOST:
-		start(o, "LOST", "hvlog", "t");
-		common(c, it);
-		cv_str(o, "\"count\":");
-		cv_dec(o, it->lost_count);
+		record_start(c, it, "LOST", "t", "\"count\":", it->lost_count);
 		cv_str(o, ",\"first_us\":");
 		cv_usec(o, hvlog_ticks_to_ns(it->lost_first_ts, c->t0, c->m->clock_hz));
 		cv_str(o, ",\"last_us\":");
 		cv_usec(o, hvlog_ticks_to_ns(it->lost_last_ts, c->t0, c->m->clock_hz));
 		break;
 	case HVLOG_ITEM_DAMAGE:
-		start(o, "DAMAGE", "hvlog", "g");
-		common(c, it);
-		cv_str(o, "\"offset\":");
-		cv_dec(o, it->offset);
+		record_start(c, it, "DAMAGE", "g", "\"offset\":", it->offset);
 		cv_json_damage_tail(o, it);
 		break;
 	}

@@ -53,12 +53,26 @@ struct ctf {
 	size_t pkt_size;
 	struct cstream *s;
 	uint64_t damaged;
-	uint8_t *size_of;      /* per param type: bytes */
+	const char *shown;     /* the directory as -o gave it, for messages (dir may be a temporary) */
 };
 
 static const uint8_t type_bytes[HVLOG_TYPE_COUNT_] = {
-	[HVLOG_TYPE_U8] = 1, [HVLOG_TYPE_U16] = 2, [HVLOG_TYPE_U32] = 4, [HVLOG_TYPE_U64] = 8, [HVLOG_TYPE_BOOL] = 1,
+#define TYPE_BYTES(name, str, max, size, ctype) [HVLOG_TYPE_##name] = size,
+	HVLOG_TYPE_LIST(TYPE_BYTES)
+#undef TYPE_BYTES
 };
+
+/* A message about file `name` of the output directory, named as -o gave it. */
+static int cannot_write(const struct ctf *t, const char *name)
+{
+	char shown[4096];
+	int e = errno;
+
+	if (snprintf(shown, sizeof shown, "%s/%s", t->shown, name) >= (int)sizeof shown)
+		memcpy(shown + sizeof shown - 4, "...", 4);
+	cli_error(shown, UINT64_MAX, "cannot write: %s", strerror(e));
+	return EXIT_IO;
+}
 
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
 {
@@ -220,8 +234,8 @@ static int write_packet(cv_ctx *c, uint32_t id)
 	cs->len = 0;
 	return 0;
 fail:
-	cli_error(path, UINT64_MAX, "cannot write: %s", strerror(errno));
-	return EXIT_IO;
+	snprintf(path, sizeof path, "stream_%u", id);
+	return cannot_write(t, path);
 }
 
 static int ctf_begin(cv_ctx *c)
@@ -240,8 +254,9 @@ static int ctf_begin(cv_ctx *c)
 	}
 	if (!(t->dir = strdup(c->out_path)))
 		goto nomem;
+	t->shown = c->out_shown ? c->out_shown : c->out_path;
 	if (mkdir(t->dir, 0777) != 0 && !(errno == EEXIST && stat(t->dir, &st) == 0 && S_ISDIR(st.st_mode))) {
-		cli_error(t->dir, UINT64_MAX, "cannot create the directory: %s", strerror(errno));
+		cli_error(t->shown, UINT64_MAX, "cannot create the directory: %s", strerror(errno));
 		return EXIT_IO;
 	}
 	/* packets of 64 KiB, smaller with many streams (at most 64 MiB in all) */
@@ -251,10 +266,8 @@ static int ctf_begin(cv_ctx *c)
 	if (!(t->s = calloc(n ? n : 1, sizeof *t->s)))
 		goto nomem;
 	snprintf(path, sizeof path, "%s/metadata", t->dir);
-	if (write_metadata(c, path) != 0) {
-		cli_error(path, UINT64_MAX, "cannot write: %s", strerror(errno));
-		return EXIT_IO;
-	}
+	if (write_metadata(c, path) != 0)
+		return cannot_write(t, "metadata");
 	return 0;
 nomem:
 	cli_error(NULL, UINT64_MAX, "out of memory");

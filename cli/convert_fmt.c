@@ -36,6 +36,7 @@ static int fmt_begin(cv_ctx *c, hvlog_format_kind kind)
 		return EXIT_IO;
 	}
 	c->priv = f;
+	c->item_max = hvlog_formatter_item_max(f);
 	h = hvlog_formatter_header(f, &n);
 	cv_put_big(&c->out, h, n);
 	return 0;
@@ -61,7 +62,7 @@ static int fmt_item(cv_ctx *c, const hvlog_item *it)
 	const hvlog_formatter *f = c->priv;
 	cv_out *o = &c->out;
 
-	cv_reserve(o, hvlog_formatter_item_max(f));
+	cv_reserve(o, c->item_max);
 	o->p += hvlog_formatter_item(f, it, o->p, (size_t)(o->end - o->p));
 	return 0;
 }

@@ -166,154 +166,56 @@ static uint64_t req_uint(struct mctx *m, cv_node *n, const char *k, uint64_t max
 	return u;
 }
 
-static int pick(struct mctx *m, cv_node *n, const char *k, const char *(*name)(int), int count)
+/* The library's document ops over the parser's (hvlog_schema_from_doc
+ * reads the schema with them, as the reader does a file's); ctx is the
+ * rebuild. */
+static const void *d_get(void *ctx, const void *n, const char *k)
 {
-	char buf[HVLOG_MAX_NAME + 1];
-	cv_node *v = m->b->ops->get(n, k);
+	return ((cv_rebuild *)ctx)->ops->get((cv_node *)n, k);
+}
+static long d_len(void *ctx, const void *n)
+{
+	return n ? ((cv_rebuild *)ctx)->ops->len((cv_node *)n) : -1;
+}
+static const void *d_at(void *ctx, const void *n, size_t i)
+{
+	return ((cv_rebuild *)ctx)->ops->at((cv_node *)n, i);
+}
+static int d_uint(void *ctx, const void *n, uint64_t *v)
+{
+	return ((cv_rebuild *)ctx)->ops->uint((cv_node *)n, v);
+}
+static long d_str(void *ctx, const void *n, char *buf, size_t cap)
+{
+	const cv_node_ops *ops = ((cv_rebuild *)ctx)->ops;
+	char big[HVLOG_MAX_PROP_VALUE + 2];
 
-	if (m->failed)
-		return 0;
-	if (v && m->b->ops->str(v, buf, sizeof buf) == 0)
-		for (int i = 0; i < count; i++)
-			if (!strcmp(buf, name(i)))
-				return i;
-	bad(m, "parameter '%s' is missing or not one the format knows", k);
-	return 0;
+	if (ops->str((cv_node *)n, buf, cap) == 0)
+		return utf8_ok(buf) ? (long)strlen(buf) : -2;
+	/* too long for buf, or not text at all */
+	return cap < sizeof big && ops->str((cv_node *)n, big, sizeof big) == 0 ? (long)strlen(big) : -1;
 }
-
-static const char *type_name(int i)
+static void *d_alloc(void *ctx, size_t n)
 {
-	return hvlog_type_name((hvlog_type)i);
+	return arena(ctx, n);
 }
-static const char *display_name(int i)
-{
-	return hvlog_display_name((hvlog_display)i);
-}
-static const char *coding_name(int i)
-{
-	return hvlog_coding_name((hvlog_coding)i);
-}
-static const char *role_name(int i)
-{
-	return hvlog_role_name((hvlog_role)i);
-}
-
-static int cmp_value(const void *a, const void *b)
-{
-	const hvlog_value_name *x = a, *y = b;
-	return (x->value > y->value) - (x->value < y->value);
-}
+static const hvlog_doc_ops doc_ops = { d_get, d_len, d_at, d_uint, d_str, d_alloc };
 
 static int read_schema(struct mctx *m, cv_node *sn)
 {
 	cv_rebuild *b = m->b;
-	const cv_node_ops *ops = b->ops;
-	hvlog_schema *s = &b->schema;
-	cv_node *arr;
-	long n;
-	uint32_t slot = 0;
+	hvlog_error err = { 0 };
 
-	s->name = req_str(m, sn, "name", HVLOG_MAX_NAME + 1);
-	s->version = (uint32_t)req_uint(m, sn, "version", UINT32_MAX);
-	if (m->failed)
+	if (hvlog_schema_from_doc(&b->schema, &doc_ops, b, sn, &err) != HVLOG_OK) {
+		cli_error(b->in_shown, UINT64_MAX, "%s", err.msg);
+		m->failed = 1;
 		return -1;
-
-	if (!(arr = ops->get(sn, "groups")) || (n = ops->len(arr)) < 0 || n > 64)
-		return bad(m, "'%s' is missing, not an array or longer than 64", "groups");
-	hvlog_group *groups = arena(b, (size_t)n * sizeof *groups);
-	if (!groups)
-		return bad(m, "out of memory at '%s'", "groups");
-	for (long i = 0; i < n; i++) {
-		cv_node *g = ops->at(arr, (size_t)i);
-		groups[i].alias = req_str(m, g, "alias", HVLOG_MAX_NAME + 1);
-		groups[i].name = req_str(m, g, "name", HVLOG_MAX_NAME + 1);
-		groups[i].mask = req_uint(m, g, "mask", UINT64_MAX);
 	}
-	s->groups = groups;
-	s->ngroups = (uint32_t)n;
-
-	if (!(arr = ops->get(sn, "valtabs")) || (n = ops->len(arr)) < 0 || n > 256)
-		return bad(m, "'%s' is missing, not an array or longer than 256", "valtabs");
-	hvlog_valtab *valtabs = arena(b, (size_t)n * sizeof *valtabs);
-	if (!valtabs)
-		return bad(m, "out of memory at '%s'", "valtabs");
-	for (long i = 0; i < n && !m->failed; i++) {
-		cv_node *t = ops->at(arr, (size_t)i), *vals;
-		long nv;
-		valtabs[i].alias = req_str(m, t, "alias", HVLOG_MAX_NAME + 1);
-		if (!(vals = ops->get(t, "values")) || (nv = ops->len(vals)) < 0 || nv > 65536)
-			return bad(m, "'%s' is missing, not an array or too long", "values");
-		hvlog_value_name *names = arena(b, (size_t)nv * sizeof *names);
-		if (!names)
-			return bad(m, "out of memory at '%s'", "values");
-		for (long j = 0; j < nv; j++) {
-			cv_node *pair = ops->at(vals, (size_t)j);
-			char buf[HVLOG_MAX_NAME + 1];
-			if (ops->len(pair) != 2 || ops->uint(ops->at(pair, 0), &names[j].value) != 0 ||
-			    ops->str(ops->at(pair, 1), buf, sizeof buf) != 0 || !utf8_ok(buf))
-				return bad(m, "a '%s' entry is not [uint, UTF-8 text]", "values");
-			if (!(names[j].name = arena_str(b, buf)))
-				return bad(m, "out of memory at '%s'", "values");
-		}
-		qsort(names, (size_t)nv, sizeof *names, cmp_value);
-		valtabs[i].values = names;
-		valtabs[i].nvalues = (uint32_t)nv;
-	}
-	s->valtabs = valtabs;
-	s->nvaltabs = (uint32_t)n;
-
-	if (!(arr = ops->get(sn, "events")) || (n = ops->len(arr)) < 0 || n > 65536)
-		return bad(m, "'%s' is missing, not an array or longer than 65536", "events");
-	hvlog_event *events = arena(b, (size_t)n * sizeof *events);
-	if (!events)
-		return bad(m, "out of memory at '%s'", "events");
-	for (long i = 0; i < n && !m->failed; i++) {
-		cv_node *en = ops->at(arr, (size_t)i), *ps;
-		hvlog_event *e = &events[i];
-		long np;
-		e->number = (uint32_t)req_uint(m, en, "number", HVLOG_MAX_EVENT_NUMBER);
-		e->symbol = req_str(m, en, "symbol", HVLOG_MAX_NAME + 1);
-		e->description = req_str(m, en, "description", HVLOG_MAX_NAME + 1);
-		e->group = (uint32_t)req_uint(m, en, "group", s->ngroups ? s->ngroups - 1 : 0);
-		if (m->failed)
-			return -1;
-		if (!s->ngroups)
-			return bad(m, "%s exist but there are no groups", "events");
-		if (b->by_number[e->number] != UINT32_MAX)
-			return bad(m, "two events have the number of %s", e->symbol);
-		b->by_number[e->number] = (uint32_t)i;
-		if (!(ps = ops->get(en, "params")) || (np = ops->len(ps)) < 0 || np > HVLOG_MAX_PARAMS)
-			return bad(m, "'%s' is missing, not an array or longer than 16", "params");
-		hvlog_param *params = arena(b, (size_t)np * sizeof *params);
-		if (!params)
-			return bad(m, "out of memory at '%s'", "params");
-		for (long j = 0; j < np && !m->failed; j++) {
-			cv_node *pn = ops->at(ps, (size_t)j), *vt;
-			hvlog_param *p = &params[j];
-			p->key = req_str(m, pn, "key", HVLOG_MAX_NAME + 1);
-			p->name = req_str(m, pn, "name", HVLOG_MAX_NAME + 1);
-			p->type = (hvlog_type)pick(m, pn, "type", type_name, HVLOG_TYPE_COUNT_);
-			p->display = (hvlog_display)pick(m, pn, "display", display_name, HVLOG_DISPLAY_COUNT_);
-			p->coding = (hvlog_coding)pick(m, pn, "coding", coding_name, HVLOG_CODING_COUNT_);
-			/* optional: what the selection knows the parameter as */
-			p->role = ops->get(pn, "role") ? (hvlog_role)pick(m, pn, "role", role_name, HVLOG_ROLE_COUNT_)
-						       : HVLOG_ROLE_NONE;
-			if ((vt = ops->get(pn, "values")) && !ops->is_null(vt)) {
-				uint64_t u;
-				if (ops->uint(vt, &u) != 0 || u >= s->nvaltabs)
-					return bad(m, "a parameter's '%s' names a table that does not exist", "values");
-				p->values = &s->valtabs[u];
-			}
-		}
-		e->params = params;
-		e->nparams = (uint32_t)np;
-		e->slot = slot;
-		slot += (uint32_t)np;
-	}
-	s->events = events;
-	s->nevents = (uint32_t)n;
-	s->nslots = slot;
-	return m->failed ? -1 : 0;
+	for (uint32_t i = 0; i <= HVLOG_MAX_EVENT_NUMBER; i++)
+		b->by_number[i] = UINT32_MAX;
+	for (uint32_t i = 0; i < b->schema.nevents; i++)
+		b->by_number[b->schema.events[i].number] = i;
+	return 0;
 }
 
 /* Bytes of CBOR a head (major type and count or value v) takes. */
@@ -389,8 +291,6 @@ static int read_meta(cv_rebuild *b, cv_node *meta, hvlog_writer_config *cfg)
 	if ((n = ops->get(meta, "t0")) && ops->uint(n, &b->t0) != 0)
 		b->t0 = 0;
 	if ((n = ops->get(meta, "schema")) && !ops->is_null(n)) {
-		for (uint32_t i = 0; i <= HVLOG_MAX_EVENT_NUMBER; i++)
-			b->by_number[i] = UINT32_MAX;
 		if (read_schema(&m, n) != 0)
 			return -1;
 		b->sc = &b->schema;
@@ -464,7 +364,11 @@ cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, int out_fd, c
 	}
 	st = hvlog_writer_open_fd(&b->w, b->out_fd, &cfg, &err);
 	if (st != HVLOG_OK) {
-		*code = cli_fail(b->out_shown, &err);
+		/* the configuration is all the input's: a metadata the writer
+		 * refuses (HVLOG_INVALID) is bad input, not a usage error */
+		*code = cli_fail(st == HVLOG_INVALID ? b->in_shown : b->out_shown, &err);
+		if (st == HVLOG_INVALID)
+			*code = EXIT_DATA;
 		cv_rebuild_close(b, 0);
 		return NULL;
 	}

@@ -16,6 +16,7 @@
  * it, up to MAX_ITEM: memory is bounded by the largest item.
  */
 #include <cbor.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,7 +293,7 @@ int cv_from_cbor(FILE *in, const char *shown, int out_fd, const char *out_shown,
 			end += got;
 			if (got == 0) {
 				if (ferror(in)) {
-					cli_error(shown, UINT64_MAX, "read error");
+					cli_error(shown, offset + (end - start), "read error: %s", strerror(errno));
 					code = EXIT_IO;
 					break;
 				}

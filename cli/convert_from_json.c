@@ -10,7 +10,11 @@
  * of at most CV_JSON_LINE_MAX bytes: the metadata line of the largest
  * schema the format allows is a few MiB, an event's under 64 KiB, so a
  * longer line (/dev/zero, a file without newlines) is refused rather
- * than read into ever more memory.
+ * than read into ever more memory.  json-c's tree takes some 70 bytes per
+ * value, so a line's values (keys included) are counted in its text
+ * before it is parsed: more than CV_JSON_VALUES_MAX (2^20, more than the
+ * 1 MiB of metadata a trace may have can hold, each of its values taking
+ * a byte or more) is refused, which bounds the tree to some 75 MB.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +24,8 @@
 
 #include "cli.h"
 #include "convert.h"
+
+#define CV_JSON_VALUES_MAX (1u << 20)
 
 static json_object *J(cv_node *n)
 {
@@ -134,6 +140,7 @@ struct lines {
 	size_t cap, start, end; /* buf[start..end) is read, not yet returned */
 	uint64_t consumed;      /* input bytes before buf[start] */
 	int eof;
+	int err;                /* errno of a failed read */
 };
 
 enum { LINE_OK, LINE_END, LINE_LONG, LINE_NOMEM, LINE_ERROR };
@@ -175,22 +182,30 @@ static int next_line(struct lines *l, char **line, size_t *len)
 		l->end += got;
 		if (!got) {
 			if (ferror(l->f))
-				return LINE_ERROR;
+				return l->err = errno, LINE_ERROR;
 			l->eof = 1;
 		}
 	}
 }
 
-/* json-c keeps an integer beyond 64 bits as UINT64_MAX or INT64_MIN
- * without a word, so the numbers of a line are checked in its text
- * first: an integer above 2^64 - 1 or below -2^63 is refused with the key
- * it is the value of (or is in an array of).  0, or -1 reported. */
-static int check_numbers(const char *line, size_t len, const char *shown, uint64_t lineno)
+/* A line's text checked before json-c parses it.  json-c keeps an
+ * integer beyond 64 bits as UINT64_MAX or INT64_MIN without a word: an
+ * integer above 2^64 - 1 or below -2^63 is refused with the key it is the
+ * value of (or is in an array of).  And its values are counted: every
+ * '[', '{', ',' and ':' outside strings begins one more (a key or a
+ * value), at most CV_JSON_VALUES_MAX.  0, or -1 reported. */
+static int check_line(const char *line, size_t len, const char *shown, uint64_t lineno)
 {
 	const char *p = line, *end = line + len, *key = "", *str = NULL;
 	size_t keylen = 0, strlen_ = 0;
+	uint64_t values = 1;
 
 	while (p < end) {
+		if ((*p == '[' || *p == '{' || *p == ',' || *p == ':') && ++values > CV_JSON_VALUES_MAX) {
+			cli_error(shown, lineno, "more than %u values in one line (more than the metadata of a trace "
+				  "can have)", CV_JSON_VALUES_MAX);
+			return -1;
+		}
 		if (*p == '"') {
 			str = ++p;
 			while (p < end && *p != '"')
@@ -251,7 +266,7 @@ static json_object *parse_line(json_tokener *tok, const char *shown, uint64_t li
 		cli_error(shown, lineno, "not JSON: a NUL byte at column %zu", (size_t)(nul - line) + 1);
 		return NULL;
 	}
-	if (check_numbers(line, len, shown, lineno) != 0)
+	if (check_line(line, len, shown, lineno) != 0)
 		return NULL;
 	json_tokener_reset(tok);
 	o = json_tokener_parse_ex(tok, line, (int)len);
@@ -322,10 +337,13 @@ int cv_from_json(FILE *in, const char *shown, int out_fd, const char *out_shown,
 	}
 	cv_progress_end(&prog);
 	if (!code && got != LINE_END) {
+		/* at the line being read */
 		if (got == LINE_LONG)
 			cli_error(shown, lineno + 1, "a line longer than %u bytes: not JSON Lines", CV_JSON_LINE_MAX);
+		else if (got == LINE_NOMEM)
+			cli_error(shown, lineno + 1, "out of memory for a line of over %zu bytes", lines.end);
 		else
-			cli_error(shown, UINT64_MAX, got == LINE_NOMEM ? "out of memory" : "read error");
+			cli_error(shown, lineno + 1, "read error: %s", strerror(lines.err));
 		code = got == LINE_LONG ? EXIT_DATA : EXIT_IO;
 	}
 	if (!b && !code) {

@@ -11,17 +11,22 @@
 
 #include "cli.h"
 
+/* Out of line, so that the step per item saves no registers for it. */
+static __attribute__((noinline, cold)) void run_damage(struct cli_run *run, const hvlog_item *it)
+{
+	if (run->before_message)
+		run->before_message(run->ctx);
+	cli_error(run->shown, it->offset, "%s", it->damage_msg);
+	run->damaged = 1;
+}
+
 /* The step the library calls: damage reported, then the command's step. */
 static int run_step(void *ctx, const hvlog_item *it)
 {
 	struct cli_run *run = ctx;
 
-	if (it->kind == HVLOG_ITEM_DAMAGE && !run->quiet_damage) {
-		if (run->before_message)
-			run->before_message(run->ctx);
-		cli_error(run->shown, it->offset, "%s", it->damage_msg);
-		run->damaged = 1;
-	}
+	if (it->kind == HVLOG_ITEM_DAMAGE && !run->quiet_damage)
+		run_damage(run, it);
 	return run->step ? run->step(run->ctx, it) : 0;
 }
 
@@ -75,19 +80,19 @@ int cli_choice_arg(struct argp_state *state, const char *what, const char *arg, 
 
 const char *const cli_text_json[] = { "text", "json", NULL };
 
-/* FILE: at most one; none is standard input. */
-static error_t file_parse(int key, char *arg, struct argp_state *state)
+/* FILE: at most one; none is standard input (unless io says otherwise). */
+static error_t file_arg(const char **file, const struct cli_io *io, int key, char *arg, struct argp_state *state)
 {
-	const char **file = state->input;
-
 	switch (key) {
 	case ARGP_KEY_ARG:
 		if (*file)
-			argp_error(state, "more than one FILE given");
+			argp_error(state, io && io->more ? io->more : "more than one FILE given", arg);
 		*file = arg;
 		return 0;
 	case ARGP_KEY_END:
-		if (!*file)
+		if (!*file && io && io->none)
+			argp_error(state, "%s", io->none);
+		if (!*file && !(io && io->optional))
 			*file = "-";
 		return 0;
 	default:
@@ -95,9 +100,30 @@ static error_t file_parse(int key, char *arg, struct argp_state *state)
 	}
 }
 
+static error_t file_parse(int key, char *arg, struct argp_state *state)
+{
+	return file_arg(state->input, NULL, key, arg, state);
+}
+
 const struct argp cli_file_argp = { NULL, file_parse, NULL, NULL, NULL, NULL, NULL };
 
-error_t cli_inputs(struct argp_state *state, hvsel *sel, const char **file)
+error_t cli_io_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli_io *io = state->input;
+
+	switch (key) {
+	case 'f':
+		io->format = cli_choice_arg(state, "format", arg, io->formats);
+		return 0;
+	case 'o':
+		io->out = arg;
+		return 0;
+	default:
+		return io->own_file ? ARGP_ERR_UNKNOWN : file_arg(&io->file, io, key, arg, state);
+	}
+}
+
+error_t cli_inputs(struct argp_state *state, hvsel *sel, void *file)
 {
 	unsigned i = 0;
 

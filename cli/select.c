@@ -149,8 +149,9 @@ static const hvlog_select_kind order[] = {
 };
 
 /* A --where error: the library's message at its column, then the
- * expression (control characters as '?', so that none reaches the
- * terminal and the caret stays under its byte) and a caret. */
+ * expression (control characters as '?': C0, DEL and both bytes of a C1
+ * control, UTF-8 C2 80..C2 9F; so that none reaches the terminal and the
+ * caret stays under its byte) and a caret. */
 static void where_error(char *err, size_t cap, const char *expr, const hvlog_error *e)
 {
 	size_t n = strlen(expr);
@@ -161,8 +162,12 @@ static void where_error(char *err, size_t cap, const char *expr, const hvlog_err
 		snprintf(err, cap, "out of memory");
 		return;
 	}
-	for (size_t i = 0; i <= n; i++)
-		shown[i] = ((unsigned char)expr[i] < 0x20 && expr[i]) || expr[i] == 0x7f ? '?' : expr[i];
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *u = (const unsigned char *)expr + i;
+		int c1 = (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) || (i && u[-1] == 0xc2 && u[0] >= 0x80 && u[0] <= 0x9f);
+		shown[i] = u[0] < 0x20 || u[0] == 0x7f || c1 ? '?' : expr[i];
+	}
+	shown[n] = 0;
 	snprintf(err, cap, "--where: column %d: %s\n  %s\n  %*s^", col, e->msg, shown, col - 1, "");
 	free(shown);
 }

@@ -22,3 +22,13 @@ unsigned cli_default_threads(void)
 
 	return ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
 }
+
+unsigned cli_threads_for(unsigned asked, uint32_t nstreams)
+{
+	uint64_t per = (uint64_t)nstreams * CLI_THREAD_STREAM_BYTES;
+	uint64_t most = per ? CLI_THREADS_STREAM_BUDGET / per : asked;
+
+	if (most < 1)
+		most = 1;
+	return asked < most ? asked : (unsigned)most;
+}

@@ -4,6 +4,8 @@
 #ifndef HVLOG_CLI_THREADS_H
 #define HVLOG_CLI_THREADS_H
 
+#include <stdint.h>
+
 enum { CLI_MAX_THREADS = 64 };
 
 /* A -j argument: a number from 1 to CLI_MAX_THREADS into *n; 0 or -1. */
@@ -12,5 +14,16 @@ int cli_parse_threads(const char *arg, unsigned *n);
 /* The default: the CPUs this process may run on (a container's or
  * taskset's share, not all the machine has), from 1 to 8. */
 unsigned cli_default_threads(void);
+
+/* Each thread's reader (a sibling of the one open) keeps its own state
+ * for every stream of the trace, a few hundred bytes each, whether or not
+ * its share has chunks of that stream: so `asked` threads, but no more
+ * than keep that state within CLI_THREADS_STREAM_BUDGET in all (at
+ * CLI_THREAD_STREAM_BYTES per stream and thread), and at least one.  A
+ * trace of 2048 streams or fewer gets every thread asked for; one of
+ * 24 000 (about what 1 MiB of metadata holds) five. */
+#define CLI_THREADS_STREAM_BUDGET (64u << 20)
+#define CLI_THREAD_STREAM_BYTES 512u
+unsigned cli_threads_for(unsigned asked, uint32_t nstreams);
 
 #endif

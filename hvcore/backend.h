@@ -87,9 +87,12 @@ struct hv_vcpu_init {
 	uint64_t rip, rsp;      /* entry point and stack */
 	uint64_t cr3;           /* page tables (kvm) */
 	uint64_t gdt_base;      /* a GDT the core wrote: 0 null, 8 code64, 16 data */
+	uint16_t gdt_limit;     /* 0: 23 (those three) */
+	uint16_t cs, ds;        /* selectors (ds for DS, ES, FS, GS, SS); 0: 8 and 16 */
 	uint64_t idt_base;      /* 0: none until the guest's LIDT */
 	uint16_t idt_limit;
 	uint64_t rdi;           /* first argument: the VP index */
+	uint64_t rsi;           /* second argument (a Linux kernel: its boot_params) */
 	/* What the guest sees, set into the CPU so that it is what the core
 	 * traces: EFER, the guest TSC = clock + tsc_offset (exit->tsc stays
 	 * the clock), and every CPUID answer (a leaf not listed reads 0). */

@@ -5,7 +5,9 @@
  * _start(RDI = VP index), on the stack the core gives, interrupts off.
  *
  * It does what a small kernel's start-up does, through the same devices
- * the assembled workloads use: a serial driver (COM1, polling the LSR),
+ * the assembled workloads use: a serial driver on COM1's interrupt (IRQ 4,
+ * vector 0x24: a transmit queue the THRE interrupt drains, one byte per
+ * interrupt, and a receive handler that keeps the first line received),
  * PCI enumeration (configuration mechanism 1, every device of bus 0),
  * the Hyper-V interface (guest OS ID, the hypercall page, a hypercall
  * through it), a page-table update followed by INVLPG, and the TSC
@@ -37,6 +39,7 @@
 #define STACK_SIZE 0x8000u        /* G_STACK_SIZE */
 #define MAX_VPS 64
 #define TIMER_VECTOR 0x20
+#define COM1_VECTOR 0x24          /* IRQ 4 */
 #define MSR_TSC_DEADLINE 0x6e0u
 #define MSR_X2APIC_EOI 0x80bu
 #define RUNS 6
@@ -94,17 +97,141 @@ static inline void invlpg(uint64_t va)
 			 : : "r"(va), "a"(EV_INVLPG), "d"(PORT_REPORT) : "rbx", "rsi", "memory");
 }
 
+/* ---- the serial driver: COM1 on its interrupt ---------------------------- */
+
+struct interrupt_frame;
+
+#define UART_IER 1
+#define UART_IIR 2
+#define UART_FCR 2
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define IER_RDI 0x01
+#define IER_THRI 0x02
+#define IIR_NONE 0x01
+#define IIR_THRI 0x02
+#define IIR_RDI 0x04
+#define TXQ 64
+#define RXLINE 32
+
+static unsigned this_vp(void)
+{
+	uintptr_t sp;
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	return (unsigned)((sp - STACKS) / STACK_SIZE);
+}
+
+/* Each VP's driver state (each VP has its own COM1). */
+static struct {
+	volatile uint8_t q[TXQ];
+	volatile unsigned head, n;   /* the transmit queue */
+	volatile uint8_t busy;       /* THRE interrupt on: the handler sends */
+	volatile uint8_t ier;
+	char rx[RXLINE];
+	volatile unsigned rxn;
+	volatile uint8_t rx_done;    /* a line ended (CR or LF) */
+	volatile unsigned irqs;
+} com1[MAX_VPS];
+
+static inline void eoi(void);
+
+__attribute__((interrupt)) static void com1_interrupt(struct interrupt_frame *frame)
+{
+	unsigned vp = this_vp();
+	(void)frame;
+	com1[vp].irqs++;
+	for (;;) {
+		uint8_t id = inb(COM1 + UART_IIR) & 0x0f;
+		if (id == IIR_RDI) {
+			while (inb(COM1 + UART_LSR) & 1) {
+				char ch = (char)inb(COM1);
+				if (ch == '\r' || ch == '\n')
+					com1[vp].rx_done = com1[vp].rxn > 0;
+				else if (!com1[vp].rx_done && com1[vp].rxn < RXLINE - 1)
+					com1[vp].rx[com1[vp].rxn++] = ch;
+			}
+			continue;
+		}
+		if (id == IIR_THRI) {
+			if (com1[vp].n) {
+				/* one byte: THR empties again, the next interrupt sends the next */
+				outb(COM1, com1[vp].q[com1[vp].head]);
+				com1[vp].head = (com1[vp].head + 1) % TXQ;
+				com1[vp].n--;
+			} else {
+				com1[vp].busy = 0;
+				com1[vp].ier &= (uint8_t)~IER_THRI;
+				outb(COM1 + UART_IER, com1[vp].ier);
+			}
+		}
+		break;
+	}
+	eoi();
+}
+
+/* 115200 8N1, FIFOs on, OUT2 (which gates IRQ 4 through), receive
+ * interrupt on: what arrived before now interrupts at the STI. */
+static void serial_init(unsigned vp)
+{
+	outb(COM1 + UART_LCR, 0x80);
+	outb(COM1, 1);
+	outb(COM1 + UART_IER, 0);
+	outb(COM1 + UART_LCR, 0x03);
+	outb(COM1 + UART_FCR, 0x07);
+	outb(COM1 + UART_MCR, 0x0b);
+	com1[vp].ier = IER_RDI;
+	outb(COM1 + UART_IER, com1[vp].ier);
+}
+
+/* Queue bytes (halting while the queue is full); the first of a burst
+ * turns the THRE interrupt on, which comes at once: THR is empty. */
+static void serial_write(const char *s, unsigned n)
+{
+	unsigned vp = this_vp();
+	while (n) {
+		__asm__ volatile("cli" : : : "memory");
+		if (com1[vp].n == TXQ) {
+			__asm__ volatile("sti; hlt" : : : "memory");
+			continue;
+		}
+		while (n && com1[vp].n < TXQ) {
+			com1[vp].q[(com1[vp].head + com1[vp].n) % TXQ] = (uint8_t)*s++;
+			com1[vp].n++;
+			n--;
+		}
+		if (!com1[vp].busy) {
+			com1[vp].busy = 1;
+			com1[vp].ier |= IER_THRI;
+			outb(COM1 + UART_IER, com1[vp].ier);
+		}
+		__asm__ volatile("sti" : : : "memory");
+	}
+}
+
 static void serial_putc(char c)
 {
-	while (!(inb(COM1 + 5) & 0x20)) /* transmitter holding register empty */
-		;
-	outb(COM1, (uint8_t)c);
+	serial_write(&c, 1);
+}
+
+/* Halt until the handler has sent everything queued. */
+static void serial_flush(unsigned vp)
+{
+	for (;;) {
+		__asm__ volatile("cli" : : : "memory");
+		if (!com1[vp].busy)
+			break;
+		__asm__ volatile("sti; hlt" : : : "memory");
+	}
+	__asm__ volatile("sti" : : : "memory");
 }
 
 static void serial_puts(const char *s)
 {
-	while (*s)
-		serial_putc(*s++);
+	unsigned n = 0;
+	while (s[n])
+		n++;
+	serial_write(s, n);
 }
 
 static void serial_putu(unsigned v)
@@ -114,8 +241,12 @@ static void serial_putu(unsigned v)
 	do
 		b[n++] = (char)('0' + v % 10);
 	while (v /= 10);
-	while (n)
-		serial_putc(b[--n]);
+	for (int i = 0; i < n / 2; i++) {
+		char t = b[i];
+		b[i] = b[n - 1 - i];
+		b[n - 1 - i] = t;
+	}
+	serial_write(b, (unsigned)n);
 }
 
 /* Bus 0, every device, function 0: the vendor/device ID of those present. */
@@ -138,28 +269,25 @@ static unsigned pci_enumerate(void)
 static volatile unsigned ticks[MAX_VPS];
 static uint64_t tsc_hz[MAX_VPS];
 
-static unsigned this_vp(void)
-{
-	uintptr_t sp;
-	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
-	return (unsigned)((sp - STACKS) / STACK_SIZE);
-}
-
 /* The next timer interrupt 1/8192 s from now (the TSC-deadline MSR). */
 static void arm_timer(unsigned vp)
 {
 	wrmsr(MSR_TSC_DEADLINE, rdtsc() + (tsc_hz[vp] >> 13));
 }
 
-struct interrupt_frame;
-
 __attribute__((interrupt)) static void timer_interrupt(struct interrupt_frame *frame)
 {
 	unsigned vp = this_vp();
 	(void)frame;
 	ticks[vp]++;
+	eoi();
+	if (tsc_hz[vp])
+		arm_timer(vp);
+}
+
+static inline void eoi(void)
+{
 	wrmsr(MSR_X2APIC_EOI, 0);
-	arm_timer(vp);
 }
 
 /* An interrupt gate for `vector` (code selector 8), and LIDT of the IDT. */
@@ -203,11 +331,9 @@ static void schedule(unsigned vp)
 	unsigned seen = ticks[vp], next = 0;
 
 	tsc_hz[vp] = rdmsr(MSR_TSC_FREQUENCY);
-	idt_install(TIMER_VECTOR, timer_interrupt);
 	arm_timer(vp);
-	__asm__ volatile("sti");
 	while (task_runs[vp] < RUNS) {
-		__asm__ volatile("hlt");
+		__asm__ volatile("hlt" : : : "memory");
 		if (ticks[vp] == seen)
 			continue; /* not the timer */
 		seen = ticks[vp];
@@ -215,7 +341,6 @@ static void schedule(unsigned vp)
 		next = (next + 1) % (sizeof tasks / sizeof tasks[0]);
 		task_runs[vp]++;
 	}
-	__asm__ volatile("cli");
 	wrmsr(MSR_TSC_DEADLINE, 0);
 	serial_puts("scheduler: 6 runs\n");
 }
@@ -225,6 +350,10 @@ __attribute__((section(".text.startup"), noreturn)) void _start(uint64_t vp);
 
 void _start(uint64_t vp)
 {
+	idt_install(TIMER_VECTOR, timer_interrupt);
+	idt_install(COM1_VECTOR, com1_interrupt);
+	serial_init((unsigned)vp);
+	__asm__ volatile("sti" : : : "memory");
 	serial_puts("Hello from C, VP ");
 	serial_putu((unsigned)vp);
 	serial_putc('\n');
@@ -251,6 +380,17 @@ void _start(uint64_t vp)
 	invlpg(511ull << 21);
 
 	schedule((unsigned)vp);
+	if (com1[vp].rx_done) {
+		com1[vp].rx[com1[vp].rxn] = 0;
+		serial_puts("serial in: ");
+		serial_puts(com1[vp].rx);
+		serial_putc('\n');
+	}
+	serial_puts("COM1 interrupts: ");
+	serial_putu(com1[vp].irqs);
+	serial_putc('\n');
+	serial_flush((unsigned)vp);
+	__asm__ volatile("cli" : : : "memory");
 
 	outb(PORT_DONE, 0); /* the program is done: the VP ends here */
 	for (;;)

@@ -29,6 +29,7 @@
 
 #include "core.h"
 #include "hvlog/hvlog.h"
+#include "uart.h"
 
 /* Whether the trace goes to a regular file (or a path that is not there
  * yet, which the writer creates), not a pipe, socket or terminal. */
@@ -71,6 +72,8 @@ struct vp {
 	struct hv_cpuid_leaf cpuid[8];
 	unsigned ncpuid;
 	int irq_held;             /* injected while IF=0, waiting for a window */
+	unsigned irq_pending;     /* requested, not yet delivered: bit per IRQ_* source */
+	struct uart com1;         /* this VP's COM1 (IRQ 4) */
 	/* The RIP of the last exit of each kind, until a report of it: the
 	 * report that follows an instruction the backend stopped on is not
 	 * counted twice (whether it stops may depend on the host: MWAIT under
@@ -98,6 +101,7 @@ struct vp {
 struct partition {
 	uint64_t id;
 	uint8_t *mem;
+	uint64_t mem_size;
 	struct hv_vm *vm;
 	uint64_t tsc_offset, ref_offset;
 	unsigned nvps;
@@ -133,6 +137,7 @@ struct core {
 	atomic_int stop;
 	uint64_t event_limit;
 	uint64_t deadline_ns;      /* host CLOCK_MONOTONIC stop time; 0: none */
+	uint64_t end_ticks;        /* host clock: the same in trace ticks (the VPs' last kick); 0: none */
 	uint64_t flush_ticks;
 	/* --control: a group mask set while running, applied by each VP's own
 	 * thread (its stream's owner) at its next exit */
@@ -222,11 +227,19 @@ static uint32_t pci_read(uint32_t addr)
 	return reg == 0 ? ids[dev] : 0;
 }
 
+/* Interrupt sources, by priority: the higher vector first. */
+enum { IRQ_TIMER, IRQ_COM1, IRQ_NSOURCES };
+static const uint8_t irq_vector[IRQ_NSOURCES] = { HV_TIMER_VECTOR, HV_COM1_VECTOR };
+
 static uint64_t port_read(struct vp *v, uint16_t port)
 {
+	if (port >= HV_PORT_COM1 && port < HV_PORT_COM1 + 8) {
+		uint8_t b;
+		if (uart_read(&v->com1, port - HV_PORT_COM1, &b))
+			v->irq_pending |= 1u << IRQ_COM1;
+		return b;
+	}
 	switch (port) {
-	case HV_PORT_COM1 + 5:
-		return 0x60; /* transmitter empty */
 	case 0x71:
 		return v->cmos_index == 0x0a ? 0x26 : 0;
 	case 0xcfc:
@@ -238,10 +251,15 @@ static uint64_t port_read(struct vp *v, uint16_t port)
 
 static void port_write(struct vp *v, uint16_t port, uint64_t value)
 {
+	if (port >= HV_PORT_COM1 && port < HV_PORT_COM1 + 8) {
+		int sent;
+		if (uart_write(&v->com1, port - HV_PORT_COM1, (uint8_t)value, &sent))
+			v->irq_pending |= 1u << IRQ_COM1;
+		if (sent >= 0)
+			serial_out(v, (uint8_t)sent);
+		return;
+	}
 	switch (port) {
-	case HV_PORT_COM1:
-		serial_out(v, (uint8_t)value);
-		break;
 	case 0x70:
 		v->cmos_index = (uint8_t)value;
 		break;
@@ -386,16 +404,32 @@ static void cpuid_answer(const struct vp *v, uint32_t leaf, uint32_t sub, uint32
 
 /* ---- interrupts and time ------------------------------------------------- */
 
-static void deliver_timer(struct vp *v, int after_window)
+/* Deliver the pending interrupts, the highest vector first, as many as
+ * the backend takes (one per entry: the rest wait for a window, which the
+ * backend asks for).  The event carries the vector the backend injected.
+ * Returns how many went in. */
+static int deliver_irqs(struct vp *v)
 {
 	struct core *c = v->c;
+	int n = 0;
 
-	if (c->be->inject_irq(v->vcpu, HV_TIMER_VECTOR)) {
-		EMIT(v, INTERRUPT, hvlog_emit_im_external_interrupt(v->s, v->now, HV_TIMER_VECTOR));
-		v->irq_held = 0;
-	} else if (!after_window) {
-		v->irq_held = 1;
+	for (int src = IRQ_NSOURCES - 1; src >= 0; src--) {
+		if (!(v->irq_pending >> src & 1))
+			continue;
+		if (!c->be->inject_irq(v->vcpu, irq_vector[src]))
+			break;
+		EMIT(v, INTERRUPT, hvlog_emit_im_external_interrupt(v->s, v->now, irq_vector[src]));
+		v->irq_pending &= ~(1u << src);
+		n++;
 	}
+	v->irq_held = v->irq_pending != 0;
+	return n;
+}
+
+static void deliver_timer(struct vp *v)
+{
+	v->irq_pending |= 1u << IRQ_TIMER;
+	deliver_irqs(v);
 }
 
 /* HLT: idle until the deadline.  A virtual clock jumps there; on a host
@@ -428,11 +462,16 @@ static uint64_t idle_until(struct vp *v, uint64_t deadline)
 }
 
 /* Keep the backend's kick on the armed deadline, so that a guest that runs
- * without exiting still gets its timer. */
+ * without exiting still gets its timer; and, on a host clock, on the end
+ * of the run (--duration), so that it still stops (a kernel decompressing
+ * itself runs for seconds without an exit). */
 static void arm_kick(struct vp *v)
 {
 	struct core *c = v->c;
 	uint64_t want = v->irq_held ? 0 : v->timer_deadline;
+
+	if (c->end_ticks && (!want || c->end_ticks < want))
+		want = c->end_ticks;
 
 	if (want == v->kick_armed)
 		return;
@@ -564,6 +603,9 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		break;
 	case HV_EXIT_HLT:
 		EMIT(v, INTERRUPT, hvlog_emit_im_hlt_instruction(v->s, v->now, e->rip));
+		/* an interrupt already waiting ends the halt at once */
+		if (v->irq_pending && deliver_irqs(v))
+			break;
 		/* idle until the guest's deadline, or the core's own timer */
 		if (!v->timer_deadline)
 			v->timer_deadline = v->now + ns_to_ticks(c, TIMER_PERIOD_NS);
@@ -573,7 +615,7 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		 * before the deadline the guest programmed). */
 		if (v->now >= v->timer_deadline) {
 			v->timer_deadline = 0;
-			deliver_timer(v, 0);
+			deliver_timer(v);
 		}
 		break;
 	case HV_EXIT_MSR_READ:
@@ -625,7 +667,7 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 		return 1;
 	case HV_EXIT_IRQ_WINDOW:
 		EMIT(v, INTERRUPT, hvlog_emit_im_interrupt_pending(v->s, v->now, e->rip));
-		deliver_timer(v, 1);
+		deliver_irqs(v);
 		break;
 	case HV_EXIT_KICK: /* the timer below; nothing else happened */
 		v->kick_armed = 0;
@@ -636,8 +678,11 @@ static int handle_exit(struct vp *v, struct hv_exit *e)
 	/* a timer that came due while the guest ran */
 	if (v->timer_deadline && v->now >= v->timer_deadline && e->kind != HV_EXIT_HLT && !v->irq_held) {
 		v->timer_deadline = 0;
-		deliver_timer(v, 0);
+		deliver_timer(v);
 	}
+	/* a device's request (COM1) during this exit */
+	if (v->irq_pending && !v->irq_held)
+		deliver_irqs(v);
 	arm_kick(v);
 	if (c->virt) {
 		v->resume = v->now + 1 + ns_to_ticks(c, cost_ns);
@@ -661,6 +706,7 @@ static void switch_in(struct vp *v)
 	} else {
 		v->now = c->be->now();
 	}
+	arm_kick(v);
 	EMIT(v, SCHEDULER, hvlog_emit_sch_context_switch(v->s, v->now, v->p->id, v->thread_id, v->p->tsc_offset));
 }
 
@@ -776,7 +822,8 @@ static void *vp_thread(void *arg)
 				v->last_flush = v->now;
 			}
 			check_limits(v);
-			if (atomic_load(&c->stop) || (c->deadline_ns && (v->exits & 255) == 0 && mono_ns() >= c->deadline_ns)) {
+			if (atomic_load(&c->stop) ||
+			    (c->deadline_ns && ((v->exits & 255) == 0 || e.kind == HV_EXIT_KICK) && mono_ns() >= c->deadline_ns)) {
 				atomic_store(&c->stop, 1);
 				finished = 1;
 			}
@@ -921,6 +968,7 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 	for (unsigned pi = 0; pi < c->nparts; pi++) {
 		struct partition *p = &c->parts[pi];
 		uint64_t entry;
+		struct linux_entry lx = { 0 };
 
 		p->id = pi + 1;
 		pthread_mutex_init(&p->msr_lock, NULL);
@@ -930,15 +978,23 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 		 * both backends apply what is set here. */
 		p->tsc_offset = 0;
 		p->ref_offset = (uint64_t)(pi + 1) * 10000000ull;
-		p->mem = mmap(NULL, G_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p->mem_size = cfg->kernel ? cfg->kernel->mem_size : G_MEM_SIZE;
+		p->mem = mmap(NULL, p->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p->mem == MAP_FAILED) {
 			p->mem = NULL;
 			return snprintf(err, errlen, "guest memory: %s", strerror(errno)), -1;
 		}
-		entry = guest_build(p->mem, cfg->workload, iterations);
+		if (cfg->kernel) { /* the kernel's boot protocol, not a program of ours */
+			guest_tables(p->mem);
+			if (linux_load(cfg->kernel, p->mem, &lx, err, errlen) != 0)
+				return -1;
+			entry = lx.rip;
+		} else {
+			entry = guest_build(p->mem, cfg->workload, iterations);
+		}
 		if (!entry)
 			return snprintf(err, errlen, "the %s guest program does not fit", workload_names[cfg->workload]), -1;
-		if (c->be->vm_create(&p->vm, p->mem, G_MEM_SIZE, err, errlen) != 0)
+		if (c->be->vm_create(&p->vm, p->mem, p->mem_size, err, errlen) != 0)
 			return -1;
 		p->vps = calloc(vps, sizeof *p->vps);
 		p->refused = calloc(cfg->vps + 1, sizeof *p->refused);
@@ -956,11 +1012,20 @@ static int create_machine(struct core *c, char *err, size_t errlen)
 			v->apic_base = HV_APIC_BASE_DEFAULT | HV_APIC_BASE_ENABLE | HV_APIC_BASE_EXTD |
 				       (i == 0 ? HV_APIC_BASE_BSP : 0);
 			vp_cpuid(v);
+			uart_init(&v->com1, (const uint8_t *)cfg->serial_input, cfg->serial_input ? strlen(cfg->serial_input) : 0);
 			struct hv_vcpu_init init = {
 				.rip = entry, .rsp = G_STACKS + (i + 1) * G_STACK_SIZE, .cr3 = G_PML4,
 				.gdt_base = G_GDT, .rdi = i, .efer = HV_GUEST_EFER, .apic_base = v->apic_base,
 				.tsc_offset = p->tsc_offset, .cpuid = v->cpuid, .ncpuid = v->ncpuid,
 			};
+			if (cfg->kernel) {
+				init.rsp = lx.rsp;
+				init.rsi = lx.rsi;
+				init.gdt_base = lx.gdt_base;
+				init.gdt_limit = lx.gdt_limit;
+				init.cs = lx.cs;
+				init.ds = lx.ds;
+			}
 			if (c->be->vcpu_create(p->vm, i, &init, &v->vcpu, err, errlen) != 0) {
 				/* the backend could not: that VP's creation failed, the others run */
 				int e = errno;
@@ -1046,7 +1111,7 @@ static void destroy_machine(struct core *c)
 		if (p->vm)
 			c->be->vm_destroy(p->vm);
 		if (p->mem)
-			munmap(p->mem, G_MEM_SIZE);
+			munmap(p->mem, p->mem_size);
 		free(p->vps);
 		free(p->refused);
 		pthread_mutex_destroy(&p->msr_lock);
@@ -1158,8 +1223,11 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	if (cfg->control) /* the main thread takes it; the VP threads (started with it blocked) are never interrupted */
 		pthread_sigmask(SIG_BLOCK, &usr1, &old);
 	t0 = mono_ns();
-	if (cfg->duration > 0)
+	if (cfg->duration > 0) {
 		c.deadline_ns = t0 + (uint64_t)(cfg->duration * 1e9);
+		if (!c.virt)
+			c.end_ticks = c.be->now() + ns_to_ticks(&c, (uint64_t)(cfg->duration * 1e9));
+	}
 	if (c.virt && c.nvps)
 		c.current = (int)(rng_next(&c.rng) % c.nvps);
 	for (unsigned i = 0; i < c.nvps; i++) {

@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "guest.h"
+#include "linux.h"
 
 struct hvcore_config {
 	const struct hv_backend *backend;
@@ -26,6 +27,8 @@ struct hvcore_config {
 	const char *control;      /* on SIGUSR1, the new group list or mask is read from this file; NULL: none */
 	unsigned lps;             /* logical processors the VPs share (kvm) */
 	int serial_echo;          /* print guest serial output on stderr */
+	const char *serial_input; /* what each VP's COM1 receives; NULL: nothing */
+	const struct linux_boot *kernel; /* the linux workload: the kernel to boot (one VP) */
 	int progress;             /* a progress line on stderr */
 };
 

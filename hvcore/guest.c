@@ -13,6 +13,7 @@
 const char *const workload_names[WL_COUNT] = {
 	[WL_BOOT] = "boot", [WL_SERIAL] = "serial", [WL_HYPERCALL] = "hypercall", [WL_IDLE] = "idle",
 	[WL_MM] = "mm", [WL_MIXED] = "mixed", [WL_ALL] = "all", [WL_C] = "c",
+	[WL_LINUX] = "linux",
 };
 
 static void put64(uint8_t *p, uint64_t v)
@@ -21,7 +22,7 @@ static void put64(uint8_t *p, uint64_t v)
 }
 
 /* Identity map [0, 1 GiB) with 2 MiB pages; a flat GDT. */
-static void build_tables(uint8_t *mem)
+void guest_tables(uint8_t *mem)
 {
 	put64(mem + G_PML4, G_PDPT | 3);
 	put64(mem + G_PDPT, G_PD | 3);
@@ -404,8 +405,10 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 	uint64_t msg = G_MSGS;
 	int loop, exit_label;
 
+	if (wl == WL_LINUX)
+		return 0; /* linux.c loads it */
 	memset(mem, 0, G_CODE + G_CODE_MAX);
-	build_tables(mem);
+	guest_tables(mem);
 	if (wl == WL_C) { /* linked at G_CODE, entered at its first byte (_start) */
 		if (sizeof cguest_bin > G_CODE_MAX)
 			return 0;

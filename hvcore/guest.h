@@ -39,10 +39,12 @@
 #define HV_PORT_DONE 0x0ca4        /* OUT: the program finished its work */
 #define HV_MMIO_NIC 0x30000000ull  /* a device register block (MMIO) */
 #define HV_TIMER_VECTOR 0x20
+#define HV_COM1_VECTOR 0x24       /* COM1's IRQ 4, routed as ISA IRQ n to vector 0x20 + n */
 
 enum workload {
 	WL_BOOT, WL_SERIAL, WL_HYPERCALL, WL_IDLE, WL_MM, WL_MIXED, WL_ALL,
 	WL_C,       /* cguest.c, compiled: not assembled here */
+	WL_LINUX,   /* a Linux kernel (--kernel, linux.c): not built here */
 	WL_COUNT
 };
 
@@ -52,6 +54,10 @@ extern const char *const workload_names[WL_COUNT];
  * (G_MEM_SIZE bytes); returns the entry point, or 0 if the program does not
  * fit.  `iterations` bounds the main loop (0: forever). */
 uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations);
+
+/* Write the page tables (the identity-mapped first GiB at G_PML4) and the
+ * GDT at G_GDT: what every guest starts with. */
+void guest_tables(uint8_t *mem);
 
 /* Write the hypercall page at gpa (when the guest enables it). */
 void guest_hypercall_page(uint8_t *mem, uint64_t gpa);

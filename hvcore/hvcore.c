@@ -23,13 +23,16 @@ struct opts {
 	struct hvcore_config cfg;
 	const char *backend;
 	int no_trace;
+	const char *kernel, *initrd, *cmdline; /* --kernel: boot Linux (linux.c) */
+	uint64_t mem_mib;
+	int vps_given;
 };
 
-enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_NO_PROGRESS, OPT_PROVENANCE, OPT_BLOCK, OPT_CONTROL };
+enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_NO_PROGRESS, OPT_PROVENANCE, OPT_SERIAL_INPUT, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_BLOCK, OPT_CONTROL };
 
 static const struct argp_option options[] = {
 	{ "backend", 'b', "NAME", 0, "sim (default: deterministic, always available) or kvm (real guests, needs /dev/kvm)", 0 },
-	{ "workload", 'w', "NAME", 0, "boot, serial, hypercall, idle, mm, mixed (default), all or c", 0 },
+	{ "workload", 'w', "NAME", 0, "boot, serial, hypercall, idle, mm, mixed (default), all or c (linux: see --kernel)", 0 },
 	{ "partitions", 'p', "N", 0, "partitions to create (default 1)", 0 },
 	{ "vps", 'v', "N", 0, "virtual processors per partition, each on its own thread (default 2; 1 to 1024: "
 			      "a partition runs at most 64, the creation of the others is refused)", 0 },
@@ -44,6 +47,11 @@ static const struct argp_option options[] = {
 	{ "flush-interval", OPT_FLUSH, "MS", 0, "flush each stream at least this often, in trace time (default 100; 0: only full chunks)", 0 },
 	{ "lps", OPT_LPS, "N", 0, "logical processors the VPs share (kvm; default: online CPUs)", 0 },
 	{ "serial", OPT_SERIAL, 0, 0, "print what the guests write to COM1 on standard error (default for the serial workload)", 0 },
+	{ "serial-input", OPT_SERIAL_INPUT, "TEXT", 0, "what each VP's COM1 receives (it arrives once the guest raises DTR)", 0 },
+	{ "kernel", OPT_KERNEL, "BZIMAGE", 0, "boot this Linux kernel on one VP (the linux workload; kvm)", 0 },
+	{ "initrd", OPT_INITRD, "FILE", 0, "with --kernel: its initial RAM disk", 0 },
+	{ "cmdline", OPT_CMDLINE, "TEXT", 0, "with --kernel: its command line (default: " LINUX_DEFAULT_CMDLINE ")", 0 },
+	{ "mem", OPT_MEM, "MIB", 0, "with --kernel: guest RAM in MiB (default 256; at most 768)", 0 },
 	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "no progress line, even on a terminal", 0 },
 	{ "control", OPT_CONTROL, "FILE", 0, "on SIGUSR1, read a new group list or mask (as --groups or --group-mask) "
 					    "from FILE and record those groups from then on", 0 },
@@ -84,6 +92,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		if (parse_u64(arg, &u) || u == 0 || u > 1024)
 			argp_error(state, "-%c wants a number from 1 to 1024", key);
 		*(key == 'p' ? &c->partitions : &c->vps) = (unsigned)u;
+		o->vps_given |= key == 'v';
 		return 0;
 	case 'n':
 		if (parse_u64(arg, &c->events))
@@ -134,6 +143,22 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	case OPT_BLOCK:
 		c->block = 1;
 		return 0;
+	case OPT_SERIAL_INPUT:
+		c->serial_input = arg;
+		return 0;
+	case OPT_KERNEL:
+		o->kernel = arg;
+		return 0;
+	case OPT_INITRD:
+		o->initrd = arg;
+		return 0;
+	case OPT_CMDLINE:
+		o->cmdline = arg;
+		return 0;
+	case OPT_MEM:
+		if (parse_u64(arg, &o->mem_mib) || o->mem_mib < 2 || o->mem_mib > (HV_MMIO_BASE >> 20))
+			argp_error(state, "--mem wants MiB from 2 to %llu", HV_MMIO_BASE >> 20);
+		return 0;
 	case OPT_NO_PROGRESS:
 		c->progress = 0;
 		return 0;
@@ -170,7 +195,8 @@ int main(int argc, char **argv)
 				   .events = 100000, .seed = 1, .output = "hvcore.hvlog",
 				   .flush_interval_ms = 100, .progress = isatty(STDERR_FILENO) } };
 	struct hvcore_result res;
-	char err[256];
+	struct linux_boot lx;
+	char err[512];
 
 	argp_err_exit_status = EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0)
@@ -181,7 +207,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hvcore: unknown backend '%s' (sim or kvm)\n", o.backend);
 		return EXIT_USAGE;
 	}
-	if (o.cfg.workload == WL_SERIAL || o.cfg.workload == WL_C)
+	if (o.kernel) {
+		/* a kernel boots on its BSP: nothing starts the other VPs */
+		if (o.vps_given && o.cfg.vps != 1) {
+			fprintf(stderr, "hvcore: --kernel boots on one VP (-v 1): nothing here starts a kernel's others\n");
+			return EXIT_USAGE;
+		}
+		if (linux_open(&lx, o.kernel, o.initrd, o.cmdline, o.mem_mib ? o.mem_mib << 20 : LINUX_DEFAULT_MEM, err,
+			       sizeof err) != 0) {
+			fprintf(stderr, "hvcore: %s\n", err);
+			return EXIT_FAIL;
+		}
+		if (o.cfg.backend == &hv_backend_sim) {
+			fprintf(stderr, "hvcore: --kernel needs -b kvm: the sim interprets only the instructions of "
+					"hvcore's own guests\n");
+			linux_close(&lx);
+			return EXIT_USAGE;
+		}
+		o.cfg.kernel = &lx;
+		o.cfg.workload = WL_LINUX;
+		o.cfg.vps = 1;
+	} else if (o.cfg.workload == WL_LINUX || o.initrd || o.cmdline || o.mem_mib) {
+		fprintf(stderr, "hvcore: the linux workload, --initrd, --cmdline and --mem go with --kernel\n");
+		return EXIT_USAGE;
+	}
+	if (o.cfg.workload == WL_SERIAL || o.cfg.workload == WL_C || o.cfg.workload == WL_LINUX)
 		o.cfg.serial_echo = 1;
 	if ((o.cfg.workload == WL_ALL || o.cfg.workload == WL_C) && o.cfg.events == 100000)
 		o.cfg.events = 0; /* `all` and `c` end by themselves */
@@ -199,7 +249,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hvcore: the %s backend is not available here: %s\n", o.cfg.backend->name, err);
 		return EXIT_NOKVM;
 	}
-	if (hvcore_run(&o.cfg, &res, err, sizeof err) != 0) {
+	int run = hvcore_run(&o.cfg, &res, err, sizeof err);
+	if (o.cfg.kernel)
+		linux_close(&lx);
+	if (run != 0) {
 		fprintf(stderr, "hvcore: %s\n", err);
 		return EXIT_FAIL;
 	}

@@ -487,11 +487,11 @@ static int kvm_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 		seterr(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
 		goto fail;
 	}
-	flat_segment(&s.cs, 8, 1);
-	flat_segment(&s.ds, 16, 0);
+	flat_segment(&s.cs, init->cs ? init->cs : 8, 1);
+	flat_segment(&s.ds, init->ds ? init->ds : 16, 0);
 	s.es = s.fs = s.gs = s.ss = s.ds;
 	s.gdt.base = init->gdt_base;
-	s.gdt.limit = 23;
+	s.gdt.limit = init->gdt_limit ? init->gdt_limit : 23;
 	s.idt.base = init->idt_base;
 	s.idt.limit = init->idt_limit;
 	/* What the sim reports too.  No OSFXSR: the guest programs use no
@@ -504,7 +504,7 @@ static int kvm_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 		seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
 		goto fail;
 	}
-	struct kvm_regs r = { .rip = init->rip, .rsp = init->rsp, .rdi = init->rdi, .rflags = RFLAGS_FIXED };
+	struct kvm_regs r = { .rip = init->rip, .rsp = init->rsp, .rdi = init->rdi, .rsi = init->rsi, .rflags = RFLAGS_FIXED };
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0) {
 		seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
 		goto fail;

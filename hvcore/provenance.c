@@ -39,7 +39,7 @@ static const struct source sources[] = {
 	{ HVLOG_EV_IM_CPUID_INSTRUCTION, HV_EXIT_CPUID, NULL, "CPUID exit (kvm answers in the kernel, from the core's table)" },
 	{ HVLOG_EV_IM_IO_PORT_READ, HV_EXIT_IO, NULL, "IN exit" },
 	{ HVLOG_EV_IM_IO_PORT_WRITE, HV_EXIT_IO, NULL, "OUT exit" },
-	{ HVLOG_EV_IM_EXTERNAL_INTERRUPT, -1, "core", "the core's timer injected (at the guest's TSC deadline)" },
+	{ HVLOG_EV_IM_EXTERNAL_INTERRUPT, -1, "core", "the core injected it: its timer (0x20, at the guest's TSC deadline) or COM1's IRQ 4 (0x24); the vector injected" },
 	{ HVLOG_EV_IM_INTERRUPT_PENDING, HV_EXIT_IRQ_WINDOW, NULL, "interrupt-window exit" },
 	{ HVLOG_EV_IM_GUEST_SHUTDOWN, HV_EXIT_SHUTDOWN, NULL, "triple-fault exit" },
 	{ HVLOG_EV_IM_EMULATED_INSTRUCTION, HV_EXIT_MONITOR, NULL,

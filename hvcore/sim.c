@@ -1404,6 +1404,7 @@ static int sim_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 	v->rip = init->rip;
 	v->r[RSP] = init->rsp;
 	v->r[RDI] = init->rdi;
+	v->r[RSI] = init->rsi;
 	v->rflags = RFLAGS_FIXED;
 	v->lf_op = LF_NONE;
 	v->cr[0] = HV_GUEST_CR0;
@@ -1418,7 +1419,7 @@ static int sim_vcpu_create(struct hv_vm *vm, unsigned index, const struct hv_vcp
 	v->idt_base = init->idt_base;
 	v->idt_limit = init->idt_limit;
 	v->gdt_base = init->gdt_base;
-	v->gdt_limit = init->gdt_base ? 23 : 0;
+	v->gdt_limit = !init->gdt_base ? 0 : init->gdt_limit ? init->gdt_limit : 23;
 	v->pend_kind = PEND_NONE;
 	*out = v;
 	return 0;

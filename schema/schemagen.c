@@ -18,8 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_U8, T_U16, T_U32, T_U64, T_BOOL };
-enum { F_HEX, F_DEC, F_BOOL, F_ENUM };
+#include "hvlog/schema.h" /* the lists of types and displays */
+
+/* T_U8..., F_HEX...: the library's lists, in its order */
+#define T_ENUM(name, str, max, size, ctype) T_##name,
+#define F_ENUM(name, str) F_##name,
+enum { HVLOG_TYPE_LIST(T_ENUM) };
+enum { HVLOG_DISPLAY_LIST(F_ENUM) };
 enum { C_VARINT, C_DELTA, C_KEYED };
 enum { R_NONE, R_PARTITION_ID, R_THREAD_ID, R_GUEST_RIP };
 
@@ -63,11 +68,12 @@ static const int order[] = {
 #define MAX_PARAMS 16
 #define MAX_NAME 64
 
-static const char *const ctype[] = { "uint8_t", "uint16_t", "uint32_t", "uint64_t", "int" };
-static const char *const type_enum[] = { "HVLOG_TYPE_U8", "HVLOG_TYPE_U16", "HVLOG_TYPE_U32",
-					 "HVLOG_TYPE_U64", "HVLOG_TYPE_BOOL" };
-static const char *const fmt_enum[] = { "HVLOG_DISPLAY_HEX", "HVLOG_DISPLAY_DEC",
-					"HVLOG_DISPLAY_BOOL", "HVLOG_DISPLAY_ENUM" };
+#define T_CTYPE(name, str, max, size, ctype) #ctype,
+#define T_NAME(name, str, max, size, ctype) "HVLOG_TYPE_" #name,
+#define F_NAME(name, str) "HVLOG_DISPLAY_" #name,
+static const char *const ctype[] = { HVLOG_TYPE_LIST(T_CTYPE) };
+static const char *const type_enum[] = { HVLOG_TYPE_LIST(T_NAME) };
+static const char *const fmt_enum[] = { HVLOG_DISPLAY_LIST(F_NAME) };
 static const char *const coding_enum[] = { "HVLOG_CODING_VARINT", "HVLOG_CODING_DELTA", "HVLOG_CODING_KEYED" };
 static const char *const role_enum[] = { "HVLOG_ROLE_NONE", "HVLOG_ROLE_PARTITION_ID", "HVLOG_ROLE_THREAD_ID",
 					 "HVLOG_ROLE_GUEST_RIP" };
@@ -270,7 +276,10 @@ static void header(FILE *f)
 			const char *v = pp->type == T_BOOL ? "(uint64_t)(%s != 0)" : "%s";
 			char expr[96], key[96];
 			snprintf(expr, sizeof expr, v, pp->key);
-			if (pp->coding == C_DELTA)
+			if (pp->coding == C_DELTA && pp->role == R_GUEST_RIP)
+				fprintf(f, "\tp = hvlog__put_rip(p, s, &s->slots[HVLOG_SLOT_%s + %u], %s);\n",
+					e->sym, k, expr);
+			else if (pp->coding == C_DELTA)
 				fprintf(f, "\tp = hvlog__put_delta(p, &s->slots[HVLOG_SLOT_%s + %u], %s);\n",
 					e->sym, k, expr);
 			else if (pp->coding == C_KEYED) {

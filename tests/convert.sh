@@ -130,6 +130,12 @@ if have babeltrace2; then
 		bad "ctf golden: no discarded-events report: $(cat "$T/golden.bt.err")"
 fi
 
+# a write that fails names the file under -o, not the temporary directory
+# the output is made in (a file size limit makes the metadata's fail)
+(trap '' XFSZ; ulimit -f 1; "$HVLOG" convert --to ctf "$T/golden.hvlog" -o "$T/big.ctf") 2>"$T/err"
+grep -q "^hvlog: $T/big.ctf/metadata: cannot write" "$T/err" && [ ! -e "$T/big.ctf" ] &&
+	ok "ctf: a failed write names the -o directory and leaves nothing" || bad "ctf: failed write: $(cat "$T/err")"
+
 # ---- chrome: jq --------------------------------------------------------------
 for t in $TRACES; do
 	if ! "$HVLOG" convert --to chrome "$T/$t.hvlog" -o "$T/$t.chrome.json"; then

@@ -149,6 +149,11 @@ def parse_meta(raw):
                 raise Malformed("display")
             if par["coding"] == 2 and i == 0:
                 raise Malformed("keyed first parameter")
+            # §5.5: a delta parameter whose role is guest_rip is a RIP
+            # parameter, coded against the stream's RIP cache (coding 3 in
+            # the fingerprint)
+            if par["coding"] == 1 and p.get("role") == "guest_rip":
+                par["coding"] = 3
             if par["values"] is not None and par["values"] >= len(valtabs):
                 raise Malformed("values")
             params.append(par)
@@ -415,6 +420,7 @@ class Reader:
             cur = h["base_ts"]
             slots = [0] * meta["nslots"]
             K = [0] * 256
+            R = [0] * 128
             pos, decoded, n = 0, 0, len(payload)
 
             def varint():
@@ -463,6 +469,16 @@ class Reader:
                         slot = ev["slot"] + i
                         if p["coding"] == 0:
                             v = z
+                        elif p["coding"] == 3:
+                            if z == 0:
+                                v = varint()
+                            elif z < 128:
+                                v = R[z]
+                            else:
+                                z -= 128
+                                v = (slots[slot] + ((z >> 1) ^ (-(z & 1) & M64))) & M64
+                            slots[slot] = v
+                            R[((v * 0x9E3779B97F4A7C15) & M64) >> 57] = v
                         else:
                             d = (z >> 1) ^ (-(z & 1) & M64)
                             if p["coding"] == 1:

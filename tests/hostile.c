@@ -5,6 +5,7 @@
  */
 #include "hostile.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +233,89 @@ uint8_t *hx_c1_names(size_t *len)
 	if (hvlog_writer_open_sink(&w, mem_sink, &m, &cfg, NULL) != HVLOG_OK)
 		return free(m.p), NULL;
 	hvlog_emit(hvlog_writer_stream(w, 0), 1000, &events[0], &v);
+	if (hvlog_writer_close(w, NULL) != HVLOG_OK || m.oom)
+		return free(m.p), NULL;
+	*len = m.n;
+	return m.p;
+}
+
+/* Bytes of the CBOR integer or text item at p (n bytes left); 0 if it is
+ * neither or does not fit. */
+static size_t int_or_text_len(const uint8_t *p, size_t n)
+{
+	unsigned major = p[0] >> 5, ai = p[0] & 31;
+	size_t head = ai < 24 ? 1 : ai < 28 ? 1 + ((size_t)1 << (ai - 24)) : 0, body = 0;
+
+	if (!head || head > n || (major != 0 && major != 3))
+		return 0;
+	if (major == 3) {
+		uint64_t v = ai < 24 ? ai : 0;
+		for (size_t i = 1; i < head; i++)
+			v = v << 8 | p[i];
+		if (v > n - head)
+			return 0;
+		body = (size_t)v;
+	}
+	return head + body;
+}
+
+uint8_t *hx_float_field(const char *key, size_t *len)
+{
+	static const uint8_t f15[9] = { 0xFB, 0x3F, 0xF8 }; /* double 1.5 */
+	uint8_t k[32];
+	size_t tlen, mlen, klen = strlen(key), at, vlen;
+	uint8_t *t = hx_plain(10, 0, &tlen), *m, *out = NULL;
+	const uint8_t *meta = t ? hx_meta(t, tlen, &mlen) : NULL;
+
+	if (!meta || klen >= 24)
+		return free(t), NULL;
+	k[0] = (uint8_t)(0x60 + klen);
+	memcpy(k + 1, key, klen);
+	for (at = 0; at + klen + 1 < mlen && memcmp(meta + at, k, klen + 1); at++)
+		;
+	at += klen + 1;
+	if (at >= mlen || !(vlen = int_or_text_len(meta + at, mlen - at)) || !(m = malloc(mlen + sizeof f15)))
+		return free(t), NULL;
+	memcpy(m, meta, at);
+	memcpy(m + at, f15, sizeof f15);
+	memcpy(m + at + sizeof f15, meta + at + vlen, mlen - at - vlen);
+	out = hx_rewrap(t, tlen, m, mlen - vlen + sizeof f15, len);
+	free(m);
+	free(t);
+	return out;
+}
+
+uint8_t *hx_wide(uint32_t nstreams, size_t *len)
+{
+	static const hvlog_event events[] = { { 0x10, "WIDE", "wide", 63, NULL, 0, 0 } };
+	static hvlog_group groups[WIRE_MAX_GROUPS];
+	static char names[WIRE_MAX_GROUPS][4];
+	hvlog_schema schema = { "wide", 1, groups, WIRE_MAX_GROUPS, events, 1, NULL, 0, 0 };
+	hvlog_stream_info *st = malloc(nstreams * sizeof *st);
+	struct mem m = { 0 };
+	hvlog_writer *w = NULL;
+	hvlog_status s = HVLOG_LIMIT;
+
+	if (!st)
+		return NULL;
+	for (uint32_t g = 0; g < WIRE_MAX_GROUPS; g++) {
+		snprintf(names[g], sizeof names[g], "g%u", g);
+		groups[g] = (hvlog_group){ names[g], names[g], 1ull << g };
+	}
+	for (uint32_t i = 0; i < nstreams; i++)
+		st[i] = (hvlog_stream_info){ "s", 0, 0 };
+	/* the most streams whose metadata fits the cap */
+	for (; nstreams && s == HVLOG_LIMIT; nstreams -= nstreams / 64 + 1) {
+		hvlog_writer_config cfg = { .schema = &schema, .nstreams = nstreams, .streams = st,
+					    .chunk_size = HVLOG_CHUNK_MIN };
+		m.n = 0;
+		s = hvlog_writer_open_sink(&w, mem_sink, &m, &cfg, NULL);
+	}
+	free(st);
+	if (s != HVLOG_OK)
+		return free(m.p), NULL;
+	hvlog_emit(hvlog_writer_stream(w, 0), 1000, &events[0], NULL);
+	hvlog_emit(hvlog_writer_stream(w, 0), 1000 + (1ull << 40), &events[0], NULL);
 	if (hvlog_writer_close(w, NULL) != HVLOG_OK || m.oom)
 		return free(m.p), NULL;
 	*len = m.n;

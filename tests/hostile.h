@@ -46,4 +46,15 @@ uint8_t *hx_lost_meta(uint64_t n, size_t *len);
  * CSI to many terminals, then "[31m"). */
 uint8_t *hx_c1_names(size_t *len);
 
+/* A trace whose schema has 64 groups (the cap) and one event, over as
+ * many streams as the metadata holds (one-letter names; at most
+ * nstreams), with two events on stream 0 that lie 2^40 ticks apart:
+ * what costs most where memory goes by streams x groups. */
+uint8_t *hx_wide(uint32_t nstreams, size_t *len);
+
+/* A trace of 10 events whose metadata has the value of the first entry
+ * keyed `key` (an integer or a short text) replaced by the CBOR float
+ * 1.5; NULL if no such entry. */
+uint8_t *hx_float_field(const char *key, size_t *len);
+
 #endif

@@ -6,6 +6,7 @@
  *                                   with one-byte items
  *   hostilegen huge-map PAIRS OUT   the metadata's top map declares PAIRS
  *   hostilegen damaged R OUT        R damaged regions
+ *   hostilegen wide S OUT           64 groups, up to S streams
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +33,11 @@ int main(int argc, char **argv)
 		buf = hx_lost_meta(strtoull(argv[2], NULL, 0), &len);
 	else if (argc == 3 && !strcmp(argv[1], "c1-names"))
 		buf = hx_c1_names(&len);
+	else if (argc == 4 && !strcmp(argv[1], "wide"))
+		buf = hx_wide((uint32_t)strtoul(argv[2], NULL, 0), &len);
 	else {
 		fprintf(stderr, "usage: hostilegen zero-streams OUT | big-meta N BYTES OUT | huge-map PAIRS OUT | "
-				"damaged R OUT | lost-meta N OUT | c1-names OUT\n");
+				"damaged R OUT | lost-meta N OUT | c1-names OUT | wide S OUT\n");
 		return 2;
 	}
 	if (!buf) {

@@ -87,3 +87,57 @@ thread_ids() {
 	[ "$made" -eq "$n" ] && [ "$uniq" -eq "$n" ] && ok || bad "$what: $made VP creations, $uniq thread ids (want $n of each)"
 	[ "$stray" -eq 0 ] && ok || bad "$what: $stray context-switch thread ids no successful creation announced"
 }
+
+# com1_irq TRACE.jsonl WHAT INPUT: the `c` guest's serial driver runs on
+# COM1's interrupt (IRQ 4, vector 0x24), not by polling.  On every VP
+# stream each byte written to THR (after the divisor) is the answer to an
+# interrupt: the external interrupt with vector 0x24, then the IIR read
+# that says THRE (0xc2), then the write; the bytes received are INPUT,
+# read after an interrupt whose IIR says receive data (0xc4).
+com1_irq() {
+	f=$1 what=$2 input=$3
+	jq -s -r '[.[] | select(.type == "event" and .stream > 0)
+		| select((.event | test("IO_PORT")) and (.params.port | test("^0x3f[89a-f]$"))
+		         or .event == "HV_TR_IM_EXTERNAL_INTERRUPT")
+		| [.stream, (.event | sub("HV_TR_IM_"; "")), .params.port, (.params.value // .params.vector)]]
+		| group_by(.[0]) | map(map(.[1:])) | map(. as $e
+		| [range(1; $e | length) | select($e[.] == ["IO_PORT_WRITE", "0x3f8", $e[.][2]] and $e[. - 1] != ["IO_PORT_WRITE", "0x3fb", "0x80"])] as $thr
+		| ($thr | map(select($e[. - 1] != ["IO_PORT_READ", "0x3fa", "0xc2"] or $e[. - 2] != ["EXTERNAL_INTERRUPT", null, "0x24"])) | length) as $bad
+		| ([range(2; $e | length) | select($e[.][0:2] == ["IO_PORT_READ", "0x3fa"] and $e[.][2] == "0xc4"
+		                                    and $e[. - 1] == ["EXTERNAL_INTERRUPT", null, "0x24"])] | length) as $rxint
+		| ([$e[] | select(.[0:2] == ["IO_PORT_READ", "0x3f8"]) | .[2] | ltrimstr("0x")
+		    | explode | reduce .[] as $c (0; . * 16 + ($c | if . >= 97 then . - 87 else . - 48 end))] | implode | @json) as $rx
+		| "\($thr | length) \($bad) \($rxint) \([$e[] | select(. == ["EXTERNAL_INTERRUPT", null, "0x24"])] | length) \($rx)")
+		| .[]' < "$f" > "$tmp/com1.txt"
+	want=$(printf '%s' "$input" | jq -R -s .)
+	[ -s "$tmp/com1.txt" ] || bad "$what: no COM1 activity"
+	while read -r thr wrong rxint ints rx; do
+		[ "$thr" -ge 50 ] && [ "$wrong" -eq 0 ] && [ "$ints" -gt "$thr" ] && ok ||
+			bad "$what: $thr bytes sent, $wrong not right after a THRE interrupt (0x24, IIR 0xc2), $ints interrupts 0x24"
+		[ "$rx" = "$want" ] && [ "$rxint" -ge 1 ] && ok || bad "$what: the guest received $rx after $rxint receive interrupts (sent $want)"
+	done < "$tmp/com1.txt"
+}
+
+# provenance_props TRACE BACKEND WORKLOAD: the trace's metadata says where
+# each event comes from (props hvcore.provenance.SYMBOL) as the BACKEND
+# column of docs/HVCORE.md's table does (which tests/hvcore.sh also
+# compares with `hvcore --provenance`); every event the trace holds has
+# its entry; hvcore.backend and hvcore.workload name the run.
+provenance_props() {
+	f=$1 be=$2 wl=$3
+	col=$([ "$be" = sim ] && echo 2 || echo 3)
+	"$hvlog" info --format json "$f" > "$tmp/info.json"
+	jq -r '.props | to_entries[] | select(.key | startswith("hvcore.provenance.")) | "\(.key[18:]) \(.value)"' \
+		< "$tmp/info.json" | sort > "$tmp/prov-meta.txt"
+	sed -n '/^<!-- provenance:/,/^<!-- end of provenance/p' "$here/../docs/HVCORE.md" | awk -F' [|] ' -v c="$col" '/^[|] `HV_TR_/ { e = $1; gsub(/[|` ]/, "", e); print e, $c }' |
+		sort > "$tmp/prov-col.txt"
+	if [ -s "$tmp/prov-meta.txt" ] && cmp -s "$tmp/prov-meta.txt" "$tmp/prov-col.txt"; then ok; else
+		bad "$f: the trace's provenance props differ from docs/HVCORE.md's $be column:"
+		diff "$tmp/prov-col.txt" "$tmp/prov-meta.txt" | head
+	fi
+	"$hvlog" decode --format json "$f" | jq -r 'select(.type == "event") | .event' | sort -u > "$tmp/prov-seen.txt"
+	missing=$(cut -d' ' -f1 "$tmp/prov-meta.txt" | comm -13 - "$tmp/prov-seen.txt")
+	[ -z "$missing" ] && ok || bad "$f: events without a provenance prop: $missing"
+	[ "$(jq -r '.props["hvcore.backend"] + "/" + .props["hvcore.workload"]' < "$tmp/info.json")" = "$be/$wl" ] &&
+		ok || bad "$f: the trace's props do not name its backend and workload ($be/$wl)"
+}

@@ -50,6 +50,7 @@ for f in "$libdir/libhvlog.so" "$libdir/libhvlog.so.0" "$libdir/libhvlog.a" \
 	"$libdir/cmake/hvlog/hvlogConfigVersion.cmake" "$libdir/cmake/hvlog/hvlogTargets.cmake" \
 	"$prefix/include/hvlog/hvlog.h" "$prefix/include/hvlog/events.h" "$prefix/include/hvlog/export.h" \
 	"$prefix/include/hvlog/hvlog_schema.def" \
+	"$libdir/libhvlog-perfetto.a" "$libdir/pkgconfig/hvlog-perfetto.pc" "$prefix/include/hvlog/perfetto.h" \
 	"$prefix/bin/hvlog" "$prefix/bin/hvcore" \
 	"$prefix/share/man/man1/hvlog.1" "$prefix/share/man/man1/hvcore.1" "$prefix/share/man/man3/libhvlog.3" \
 	"$prefix/share/bash-completion/completions/hvlog"; do
@@ -67,8 +68,11 @@ check "installed hvlog --version" "$hvlog" --version
 has "$tmp/out" "^hvlog [0-9]" "hvlog --version"
 
 # ---- only the public API is exported -----------------------------------------
+# (hvlog/perfetto.h is libhvlog-perfetto's, not libhvlog.so's)
+pubh=$(ls "$prefix"/include/hvlog/*.h | grep -v '/perfetto\.h$')
 # Every function declared in the headers carries HVLOG_API ...
-grep -hE '^(const )?[a-z_0-9]+ \*?[a-z_0-9]+\(' "$prefix"/include/hvlog/*.h |
+# shellcheck disable=SC2086 # a list of files
+grep -hE '^(const )?[a-z_0-9]+ \*?[a-z_0-9]+\(' $pubh |
 	grep -v '^static' > "$tmp/unmarked"
 if [ -s "$tmp/unmarked" ]; then
 	bad "declarations without HVLOG_API (hidden in libhvlog.so):"
@@ -78,7 +82,8 @@ else
 fi
 # ... and the library exports exactly those (hvlog__stream_full included:
 # the inline emitters call it).
-grep -h '^HVLOG_API' "$prefix"/include/hvlog/*.h | grep -o 'hvlog_[a-z0-9_]*(' | tr -d '(' | sort -u \
+# shellcheck disable=SC2086 # a list of files
+grep -h '^HVLOG_API' $pubh | grep -o 'hvlog_[a-z0-9_]*(' | tr -d '(' | sort -u \
 	> "$tmp/declared"
 nm -D --defined-only "$libso" | awk '$2 == "T" || $2 == "D" || $2 == "B" || $2 == "R" { print $3 }' |
 	grep -v '^_' | sort -u > "$tmp/exported"
@@ -111,6 +116,23 @@ if [ -x "$tmp/pc/producer-static" ]; then
 		bad "the static build depends on libhvlog.so"
 	else ok; fi
 fi
+
+# libhvlog-perfetto: a program that calls it links with what its .pc says
+cat > "$tmp/pf.c" <<'C'
+#include <hvlog/hvlog.h>
+#include <hvlog/perfetto.h>
+int main(void)
+{
+	hvlog_perfetto *w = NULL;
+	hvlog_error err = { 0 };
+	/* no metadata: refused, through the installed library */
+	return hvlog_perfetto_open(&w, NULL, NULL, NULL, NULL, &err) != HVLOG_INVALID;
+}
+C
+# shellcheck disable=SC2046
+check "pkg-config build with hvlog-perfetto" "$cc" $cflags -o "$tmp/pc/pf" "$tmp/pf.c" \
+	$(pkg-config --cflags --static --libs hvlog-perfetto) -Wl,-rpath,"$libdir"
+check "a program with libhvlog-perfetto runs" "$tmp/pc/pf"
 
 # run_examples DIR BINDIR: run the examples, decode what they wrote
 run_examples() {
@@ -184,8 +206,8 @@ if(hvlog_FOUND)
   message(FATAL_ERROR "hvlog 0.2 found")
 endif()
 find_package(hvlog 0.1 CONFIG REQUIRED)
-if(NOT TARGET hvlog::hvlog OR NOT TARGET hvlog::hvlog_static)
-  message(FATAL_ERROR "no hvlog::hvlog or hvlog::hvlog_static")
+if(NOT TARGET hvlog::hvlog OR NOT TARGET hvlog::hvlog_static OR NOT TARGET hvlog::hvlog_perfetto)
+  message(FATAL_ERROR "no hvlog::hvlog, hvlog::hvlog_static or hvlog::hvlog_perfetto")
 endif()
 CM
 check "find_package versions and targets" cmake -S "$tmp/ver" -B "$tmp/ver/b" -DCMAKE_PREFIX_PATH="$prefix"

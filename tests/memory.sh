@@ -1,8 +1,8 @@
 #!/bin/sh
 # Decoder memory does not grow with idle streams: a writer closes every
 # stream with an (empty) final chunk, and a trace of many VPs that did
-# nothing must not cost each of them its predictor state (2.8 KiB with the
-# keyed predictors).  Peak RSS of `hvlog decode` on S streams, one busy,
+# nothing must not cost each of them its predictor state (3.7 KiB with the
+# keyed predictors and the RIP cache).  Peak RSS of `hvlog decode` on S streams, one busy,
 # against the same events on 1 stream: at most 1.5 KiB more per stream
 # (metadata, index and per-stream bookkeeping take about 1 KiB).
 #   tests/memory.sh HVLOG TRACEGEN

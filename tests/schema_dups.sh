@@ -18,7 +18,7 @@ try() {
 		fail=$((fail + 1))
 		return
 	fi
-	"$cc" -std=c17 -o "$tmp/s/gen" "$tmp/s/schemagen.c" || { echo "FAIL: $1: schemagen does not compile"; fail=$((fail + 1)); return; }
+	"$cc" -std=c17 -I"$src/libhvlog/include" -o "$tmp/s/gen" "$tmp/s/schemagen.c" || { echo "FAIL: $1: schemagen does not compile"; fail=$((fail + 1)); return; }
 	if "$tmp/s/gen" tables "$tmp/s/out.c" 2> "$tmp/s/err"; then
 		echo "FAIL: $1: schemagen accepted it"
 		fail=$((fail + 1))
@@ -37,7 +37,7 @@ try "mask not one bit" "not a single bit" 's/^HVLOG_GROUP(KERNEL,         0x0000
 try "role twice in an event" "its role is another parameter's already" 's/^\(HVLOG_PARAM(SCH_CONTEXT_SWITCH, thread_id, .*\)THREAD_ID)$/\1PARTITION_ID)/'
 # the unmodified schema is accepted
 cp "$src/schema/schemagen.c" "$src/schema/hvlog_schema.def" "$tmp/s/"
-"$cc" -std=c17 -o "$tmp/s/gen" "$tmp/s/schemagen.c" && "$tmp/s/gen" tables "$tmp/s/out.c" && pass=$((pass + 1)) ||
+"$cc" -std=c17 -I"$src/libhvlog/include" -o "$tmp/s/gen" "$tmp/s/schemagen.c" && "$tmp/s/gen" tables "$tmp/s/out.c" && pass=$((pass + 1)) ||
 	{ echo "FAIL: the real schema is refused"; fail=$((fail + 1)); }
 
 echo "schema_dups: $pass passed, $fail failed"

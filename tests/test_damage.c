@@ -443,6 +443,47 @@ START_TEST(test_periodic_copy_and_fallback)
 }
 END_TEST
 
+/* Every metadata copy is checked, not only the one the open uses: a copy
+ * whose payload is damaged (its header intact) is one damage item at its
+ * offset, no event lost, wherever it is (among the chunks, or the last
+ * one that the trailer names), and `info --verify` lists it. */
+START_TEST(test_damaged_copy_reported)
+{
+	char path[PATH_MAX];
+	tu_events want = { 0 };
+	size_t len;
+
+	tu_path(path, sizeof path, dir, "copies.hvl");
+	small_trace(path, 3000, 4096, NULL, &want);
+	uint8_t *buf = tu_load(path, &len);
+	/* the first copy among the chunks, and the last (the trailer's) */
+	uint64_t copies[2] = { UINT64_MAX, UINT64_MAX };
+	for (uint64_t off = tu_data_offset(buf, len); off + HVLOG_CHUNK_HEADER_SIZE <= len - WIRE_TRAILER_SIZE;
+	     off += HVLOG_CHUNK_HEADER_SIZE + wire_get32(buf + off + WIRE_CH_LEN))
+		if (wire_get16(buf + off + WIRE_CH_FLAGS) & WIRE_CHUNK_META)
+			copies[copies[0] != UINT64_MAX] = off;
+	ck_assert_msg(copies[0] != UINT64_MAX && copies[1] != UINT64_MAX && copies[0] != copies[1],
+		      "the trace has fewer than two metadata copies");
+	for (int k = 0; k < 2; k++) {
+		uint8_t *v = malloc(len);
+		memcpy(v, buf, len);
+		v[copies[k] + HVLOG_CHUNK_HEADER_SIZE + 40] ^= 0x10;
+		char vpath[PATH_MAX];
+		save_variant(vpath, "copy-bad.hvl", v, len);
+		tu_trace t;
+		tu_read_path(vpath, 0, &t);
+		ck_assert_msg(t.ev.n == want.n && t.ndmg == 1 && t.dmg[0].offset == copies[k] &&
+				      t.dmg[0].kind == HVLOG_CHECKSUM && t.dmg[0].events == 0,
+			      "copy at %" PRIu64 ": %zu of %zu events, %s", copies[k], t.ev.n, want.n,
+			      tu_damage_summary(&t));
+		tu_trace_free(&t);
+		free(v);
+	}
+	free(buf);
+	tu_events_free(&want);
+}
+END_TEST
+
 /* A chunk header whose length lies, its checksum made consistent: the
  * chunks behind it all decode, the lie is one region at its offset. */
 START_TEST(test_length_lies)
@@ -560,15 +601,20 @@ END_TEST
 /* A value over its type's maximum in the middle of a chunk: the damage
  * item counts exactly the events not handed out, the bad one included.
  * Written as u64, the type then edited to u16 in the metadata (same
- * length), the fingerprints redone, the copies cut off. */
+ * length), the fingerprints redone, the copies cut off.  Loop 1: the
+ * value delta-coded, 2^63 + 250 after 499, whose difference decoded a
+ * second time against its own result would give 1, in range. */
 START_TEST(test_lost_count_exact)
 {
-	static const hvlog_param p64[] = { { "v", "V", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL,
-					     HVLOG_ROLE_NONE } };
-	static const hvlog_event ev[] = { { 0x20, "E", "e", 0, p64, 1, 0 } };
+	static const hvlog_param p64[2][1] = {
+		{ { "v", "V", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE } },
+		{ { "v", "V", HVLOG_TYPE_U64, HVLOG_DISPLAY_DEC, HVLOG_CODING_DELTA, NULL, HVLOG_ROLE_NONE } },
+	};
+	static const hvlog_event ev[2] = { { 0x20, "E", "e", 0, p64[0], 1, 0 }, { 0x20, "E", "e", 0, p64[1], 1, 0 } };
 	static const hvlog_group g[] = { { "g", "G", 1 } };
-	static const hvlog_schema sch = { "s", 1, g, 1, ev, 1, NULL, 0, 1 };
-	hvlog_writer_config cfg = { .schema = &sch, .nstreams = 1, .chunk_size = 4096 };
+	static const hvlog_schema sch[2] = { { "s", 1, g, 1, &ev[0], 1, NULL, 0, 1 },
+					     { "s", 1, g, 1, &ev[1], 1, NULL, 0, 1 } };
+	hvlog_writer_config cfg = { .schema = &sch[_i], .nstreams = 1, .chunk_size = 4096 };
 	char path[PATH_MAX];
 	hvlog_writer *w;
 	hvlog_error err;
@@ -579,8 +625,8 @@ START_TEST(test_lost_count_exact)
 	tu_path(path, sizeof path, dir, "over.hvl");
 	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_OK);
 	for (uint64_t i = 0; i < 1000; i++) {
-		const uint64_t v = i == 500 ? 70000 : i; /* 70000 > 0xFFFF */
-		ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), i, &ev[0], &v), HVLOG_OK);
+		const uint64_t v = i != 500 ? i : _i ? (1ull << 63) + 250 : 70000; /* > 0xFFFF */
+		ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), i, &ev[_i], &v), HVLOG_OK);
 	}
 	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
 	uint8_t *buf = tu_load(path, &len);
@@ -613,6 +659,21 @@ START_TEST(test_lost_count_exact)
 	uint64_t lost = c[bad].nevents - (500 - before);
 	ck_assert_msg(t.ndmg == 1 && t.dmg[0].events == lost && t.ev.n == 1000 - lost, "%zu events, lost %" PRIu64
 		      " expected: %s", t.ev.n, lost, tu_damage_summary(&t));
+	/* at the bad record's own time (its delta counted once, though the
+	 * unchecked loop met it before the careful one), and the stream's
+	 * statistics count only the events handed out */
+	ck_assert_msg(t.dmg[0].ts == 500, "damage at time %" PRIu64 ", the bad record is at 500", t.dmg[0].ts);
+	for (size_t i = 0; i < t.ev.n; i++)
+		ck_assert_msg(t.ev.v[i].ts != 500, "the malformed record was handed out as an event");
+	hvlog_reader *r;
+	hvlog_reader_stats st;
+	const hvlog_item *it;
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK)
+		;
+	hvlog_reader_stats_get(r, &st);
+	ck_assert_uint_eq(st.events, 1000 - lost);
+	hvlog_reader_close(r);
 	tu_trace_free(&t);
 	free(c);
 	free(buf);
@@ -1063,10 +1124,11 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_short_header);
 	tcase_add_test(tc, test_bad_magic);
 	tcase_add_test(tc, test_periodic_copy_and_fallback);
+	tcase_add_test(tc, test_damaged_copy_reported);
 	tcase_add_test(tc, test_length_lies);
 	tcase_add_test(tc, test_writer_refuses_senseless_meta);
 	tcase_add_test(tc, test_meta_additions_read_back);
-	tcase_add_test(tc, test_lost_count_exact);
+	tcase_add_loop_test(tc, test_lost_count_exact, 0, 2);
 	tcase_add_test(tc, test_meta_over_cap);
 	tcase_add_test(tc, test_newer_major_version);
 	tcase_add_test(tc, test_newer_minor_version);

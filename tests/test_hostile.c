@@ -54,6 +54,8 @@ static void open_refused(const char *path, hvlog_status want, hvlog_error *err)
 		      st == HVLOG_OK ? "" : err->msg);
 }
 
+static hvlog_status open_writer(const hvlog_writer_config *cfg, hvlog_error *err);
+
 /* ---- 1: a zero-stream configuration, a zero-stream file ------------------ */
 
 /* A streams list given with nstreams 0 has no entry: the writer must not
@@ -85,6 +87,108 @@ START_TEST(test_writer_zero_streams_list_not_read)
 }
 END_TEST
 
+/* Every other array of a configuration is read for exactly as many
+ * entries as its count says, so a count with no array (NULL) is the
+ * caller's mistake, refused at the open rather than read; and an event
+ * whose predictor slots lie past the schema's nslots (the writer
+ * allocates nslots per stream, and the emitters index them by the
+ * event's slot) is refused too, however large its slot. */
+START_TEST(test_writer_config_arrays_not_overread)
+{
+	const hvlog_schema *b = hvlog_schema_builtin();
+	hvlog_schema sc = *b;
+	hvlog_event *events = malloc(b->nevents * sizeof *events);
+	hvlog_valtab *valtabs = malloc(b->nvaltabs * sizeof *valtabs);
+	hvlog_writer_config cfg = { .schema = &sc, .nstreams = 2 };
+	hvlog_error err;
+	const char *want;
+	uint32_t e = 0;
+
+	ck_assert_ptr_nonnull(events);
+	ck_assert_ptr_nonnull(valtabs);
+	memcpy(events, b->events, b->nevents * sizeof *events);
+	memcpy(valtabs, b->valtabs, b->nvaltabs * sizeof *valtabs);
+	while (events[e].nparams < 2) /* an event with parameters */
+		e++;
+	sc.events = events;
+	switch (_i) {
+	case 0: cfg.nprops = 3, want = "3 props but no array"; break;
+	case 1: sc.groups = NULL, want = "groups but no array"; break;
+	case 2: sc.events = NULL, want = "events but no array"; break;
+	case 3: sc.valtabs = NULL, want = "value tables but no array"; break;
+	case 4: events[e].params = NULL, want = "parameters of an event but no array"; break;
+	case 5:
+		/* the parameters' value tables point into the builtin's array */
+		valtabs[0].values = NULL, sc.valtabs = valtabs, want = "values in a value table but no array";
+		for (uint32_t i = 0; i < sc.nevents; i++)
+			events[i].nparams = 0;
+		break;
+	case 6: sc.nslots = events[e].slot + 1, want = "predictor slots"; break;
+	default: events[e].slot = UINT32_MAX - 1, want = "predictor slots"; break;
+	}
+	ck_assert_int_eq(open_writer(&cfg, &err), HVLOG_INVALID);
+	ck_assert_msg(strstr(err.msg, want), "message: %s", err.msg);
+	free(events);
+	free(valtabs);
+}
+END_TEST
+
+/* The typed emitters (hvlog/events.h) index a stream's predictor slots by
+ * the built-in schema's layout, without looking at the stream's schema:
+ * on a writer of a schema with fewer slots they must still stay inside
+ * what the writer allocated (what they write is then the caller's
+ * mistake, but never a write out of bounds; ASan checks it). */
+START_TEST(test_builtin_emitters_on_a_small_schema)
+{
+	hvlog_schema schema = *hvlog_schema_builtin();
+	hvlog_writer_config cfg = { .schema = &schema, .nstreams = 3 };
+	char path[PATH_MAX];
+	hvlog_writer *w;
+	hvlog_error err;
+
+	/* the built-in schema's first event alone, and its slots */
+	schema.nevents = 1;
+	schema.nslots = schema.events[0].slot + schema.events[0].nparams;
+	tu_path(path, sizeof path, dir, "small.hvl");
+	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_OK);
+	for (uint32_t i = 0; i < 3; i++) {
+		hvlog_stream *st = hvlog_writer_stream(w, i);
+		hvlog_emit_im_msr_read(st, 10, 1, 2, 3);
+		hvlog_emit_sch_profiler_sample(st, 20, 1, 2, 3);
+		hvlog_emit_sch_context_switch(st, 30, 1, 2, 3);
+	}
+	hvlog_writer_close(w, &err);
+}
+END_TEST
+
+/* hvlog_emit() checks the event it is given against the stream's slots:
+ * slot + nparams in 32 bits wrapped for a slot near 2^32 and let it write
+ * 32 GiB past them. */
+START_TEST(test_emit_foreign_event_slots)
+{
+	hvlog_writer_config cfg = { .nstreams = 1 };
+	hvlog_event ev = hvlog_schema_builtin()->events[0];
+	const uint64_t v[HVLOG_MAX_PARAMS] = { 1 };
+	char path[PATH_MAX];
+	hvlog_writer *w;
+	hvlog_error err;
+
+	tu_path(path, sizeof path, dir, "foreign.hvl");
+	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_OK);
+	ev.nparams = 1;
+	ev.params = hvlog_schema_builtin()->events[0].params;
+	for (uint32_t slot = UINT32_MAX - HVLOG_MAX_PARAMS; slot != 0; slot++) {
+		ev.slot = slot;
+		ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), 5, &ev, v), HVLOG_INVALID);
+	}
+	ev.slot = hvlog_schema_builtin()->nslots;
+	ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), 5, &ev, v), HVLOG_INVALID);
+	ev.slot = hvlog_schema_builtin()->nslots - 1;
+	ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, 0), 5, &ev, v), HVLOG_OK);
+	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
+}
+END_TEST
+
 /* A metadata block listing no stream: refused at the open, at the
  * metadata's offset, with a message that says why. */
 START_TEST(test_zero_stream_trace_refused)
@@ -99,6 +203,43 @@ START_TEST(test_zero_stream_trace_refused)
 	open_refused(path, HVLOG_MALFORMED, &err);
 	ck_assert_uint_eq(err.offset, WIRE_FILE_HEADER_SIZE);
 	ck_assert_msg(strstr(err.msg, "streams is empty"), "message: %s", err.msg);
+}
+END_TEST
+
+/* ---- 2: CBOR floats where the metadata has integers or text ------------- */
+
+/* libcbor asserts when a float is asked for a simple value (null, a
+ * bool): the metadata's decoder must look at an item's type first.  A
+ * float anywhere an integer or a text is expected is refused as
+ * malformed metadata, or (epoch_ns, which may be left out) taken as
+ * absent; never an abort. */
+START_TEST(test_float_in_metadata)
+{
+	static const char *const keys[] = { "format", "producer", "name", "hz", "epoch_ns", "id", "partition",
+					    "vp", "version", "mask", "number", "group", "type", "coding", "value" };
+	char path[PATH_MAX];
+	hvlog_reader *r;
+	hvlog_error err;
+	const hvlog_item *it;
+	hvlog_status st;
+	size_t len;
+	uint8_t *t = hx_float_field(keys[_i], &len);
+
+	ck_assert_msg(t != NULL, "no entry %s in the metadata", keys[_i]);
+	save(path, "float.hvl", t, len);
+	free(t);
+	st = hvlog_reader_open_path(&r, path, &err);
+	if (st != HVLOG_OK) {
+		ck_assert_msg(st == HVLOG_MALFORMED, "%s: %s (%s)", keys[_i], hvlog_status_str(st), err.msg);
+		ck_assert_uint_eq(err.offset, WIRE_FILE_HEADER_SIZE);
+		return;
+	}
+	ck_assert_msg(!strcmp(keys[_i], "epoch_ns"), "a float %s was accepted", keys[_i]);
+	ck_assert_int_eq(hvlog_reader_meta(r)->clock_epoch_ns, 0);
+	while ((st = hvlog_reader_next(r, &it, &err)) == HVLOG_OK)
+		;
+	ck_assert_int_eq(st, HVLOG_END);
+	hvlog_reader_close(r);
 }
 END_TEST
 
@@ -525,7 +666,11 @@ static Suite *hostile_suite(void)
 
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_writer_zero_streams_list_not_read);
+	tcase_add_loop_test(tc, test_writer_config_arrays_not_overread, 0, 8);
+	tcase_add_test(tc, test_builtin_emitters_on_a_small_schema);
+	tcase_add_test(tc, test_emit_foreign_event_slots);
 	tcase_add_test(tc, test_zero_stream_trace_refused);
+	tcase_add_loop_test(tc, test_float_in_metadata, 0, 15);
 	tcase_add_test(tc, test_endless_garbage_not_spooled);
 	tcase_add_loop_test(tc, test_huge_map_refused, 0, 5);
 	tcase_add_loop_test(tc, test_writer_counts_refused, 0, 4);

@@ -1297,6 +1297,21 @@ START_TEST(test_custom_schema)
 }
 END_TEST
 
+/* The bytes of a file's chunks (headers and payloads) per event. */
+static double chunk_bytes_per_event(const char *path, size_t events)
+{
+	size_t len, bytes = 0;
+	uint8_t *buf = tu_load(path, &len);
+	tu_chunk *ch;
+	size_t nch = tu_chunks(buf, len, &ch);
+
+	for (size_t k = 0; k < nch; k++)
+		bytes += HVLOG_CHUNK_HEADER_SIZE + ch[k].len;
+	free(ch);
+	free(buf);
+	return (double)bytes / (double)events;
+}
+
 /* KEYED parameters: an MSR's value is coded against the last value of the
  * same MSR, so interleaved MSRs whose values each change a little take one
  * byte each; and the shared predictors stay in step when a group filter
@@ -1349,7 +1364,7 @@ START_TEST(test_keyed)
 	tu_trace_free(&t);
 
 	/* Without the collision: two MSRs interleaved, each value a little
-	 * above its last, take tag, time delta, rip delta 0, index (2 bytes)
+	 * above its last, take tag, time delta, a RIP cache hit, index (2 bytes)
 	 * and a one-byte value delta. */
 	ck_assert_uint_ne(hvlog__keyed_index(HVLOG_SLOT_IM_MSR_READ + 2, 0x6e0),
 			  hvlog__keyed_index(HVLOG_SLOT_IM_MSR_READ + 2, 0x830));
@@ -1360,20 +1375,71 @@ START_TEST(test_keyed)
 		hvlog_emit_im_msr_read(s, ts += 7, 0xfffff80000001000ull, i % 2 ? 0x6e0 : 0x830,
 				       (i % 2 ? 1ull << 40 : 5ull << 50) + (uint64_t)i);
 	close_writer(w);
-	{
-		size_t len;
-		uint8_t *buf = tu_load(path, &len);
-		tu_chunk *ch;
-		size_t nch = tu_chunks(buf, len, &ch), bytes = 0;
-		for (size_t k = 0; k < nch; k++)
-			bytes += HVLOG_CHUNK_HEADER_SIZE + ch[k].len;
-		free(ch);
-		double per = (double)bytes / 30000.0;
-		ck_assert_msg(per < 6.1, "%.2f bytes per MSR read", per);
-		free(buf);
-	}
+	double per = chunk_bytes_per_event(path, 30000);
+	ck_assert_msg(per < 6.1, "%.2f bytes per MSR read", per);
 	tu_events_free(&all);
 	tu_events_free(&sched);
+}
+END_TEST
+
+/* RIP parameters (FORMAT.md §5.5): the stream's RIP cache, shared by the
+ * guest_rip of every event, gives a RIP seen before in the chunk one
+ * byte whatever the event; a difference of about 2^63 takes the escape;
+ * 0 (entry 0, never a hit) and two RIPs of one entry decode too; and a
+ * reader that hands out one group keeps the cache in step through the
+ * events it drops. */
+START_TEST(test_rip_cache)
+{
+	static const uint64_t rips[] = { 1ull << 63, 0, 1ull << 63, 0xfffff8034a2b1234ull, 0x00007ff6a1230010ull,
+					 0xfffff8034a2b1234ull, 0x7fffffffffffffffull, 0, 0x00007ff6a1230010ull };
+	hvlog_writer_config cfg = { .nstreams = 1 };
+	char path[PATH_MAX];
+	tu_events all = { 0 }, hcall = { 0 };
+	uint64_t ts = 1000;
+	tu_trace t;
+
+	file_in_dir(path, "rip.hvl");
+	hvlog_writer *w = open_writer(path, &cfg);
+	hvlog_stream *s = hvlog_writer_stream(w, 0);
+	for (int i = 0; i < 3000; i++) {
+		uint64_t rip = rips[i % (sizeof rips / sizeof rips[0])] + (uint64_t)(i / 1000);
+		tu_event e = { .ts = ts += 5, .seq = all.n };
+		if (i % 4 == 1) {
+			e.number = HVLOG_EV_HC_HYPERCALL;
+			e.nparams = 2;
+			e.v[0] = rip;
+			e.v[1] = (uint64_t)i;
+			ck_assert_int_eq(hvlog_emit_hc_hypercall(s, e.ts, rip, e.v[1]), HVLOG_OK);
+			tu_events_push(&hcall, &e);
+		} else {
+			e.number = HVLOG_EV_IM_HLT_INSTRUCTION;
+			e.nparams = 1;
+			e.v[0] = rip;
+			ck_assert_int_eq(hvlog_emit_im_hlt_instruction(s, e.ts, rip), HVLOG_OK);
+		}
+		tu_events_push(&all, &e);
+	}
+	close_writer(w);
+	tu_read_path(path, 0, &t);
+	tu_assert_events_equal("RIP cache, every event", &all, &t.ev);
+	assert_no_damage("RIP cache", &t);
+	tu_trace_free(&t);
+	tu_read_path(path, HVLOG_GROUP_HYPERCALL, &t);
+	tu_assert_events_equal("RIP cache, hypercalls only", &hcall, &t.ev);
+	tu_trace_free(&t);
+
+	/* Four RIPs of different pages, in turn: after the first of each, a
+	 * HLT is its tag, a one-byte time delta and a one-byte hit. */
+	file_in_dir(path, "rip-size.hvl");
+	w = open_writer(path, &cfg);
+	s = hvlog_writer_stream(w, 0);
+	for (int i = 0; i < 30000; i++)
+		hvlog_emit_im_hlt_instruction(s, ts += 7, rips[3 + i % 4]);
+	close_writer(w);
+	double per = chunk_bytes_per_event(path, 30000);
+	ck_assert_msg(per < 3.1, "%.2f bytes per HLT", per);
+	tu_events_free(&all);
+	tu_events_free(&hcall);
 }
 END_TEST
 
@@ -1444,6 +1510,68 @@ START_TEST(test_hostile_names_in_text)
 	hvlog_format_item(hvlog_reader_meta(r), it, HVLOG_FORMAT_JSON, 0, line, sizeof line);
 	ck_assert_msg(strstr(line, "\"\\u001b[31mred\\u0007\"") != NULL, "name not escaped exactly in JSON: %s", line);
 	hvlog_reader_close(r);
+}
+END_TEST
+
+/* A producer that seals its own chunks (hvlog_chunk_seal, no file
+ * writer) states the schema's fingerprint in the header, under a header
+ * checksum that covers it: a reader given the same schema as a fallback
+ * decodes the chunk instead of skipping it as "not stated". */
+START_TEST(test_seal_states_fingerprint)
+{
+	static uint8_t mem[4096];
+	uint64_t slots[HVLOG_BUILTIN_NSLOTS];
+	const uint8_t *chunk;
+	hvlog_stream s;
+
+	ck_assert_int_eq(hvlog_stream_init(&s, 0, hvlog_schema_builtin(), UINT64_MAX, mem, sizeof mem, slots,
+					   refill_discard, NULL),
+			 HVLOG_OK);
+	ck_assert_int_eq(hvlog_emit_im_hlt_instruction(&s, 100, 0x1000), HVLOG_OK);
+	size_t n = hvlog_chunk_seal(&s, 1, &chunk);
+	ck_assert_uint_gt(n, HVLOG_CHUNK_HEADER_SIZE);
+	uint32_t fp = (uint32_t)chunk[20] | (uint32_t)chunk[21] << 8 | (uint32_t)chunk[22] << 16 |
+		      (uint32_t)chunk[23] << 24;
+	ck_assert_msg(fp == 0xFF7C6AAAu, "sealed chunk states fingerprint %08x, not the built-in schema's", fp);
+	uint32_t crc = (uint32_t)chunk[8] | (uint32_t)chunk[9] << 8 | (uint32_t)chunk[10] << 16 |
+		       (uint32_t)chunk[11] << 24;
+	ck_assert_uint_eq(crc, hvlog_crc32c(0, chunk + 12, HVLOG_CHUNK_HEADER_SIZE - 12));
+}
+END_TEST
+
+/* FORMAT.md §9.9, a chunk whose time goes back, byte for byte: the trace
+ * format 1.0 is frozen, so these bytes never change (FORMAT.md §7). */
+START_TEST(test_worked_example_backwards)
+{
+	static const uint8_t payload[] = { 0x25, 0xA2, 0x0F, 0x0A, 0x02, 0x01, 0xD2, 0x07, 0x25, 0x01,
+					   0x0A, 0x02, 0x25, 0x22, 0x03, 0x0A, 0x02, 0x25, 0xC9, 0x9F };
+	hvlog_writer_config cfg = { .nstreams = 1 };
+	char path[PATH_MAX];
+	size_t len;
+	tu_chunk *ch;
+
+	file_in_dir(path, "backwards.hvl");
+	hvlog_writer *w = open_writer(path, &cfg);
+	hvlog_stream *s = hvlog_writer_stream(w, 0);
+	hvlog_emit_im_hlt_instruction(s, 1000, 1);
+	hvlog_emit_im_hlt_instruction(s, 500, 2);
+	hvlog_emit_im_hlt_instruction(s, 700, 3);
+	hvlog_emit_im_hlt_instruction(s, 800, 1);
+	ck_assert_int_eq(hvlog_stream_flush(s), HVLOG_OK);
+	close_writer(w);
+	uint8_t *buf = tu_load(path, &len);
+	ck_assert_uint_ge(tu_chunks(buf, len, &ch), 1);
+	const uint8_t *h = buf + ch[0].off;
+	ck_assert_msg(ch[0].len == sizeof payload &&
+			      !memcmp(h + HVLOG_CHUNK_HEADER_SIZE, payload, sizeof payload),
+		      "the trace format 1.0 is frozen: the chunk of FORMAT.md §9.9 is no longer written byte for byte");
+	ck_assert_uint_eq(wire_get16(h + WIRE_CH_FLAGS), WIRE_CHUNK_BACKWARDS);
+	ck_assert_uint_eq(wire_get64(h + WIRE_CH_BASE_TS), 0);
+	ck_assert_uint_eq(wire_get64(h + WIRE_CH_FIRST_TS), 1000);
+	ck_assert_uint_eq(wire_get64(h + WIRE_CH_LAST_TS), 800);
+	ck_assert_uint_eq(wire_get32(h + WIRE_CH_NEVENTS), 4);
+	free(ch);
+	free(buf);
 }
 END_TEST
 
@@ -1538,6 +1666,9 @@ static Suite *roundtrip_suite(void)
 	tcase_add_test(tc, test_failing_sink_twice);
 	tcase_add_test(tc, test_failing_sink_at_open);
 	tcase_add_test(tc, test_record_max_bound);
+	tcase_add_test(tc, test_rip_cache);
+	tcase_add_test(tc, test_seal_states_fingerprint);
+	tcase_add_test(tc, test_worked_example_backwards);
 	tcase_add_test(tc, test_hostile_names_in_text);
 	suite_add_tcase(s, tc);
 	return s;

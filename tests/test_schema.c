@@ -16,6 +16,7 @@
 #include <check.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -695,6 +696,177 @@ START_TEST(test_valtabs)
 }
 END_TEST
 
+/* ---- hvlog_schema_from_doc: a schema from any document tree ------------- */
+
+/* A small tree: maps, arrays, unsigned integers and text. */
+struct dnode {
+	char kind; /* 'm', 'a', 'u', 's' */
+	uint64_t u;
+	const char *s;
+	size_t n;
+	const char *keys[8];
+	const struct dnode *kids[8];
+};
+static struct dnode pool[128];
+static size_t npool;
+static void *blocks[64];
+static size_t nblocks;
+
+static struct dnode *dn(char kind)
+{
+	ck_assert_uint_lt(npool, sizeof pool / sizeof pool[0]);
+	pool[npool] = (struct dnode){ .kind = kind };
+	return &pool[npool++];
+}
+static const struct dnode *U(uint64_t v)
+{
+	struct dnode *d = dn('u');
+	d->u = v;
+	return d;
+}
+static const struct dnode *S(const char *v)
+{
+	struct dnode *d = dn('s');
+	d->s = v;
+	return d;
+}
+/* ARR(n, kid...) and MAP(n, key, value...) */
+static const struct dnode *ARR(size_t n, ...)
+{
+	struct dnode *d = dn('a');
+	va_list ap;
+
+	va_start(ap, n);
+	for (d->n = 0; d->n < n; d->n++)
+		d->kids[d->n] = va_arg(ap, const struct dnode *);
+	va_end(ap);
+	return d;
+}
+static const struct dnode *MAP(size_t n, ...)
+{
+	struct dnode *d = dn('m');
+	va_list ap;
+
+	va_start(ap, n);
+	for (d->n = 0; d->n < n; d->n++) {
+		d->keys[d->n] = va_arg(ap, const char *);
+		d->kids[d->n] = va_arg(ap, const struct dnode *);
+	}
+	va_end(ap);
+	return d;
+}
+
+static const void *d_get(void *ctx, const void *n, const char *k)
+{
+	const struct dnode *d = n;
+	(void)ctx;
+	for (size_t i = 0; d->kind == 'm' && i < d->n; i++)
+		if (!strcmp(d->keys[i], k))
+			return d->kids[i];
+	return NULL;
+}
+static long d_len(void *ctx, const void *n)
+{
+	(void)ctx;
+	return ((const struct dnode *)n)->kind == 'a' ? (long)((const struct dnode *)n)->n : -1;
+}
+static const void *d_at(void *ctx, const void *n, size_t i)
+{
+	(void)ctx;
+	return ((const struct dnode *)n)->kids[i];
+}
+static int d_uint(void *ctx, const void *n, uint64_t *v)
+{
+	(void)ctx;
+	if (((const struct dnode *)n)->kind != 'u')
+		return -1;
+	*v = ((const struct dnode *)n)->u;
+	return 0;
+}
+static long d_str(void *ctx, const void *n, char *buf, size_t cap)
+{
+	const struct dnode *d = n;
+	size_t len;
+	(void)ctx;
+	if (d->kind != 's')
+		return -1;
+	len = strlen(d->s);
+	if (len < cap)
+		memcpy(buf, d->s, len + 1);
+	return (long)len;
+}
+static void *d_alloc(void *ctx, size_t size)
+{
+	(void)ctx;
+	ck_assert_uint_lt(nblocks, sizeof blocks / sizeof blocks[0]);
+	return blocks[nblocks++] = calloc(1, size ? size : 1);
+}
+static const hvlog_doc_ops doc_ops = { d_get, d_len, d_at, d_uint, d_str, d_alloc };
+
+static void doc_free(void)
+{
+	while (nblocks)
+		free(blocks[--nblocks]);
+	npool = 0;
+}
+
+/* A schema of one group, one value table and one event of one enum
+ * parameter; mask, symbol, coding and the second event's number (0: no
+ * second event) as given. */
+static const struct dnode *doc(uint64_t mask, const char *symbol, const char *coding, uint64_t second)
+{
+	const struct dnode *param = MAP(6, "key", S("k"), "name", S("K"), "type", S("u8"), "display", S("enum"),
+					"coding", S(coding), "values", U(0));
+	const struct dnode *ev = MAP(5, "number", U(0x10), "symbol", S(symbol), "description", S("d"), "group", U(0),
+				     "params", ARR(1, param));
+	const struct dnode *ev2 = MAP(5, "number", U(second), "symbol", S("F"), "description", S("f"), "group", U(0),
+				      "params", ARR(0));
+	return MAP(5, "name", S("test"), "version", U(3),
+		   "groups", ARR(1, MAP(3, "alias", S("g"), "name", S("Group"), "mask", U(mask))),
+		   "valtabs", ARR(1, MAP(2, "alias", S("v"), "values",
+					   ARR(2, ARR(2, U(2), S("two")), ARR(2, U(1), S("one"))))),
+		   "events", second ? ARR(2, ev, ev2) : ARR(1, ev));
+}
+
+START_TEST(test_schema_from_doc)
+{
+	hvlog_schema s;
+	hvlog_error err = { 0 };
+	char long_name[HVLOG_MAX_NAME + 2];
+
+	ck_assert_int_eq(hvlog_schema_from_doc(&s, &doc_ops, NULL, doc(1, "E", "varint", 0), &err), HVLOG_OK);
+	ck_assert_str_eq(s.name, "test");
+	ck_assert_uint_eq(s.version, 3);
+	ck_assert_uint_eq(s.ngroups, 1);
+	ck_assert_uint_eq(s.nevents, 1);
+	ck_assert_uint_eq(s.nslots, 1);
+	ck_assert_ptr_eq(s.events[0].params[0].values, &s.valtabs[0]);
+	ck_assert_int_eq(s.events[0].params[0].display, HVLOG_DISPLAY_ENUM);
+	ck_assert_str_eq(hvlog_valtab_name(&s.valtabs[0], 1), "one"); /* sorted by value */
+	ck_assert_ptr_eq(hvlog_schema_find_event(&s, 0x10), &s.events[0]);
+	doc_free();
+
+	/* what the reader refuses in a file, refused here too */
+	ck_assert_int_eq(hvlog_schema_from_doc(&s, &doc_ops, NULL, doc(0, "E", "varint", 0), &err), HVLOG_MALFORMED);
+	ck_assert_msg(strstr(err.msg, "group 0 has mask 0"), "%s", err.msg);
+	doc_free();
+	memset(long_name, 'x', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = 0;
+	ck_assert_int_eq(hvlog_schema_from_doc(&s, &doc_ops, NULL, doc(1, long_name, "varint", 0), &err), HVLOG_LIMIT);
+	ck_assert_str_eq(err.msg, "metadata: symbol is too long");
+	doc_free();
+	ck_assert_int_eq(hvlog_schema_from_doc(&s, &doc_ops, NULL, doc(1, "E", "keyed", 0), &err), HVLOG_MALFORMED);
+	ck_assert_msg(strstr(err.msg, "keyed on a first parameter"), "%s", err.msg);
+	doc_free();
+	ck_assert_int_eq(hvlog_schema_from_doc(&s, &doc_ops, NULL, doc(1, "E", "varint", 0x10), &err), HVLOG_MALFORMED);
+	ck_assert_str_eq(err.msg, "metadata: events has a duplicate number");
+	doc_free();
+	ck_assert_int_eq(hvlog_schema_from_doc(&s, &doc_ops, NULL, U(1), &err), HVLOG_MALFORMED);
+	ck_assert_str_eq(err.msg, "metadata: name is missing");
+	doc_free();
+}
+END_TEST
+
 static Suite *schema_suite(void)
 {
 	Suite *s = suite_create("schema");
@@ -709,6 +881,7 @@ static Suite *schema_suite(void)
 	tcase_add_test(tc, test_lookup_event);
 	tcase_add_test(tc, test_lookup_group);
 	tcase_add_test(tc, test_valtabs);
+	tcase_add_test(tc, test_schema_from_doc);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,12 +5,41 @@
 #include "hvlog/emit.h"
 #include "wire.h"
 
+/* The schema fingerprint (FORMAT.md §3.5), here so that a stream sealing
+ * its own chunks states it; declared in internal.h. */
+uint32_t hvlog__schema_fp(const hvlog_schema *s);
+
+uint32_t hvlog__schema_fp(const hvlog_schema *s)
+{
+	uint8_t b[4];
+	uint32_t crc;
+
+	wire_put32(b, s->nevents);
+	crc = hvlog_crc32c(0, b, 4);
+	for (uint32_t i = 0; i < s->nevents; i++) {
+		const hvlog_event *e = &s->events[i];
+		uint8_t eb[3 + 2 * HVLOG_MAX_PARAMS];
+		uint32_t np = e->nparams < HVLOG_MAX_PARAMS ? e->nparams : HVLOG_MAX_PARAMS;
+		wire_put16(eb, (uint16_t)e->number);
+		eb[2] = (uint8_t)np;
+		for (uint32_t k = 0; k < np; k++) {
+			eb[3 + 2 * k] = (uint8_t)e->params[k].type;
+			/* a RIP parameter decodes unlike other DELTA ones (3) */
+			eb[4 + 2 * k] = (uint8_t)(hvlog__param_is_rip(&e->params[k]) ? 3 : e->params[k].coding);
+		}
+		crc = hvlog_crc32c(crc, eb, 3 + 2 * np);
+	}
+	return crc ? crc : 1; /* 0 means "not stated" in a chunk header */
+}
+
 static void reset_slots(hvlog_stream *s)
 {
 	for (uint32_t i = 0; i < s->nslots; i++)
 		s->slots[i] = 0;
 	for (uint32_t i = 0; i < HVLOG_KEYED_SLOTS; i++)
 		s->keyed[i] = 0;
+	for (uint32_t i = 0; i < HVLOG_RIP_SLOTS; i++)
+		s->rips[i] = 0;
 }
 
 hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id, const hvlog_schema *schema,
@@ -32,6 +61,7 @@ hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id, const hvlog_schema 
 		.cap = cap,
 		.schema = schema,
 		.nslots = schema->nslots,
+		.meta_fp = hvlog__schema_fp(schema),
 	};
 	reset_slots(s);
 	return HVLOG_OK;
@@ -95,7 +125,7 @@ size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk)
 	wire_put32(h + WIRE_CH_LEN, (uint32_t)len);
 	wire_put16(h + WIRE_CH_STREAM, (uint16_t)s->id);
 	wire_put16(h + WIRE_CH_FLAGS, (uint16_t)((final ? WIRE_CHUNK_FINAL : 0) | (s->flags & WIRE_CHUNK_BACKWARDS)));
-	wire_put32(h + WIRE_CH_META_FP, 0); /* the file writer sets it (writer.c, set_fp) */
+	wire_put32(h + WIRE_CH_META_FP, s->meta_fp);
 	wire_put64(h + WIRE_CH_SEQ, s->seq);
 	wire_put64(h + WIRE_CH_BASE_TS, s->base_ts);
 	wire_put64(h + WIRE_CH_FIRST_TS, first_event_ts(s));
@@ -169,7 +199,7 @@ hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev, con
 	uint8_t *p;
 
 	if (!s || !ev || ev->nparams > HVLOG_MAX_PARAMS || ev->number > HVLOG_MAX_EVENT_NUMBER ||
-	    ev->group >= s->schema->ngroups || ev->slot + ev->nparams > s->nslots ||
+	    ev->group >= s->schema->ngroups || ev->slot > s->nslots || ev->nparams > s->nslots - ev->slot ||
 	    (ev->nparams && ev->params[0].coding == HVLOG_CODING_KEYED))
 		return HVLOG_INVALID;
 	g = &s->schema->groups[ev->group];
@@ -180,7 +210,9 @@ hvlog_status hvlog_emit(hvlog_stream *s, uint64_t ts, const hvlog_event *ev, con
 	for (uint32_t i = 0; i < ev->nparams; i++) {
 		uint64_t v = ev->params[i].type == HVLOG_TYPE_BOOL ? params[i] != 0
 								   : params[i] & hvlog_type_max(ev->params[i].type);
-		if (ev->params[i].coding == HVLOG_CODING_DELTA)
+		if (hvlog__param_is_rip(&ev->params[i]))
+			p = hvlog__put_rip(p, s, &s->slots[ev->slot + i], v);
+		else if (ev->params[i].coding == HVLOG_CODING_DELTA)
 			p = hvlog__put_delta(p, &s->slots[ev->slot + i], v);
 		else if (ev->params[i].coding == HVLOG_CODING_KEYED)
 			p = hvlog__put_keyed(p, s, ev->slot + i, prev, v);

@@ -170,11 +170,15 @@ static void next(struct parser *ps)
 	default: ps->tok = T_BAD; break;
 	}
 	if (ps->tok == T_BAD) {
+		/* the whole character: a UTF-8 lead byte and its continuations */
+		size_t n = 1;
+		while ((unsigned char)*p >= 0xc0 && n < 4 && ((unsigned char)p[n] & 0xc0) == 0x80)
+			n++;
 		if (*p == '&' || *p == '|' || *p == '=')
 			perr(ps, p, "'%c' is not an operator: did you mean '%c%c'?", *p, *p, *p);
 		else
-			perr(ps, p, "unexpected character '%s'", hvlog__shown(tmp, sizeof tmp, p, 1));
-		ps->tlen = 1;
+			perr(ps, p, "unexpected character '%s'", hvlog__shown(tmp, sizeof tmp, p, n));
+		ps->tlen = n;
 	}
 	ps->p = p + ps->tlen;
 }
@@ -203,7 +207,9 @@ static const char *tok_desc(const struct parser *ps, char *buf, size_t cap)
 {
 	if (ps->tok == T_END)
 		return "the end";
-	snprintf(buf, cap, "'%.*s'", (int)(ps->tlen > 40 ? 40 : ps->tlen), ps->ts);
+	char shown[41];
+
+	snprintf(buf, cap, "'%s'", hvlog__shown(shown, sizeof shown, ps->ts, ps->tlen));
 	return buf;
 }
 

@@ -32,8 +32,12 @@ int hvlog__parse_u64(const char *s, uint64_t *out);
  * b: any case, a space in either the same as '_'. */
 int hvlog__same_name(const char *a, const char *b, size_t len);
 /* The len bytes at s into out (cap bytes, NUL-terminated), control
- * characters as '?' and cut at cap - 1: user text quoted in a message. */
+ * characters as '?' and cut at cap - 1: user text quoted in a message.
+ * Controls are C0, DEL and C1 (UTF-8 C2 80..C2 9F, both bytes '?'), so
+ * none reaches a terminal and each byte keeps its column. */
 const char *hvlog__shown(char *out, size_t cap, const char *s, size_t len);
+/* Whether byte i of the len bytes at s is (part of) such a control. */
+int hvlog__control(const char *s, size_t i, size_t len);
 
 /* "Did you mean" over a set of names: feed every candidate to
  * hvlog__near_add; best is the one closest to the user's word (by edit

@@ -100,7 +100,7 @@ static void put_json_str(struct out *o, const char *s)
  * buffer, into a scratch array first, copied as far as it fits).  Not
  * through a scratch array every time: a copy that loads what was just
  * stored in small pieces stalls the CPU (no store-to-load forwarding). */
-#define NUM_MAX 32
+#define NUM_MAX HVLOG__NUM_ROOM
 
 typedef char *num_writer(char *p, uint64_t v);
 
@@ -264,14 +264,19 @@ static void put_hex(struct out *o, uint64_t v, int quoted)
 	put_num(o, quoted ? hex_quoted_at : hex_at, v);
 }
 
-void hvlog__put_dec(struct out *o, uint64_t v)
+char *hvlog__dec_at(char *p, uint64_t v)
 {
-	put_dec(o, v);
+	return dec_at(p, v);
 }
 
-void hvlog__put_hex(struct out *o, uint64_t v)
+char *hvlog__hex_at(char *p, uint64_t v)
 {
-	put_hex(o, v, 0);
+	return hex_at(p, v);
+}
+
+void hvlog__put_num_cut(struct out *o, num_writer *at, uint64_t v)
+{
+	put_num_cut(o, at, v);
 }
 
 void hvlog__put_json_str(struct out *o, const char *s)

@@ -74,9 +74,29 @@ static inline void put_piece(struct out *o, struct piece pc)
 	}
 }
 
-/* Out-of-line forms of format.c's writers, for the other modules. */
-void hvlog__put_dec(struct out *o, uint64_t v);
-void hvlog__put_hex(struct out *o, uint64_t v);
+/* format.c's number writers, for the other modules: at p, with room for
+ * HVLOG__NUM_ROOM bytes (the most one takes); the put forms check the room
+ * inline and go out of line only near the end of the buffer. */
+#define HVLOG__NUM_ROOM 32
+char *hvlog__dec_at(char *p, uint64_t v);
+char *hvlog__hex_at(char *p, uint64_t v);
+void hvlog__put_num_cut(struct out *o, char *(*at)(char *p, uint64_t v), uint64_t v);
+
+static inline void hvlog__put_dec(struct out *o, uint64_t v)
+{
+	if ((size_t)(o->end - o->p) >= HVLOG__NUM_ROOM)
+		o->p = hvlog__dec_at(o->p, v);
+	else
+		hvlog__put_num_cut(o, hvlog__dec_at, v);
+}
+
+static inline void hvlog__put_hex(struct out *o, uint64_t v)
+{
+	if ((size_t)(o->end - o->p) >= HVLOG__NUM_ROOM)
+		o->p = hvlog__hex_at(o->p, v);
+	else
+		hvlog__put_num_cut(o, hvlog__hex_at, v);
+}
 void hvlog__put_json_str(struct out *o, const char *s);
 
 /* Pieces are packed into blocks from an allocator, each with PIECE_SLACK

@@ -10,8 +10,9 @@
  * metadata's, so it goes into a buffer that grows, once, when the
  * formatter is made.
  *
- * (The binary metadata codec, meta.c, still has its own encode and decode
- * walks: it is the format's, not a view of it.)
+ * (The binary metadata codec, meta.c, writes the file's CBOR with libcbor
+ * and reads every schema document, the file's and `convert --from`'s,
+ * through hvlog_schema_from_doc.)
  */
 #include <stdlib.h>
 #include <string.h>

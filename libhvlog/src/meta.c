@@ -1,11 +1,13 @@
 /*
- * meta.c - the metadata block: CBOR (RFC 8949) through libcbor.
+ * meta.c - the metadata block: CBOR (RFC 8949) through libcbor, and the
+ * schema from any document tree (hvlog_schema_from_doc).
  *
  * The writer embeds the full schema, the clock, the producer and the
  * streams, so a reader needs nothing but the file.  Layout: docs/FORMAT.md,
  * "Metadata".  Unknown keys are ignored (newer minor versions may add some).
  */
 #include <cbor.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,58 +47,130 @@ static cbor_item_t *str(const char *s)
 	return cbor_build_string(s ? s : "");
 }
 
+/* The schema map, built through hvlog_meta_walk (the walk the meta item
+ * of the JSON and CBOR formatters and `hvlog events` take): each list's
+ * entries go into its array, each value table's values and each event's
+ * parameters into the entry's own. */
+struct enc {
+	const hvlog_schema *s;
+	cbor_item_t *m, *list, *entry, *sub;
+	bool ok;
+};
+
+static void enc_list(void *ctx, unsigned list, uint32_t n)
+{
+	struct enc *e = ctx;
+	(void)list;
+	e->ok = e->ok && (e->list = cbor_new_definite_array(n));
+}
+
+static void enc_list_end(void *ctx, unsigned list)
+{
+	struct enc *e = ctx;
+	const char *key = list == HVLOG_LIST_GROUPS ? "groups" : list == HVLOG_LIST_VALTABS ? "valtabs" : "events";
+
+	e->ok = put(e->m, key, e->list) && e->ok;
+	e->list = NULL;
+}
+
+static void enc_group(void *ctx, uint32_t i, const hvlog_group *g)
+{
+	struct enc *e = ctx;
+	cbor_item_t *gm = e->ok ? cbor_new_definite_map(3) : NULL;
+	(void)i;
+	e->ok = gm && put(gm, "alias", str(g->alias)) && put(gm, "name", str(g->name)) &&
+		put(gm, "mask", cbor_build_uint64(g->mask));
+	e->ok = push(e->list, gm) && e->ok;
+}
+
+/* An entry with a sub-array (a table's values, an event's params): the
+ * entry map is begun here and ends in enc_entry_end. */
+static void enc_entry(struct enc *e, size_t pairs, size_t n)
+{
+	e->entry = e->ok ? cbor_new_definite_map(pairs) : NULL;
+	e->sub = e->ok ? cbor_new_definite_array(n) : NULL;
+	e->ok = e->entry && e->sub;
+}
+
+static void enc_entry_end(struct enc *e, const char *key)
+{
+	if (e->sub)
+		e->ok = put(e->entry, key, e->sub) && e->ok;
+	if (e->entry)
+		e->ok = push(e->list, e->entry) && e->ok;
+	e->entry = e->sub = NULL;
+}
+
+static void enc_valtab(void *ctx, uint32_t i, const hvlog_valtab *t)
+{
+	struct enc *e = ctx;
+	(void)i;
+	enc_entry(e, 2, t->nvalues);
+	e->ok = e->ok && put(e->entry, "alias", str(t->alias));
+}
+
+static void enc_value(void *ctx, const hvlog_valtab *t, const hvlog_value_name *v)
+{
+	struct enc *e = ctx;
+	cbor_item_t *pair = e->ok ? cbor_new_definite_array(2) : NULL;
+	(void)t;
+	e->ok = pair && push(pair, cbor_build_uint64(v->value)) && push(pair, str(v->name));
+	e->ok = push(e->sub, pair) && e->ok;
+}
+
+static void enc_valtab_end(void *ctx, const hvlog_valtab *t)
+{
+	(void)t;
+	enc_entry_end(ctx, "values");
+}
+
+static void enc_event(void *ctx, uint32_t i, const hvlog_event *ev)
+{
+	struct enc *e = ctx;
+	(void)i;
+	enc_entry(e, 5, ev->nparams);
+	e->ok = e->ok && put(e->entry, "number", cbor_build_uint32(ev->number)) &&
+		put(e->entry, "symbol", str(ev->symbol)) && put(e->entry, "description", str(ev->description)) &&
+		put(e->entry, "group", cbor_build_uint32(ev->group));
+}
+
+static void enc_param(void *ctx, const hvlog_event *ev, uint32_t i, const hvlog_param *p)
+{
+	struct enc *e = ctx;
+	cbor_item_t *pm = e->ok ? cbor_new_definite_map(5u + (p->values != NULL) + (p->role != HVLOG_ROLE_NONE))
+				: NULL;
+	(void)ev;
+	(void)i;
+	e->ok = pm && put(pm, "key", str(p->key)) && put(pm, "name", str(p->name)) &&
+		put(pm, "type", str(hvlog_type_name(p->type))) &&
+		put(pm, "display", str(hvlog_display_name(p->display))) &&
+		put(pm, "coding", str(hvlog_coding_name(p->coding))) &&
+		(!p->values || put(pm, "values", cbor_build_uint32((uint32_t)(p->values - e->s->valtabs)))) &&
+		(p->role == HVLOG_ROLE_NONE || put(pm, "role", str(hvlog_role_name(p->role))));
+	e->ok = push(e->sub, pm) && e->ok;
+}
+
+static void enc_event_end(void *ctx, const hvlog_event *ev)
+{
+	(void)ev;
+	enc_entry_end(ctx, "params");
+}
+
+static const hvlog_meta_visitor enc_visitor = {
+	.list = enc_list, .list_end = enc_list_end, .group = enc_group, .valtab = enc_valtab,
+	.value = enc_value, .valtab_end = enc_valtab_end, .event = enc_event, .param = enc_param,
+	.event_end = enc_event_end,
+};
+
 static cbor_item_t *encode_schema(const hvlog_schema *s)
 {
-	cbor_item_t *m = cbor_new_definite_map(5);
-	cbor_item_t *groups = cbor_new_definite_array(s->ngroups);
-	cbor_item_t *valtabs = cbor_new_definite_array(s->nvaltabs);
-	cbor_item_t *events = cbor_new_definite_array(s->nevents);
-	bool ok = m && groups && valtabs && events;
+	struct enc e = { s, cbor_new_definite_map(5), NULL, NULL, NULL, false };
 
-	for (uint32_t i = 0; ok && i < s->ngroups; i++) {
-		cbor_item_t *g = cbor_new_definite_map(3);
-		ok = g && put(g, "alias", str(s->groups[i].alias)) && put(g, "name", str(s->groups[i].name)) &&
-		     put(g, "mask", cbor_build_uint64(s->groups[i].mask));
-		ok = push(groups, g) && ok;
-	}
-	for (uint32_t i = 0; ok && i < s->nvaltabs; i++) {
-		const hvlog_valtab *t = &s->valtabs[i];
-		cbor_item_t *vt = cbor_new_definite_map(2), *vals = cbor_new_definite_array(t->nvalues);
-		for (uint32_t j = 0; ok && vals && j < t->nvalues; j++) {
-			cbor_item_t *pair = cbor_new_definite_array(2);
-			ok = pair && push(pair, cbor_build_uint64(t->values[j].value)) &&
-			     push(pair, str(t->values[j].name));
-			ok = push(vals, pair) && ok;
-		}
-		ok = vt && put(vt, "alias", str(t->alias)) && put(vt, "values", vals) && ok;
-		ok = push(valtabs, vt) && ok;
-	}
-	for (uint32_t i = 0; ok && i < s->nevents; i++) {
-		const hvlog_event *e = &s->events[i];
-		cbor_item_t *em = cbor_new_definite_map(5), *ps = cbor_new_definite_array(e->nparams);
-		for (uint32_t j = 0; ok && ps && j < e->nparams; j++) {
-			const hvlog_param *p = &e->params[j];
-			cbor_item_t *pm = cbor_new_definite_map(5u + (p->values != NULL) + (p->role != HVLOG_ROLE_NONE));
-			ok = pm && put(pm, "key", str(p->key)) && put(pm, "name", str(p->name)) &&
-			     put(pm, "type", str(hvlog_type_name(p->type))) &&
-			     put(pm, "display", str(hvlog_display_name(p->display))) &&
-			     put(pm, "coding", str(hvlog_coding_name(p->coding))) &&
-			     (!p->values || put(pm, "values", cbor_build_uint32((uint32_t)(p->values - s->valtabs)))) &&
-			     (p->role == HVLOG_ROLE_NONE || put(pm, "role", str(hvlog_role_name(p->role))));
-			ok = push(ps, pm) && ok;
-		}
-		ok = em && put(em, "number", cbor_build_uint32(e->number)) && put(em, "symbol", str(e->symbol)) &&
-		     put(em, "description", str(e->description)) && put(em, "group", cbor_build_uint32(e->group)) &&
-		     put(em, "params", ps) && ok;
-		ok = push(events, em) && ok;
-	}
-	ok = ok && put(m, "name", str(s->name)) && put(m, "version", cbor_build_uint32(s->version));
-	ok = put(m, "groups", groups) && ok;
-	ok = put(m, "valtabs", valtabs) && ok;
-	ok = put(m, "events", events) && ok;
-	if (!ok && m)
-		cbor_decref(&m);
-	return ok ? m : NULL;
+	e.ok = e.m && put(e.m, "name", str(s->name)) && put(e.m, "version", cbor_build_uint32(s->version));
+	hvlog_meta_walk(NULL, s, HVLOG_LIST_GROUPS | HVLOG_LIST_VALTABS | HVLOG_LIST_EVENTS, &enc_visitor, &e);
+	if (!e.ok && e.m)
+		cbor_decref(&e.m);
+	return e.ok ? e.m : NULL;
 }
 
 hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t *len)
@@ -191,8 +265,14 @@ void hvlog__meta_free(hvlog__meta_store *st)
 	free(st);
 }
 
+/* ---- reading a document: the schema from any tree, the rest from CBOR ----
+ *
+ * Everything is read through hvlog_doc_ops, so the schema comes out of
+ * the file's CBOR (below) and out of `hvlog convert --from json|cbor`'s
+ * meta item (whatever parsed it) by the same code, with the same caps. */
 struct dec {
-	hvlog__meta_store *st;
+	const hvlog_doc_ops *ops;
+	void *ctx;
 	hvlog_error *err;
 	uint64_t off;
 	hvlog_status status;
@@ -207,84 +287,83 @@ static bool bad(struct dec *d, hvlog_status st, const char *what, const char *wh
 	return false;
 }
 
-static cbor_item_t *get(const cbor_item_t *map, const char *key)
+static const void *get(struct dec *d, const void *map, const char *key)
 {
-	struct cbor_pair *pairs;
-	size_t n = strlen(key);
-
-	if (!map || !cbor_isa_map(map))
-		return NULL;
-	pairs = cbor_map_handle(map);
-	for (size_t i = 0; i < cbor_map_size(map); i++) {
-		cbor_item_t *k = pairs[i].key;
-		if (cbor_isa_string(k) && cbor_string_is_definite(k) && cbor_string_length(k) == n &&
-		    !memcmp(cbor_string_handle(k), key, n))
-			return pairs[i].value;
-	}
-	return NULL;
+	return map ? d->ops->get(d->ctx, map, key) : NULL;
 }
 
-static bool get_uint(struct dec *d, const cbor_item_t *map, const char *key, uint64_t max, uint64_t *out)
+static void *alloc(struct dec *d, size_t size, const char *what)
 {
-	cbor_item_t *v = get(map, key);
+	void *p = d->ops->alloc(d->ctx, size);
+
+	if (!p)
+		bad(d, HVLOG_NOMEM, what, "could not be stored");
+	return p;
+}
+
+static bool get_uint(struct dec *d, const void *map, const char *key, uint64_t max, uint64_t *out)
+{
+	const void *v = get(d, map, key);
 
 	if (!v)
 		return bad(d, HVLOG_MALFORMED, key, "is missing");
-	if (!cbor_isa_uint(v))
+	if (d->ops->uint(d->ctx, v, out) != 0)
 		return bad(d, HVLOG_MALFORMED, key, "is not an unsigned integer");
-	*out = cbor_get_int(v);
 	if (*out > max)
 		return bad(d, HVLOG_LIMIT, key, "is out of range");
 	return true;
 }
 
-/* A NUL-terminated copy of text string v (at most maxlen bytes). */
-static bool copy_str(struct dec *d, const cbor_item_t *v, const char *key, size_t maxlen, const char **out)
+/* A NUL-terminated copy of text v (at most maxlen <= HVLOG_MAX_PROP_VALUE bytes). */
+static bool copy_str(struct dec *d, const void *v, const char *key, size_t maxlen, const char **out)
 {
-	size_t n;
+	char buf[HVLOG_MAX_PROP_VALUE + 1];
+	long n = d->ops->str(d->ctx, v, buf, maxlen + 1);
 	char *s;
 
-	if (!cbor_isa_string(v) || !cbor_string_is_definite(v))
+	if (n == -2)
+		return bad(d, HVLOG_MALFORMED, key, "is not valid text (a NUL byte, or not UTF-8)");
+	if (n < 0)
 		return bad(d, HVLOG_MALFORMED, key, "is not a text string");
-	n = cbor_string_length(v);
-	if (n > maxlen)
+	if ((size_t)n > maxlen)
 		return bad(d, HVLOG_LIMIT, key, "is too long");
-	if (n && memchr(cbor_string_handle(v), 0, n))
-		return bad(d, HVLOG_MALFORMED, key, "contains a NUL byte");
-	if (!(s = store_alloc(d->st, n + 1)))
-		return bad(d, HVLOG_NOMEM, key, "could not be stored");
-	if (n)
-		memcpy(s, cbor_string_handle(v), n);
+	if (!(s = alloc(d, (size_t)n + 1, key)))
+		return false;
+	memcpy(s, buf, (size_t)n);
 	*out = s;
 	return true;
 }
 
-/* A copy of text string `key` of map. */
-static bool get_str(struct dec *d, const cbor_item_t *map, const char *key, size_t maxlen, const char **out)
+/* A copy of text `key` of map. */
+static bool get_str(struct dec *d, const void *map, const char *key, size_t maxlen, const char **out)
 {
-	cbor_item_t *v = get(map, key);
+	const void *v = get(d, map, key);
 
 	if (!v)
 		return bad(d, HVLOG_MALFORMED, key, "is missing");
 	return copy_str(d, v, key, maxlen, out);
 }
 
-static bool get_array(struct dec *d, const cbor_item_t *map, const char *key, size_t max, cbor_item_t ***items,
-		      size_t *n)
+static bool get_array(struct dec *d, const void *map, const char *key, size_t max, const void **arr, size_t *n)
 {
-	cbor_item_t *v = get(map, key);
+	const void *v = get(d, map, key);
+	long len = v ? d->ops->len(d->ctx, v) : -1;
 
-	if (!v || !cbor_isa_array(v))
+	if (len < 0)
 		return bad(d, HVLOG_MALFORMED, key, v ? "is not an array" : "is missing");
-	*n = cbor_array_size(v);
-	if (*n > max)
+	if ((size_t)len > max)
 		return bad(d, HVLOG_LIMIT, key, "has too many entries");
-	*items = cbor_array_handle(v);
+	*arr = v;
+	*n = (size_t)len;
 	return true;
 }
 
-static bool get_enum(struct dec *d, const cbor_item_t *map, const char *key, const char *const *names, int n,
-		     int *out)
+static const void *at(struct dec *d, const void *arr, size_t i)
+{
+	return d->ops->at(d->ctx, arr, i);
+}
+
+static bool get_enum(struct dec *d, const void *map, const char *key, const char *const *names, int n, int *out)
 {
 	const char *s;
 
@@ -300,52 +379,47 @@ static int cmp_values(const void *a, const void *b)
 	return (x->value > y->value) - (x->value < y->value);
 }
 
-static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
+static bool decode_groups(struct dec *d, const void *m, hvlog_schema *s)
 {
-	cbor_item_t **items;
+	const void *arr;
 	size_t n;
-	uint64_t u;
 	hvlog_group *groups;
-	hvlog_valtab *valtabs;
-	hvlog_event *events;
-	uint32_t slot = 0;
 
-	if (!get_str(d, m, "name", HVLOG_MAX_NAME, &s->name) || !get_uint(d, m, "version", UINT32_MAX, &u))
+	if (!get_array(d, m, "groups", WIRE_MAX_GROUPS, &arr, &n) || !(groups = alloc(d, n * sizeof *groups, "groups")))
 		return false;
-	s->version = (uint32_t)u;
-
-	if (!get_array(d, m, "groups", WIRE_MAX_GROUPS, &items, &n) ||
-	    !(groups = store_alloc(d->st, n * sizeof *groups)))
-		return d->status ? false : bad(d, HVLOG_NOMEM, "groups", "could not be stored");
-	for (size_t i = 0; i < n; i++)
-		if (!get_str(d, items[i], "alias", HVLOG_MAX_NAME, &groups[i].alias) ||
-		    !get_str(d, items[i], "name", HVLOG_MAX_NAME, &groups[i].name) ||
-		    !get_uint(d, items[i], "mask", UINT64_MAX, &groups[i].mask))
+	for (size_t i = 0; i < n; i++) {
+		const void *g = at(d, arr, i);
+		if (!get_str(d, g, "alias", HVLOG_MAX_NAME, &groups[i].alias) ||
+		    !get_str(d, g, "name", HVLOG_MAX_NAME, &groups[i].name) ||
+		    !get_uint(d, g, "mask", UINT64_MAX, &groups[i].mask))
 			return false;
+	}
 	s->groups = groups;
 	s->ngroups = (uint32_t)n;
+	return true;
+}
 
-	if (!get_array(d, m, "valtabs", WIRE_MAX_VALTABS, &items, &n) ||
-	    !(valtabs = store_alloc(d->st, n * sizeof *valtabs)))
-		return d->status ? false : bad(d, HVLOG_NOMEM, "valtabs", "could not be stored");
+static bool decode_valtabs(struct dec *d, const void *m, hvlog_schema *s)
+{
+	const void *arr, *vals;
+	size_t n, nv;
+	hvlog_valtab *valtabs;
+	hvlog_value_name *names;
+
+	if (!get_array(d, m, "valtabs", WIRE_MAX_VALTABS, &arr, &n) ||
+	    !(valtabs = alloc(d, n * sizeof *valtabs, "valtabs")))
+		return false;
 	for (size_t i = 0; i < n; i++) {
-		cbor_item_t **vals;
-		size_t nv;
-		hvlog_value_name *names;
-		if (!get_str(d, items[i], "alias", HVLOG_MAX_NAME, &valtabs[i].alias) ||
-		    !get_array(d, items[i], "values", WIRE_MAX_VALUES, &vals, &nv))
+		const void *t = at(d, arr, i);
+		if (!get_str(d, t, "alias", HVLOG_MAX_NAME, &valtabs[i].alias) ||
+		    !get_array(d, t, "values", WIRE_MAX_VALUES, &vals, &nv) ||
+		    !(names = alloc(d, nv * sizeof *names, "values")))
 			return false;
-		if (!(names = store_alloc(d->st, nv * sizeof *names)))
-			return bad(d, HVLOG_NOMEM, "values", "could not be stored");
 		for (size_t j = 0; j < nv; j++) {
-			cbor_item_t *pair = vals[j];
-			cbor_item_t *vs;
-			if (!cbor_isa_array(pair) || cbor_array_size(pair) != 2 ||
-			    !cbor_isa_uint(cbor_array_handle(pair)[0]))
+			const void *pair = at(d, vals, j);
+			if (d->ops->len(d->ctx, pair) != 2 || d->ops->uint(d->ctx, at(d, pair, 0), &names[j].value) != 0)
 				return bad(d, HVLOG_MALFORMED, "values", "entry is not [uint, text]");
-			names[j].value = cbor_get_int(cbor_array_handle(pair)[0]);
-			vs = cbor_array_handle(pair)[1];
-			if (!copy_str(d, vs, "value name", HVLOG_MAX_NAME, &names[j].name))
+			if (!copy_str(d, at(d, pair, 1), "value name", HVLOG_MAX_NAME, &names[j].name))
 				return false;
 		}
 		qsort(names, nv, sizeof *names, cmp_values);
@@ -354,69 +428,81 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
 	}
 	s->valtabs = valtabs;
 	s->nvaltabs = (uint32_t)n;
+	return true;
+}
 
-	uint8_t *seen = store_alloc(d->st, (HVLOG_MAX_EVENT_NUMBER + 1) / 8);
-	if (!seen)
-		return bad(d, HVLOG_NOMEM, "events", "could not be stored");
-	if (!get_array(d, m, "events", WIRE_MAX_EVENTS, &items, &n) ||
-	    !(events = store_alloc(d->st, n * sizeof *events)))
-		return d->status ? false : bad(d, HVLOG_NOMEM, "events", "could not be stored");
+static bool decode_param(struct dec *d, const void *pm, uint32_t j, const hvlog_schema *s, hvlog_param *p)
+{
+	int t, f, c;
+	uint64_t u;
+
+	if (!get_str(d, pm, "key", HVLOG_MAX_NAME, &p->key) || !get_str(d, pm, "name", HVLOG_MAX_NAME, &p->name) ||
+	    !get_enum(d, pm, "type", hvlog__type_names(), HVLOG_TYPE_COUNT_, &t) ||
+	    !get_enum(d, pm, "display", hvlog__display_names(), HVLOG_DISPLAY_COUNT_, &f) ||
+	    !get_enum(d, pm, "coding", hvlog__coding_names(), HVLOG_CODING_COUNT_, &c))
+		return false;
+	p->type = (hvlog_type)t;
+	p->display = (hvlog_display)f;
+	p->coding = (hvlog_coding)c;
+	p->role = HVLOG_ROLE_NONE;
+	if (get(d, pm, "role")) {
+		/* optional; a role this reader does not know is none (a newer
+		 * minor version may add roles) */
+		const char *rn;
+		if (!get_str(d, pm, "role", HVLOG_MAX_NAME, &rn))
+			return false;
+		int ri = hvlog__name_index(hvlog__role_names(), HVLOG_ROLE_COUNT_, rn);
+		p->role = ri > 0 ? (hvlog_role)ri : HVLOG_ROLE_NONE;
+	}
+	if (j == 0 && p->coding == HVLOG_CODING_KEYED)
+		return bad(d, HVLOG_MALFORMED, "coding", "is keyed on a first parameter, which has no key");
+	if (get(d, pm, "values")) {
+		if (!s->nvaltabs)
+			return bad(d, HVLOG_MALFORMED, "values", "names a table that does not exist");
+		if (!get_uint(d, pm, "values", s->nvaltabs - 1, &u))
+			return false;
+		p->values = &s->valtabs[u];
+	} else if (p->display == HVLOG_DISPLAY_ENUM) {
+		p->display = HVLOG_DISPLAY_HEX;
+	}
+	return true;
+}
+
+static bool decode_events(struct dec *d, const void *m, hvlog_schema *s)
+{
+	const void *arr, *ps;
+	size_t n, np;
+	uint64_t u;
+	hvlog_event *events;
+	hvlog_param *params;
+	uint32_t slot = 0;
+	uint8_t *seen = alloc(d, (HVLOG_MAX_EVENT_NUMBER + 1) / 8, "events");
+
+	if (!seen || !get_array(d, m, "events", WIRE_MAX_EVENTS, &arr, &n) ||
+	    !(events = alloc(d, n * sizeof *events, "events")))
+		return false;
 	for (size_t i = 0; i < n; i++) {
+		const void *em = at(d, arr, i);
 		hvlog_event *e = &events[i];
-		cbor_item_t **ps;
-		size_t np;
-		hvlog_param *params;
-		if (!get_uint(d, items[i], "number", HVLOG_MAX_EVENT_NUMBER, &u))
+		if (!get_uint(d, em, "number", HVLOG_MAX_EVENT_NUMBER, &u))
 			return false;
 		e->number = (uint32_t)u;
 		if (seen[u >> 3] & (1u << (u & 7)))
 			return bad(d, HVLOG_MALFORMED, "events", "has a duplicate number");
 		seen[u >> 3] |= (uint8_t)(1u << (u & 7));
-		if (!get_str(d, items[i], "symbol", HVLOG_MAX_NAME, &e->symbol) ||
-		    !get_str(d, items[i], "description", HVLOG_MAX_NAME, &e->description) ||
-		    !get_uint(d, items[i], "group", s->ngroups ? s->ngroups - 1 : 0, &u))
+		if (!get_str(d, em, "symbol", HVLOG_MAX_NAME, &e->symbol) ||
+		    !get_str(d, em, "description", HVLOG_MAX_NAME, &e->description) ||
+		    !get_uint(d, em, "group", s->ngroups ? s->ngroups - 1 : 0, &u))
 			return false;
 		if (!s->ngroups)
 			return bad(d, HVLOG_MALFORMED, "events", "exist but there are no groups");
 		e->group = (uint32_t)u;
-		if (!get_array(d, items[i], "params", HVLOG_MAX_PARAMS, &ps, &np))
+		if (!get_array(d, em, "params", HVLOG_MAX_PARAMS, &ps, &np) ||
+		    !(params = alloc(d, np * sizeof *params, "params")))
 			return false;
-		if (!(params = store_alloc(d->st, np * sizeof *params)))
-			return bad(d, HVLOG_NOMEM, "params", "could not be stored");
-		for (size_t j = 0; j < np; j++) {
-			hvlog_param *p = &params[j];
-			int t, f, c;
-			if (!get_str(d, ps[j], "key", HVLOG_MAX_NAME, &p->key) ||
-			    !get_str(d, ps[j], "name", HVLOG_MAX_NAME, &p->name) ||
-			    !get_enum(d, ps[j], "type", hvlog__type_names(), HVLOG_TYPE_COUNT_, &t) ||
-			    !get_enum(d, ps[j], "display", hvlog__display_names(), HVLOG_DISPLAY_COUNT_, &f) ||
-			    !get_enum(d, ps[j], "coding", hvlog__coding_names(), HVLOG_CODING_COUNT_, &c))
+		for (size_t j = 0; j < np; j++)
+			if (!decode_param(d, at(d, ps, j), (uint32_t)j, s, &params[j]))
 				return false;
-			p->type = (hvlog_type)t;
-			p->display = (hvlog_display)f;
-			p->coding = (hvlog_coding)c;
-			p->role = HVLOG_ROLE_NONE;
-			if (get(ps[j], "role")) {
-				/* optional; a role this reader does not know is none
-				 * (a newer minor version may add roles) */
-				const char *rn;
-				if (!get_str(d, ps[j], "role", HVLOG_MAX_NAME, &rn))
-					return false;
-				int ri = hvlog__name_index(hvlog__role_names(), HVLOG_ROLE_COUNT_, rn);
-				p->role = ri > 0 ? (hvlog_role)ri : HVLOG_ROLE_NONE;
-			}
-			if (j == 0 && p->coding == HVLOG_CODING_KEYED)
-				return bad(d, HVLOG_MALFORMED, "coding", "is keyed on a first parameter, which has no key");
-			if (get(ps[j], "values")) {
-				if (!s->nvaltabs)
-					return bad(d, HVLOG_MALFORMED, "values", "names a table that does not exist");
-				if (!get_uint(d, ps[j], "values", s->nvaltabs - 1, &u))
-					return false;
-				p->values = &s->valtabs[u];
-			} else if (p->display == HVLOG_DISPLAY_ENUM) {
-				p->display = HVLOG_DISPLAY_HEX;
-			}
-		}
 		e->params = params;
 		e->nparams = (uint32_t)np;
 		e->slot = slot;
@@ -428,7 +514,32 @@ static bool decode_schema(struct dec *d, const cbor_item_t *m, hvlog_schema *s)
 	return true;
 }
 
-/* The optional `props` map: text keys to text values. */
+static bool decode_schema(struct dec *d, const void *m, hvlog_schema *s)
+{
+	uint64_t u;
+
+	*s = (hvlog_schema){ 0 };
+	if (!get_str(d, m, "name", HVLOG_MAX_NAME, &s->name) || !get_uint(d, m, "version", UINT32_MAX, &u))
+		return false;
+	s->version = (uint32_t)u;
+	return decode_groups(d, m, s) && decode_valtabs(d, m, s) && decode_events(d, m, s);
+}
+
+static hvlog_status check_schema_at(const hvlog_schema *s, uint64_t offset, hvlog_error *err);
+
+hvlog_status hvlog_schema_from_doc(hvlog_schema *s, const hvlog_doc_ops *ops, void *ctx, const void *doc,
+				   hvlog_error *err)
+{
+	struct dec d = { ops, ctx, err, UINT64_MAX, HVLOG_OK };
+
+	if (!s || !ops || !ops->get || !ops->len || !ops->at || !ops->uint || !ops->str || !ops->alloc)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "hvlog_schema_from_doc: no schema or ops");
+	if (!decode_schema(&d, doc, s))
+		return d.status;
+	return check_schema_at(s, UINT64_MAX, err);
+}
+
+/* The optional `props` map (CBOR): text keys to text values. */
 static bool decode_props(struct dec *d, const cbor_item_t *m, hvlog_meta *meta)
 {
 	struct cbor_pair *pairs;
@@ -444,8 +555,8 @@ static bool decode_props(struct dec *d, const cbor_item_t *m, hvlog_meta *meta)
 	n = cbor_map_size(m);
 	if (n > HVLOG_MAX_PROPS)
 		return bad(d, HVLOG_LIMIT, "props", "has too many entries");
-	if (!(props = store_alloc(d->st, n * sizeof *props)))
-		return bad(d, HVLOG_NOMEM, "props", "could not be stored");
+	if (!(props = alloc(d, n * sizeof *props, "props")))
+		return false;
 	pairs = cbor_map_handle(m);
 	for (size_t i = 0; i < n; i++)
 		if (!copy_str(d, pairs[i].key, "props key", HVLOG_MAX_NAME, &props[i].key) ||
@@ -456,29 +567,74 @@ static bool decode_props(struct dec *d, const cbor_item_t *m, hvlog_meta *meta)
 	return true;
 }
 
+/* The document ops over libcbor's tree; ctx is the meta store. */
+static const void *cb_get(void *ctx, const void *map, const char *key)
+{
+	struct cbor_pair *pairs;
+	size_t n = strlen(key);
+
+	(void)ctx;
+	if (!cbor_isa_map(map))
+		return NULL;
+	pairs = cbor_map_handle(map);
+	for (size_t i = 0; i < cbor_map_size(map); i++) {
+		cbor_item_t *k = pairs[i].key;
+		if (cbor_isa_string(k) && cbor_string_is_definite(k) && cbor_string_length(k) == n &&
+		    !memcmp(cbor_string_handle(k), key, n))
+			return pairs[i].value;
+	}
+	return NULL;
+}
+
+static long cb_len(void *ctx, const void *arr)
+{
+	(void)ctx;
+	return arr && cbor_isa_array(arr) ? (long)cbor_array_size(arr) : -1;
+}
+
+static const void *cb_at(void *ctx, const void *arr, size_t i)
+{
+	(void)ctx;
+	return cbor_array_handle(arr)[i];
+}
+
+static int cb_uint(void *ctx, const void *v, uint64_t *out)
+{
+	(void)ctx;
+	if (!v || !cbor_isa_uint(v))
+		return -1;
+	*out = cbor_get_int(v);
+	return 0;
+}
+
+static long cb_str(void *ctx, const void *v, char *buf, size_t cap)
+{
+	size_t n;
+
+	(void)ctx;
+	if (!v || !cbor_isa_string(v) || !cbor_string_is_definite(v))
+		return -1;
+	n = cbor_string_length(v);
+	if (n >= cap)
+		return (long)(n < LONG_MAX ? n : LONG_MAX);
+	if (n && memchr(cbor_string_handle(v), 0, n))
+		return -2;
+	if (n)
+		memcpy(buf, cbor_string_handle(v), n);
+	buf[n] = 0;
+	return (long)n;
+}
+
+static void *cb_alloc(void *ctx, size_t size)
+{
+	return store_alloc(ctx, size);
+}
+
+static const hvlog_doc_ops cbor_doc = { cb_get, cb_len, cb_at, cb_uint, cb_str, cb_alloc };
+
 /* ---- fingerprint and validation ------------------------------------------ */
 
-uint32_t hvlog__schema_fp(const hvlog_schema *s)
-{
-	uint8_t b[4];
-	uint32_t crc;
-
-	wire_put32(b, s->nevents);
-	crc = hvlog_crc32c(0, b, 4);
-	for (uint32_t i = 0; i < s->nevents; i++) {
-		const hvlog_event *e = &s->events[i];
-		uint8_t eb[3 + 2 * HVLOG_MAX_PARAMS];
-		uint32_t np = e->nparams < HVLOG_MAX_PARAMS ? e->nparams : HVLOG_MAX_PARAMS;
-		wire_put16(eb, (uint16_t)e->number);
-		eb[2] = (uint8_t)np;
-		for (uint32_t k = 0; k < np; k++) {
-			eb[3 + 2 * k] = (uint8_t)e->params[k].type;
-			eb[4 + 2 * k] = (uint8_t)e->params[k].coding;
-		}
-		crc = hvlog_crc32c(crc, eb, 3 + 2 * np);
-	}
-	return crc ? crc : 1; /* 0 means "not stated" in a chunk header */
-}
+/* hvlog__schema_fp() is in emit.c: hvlog_chunk_seal states it too. */
 
 struct check {
 	hvlog_error *err;
@@ -576,6 +732,14 @@ static bool check_schema(struct check *c, const hvlog_schema *s)
 	}
 	free(seen);
 	return ok;
+}
+
+static hvlog_status check_schema_at(const hvlog_schema *s, uint64_t offset, hvlog_error *err)
+{
+	struct check c = { err, offset, HVLOG_OK };
+
+	check_schema(&c, s);
+	return c.st;
 }
 
 hvlog_status hvlog__meta_check(const hvlog__meta_in *in, uint64_t offset, hvlog_error *err)
@@ -714,9 +878,11 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 				hvlog_meta *meta, hvlog_error *err)
 {
 	struct cbor_load_result res;
-	cbor_item_t *root, *clock, **items, *epoch;
+	cbor_item_t *root;
+	const cbor_item_t *clock, *epoch;
+	const void *items;
 	hvlog__meta_store *st;
-	struct dec d = { NULL, err, file_offset, HVLOG_OK };
+	struct dec d = { &cbor_doc, NULL, err, file_offset, HVLOG_OK };
 	const char *fmt;
 	hvlog_stream_info *streams;
 	size_t n;
@@ -727,7 +893,7 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 	if (shape != HVLOG_OK)
 		return shape;
 	root = cbor_load(buf, len, &res);
-	st = d.st = calloc(1, sizeof *st);
+	st = d.ctx = calloc(1, sizeof *st);
 	if (!st) {
 		if (root)
 			cbor_decref(&root);
@@ -751,7 +917,7 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 	}
 	if (!get_str(&d, root, "producer", 256, &meta->producer))
 		goto fail;
-	clock = get(root, "clock");
+	clock = get(&d, root, "clock");
 	if (!get_str(&d, clock, "name", HVLOG_MAX_NAME, &meta->clock_name) ||
 	    !get_uint(&d, clock, "hz", UINT64_MAX, &meta->clock_hz))
 		goto fail;
@@ -759,7 +925,7 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 		bad(&d, HVLOG_MALFORMED, "clock hz", "is zero");
 		goto fail;
 	}
-	epoch = get(clock, "epoch_ns");
+	epoch = get(&d, clock, "epoch_ns");
 	meta->clock_epoch_ns = 0;
 	if (epoch && cbor_isa_uint(epoch) && cbor_get_int(epoch) <= INT64_MAX)
 		meta->clock_epoch_ns = (int64_t)cbor_get_int(epoch);
@@ -773,32 +939,31 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 		bad(&d, HVLOG_MALFORMED, "streams", "is empty (a trace has at least one stream)");
 		goto fail;
 	}
-	if (!(streams = store_alloc(st, n * sizeof *streams))) {
-		bad(&d, HVLOG_NOMEM, "streams", "could not be stored");
+	if (!(streams = alloc(&d, n * sizeof *streams, "streams")))
 		goto fail;
-	}
 	for (size_t i = 0; i < n; i++) {
-		if (!get_uint(&d, items[i], "id", UINT32_MAX, &u))
+		const void *si = at(&d, items, i);
+		if (!get_uint(&d, si, "id", UINT32_MAX, &u))
 			goto fail;
 		if (u != i) {
 			bad(&d, HVLOG_MALFORMED, "streams", "are not numbered 0, 1, 2...");
 			goto fail;
 		}
-		if (!get_str(&d, items[i], "name", HVLOG_MAX_NAME, &streams[i].name) ||
-		    !get_uint(&d, items[i], "partition", UINT64_MAX, &streams[i].partition_id) ||
-		    !get_uint(&d, items[i], "vp", UINT32_MAX, &u))
+		if (!get_str(&d, si, "name", HVLOG_MAX_NAME, &streams[i].name) ||
+		    !get_uint(&d, si, "partition", UINT64_MAX, &streams[i].partition_id) ||
+		    !get_uint(&d, si, "vp", UINT32_MAX, &u))
 			goto fail;
 		streams[i].vp_index = (uint32_t)u;
 	}
 	meta->streams = streams;
 	meta->nstreams = (uint32_t)n;
-	if (!decode_schema(&d, get(root, "schema"), &st->schema))
+	if (!decode_schema(&d, get(&d, root, "schema"), &st->schema))
 		goto fail;
 	meta->schema = &st->schema;
-	if (!decode_props(&d, get(root, "props"), meta))
+	if (!decode_props(&d, get(&d, root, "props"), meta))
 		goto fail;
 	meta->flush_interval_ns = 0;
-	if (get(root, "flush_ns") && !get_uint(&d, root, "flush_ns", UINT64_MAX, &meta->flush_interval_ns))
+	if (get(&d, root, "flush_ns") && !get_uint(&d, root, "flush_ns", UINT64_MAX, &meta->flush_interval_ns))
 		goto fail;
 	meta->schema_fp = hvlog__schema_fp(meta->schema);
 	meta->source = 0;

@@ -40,6 +40,7 @@ struct rstream {
 	uint64_t base_off;     /* file offset of buf[0] */
 	uint64_t *slots;
 	uint64_t *keyed;       /* HVLOG_KEYED_SLOTS shared KEYED predictors, after the slots */
+	uint64_t *rips;        /* HVLOG_RIP_SLOTS RIP cache entries, after those */
 	int has;               /* item holds the stream's next item */
 	int done;
 	hvlog_item item;
@@ -53,6 +54,7 @@ struct plan {
 	uint32_t nparams;
 	uint32_t wanted;       /* its group is in the group mask */
 	uint32_t keyed;        /* bit i: parameter i is KEYED */
+	uint32_t rip;          /* bit i: parameter i is a RIP parameter */
 };
 
 struct hent {
@@ -73,6 +75,7 @@ struct hvlog_reader {
 	uint64_t end;              /* where the chunks end: size, or before a valid trailer */
 	uint64_t proof_budget;     /* payload bytes the index may still read to prove lengths */
 	hvlog__meta_store *store;
+	uint32_t meta_len, meta_crc; /* the metadata block decoded (not a fallback's) */
 	hvlog_stream_info *fb_streams; /* a fallback's streams (hvlog_reader_options) */
 	char (*fb_names)[24];
 	const hvlog_reader_options *opts; /* during the open only */
@@ -426,6 +429,28 @@ void hvlog__foreign_add(struct foreign *f, const struct chunk *c, uint32_t fp)
 	f->events += c->nevents;
 }
 
+/* A metadata copy at off (header c, fingerprint fp) whose header verified:
+ * every copy is checked, not only one the open used, so that `info
+ * --verify` finds a damaged one while another copy is used (§4.6).  Its
+ * payload must match its checksum and, unless a fallback is used, be the
+ * metadata block the file is read with.  1 if out of memory, -1 on a
+ * read error. */
+static int check_copy(hvlog_reader *r, const struct chunk *c, uint64_t off, uint32_t fp, uint64_t ts_hint)
+{
+	int ok = crc_at(r, off + HVLOG_CHUNK_HEADER_SIZE, c->len, c->payload_crc);
+
+	if (ok < 0)
+		return -1;
+	if (!ok)
+		return -add_damage(r, HVLOG_CHECKSUM, ts_hint, off, HVLOG_CHUNK_HEADER_SIZE + c->len, UINT32_MAX,
+				  UINT64_MAX, 0, "metadata copy %" PRIu64 " is damaged (checksum mismatch)", c->seq);
+	if (r->meta.source != UINT64_MAX &&
+	    (c->len != r->meta_len || c->payload_crc != r->meta_crc || fp != r->meta.schema_fp))
+		return -add_damage(r, HVLOG_MALFORMED, ts_hint, off, HVLOG_CHUNK_HEADER_SIZE + c->len, UINT32_MAX,
+				  UINT64_MAX, 0, "metadata copy %" PRIu64 " differs from the metadata in use", c->seq);
+	return 0;
+}
+
 static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 {
 	uint64_t off = r->meta.data_offset, ts_hint = 0;
@@ -477,6 +502,10 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 				break;
 			}
 			if (c.flags & WIRE_CHUNK_META) { /* a metadata copy: not a stream's */
+				int k = check_copy(r, &c, off, fp, ts_hint);
+				if (k < 0)
+					return io_fail(err, EIO, off);
+				oom |= k;
 				off += HVLOG_CHUNK_HEADER_SIZE + c.len;
 				continue;
 			}
@@ -607,14 +636,15 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 		active += kept != 0;
 	}
 	/* Each stream with chunks keeps one value per parameter of the schema
-	 * and the KEYED predictors while it decodes: refuse files whose
-	 * product is absurd. */
-	if ((uint64_t)active * (r->meta.schema->nslots + HVLOG_KEYED_SLOTS) * sizeof(uint64_t) >
+	 * the KEYED predictors and the RIP cache while it decodes: refuse
+	 * files whose product is absurd. */
+	if ((uint64_t)active * (r->meta.schema->nslots + HVLOG_KEYED_SLOTS + HVLOG_RIP_SLOTS) * sizeof(uint64_t) >
 	    WIRE_MAX_DECODER_STATE)
 		return hvlog__fail(err, HVLOG_LIMIT, UINT64_MAX,
-				   "%u streams x (%u parameters + %u keyed predictors) need more decoder state than "
-				   "the %u MiB cap",
-				   active, r->meta.schema->nslots, HVLOG_KEYED_SLOTS, WIRE_MAX_DECODER_STATE >> 20);
+				   "%u streams x (%u parameters + %u keyed predictors + %u RIP cache entries) need "
+				   "more decoder state than the %u MiB cap",
+				   active, r->meta.schema->nslots, HVLOG_KEYED_SLOTS, HVLOG_RIP_SLOTS,
+				   WIRE_MAX_DECODER_STATE >> 20);
 	if (r->ndamage)
 		qsort(r->damage, r->ndamage, sizeof *r->damage, cmp_damage);
 	for (size_t d = 0; d < r->ndamage; d++) {
@@ -660,6 +690,8 @@ static hvlog_status load_meta(hvlog_reader *r, uint64_t off, uint32_t meta_len, 
 	st = hvlog__meta_decode(meta, meta_len, off, &r->store, &r->meta, err);
 	free(meta);
 	r->meta.source = source;
+	r->meta_len = meta_len;
+	r->meta_crc = meta_crc;
 	return st;
 }
 
@@ -948,6 +980,7 @@ static hvlog_status build_plans(hvlog_reader *r, int slots, hvlog_error *err)
 		*pl = (struct plan){ .ev = ev, .slot = ev->slot, .nparams = ev->nparams, .wanted = 1 };
 		for (uint32_t k = 0; k < ev->nparams; k++) {
 			pl->keyed |= (uint32_t)(ev->params[k].coding == HVLOG_CODING_KEYED) << k;
+			pl->rip |= (uint32_t)hvlog__param_is_rip(&ev->params[k]) << k;
 			if (!slots)
 				continue;
 			r->dmask[ev->slot + k] = ev->params[k].coding != HVLOG_CODING_VARINT ? UINT64_MAX : 0;
@@ -1302,11 +1335,11 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 	}
 	c = rs->cur = &rs->chunks[rs->next++];
 got:
-	/* The slots, then the shared KEYED predictors: only for a chunk with
+	/* The slots, then the shared KEYED predictors and the RIP cache: only for a chunk with
 	 * records (a writer closes every stream with a chunk, often empty, so
 	 * a trace of many idle streams costs no decoder state for them). */
 	if (c->len && !rs->slots &&
-	    !(rs->slots = calloc(r->meta.schema->nslots + HVLOG_KEYED_SLOTS, sizeof *rs->slots))) {
+	    !(rs->slots = calloc(r->meta.schema->nslots + HVLOG_KEYED_SLOTS + HVLOG_RIP_SLOTS, sizeof *rs->slots))) {
 		hvlog__fail(err, HVLOG_NOMEM, c->off, "out of memory");
 		return -1;
 	}
@@ -1333,7 +1366,8 @@ got:
 	rs->decoded = 0;
 	if (c->len) {
 		rs->keyed = rs->slots + r->meta.schema->nslots;
-		memset(rs->slots, 0, (r->meta.schema->nslots + HVLOG_KEYED_SLOTS) * sizeof *rs->slots);
+		rs->rips = rs->keyed + HVLOG_KEYED_SLOTS;
+		memset(rs->slots, 0, (r->meta.schema->nslots + HVLOG_KEYED_SLOTS + HVLOG_RIP_SLOTS) * sizeof *rs->slots);
 	}
 	if (hvlog_crc32c(0, rs->buf, c->len) != c->payload_crc) {
 		r->stats.damaged_regions++;
@@ -1352,13 +1386,43 @@ got:
  * a record of the largest size fits before the payload's end (nearly
  * always), and checked in the last FAST_MARGIN bytes, where every varint
  * is tested against the end.  Same code, the checks compiled in or out. */
-#define FAST_MARGIN (9u + 9u * HVLOG_MAX_PARAMS + 8u) /* delta, params, one 8-byte load */
+#define FAST_MARGIN (9u + 10u * HVLOG_MAX_PARAMS + 8u) /* delta, params, one 8-byte load */
 
 enum rec { REC_ITEM, REC_SKIP, REC_BAD };
 
 /* The body of an event record of plan pl at p (after the tag and any
  * escaped number).  REC_ITEM: rs->item is the event; REC_SKIP: decoded
  * but filtered out; REC_BAD: malformed (rs->p not moved). */
+/* A RIP parameter at p (§5.5), its own slot `slot`: the cache entry
+ * (1..127), the slot plus the zigzag difference code - 128, or after a
+ * 0 the value; a select, no branch on a hit.  The value into *out, the
+ * cache and the slot; the position after it, NULL if cut short. */
+static inline __attribute__((always_inline)) const uint8_t *get_rip(struct rstream *rs, const uint8_t *p,
+								    const uint8_t *end, uint64_t *slot,
+								    uint64_t *out, int checked)
+{
+	uint64_t v;
+
+	if (checked && !get_varint(&p, end, &v))
+		return NULL;
+	if (!checked)
+		p = wire_get_varint(p, &v);
+	if (HVLOG_UNLIKELY(v == 0)) {
+		if (checked && !get_varint(&p, end, &v))
+			return NULL;
+		if (!checked)
+			p = wire_get_varint(p, &v);
+	} else {
+		uint64_t z = v - HVLOG_RIP_SLOTS;
+		uint64_t miss = *slot + ((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
+		v = v < HVLOG_RIP_SLOTS ? rs->rips[v & (HVLOG_RIP_SLOTS - 1)] : miss;
+	}
+	rs->rips[hvlog__rip_index(v)] = v;
+	*slot = v;
+	*out = v;
+	return p;
+}
+
 static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader *r, struct rstream *rs,
 								   const struct plan *pl, const uint8_t *p,
 								   int checked)
@@ -1373,9 +1437,16 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	rs->ts += v;
 	if (!pl->wanted && !pl->keyed) {
 		/* filtered out: step over the values without decoding them (an
-		 * unwanted event's slots are never read; the KEYED predictors
-		 * are shared, so events with KEYED parameters are decoded) */
+		 * unwanted event's slots are never read by the events handed
+		 * out; the KEYED predictors are shared, so events with KEYED
+		 * parameters are decoded), except RIP parameters, which keep
+		 * the shared RIP cache in step (from their own slot) */
 		for (uint32_t i = 0; i < pl->nparams; i++) {
+			if (pl->rip >> i & 1) {
+				if (!(p = get_rip(rs, p, end, rs->slots + pl->slot + i, &v, checked)))
+					return REC_BAD;
+				continue;
+			}
 			if (checked && (p >= end || wire_varint_len(*p) > (size_t)(end - p)))
 				return REC_BAD;
 			p = wire_skip_varint(p);
@@ -1388,21 +1459,27 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	uint64_t *slot = rs->slots + pl->slot;
 	const uint64_t *max = r->maxv + pl->slot, *dmask = r->dmask + pl->slot;
 	for (uint32_t i = 0; i < pl->nparams; i++) {
-		if (checked && !get_varint(&p, end, &v))
-			return REC_BAD;
-		if (!checked)
-			p = wire_get_varint(p, &v);
-		/* DELTA and KEYED: the zigzag difference from the predictor,
-		 * selected by a mask (no branch on the coding).  The predictor
-		 * is the parameter's slot, or for KEYED the shared one of the
-		 * value before it.  Plain parameters write their slot too: it
-		 * is never read. */
-		uint64_t *pred = &slot[i];
-		if (pl->keyed && (pl->keyed >> i & 1))
-			pred = &rs->keyed[hvlog__keyed_index(pl->slot + i, rs->values[i - 1])];
-		uint64_t sum = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
-		v = (sum & dmask[i]) | (v & ~dmask[i]);
-		*pred = v;
+		if (pl->rip >> i & 1) {
+			if (!(p = get_rip(rs, p, end, &slot[i], &v, checked)))
+				return REC_BAD;
+		} else {
+			if (checked && !get_varint(&p, end, &v))
+				return REC_BAD;
+			if (!checked)
+				p = wire_get_varint(p, &v);
+			/* DELTA and KEYED: the zigzag difference from the
+			 * predictor, selected by a mask (no branch on the
+			 * coding).  The predictor is the parameter's slot, or
+			 * for KEYED the shared one of the value before it.
+			 * Plain parameters write their slot too: it is never
+			 * read. */
+			uint64_t *pred = &slot[i];
+			if (pl->keyed && (pl->keyed >> i & 1))
+				pred = &rs->keyed[hvlog__keyed_index(pl->slot + i, rs->values[i - 1])];
+			uint64_t sum = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
+			v = (sum & dmask[i]) | (v & ~dmask[i]);
+			*pred = v;
+		}
 		bad |= v > max[i];
 		rs->values[i] = v;
 	}
@@ -1420,9 +1497,29 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 	return REC_ITEM;
 }
 
+/* The malformed record at `start`: the rest of the chunk is skipped, its
+ * events not decoded are lost (§6.4); rs->item is the damage.  Returns 1. */
+static int bad_record(hvlog_reader *r, struct rstream *rs, const uint8_t *start)
+{
+	uint64_t lost = rs->cur->nevents > rs->decoded ? rs->cur->nevents - rs->decoded : 0;
+	uint64_t len = (uint64_t)(rs->end - start);
+
+	rs->p = rs->end;
+	rs->decoded = rs->cur->nevents;
+	r->stats.damaged_regions++;
+	r->stats.damaged_bytes += len;
+	set_damage(rs, HVLOG_MALFORMED, rs->base_off + (uint64_t)(start - rs->buf), len, lost,
+		   "malformed record: rest of the chunk skipped");
+	return 1;
+}
+
 /* The hot loop: events with a one-byte tag while a record of any size
- * fits, no bounds checks.  1: rs->item holds the next event; 0: the
- * careful path must go on (end of the chunk, a control record, damage). */
+ * fits, no bounds checks.  1: rs->item holds the next item (an event, or
+ * the damage of a malformed one); 0: the careful path must go on (end of
+ * the chunk, a control record, an escaped number).  A record found
+ * malformed here is reported here: decoding it had already moved the
+ * time and the predictors, so decoding it again would count its delta
+ * twice and could find it well formed. */
 static inline __attribute__((always_inline)) int advance_fast(hvlog_reader *r, struct rstream *rs)
 {
 	const struct plan *pl;
@@ -1436,7 +1533,7 @@ static inline __attribute__((always_inline)) int advance_fast(hvlog_reader *r, s
 			return 1;
 		}
 		if (k == REC_BAD)
-			break;
+			return bad_record(r, rs, start);
 	}
 	return 0;
 }
@@ -1444,7 +1541,6 @@ static inline __attribute__((always_inline)) int advance_fast(hvlog_reader *r, s
 /* Decode the stream's next item into rs->item; 0 at the stream's end. */
 static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 {
-	static const char *const bad_record = "malformed record: rest of the chunk skipped";
 	hvlog_item *it = &rs->item;
 
 	rs->has = 0;
@@ -1511,16 +1607,7 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		if (k == REC_SKIP)
 			continue;
 	malformed:
-		{
-			uint64_t lost = rs->cur->nevents > rs->decoded ? rs->cur->nevents - rs->decoded : 0;
-			uint64_t len = (uint64_t)(rs->end - start);
-			rs->p = rs->end;
-			rs->decoded = rs->cur->nevents;
-			r->stats.damaged_regions++;
-			r->stats.damaged_bytes += len;
-			set_damage(rs, HVLOG_MALFORMED, off, len, lost, bad_record);
-			return 1;
-		}
+		return bad_record(r, rs, start);
 	}
 }
 

@@ -90,9 +90,19 @@ const char *hvlog__shown(char *out, size_t cap, const char *s, size_t len)
 	size_t i = 0;
 
 	for (; i < len && i + 1 < cap; i++)
-		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+		out[i] = hvlog__control(s, i, len) ? '?' : s[i];
 	out[i] = 0;
 	return out;
+}
+
+int hvlog__control(const char *s, size_t i, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	/* a C1 control is U+0080..U+009F: C2 80..C2 9F in UTF-8 */
+	int c1 = (u[i] == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f) ||
+		 (i > 0 && u[i - 1] == 0xc2 && u[i] >= 0x80 && u[i] <= 0x9f);
+
+	return u[i] < 0x20 || u[i] == 0x7f || c1;
 }
 
 /* s quoted in a message: control characters as '?', cut at QUOTE_MAX. */
@@ -391,11 +401,16 @@ hvlog_status hvlog_select_create(hvlog_select **out, const hvlog_meta *m, uint64
 	s->nevents = m->schema->nevents;
 	s->hi = UINT64_MAX;
 	ne = s->nevents ? s->nevents : 1;
-	if (!(s->ein = calloc(ne, 1)) || !(s->eex = calloc(ne, 1)) || !(s->ev_ok = calloc(ne, 1))) {
+	/* the per-event tables in one block (freed with ein) */
+	if (!(s->ein = calloc(ne, 4))) {
 		hvlog_select_free(s);
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	}
+	s->eex = s->ein + ne;
+	s->ev_ok = s->eex + ne;
+	s->part_param = (int8_t *)(s->ev_ok + ne);
 	for (uint32_t e = 0; e < s->nevents; e++) {
+		s->part_param[e] = (int8_t)hvlog_event_param_by_role(&m->schema->events[e], HVLOG_ROLE_PARTITION_ID);
 		s->ev_ok[e] = 1;
 		s->group_mask |= m->schema->groups[m->schema->events[e].group].mask;
 	}
@@ -508,18 +523,11 @@ static hvlog_status add_stream(hvlog_select *s, const char *arg, int vp, hvlog_e
 
 static hvlog_status add_partition(hvlog_select *s, const char *arg, hvlog_error *err)
 {
-	const hvlog_schema *sc = s->m->schema;
 	uint64_t v, *np;
 	int rc;
 
 	if ((rc = hvlog__parse_u64(arg, &v)) != 0)
 		return bad_number(err, "--partition", arg, rc, UINT64_MAX);
-	if (!s->part_param) {
-		if (!(s->part_param = malloc(s->nevents ? s->nevents : 1)))
-			return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
-		for (uint32_t e = 0; e < s->nevents; e++)
-			s->part_param[e] = (int8_t)hvlog_event_param_by_role(&sc->events[e], HVLOG_ROLE_PARTITION_ID);
-	}
 	if (!(np = realloc(s->parts, (s->nparts + 1) * sizeof *np)))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	s->parts = np;
@@ -669,12 +677,9 @@ void hvlog_select_free(hvlog_select *s)
 	for (size_t i = 0; i < s->nwhere; i++)
 		hvlog__expr_free(s->where[i]);
 	free(s->where);
-	free(s->ein);
-	free(s->eex);
-	free(s->ev_ok);
+	free(s->ein); /* and the other per-event tables */
 	free(s->stream_ok);
 	free(s->parts);
-	free(s->part_param);
 	free(s);
 }
 

@@ -307,9 +307,7 @@ void hvlog_stats_free(hvlog_stats *s)
 	free(s->tops);
 	free(s->ev);
 	free(s->ev_group);
-	free(s->part_of);
-	free(s->scount);
-	free(s->slost);
+	free(s->part_of); /* and scount, slost */
 	free(s);
 }
 
@@ -360,12 +358,13 @@ hvlog_status hvlog_stats_create(hvlog_stats **out, const hvlog_meta *m, const hv
 	s->ntops = ntops;
 	s->ev_group = calloc(s->nevents + 1, sizeof *s->ev_group);
 	s->ev = calloc(s->nevents + 1, sizeof *s->ev);
-	s->part_of = calloc(s->nstreams + 1, sizeof *s->part_of);
-	s->scount = calloc(s->nstreams + 1, sizeof *s->scount);
-	s->slost = calloc(s->nstreams + 1, sizeof *s->slost);
+	/* the per-stream arrays in one block, freed with part_of */
+	s->part_of = calloc(3 * ((size_t)s->nstreams + 1), sizeof *s->part_of);
 	s->tops = calloc(ntops + 1, sizeof *s->tops);
-	if (!s->ev_group || !s->ev || !s->part_of || !s->scount || !s->slost || !s->tops)
+	if (!s->ev_group || !s->ev || !s->part_of || !s->tops)
 		goto nomem;
+	s->scount = s->part_of + s->nstreams + 1;
+	s->slost = s->scount + s->nstreams + 1;
 	for (uint32_t e = 0; e < s->nevents; e++)
 		s->ev_group[e] = sc->events[e].group;
 	for (uint32_t i = 0; i < s->nstreams; i++)

@@ -8,11 +8,17 @@
 #include "hvlog/timeline.h"
 #include "internal.h"
 
+/* The bins of a (stream, group) pair are a row of nbins counters, made
+ * when the pair's first event comes: the metadata alone (tens of
+ * thousands of streams, 64 groups) would otherwise ask for gigabytes,
+ * and every widening would sweep them. */
 struct hvlog_timeline {
 	uint32_t nstreams, ngroups, nbins, used;
 	int started;
 	uint64_t origin, width;
-	uint64_t *c; /* [stream][group][bin] */
+	uint32_t *row;          /* [stream][group]: 0 none yet, else 1 + its row in c */
+	uint64_t *c;            /* [row][bin] */
+	size_t nrows, caprows;
 };
 
 hvlog_status hvlog_timeline_create(hvlog_timeline **out, const hvlog_meta *m, uint32_t nbins, hvlog_error *err)
@@ -28,8 +34,8 @@ hvlog_status hvlog_timeline_create(hvlog_timeline **out, const hvlog_meta *m, ui
 	t->ngroups = m->schema->ngroups ? m->schema->ngroups : 1;
 	t->nbins = nbins;
 	t->width = 1024;
-	t->c = calloc((size_t)t->nstreams * t->ngroups * nbins, sizeof *t->c);
-	if (!t->c) {
+	t->row = calloc((size_t)t->nstreams * t->ngroups, sizeof *t->row);
+	if (!t->row) {
 		free(t);
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	}
@@ -40,9 +46,7 @@ hvlog_status hvlog_timeline_create(hvlog_timeline **out, const hvlog_meta *m, ui
 /* Halves the resolution: bins 2i and 2i+1 become bin i. */
 static void widen(hvlog_timeline *t)
 {
-	size_t rows = (size_t)t->nstreams * t->ngroups;
-
-	for (size_t r = 0; r < rows; r++) {
+	for (size_t r = 0; r < t->nrows; r++) {
 		uint64_t *row = &t->c[r * t->nbins];
 		for (uint32_t i = 0; i < t->nbins / 2; i++)
 			row[i] = row[2 * i] + row[2 * i + 1];
@@ -71,7 +75,20 @@ void hvlog_timeline_add(hvlog_timeline *t, const hvlog_item *it)
 	}
 	uint32_t s = it->stream < t->nstreams ? it->stream : 0;
 	uint32_t g = it->event->group < t->ngroups ? it->event->group : 0;
-	t->c[((size_t)s * t->ngroups + g) * t->nbins + b]++;
+	uint32_t *r = &t->row[(size_t)s * t->ngroups + g];
+	if (!*r) {
+		if (t->nrows == t->caprows) {
+			size_t nc = t->caprows ? 2 * t->caprows : 64;
+			uint64_t *ncs = realloc(t->c, nc * t->nbins * sizeof *ncs);
+			if (!ncs)
+				return; /* out of memory: the event is not counted */
+			t->c = ncs;
+			t->caprows = nc;
+		}
+		memset(&t->c[t->nrows * t->nbins], 0, t->nbins * sizeof *t->c);
+		*r = (uint32_t)++t->nrows;
+	}
+	t->c[(*r - 1) * t->nbins + b]++;
 	if (b + 1 > t->used)
 		t->used = (uint32_t)b + 1;
 }
@@ -87,10 +104,10 @@ uint64_t hvlog_timeline_count(const hvlog_timeline *t, uint32_t s, uint32_t g, u
 
 	if (!t || s >= t->nstreams || b >= t->nbins)
 		return 0;
-	if (g != UINT32_MAX)
-		return g < t->ngroups ? t->c[((size_t)s * t->ngroups + g) * t->nbins + b] : 0;
-	for (uint32_t k = 0; k < t->ngroups; k++)
-		n += t->c[((size_t)s * t->ngroups + k) * t->nbins + b];
+	for (uint32_t k = g == UINT32_MAX ? 0 : g; k < t->ngroups && (g == UINT32_MAX || k == g); k++) {
+		uint32_t r = t->row[(size_t)s * t->ngroups + k];
+		n += r ? t->c[(r - 1) * t->nbins + b] : 0;
+	}
 	return n;
 }
 
@@ -98,6 +115,7 @@ void hvlog_timeline_free(hvlog_timeline *t)
 {
 	if (!t)
 		return;
+	free(t->row);
 	free(t->c);
 	free(t);
 }

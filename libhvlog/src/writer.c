@@ -194,8 +194,11 @@ static hvlog_status sink_write(hvlog_writer *w, const void *buf, size_t len, uin
 	return HVLOG_OK;
 }
 
-/* The schema fingerprint into a sealed chunk's header, and the header
- * checksum again (hvlog_chunk_seal leaves the fingerprint 0). */
+/* The file's schema fingerprint into a sealed chunk's header, and the
+ * header checksum again.  hvlog_chunk_seal already states the fingerprint
+ * of the schema its stream was set up with, which is the writer's own; this
+ * makes every chunk of the file carry the fingerprint of the metadata the
+ * file was opened with, whatever a stream was initialised from. */
 static void set_fp(hvlog_writer *w, const uint8_t *chunk)
 {
 	uint8_t *h = (uint8_t *)chunk;
@@ -434,6 +437,44 @@ static hvlog_status check_cap(const char *what, uint64_t n, uint64_t max, hvlog_
 			   (unsigned long long)n, what, (unsigned long long)max);
 }
 
+/* An array the configuration counts n entries in: NULL with n > 0 would
+ * be read as if it held them; HVLOG_INVALID. */
+static hvlog_status check_given(const char *what, const void *array, uint64_t n, hvlog_error *err)
+{
+	if (array || !n)
+		return HVLOG_OK;
+	return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "writer: %llu %s but no array of them",
+			   (unsigned long long)n, what);
+}
+
+/* The arrays of a schema and the configuration's props: each there for
+ * its count, and every event's predictor slots (slot .. slot + nparams,
+ * indexes into the nslots the writer allocates per stream) inside
+ * nslots. */
+static hvlog_status check_arrays(const hvlog_writer_config *c, hvlog_error *err)
+{
+	const hvlog_schema *s = c->schema;
+	hvlog_status st = HVLOG_OK;
+
+	if ((st = check_given("props", c->props, c->nprops, err)) != HVLOG_OK ||
+	    (st = check_given("schema groups", s->groups, s->ngroups, err)) != HVLOG_OK ||
+	    (st = check_given("schema events", s->events, s->nevents, err)) != HVLOG_OK ||
+	    (st = check_given("schema value tables", s->valtabs, s->nvaltabs, err)) != HVLOG_OK)
+		return st;
+	for (uint32_t i = 0; i < s->nvaltabs && st == HVLOG_OK; i++)
+		st = check_given("values in a value table", s->valtabs[i].values, s->valtabs[i].nvalues, err);
+	for (uint32_t i = 0; i < s->nevents && st == HVLOG_OK; i++) {
+		const hvlog_event *e = &s->events[i];
+		st = check_given("parameters of an event", e->params, e->nparams, err);
+		if (st == HVLOG_OK && (uint64_t)e->slot + e->nparams > s->nslots)
+			st = hvlog__fail(err, HVLOG_INVALID, UINT64_MAX,
+					 "writer: event 0x%x has predictor slots %llu..%llu, past the schema's %u",
+					 e->number, (unsigned long long)e->slot,
+					 (unsigned long long)e->slot + e->nparams - 1, s->nslots);
+	}
+	return st;
+}
+
 /* The counts of a configuration against what a reader accepts
  * (FORMAT.md §8.1), checked before anything is allocated from them: a
  * count the metadata could not hold is the caller's mistake.  The arrays'
@@ -454,6 +495,8 @@ static hvlog_status check_counts(const hvlog_writer_config *c, hvlog_error *err)
 
 	for (size_t i = 0; i < sizeof caps / sizeof caps[0] && st == HVLOG_OK; i++)
 		st = check_cap(caps[i].what, caps[i].n, caps[i].max, err);
+	if (st == HVLOG_OK)
+		st = check_arrays(c, err);
 	for (uint32_t i = 0; i < s->nvaltabs && st == HVLOG_OK; i++)
 		st = check_cap("values in a value table", s->valtabs[i].nvalues, WIRE_MAX_VALUES, err);
 	for (uint32_t i = 0; i < s->nevents && st == HVLOG_OK; i++)
@@ -562,10 +605,16 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 	wire_put32(w->copy + WIRE_CH_META_FP, w->schema_fp);
 	wire_put32(w->copy + WIRE_CH_PAYLOAD_CRC, hvlog_crc32c(0, meta, meta_len));
 	memcpy(w->copy + HVLOG_CHUNK_HEADER_SIZE, meta, meta_len);
+	/* Predictor slots per stream: the schema's, but at least the
+	 * built-in schema's, which the typed emitters of hvlog/events.h
+	 * index without looking at the stream's schema: so that they never
+	 * write past what is allocated on a writer of a smaller schema. */
+	const uint32_t builtin_slots = hvlog_schema_builtin()->nslots;
+	const size_t stride = (size_t)(c.schema->nslots > builtin_slots ? c.schema->nslots : builtin_slots) + SLOT_GAP;
 	w->nstreams = c.nstreams;
 	w->streams = calloc(c.nstreams, sizeof *w->streams);
 	w->bufs = malloc((size_t)c.nstreams * c.chunk_size);
-	w->slots = calloc((size_t)c.nstreams * (c.schema->nslots + SLOT_GAP), sizeof *w->slots);
+	w->slots = calloc((size_t)c.nstreams * stride, sizeof *w->slots);
 	if (!w->streams || !w->bufs || !w->slots) {
 		st = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "writer: out of memory for %u streams of %u bytes",
 				 c.nstreams, c.chunk_size);
@@ -573,7 +622,7 @@ static hvlog_status writer_start(hvlog_writer **out, hvlog_writer *w, const hvlo
 	}
 	for (uint32_t i = 0; i < c.nstreams; i++)
 		hvlog_stream_init(&w->streams[i].s, i, c.schema, c.group_mask, w->bufs + (size_t)i * c.chunk_size,
-				  c.chunk_size, w->slots + (size_t)i * (c.schema->nslots + SLOT_GAP), refill, w);
+				  c.chunk_size, w->slots + (size_t)i * stride, refill, w);
 	if (c.nonblocking) {
 		w->nbufs = c.buffers;
 		if (!(w->rings = calloc(c.nstreams, sizeof *w->rings))) {

@@ -31,10 +31,10 @@ extern "C" {
 #define HVLOG_CHUNK_HEADER_SIZE 64u
 /* Largest encoding of one event: a TIME record (1 + 9) when time went
  * back, the tag with an escaped number (1 + 3), the timestamp delta (9)
- * and HVLOG_MAX_PARAMS varints (9 each), plus the 7 bytes the last varint
- * store may write beyond its end; a refill is asked for when less is
- * left. */
-#define HVLOG_RECORD_MAX (10u + 4u + 9u + HVLOG_MAX_PARAMS * 9u + 7u)
+ * and HVLOG_MAX_PARAMS parameters (10 each: a RIP parameter's escape and
+ * a varint), plus the 7 bytes the last varint store may write beyond its
+ * end; a refill is asked for when less is left. */
+#define HVLOG_RECORD_MAX (10u + 4u + 9u + HVLOG_MAX_PARAMS * 10u + 7u)
 /* A LOST record (tag and three varints, plus the last store's 7 extra
  * bytes): sealing a chunk may append one after its last record, so the
  * refill threshold keeps room for it too. */
@@ -51,6 +51,10 @@ typedef struct hvlog_stream hvlog_stream;
 
 /* Predictors of KEYED parameters per stream (docs/FORMAT.md §5.5). */
 #define HVLOG_KEYED_SLOTS 256u
+/* Entries of a stream's RIP cache, shared by its RIP parameters (DELTA
+ * parameters whose role is GUEST_RIP, docs/FORMAT.md §5.5); entry 0 is
+ * never a hit: code 0 is the escape. */
+#define HVLOG_RIP_SLOTS 128u
 
 /* Called when the chunk buffer has less than HVLOG_RECORD_MAX (plus
  * HVLOG_LOST_MAX) bytes left.
@@ -84,7 +88,9 @@ struct hvlog_stream {
 	uint64_t carried_first, carried_last;
 	uint32_t nslots;
 	uint32_t flags;        /* chunk header flags gathered while encoding */
+	uint32_t meta_fp;      /* the schema's fingerprint, for the chunk header */
 	uint64_t keyed[HVLOG_KEYED_SLOTS]; /* KEYED predictors, shared by all parameters */
+	uint64_t rips[HVLOG_RIP_SLOTS];    /* RIP cache, shared by all RIP parameters */
 };
 
 /* Set up stream `id` on caller memory: `buf` of `cap` bytes (at least
@@ -97,7 +103,7 @@ HVLOG_API hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id,
 			       hvlog_refill_fn refill, void *user);
 
 /* Finish the current chunk: write its header (length, count, time range,
- * checksums) into the buffer.  *chunk and the return value give the bytes
+ * the schema's fingerprint, checksums) into the buffer.  *chunk and the return value give the bytes
  * to hand on; 0 when the chunk holds no record and no lost count.  `final`
  * marks the stream's last chunk. */
 HVLOG_API size_t hvlog_chunk_seal(hvlog_stream *s, int final, const uint8_t **chunk);
@@ -186,6 +192,41 @@ static inline uint32_t hvlog__keyed_index(uint32_t slot, uint64_t key)
 static inline uint8_t *hvlog__put_keyed(uint8_t *p, hvlog_stream *s, uint32_t slot, uint64_t key, uint64_t v)
 {
 	return hvlog__put_delta(p, &s->keyed[hvlog__keyed_index(slot, key)], v);
+}
+
+/* Whether parameter p is a RIP parameter: coded against the stream's RIP
+ * cache (docs/FORMAT.md §5.5). */
+static inline int hvlog__param_is_rip(const hvlog_param *p)
+{
+	return p->coding == HVLOG_CODING_DELTA && p->role == HVLOG_ROLE_GUEST_RIP;
+}
+
+/* The RIP cache entry of value v: the top 7 bits of a multiplicative
+ * hash, 0..HVLOG_RIP_SLOTS - 1. */
+static inline uint32_t hvlog__rip_index(uint64_t v)
+{
+	return (uint32_t)((v * 0x9E3779B97F4A7C15ull) >> 57);
+}
+
+/* A RIP parameter (docs/FORMAT.md §5.5): the cache entry's index if the
+ * entry holds v (one byte), else 128 + the zigzag difference from the
+ * parameter's own slot; code 0 then the value, for the few differences
+ * whose code would not fit in 64 bits.  Both update the entry and the
+ * slot; no branch on a hit or a miss. */
+static inline uint8_t *hvlog__put_rip(uint8_t *p, hvlog_stream *s, uint64_t *slot, uint64_t v)
+{
+	uint32_t h = hvlog__rip_index(v);
+	uint64_t d = v - *slot;
+	uint64_t z = (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
+	int hit = s->rips[h] == v && h != 0;
+
+	s->rips[h] = v;
+	*slot = v;
+	if (HVLOG_UNLIKELY(!hit && z >= (uint64_t)-(int64_t)HVLOG_RIP_SLOTS)) {
+		*p++ = 0x01; /* the varint 0 */
+		return hvlog__put_varint(p, v);
+	}
+	return hvlog__put_varint(p, hit ? h : z + HVLOG_RIP_SLOTS);
 }
 
 HVLOG_API hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "hvlog/export.h"
+#include "hvlog/status.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -153,6 +154,39 @@ HVLOG_API const char *hvlog_role_name(hvlog_role r);       /* "none", "partition
  * the same number: the metadata of a file does not carry roles, so this
  * is how the events of the built-in schema keep theirs when read back. */
 HVLOG_API int hvlog_event_param_by_role(const hvlog_event *ev, hvlog_role role);
+
+/* ---- a schema from a document ----------------------------------------------
+ *
+ * A schema as a document (the "schema" map of the metadata, docs/FORMAT.md
+ * section 3: name, version, groups, valtabs, events), read from whatever
+ * tree a parser made, through these callbacks.  The reader builds the
+ * schema of a file's CBOR metadata with it, and `hvlog convert --from
+ * json|cbor` the schema of a meta item, so both take the same documents,
+ * with the same caps and checks.  ctx is the caller's, given to each. */
+typedef struct hvlog_doc_ops {
+	/* The value of key k of map n; NULL if n is not a map, has no such
+	 * key or its value is null. */
+	const void *(*get)(void *ctx, const void *n, const char *k);
+	/* The entries of array n, or -1 if n is not an array. */
+	long (*len)(void *ctx, const void *n);
+	const void *(*at)(void *ctx, const void *n, size_t i);
+	/* n as an unsigned integer: 0, or -1 if it is none. */
+	int (*uint)(void *ctx, const void *n, uint64_t *v);
+	/* Text n: its length in bytes, and, if that is below cap, the text
+	 * NUL-terminated in buf; -1 if n is not text, -2 if it holds a NUL
+	 * byte or is not valid UTF-8. */
+	long (*str)(void *ctx, const void *n, char *buf, size_t cap);
+	/* size bytes of zeroed memory that the schema lives in, for as long
+	 * as the caller keeps it (freed by the caller); NULL: out of memory. */
+	void *(*alloc)(void *ctx, size_t size);
+} hvlog_doc_ops;
+
+/* Build *s from schema document doc.  Errors (HVLOG_MALFORMED,
+ * HVLOG_LIMIT, HVLOG_NOMEM) name the field: "metadata: groups has too
+ * many entries".  What was allocated before an error is the caller's to
+ * free. */
+HVLOG_API hvlog_status hvlog_schema_from_doc(hvlog_schema *s, const hvlog_doc_ops *ops, void *ctx,
+					     const void *doc, hvlog_error *err);
 
 #ifdef __cplusplus
 }

@@ -6,8 +6,11 @@
  * ticks wide and, whenever an event falls past the last one, neighbouring
  * bins are merged in pairs (the width doubles), so a trace of any length
  * ends in at most nbins bins of equal width, in one pass and bounded
- * memory (streams x groups x nbins counters).  An event before the origin
- * (time going back) counts in the first bin.  What `hvlog report` draws.
+ * memory: 4 bytes per stream and group, and nbins counters for each
+ * (stream, group) pair that has events, made at its first (if that
+ * allocation fails, the event is not counted).  An event before the
+ * origin (time going back) counts in the first bin.  What `hvlog report`
+ * draws.
  *
  * Not thread-safe: one object per thread.
  */

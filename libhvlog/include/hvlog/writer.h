@@ -93,7 +93,9 @@ typedef struct hvlog_writer_config {
  * Before anything is allocated from them, the configuration's counts are
  * checked against what a reader accepts (docs/FORMAT.md §8.1): too many
  * streams for the metadata, or a schema over a cap, is HVLOG_INVALID;
- * metadata over 1 MiB is HVLOG_LIMIT. */
+ * metadata over 1 MiB is HVLOG_LIMIT.  So is a count whose array is NULL
+ * and an event whose predictor slots lie past the schema's nslots
+ * (HVLOG_INVALID): the writer reads no array past its count. */
 HVLOG_API hvlog_status hvlog_writer_open_path(hvlog_writer **out, const char *path,
 				    const hvlog_writer_config *cfg, hvlog_error *err);
 
