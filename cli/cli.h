@@ -49,6 +49,16 @@ hvlog_reader *cli_open(const char *file, int *code);
 extern const struct argp cli_schema_argp;
 hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err);
 
+/* -F, --follow (cli_follow_long_argp: --follow alone, for convert, whose
+ * -F is --from): a child of the commands that read a trace as it is
+ * written; with it, cli_open reads pipes as they arrive (no spool) and,
+ * with --follow, a file a writer still appends to.  cli_following():
+ * --follow was given. */
+extern const struct argp cli_follow_argp, cli_follow_long_argp;
+int cli_following(void);
+void cli_follow_always(void); /* as if --follow was given (top) */
+#define CLI_FOLLOW_CHILD { &cli_follow_argp, 0, NULL, 0 }
+
 /* How diagnostics name a FILE argument ("-" is "(stdin)"). */
 static inline const char *cli_shown(const char *file)
 {
@@ -96,7 +106,8 @@ extern const struct argp cli_file_argp;
 /* The children of a command that selects: the selection under `header`,
  * then FILE; and its ARGP_KEY_INIT, which hands each its input (sel NULL:
  * FILE alone).  Returns 0. */
-#define CLI_SELECTION_CHILDREN(header, io) { { &sel_argp, 0, header, 0 }, { &(io), 0, NULL, 0 }, CLI_SCHEMA_CHILD, { 0 } }
+#define CLI_SELECTION_CHILDREN(header, io) \
+	{ { &sel_argp, 0, header, 0 }, { &(io), 0, NULL, 0 }, CLI_SCHEMA_CHILD, CLI_FOLLOW_CHILD, { 0 } }
 /* file: the input of the FILE child (const char **) or of an io child
  * (struct cli_io *). */
 error_t cli_inputs(struct argp_state *state, hvsel *sel, void *file);
@@ -170,5 +181,6 @@ int cmd_info(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_diff(int argc, char **argv);   /* cmd_diff.c */
 int cmd_report(int argc, char **argv); /* cmd_report.c */
+int cmd_top(int argc, char **argv);    /* cmd_top.c */
 
 #endif

@@ -80,6 +80,7 @@ static struct argp_child children[] = {
 	{ NULL, 0, "Selection, for --to (lost events and damage are always converted):", 0 },
 	{ &io_argp, 0, NULL, 0 },
 	CLI_SCHEMA_CHILD,
+	{ &cli_follow_long_argp, 0, NULL, 0 },
 	{ 0 }
 };
 

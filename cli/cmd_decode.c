@@ -112,7 +112,7 @@ hvlog_reader *cli_open_selected(const char *file, hvsel *sel, uint64_t *t0, int 
 	hvlog_reader_stats_get(r, &st);
 	*t0 = st.first_ts;
 	if (sel_compile(sel, hvlog_reader_meta(r), *t0, msg, sizeof msg) != 0 ||
-	    window_empty(sel, &st, hvlog_reader_meta(r)->clock_hz, msg, sizeof msg)) {
+	    (!hvlog_reader_is_live(r) && window_empty(sel, &st, hvlog_reader_meta(r)->clock_hz, msg, sizeof msg))) {
 		cli_error(NULL, UINT64_MAX, "%s", msg);
 		hvlog_reader_close(r);
 		*code = EXIT_USAGE;
@@ -383,20 +383,16 @@ int cmd_decode(int argc, char **argv)
 	}
 	if (!o.threads)
 		o.threads = cli_default_threads();
-	/* a limit counts the first N in time order: on one thread */
-	if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1) {
-		/* (compiled here too, so a bad selection is reported once, before
-		 * the threads; each thread compiles its own copy) */
-		if ((r = cli_open_selected(o.io.file, &o.sel, &t0, &code))) {
+	/* (compiled before the threads too, so a bad selection is reported
+	 * once; each thread compiles its own copy) */
+	if ((r = cli_open_selected(o.io.file, &o.sel, &t0, &code))) {
+		/* a limit counts the first N in time order: on one thread, as
+		 * does a live input (no index to share) */
+		if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1 && !hvlog_reader_is_live(r))
 			code = count_threads(r, cli_shown(o.io.file), &o.sel,
 					     cli_threads_for(o.threads, hvlog_reader_meta(r)->nstreams));
-			hvlog_reader_close(r);
-		}
-		sel_free(&o.sel);
-		return code;
-	}
-	if ((r = cli_open_selected(o.io.file, &o.sel, &t0, &code))) {
-		code = cli_print_selected(r, cli_shown(o.io.file), &o.sel, (hvlog_format_kind)o.io.format, t0);
+		else
+			code = cli_print_selected(r, cli_shown(o.io.file), &o.sel, (hvlog_format_kind)o.io.format, t0);
 		hvlog_reader_close(r);
 	}
 	sel_free(&o.sel);

@@ -686,7 +686,7 @@ int cmd_stats(int argc, char **argv)
 		tcfg[t] = (hvlog_stats_top){ tp->name, tp->idx, tp->want };
 	}
 	cfg = (hvlog_stats_config){ tcfg, (uint32_t)o.ntops };
-	if (nthreads < 2 || !stats_threads(&o, r, &cfg, nthreads, &s)) {
+	if (nthreads < 2 || hvlog_reader_is_live(r) || !stats_threads(&o, r, &cfg, nthreads, &s)) {
 		if (hvlog_stats_create(&s, m, &cfg, &err) != HVLOG_OK) {
 			code = cli_fail(NULL, &err);
 			goto out;

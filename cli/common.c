@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,11 +151,80 @@ static error_t schema_parse(int key, char *arg, struct argp_state *state)
 
 const struct argp cli_schema_argp = { schema_options, schema_parse, NULL, NULL, NULL, NULL, NULL };
 
+/* ---- live reading: pipes as they arrive, --follow ------------------------ */
+
+static struct {
+	int live;   /* the command reads a pipe as it arrives (it has the child) */
+	int follow; /* -F, --follow */
+} live;
+
+/* Ctrl-C while following: the reader hands out what it has and ends. */
+static volatile int interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+enum { OPT_FOLLOW = 0x5c10 };
+
+static const struct argp_option follow_options[] = {
+	{ "follow", 'F', NULL, 0,
+	  "Follow a trace that is still being written: decode each chunk once it is complete, wait at the end, stop "
+	  "at the writer's closing record or on Ctrl-C (standard input and pipes are always read as they arrive)",
+	  0 },
+	{ 0 }
+};
+
+static const struct argp_option follow_long_options[] = {
+	{ "follow", OPT_FOLLOW, NULL, 0, "Follow a trace that is still being written (see decode --help)", 0 },
+	{ 0 }
+};
+
+static error_t follow_parse(int key, char *arg, struct argp_state *state)
+{
+	(void)arg;
+	(void)state;
+	switch (key) {
+	case ARGP_KEY_INIT:
+		live.live = 1;
+		return 0;
+	case 'F':
+	case OPT_FOLLOW:
+		live.follow = 1;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const struct argp cli_follow_argp = { follow_options, follow_parse, NULL, NULL, NULL, NULL, NULL };
+const struct argp cli_follow_long_argp = { follow_long_options, follow_parse, NULL, NULL, NULL, NULL, NULL };
+
+int cli_following(void)
+{
+	return live.follow;
+}
+
+void cli_follow_always(void)
+{
+	live.follow = 1;
+}
+
 hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err)
 {
-	hvlog_reader_options o = { .schema = fallback.builtin ? hvlog_schema_builtin() : NULL };
+	hvlog_reader_options o = { .schema = fallback.builtin ? hvlog_schema_builtin() : NULL,
+				   .live = live.live, .follow = live.follow };
 	hvlog_status st;
 
+	if (live.follow) {
+		struct sigaction sa = { .sa_handler = on_interrupt }; /* no SA_RESTART: a wait returns */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		o.cancel = &interrupted;
+	}
 	if (fallback.from && !fallback.other &&
 	    (st = hvlog_reader_open_path(&fallback.other, fallback.from, err)) != HVLOG_OK) {
 		char msg[sizeof err->msg];
@@ -163,7 +233,7 @@ hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err)
 		return st;
 	}
 	o.meta = fallback.other ? hvlog_reader_meta(fallback.other) : NULL;
-	return hvlog_reader_open_path_with(r, file, o.meta || o.schema ? &o : NULL, err);
+	return hvlog_reader_open_path_with(r, file, o.meta || o.schema || o.live || o.follow ? &o : NULL, err);
 }
 
 hvlog_reader *cli_open(const char *file, int *code)

@@ -26,6 +26,7 @@ static const struct command {
 	{ "convert", cmd_convert, "convert to JSON Lines, CSV, CBOR, CTF, Chrome trace JSON or Perfetto, and back" },
 	{ "diff", cmd_diff, "what differs between two traces (exit status 1 if anything does)" },
 	{ "report", cmd_report, "an HTML page that shows a trace at a glance" },
+	{ "top", cmd_top, "a live view of a trace being written: events/s per group, event, partition, stream" },
 	{ "events", cmd_events, "list a schema: groups, events, parameters and value tables" },
 	{ "schema", cmd_events, "same as events" },
 };

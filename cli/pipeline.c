@@ -30,6 +30,17 @@ static int run_step(void *ctx, const hvlog_item *it)
 	return run->step ? run->step(run->ctx, it) : 0;
 }
 
+/* A live reader is about to wait for its input: what was written so far
+ * goes out first. */
+static void run_wait(void *ctx)
+{
+	struct cli_run *run = ctx;
+
+	if (run->before_message)
+		run->before_message(run->ctx);
+	fflush(stdout);
+}
+
 int cli_run(hvlog_reader *r, struct cli_run *run)
 {
 	const hvsel *sel = run->sel;
@@ -37,6 +48,7 @@ int cli_run(hvlog_reader *r, struct cli_run *run)
 	hvlog_error err = { 0 };
 	hvlog_status st;
 
+	hvlog_reader_set_wait_hook(r, run_wait, run);
 	st = hvlog_select_run(r, s, sel ? sel->limit : UINT64_MAX, run_step, run, &run->n, &err);
 	run->complete = st == HVLOG_END;
 	if (st != HVLOG_END && st != HVLOG_OK) {

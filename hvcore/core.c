@@ -21,13 +21,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core.h"
 #include "hvlog/hvlog.h"
 #include "uart.h"
+
+/* Whether the trace goes to a regular file (or a path that is not there
+ * yet, which the writer creates), not a pipe, socket or terminal. */
+static int output_is_file(const char *path)
+{
+	struct stat st;
+
+	if (!strcmp(path, "-"))
+		return fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+	return stat(path, &st) != 0 || S_ISREG(st.st_mode);
+}
 
 #define TIMER_PERIOD_NS 20000ull        /* HLT with no deadline armed: the core's own timer */
 #define SPIN_NS 1000000ull              /* idling on a host clock: sleep, then poll the last 1 ms */
@@ -77,6 +90,7 @@ struct vp {
 	uint64_t now;             /* trace ticks of the last exit */
 	uint64_t resume;          /* virtual clock: when the VP goes on after it */
 	uint64_t next_profile, last_flush;
+	unsigned mask_gen;         /* the group mask change it applied last */
 	uint64_t exits, events, recorded;
 	uint64_t counted;         /* of events, those added to the core's total */
 	atomic_int done;          /* read by the main thread's progress line */
@@ -125,6 +139,10 @@ struct core {
 	uint64_t deadline_ns;      /* host CLOCK_MONOTONIC stop time; 0: none */
 	uint64_t end_ticks;        /* host clock: the same in trace ticks (the VPs' last kick); 0: none */
 	uint64_t flush_ticks;
+	/* --control: a group mask set while running, applied by each VP's own
+	 * thread (its stream's owner) at its next exit */
+	_Atomic uint64_t new_mask;
+	atomic_uint mask_gen;
 	/* scheduler */
 	pthread_mutex_t lock;
 	int current;               /* lock-stepped: the VP that may run, -1: none */
@@ -792,6 +810,13 @@ static void *vp_thread(void *arg)
 								      v->p->tsc_offset));
 				v->next_profile = v->now + ns_to_ticks(c, PROFILE_NS);
 			}
+			if (c->w && v->mask_gen != atomic_load_explicit(&c->mask_gen, memory_order_acquire)) {
+				/* what was recorded under the old mask goes out first:
+				 * the change falls on a chunk boundary */
+				v->mask_gen = atomic_load_explicit(&c->mask_gen, memory_order_acquire);
+				hvlog_stream_flush(v->s);
+				v->s->group_mask = atomic_load_explicit(&c->new_mask, memory_order_relaxed);
+			}
 			if (c->w && c->flush_ticks && v->now - v->last_flush >= c->flush_ticks) {
 				hvlog_stream_flush(v->s);
 				v->last_flush = v->now;
@@ -862,6 +887,10 @@ static int make_streams(struct core *c, char *err, size_t errlen)
 			.clock_name = c->clock.clock_name, .producer = "hvcore " HVLOG_VERSION_STRING,
 			.group_mask = cfg->group_mask, .clock_epoch_ns = c->clock.epoch_ns,
 			.props = props, .nprops = nprops, .flush_interval_ns = cfg->flush_interval_ms * 1000000u,
+			/* A reader at the other end of a pipe or socket that cannot
+			 * keep up never makes the VPs wait (unless --block): their
+			 * events are dropped, counted and reported as lost. */
+			.nonblocking = !cfg->block && !output_is_file(cfg->output),
 		};
 		hvlog_status st = strcmp(cfg->output, "-") ? hvlog_writer_open_path(&c->w, cfg->output, &wc, &herr)
 							   : hvlog_writer_open_fd(&c->w, STDOUT_FILENO, &wc, &herr);
@@ -1102,6 +1131,51 @@ static void progress(struct core *c, uint64_t t0)
 		(unsigned long long)ex, (unsigned long long)ev, s > 0 ? (double)ev / s / 1e3 : 0.0);
 }
 
+/* --control: SIGUSR1 asks for the file to be read (by the main thread). */
+static volatile sig_atomic_t control_requested;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	control_requested = 1;
+}
+
+/* Read the control file: a group list (as --groups) or a mask (as
+ * --group-mask); the VPs apply it at their next exit.  A bad file is
+ * reported and changes nothing. */
+static void apply_control(struct core *c)
+{
+	char line[1024] = "", *end;
+	uint64_t mask;
+	hvlog_error e;
+	FILE *f = fopen(c->cfg->control, "r");
+
+	if (!f || !fgets(line, sizeof line, f)) {
+		fprintf(stderr, "hvcore: %s: %s\n", c->cfg->control, f ? "empty" : strerror(errno));
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	line[strcspn(line, "\r\n")] = 0;
+	mask = strtoull(line, &end, 0);
+	if (*end || end == line || *line == '-') {
+		if (hvlog_schema_parse_groups(hvlog_schema_builtin(), line, &mask, &e) != HVLOG_OK) {
+			fprintf(stderr, "hvcore: %s: %s\n", c->cfg->control, e.msg);
+			return;
+		}
+	}
+	if (!mask) {
+		fprintf(stderr, "hvcore: %s: a mask of no group\n", c->cfg->control);
+		return;
+	}
+	if (c->w)
+		c->hv->group_mask = mask; /* the hypervisor's own stream is the main thread's */
+	atomic_store_explicit(&c->new_mask, mask, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->mask_gen, 1, memory_order_release);
+	fprintf(stderr, "hvcore: recording the groups of mask 0x%llx from each VP's next exit\n", (unsigned long long)mask);
+}
+
 int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char *err, size_t errlen)
 {
 	struct core c = { .cfg = cfg, .be = cfg->backend, .current = -1 };
@@ -1110,6 +1184,11 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 
 	memset(res, 0, sizeof *res);
 	*err = 0;
+	if (cfg->control) { /* first, so that a SIGUSR1 soon after the start finds it */
+		struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	c.virt = c.be->now == NULL;
 	c.sched = c.virt ? &sched_lockstep : &sched_free;
 	c.rng = cfg->seed;
@@ -1138,6 +1217,11 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	for (unsigned i = 0; i < c.nvps; i++)
 		c.all[i]->next_profile = 0;
 
+	sigset_t usr1, old;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	if (cfg->control) /* the main thread takes it; the VP threads (started with it blocked) are never interrupted */
+		pthread_sigmask(SIG_BLOCK, &usr1, &old);
 	t0 = mono_ns();
 	if (cfg->duration > 0) {
 		c.deadline_ns = t0 + (uint64_t)(cfg->duration * 1e9);
@@ -1159,15 +1243,22 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 		c.all[i]->started = 1;
 		threads_started++;
 	}
-	if (cfg->progress) {
-		for (;;) {
+	if (cfg->control)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (cfg->progress || cfg->control) {
+		for (unsigned tick = 0;; tick++) {
 			int running = 0;
 			for (unsigned i = 0; i < c.nvps; i++)
 				running |= c.all[i]->started && !atomic_load(&c.all[i]->done);
 			if (!running)
 				break;
-			progress(&c, t0);
-			struct timespec d = { 0, 200000000 };
+			if (cfg->control && control_requested) {
+				control_requested = 0;
+				apply_control(&c);
+			}
+			if (cfg->progress && tick % 4 == 0)
+				progress(&c, t0);
+			struct timespec d = { 0, 50000000 };
 			nanosleep(&d, NULL);
 		}
 	}

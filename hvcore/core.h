@@ -23,6 +23,8 @@ struct hvcore_config {
 	uint64_t group_mask;      /* groups recorded; 0: all */
 	const char *output;       /* trace file; NULL: do not trace */
 	uint64_t flush_interval_ms; /* 0: flush only when chunks fill */
+	int block;                /* wait for a slow trace reader instead of dropping (counted) events */
+	const char *control;      /* on SIGUSR1, the new group list or mask is read from this file; NULL: none */
 	unsigned lps;             /* logical processors the VPs share (kvm) */
 	int serial_echo;          /* print guest serial output on stderr */
 	const char *serial_input; /* what each VP's COM1 receives; NULL: nothing */

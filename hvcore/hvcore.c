@@ -28,7 +28,7 @@ struct opts {
 	int vps_given;
 };
 
-enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_NO_PROGRESS, OPT_PROVENANCE, OPT_SERIAL_INPUT, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM };
+enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_NO_PROGRESS, OPT_PROVENANCE, OPT_SERIAL_INPUT, OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_BLOCK, OPT_CONTROL };
 
 static const struct argp_option options[] = {
 	{ "backend", 'b', "NAME", 0, "sim (default: deterministic, always available) or kvm (real guests, needs /dev/kvm)", 0 },
@@ -53,6 +53,10 @@ static const struct argp_option options[] = {
 	{ "cmdline", OPT_CMDLINE, "TEXT", 0, "with --kernel: its command line (default: " LINUX_DEFAULT_CMDLINE ")", 0 },
 	{ "mem", OPT_MEM, "MIB", 0, "with --kernel: guest RAM in MiB (default 256; at most 768)", 0 },
 	{ "no-progress", OPT_NO_PROGRESS, 0, 0, "no progress line, even on a terminal", 0 },
+	{ "control", OPT_CONTROL, "FILE", 0, "on SIGUSR1, read a new group list or mask (as --groups or --group-mask) "
+					    "from FILE and record those groups from then on", 0 },
+	{ "block", OPT_BLOCK, 0, 0, "when the trace goes to a pipe or socket whose reader is slow, wait for it instead of "
+				    "dropping events (they are counted as lost)", 0 },
 	{ "provenance", OPT_PROVENANCE, 0, 0, "print where each event comes from on each backend (observed, reported by the guest, made by the core) and exit", 0 },
 	{ 0 }
 };
@@ -132,6 +136,12 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_SERIAL:
 		c->serial_echo = 1;
+		return 0;
+	case OPT_CONTROL:
+		c->control = arg;
+		return 0;
+	case OPT_BLOCK:
+		c->block = 1;
 		return 0;
 	case OPT_SERIAL_INPUT:
 		c->serial_input = arg;

@@ -8,7 +8,8 @@
 # tests/report.sh renders hvlog report's page headless; libzstd-dev,
 # zlib1g-dev, liblzma-dev, libbz2-dev: libhvlog reads compressed traces,
 # and zstd, xz-utils, bzip2 make them in tests/compressed.sh; bsdutils:
-# script(1), the terminal of tests/progress.sh).
+# script(1), the terminal of tests/progress.sh and of hvlog top in
+# tests/live.sh).
 set -eu
 pkgs="build-essential cmake pkg-config libcbor-dev check jq groff-base libjson-c-dev babeltrace2 python3-cbor2 valgrind libzstd-dev zlib1g-dev liblzma-dev libbz2-dev zstd xz-utils bzip2 bsdutils
 libprotobuf-c-dev protobuf-c-compiler protobuf-compiler python3-protobuf chromium

@@ -22,37 +22,12 @@
 #include "decompress.h"
 #include "hvlog/hvlog.h"
 #include "internal.h"
+#include "live.h"
 #include "wire.h"
 
 /* Zeroed bytes after a chunk payload in memory: a varint load reads 8
  * bytes whatever its length. */
 #define CHUNK_PAD 16
-
-/* One entry of the chunk index, kept for every chunk while the reader is
- * open: what decoding needs, nothing more (56 bytes).  first_ts is only
- * used while indexing. */
-struct chunk {
-	uint64_t off;          /* of the header */
-	uint64_t seq;
-	uint64_t base_ts, last_ts;
-	uint32_t len;          /* payload bytes */
-	uint32_t stream;
-	uint32_t nevents;
-	uint32_t payload_crc;
-	uint32_t ord;          /* position in the file, in chunks, mod 2^32: only spreads partitions */
-	uint8_t flags;         /* WIRE_CHUNK_* (checked against the known ones) */
-};
-
-struct damage {
-	uint64_t ts;           /* where it goes in time order */
-	uint64_t off, len;
-	uint64_t events;       /* events known lost */
-	uint64_t seq;
-	uint32_t stream;
-	hvlog_status kind;
-	uint32_t order;        /* found order: ties keep it */
-	char msg[160];
-};
 
 struct rstream {
 	struct chunk *chunks;  /* in sequence order */
@@ -131,6 +106,10 @@ struct hvlog_reader {
 	char out_msg[160];
 	hvlog_reader_stats stats;
 	hvlog_reader_stats index_stats; /* stats right after the open (shared: never written after) */
+	hvlog__live *live;         /* reading as the input arrives (live.c); NULL: indexed */
+	uint32_t live_s;           /* the stream whose item is ready; UINT32_MAX: damage */
+	void (*wait_fn)(void *);   /* hvlog_reader_set_wait_hook() */
+	void *wait_ctx;
 };
 
 /* ---- I/O ---------------------------------------------------------------- */
@@ -174,13 +153,28 @@ static hvlog_status bad_magic(hvlog_error *err)
  * The magic is checked on the first bytes as they arrive, before any is
  * written: an endless input that is not a trace (/dev/zero) fails at
  * once instead of filling $TMPDIR. */
-static hvlog_status spool(int in, int *out, hvlog_error *err)
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* (after `prefix`, plen bytes already read from `in`) */
+static hvlog_status spool(int in, const uint8_t *prefix, size_t plen, int *out, hvlog_error *err)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[4096];
 	static const size_t bs = 1 << 16;
 	uint8_t *buf;
-	uint64_t total = 0;
+	uint64_t total = plen;
 	hvlog_status st;
 	int fd;
 
@@ -199,8 +193,12 @@ static hvlog_status spool(int in, int *out, hvlog_error *err)
 		close(fd);
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	}
+	if (write_all(fd, prefix, plen)) {
+		st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir, strerror(errno));
+		goto fail;
+	}
 	for (;;) {
-		ssize_t n = read(in, buf, bs), w = 0;
+		ssize_t n = read(in, buf, bs);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -215,16 +213,10 @@ static hvlog_status spool(int in, int *out, hvlog_error *err)
 				goto fail;
 			}
 		total += (uint64_t)n;
-		while (w < n) {
-			ssize_t k = write(fd, buf + w, (size_t)(n - w));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir,
-						 strerror(errno));
-				goto fail;
-			}
-			w += k;
+		if (write_all(fd, buf, (size_t)n)) {
+			st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir,
+					 strerror(errno));
+			goto fail;
 		}
 	}
 	free(buf);
@@ -244,28 +236,38 @@ static int add_damage(hvlog_reader *r, hvlog_status kind, uint64_t ts, uint64_t 
 static int add_damage(hvlog_reader *r, hvlog_status kind, uint64_t ts, uint64_t off, uint64_t len,
 		      uint32_t stream, uint64_t seq, uint64_t events, const char *fmt, ...)
 {
-	struct damage *d;
+	struct damage d = { ts, off, len, events, seq, stream, kind, (uint32_t)r->ndamage, "" };
 	va_list ap;
 
-	if (r->ndamage == r->capdamage) {
-		size_t nc = r->capdamage ? 2 * r->capdamage : 16;
-		struct damage *nd = realloc(r->damage, nc * sizeof *nd);
+	va_start(ap, fmt);
+	vsnprintf(d.msg, sizeof d.msg, fmt, ap);
+	va_end(ap);
+	return hvlog__damage_push(&r->damage, &r->ndamage, &r->capdamage, &d);
+}
+
+int hvlog__damage_push(struct damage **v, size_t *n, size_t *cap, const struct damage *d)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 16;
+		struct damage *nd = realloc(*v, nc * sizeof *nd);
 		if (!nd)
 			return -1;
-		r->damage = nd;
-		r->capdamage = nc;
+		*v = nd;
+		*cap = nc;
 	}
-	d = &r->damage[r->ndamage++];
-	*d = (struct damage){ ts, off, len, events, seq, stream, kind, (uint32_t)(r->ndamage - 1), "" };
-	va_start(ap, fmt);
-	vsnprintf(d->msg, sizeof d->msg, fmt, ap);
-	va_end(ap);
+	(*v)[(*n)++] = *d;
 	return 0;
 }
 
 /* Whether h is a valid chunk header; if so *c and *first_ts are its
  * fields. */
 static int valid_header(const hvlog_reader *r, const uint8_t *h, struct chunk *c, uint64_t *first_ts,
+			uint64_t off)
+{
+	return hvlog__chunk_header(h, r->meta.nstreams, r->size, c, first_ts, off);
+}
+
+int hvlog__chunk_header(const uint8_t *h, uint32_t nstreams, uint64_t size, struct chunk *c, uint64_t *first_ts,
 			uint64_t off)
 {
 	uint32_t flags;
@@ -288,12 +290,12 @@ static int valid_header(const hvlog_reader *r, const uint8_t *h, struct chunk *c
 	};
 	/* A header with a good checksum but impossible fields was written by
 	 * a broken producer; treat it like damage. */
-	if (c->stream >= r->meta.nstreams || c->len > WIRE_MAX_CHUNK_PAYLOAD || c->nevents > c->len ||
+	if (c->stream >= nstreams || c->len > WIRE_MAX_CHUNK_PAYLOAD || c->nevents > c->len ||
 	    (flags & ~WIRE_CHUNK_KNOWN_FLAGS))
 		return 0;
 	/* Absurd: more chunks of one stream than the file has bytes (every
 	 * chunk takes 64 or more, written or dropped, §6.2). */
-	if (c->seq > r->size)
+	if (c->seq > size)
 		return 0;
 	if (flags & WIRE_CHUNK_META)
 		return c->stream == 0 && c->nevents == 0 && c->len <= WIRE_MAX_META;
@@ -398,22 +400,35 @@ static int push_chunk(hvlog_reader *r, const struct chunk *c)
 }
 
 /* Chunks of another schema, in a run of neighbours reported as one. */
-struct foreign {
-	uint64_t off, end, ts, chunks, events;
-	uint32_t fp;
-};
-
 static int flush_foreign(hvlog_reader *r, struct foreign *f)
 {
-	int oom = 0;
+	struct damage d;
 
-	if (f->chunks)
-		oom = add_damage(r, HVLOG_MALFORMED, f->ts, f->off, f->end - f->off, UINT32_MAX, UINT64_MAX, f->events,
-				 "%" PRIu64 " chunk%s written with another schema (fingerprint %08x, this metadata's "
-				 "%08x): skipped",
-				 f->chunks, f->chunks == 1 ? "" : "s", f->fp, r->meta.schema_fp);
+	if (!hvlog__foreign_damage(f, r->meta.schema_fp, &d))
+		return 0;
+	d.order = (uint32_t)r->ndamage;
+	return hvlog__damage_push(&r->damage, &r->ndamage, &r->capdamage, &d);
+}
+
+int hvlog__foreign_damage(struct foreign *f, uint32_t schema_fp, struct damage *d)
+{
+	if (!f->chunks)
+		return 0;
+	*d = (struct damage){ f->ts, f->off, f->end - f->off, f->events, UINT64_MAX, UINT32_MAX, HVLOG_MALFORMED, 0, "" };
+	snprintf(d->msg, sizeof d->msg,
+		 "%" PRIu64 " chunk%s written with another schema (fingerprint %08x, this metadata's %08x): skipped",
+		 f->chunks, f->chunks == 1 ? "" : "s", f->fp, schema_fp);
 	f->chunks = 0;
-	return oom;
+	return 1;
+}
+
+void hvlog__foreign_add(struct foreign *f, const struct chunk *c, uint32_t fp)
+{
+	if (!f->chunks)
+		*f = (struct foreign){ c->off, c->off, c->base_ts, 0, 0, fp };
+	f->end = c->off + HVLOG_CHUNK_HEADER_SIZE + c->len;
+	f->chunks++;
+	f->events += c->nevents;
 }
 
 /* A metadata copy at off (header c, fingerprint fp) whose header verified:
@@ -501,11 +516,7 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 			if (fp != r->meta.schema_fp && (fp || r->meta.source == UINT64_MAX)) {
 				if (fr.chunks && (fr.end != off || fr.fp != fp))
 					oom |= flush_foreign(r, &fr);
-				if (!fr.chunks)
-					fr = (struct foreign){ off, off, c.base_ts, 0, 0, fp };
-				fr.end = off + HVLOG_CHUNK_HEADER_SIZE + c.len;
-				fr.chunks++;
-				fr.events += c.nevents;
+				hvlog__foreign_add(&fr, &c, fp);
 				off = fr.end;
 				continue;
 			}
@@ -693,20 +704,37 @@ static hvlog_status load_meta(hvlog_reader *r, uint64_t off, uint32_t meta_len, 
 static hvlog_status read_header(hvlog_reader *r, int *header_ok, int *fatal, hvlog_error *err)
 {
 	uint8_t h[WIRE_FILE_HEADER_SIZE];
-	uint32_t meta_len;
+	uint32_t meta_len, meta_crc;
+	hvlog_status st;
 	int e;
 
 	*header_ok = 0;
 	*fatal = 1;
-	if (r->size == 0)
-		return hvlog__fail(err, HVLOG_TRUNCATED, 0, "empty file: not an hvlog trace");
-	e = read_at(r, h, r->size < sizeof h ? r->size : sizeof h, 0);
-	if (e > 0)
+	if (r->size && (e = read_at(r, h, r->size < sizeof h ? r->size : sizeof h, 0)) > 0)
 		return io_fail(err, e, 0);
-	if (r->size < sizeof h)
-		return memcmp(h, WIRE_FILE_MAGIC, r->size < 8 ? r->size : 8)
+	st = hvlog__file_header(h, r->size, &r->meta.version_major, &r->meta.version_minor, &meta_len, &meta_crc, fatal,
+				err);
+	if (st != HVLOG_OK)
+		return st;
+	if (meta_len > WIRE_MAX_META) /* a valid header over the cap: the writer's mistake, no copy helps */
+		*fatal = 1;
+	else if (meta_len <= r->size - sizeof h) {
+		*header_ok = 1;
+		r->meta.data_offset = sizeof h + (uint64_t)meta_len;
+	}
+	return load_meta(r, sizeof h, meta_len, meta_crc, 0, err);
+}
+
+hvlog_status hvlog__file_header(const uint8_t *h, uint64_t avail, uint16_t *major, uint16_t *minor,
+				uint32_t *meta_len, uint32_t *meta_crc, int *fatal, hvlog_error *err)
+{
+	*fatal = 1;
+	if (avail == 0)
+		return hvlog__fail(err, HVLOG_TRUNCATED, 0, "empty file: not an hvlog trace");
+	if (avail < WIRE_FILE_HEADER_SIZE)
+		return memcmp(h, WIRE_FILE_MAGIC, avail < 8 ? avail : 8)
 			       ? bad_magic(err)
-			       : hvlog__fail(err, HVLOG_TRUNCATED, r->size, "file truncated inside the %u-byte file header",
+			       : hvlog__fail(err, HVLOG_TRUNCATED, avail, "file truncated inside the %u-byte file header",
 					     WIRE_FILE_HEADER_SIZE);
 	/* From here on a copy of the metadata may still save the file: a
 	 * damaged magic too, so that every bit of the header may flip. */
@@ -715,28 +743,21 @@ static hvlog_status read_header(hvlog_reader *r, int *header_ok, int *fatal, hvl
 		return bad_magic(err);
 	if (wire_get32(h + WIRE_FH_CRC) != hvlog_crc32c(0, h, WIRE_FH_CRC))
 		return hvlog__fail(err, HVLOG_CHECKSUM, WIRE_FH_CRC, "file header checksum mismatch");
-	r->meta.version_major = wire_get16(h + WIRE_FH_MAJOR);
-	r->meta.version_minor = wire_get16(h + WIRE_FH_MINOR);
-	if (r->meta.version_major == HVLOG_FORMAT_MAJOR &&
-	    (wire_get32(h + WIRE_FH_FLAGS) || wire_get32(h + WIRE_FH_RESERVED)))
+	*major = wire_get16(h + WIRE_FH_MAJOR);
+	*minor = wire_get16(h + WIRE_FH_MINOR);
+	if (*major == HVLOG_FORMAT_MAJOR && (wire_get32(h + WIRE_FH_FLAGS) || wire_get32(h + WIRE_FH_RESERVED)))
 		return hvlog__fail(err, HVLOG_MALFORMED, WIRE_FH_FLAGS,
 				   "file header has flags or reserved bits this reader does not know");
-	if (r->meta.version_major != HVLOG_FORMAT_MAJOR) {
+	if (*major != HVLOG_FORMAT_MAJOR) {
 		*fatal = 1;
 		return hvlog__fail(err, HVLOG_VERSION, WIRE_FH_MAJOR,
-				   "format version %u.%u is not supported (this reader reads %u.x; %s)",
-				   r->meta.version_major, r->meta.version_minor, HVLOG_FORMAT_MAJOR,
-				   r->meta.version_major > HVLOG_FORMAT_MAJOR ? "a newer hvlog is needed"
-									       : "version 0 does not exist");
+				   "format version %u.%u is not supported (this reader reads %u.x; %s)", *major, *minor,
+				   HVLOG_FORMAT_MAJOR,
+				   *major > HVLOG_FORMAT_MAJOR ? "a newer hvlog is needed" : "version 0 does not exist");
 	}
-	meta_len = wire_get32(h + WIRE_FH_META_LEN);
-	if (meta_len > WIRE_MAX_META) /* a valid header over the cap: the writer's mistake, no copy helps */
-		*fatal = 1;
-	else if (meta_len <= r->size - sizeof h) {
-		*header_ok = 1;
-		r->meta.data_offset = sizeof h + (uint64_t)meta_len;
-	}
-	return load_meta(r, sizeof h, meta_len, wire_get32(h + WIRE_FH_META_CRC), 0, err);
+	*meta_len = wire_get32(h + WIRE_FH_META_LEN);
+	*meta_crc = wire_get32(h + WIRE_FH_META_CRC);
+	return HVLOG_OK;
 }
 
 /* A metadata copy: the metadata chunk whose header is at off (§4.6). */
@@ -997,6 +1018,7 @@ static hvlog_status unz_damage(hvlog_reader *r, hvlog_error *err)
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	return HVLOG_OK;
 }
+static hvlog_status open_live(hvlog_reader *r, int follow, int *recover, hvlog_error *err);
 
 hvlog_status hvlog_reader_open_fd(hvlog_reader **out, int fd, hvlog_error *err)
 {
@@ -1027,12 +1049,36 @@ hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_r
 		st = io_fail(err, errno, UINT64_MAX);
 		goto fail;
 	}
-	if (!S_ISREG(sb.st_mode) || lseek(fd, 0, SEEK_CUR) < 0) {
-		if (S_ISDIR(sb.st_mode)) {
-			st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "is a directory");
+	int seekable = S_ISREG(sb.st_mode) && lseek(fd, 0, SEEK_CUR) >= 0;
+	if (!seekable && S_ISDIR(sb.st_mode)) {
+		st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "is a directory");
+		goto fail;
+	}
+	if (opts && (opts->follow || (opts->live && !seekable))) {
+		if (seekable && lseek(fd, 0, SEEK_SET) < 0) {
+			st = io_fail(err, errno, UINT64_MAX);
 			goto fail;
 		}
-		if ((st = spool(fd, &r->fd, err)) != HVLOG_OK)
+		int recover = 0;
+		if ((st = open_live(r, seekable, &recover, err)) == HVLOG_OK) {
+			*out = r;
+			return HVLOG_OK;
+		}
+		if (!recover)
+			goto fail;
+		/* A damaged header or metadata: a copy further on may still
+		 * save the trace, which takes the index.  A file is indexed as
+		 * it is; a pipe is spooled, after the bytes already read. */
+	}
+	if (!seekable) {
+		const uint8_t *p = NULL;
+		size_t plen = 0;
+		if (r->live)
+			hvlog__live_buffered(r->live, &p, &plen);
+		st = spool(fd, p, plen, &r->fd, err);
+		hvlog__live_free(r->live);
+		r->live = NULL;
+		if (st != HVLOG_OK)
 			goto fail;
 		r->own_fd = 1;
 		if (fstat(r->fd, &sb) != 0) {
@@ -1072,6 +1118,8 @@ hvlog_status hvlog_reader_open_sibling(hvlog_reader **out, const hvlog_reader *b
 
 	if (!out || !base)
 		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "no reader given");
+	if (base->live)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "a reader of a live input has no siblings");
 	*out = NULL;
 	if (!(r = calloc(1, sizeof *r)))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
@@ -1175,6 +1223,7 @@ void hvlog_reader_close(hvlog_reader *r)
 	free(r->damage);
 	free(r->fb_streams);
 	free(r->fb_names);
+	hvlog__live_free(r->live);
 	hvlog__meta_free(r->store);
 	free(r);
 }
@@ -1282,7 +1331,17 @@ static void set_damage(struct rstream *rs, hvlog_status kind, uint64_t off, uint
 static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 {
 	const struct chunk *c;
+	const uint8_t *payload = NULL;
 
+	if (r->live) {
+		int k = hvlog__live_take(r->live, (uint32_t)(rs - r->streams), &c, &payload);
+		if (k <= 0) {
+			rs->done = k < 0;
+			return 0;
+		}
+		rs->cur = c;
+		goto got;
+	}
 	/* Chunks whose time only goes forward hold records from base_ts to
 	 * last_ts: skip those wholly outside the range asked for. */
 	while (rs->next < rs->nchunks &&
@@ -1296,6 +1355,7 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		return 0;
 	}
 	c = rs->cur = &rs->chunks[rs->next++];
+got:
 	/* The slots, then the shared KEYED predictors and the RIP cache: only for a chunk with
 	 * records (a writer closes every stream with a chunk, often empty, so
 	 * a trace of many idle streams costs no decoder state for them). */
@@ -1314,7 +1374,8 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		rs->bufcap = c->len;
 	}
 	memset(rs->buf + c->len, 0, CHUNK_PAD);
-	int e = read_at(r, rs->buf, c->len, c->off + HVLOG_CHUNK_HEADER_SIZE);
+	int e = payload || !c->len ? (memcpy(rs->buf, payload ? payload : rs->buf, c->len), 0)
+				   : read_at(r, rs->buf, c->len, c->off + HVLOG_CHUNK_HEADER_SIZE);
 	if (e) {
 		io_fail(err, e > 0 ? e : EIO, c->off);
 		return -1;
@@ -1667,10 +1728,33 @@ static inline __attribute__((always_inline)) int fill(hvlog_reader *r, hvlog_err
 	return 0;
 }
 
+static hvlog_status live_next(hvlog_reader *r, const hvlog_item **item, hvlog_reader_wait *wait, hvlog_error *err);
+
+/* Damage d as the item handed out. */
+static const hvlog_item *damage_item(hvlog_reader *r, const struct damage *d)
+{
+	memcpy(r->out_msg, d->msg, sizeof r->out_msg);
+	r->out = (hvlog_item){
+		.kind = HVLOG_ITEM_DAMAGE,
+		.stream = d->stream,
+		.ts = d->ts,
+		.offset = d->off,
+		.damage = d->kind,
+		.damage_len = d->len,
+		.damage_events = d->events,
+		.chunk_seq = d->seq,
+		.damage_msg = r->out_msg,
+	};
+	return &r->out;
+}
+
 hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err)
 {
 	struct damage *d;
 	struct rstream *rs;
+
+	if (HVLOG_UNLIKELY(r->live != NULL))
+		return live_next(r, item, NULL, err);
 
 	if (HVLOG_LIKELY(r->pending)) {
 		r->pending = 0;
@@ -1685,19 +1769,7 @@ hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_e
 	d = r->next_damage < r->ndamage ? &r->damage[r->next_damage] : NULL;
 	if (HVLOG_UNLIKELY(d != NULL) && (!rs || !r->ordered || d->ts <= rs->item.ts)) {
 		r->next_damage++;
-		memcpy(r->out_msg, d->msg, sizeof r->out_msg);
-		r->out = (hvlog_item){
-			.kind = HVLOG_ITEM_DAMAGE,
-			.stream = d->stream,
-			.ts = d->ts,
-			.offset = d->off,
-			.damage = d->kind,
-			.damage_len = d->len,
-			.damage_events = d->events,
-			.chunk_seq = d->seq,
-			.damage_msg = r->out_msg,
-		};
-		*item = &r->out;
+		*item = damage_item(r, d);
 		return HVLOG_OK;
 	}
 	if (!rs)
@@ -1706,4 +1778,146 @@ hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_e
 	r->pending = 1;
 	*item = &rs->item;
 	return HVLOG_OK;
+}
+
+/* ---- live reading ----------------------------------------------------------
+ *
+ * A live input (hvlog_reader_options.live / .follow) has no index: live.c
+ * frames the chunks as they arrive and queues them per stream.  The merge
+ * hands out the earliest item of the streams that hold one once no other
+ * stream can still come before it: every other stream either holds an
+ * item itself, has shown a later time (its last chunk ended after it), has
+ * ended, or has been quiet for longer than the bound of FORMAT.md §6.6.
+ * Damage the framing found goes out once the items before it in time did. */
+
+/* 1: an item is ready (r->live_s, or damage if live_s is UINT32_MAX);
+ * 0: not yet; 2: the end; -1: a read error (err). */
+static int live_ready(hvlog_reader *r, hvlog_error *err)
+{
+	uint32_t ns = r->meta.nstreams, best = UINT32_MAX, open = 0;
+	const struct damage *d;
+
+	for (uint32_t s = 0; s < ns; s++) {
+		struct rstream *rs = &r->streams[s];
+		if (rs->done) { /* not wanted (hvlog_reader_set_streams) or ended: its chunks are dropped */
+			const struct chunk *c;
+			const uint8_t *p;
+			while (hvlog__live_take(r->live, s, &c, &p) > 0)
+				;
+			continue;
+		}
+		if (!rs->has && advance(r, rs, err) < 0)
+			return -1;
+		if (rs->has && (best == UINT32_MAX || rs->item.ts < r->streams[best].item.ts))
+			best = s;
+		open += !rs->done;
+	}
+	d = hvlog__live_damage_peek(r->live);
+	if (d && (best == UINT32_MAX || d->ts <= r->streams[best].item.ts)) {
+		r->live_s = UINT32_MAX;
+		return 1;
+	}
+	if (best == UINT32_MAX)
+		return open ? 0 : 2;
+	for (uint32_t s = 0; s < ns; s++) {
+		const struct rstream *rs = &r->streams[s];
+		uint64_t hw, t = r->streams[best].item.ts;
+		if (s == best || rs->done || rs->has)
+			continue;
+		/* it may still hand out (hw, s) or later: wait if that comes first */
+		if (hvlog__live_blocks(r->live, s, best, &hw) && (hw < t || (hw == t && s < best)))
+			return 0;
+	}
+	r->live_s = best;
+	return 1;
+}
+
+/* Pump until an item is ready or, with wait, until there is nothing to
+ * read now.  As live_ready. */
+static int live_wait(hvlog_reader *r, hvlog_reader_wait *wait, hvlog_error *err)
+{
+	for (;;) {
+		int k = live_ready(r, err), fd, ms;
+		if (k)
+			return k;
+		hvlog__live_wait(r->live, &fd, &ms);
+		if (wait) {
+			/* what is there to read now, then once more */
+			if (hvlog__live_pump(r->live, 0, err) != HVLOG_OK)
+				return -1;
+			if ((k = live_ready(r, err)))
+				return k;
+			hvlog__live_wait(r->live, &wait->fd, &wait->timeout_ms);
+			return 0;
+		}
+		if (r->wait_fn)
+			r->wait_fn(r->wait_ctx);
+		if (hvlog__live_pump(r->live, ms, err) != HVLOG_OK)
+			return -1;
+	}
+}
+
+static hvlog_status live_next(hvlog_reader *r, const hvlog_item **item, hvlog_reader_wait *wait, hvlog_error *err)
+{
+	int k = live_wait(r, wait, err);
+
+	if (k < 0)
+		return err ? err->status : HVLOG_IO;
+	if (k == 0)
+		return HVLOG_AGAIN;
+	if (k == 2)
+		return HVLOG_END;
+	if (r->live_s == UINT32_MAX) {
+		*item = damage_item(r, hvlog__live_damage_peek(r->live));
+		hvlog__live_damage_pop(r->live);
+		return HVLOG_OK;
+	}
+	r->streams[r->live_s].has = 0;
+	*item = &r->streams[r->live_s].item;
+	return HVLOG_OK;
+}
+
+/* The open of a live input: the header and metadata, then, so that the
+ * first item's time is known as after an indexed open (relative times
+ * count from it), the input until the first item is ready. */
+static hvlog_status open_live(hvlog_reader *r, int follow, int *recover, hvlog_error *err)
+{
+	hvlog_status st = hvlog__live_open(&r->live, r->fd, follow, r->opts->cancel, &r->stats, &r->store, &r->meta,
+					   recover, err);
+
+	if (st != HVLOG_OK)
+		return st;
+	if ((st = build_plans(r, 1, err)) != HVLOG_OK || (st = alloc_streams(r, err)) != HVLOG_OK)
+		return st;
+	for (uint32_t s = 0; s < r->meta.nstreams; s++)
+		r->streams[s].item.stream = s;
+	r->opts = NULL;
+	if (live_wait(r, NULL, err) < 0)
+		return err ? err->status : HVLOG_IO;
+	if (!(r->refs = malloc(sizeof *r->refs)))
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	atomic_init(r->refs, 1);
+	r->index_stats = r->stats;
+	return HVLOG_OK;
+}
+
+hvlog_status hvlog_reader_try_next(hvlog_reader *r, const hvlog_item **item, hvlog_reader_wait *wait,
+				   hvlog_error *err)
+{
+	hvlog_reader_wait none;
+
+	if (!r->live)
+		return hvlog_reader_next(r, item, err);
+	return live_next(r, item, wait ? wait : &none, err);
+}
+
+void hvlog_reader_set_wait_hook(hvlog_reader *r, void (*fn)(void *ctx), void *ctx)
+{
+	r->wait_fn = fn;
+	r->wait_ctx = ctx;
+}
+
+int hvlog_reader_is_live(const hvlog_reader *r)
+{
+	return r->live != NULL;
 }

@@ -108,6 +108,22 @@ typedef struct hvlog_reader_options {
 	const hvlog_schema *schema;
 	const hvlog_meta *meta;
 	int force;
+	/* Live reading (docs/EMBEDDING.md, "Live reading"): with `live`, a
+	 * descriptor that cannot seek (a pipe, socket, FIFO or terminal) is
+	 * decoded as its bytes arrive, in bounded memory, instead of being
+	 * spooled; with `follow`, a regular file is read the same way from
+	 * its start and waited on at its end, like tail -f, until the
+	 * writer's closing record.  A live reader has no chunk index: no
+	 * siblings, partitions or time-range skipping, its stats grow as it
+	 * reads, and the fallbacks above are not used (a damaged header or
+	 * metadata is the open's error). */
+	int live;
+	int follow;
+	/* A live reader that waits returns as soon as *cancel is nonzero (set
+	 * from a signal handler, say): what it has already read still comes
+	 * out, in order, then HVLOG_END, without damage for what the writer
+	 * did not finish.  NULL: never. */
+	const volatile int *cancel;
 } hvlog_reader_options;
 
 /* hvlog_reader_open_path / _fd with options; opts NULL: as those. */
@@ -174,6 +190,40 @@ HVLOG_API void hvlog_reader_set_partition(hvlog_reader *r, uint32_t part, uint32
  * end, or HVLOG_IO/HVLOG_NOMEM (err filled) if reading itself failed.
  * Damage in the file is not a failure: it comes out as items. */
 HVLOG_API hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err);
+
+/* Live reading.  The open of a live input reads the file header, the
+ * metadata and as much more as it takes to know the first item (it
+ * blocks until then).  hvlog_reader_next() then blocks until the next
+ * item is ready; hvlog_reader_try_next() never blocks: it returns what
+ * hvlog_reader_next() would, or HVLOG_AGAIN with *wait telling what to
+ * wait for before calling again: fd readable (poll(2) POLLIN; -1: no
+ * descriptor, a followed file) or timeout_ms passing (-1: no timeout),
+ * whichever comes first.  Items come out in global time order as long as
+ * every stream's writer flushes it at least every flush interval (the
+ * metadata's flush_interval_ns); a stream quiet for longer than twice
+ * that plus 100 ms (1 s when the interval is not stated), counted from
+ * the arrival of the item that waits, is not waited for, and items it
+ * hands out later come out late (FORMAT.md §6.6).
+ * Damage, lost events and a torn tail (a producer that died mid-chunk)
+ * come out as items, each once, as for a file.  Memory stays bounded:
+ * one chunk being read, at most 64 MiB of chunks queued for the merge,
+ * and the decoder state per stream.  On a reader that is not live,
+ * hvlog_reader_try_next() is hvlog_reader_next(). */
+typedef struct hvlog_reader_wait {
+	int fd;
+	int timeout_ms;
+} hvlog_reader_wait;
+HVLOG_API hvlog_status hvlog_reader_try_next(hvlog_reader *r, const hvlog_item **item, hvlog_reader_wait *wait,
+					     hvlog_error *err);
+
+/* Call fn(ctx) each time a live reader is about to wait for its input
+ * (in hvlog_reader_next and the calls built on it, hvlog_select_run):
+ * the place to flush what was written of the items so far, so that
+ * output keeps up with the input.  fn NULL: none. */
+HVLOG_API void hvlog_reader_set_wait_hook(hvlog_reader *r, void (*fn)(void *ctx), void *ctx);
+
+/* Whether r reads a live input (hvlog_reader_options.live / .follow). */
+HVLOG_API int hvlog_reader_is_live(const hvlog_reader *r);
 
 /* Totals so far (complete after HVLOG_END). */
 typedef struct hvlog_reader_stats {

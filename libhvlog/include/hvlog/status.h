@@ -30,7 +30,8 @@ extern "C" {
 	X(IO,          8, "I/O error")                                         \
 	X(INVALID,     9, "invalid argument")                                  \
 	X(FULL,       10, "buffer full")                                       \
-	X(UNKNOWN,    11, "unknown name or number")
+	X(UNKNOWN,    11, "unknown name or number")                           \
+	X(AGAIN,      12, "no item yet (wait for the input, then call again)")
 
 typedef enum hvlog_status {
 #define HVLOG_X_(name, num, msg) HVLOG_##name = num,

@@ -1,0 +1,614 @@
+/*
+ * live.c - framing a trace as it arrives.
+ *
+ * The bytes of a pipe (or of a file a writer is still appending to) are
+ * read into one buffer as they come.  A chunk is taken out of it once its
+ * header and whole payload are there and verified; it then waits in its
+ * stream's queue until the merge (reader.c) decodes it.  Nothing that is
+ * still arriving is ever judged: a chunk cut short is only damage once the
+ * input has ended.  Memory is bounded: the buffer holds at most one chunk
+ * beyond what is framed, and the queues at most LIVE_MAX_QUEUED bytes (past
+ * that the merge stops waiting for quiet streams, and reading stops until
+ * it has taken some).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "live.h"
+#include "wire.h"
+
+#define LIVE_MAX_QUEUED (64u << 20)
+#define LIVE_FILE_POLL_MS 20 /* how often a followed file is looked at for more */
+#define LIVE_DEFAULT_FLUSH_NS 1000000000u
+#define LIVE_MARGIN_NS 100000000u
+
+struct lq {
+	struct chunk c;
+	uint8_t *p;
+	uint64_t arrived_ns;   /* when it was framed */
+};
+
+struct lstream {
+	struct lq *q;          /* ring of cap entries (a power of two) */
+	size_t head, n, cap;
+	struct chunk cur;      /* the chunk last taken */
+	uint8_t *curp;
+	uint64_t cur_arrived_ns;
+	uint64_t hw;           /* the last time seen (a chunk's last_ts) */
+	uint64_t expect;       /* next sequence number */
+	uint64_t end_off;      /* where its last chunk ended */
+	uint64_t progress_ns;  /* when its time last moved on */
+	int any, final;
+};
+
+struct hvlog__live {
+	int fd;
+	int follow;            /* a regular file: wait at its end */
+	int eof;               /* the input ended (pipe closed) */
+	int closed;            /* the writer's closing record was read */
+	int finished;          /* the end was framed: leftovers and unclosed streams reported */
+	const volatile int *cancel; /* hvlog_reader_options.cancel */
+	uint8_t *buf;
+	size_t cap, lo, hi;    /* bytes [lo, hi) not framed yet */
+	uint64_t base;         /* file offset of buf[0] */
+	uint64_t skip_from;    /* start of bytes being skipped (no valid header); UINT64_MAX: none */
+	uint64_t ts_hint;      /* last chunk's time, for damage between chunks */
+	uint64_t quiet_ns;
+	uint64_t since_ns;     /* when the item the merge last waited with arrived */
+	uint64_t queued;       /* payload bytes in the queues */
+	uint32_t ord;
+	uint32_t schema_fp;
+	uint32_t nstreams;
+	struct lstream *s;
+	struct foreign fr;     /* a run of chunks of another schema, not reported yet */
+	struct damage *dmg;
+	size_t ndmg, capdmg, nextdmg;
+	hvlog_reader_stats *st;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static int add_damage(hvlog__live *l, hvlog_status kind, uint64_t ts, uint64_t off, uint64_t len, uint32_t stream,
+		      uint64_t seq, uint64_t events, const char *fmt, ...) HVLOG_PRINTF(9, 10);
+
+static int push_damage(hvlog__live *l, const struct damage *d);
+
+static int add_damage(hvlog__live *l, hvlog_status kind, uint64_t ts, uint64_t off, uint64_t len, uint32_t stream,
+		      uint64_t seq, uint64_t events, const char *fmt, ...)
+{
+	struct damage d = { ts, off, len, events, seq, stream, kind, 0, "" };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d.msg, sizeof d.msg, fmt, ap);
+	va_end(ap);
+	return push_damage(l, &d);
+}
+
+/* The run of chunks of another schema, if any, as damage. */
+static int flush_foreign(hvlog__live *l)
+{
+	struct damage d;
+
+	return hvlog__foreign_damage(&l->fr, l->schema_fp, &d) ? push_damage(l, &d) : 0;
+}
+
+static int push_damage(hvlog__live *l, const struct damage *d)
+{
+	uint64_t len = d->len;
+
+	if (l->nextdmg && l->nextdmg == l->ndmg)
+		l->nextdmg = l->ndmg = 0;
+	if (hvlog__damage_push(&l->dmg, &l->ndmg, &l->capdmg, d))
+		return -1;
+	/* the damage not handed out yet stays in time order, then file
+	 * order, as the file reader sorts it */
+	for (size_t i = l->ndmg - 1; i > l->nextdmg; i--) {
+		struct damage *a = &l->dmg[i - 1], *b = &l->dmg[i], t;
+		if (a->ts < b->ts || (a->ts == b->ts && a->off <= b->off))
+			break;
+		t = *a, *a = *b, *b = t;
+	}
+	l->st->damaged_regions++;
+	l->st->damaged_bytes += len;
+	return 0;
+}
+
+/* Read once into the buffer (at most wait_ms for data: 0 not at all, -1
+ * without limit): 1 if bytes came, 0 if none (l->eof at the end of a
+ * pipe), -1 on an error (errno). */
+static int fill(hvlog__live *l, int wait_ms, size_t want)
+{
+	struct pollfd pfd = { l->fd, POLLIN, 0 };
+	ssize_t n;
+
+	if (l->eof)
+		return 0;
+	if (l->lo && l->lo == l->hi)
+		l->base += l->lo, l->lo = l->hi = 0;
+	if (l->lo > l->cap / 2) {
+		memmove(l->buf, l->buf + l->lo, l->hi - l->lo);
+		l->base += l->lo;
+		l->hi -= l->lo;
+		l->lo = 0;
+	}
+	if (want < 1 << 16)
+		want = 1 << 16;
+	if (l->cap - l->hi < want) {
+		size_t nc = l->cap ? l->cap : 1 << 17;
+		while (nc - l->hi < want)
+			nc *= 2;
+		uint8_t *nb = realloc(l->buf, nc);
+		if (!nb) {
+			errno = ENOMEM;
+			return -1;
+		}
+		l->buf = nb;
+		l->cap = nc;
+	}
+	if (!l->follow) {
+		int k = poll(&pfd, 1, wait_ms);
+		if (k < 0)
+			return errno == EINTR ? 0 : -1; /* (a signal: the caller looks at cancel) */
+		if (k == 0)
+			return 0;
+	}
+	while ((n = read(l->fd, l->buf + l->hi, l->cap - l->hi)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -1;
+	if (n == 0) {
+		if (!l->follow) {
+			l->eof = 1;
+		} else if (wait_ms) {
+			int ms = wait_ms < 0 || wait_ms > LIVE_FILE_POLL_MS ? LIVE_FILE_POLL_MS : wait_ms;
+			struct timespec t = { 0, (long)ms * 1000000L };
+			nanosleep(&t, NULL);
+		}
+		return 0;
+	}
+	l->hi += (size_t)n;
+	l->st->file_size += (uint64_t)n;
+	return 1;
+}
+
+/* Fill until `need` bytes wait to be framed, or the input ends; the
+ * magic is checked on the first bytes as they come.  -1 on an error. */
+static int fill_to(hvlog__live *l, size_t need, hvlog_error *err)
+{
+	while (l->hi - l->lo < need && !l->eof) {
+		if (l->cancel && *l->cancel) {
+			hvlog__fail(err, HVLOG_IO, l->base + l->hi, "interrupted");
+			return -1;
+		}
+		if (fill(l, -1, need - (l->hi - l->lo)) < 0) {
+			int e = errno;
+			hvlog__fail(err, e == ENOMEM ? HVLOG_NOMEM : HVLOG_IO, l->base + l->hi, "read error: %s",
+				    strerror(e));
+			if (err)
+				err->sys_errno = e;
+			return -1;
+		}
+		if (l->base == 0 && l->lo == 0) {
+			size_t k = l->hi < 8 ? l->hi : 8;
+			if (memcmp(l->buf, WIRE_FILE_MAGIC, k)) {
+				hvlog__fail(err, HVLOG_MALFORMED, 0, "not an hvlog trace (bad magic)");
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+hvlog_status hvlog__live_open(hvlog__live **out, int fd, int follow, const volatile int *cancel, hvlog_reader_stats *st,
+			      struct hvlog__meta_store **store, hvlog_meta *meta, int *recover, hvlog_error *err)
+{
+	hvlog__live *l = calloc(1, sizeof *l);
+	uint32_t meta_len, meta_crc;
+	hvlog_status s;
+	int fatal = 1;
+
+	*out = NULL;
+	*recover = 0;
+	if (!l)
+		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	l->fd = fd;
+	l->follow = follow;
+	l->cancel = cancel;
+	l->st = st;
+	l->skip_from = UINT64_MAX;
+	if (fill_to(l, WIRE_FILE_HEADER_SIZE, err)) {
+		hvlog__live_free(l);
+		return err ? err->status : HVLOG_IO;
+	}
+	s = hvlog__file_header(l->buf, l->hi, &meta->version_major, &meta->version_minor, &meta_len, &meta_crc,
+			       &fatal, err);
+	if (s == HVLOG_OK && meta_len > WIRE_MAX_META) {
+		fatal = 1;
+		s = hvlog__fail(err, HVLOG_LIMIT, WIRE_FH_META_LEN, "metadata of %u bytes exceeds the %u-byte cap",
+				meta_len, WIRE_MAX_META);
+	}
+	if (s == HVLOG_OK && fill_to(l, WIRE_FILE_HEADER_SIZE + (size_t)meta_len, err))
+		s = err ? err->status : HVLOG_IO;
+	if (s == HVLOG_OK && l->hi < WIRE_FILE_HEADER_SIZE + (size_t)meta_len)
+		s = hvlog__fail(err, HVLOG_TRUNCATED, l->hi,
+				"file truncated inside the metadata (%u bytes expected, %zu present)", meta_len,
+				l->hi - WIRE_FILE_HEADER_SIZE);
+	if (s == HVLOG_OK && meta_crc != hvlog_crc32c(0, l->buf + WIRE_FILE_HEADER_SIZE, meta_len))
+		s = hvlog__fail(err, HVLOG_CHECKSUM, WIRE_FILE_HEADER_SIZE, "metadata checksum mismatch");
+	if (s == HVLOG_OK) {
+		uint16_t major = meta->version_major, minor = meta->version_minor;
+		s = hvlog__meta_decode(l->buf + WIRE_FILE_HEADER_SIZE, meta_len, WIRE_FILE_HEADER_SIZE, store, meta, err);
+		meta->version_major = major;
+		meta->version_minor = minor;
+	}
+	if (s == HVLOG_OK && !(l->s = calloc(meta->nstreams ? meta->nstreams : 1, sizeof *l->s))) {
+		fatal = 1;
+		s = hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+	}
+	if (s != HVLOG_OK) {
+		if (!fatal && s != HVLOG_IO && s != HVLOG_NOMEM && !(l->cancel && *l->cancel)) {
+			*recover = 1;
+			*out = l;
+		} else {
+			hvlog__live_free(l);
+		}
+		return s;
+	}
+	meta->data_offset = WIRE_FILE_HEADER_SIZE + (uint64_t)meta_len;
+	meta->source = 0;
+	l->lo = (size_t)meta->data_offset;
+	l->nstreams = meta->nstreams;
+	l->schema_fp = meta->schema_fp;
+	l->quiet_ns = 2 * (meta->flush_interval_ns ? meta->flush_interval_ns : LIVE_DEFAULT_FLUSH_NS) + LIVE_MARGIN_NS;
+	uint64_t t = now_ns();
+	for (uint32_t i = 0; i < l->nstreams; i++)
+		l->s[i].progress_ns = t;
+	*out = l;
+	return HVLOG_OK;
+}
+
+void hvlog__live_buffered(const hvlog__live *l, const uint8_t **p, size_t *n)
+{
+	*p = l->buf;
+	*n = l->hi;
+}
+
+void hvlog__live_free(hvlog__live *l)
+{
+	if (!l)
+		return;
+	for (uint32_t i = 0; l->s && i < l->nstreams; i++) {
+		struct lstream *ls = &l->s[i];
+		for (size_t k = 0; k < ls->n; k++)
+			free(ls->q[(ls->head + k) & (ls->cap - 1)].p);
+		free(ls->q);
+		free(ls->curp);
+	}
+	free(l->s);
+	free(l->buf);
+	free(l->dmg);
+	free(l);
+}
+
+/* The bytes skipped since skip_from end at `to`. */
+static int end_skip(hvlog__live *l, uint64_t to)
+{
+	uint64_t from = l->skip_from, n = to - from;
+	int at_end = l->eof && to == l->base + l->hi;
+
+	if (from == UINT64_MAX)
+		return 0;
+	l->skip_from = UINT64_MAX;
+	if (flush_foreign(l))
+		return -1;
+	return add_damage(l, at_end ? HVLOG_TRUNCATED : HVLOG_MALFORMED, l->ts_hint, from, n, UINT32_MAX, UINT64_MAX, 0,
+			  "no valid chunk header: %" PRIu64 " bytes skipped%s", n, at_end ? " to the end of the file" : "");
+}
+
+/* A verified chunk of a stream: checked against the stream's chunks
+ * before it, then queued.  -1: out of memory. */
+static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
+{
+	struct chunk c = *c0;
+	struct lstream *ls = &l->s[c.stream];
+	uint32_t fp = wire_get32(h + WIRE_CH_META_FP);
+	uint64_t first_ts = wire_get64(h + WIRE_CH_FIRST_TS);
+	int oom = 0;
+
+	if (c.flags & WIRE_CHUNK_META) { /* a metadata copy; the last one closes the trace */
+		if (c.flags & WIRE_CHUNK_FINAL)
+			l->closed = 1;
+		return 0;
+	}
+	if (fp != l->schema_fp && fp) {
+		if (l->fr.chunks && (l->fr.end != c.off || l->fr.fp != fp))
+			oom |= flush_foreign(l);
+		hvlog__foreign_add(&l->fr, &c, fp);
+		return oom;
+	}
+	oom |= flush_foreign(l);
+	if (ls->any && c.seq < ls->expect)
+		return add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, c.stream, c.seq,
+				  0, "duplicate chunk %" PRIu64 " of stream %u ignored", c.seq, c.stream);
+	if (ls->final)
+		oom |= add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, 0, c.stream, c.seq, 0,
+				  "stream %u has chunks after its final chunk %" PRIu64, c.stream, ls->expect - 1);
+	if (c.seq != ls->expect)
+		oom |= add_damage(l, HVLOG_MALFORMED, ls->hw, c.off, 0, c.stream, ls->expect, 0,
+				  "chunks %" PRIu64 "..%" PRIu64 " of stream %u are missing", ls->expect, c.seq - 1,
+				  c.stream);
+	else if (ls->any && c.base_ts != ls->hw)
+		oom |= add_damage(l, HVLOG_MALFORMED, c.base_ts < ls->hw ? c.base_ts : ls->hw, c.off, 0, c.stream, c.seq,
+				  0, "chunk %" PRIu64 " of stream %u starts at %" PRIu64 " but chunk %" PRIu64
+				  " ended at %" PRIu64 ": a header's time is damaged",
+				  c.seq, c.stream, c.base_ts, c.seq - 1, ls->hw);
+	if (ls->n == ls->cap) {
+		size_t nc = ls->cap ? 2 * ls->cap : 8;
+		struct lq *nq = malloc(nc * sizeof *nq);
+		if (!nq)
+			return -1;
+		for (size_t k = 0; k < ls->n; k++)
+			nq[k] = ls->q[(ls->head + k) & (ls->cap - 1)];
+		free(ls->q);
+		ls->q = nq;
+		ls->cap = nc;
+		ls->head = 0;
+	}
+	struct lq *e = &ls->q[(ls->head + ls->n) & (ls->cap - 1)];
+	e->p = NULL;
+	if (c.len && !(e->p = malloc(c.len)))
+		return -1;
+	if (c.len)
+		memcpy(e->p, h + HVLOG_CHUNK_HEADER_SIZE, c.len);
+	c.ord = l->ord++;
+	e->c = c;
+	e->arrived_ns = now_ns();
+	ls->n++;
+	l->queued += c.len;
+	if (c.nevents) {
+		if (first_ts < l->st->first_ts || !l->st->chunks_indexed)
+			l->st->first_ts = first_ts;
+		if (c.last_ts > l->st->last_ts)
+			l->st->last_ts = c.last_ts;
+		l->st->chunks_indexed++;
+	}
+	if (!ls->any || c.last_ts > ls->hw || c.nevents)
+		ls->progress_ns = now_ns();
+	ls->hw = c.last_ts;
+	ls->any = 1;
+	ls->expect = c.seq + 1;
+	ls->end_off = c.off + HVLOG_CHUNK_HEADER_SIZE + c.len;
+	ls->final |= (c.flags & WIRE_CHUNK_FINAL) != 0;
+	l->ts_hint = c.last_ts;
+	return oom;
+}
+
+/* The input has ended: what is left unframed, and the streams the writer
+ * did not close, are damage (as the file reader reports them). */
+static int finish(hvlog__live *l)
+{
+	uint64_t at = l->base + l->lo, left = l->hi - l->lo, size = l->base + l->hi;
+	int oom = 0;
+
+	l->finished = 1;
+	oom |= flush_foreign(l);
+	if (l->closed)
+		left = 0;
+	if (l->skip_from != UINT64_MAX) {
+		oom |= end_skip(l, size);
+	} else if (left && left < HVLOG_CHUNK_HEADER_SIZE) {
+		oom |= add_damage(l, HVLOG_TRUNCATED, l->ts_hint, at, left, UINT32_MAX, UINT64_MAX, 0,
+				  "file truncated: %" PRIu64 " bytes of a chunk header", left);
+	} else if (left) { /* a valid header whose chunk the end cut (framing stopped there) */
+		struct chunk c;
+		uint64_t first_ts;
+		hvlog__chunk_header(l->buf + l->lo, l->nstreams, size, &c, &first_ts, at);
+		if (c.flags & WIRE_CHUNK_META)
+			oom |= add_damage(l, HVLOG_TRUNCATED, l->ts_hint, at, left, UINT32_MAX, UINT64_MAX, 0,
+					  "file truncated at offset %" PRIu64 " inside a copy of the metadata "
+					  "(no events lost)", size);
+		else
+			oom |= add_damage(l, HVLOG_TRUNCATED, c.base_ts, at, left, c.stream, c.seq, c.nevents,
+					  "file truncated at offset %" PRIu64 ": %" PRIu64
+					  " bytes of a chunk lost (stream %u, chunk %" PRIu64 ", %u events)",
+					  size, c.len - (left - HVLOG_CHUNK_HEADER_SIZE), c.stream, c.seq, c.nevents);
+	}
+	for (uint32_t s = 0; s < l->nstreams; s++) {
+		struct lstream *ls = &l->s[s];
+		if (!ls->any)
+			oom |= add_damage(l, HVLOG_TRUNCATED, 0, size, 0, s, 0, 0,
+					  "stream %u has no chunks: all its events are lost", s);
+		else if (!ls->final)
+			oom |= add_damage(l, HVLOG_TRUNCATED, ls->hw, ls->end_off, 0, s, ls->expect, 0,
+					  "stream %u ends without its final chunk (the producer did not close the "
+					  "trace; later events of this stream are lost)",
+					  s);
+	}
+	return oom;
+}
+
+/* Frame what the buffer holds.  -1: out of memory. */
+static int frame(hvlog__live *l)
+{
+	int oom = 0;
+
+	while (!l->closed && !oom) {
+		size_t avail = l->hi - l->lo;
+		const uint8_t *p = l->buf + l->lo;
+		uint64_t at = l->base + l->lo;
+		struct chunk c;
+		uint64_t first_ts;
+
+		if (avail < 8)
+			break;
+		if (!memcmp(p, WIRE_TRAILER_MAGIC, 8)) {
+			if (avail < WIRE_TRAILER_SIZE)
+				break;
+			if (wire_get32(p + WIRE_TR_CRC) == hvlog_crc32c(0, p, WIRE_TR_CRC)) {
+				oom |= end_skip(l, at);
+				l->closed = 1;
+				l->lo += WIRE_TRAILER_SIZE;
+				break;
+			}
+		} else if (!memcmp(p, WIRE_CHUNK_SYNC, 8)) {
+			if (avail < HVLOG_CHUNK_HEADER_SIZE)
+				break;
+			/* (a sequence number above the bytes read so far is as
+			 * absurd as one above a file's size) */
+			if (hvlog__chunk_header(p, l->nstreams, l->base + l->hi, &c, &first_ts, at)) {
+				size_t need = HVLOG_CHUNK_HEADER_SIZE + (size_t)c.len;
+				if (avail < need)
+					break; /* still arriving */
+				/* A payload that fails its checksum is the chunk's own
+				 * damage (the decoder reports it) if a chunk or the
+				 * end follows it; otherwise its length is not to be
+				 * trusted and the bytes are skipped. */
+				int ok = hvlog_crc32c(0, p + HVLOG_CHUNK_HEADER_SIZE, c.len) == c.payload_crc;
+				if (!ok && avail < need + 8 && !l->eof)
+					break;
+				if (!ok && avail >= need + 8)
+					ok = !memcmp(p + need, WIRE_CHUNK_SYNC, 8) || !memcmp(p + need, WIRE_TRAILER_MAGIC, 8);
+				if (ok || avail == need) {
+					oom |= end_skip(l, at);
+					oom |= accept(l, &c, p);
+					l->lo += need;
+					continue;
+				}
+			}
+		}
+		/* no valid chunk here: skip to the next marker */
+		if (l->skip_from == UINT64_MAX)
+			l->skip_from = at;
+		size_t k = 1;
+		for (; k + 8 <= avail; k++)
+			if (p[k] == 0xc3 ? !memcmp(p + k, WIRE_CHUNK_SYNC, 8)
+					 : p[k] == 0x89 && !memcmp(p + k, WIRE_TRAILER_MAGIC, 8))
+				break;
+		l->lo += k;
+	}
+	if (l->eof && !l->finished && !oom)
+		oom |= finish(l); /* what could not be framed at the end */
+	return oom ? -1 : 0;
+}
+
+hvlog_status hvlog__live_pump(hvlog__live *l, int wait_ms, hvlog_error *err)
+{
+	if (l->cancel && *l->cancel && !l->finished) {
+		/* what is queued still goes out; nothing more is read or judged */
+		l->eof = l->finished = 1;
+		return HVLOG_OK;
+	}
+	for (int round = 0; round < 64 && !l->closed && !l->eof && l->queued < LIVE_MAX_QUEUED; round++) {
+		size_t need = 0;
+		if (l->hi - l->lo >= HVLOG_CHUNK_HEADER_SIZE && !memcmp(l->buf + l->lo, WIRE_CHUNK_SYNC, 8))
+			need = HVLOG_CHUNK_HEADER_SIZE + wire_get32(l->buf + l->lo + WIRE_CH_LEN) - (l->hi - l->lo);
+		if (need > WIRE_MAX_CHUNK_PAYLOAD + HVLOG_CHUNK_HEADER_SIZE)
+			need = 0;
+		int k = fill(l, round ? 0 : wait_ms, need);
+		if (k < 0) {
+			int e = errno;
+			hvlog_status st = hvlog__fail(err, e == ENOMEM ? HVLOG_NOMEM : HVLOG_IO, l->base + l->hi,
+						      "read error: %s", strerror(e));
+			if (err)
+				err->sys_errno = e;
+			return st;
+		}
+		if (frame(l))
+			return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
+		if (k == 0)
+			break;
+	}
+	if (l->closed && !l->finished) {
+		l->eof = 1;
+		if (finish(l))
+			return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
+	}
+	return HVLOG_OK;
+}
+
+int hvlog__live_take(hvlog__live *l, uint32_t s, const struct chunk **c, const uint8_t **payload)
+{
+	struct lstream *ls = &l->s[s];
+
+	if (!ls->n)
+		return ls->final || l->finished ? -1 : 0;
+	struct lq *e = &ls->q[ls->head];
+	ls->head = (ls->head + 1) & (ls->cap - 1);
+	ls->n--;
+	free(ls->curp);
+	ls->cur = e->c;
+	ls->curp = e->p;
+	ls->cur_arrived_ns = e->arrived_ns;
+	l->queued -= e->c.len;
+	*c = &ls->cur;
+	*payload = ls->curp;
+	return 1;
+}
+
+int hvlog__live_blocks(hvlog__live *l, uint32_t s, uint32_t by, uint64_t *hw)
+{
+	struct lstream *ls = &l->s[s];
+	uint64_t since = l->s[by].cur_arrived_ns;
+
+	*hw = ls->n ? ls->q[ls->head].c.base_ts : ls->hw;
+	if (ls->n)
+		return 1;
+	if (ls->final || l->finished || l->queued >= LIVE_MAX_QUEUED)
+		return 0;
+	/* quiet: its time has not moved on within the bound, counted from
+	 * when the item arrived (streams that all paused together, a
+	 * producer stopped, are waited for again when it goes on) */
+	if (ls->progress_ns > since)
+		since = ls->progress_ns;
+	l->since_ns = since;
+	return now_ns() - since <= l->quiet_ns;
+}
+
+const struct damage *hvlog__live_damage_peek(const hvlog__live *l)
+{
+	return l->nextdmg < l->ndmg ? &l->dmg[l->nextdmg] : NULL;
+}
+
+void hvlog__live_damage_pop(hvlog__live *l)
+{
+	l->nextdmg++;
+}
+
+int hvlog__live_ended(const hvlog__live *l)
+{
+	return l->finished;
+}
+
+void hvlog__live_wait(const hvlog__live *l, int *fd, int *timeout_ms)
+{
+	uint64_t t = now_ns(), soonest = UINT64_MAX;
+
+	for (uint32_t s = 0; s < l->nstreams; s++) {
+		const struct lstream *ls = &l->s[s];
+		if (ls->n || ls->final)
+			continue;
+		uint64_t due = (ls->progress_ns > l->since_ns ? ls->progress_ns : l->since_ns) + l->quiet_ns;
+		uint64_t left = due > t ? due - t : 0;
+		if (left < soonest)
+			soonest = left;
+	}
+	*fd = l->follow ? -1 : l->fd;
+	*timeout_ms = soonest == UINT64_MAX ? -1 : (int)((soonest + 999999u) / 1000000u) + 1;
+	if (l->follow && (*timeout_ms < 0 || *timeout_ms > LIVE_FILE_POLL_MS))
+		*timeout_ms = LIVE_FILE_POLL_MS;
+}
