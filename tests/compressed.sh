@@ -70,6 +70,15 @@ for z in zstd gzip xz bzip2; do
 	same "$tmp/cut.got" "$tmp/cut.want" "$z: truncated: the intact part, as the plain trace cut there"
 	if [ "$(grep -c 'IM_\|HC_\|SCH_' "$tmp/cut.got")" -gt 1000 ]; then pass=$((pass + 1)); else
 		fail=$((fail + 1)); echo "FAIL: $z: truncated: too few events decoded"; fi
+	# through a pipe, read live: the same events and the same last line
+	expect 1 "$z: truncated, through a pipe" sh -c '"$1" decode - < "$2"' sh "$hvlog" "$tmp/cut.$z"
+	has err "the $z-compressed input is truncated: it ends inside a frame" "$z: truncated, through a pipe, says so"
+	tail -1 "$tmp/out" > "$tmp/last"
+	has last "DAMAGE at offset $end \(0 bytes\): the $z-compressed input is truncated" \
+		"$z: truncated, through a pipe: the damage line comes last"
+	sed '$d' "$tmp/out" | sort > "$tmp/cut.pipe"
+	sort "$tmp/cut.want" > "$tmp/cut.sorted"
+	same "$tmp/cut.pipe" "$tmp/cut.sorted" "$z: truncated, through a pipe: the intact part's lines"
 	expect 1 "$z: truncated, info --verify" "$hvlog" info --verify "$tmp/cut.$z"
 	has out "the $z-compressed input is truncated" "$z: truncated: info --verify lists it"
 

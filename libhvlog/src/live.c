@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "decompress.h"
 #include "internal.h"
 #include "live.h"
 #include "wire.h"
@@ -72,6 +73,7 @@ struct hvlog__live {
 	struct damage *dmg;
 	size_t ndmg, capdmg, nextdmg;
 	hvlog_reader_stats *st;
+	struct hvlog__unz *unz; /* a compressed input's decompressor, or NULL */
 };
 
 static uint64_t now_ns(void)
@@ -439,7 +441,23 @@ static int finish(hvlog__live *l)
 					  "trace; later events of this stream are lost)",
 					  s);
 	}
+	/* a decompressor stopped early: at the end of the data, one tick after
+	 * its last event, as the file reader places it */
+	const char *msg;
+	hvlog_status us = l->unz ? hvlog__unz_result(l->unz, &msg) : HVLOG_OK;
+	if (us != HVLOG_OK) {
+		uint64_t last = 0;
+		for (uint32_t s = 0; s < l->nstreams; s++)
+			if (l->s[s].any && l->s[s].hw > last)
+				last = l->s[s].hw;
+		oom |= add_damage(l, us, last + (last < UINT64_MAX), size, 0, UINT32_MAX, UINT64_MAX, 0, "%s", msg);
+	}
 	return oom;
+}
+
+void hvlog__live_set_unz(hvlog__live *l, struct hvlog__unz *u)
+{
+	l->unz = u;
 }
 
 /* Frame what the buffer holds.  -1: out of memory. */

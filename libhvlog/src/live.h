@@ -79,6 +79,9 @@ int hvlog__foreign_damage(struct foreign *f, uint32_t schema_fp, struct damage *
  * holding the bytes read (hvlog__live_buffered). */
 hvlog_status hvlog__live_open(hvlog__live **out, int fd, int follow, const volatile int *cancel, hvlog_reader_stats *st,
 			      struct hvlog__meta_store **store, hvlog_meta *meta, int *recover, hvlog_error *err);
+/* The decompressor whose pipe l reads (decompress.h), or NULL: when the
+ * input ends, what stopped it early is damage after the last event. */
+void hvlog__live_set_unz(hvlog__live *l, struct hvlog__unz *u);
 void hvlog__live_free(hvlog__live *l);
 
 /* The bytes read so far (after a failed open that left *recover set). */

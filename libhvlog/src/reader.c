@@ -1037,9 +1037,13 @@ hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_r
 	*out = NULL;
 	if (!(r = calloc(1, sizeof *r)))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
-	/* a compressed input is read as the pipe its decompressor writes */
+	/* a compressed input is read as the pipe its decompressor writes; a
+	 * compressed file is still read as a file is (indexed, from a spool),
+	 * not live, so it decodes exactly as the file decompressed would */
+	int compressed_file = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
 	if ((st = hvlog__unz_open(&fd, &r->unz, err)) != HVLOG_OK)
 		goto fail;
+	compressed_file &= r->unz != NULL;
 	r->fd = fd;
 	r->opts = opts;
 	r->group_mask = UINT64_MAX;
@@ -1054,7 +1058,7 @@ hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_r
 		st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "is a directory");
 		goto fail;
 	}
-	if (opts && (opts->follow || (opts->live && !seekable))) {
+	if (opts && (opts->follow || (opts->live && !seekable && !compressed_file))) {
 		if (seekable && lseek(fd, 0, SEEK_SET) < 0) {
 			st = io_fail(err, errno, UINT64_MAX);
 			goto fail;
@@ -1887,6 +1891,7 @@ static hvlog_status open_live(hvlog_reader *r, int follow, int *recover, hvlog_e
 
 	if (st != HVLOG_OK)
 		return st;
+	hvlog__live_set_unz(r->live, r->unz);
 	if ((st = build_plans(r, 1, err)) != HVLOG_OK || (st = alloc_streams(r, err)) != HVLOG_OK)
 		return st;
 	for (uint32_t s = 0; s < r->meta.nstreams; s++)
