@@ -79,6 +79,7 @@ struct cli_run {
 	void (*before_message)(void *ctx); /* NULL: nothing to flush */
 	void *ctx;
 	int quiet_damage;
+	hvlog_stats *stats;            /* every item passed is added (hvlog_stats_run) */
 	/* results */
 	hvlog_run_counts n;            /* what passed */
 	int damaged;                   /* damage was reported */

@@ -431,30 +431,12 @@ static void totals_free(struct totals *T, int ntops)
 
 /* ---- one thread: the trace in time order ------------------------------------ */
 
-struct adder {
-	hvlog_stats *s;
-	int nomem;
-};
-
-static int add_step(void *ctx, const hvlog_item *it)
-{
-	struct adder *a = ctx;
-
-	return (a->nomem = hvlog_stats_add(a->s, it) != HVLOG_OK);
-}
-
 /* The exit code; *failed if reading failed (no report then). */
 static int stats_sequential(hvlog_reader *r, const struct stats_opts *o, hvlog_stats *s, int *failed)
 {
-	struct adder a = { s, 0 };
-	struct cli_run run = { .shown = cli_shown(o->io.file), .sel = &o->sel, .step = add_step, .ctx = &a };
+	struct cli_run run = { .shown = cli_shown(o->io.file), .sel = &o->sel, .stats = s };
 	int code = cli_run(r, &run);
 
-	if (a.nomem) {
-		cli_error(NULL, UINT64_MAX, "out of memory");
-		*failed = 1;
-		return EXIT_IO;
-	}
 	*failed = run.read_failed;
 	return code;
 }

@@ -46,9 +46,8 @@ struct cv_rebuild {
 	const char *in_shown, *out_shown;
 	int out_fd;
 	struct block *blocks;
-	hvlog_schema schema;
-	const hvlog_schema *sc;    /* &schema or the built-in one */
-	hvlog_stream_info *streams;
+	const hvlog_schema *sc;    /* the metadata's or the built-in one */
+	const hvlog_stream_info *streams;
 	uint32_t nstreams;
 	uint32_t *by_number;       /* event number -> index, UINT32_MAX: none */
 	uint64_t *last_ts;         /* per stream: the time of its last event */
@@ -67,16 +66,6 @@ static void *arena(cv_rebuild *b, size_t n)
 	bl->next = b->blocks;
 	b->blocks = bl;
 	return bl->data;
-}
-
-static char *arena_str(cv_rebuild *b, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = arena(b, n);
-
-	if (p)
-		memcpy(p, s, n);
-	return p;
 }
 
 /* ---- reading the metadata -------------------------------------------------- */
@@ -114,60 +103,8 @@ static int utf8_ok(const char *str)
 	return 1;
 }
 
-struct mctx {
-	cv_rebuild *b;
-	const char *what; /* the field being read, for the message */
-	int failed;
-};
-
-static int bad(struct mctx *m, const char *fmt, const char *arg)
-{
-	char msg[256];
-
-	snprintf(msg, sizeof msg, fmt, arg);
-	cli_error(m->b->in_shown, UINT64_MAX, "metadata: %s", msg);
-	m->failed = 1;
-	return -1;
-}
-
-/* Required text field k of n (<= HVLOG_MAX_NAME bytes, or `cap` - 1). */
-static const char *req_str(struct mctx *m, cv_node *n, const char *k, size_t cap)
-{
-	char buf[512];
-	cv_node *v = m->b->ops->get(n, k);
-	const char *s;
-
-	if (m->failed)
-		return NULL;
-	if (!v || m->b->ops->str(v, buf, cap < sizeof buf ? cap : sizeof buf) != 0) {
-		bad(m, "'%s' is missing, not text or too long", k);
-		return NULL;
-	}
-	if (!utf8_ok(buf)) {
-		bad(m, "'%s' is not UTF-8 text", k);
-		return NULL;
-	}
-	if (!(s = arena_str(m->b, buf)))
-		bad(m, "out of memory at '%s'", k);
-	return s;
-}
-
-static uint64_t req_uint(struct mctx *m, cv_node *n, const char *k, uint64_t max)
-{
-	cv_node *v = m->b->ops->get(n, k);
-	uint64_t u;
-
-	if (m->failed)
-		return 0;
-	if (!v || m->b->ops->uint(v, &u) != 0 || u > max) {
-		bad(m, "'%s' is missing, not an unsigned integer or too large", k);
-		return 0;
-	}
-	return u;
-}
-
-/* The library's document ops over the parser's (hvlog_schema_from_doc
- * reads the schema with them, as the reader does a file's); ctx is the
+/* The library's document ops over the parser's (hvlog_meta_from_doc
+ * reads the metadata with them, as the reader does a file's); ctx is the
  * rebuild. */
 static const void *d_get(void *ctx, const void *n, const char *k)
 {
@@ -185,37 +122,51 @@ static int d_uint(void *ctx, const void *n, uint64_t *v)
 {
 	return ((cv_rebuild *)ctx)->ops->uint((cv_node *)n, v);
 }
+static int d_sint(void *ctx, const void *n, int64_t *v)
+{
+	return ((cv_rebuild *)ctx)->ops->sint((cv_node *)n, v);
+}
+static int d_null(void *ctx, const void *n)
+{
+	return ((cv_rebuild *)ctx)->ops->is_null((cv_node *)n);
+}
+/* What str gives for text the parser copied into buf (0) or not (-1). */
+static long str_result(const cv_node_ops *ops, cv_node *n, int got, const char *buf, size_t cap)
+{
+	char big[HVLOG_MAX_PROP_VALUE + 2];
+
+	if (got == 0)
+		return utf8_ok(buf) ? (long)strlen(buf) : -2;
+	/* too long for buf, or not text at all */
+	return n && cap < sizeof big && ops->str(n, big, sizeof big) == 0 ? (long)strlen(big) : -1;
+}
 static long d_str(void *ctx, const void *n, char *buf, size_t cap)
 {
 	const cv_node_ops *ops = ((cv_rebuild *)ctx)->ops;
-	char big[HVLOG_MAX_PROP_VALUE + 2];
 
-	if (ops->str((cv_node *)n, buf, cap) == 0)
-		return utf8_ok(buf) ? (long)strlen(buf) : -2;
-	/* too long for buf, or not text at all */
-	return cap < sizeof big && ops->str((cv_node *)n, big, sizeof big) == 0 ? (long)strlen(big) : -1;
+	return str_result(ops, (cv_node *)n, ops->str((cv_node *)n, buf, cap), buf, cap);
+}
+/* A props entry; a props that is not a map reads as none, as it always
+ * has here (the parser's entry gives 0 for it). */
+static long d_entry(void *ctx, const void *n, size_t i, char *kbuf, size_t cap, const void **v)
+{
+	const cv_node_ops *ops = ((cv_rebuild *)ctx)->ops;
+	cv_node *val = NULL;
+	int r = ops->entry((cv_node *)n, i, kbuf, cap, &val);
+
+	*v = val;
+	return r <= 0 ? r : utf8_ok(kbuf) ? (long)strlen(kbuf) : -2;
 }
 static void *d_alloc(void *ctx, size_t n)
 {
 	return arena(ctx, n);
 }
-static const hvlog_doc_ops doc_ops = { d_get, d_len, d_at, d_uint, d_str, d_alloc };
+static const hvlog_doc_ops doc_ops = { d_get, d_len, d_at, d_uint, d_str, d_alloc, d_entry, d_sint, d_null };
 
-static int read_schema(struct mctx *m, cv_node *sn)
+static int meta_error(cv_rebuild *b, const char *msg)
 {
-	cv_rebuild *b = m->b;
-	hvlog_error err = { 0 };
-
-	if (hvlog_schema_from_doc(&b->schema, &doc_ops, b, sn, &err) != HVLOG_OK) {
-		cli_error(b->in_shown, UINT64_MAX, "%s", err.msg);
-		m->failed = 1;
-		return -1;
-	}
-	for (uint32_t i = 0; i <= HVLOG_MAX_EVENT_NUMBER; i++)
-		b->by_number[i] = UINT32_MAX;
-	for (uint32_t i = 0; i < b->schema.nevents; i++)
-		b->by_number[b->schema.events[i].number] = i;
-	return 0;
+	cli_error(b->in_shown, UINT64_MAX, "%s", msg);
+	return -1;
 }
 
 /* Bytes of CBOR a head (major type and count or value v) takes. */
@@ -242,95 +193,33 @@ static uint64_t streams_meta_bytes(const hvlog_stream_info *st, uint32_t n)
 
 static int read_meta(cv_rebuild *b, cv_node *meta, hvlog_writer_config *cfg)
 {
-	struct mctx m = { b, NULL, 0 };
-	const cv_node_ops *ops = b->ops;
-	cv_node *n, *arr;
-	long ns;
+	hvlog_meta m;
+	hvlog_error err = { 0 };
+	cv_node *n;
 
-	cfg->clock_hz = 1000000000u;
-	b->sc = hvlog_schema_builtin();
-	if (!meta)
-		goto streams;
-	if ((n = ops->get(meta, "format"))) {
-		char f[17];
-		if (ops->str(n, f, sizeof f) != 0 || strcmp(f, "hvlog"))
-			return bad(&m, "'format' is not \"%s\"", "hvlog");
-	}
-	if ((n = ops->get(meta, "producer")) && !ops->is_null(n))
-		cfg->producer = req_str(&m, meta, "producer", 257);
-	if ((n = ops->get(meta, "props")) && !ops->is_null(n)) { /* the producer's own pairs */
-		char key[HVLOG_MAX_NAME + 1];
-		cv_node *v;
-		int r;
-		hvlog_meta_prop *props = arena(b, HVLOG_MAX_PROPS * sizeof *props);
-		if (!props)
-			return bad(&m, "out of memory at '%s'", "props");
-		for (size_t i = 0; (r = ops->entry(n, i, key, sizeof key, &v)) != 0; i++) {
-			if (r < 0 || i >= HVLOG_MAX_PROPS)
-				return bad(&m, "'%s' is not a map of at most 256 keys of at most 64 bytes", "props");
-			char vbuf[HVLOG_MAX_PROP_VALUE + 1];
-			if (!v || ops->str(v, vbuf, sizeof vbuf) != 0 || !utf8_ok(vbuf) || !utf8_ok(key))
-				return bad(&m, "a value of '%s' is not UTF-8 text of at most 1024 bytes", "props");
-			props[i].key = arena_str(b, key);
-			props[i].value = arena_str(b, vbuf);
-			if (!props[i].key || !props[i].value)
-				return bad(&m, "out of memory at '%s'", "props");
-			cfg->nprops = (uint32_t)i + 1;
-		}
-		cfg->props = props;
-	}
-	if ((n = ops->get(meta, "clock")) && !ops->is_null(n)) {
-		int64_t epoch;
-		cfg->clock_name = req_str(&m, n, "name", HVLOG_MAX_NAME + 1);
-		cfg->clock_hz = req_uint(&m, n, "hz", UINT64_MAX);
-		if (!m.failed && !cfg->clock_hz)
-			return bad(&m, "clock '%s' is 0", "hz");
-		if ((arr = ops->get(n, "epoch_ns")) && ops->sint(arr, &epoch) == 0)
-			cfg->clock_epoch_ns = epoch;
-	}
-	if ((n = ops->get(meta, "t0")) && ops->uint(n, &b->t0) != 0)
+	if (hvlog_meta_from_doc(&m, &doc_ops, b, meta, HVLOG_DOC_DEFAULTS, &err) != HVLOG_OK)
+		return meta_error(b, err.msg);
+	if (meta && (n = b->ops->get(meta, "t0")) && b->ops->uint(n, &b->t0) != 0)
 		b->t0 = 0;
-	if ((n = ops->get(meta, "schema")) && !ops->is_null(n)) {
-		if (read_schema(&m, n) != 0)
-			return -1;
-		b->sc = &b->schema;
-	}
-	if (m.failed)
-		return -1;
-	if ((arr = ops->get(meta, "streams")) && !ops->is_null(arr)) {
-		if ((ns = ops->len(arr)) < 1 || ns > 65536)
-			return bad(&m, "'%s' is not an array of 1 to 65536 streams", "streams");
-		b->nstreams = (uint32_t)ns;
-		if (!(b->streams = arena(b, (size_t)ns * sizeof *b->streams)))
-			return bad(&m, "out of memory at '%s'", "streams");
-		for (long i = 0; i < ns && !m.failed; i++) {
-			cv_node *sn = ops->at(arr, (size_t)i), *v;
-			uint64_t u;
-			if ((v = ops->get(sn, "id")) && (ops->uint(v, &u) != 0 || u != (uint64_t)i))
-				return bad(&m, "stream ids must be 0, 1, 2...: %s", "a stream's id is not its index");
-			b->streams[i].name = req_str(&m, sn, "name", HVLOG_MAX_NAME + 1);
-			b->streams[i].partition_id = (v = ops->get(sn, "partition")) ? req_uint(&m, sn, "partition", UINT64_MAX) : 0;
-			b->streams[i].vp_index =
-				(v = ops->get(sn, "vp")) ? (uint32_t)req_uint(&m, sn, "vp", UINT32_MAX) : UINT32_MAX;
-		}
-		if (m.failed)
-			return -1;
-		if (streams_meta_bytes(b->streams, b->nstreams) > CV_META_MAX)
-			return bad(&m, "'%s' alone take more than the 1 MiB of metadata a trace may have",
-				   "streams");
-	}
-streams:
-	if (!b->nstreams)
-		b->nstreams = 1; /* stream0, written by the writer's defaults */
-	if (b->sc == hvlog_schema_builtin())
-		for (uint32_t i = 0; i <= HVLOG_MAX_EVENT_NUMBER; i++) {
-			const hvlog_event *e = hvlog_schema_find_event(b->sc, i);
-			b->by_number[i] = e ? (uint32_t)(e - b->sc->events) : UINT32_MAX;
-		}
-	b->hz = cfg->clock_hz;
+	if (streams_meta_bytes(m.streams, m.nstreams) > CV_META_MAX)
+		return meta_error(b, "metadata: 'streams' alone take more than the 1 MiB of metadata a trace may have");
+	b->sc = m.schema;
+	b->streams = m.streams;
+	b->nstreams = m.nstreams ? m.nstreams : 1; /* stream0, written by the writer's defaults */
+	for (uint32_t i = 0; i <= HVLOG_MAX_EVENT_NUMBER; i++)
+		b->by_number[i] = UINT32_MAX;
+	for (uint32_t i = b->sc->nevents; i-- > 0;) /* the first of a number, as hvlog_schema_find_event */
+		b->by_number[b->sc->events[i].number] = i;
+	b->hz = m.clock_hz;
+	cfg->producer = m.producer;
+	cfg->props = m.props;
+	cfg->nprops = m.nprops;
+	cfg->clock_name = m.clock_name;
+	cfg->clock_hz = m.clock_hz;
+	cfg->clock_epoch_ns = m.clock_epoch_ns;
 	cfg->schema = b->sc;
-	cfg->nstreams = b->nstreams;
-	cfg->streams = b->streams;
+	cfg->nstreams = m.nstreams;
+	cfg->streams = m.streams;
 	return 0;
 }
 

@@ -48,8 +48,11 @@ int cli_run(hvlog_reader *r, struct cli_run *run)
 	hvlog_error err = { 0 };
 	hvlog_status st;
 
+	uint64_t limit = sel ? sel->limit : UINT64_MAX;
+
 	hvlog_reader_set_wait_hook(r, run_wait, run);
-	st = hvlog_select_run(r, s, sel ? sel->limit : UINT64_MAX, run_step, run, &run->n, &err);
+	st = run->stats ? hvlog_stats_run(run->stats, r, s, limit, run_step, run, &run->n, &err)
+			: hvlog_select_run(r, s, limit, run_step, run, &run->n, &err);
 	run->complete = st == HVLOG_END;
 	if (st != HVLOG_END && st != HVLOG_OK) {
 		if (run->before_message)

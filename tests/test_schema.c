@@ -801,7 +801,7 @@ static void *d_alloc(void *ctx, size_t size)
 	ck_assert_uint_lt(nblocks, sizeof blocks / sizeof blocks[0]);
 	return blocks[nblocks++] = calloc(1, size ? size : 1);
 }
-static const hvlog_doc_ops doc_ops = { d_get, d_len, d_at, d_uint, d_str, d_alloc };
+static const hvlog_doc_ops doc_ops = { d_get, d_len, d_at, d_uint, d_str, d_alloc, NULL, NULL, NULL };
 
 static void doc_free(void)
 {
@@ -867,6 +867,60 @@ START_TEST(test_schema_from_doc)
 }
 END_TEST
 
+/* hvlog_meta_from_doc: the whole metadata, strict as in a file or with
+ * the documented defaults (what `convert --from` reads) */
+START_TEST(test_meta_from_doc)
+{
+	hvlog_meta m;
+	hvlog_error err = { 0 };
+	const struct dnode *stream = MAP(4, "id", U(0), "name", S("vp0"), "partition", U(7), "vp", U(0));
+	const struct dnode *full = MAP(5, "format", S("hvlog"), "producer", S("p"),
+				       "clock", MAP(2, "name", S("tsc"), "hz", U(1000)), "streams", ARR(1, stream),
+				       "schema", doc(1, "E", "varint", 0));
+
+	ck_assert_int_eq(hvlog_meta_from_doc(&m, &doc_ops, NULL, full, 0, &err), HVLOG_OK);
+	ck_assert_str_eq(m.producer, "p");
+	ck_assert_str_eq(m.clock_name, "tsc");
+	ck_assert_uint_eq(m.clock_hz, 1000);
+	ck_assert_uint_eq(m.nstreams, 1);
+	ck_assert_str_eq(m.streams[0].name, "vp0");
+	ck_assert_uint_eq(m.streams[0].partition_id, 7);
+	ck_assert_str_eq(m.schema->name, "test");
+	doc_free();
+
+	/* nothing at all: every default */
+	ck_assert_int_eq(hvlog_meta_from_doc(&m, &doc_ops, NULL, MAP(0), HVLOG_DOC_DEFAULTS, &err), HVLOG_OK);
+	ck_assert_ptr_null(m.producer);
+	ck_assert_uint_eq(m.clock_hz, 1000000000u);
+	ck_assert_uint_eq(m.nstreams, 0);
+	ck_assert_ptr_eq(m.schema, hvlog_schema_builtin());
+	/* ... which a file's metadata may not leave out */
+	ck_assert_int_eq(hvlog_meta_from_doc(&m, &doc_ops, NULL, MAP(0), 0, &err), HVLOG_MALFORMED);
+	ck_assert_str_eq(err.msg, "metadata: format is missing");
+	doc_free();
+
+	/* a stream with only a name; the caps are the reader's either way */
+	ck_assert_int_eq(hvlog_meta_from_doc(&m, &doc_ops, NULL, MAP(1, "streams", ARR(1, MAP(1, "name", S("s")))),
+					     HVLOG_DOC_DEFAULTS, &err),
+			 HVLOG_OK);
+	ck_assert_uint_eq(m.nstreams, 1);
+	ck_assert_uint_eq(m.streams[0].partition_id, 0);
+	ck_assert_uint_eq(m.streams[0].vp_index, UINT32_MAX);
+	ck_assert_int_eq(hvlog_meta_from_doc(&m, &doc_ops, NULL, MAP(1, "streams", ARR(0)), HVLOG_DOC_DEFAULTS, &err),
+			 HVLOG_MALFORMED);
+	ck_assert_str_eq(err.msg, "metadata: streams is empty (a trace has at least one stream)");
+	ck_assert_int_eq(hvlog_meta_from_doc(&m, &doc_ops, NULL, MAP(1, "clock", MAP(2, "name", S("c"), "hz", U(0))),
+					     HVLOG_DOC_DEFAULTS, &err),
+			 HVLOG_MALFORMED);
+	ck_assert_str_eq(err.msg, "metadata: clock hz is zero");
+	ck_assert_int_eq(hvlog_meta_from_doc(&m, &doc_ops, NULL, MAP(1, "schema", doc(0, "E", "varint", 0)),
+					     HVLOG_DOC_DEFAULTS, &err),
+			 HVLOG_MALFORMED);
+	ck_assert_msg(strstr(err.msg, "group 0 has mask 0"), "%s", err.msg);
+	doc_free();
+}
+END_TEST
+
 static Suite *schema_suite(void)
 {
 	Suite *s = suite_create("schema");
@@ -882,6 +936,7 @@ static Suite *schema_suite(void)
 	tcase_add_test(tc, test_lookup_group);
 	tcase_add_test(tc, test_valtabs);
 	tcase_add_test(tc, test_schema_from_doc);
+	tcase_add_test(tc, test_meta_from_doc);
 	suite_add_tcase(s, tc);
 	return s;
 }

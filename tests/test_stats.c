@@ -452,6 +452,26 @@ START_TEST(test_time_range_shares)
 	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK)
 		ck_assert(hvlog_stats_add(whole, it) == HVLOG_OK);
 	hvlog_reader_close(r);
+	/* hvlog_stats_run: the same as adding each item, and it stops at the limit */
+	{
+		hvlog_run_counts rc = { 0 };
+		hvlog_stats_totals t;
+		ck_assert(hvlog_reader_open_path(&r, path, &err) == HVLOG_OK);
+		hvlog_stats *run = make(hvlog_reader_meta(r), &cfg);
+		ck_assert(hvlog_stats_run(run, r, NULL, UINT64_MAX, NULL, NULL, &rc, &err) == HVLOG_END);
+		assert_same(whole, run, 2, "hvlog_stats_run");
+		hvlog_stats_free(run);
+		hvlog_reader_close(r);
+		ck_assert(hvlog_reader_open_path(&r, path, &err) == HVLOG_OK);
+		run = make(hvlog_reader_meta(r), &cfg);
+		rc = (hvlog_run_counts){ 0 };
+		ck_assert(hvlog_stats_run(run, r, NULL, 100, NULL, NULL, &rc, &err) == HVLOG_END);
+		hvlog_stats_totals_get(run, &t);
+		ck_assert_uint_eq(t.events, 100);
+		ck_assert_uint_eq(rc.events, 100);
+		hvlog_stats_free(run);
+		hvlog_reader_close(r);
+	}
 	for (uint64_t n = 2; n <= 5; n++) {
 		uint64_t step = (rst.last_ts - rst.first_ts) / n;
 		hvlog_stats *acc = NULL;

@@ -229,7 +229,6 @@ hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t 
 struct hvlog__meta_store {
 	void **blocks;
 	size_t n, cap;
-	hvlog_schema schema;
 };
 
 static void *store_alloc(hvlog__meta_store *st, size_t size)
@@ -539,32 +538,162 @@ hvlog_status hvlog_schema_from_doc(hvlog_schema *s, const hvlog_doc_ops *ops, vo
 	return check_schema_at(s, UINT64_MAX, err);
 }
 
-/* The optional `props` map (CBOR): text keys to text values. */
-static bool decode_props(struct dec *d, const cbor_item_t *m, hvlog_meta *meta)
+/* The optional `props` map: text keys to text values, through ops->entry. */
+static bool decode_props(struct dec *d, const void *m, hvlog_meta *meta)
 {
-	struct cbor_pair *pairs;
 	hvlog_meta_prop *props;
-	size_t n;
+	size_t n = 0;
 
 	meta->props = NULL;
 	meta->nprops = 0;
-	if (!m)
+	if (!m || !d->ops->entry)
 		return true;
-	if (!cbor_isa_map(m))
-		return bad(d, HVLOG_MALFORMED, "props", "is not a map");
-	n = cbor_map_size(m);
-	if (n > HVLOG_MAX_PROPS)
-		return bad(d, HVLOG_LIMIT, "props", "has too many entries");
-	if (!(props = alloc(d, n * sizeof *props, "props")))
+	if (!(props = alloc(d, HVLOG_MAX_PROPS * sizeof *props, "props")))
 		return false;
-	pairs = cbor_map_handle(m);
-	for (size_t i = 0; i < n; i++)
-		if (!copy_str(d, pairs[i].key, "props key", HVLOG_MAX_NAME, &props[i].key) ||
-		    !copy_str(d, pairs[i].value, "props value", HVLOG_MAX_PROP_VALUE, &props[i].value))
+	for (;; n++) {
+		char key[HVLOG_MAX_NAME + 1];
+		const void *v = NULL;
+		long r = d->ops->entry(d->ctx, m, n, key, sizeof key, &v);
+		char *k;
+		if (!r)
+			break;
+		if (r == -1)
+			return bad(d, HVLOG_MALFORMED, n ? "props key" : "props", n ? "is not a text string" : "is not a map");
+		if (r == -2)
+			return bad(d, HVLOG_MALFORMED, "props key", "is not valid text (a NUL byte, or not UTF-8)");
+		if (n == HVLOG_MAX_PROPS)
+			return bad(d, HVLOG_LIMIT, "props", "has too many entries");
+		if (r > HVLOG_MAX_NAME)
+			return bad(d, HVLOG_LIMIT, "props key", "is too long");
+		if (!(k = alloc(d, (size_t)r + 1, "props key")))
 			return false;
+		memcpy(k, key, (size_t)r);
+		props[n].key = k;
+		if (!copy_str(d, v, "props value", HVLOG_MAX_PROP_VALUE, &props[n].value))
+			return false;
+	}
 	meta->props = props;
 	meta->nprops = (uint32_t)n;
 	return true;
+}
+
+/* A top-level field: NULL if absent, or null and defaults are allowed. */
+static const void *field(struct dec *d, const void *root, const char *key, unsigned flags)
+{
+	const void *v = get(d, root, key);
+
+	if (v && (flags & HVLOG_DOC_DEFAULTS) && d->ops->null && d->ops->null(d->ctx, v))
+		return NULL;
+	return v;
+}
+
+static bool decode_streams(struct dec *d, const void *root, hvlog_meta *meta, unsigned flags)
+{
+	bool dflt = flags & HVLOG_DOC_DEFAULTS;
+	hvlog_stream_info *streams;
+	const void *items;
+	size_t n;
+	uint64_t u;
+
+	meta->streams = NULL;
+	meta->nstreams = 0;
+	if (dflt && !field(d, root, "streams", flags))
+		return true;
+	if (!get_array(d, root, "streams", WIRE_MAX_STREAMS, &items, &n))
+		return false;
+	if (!n) /* no chunk could belong to a stream, and no writer makes such
+		 * a file (nstreams 0 means one stream) */
+		return bad(d, HVLOG_MALFORMED, "streams", "is empty (a trace has at least one stream)");
+	if (!(streams = alloc(d, n * sizeof *streams, "streams")))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const void *si = at(d, items, i);
+		u = i;
+		if ((!dflt || get(d, si, "id")) && !get_uint(d, si, "id", UINT32_MAX, &u))
+			return false;
+		if (u != i)
+			return bad(d, HVLOG_MALFORMED, "streams", "are not numbered 0, 1, 2...");
+		u = UINT32_MAX;
+		if (!get_str(d, si, "name", HVLOG_MAX_NAME, &streams[i].name) ||
+		    ((!dflt || get(d, si, "partition")) &&
+		     !get_uint(d, si, "partition", UINT64_MAX, &streams[i].partition_id)) ||
+		    ((!dflt || get(d, si, "vp")) && !get_uint(d, si, "vp", UINT32_MAX, &u)))
+			return false;
+		streams[i].vp_index = (uint32_t)u;
+	}
+	meta->streams = streams;
+	meta->nstreams = (uint32_t)n;
+	return true;
+}
+
+static bool decode_meta(struct dec *d, const void *root, hvlog_meta *meta, unsigned flags)
+{
+	bool dflt = flags & HVLOG_DOC_DEFAULTS;
+	const void *clock, *epoch, *sm;
+	const char *fmt;
+	hvlog_schema *schema;
+	int64_t e;
+
+	meta->producer = meta->clock_name = NULL;
+	meta->clock_hz = 1000000000u;
+	meta->clock_epoch_ns = 0;
+	meta->flush_interval_ns = 0;
+	if (!dflt || get(d, root, "format")) {
+		if (!get_str(d, root, "format", 16, &fmt))
+			return false;
+		if (strcmp(fmt, "hvlog"))
+			return bad(d, HVLOG_MALFORMED, "format", "is not \"hvlog\"");
+	}
+	if ((!dflt || field(d, root, "producer", flags)) && !get_str(d, root, "producer", 256, &meta->producer))
+		return false;
+	clock = field(d, root, "clock", flags);
+	if (!dflt || clock) {
+		if (!get_str(d, clock, "name", HVLOG_MAX_NAME, &meta->clock_name) ||
+		    !get_uint(d, clock, "hz", UINT64_MAX, &meta->clock_hz))
+			return false;
+		if (!meta->clock_hz)
+			return bad(d, HVLOG_MALFORMED, "clock hz", "is zero");
+		epoch = get(d, clock, "epoch_ns");
+		if (epoch && d->ops->sint && d->ops->sint(d->ctx, epoch, &e) == 0)
+			meta->clock_epoch_ns = e;
+	}
+	if (!decode_streams(d, root, meta, flags))
+		return false;
+	meta->schema = hvlog_schema_builtin();
+	sm = field(d, root, "schema", flags);
+	if (!dflt || sm) {
+		if (!(schema = alloc(d, sizeof *schema, "schema")) || !decode_schema(d, sm, schema))
+			return false;
+		meta->schema = schema;
+	}
+	if (!decode_props(d, field(d, root, "props", flags), meta))
+		return false;
+	if (!dflt && get(d, root, "flush_ns") && !get_uint(d, root, "flush_ns", UINT64_MAX, &meta->flush_interval_ns))
+		return false;
+	meta->schema_fp = hvlog__schema_fp(meta->schema);
+	return true;
+}
+
+static hvlog_status check_meta(const hvlog_meta *m, uint64_t offset, hvlog_error *err)
+{
+	return hvlog__meta_check(&(hvlog__meta_in){ m->schema, m->producer, m->clock_name, m->clock_hz, 0,
+						    m->nstreams, m->streams, 0, m->props, m->nprops },
+				 offset, err);
+}
+
+hvlog_status hvlog_meta_from_doc(hvlog_meta *meta, const hvlog_doc_ops *ops, void *ctx, const void *doc,
+				 unsigned flags, hvlog_error *err)
+{
+	struct dec d = { ops, ctx, err, UINT64_MAX, HVLOG_OK };
+
+	if (!meta || !ops || !ops->get || !ops->len || !ops->at || !ops->uint || !ops->str || !ops->alloc)
+		return hvlog__fail(err, HVLOG_INVALID, UINT64_MAX, "hvlog_meta_from_doc: no meta or ops");
+	*meta = (hvlog_meta){ 0 };
+	if (!decode_meta(&d, doc, meta, flags))
+		return d.status;
+	if (flags & HVLOG_DOC_DEFAULTS) /* a writer checks the rest */
+		return meta->schema == hvlog_schema_builtin() ? HVLOG_OK : check_schema_at(meta->schema, UINT64_MAX, err);
+	return check_meta(meta, UINT64_MAX, err);
 }
 
 /* The document ops over libcbor's tree; ctx is the meta store. */
@@ -630,7 +759,35 @@ static void *cb_alloc(void *ctx, size_t size)
 	return store_alloc(ctx, size);
 }
 
-static const hvlog_doc_ops cbor_doc = { cb_get, cb_len, cb_at, cb_uint, cb_str, cb_alloc };
+static long cb_entry(void *ctx, const void *m, size_t i, char *kbuf, size_t cap, const void **v)
+{
+	struct cbor_pair *pairs;
+
+	if (!cbor_isa_map(m))
+		return -1;
+	if (i >= cbor_map_size(m))
+		return 0;
+	pairs = cbor_map_handle(m);
+	*v = pairs[i].value;
+	return cb_str(ctx, pairs[i].key, kbuf, cap);
+}
+
+static int cb_sint(void *ctx, const void *v, int64_t *out)
+{
+	(void)ctx;
+	if (!(cbor_isa_uint(v) || cbor_isa_negint(v)) || cbor_get_int(v) > INT64_MAX)
+		return -1;
+	*out = cbor_isa_uint(v) ? (int64_t)cbor_get_int(v) : -1 - (int64_t)cbor_get_int(v);
+	return 0;
+}
+
+static int cb_null(void *ctx, const void *v)
+{
+	(void)ctx;
+	return cbor_is_null(v) || cbor_is_undef(v);
+}
+
+static const hvlog_doc_ops cbor_doc = { cb_get, cb_len, cb_at, cb_uint, cb_str, cb_alloc, cb_entry, cb_sint, cb_null };
 
 /* ---- fingerprint and validation ------------------------------------------ */
 
@@ -879,14 +1036,8 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 {
 	struct cbor_load_result res;
 	cbor_item_t *root;
-	const cbor_item_t *clock, *epoch;
-	const void *items;
 	hvlog__meta_store *st;
 	struct dec d = { &cbor_doc, NULL, err, file_offset, HVLOG_OK };
-	const char *fmt;
-	hvlog_stream_info *streams;
-	size_t n;
-	uint64_t u;
 	hvlog_status shape = check_shape(buf, len, file_offset, err);
 
 	meta->internal = NULL;
@@ -909,68 +1060,10 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 		bad(&d, HVLOG_MALFORMED, "block", "has bytes after its CBOR item");
 		goto fail;
 	}
-	if (!get_str(&d, root, "format", 16, &fmt))
+	if (!decode_meta(&d, root, meta, 0))
 		goto fail;
-	if (strcmp(fmt, "hvlog")) {
-		bad(&d, HVLOG_MALFORMED, "format", "is not \"hvlog\"");
-		goto fail;
-	}
-	if (!get_str(&d, root, "producer", 256, &meta->producer))
-		goto fail;
-	clock = get(&d, root, "clock");
-	if (!get_str(&d, clock, "name", HVLOG_MAX_NAME, &meta->clock_name) ||
-	    !get_uint(&d, clock, "hz", UINT64_MAX, &meta->clock_hz))
-		goto fail;
-	if (!meta->clock_hz) {
-		bad(&d, HVLOG_MALFORMED, "clock hz", "is zero");
-		goto fail;
-	}
-	epoch = get(&d, clock, "epoch_ns");
-	meta->clock_epoch_ns = 0;
-	if (epoch && cbor_isa_uint(epoch) && cbor_get_int(epoch) <= INT64_MAX)
-		meta->clock_epoch_ns = (int64_t)cbor_get_int(epoch);
-	else if (epoch && cbor_isa_negint(epoch) && cbor_get_int(epoch) <= INT64_MAX)
-		meta->clock_epoch_ns = -1 - (int64_t)cbor_get_int(epoch);
-	if (!get_array(&d, root, "streams", WIRE_MAX_STREAMS, &items, &n))
-		goto fail;
-	if (!n) {
-		/* no chunk could belong to a stream, and no writer makes such
-		 * a file (nstreams 0 means one stream) */
-		bad(&d, HVLOG_MALFORMED, "streams", "is empty (a trace has at least one stream)");
-		goto fail;
-	}
-	if (!(streams = alloc(&d, n * sizeof *streams, "streams")))
-		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		const void *si = at(&d, items, i);
-		if (!get_uint(&d, si, "id", UINT32_MAX, &u))
-			goto fail;
-		if (u != i) {
-			bad(&d, HVLOG_MALFORMED, "streams", "are not numbered 0, 1, 2...");
-			goto fail;
-		}
-		if (!get_str(&d, si, "name", HVLOG_MAX_NAME, &streams[i].name) ||
-		    !get_uint(&d, si, "partition", UINT64_MAX, &streams[i].partition_id) ||
-		    !get_uint(&d, si, "vp", UINT32_MAX, &u))
-			goto fail;
-		streams[i].vp_index = (uint32_t)u;
-	}
-	meta->streams = streams;
-	meta->nstreams = (uint32_t)n;
-	if (!decode_schema(&d, get(&d, root, "schema"), &st->schema))
-		goto fail;
-	meta->schema = &st->schema;
-	if (!decode_props(&d, get(&d, root, "props"), meta))
-		goto fail;
-	meta->flush_interval_ns = 0;
-	if (get(&d, root, "flush_ns") && !get_uint(&d, root, "flush_ns", UINT64_MAX, &meta->flush_interval_ns))
-		goto fail;
-	meta->schema_fp = hvlog__schema_fp(meta->schema);
 	meta->source = 0;
-	if ((d.status = hvlog__meta_check(&(hvlog__meta_in){ meta->schema, meta->producer, meta->clock_name,
-							     meta->clock_hz, 0, meta->nstreams, meta->streams,
-							     0, meta->props, meta->nprops },
-					  file_offset, err)) != HVLOG_OK)
+	if ((d.status = check_meta(meta, file_offset, err)) != HVLOG_OK)
 		goto fail;
 	/* Rendered once here rather than per formatted item; without them
 	 * (out of memory) formatting only takes longer. */

@@ -11,6 +11,7 @@
 #include "hvlog/select.h"
 #include "expr.h"
 #include "internal.h"
+#include "run.h"
 
 /* User text quoted in a message is cut here, so that the hint after it
  * still fits into hvlog_error.msg. */
@@ -688,23 +689,5 @@ void hvlog_select_free(hvlog_select *s)
 hvlog_status hvlog_select_run(hvlog_reader *r, const hvlog_select *s, uint64_t limit, hvlog_item_fn fn, void *ctx,
 			      hvlog_run_counts *counts, hvlog_error *err)
 {
-	hvlog_run_counts local = { 0 }, *n = counts ? counts : &local;
-	/* the counter of each kind of item */
-	uint64_t *const count[] = { [HVLOG_ITEM_EVENT] = &n->events, [HVLOG_ITEM_LOST] = &n->lost,
-				    [HVLOG_ITEM_DAMAGE] = &n->damage };
-	uint64_t events = 0;
-	const hvlog_item *it;
-	hvlog_status st;
-
-	while (events < limit) {
-		if ((st = hvlog_reader_next(r, &it, err)) != HVLOG_OK)
-			return st;
-		if (s && !hvlog_select_match(s, it))
-			continue;
-		++*count[it->kind];
-		events += it->kind == HVLOG_ITEM_EVENT;
-		if (fn(ctx, it))
-			return HVLOG_OK;
-	}
-	return HVLOG_END;
+	return hvlog__run(r, s, limit, fn, ctx, counts, err);
 }

@@ -16,6 +16,7 @@
 
 #include "hvlog/stats.h"
 #include "internal.h"
+#include "run.h"
 
 #define HIST_BUCKETS 1024
 #define TOP_MAX_N 100000u
@@ -88,7 +89,7 @@ static void range_join(uint64_t *lo, uint64_t *hi, int empty, uint64_t blo, uint
 		*hi = bhi;
 }
 
-static void interval_add(struct evstat *s, uint64_t d)
+static inline __attribute__((always_inline)) void interval_add(struct evstat *s, uint64_t d)
 {
 	s->hist[hist_bucket(d)]++;
 	range_join(&s->min, &s->max, !s->nint, d, d);
@@ -386,7 +387,8 @@ nomem:
 	return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 }
 
-hvlog_status hvlog_stats_add(hvlog_stats *s, const hvlog_item *it)
+/* hvlog_stats_add, inlined into hvlog_stats_run's loop. */
+static inline __attribute__((always_inline)) hvlog_status stats_add(hvlog_stats *s, const hvlog_item *it)
 {
 	if (HVLOG_UNLIKELY(it->kind != HVLOG_ITEM_EVENT)) {
 		if (it->kind == HVLOG_ITEM_DAMAGE) {
@@ -418,6 +420,39 @@ hvlog_status hvlog_stats_add(hvlog_stats *s, const hvlog_item *it)
 		if (s->tops[t].idx[e] >= 0)
 			top_add(&s->tops[t], it->values[s->tops[t].idx[e]]);
 	return HVLOG_OK;
+}
+
+hvlog_status hvlog_stats_add(hvlog_stats *s, const hvlog_item *it)
+{
+	return stats_add(s, it);
+}
+
+struct stats_run {
+	hvlog_stats *s;
+	hvlog_item_fn fn;
+	void *ctx;
+	hvlog_status st;
+};
+
+static inline __attribute__((always_inline)) int stats_step(void *ctx, const hvlog_item *it)
+{
+	struct stats_run *x = ctx;
+
+	if (HVLOG_UNLIKELY((x->st = stats_add(x->s, it)) != HVLOG_OK))
+		return 1;
+	return HVLOG_UNLIKELY(it->kind != HVLOG_ITEM_EVENT) && x->fn ? x->fn(x->ctx, it) : 0;
+}
+
+hvlog_status hvlog_stats_run(hvlog_stats *s, hvlog_reader *r, const hvlog_select *sel, uint64_t limit,
+			     hvlog_item_fn fn, void *ctx, hvlog_run_counts *counts, hvlog_error *err)
+{
+	struct stats_run x = { s, fn, ctx, HVLOG_OK };
+	hvlog_status st = hvlog__run(r, sel, limit, stats_step, &x, counts, err);
+
+	if (x.st != HVLOG_OK)
+		return hvlog__fail(err, x.st, UINT64_MAX, "%s",
+				   x.st == HVLOG_NOMEM ? "out of memory" : "hvlog_stats_run: an item of another trace");
+	return st;
 }
 
 static int same_layout(const hvlog_stats *a, const hvlog_stats *b)

@@ -179,6 +179,16 @@ typedef struct hvlog_doc_ops {
 	/* size bytes of zeroed memory that the schema lives in, for as long
 	 * as the caller keeps it (freed by the caller); NULL: out of memory. */
 	void *(*alloc)(void *ctx, size_t size);
+	/* The rest is read by hvlog_meta_from_doc only, and may be NULL. */
+	/* Entry i of map n: *v its value, its key's length returned (the key
+	 * NUL-terminated in kbuf if that is below cap, as str does); 0 past
+	 * the last entry, -1 if n is not a map or the key is not text, -2 if
+	 * the key holds a NUL byte or is not UTF-8.  NULL: no props read. */
+	long (*entry)(void *ctx, const void *n, size_t i, char *kbuf, size_t cap, const void **v);
+	/* n as a signed integer: 0, or -1 if it is none.  NULL: no epoch read. */
+	int (*sint)(void *ctx, const void *n, int64_t *v);
+	/* Whether n is a null (read as absent with HVLOG_DOC_DEFAULTS). */
+	int (*null)(void *ctx, const void *n);
 } hvlog_doc_ops;
 
 /* Build *s from schema document doc.  Errors (HVLOG_MALFORMED,
@@ -187,6 +197,31 @@ typedef struct hvlog_doc_ops {
  * free. */
 HVLOG_API hvlog_status hvlog_schema_from_doc(hvlog_schema *s, const hvlog_doc_ops *ops, void *ctx,
 					     const void *doc, hvlog_error *err);
+
+struct hvlog_meta; /* hvlog/reader.h */
+
+/* Flags of hvlog_meta_from_doc. */
+enum {
+	/* Fields may be absent (or null), with these defaults: format
+	 * "hvlog"; producer and clock name NULL (a writer puts its own);
+	 * clock hz 1000000000; schema the built-in one; streams none
+	 * (nstreams 0: a writer's one default stream); a stream's id its
+	 * index, partition 0, vp UINT32_MAX.  flush_ns is not read, and the
+	 * cross checks a writer makes anyway (duplicate names, overall size)
+	 * are left to it.  What `hvlog convert --from` reads; without the
+	 * flag every field is required, as in a file. */
+	HVLOG_DOC_DEFAULTS = 1u << 0,
+};
+
+/* Build *meta from metadata document doc (the whole metadata map,
+ * docs/FORMAT.md section 3: format, producer, clock, streams, schema,
+ * props, flush_ns), with the reader's caps and messages; the schema
+ * through hvlog_schema_from_doc.  Everything lives in memory from
+ * ops->alloc (the schema too), unless it is the built-in schema.
+ * meta->internal, data_offset, version and source are left 0.  Errors as
+ * hvlog_schema_from_doc's. */
+HVLOG_API hvlog_status hvlog_meta_from_doc(struct hvlog_meta *meta, const hvlog_doc_ops *ops, void *ctx,
+					   const void *doc, unsigned flags, hvlog_error *err);
 
 #ifdef __cplusplus
 }

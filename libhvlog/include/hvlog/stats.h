@@ -50,6 +50,7 @@
 #include "hvlog/export.h"
 
 #include "hvlog/reader.h"
+#include "hvlog/select.h"
 #include "hvlog/status.h"
 
 #ifdef __cplusplus
@@ -89,6 +90,14 @@ HVLOG_API hvlog_status hvlog_stats_create(hvlog_stats **out, const hvlog_meta *m
  * state: only the first interval of an event type allocates its
  * histogram.  HVLOG_OK, or HVLOG_NOMEM with the item not counted. */
 HVLOG_API hvlog_status hvlog_stats_add(hvlog_stats *s, const hvlog_item *it);
+
+/* hvlog_select_run (hvlog/select.h) with every item that passes added to
+ * s, without a call per item: what `hvlog stats` runs.  fn (NULL: none)
+ * sees only the lost and damage items, after they are added, and may stop
+ * the run as there.  Returns what hvlog_select_run does, or HVLOG_NOMEM
+ * (err filled) with the item that needed memory not added. */
+HVLOG_API hvlog_status hvlog_stats_run(hvlog_stats *s, hvlog_reader *r, const hvlog_select *sel, uint64_t limit,
+				       hvlog_item_fn fn, void *ctx, hvlog_run_counts *counts, hvlog_error *err);
 
 /* into becomes the statistics of into's items followed by from's.  Both
  * must have been made for the same trace layout (schema size, streams
