@@ -511,6 +511,8 @@ class Reader:
                 if decoded != h["nevents"]:
                     yield self.damage(cur, s, h["off"], MALFORMED, 0,
                                       max(0, h["nevents"] - decoded))
+                elif cur != h["last_ts"]:
+                    yield self.damage(cur, s, h["off"], MALFORMED, 0, 0)
 
     # §6.5
     def items(self):

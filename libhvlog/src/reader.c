@@ -44,6 +44,7 @@ struct rstream {
 	uint64_t *rips;        /* HVLOG_RIP_SLOTS RIP cache entries, after those */
 	int has;               /* item holds the stream's next item */
 	int done;
+	int damaged;           /* cur was reported damaged (once is enough) */
 	hvlog_item item;
 	uint64_t values[HVLOG_MAX_PARAMS];
 };
@@ -1328,6 +1329,7 @@ static void set_damage(struct rstream *rs, hvlog_status kind, uint64_t off, uint
 	it->chunk_seq = rs->cur ? rs->cur->seq : UINT64_MAX;
 	it->damage_msg = msg;
 	rs->has = 1;
+	rs->damaged = 1;
 }
 
 /* Load the stream's next chunk; 1 if a chunk is ready or a damage item was
@@ -1389,6 +1391,7 @@ got:
 	rs->p = rs->buf;
 	rs->end = rs->buf + c->len;
 	rs->decoded = 0;
+	rs->damaged = 0;
 	if (c->len) {
 		rs->keyed = rs->slots + r->meta.schema->nslots;
 		rs->rips = rs->keyed + HVLOG_KEYED_SLOTS;
@@ -1585,6 +1588,17 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 				r->stats.damaged_regions++;
 				set_damage(rs, HVLOG_MALFORMED, rs->cur->off, 0, lost,
 					   "chunk's event count does not match its records");
+				return 1;
+			}
+			/* last_ts is the time after the chunk's last record
+			 * (FORMAT.md §4.3): a header that says otherwise lies
+			 * about the chunk's time range, which decides where its
+			 * items go in time order and which chunks a time window
+			 * skips.  Its events are kept (their payload verified). */
+			if (rs->cur && !rs->damaged && rs->ts != rs->cur->last_ts) {
+				r->stats.damaged_regions++;
+				set_damage(rs, HVLOG_MALFORMED, rs->cur->off, 0, 0,
+					   "chunk's last timestamp does not match its records");
 				return 1;
 			}
 			int e = load_chunk(r, rs, err);
