@@ -108,5 +108,17 @@ if command -v zstd > /dev/null 2>&1; then
 	cp "$tmp/t.bin" "$tmp/plain.zst"
 	expect 0 "a plain trace named .zst" "$hvlog" decode "$tmp/plain.zst"
 	same "$tmp/out" "$tmp/plain.txt" "a plain trace named .zst"
+
+	# a decompression bomb: a trace of 100 events, then 1 GiB of zeros,
+	# 38 KB compressed; the output stops at 4096 times the compressed bytes
+	# (+ 64 MiB), not at the end of the disk the file is indexed from
+	"$gen" mix 100 "$tmp/small.bin"
+	{ cat "$tmp/small.bin"; head -c 1073741824 /dev/zero; } | zstd -3 -q -c > "$tmp/bomb.zst"
+	expect 1 "zstd: a decompression bomb" "$hvlog" decode --count "$tmp/bomb.zst"
+	echo 100 > "$tmp/hundred"
+	same "$tmp/out" "$tmp/hundred" "zstd: a decompression bomb: the trace's events"
+	has err "the zstd-compressed input expands more than 4096 times \([0-9]+ compressed bytes gave [0-9]+\): the rest is not read" \
+		"zstd: a decompression bomb is stopped"
+	rm -f "$tmp/bomb.zst"
 fi
 testlib_done compressed

@@ -361,6 +361,12 @@ struct hvlog__unz {
 };
 
 #define UNZ_BUF (128u << 10)
+/* A decompression bomb (a few KiB that expand to terabytes of zeros) must
+ * not fill the disk a compressed file is indexed from: the output stops at
+ * UNZ_RATIO times the compressed bytes read plus UNZ_SLACK.  Real traces
+ * compress 40 to 60 times; gzip cannot exceed about 1 030. */
+#define UNZ_RATIO 4096u
+#define UNZ_SLACK (64ull << 20)
 
 /* Bytes of input: > 0, 0 at its end, -1 when told to stop, -2 (errno) on
  * an error. */
@@ -416,6 +422,7 @@ static void *run(void *arg)
 	uint8_t *ib = malloc(UNZ_BUF), *ob = malloc(UNZ_BUF);
 	hvlog_status st = HVLOG_OK;
 	int seen = 0;
+	uint64_t out_total = 0;
 
 	if (!ib || !ob || dec_init(&u->dec) != DEC_OK) {
 		snprintf(u->msg, sizeof u->msg, "out of memory for the %s decompressor", kind_names[u->dec.kind]);
@@ -453,6 +460,16 @@ static void *run(void *arg)
 			}
 			if (made && write_out(u, ob, made) != 0)
 				goto out; /* (the reader closed its end) */
+			out_total += made;
+			if (out_total > UNZ_SLACK + (uint64_t)UNZ_RATIO * u->dec.in_off) {
+				snprintf(u->msg, sizeof u->msg,
+					 "the %s-compressed input expands more than %u times (%llu compressed bytes "
+					 "gave %llu): the rest is not read",
+					 kind_names[u->dec.kind], UNZ_RATIO, (unsigned long long)u->dec.in_off,
+					 (unsigned long long)out_total);
+				st = HVLOG_LIMIT;
+				goto out;
+			}
 		} while (left || made == UNZ_BUF);
 		if (n == 0)
 			break;
