@@ -207,7 +207,7 @@ static int fill_to(hvlog__live *l, size_t need, hvlog_error *err)
 		}
 		if (l->base == 0 && l->lo == 0) {
 			size_t k = l->hi < 8 ? l->hi : 8;
-			if (memcmp(l->buf, WIRE_FILE_MAGIC, k)) {
+			if (!wire_magic_near(l->buf, (unsigned)k)) {
 				hvlog__fail(err, HVLOG_MALFORMED, 0, "not an hvlog trace (bad magic)");
 				return -1;
 			}
@@ -460,6 +460,18 @@ void hvlog__live_set_unz(hvlog__live *l, struct hvlog__unz *u)
 	l->unz = u;
 }
 
+/* Where the next chunk marker or trailer after p's first byte starts
+ * (avail - 7 or more: none in the avail bytes). */
+static size_t next_marker(const uint8_t *p, size_t avail)
+{
+	size_t k = 1;
+	for (; k + 8 <= avail; k++)
+		if (p[k] == 0xc3 ? !memcmp(p + k, WIRE_CHUNK_SYNC, 8)
+				 : p[k] == 0x89 && !memcmp(p + k, WIRE_TRAILER_MAGIC, 8))
+			break;
+	return k;
+}
+
 /* Frame what the buffer holds.  -1: out of memory. */
 static int frame(hvlog__live *l)
 {
@@ -490,14 +502,20 @@ static int frame(hvlog__live *l)
 			 * absurd as one above a file's size) */
 			if (hvlog__chunk_header(p, l->nstreams, l->base + l->hi, &c, &first_ts, at)) {
 				size_t need = HVLOG_CHUNK_HEADER_SIZE + (size_t)c.len;
-				if (avail < need)
-					break; /* still arriving */
+				/* Still arriving, or cut by the end of the input.  But
+				 * an ended input with a chunk marker inside the length
+				 * this header claims says the length lies: resume at
+				 * that marker, as the file reader does, rather than
+				 * lose every chunk behind it. */
+				if (avail < need && !(l->eof && next_marker(p, avail) + 8 <= avail))
+					break;
 				/* A payload that fails its checksum is the chunk's own
 				 * damage (the decoder reports it) if a chunk or the
 				 * end follows it; otherwise its length is not to be
 				 * trusted and the bytes are skipped. */
-				int ok = hvlog_crc32c(0, p + HVLOG_CHUNK_HEADER_SIZE, c.len) == c.payload_crc;
-				if (!ok && avail < need + 8 && !l->eof)
+				int ok = avail >= need &&
+					 hvlog_crc32c(0, p + HVLOG_CHUNK_HEADER_SIZE, c.len) == c.payload_crc;
+				if (!ok && avail >= need && avail < need + 8 && !l->eof)
 					break;
 				if (!ok && avail >= need + 8)
 					ok = !memcmp(p + need, WIRE_CHUNK_SYNC, 8) || !memcmp(p + need, WIRE_TRAILER_MAGIC, 8);
@@ -512,12 +530,7 @@ static int frame(hvlog__live *l)
 		/* no valid chunk here: skip to the next marker */
 		if (l->skip_from == UINT64_MAX)
 			l->skip_from = at;
-		size_t k = 1;
-		for (; k + 8 <= avail; k++)
-			if (p[k] == 0xc3 ? !memcmp(p + k, WIRE_CHUNK_SYNC, 8)
-					 : p[k] == 0x89 && !memcmp(p + k, WIRE_TRAILER_MAGIC, 8))
-				break;
-		l->lo += k;
+		l->lo += next_marker(p, avail);
 	}
 	if (l->eof && !l->finished && !oom)
 		oom |= finish(l); /* what could not be framed at the end */

@@ -208,11 +208,17 @@ static hvlog_status spool(int in, const uint8_t *prefix, size_t plen, int *out, 
 		}
 		if (n == 0)
 			break;
-		for (ssize_t i = 0; total + (uint64_t)i < 8 && i < n; i++)
-			if (buf[i] != (uint8_t)WIRE_FILE_MAGIC[total + (uint64_t)i]) {
+		if (total < 8) {
+			uint8_t head[8];
+			size_t k = total + (uint64_t)n < 8 ? (size_t)(total + (uint64_t)n) : 8;
+			if (total)
+				memcpy(head, prefix, (size_t)total);
+			memcpy(head + total, buf, k - (size_t)total);
+			if (!wire_magic_near(head, (unsigned)k)) {
 				st = bad_magic(err);
 				goto fail;
 			}
+		}
 		total += (uint64_t)n;
 		if (write_all(fd, buf, (size_t)n)) {
 			st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir,

@@ -10,6 +10,19 @@
 /* File header: 32 bytes. */
 #define WIRE_FILE_MAGIC "\x89HVL\r\n\x1a\n"
 #define WIRE_FILE_HEADER_SIZE 32u
+
+/* Whether the first n (<= 8) bytes of an input can be the start of a trace
+ * whose magic took a bit flip or two: an input is refused as "not a trace"
+ * on its first bytes (before anything is spooled) only when they are
+ * further from the magic than that, so that a damaged magic can still be
+ * read from a pipe through a metadata copy, as from a file. */
+static inline int wire_magic_near(const uint8_t *p, unsigned n)
+{
+	unsigned bits = 0;
+	for (unsigned i = 0; i < n && i < 8; i++)
+		bits += (unsigned)__builtin_popcount((unsigned)(p[i] ^ (uint8_t)WIRE_FILE_MAGIC[i]));
+	return bits <= 2;
+}
 #define WIRE_FH_MAJOR 8      /* u16 */
 #define WIRE_FH_MINOR 10     /* u16 */
 #define WIRE_FH_FLAGS 12     /* u32, 0 */
