@@ -27,6 +27,10 @@ void cli_error(const char *file, uint64_t offset, const char *fmt, ...) __attrib
  * characters escaped; NULL prints "". */
 void cli_json_str(const char *s);
 
+/* Stream s of m as the JSON members "stream":S,"name":...,"partition":...,
+ * "vp":... (null when the stream is not a virtual processor's). */
+void cli_json_stream(const hvlog_meta *m, uint32_t s);
+
 /* s for a terminal: a copy with control characters (an escape sequence a
  * hostile trace could carry in a name) shown as '?'.  Eight results may be
  * in use at once (several in one printf); NULL gives "". */

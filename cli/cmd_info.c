@@ -192,13 +192,8 @@ static void print_json(const struct info *in, const struct info_opts *o, const c
 	       m->schema->version, m->schema->ngroups, m->schema->nevents, m->schema->nvaltabs,
 	       m->schema->nslots, (unsigned long long)(m->data_offset - 32));
 	for (uint32_t s = 0; s < m->nstreams; s++) {
-		printf("%s{\"stream\":%u,\"name\":", s ? "," : "", s);
-		cli_json_str(m->streams[s].name);
-		printf(",\"partition\":%llu,\"vp\":", (unsigned long long)m->streams[s].partition_id);
-		if (m->streams[s].vp_index == UINT32_MAX)
-			printf("null");
-		else
-			printf("%u", m->streams[s].vp_index);
+		printf("%s{", s ? "," : "");
+		cli_json_stream(m, s);
 		printf(",\"events\":%llu,\"lost\":%llu}", (unsigned long long)in->sev[s],
 		       (unsigned long long)in->slost[s]);
 	}

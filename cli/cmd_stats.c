@@ -243,14 +243,9 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 		for (uint32_t i = 0, first = 1; i < m->nstreams; i++) {
 			if (!T->scount[i] && !T->slost[i])
 				continue;
-			printf("%s{\"stream\":%u,\"name\":", first ? "" : ",", i);
+			printf("%s{", first ? "" : ",");
 			first = 0;
-			cli_json_str(m->streams[i].name ? m->streams[i].name : "");
-			printf(",\"partition\":%llu,\"vp\":", (unsigned long long)m->streams[i].partition_id);
-			if (m->streams[i].vp_index == UINT32_MAX)
-				printf("null");
-			else
-				printf("%u", m->streams[i].vp_index);
+			cli_json_stream(m, i);
 			printf(",\"events\":%llu,\"share\":%.6f,\"lost\":%llu}", (unsigned long long)T->scount[i],
 			       share(T->scount[i], T->n), (unsigned long long)T->slost[i]);
 		}
