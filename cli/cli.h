@@ -31,6 +31,9 @@ void cli_json_str(const char *s);
  * "vp":... (null when the stream is not a virtual processor's). */
 void cli_json_stream(const hvlog_meta *m, uint32_t s);
 
+/* A stream's virtual processor for a table cell: its index, or "-". */
+void cli_vp_cell(char *buf, size_t size, uint32_t vp_index);
+
 /* s for a terminal: a copy with control characters (an escape sequence a
  * hostile trace could carry in a name) shown as '?'.  Eight results may be
  * in use at once (several in one printf); NULL gives "". */

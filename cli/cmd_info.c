@@ -294,10 +294,7 @@ static void print_text(const struct info *in, const struct info_opts *o)
 	printf("  %-6s %s %10s %6s %14s %10s\n", "ID", cli_pad("NAME", wname), "PARTITION", "VP", "EVENTS", "LOST");
 	for (uint32_t s = 0; s < m->nstreams; s++) {
 		char vp[16];
-		if (m->streams[s].vp_index == UINT32_MAX)
-			snprintf(vp, sizeof vp, "-");
-		else
-			snprintf(vp, sizeof vp, "%u", m->streams[s].vp_index);
+		cli_vp_cell(vp, sizeof vp, m->streams[s].vp_index);
 		printf("  %-6u %s %10llu %6s %14llu %10llu\n", s, cli_pad(m->streams[s].name, wname),
 		       (unsigned long long)m->streams[s].partition_id, vp, (unsigned long long)in->sev[s],
 		       (unsigned long long)in->slost[s]);

@@ -331,10 +331,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	for (uint32_t i = 0; i < m->nstreams; i++) {
 		if (!T->scount[i] && !T->slost[i])
 			continue;
-		if (m->streams[i].vp_index == UINT32_MAX)
-			snprintf(a, sizeof a, "-");
-		else
-			snprintf(a, sizeof a, "%u", m->streams[i].vp_index);
+		cli_vp_cell(a, sizeof a, m->streams[i].vp_index);
 		printf("%-6u %s %10llu %6s %12llu %6.2f%% %10llu\n", i, cli_pad(m->streams[i].name, ws),
 		       (unsigned long long)m->streams[i].partition_id, a, (unsigned long long)T->scount[i],
 		       100 * share(T->scount[i], T->n), (unsigned long long)T->slost[i]);

@@ -45,6 +45,14 @@ void cli_json_stream(const hvlog_meta *m, uint32_t s)
 		printf("%u", m->streams[s].vp_index);
 }
 
+void cli_vp_cell(char *buf, size_t size, uint32_t vp_index)
+{
+	if (vp_index == UINT32_MAX)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%u", vp_index);
+}
+
 const char *cli_tty(const char *s)
 {
 	static char bufs[8][HVLOG_MAX_NAME * 4 + 1];
