@@ -120,6 +120,21 @@ extern const struct argp cli_file_argp;
  * (struct cli_io *). */
 error_t cli_inputs(struct argp_state *state, hvsel *sel, void *file);
 
+/* The argp parser `name` of a command whose options struct `type` has
+ * its inputs in ->io and one option, `key`, whose argument goes to
+ * ->field. */
+#define CLI_PARSE_ONE_ARG(name, type, key, field)				\
+	static error_t name(int key_, char *arg, struct argp_state *state)	\
+	{									\
+		type *o_ = state->input;					\
+		if (key_ == ARGP_KEY_INIT)					\
+			return cli_inputs(state, NULL, &o_->io);		\
+		if (key_ != (key))						\
+			return ARGP_ERR_UNKNOWN;				\
+		o_->field = arg;						\
+		return 0;							\
+	}
+
 /* The argp child a command's FILE, --format and -o/--output come through
  * (the same parser everywhere; each command gives the options it has, with
  * its own help): CLI_IO_ARGP(options) with CLI_FORMAT_OPTION(doc) and
