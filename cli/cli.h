@@ -27,6 +27,13 @@ void cli_error(const char *file, uint64_t offset, const char *fmt, ...) __attrib
  * characters escaped; NULL prints "". */
 void cli_json_str(const char *s);
 
+/* Stream s of m as the JSON members "stream":S,"name":...,"partition":...,
+ * "vp":... (null when the stream is not a virtual processor's). */
+void cli_json_stream(const hvlog_meta *m, uint32_t s);
+
+/* A stream's virtual processor for a table cell: its index, or "-". */
+void cli_vp_cell(char *buf, size_t size, uint32_t vp_index);
+
 /* s for a terminal: a copy with control characters (an escape sequence a
  * hostile trace could carry in a name) shown as '?'.  Eight results may be
  * in use at once (several in one printf); NULL gives "". */
@@ -112,6 +119,21 @@ extern const struct argp cli_file_argp;
 /* file: the input of the FILE child (const char **) or of an io child
  * (struct cli_io *). */
 error_t cli_inputs(struct argp_state *state, hvsel *sel, void *file);
+
+/* The argp parser `name` of a command whose options struct `type` has
+ * its inputs in ->io and one option, `key`, whose argument goes to
+ * ->field. */
+#define CLI_PARSE_ONE_ARG(name, type, key, field)				\
+	static error_t name(int key_, char *arg, struct argp_state *state)	\
+	{									\
+		type *o_ = state->input;					\
+		if (key_ == ARGP_KEY_INIT)					\
+			return cli_inputs(state, NULL, &o_->io);		\
+		if (key_ != (key))						\
+			return ARGP_ERR_UNKNOWN;				\
+		o_->field = arg;						\
+		return 0;							\
+	}
 
 /* The argp child a command's FILE, --format and -o/--output come through
  * (the same parser everywhere; each command gives the options it has, with

@@ -27,20 +27,7 @@ static const struct argp_option options[] = {
 	{ 0 }
 };
 
-static error_t parse(int key, char *arg, struct argp_state *state)
-{
-	struct events_opts *o = state->input;
-
-	switch (key) {
-	case ARGP_KEY_INIT:
-		return cli_inputs(state, NULL, &o->io);
-	case 'g':
-		o->group = arg;
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
+CLI_PARSE_ONE_ARG(parse, struct events_opts, 'g', group)
 
 /* What the walk prints: one format, and the group it is limited to. */
 struct lister {

@@ -192,13 +192,8 @@ static void print_json(const struct info *in, const struct info_opts *o, const c
 	       m->schema->version, m->schema->ngroups, m->schema->nevents, m->schema->nvaltabs,
 	       m->schema->nslots, (unsigned long long)(m->data_offset - 32));
 	for (uint32_t s = 0; s < m->nstreams; s++) {
-		printf("%s{\"stream\":%u,\"name\":", s ? "," : "", s);
-		cli_json_str(m->streams[s].name);
-		printf(",\"partition\":%llu,\"vp\":", (unsigned long long)m->streams[s].partition_id);
-		if (m->streams[s].vp_index == UINT32_MAX)
-			printf("null");
-		else
-			printf("%u", m->streams[s].vp_index);
+		printf("%s{", s ? "," : "");
+		cli_json_stream(m, s);
 		printf(",\"events\":%llu,\"lost\":%llu}", (unsigned long long)in->sev[s],
 		       (unsigned long long)in->slost[s]);
 	}
@@ -299,10 +294,7 @@ static void print_text(const struct info *in, const struct info_opts *o)
 	printf("  %-6s %s %10s %6s %14s %10s\n", "ID", cli_pad("NAME", wname), "PARTITION", "VP", "EVENTS", "LOST");
 	for (uint32_t s = 0; s < m->nstreams; s++) {
 		char vp[16];
-		if (m->streams[s].vp_index == UINT32_MAX)
-			snprintf(vp, sizeof vp, "-");
-		else
-			snprintf(vp, sizeof vp, "%u", m->streams[s].vp_index);
+		cli_vp_cell(vp, sizeof vp, m->streams[s].vp_index);
 		printf("  %-6u %s %10llu %6s %14llu %10llu\n", s, cli_pad(m->streams[s].name, wname),
 		       (unsigned long long)m->streams[s].partition_id, vp, (unsigned long long)in->sev[s],
 		       (unsigned long long)in->slost[s]);

@@ -53,20 +53,7 @@ static const struct argp_option options[] = {
 	{ 0 }
 };
 
-static error_t parse(int key, char *arg, struct argp_state *state)
-{
-	struct report_opts *o = state->input;
-
-	switch (key) {
-	case ARGP_KEY_INIT:
-		return cli_inputs(state, NULL, &o->io);
-	case 'b':
-		o->baseline = arg;
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
+CLI_PARSE_ONE_ARG(parse, struct report_opts, 'b', baseline)
 
 /* One trace read into statistics (and a timeline). */
 typedef struct run {

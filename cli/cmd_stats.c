@@ -243,14 +243,9 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 		for (uint32_t i = 0, first = 1; i < m->nstreams; i++) {
 			if (!T->scount[i] && !T->slost[i])
 				continue;
-			printf("%s{\"stream\":%u,\"name\":", first ? "" : ",", i);
+			printf("%s{", first ? "" : ",");
 			first = 0;
-			cli_json_str(m->streams[i].name ? m->streams[i].name : "");
-			printf(",\"partition\":%llu,\"vp\":", (unsigned long long)m->streams[i].partition_id);
-			if (m->streams[i].vp_index == UINT32_MAX)
-				printf("null");
-			else
-				printf("%u", m->streams[i].vp_index);
+			cli_json_stream(m, i);
 			printf(",\"events\":%llu,\"share\":%.6f,\"lost\":%llu}", (unsigned long long)T->scount[i],
 			       share(T->scount[i], T->n), (unsigned long long)T->slost[i]);
 		}
@@ -336,10 +331,7 @@ static void report(const struct stats_opts *o, const hvlog_meta *m, const struct
 	for (uint32_t i = 0; i < m->nstreams; i++) {
 		if (!T->scount[i] && !T->slost[i])
 			continue;
-		if (m->streams[i].vp_index == UINT32_MAX)
-			snprintf(a, sizeof a, "-");
-		else
-			snprintf(a, sizeof a, "%u", m->streams[i].vp_index);
+		cli_vp_cell(a, sizeof a, m->streams[i].vp_index);
 		printf("%-6u %s %10llu %6s %12llu %6.2f%% %10llu\n", i, cli_pad(m->streams[i].name, ws),
 		       (unsigned long long)m->streams[i].partition_id, a, (unsigned long long)T->scount[i],
 		       100 * share(T->scount[i], T->n), (unsigned long long)T->slost[i]);

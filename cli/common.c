@@ -34,6 +34,25 @@ void cli_json_str(const char *s)
 	putchar('"');
 }
 
+void cli_json_stream(const hvlog_meta *m, uint32_t s)
+{
+	printf("\"stream\":%u,\"name\":", s);
+	cli_json_str(m->streams[s].name);
+	printf(",\"partition\":%llu,\"vp\":", (unsigned long long)m->streams[s].partition_id);
+	if (m->streams[s].vp_index == UINT32_MAX)
+		printf("null");
+	else
+		printf("%u", m->streams[s].vp_index);
+}
+
+void cli_vp_cell(char *buf, size_t size, uint32_t vp_index)
+{
+	if (vp_index == UINT32_MAX)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%u", vp_index);
+}
+
 const char *cli_tty(const char *s)
 {
 	static char bufs[8][HVLOG_MAX_NAME * 4 + 1];

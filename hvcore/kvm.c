@@ -523,28 +523,29 @@ fail:
 
 /* ---- guest state at an exit ------------------------------------------ */
 
+/* A register set of the exit: the copy KVM synced into the run area when
+ * it is there and current, else *buf read with ioctl `get` once an exit
+ * (*have says it was); NULL when the ioctl fails. */
+static void *state_of(struct hv_vcpu *v, uint32_t sync, void *synced, unsigned long get, void *buf, int *have)
+{
+	if ((v->sync_fields & sync) && !v->sync_stale)
+		return synced;
+	if (!*have) {
+		if (ioctl(v->fd, get, buf) < 0)
+			return NULL;
+		*have = 1;
+	}
+	return buf;
+}
+
 static struct kvm_regs *regs_of(struct hv_vcpu *v)
 {
-	if ((v->sync_fields & KVM_SYNC_X86_REGS) && !v->sync_stale)
-		return &v->run->s.regs.regs;
-	if (!v->have_regs) {
-		if (ioctl(v->fd, KVM_GET_REGS, &v->regs) < 0)
-			return NULL;
-		v->have_regs = 1;
-	}
-	return &v->regs;
+	return state_of(v, KVM_SYNC_X86_REGS, &v->run->s.regs.regs, KVM_GET_REGS, &v->regs, &v->have_regs);
 }
 
 static struct kvm_sregs *sregs_of(struct hv_vcpu *v)
 {
-	if ((v->sync_fields & KVM_SYNC_X86_SREGS) && !v->sync_stale)
-		return &v->run->s.regs.sregs;
-	if (!v->have_sregs) {
-		if (ioctl(v->fd, KVM_GET_SREGS, &v->sregs) < 0)
-			return NULL;
-		v->have_sregs = 1;
-	}
-	return &v->sregs;
+	return state_of(v, KVM_SYNC_X86_SREGS, &v->run->s.regs.sregs, KVM_GET_SREGS, &v->sregs, &v->have_sregs);
 }
 
 /* Where each register of enum x86_reg is in struct kvm_regs. */

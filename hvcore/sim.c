@@ -683,22 +683,24 @@ static void interp(struct hv_vcpu *v, struct hv_exit *ex)
 
 			sz = (form & 1) ? osz : 1;
 			switch (form) {
-			case 0: case 1:
+			case 0: case 1: case 2: case 3: {
+				/* forms 0-1: r/m op= reg; forms 2-3: reg op= r/m */
+				uint64_t rm, rg;
+
 				MODRM();
-				RM_READ(sz, a);
-				bv = rdr(R, reg, sz, rex);
+				RM_READ(sz, rm);
+				rg = rdr(R, reg, sz, rex);
+				a = form & 2 ? rg : rm;
+				bv = form & 2 ? rm : rg;
 				res = alu(v, op, sz, a, bv);
-				if (op != 7)
+				if (op == 7)
+					break;
+				if (form & 2)
+					wrr(R, reg, sz, rex, res);
+				else
 					RM_WRITE(sz, res);
 				break;
-			case 2: case 3:
-				MODRM();
-				RM_READ(sz, bv);
-				a = rdr(R, reg, sz, rex);
-				res = alu(v, op, sz, a, bv);
-				if (op != 7)
-					wrr(R, reg, sz, rex, res);
-				break;
+			}
 			default:
 				bv = IMMZ(sz) & mask_of(sz);
 				a = rdr(R, RAX, sz, rex);
