@@ -390,22 +390,6 @@ static ssize_t read_in(hvlog__unz *u, uint8_t *buf, size_t cap)
 	}
 }
 
-/* All of buf into the pipe: 0, or -1 when the reader is gone (EPIPE) or
- * the write failed. */
-static int write_out(hvlog__unz *u, const uint8_t *buf, size_t n)
-{
-	while (n) {
-		ssize_t k = write(u->wr, buf, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		buf += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static void finish(hvlog__unz *u, hvlog_status st)
 {
 	u->status = st;
@@ -458,7 +442,7 @@ static void *run(void *arg)
 				st = HVLOG_MALFORMED;
 				goto out;
 			}
-			if (made && write_out(u, ob, made) != 0)
+			if (made && hvlog__write_all(u->wr, ob, made) != 0)
 				goto out; /* (the reader closed its end) */
 			out_total += made;
 			if (out_total > UNZ_SLACK + (uint64_t)UNZ_RATIO * u->dec.in_off) {

@@ -66,6 +66,10 @@ hvlog_status hvlog__meta_decode(const uint8_t *buf, size_t len, uint64_t file_of
 				hvlog__meta_store **out, hvlog_meta *meta, hvlog_error *err);
 void hvlog__meta_free(hvlog__meta_store *st);
 
+/* All n bytes of p to fd, through EINTR and short writes: 0, or -1 with
+ * errno set (EPIPE once the reader of a pipe is gone). */
+int hvlog__write_all(int fd, const uint8_t *p, size_t n);
+
 /* Ticks to nanoseconds for one clock rate, exactly as hvlog_ticks_to_ns
  * but without a division per call (format.c). */
 typedef struct hvlog__clock {

@@ -150,11 +150,7 @@ static hvlog_status bad_magic(hvlog_error *err)
 	return hvlog__fail(err, HVLOG_MALFORMED, 0, "not an hvlog trace (bad magic)");
 }
 
-/* Copy a pipe into an unlinked temporary file so that it can be indexed.
- * The magic is checked on the first bytes as they arrive, before any is
- * written: an endless input that is not a trace (/dev/zero) fails at
- * once instead of filling $TMPDIR. */
-static int write_all(int fd, const uint8_t *p, size_t n)
+int hvlog__write_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n) {
 		ssize_t k = write(fd, p, n);
@@ -168,7 +164,11 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* (after `prefix`, plen bytes already read from `in`) */
+/* Copy a pipe into an unlinked temporary file so that it can be indexed
+ * (after `prefix`, plen bytes already read from `in`).  The magic is
+ * checked on the first bytes as they arrive, before any is written: an
+ * endless input that is not a trace (/dev/zero) fails at once instead of
+ * filling $TMPDIR. */
 static hvlog_status spool(int in, const uint8_t *prefix, size_t plen, int *out, hvlog_error *err)
 {
 	const char *dir = getenv("TMPDIR");
@@ -194,7 +194,7 @@ static hvlog_status spool(int in, const uint8_t *prefix, size_t plen, int *out, 
 		close(fd);
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	}
-	if (write_all(fd, prefix, plen)) {
+	if (hvlog__write_all(fd, prefix, plen)) {
 		st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir, strerror(errno));
 		goto fail;
 	}
@@ -220,7 +220,7 @@ static hvlog_status spool(int in, const uint8_t *prefix, size_t plen, int *out, 
 			}
 		}
 		total += (uint64_t)n;
-		if (write_all(fd, buf, (size_t)n)) {
+		if (hvlog__write_all(fd, buf, (size_t)n)) {
 			st = hvlog__fail(err, HVLOG_IO, UINT64_MAX, "cannot spool standard input to %s: %s", dir,
 					 strerror(errno));
 			goto fail;
