@@ -61,7 +61,9 @@ int child_iterate(const char *path)
 	return 0;
 }
 
-enum { D_ITERATE, D_GROUP, D_TEXT, D_JSON, D_F_COLOR, D_F_JSON, D_F_CSV, D_F_CBOR, D_MODES };
+enum { D_ITERATE, D_GROUP, D_TEXT, D_JSON, D_F_COLOR, D_F_JSON, D_F_CSV, D_F_CBOR, D_B_ITERATE, D_B_GROUP,
+       D_B_UNORDERED, D_MODES };
+#define BATCH 256 /* items per hvlog_reader_next_batch() in the batch modes */
 static const char *const mode_names[D_MODES] = {
 	"library iterate",                /* hvlog_reader_next() alone */
 	"library count, group interrupt", /* hvlog_reader_set_group_mask() */
@@ -71,6 +73,9 @@ static const char *const mode_names[D_MODES] = {
 	"library formatter, JSON",
 	"library formatter, CSV",
 	"library formatter, CBOR",
+	"library iterate, batches of 256", /* hvlog_reader_next_batch() */
+	"library count, group interrupt, batches of 256",
+	"library count, group interrupt, unordered batches", /* hvlog_reader_set_ordered(r, 0) */
 };
 
 /* The formatter of a D_F_ mode. */
@@ -114,9 +119,11 @@ static double decode_pass(const char *path, int mode, uint64_t group_mask, uint6
 		exit(1);
 	}
 	hvlog_reader_stats_get(r, &st);
-	if (mode == D_GROUP)
+	if (mode == D_GROUP || mode == D_B_GROUP || mode == D_B_UNORDERED)
 		hvlog_reader_set_group_mask(r, group_mask);
-	if (mode >= D_F_COLOR) {
+	if (mode == D_B_UNORDERED)
+		hvlog_reader_set_ordered(r, 0);
+	if (mode >= D_F_COLOR && mode <= D_F_CBOR) {
 		f = mode_formatter(mode, hvlog_reader_meta(r), st.first_ts);
 		if (hvlog_formatter_item_max(f) > sizeof line) {
 			fprintf(stderr, "hvlog_bench: items too large for the buffer\n");
@@ -124,7 +131,23 @@ static double decode_pass(const char *path, int mode, uint64_t group_mask, uint6
 		}
 	}
 	*events = 0;
-	while (hvlog_reader_next(r, &it, &err) == HVLOG_OK) {
+	if (mode >= D_B_ITERATE) {
+		hvlog_batch *b = hvlog_batch_new(BATCH);
+		if (!b) {
+			fprintf(stderr, "hvlog_bench: out of memory\n");
+			exit(1);
+		}
+		while (hvlog_reader_next_batch(r, b, &err) == HVLOG_OK) {
+			if (!a1)
+				a1 = bench_allocs();
+			for (size_t i = 0; i < b->n; i++) {
+				sum += b->items[i].ts;
+				*events += b->items[i].kind == HVLOG_ITEM_EVENT;
+			}
+		}
+		hvlog_batch_free(b);
+	}
+	while (mode < D_B_ITERATE && hvlog_reader_next(r, &it, &err) == HVLOG_OK) {
 		if (!a1)
 			a1 = bench_allocs(); /* after the first item */
 		if (mode == D_TEXT || mode == D_JSON)

@@ -57,6 +57,7 @@ struct plan {
 	uint32_t wanted;       /* its group is in the group mask */
 	uint32_t keyed;        /* bit i: parameter i is KEYED */
 	uint32_t rip;          /* bit i: parameter i is a RIP parameter */
+	uint32_t coded;        /* bit i: parameter i is DELTA or KEYED, not RIP */
 };
 
 struct hent {
@@ -88,7 +89,6 @@ struct hvlog_reader {
 	uint32_t part, nparts;     /* hvlog_reader_set_partition() */
 	struct plan *plans;        /* one per schema event */
 	uint64_t *maxv;            /* per predictor slot: the largest value of its type */
-	uint64_t *dmask;           /* per predictor slot: all ones if DELTA-coded, else 0 */
 	const struct plan *by_tag[256]; /* tags 0x10..0xFE; NULL: not an event */
 	const struct plan **escaped; /* events with numbers outside 0x10..0xFE, by number */
 	uint32_t nescaped;
@@ -971,17 +971,16 @@ static hvlog_status alloc_streams(hvlog_reader *r, hvlog_error *err)
 	return HVLOG_OK;
 }
 
-/* The decoding plans: per event its slots; the event-number lookups;
- * with `slots`, also the shared per-slot tables: whether it is DELTA and
- * its largest value (a sibling has its base's). */
+/* The decoding plans: per event its slots and how each parameter is
+ * coded; the event-number lookups; with `slots`, also the shared table of
+ * each slot's largest value (a sibling has its base's). */
 static hvlog_status build_plans(hvlog_reader *r, int slots, hvlog_error *err)
 {
 	const hvlog_schema *s = r->meta.schema;
 	uint32_t n = 0;
 
 	if (!(r->plans = calloc(s->nevents ? s->nevents : 1, sizeof *r->plans)) ||
-	    (slots && !(r->maxv = calloc(s->nslots ? s->nslots : 1, sizeof *r->maxv))) ||
-	    (slots && !(r->dmask = calloc(s->nslots ? s->nslots : 1, sizeof *r->dmask))))
+	    (slots && !(r->maxv = calloc(s->nslots ? s->nslots : 1, sizeof *r->maxv))))
 		return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 	for (uint32_t i = 0; i < s->nevents; i++) {
 		const hvlog_event *ev = &s->events[i];
@@ -990,9 +989,9 @@ static hvlog_status build_plans(hvlog_reader *r, int slots, hvlog_error *err)
 		for (uint32_t k = 0; k < ev->nparams; k++) {
 			pl->keyed |= (uint32_t)(ev->params[k].coding == HVLOG_CODING_KEYED) << k;
 			pl->rip |= (uint32_t)hvlog__param_is_rip(&ev->params[k]) << k;
+			pl->coded |= (uint32_t)(ev->params[k].coding != HVLOG_CODING_VARINT && !(pl->rip >> k & 1)) << k;
 			if (!slots)
 				continue;
-			r->dmask[ev->slot + k] = ev->params[k].coding != HVLOG_CODING_VARINT ? UINT64_MAX : 0;
 			r->maxv[ev->slot + k] = type_max[ev->params[k].type];
 		}
 		if (ev->number >= HVLOG_TAG_FIRST_EVENT && ev->number < HVLOG_TAG_ESCAPE)
@@ -1144,7 +1143,6 @@ hvlog_status hvlog_reader_open_sibling(hvlog_reader **out, const hvlog_reader *b
 	r->store = base->store;
 	r->meta = base->meta;
 	r->maxv = base->maxv;
-	r->dmask = base->dmask;
 	r->chunks = base->chunks;
 	r->nchunks = base->nchunks;
 	r->damage = base->damage;
@@ -1229,7 +1227,6 @@ void hvlog_reader_close(hvlog_reader *r)
 		close(r->fd);
 	hvlog__unz_close(r->unz);
 	free(r->maxv);
-	free(r->dmask);
 	free(r->chunks);
 	free(r->damage);
 	free(r->fb_streams);
@@ -1424,9 +1421,6 @@ got:
 
 enum rec { REC_ITEM, REC_SKIP, REC_BAD };
 
-/* The body of an event record of plan pl at p (after the tag and any
- * escaped number).  REC_ITEM: rs->item is the event; REC_SKIP: decoded
- * but filtered out; REC_BAD: malformed (rs->p not moved). */
 /* A RIP parameter at p (§5.5), its own slot `slot`: the cache entry
  * (1..127), the slot plus the zigzag difference code - 128, or after a
  * 0 the value; a select, no branch on a hit.  The value into *out, the
@@ -1457,9 +1451,13 @@ static inline __attribute__((always_inline)) const uint8_t *get_rip(struct rstre
 	return p;
 }
 
+/* The body of an event record of plan pl at p (after the tag and any
+ * escaped number), its values into vals.  REC_ITEM: an event to hand out
+ * (the stream's time is its time); REC_SKIP: decoded but filtered out;
+ * REC_BAD: malformed (rs->p not moved). */
 static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader *r, struct rstream *rs,
 								   const struct plan *pl, const uint8_t *p,
-								   int checked)
+								   uint64_t *vals, int checked)
 {
 	const uint8_t *end = rs->end;
 	uint64_t v, bad = 0;
@@ -1491,7 +1489,7 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 		return REC_SKIP;
 	}
 	uint64_t *slot = rs->slots + pl->slot;
-	const uint64_t *max = r->maxv + pl->slot, *dmask = r->dmask + pl->slot;
+	const uint64_t *max = r->maxv + pl->slot;
 	for (uint32_t i = 0; i < pl->nparams; i++) {
 		if (pl->rip >> i & 1) {
 			if (!(p = get_rip(rs, p, end, &slot[i], &v, checked)))
@@ -1502,33 +1500,36 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 			if (!checked)
 				p = wire_get_varint(p, &v);
 			/* DELTA and KEYED: the zigzag difference from the
-			 * predictor, selected by a mask (no branch on the
-			 * coding).  The predictor is the parameter's slot, or
-			 * for KEYED the shared one of the value before it.
-			 * Plain parameters write their slot too: it is never
-			 * read. */
-			uint64_t *pred = &slot[i];
-			if (pl->keyed && (pl->keyed >> i & 1))
-				pred = &rs->keyed[hvlog__keyed_index(pl->slot + i, rs->values[i - 1])];
-			uint64_t sum = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
-			v = (sum & dmask[i]) | (v & ~dmask[i]);
-			*pred = v;
+			 * predictor, the parameter's slot or for KEYED the
+			 * shared one of the value before it.  A branch on the
+			 * coding: the same for every record of the event, so
+			 * predicted after its tag. */
+			if (pl->coded >> i & 1) {
+				uint64_t *pred = pl->keyed >> i & 1
+							 ? &rs->keyed[hvlog__keyed_index(pl->slot + i, vals[i - 1])]
+							 : &slot[i];
+				v = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
+				*pred = v;
+			}
 		}
 		bad |= v > max[i];
-		rs->values[i] = v;
+		vals[i] = v;
 	}
 	if (bad)
 		return REC_BAD;
 	rs->p = p;
 	rs->decoded++;
 	r->stats.events++;
-	if (!pl->wanted)
-		return REC_SKIP;
+	return pl->wanted ? REC_ITEM : REC_SKIP;
+}
+
+/* The stream's item: the event just decoded into rs->values. */
+static inline __attribute__((always_inline)) void set_event(struct rstream *rs, const struct plan *pl)
+{
 	rs->item.kind = HVLOG_ITEM_EVENT;
 	rs->item.ts = rs->ts;
 	rs->item.event = pl->ev;
 	rs->item.values = rs->values;
-	return REC_ITEM;
 }
 
 /* The malformed record at `start`: the rest of the chunk is skipped, its
@@ -1560,8 +1561,9 @@ static inline __attribute__((always_inline)) int advance_fast(hvlog_reader *r, s
 
 	while ((size_t)(rs->end - rs->p) >= 1 + FAST_MARGIN && (pl = r->by_tag[*rs->p])) {
 		const uint8_t *start = rs->p;
-		enum rec k = decode_event(r, rs, pl, start + 1, 0);
+		enum rec k = decode_event(r, rs, pl, start + 1, rs->values, 0);
 		if (HVLOG_LIKELY(k == REC_ITEM)) {
+			set_event(rs, pl);
 			rs->item.offset = rs->base_off + (uint64_t)(start - rs->buf);
 			rs->has = 1;
 			return 1;
@@ -1643,8 +1645,9 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 			pl = r->by_tag[tag];
 		if (!pl)
 			goto malformed;
-		k = decode_event(r, rs, pl, p, 1);
+		k = decode_event(r, rs, pl, p, rs->values, 1);
 		if (k == REC_ITEM) {
+			set_event(rs, pl);
 			it->offset = off;
 			rs->has = 1;
 			return 1;
@@ -1802,6 +1805,132 @@ hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_e
 	r->pending = 1;
 	*item = &rs->item;
 	return HVLOG_OK;
+}
+
+/* ---- batches ---------------------------------------------------------------
+ *
+ * The items hvlog_reader_next would hand out, decoded straight into the
+ * caller's array while the current stream's items stay before every other
+ * stream's next one and the next damage: one comparison per item with a
+ * bound fixed for the run, no call per item.  Whatever does not fit that
+ * run (a stream switch, a chunk's last records, control records, damage)
+ * goes through hvlog_reader_next itself, so the order is the same by
+ * construction.  An event that turns out to belong after another stream's
+ * is held as the stream's decoded item (rs->has), as fill() leaves it. */
+
+hvlog_batch *hvlog_batch_new(size_t cap)
+{
+	hvlog_batch *b;
+
+	if (!cap || cap > ((size_t)1 << 20))
+		return NULL;
+	if (!(b = calloc(1, sizeof *b)))
+		return NULL;
+	b->cap = cap;
+	b->items = calloc(cap, sizeof *b->items);
+	b->values = calloc(cap, HVLOG_MAX_PARAMS * sizeof *b->values);
+	if (!b->items || !b->values) {
+		hvlog_batch_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void hvlog_batch_free(hvlog_batch *b)
+{
+	if (!b)
+		return;
+	free(b->items);
+	free(b->values);
+	free(b);
+}
+
+/* The run of the current stream's events that go out before anything
+ * else, into b from b->n on; vals: where the next event's values go. */
+static inline __attribute__((always_inline)) uint64_t *batch_run(hvlog_reader *r, hvlog_batch *b, uint64_t *vals)
+{
+	struct rstream *rs = &r->streams[r->cur.s];
+	uint64_t lim = UINT64_MAX;
+	int tie = 1; /* an item at time lim may still go out */
+	const struct plan *pl;
+	size_t n = b->n;
+
+	if (r->ordered && r->nheap) {
+		lim = r->heap[0].key;
+		tie = r->cur.s < r->heap[0].s;
+	}
+	if (r->next_damage < r->ndamage && r->damage[r->next_damage].ts <= lim) {
+		lim = r->damage[r->next_damage].ts; /* damage goes out before items of its time */
+		tie = 0;
+	}
+	while (n < b->cap && (size_t)(rs->end - rs->p) >= 1 + FAST_MARGIN && (pl = r->by_tag[*rs->p])) {
+		const uint8_t *start = rs->p;
+		enum rec k = decode_event(r, rs, pl, start + 1, vals, 0);
+		if (k == REC_SKIP)
+			continue;
+		if (HVLOG_UNLIKELY(k == REC_BAD)) {
+			bad_record(r, rs, start);
+			break;
+		}
+		if (HVLOG_UNLIKELY(rs->ts > lim || (rs->ts == lim && !tie))) {
+			memcpy(rs->values, vals, pl->nparams * sizeof *vals);
+			set_event(rs, pl);
+			rs->item.offset = rs->base_off + (uint64_t)(start - rs->buf);
+			rs->has = 1;
+			break;
+		}
+		hvlog_item *it = &b->items[n++];
+		it->kind = HVLOG_ITEM_EVENT;
+		it->stream = r->cur.s;
+		it->ts = rs->ts;
+		it->offset = rs->base_off + (uint64_t)(start - rs->buf);
+		it->event = pl->ev;
+		it->values = vals;
+		vals += pl->nparams;
+	}
+	b->n = n;
+	return vals;
+}
+
+hvlog_status hvlog_reader_next_batch(hvlog_reader *r, hvlog_batch *b, hvlog_error *err)
+{
+	uint64_t *vals = b->values;
+	hvlog_status st = HVLOG_OK;
+
+	b->n = 0;
+	while (b->n < b->cap) {
+		const hvlog_item *it;
+
+		/* unordered, damage found while indexing goes out first */
+		if (HVLOG_LIKELY(r->pending && r->hascur && !r->live && !r->streams[r->cur.s].has &&
+				 (r->ordered || r->next_damage == r->ndamage))) {
+			vals = batch_run(r, b, vals);
+			if (b->n == b->cap)
+				break;
+		}
+		if (r->live && b->n) {
+			/* live: hand out what is ready rather than wait to fill */
+			hvlog_reader_wait w;
+			st = hvlog_reader_try_next(r, &it, &w, err);
+			if (st != HVLOG_OK) {
+				if (st == HVLOG_AGAIN)
+					st = HVLOG_OK;
+				break;
+			}
+		} else if ((st = hvlog_reader_next(r, &it, err)) != HVLOG_OK) {
+			break;
+		}
+		hvlog_item *out = &b->items[b->n++];
+		*out = *it;
+		if (it->kind == HVLOG_ITEM_EVENT) {
+			memcpy(vals, it->values, it->event->nparams * sizeof *vals);
+			out->values = vals;
+			vals += it->event->nparams;
+		} else if (it->kind == HVLOG_ITEM_DAMAGE) {
+			break; /* its message lives until the next call on r */
+		}
+	}
+	return st == HVLOG_END && b->n ? HVLOG_OK : st;
 }
 
 /* ---- live reading ----------------------------------------------------------

@@ -191,6 +191,31 @@ HVLOG_API void hvlog_reader_set_partition(hvlog_reader *r, uint32_t part, uint32
  * Damage in the file is not a failure: it comes out as items. */
 HVLOG_API hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err);
 
+/* Batches, for consumers that want throughput (counting, statistics,
+ * conversion, a language binding): the next items, exactly those and in
+ * the order hvlog_reader_next would hand out, decoded into an array in
+ * one call.  Calls of the two kinds may be mixed on one reader.
+ *
+ * A batch is made by hvlog_batch_new (cap items, 1 to 2^20; NULL if out
+ * of memory) and owns its storage: items[0..n) and the parameter values
+ * the event items point into, valid until the batch is filled again or
+ * freed.  A damage item ends its batch: its message lives until the next
+ * call on the reader.  Only the fields of an item's kind are meaningful.
+ *
+ * hvlog_reader_next_batch returns HVLOG_OK with 1 <= n <= cap, HVLOG_END
+ * with n = 0, or HVLOG_IO/HVLOG_NOMEM (err filled) with the n items read
+ * before the failure still valid.  A live reader blocks as
+ * hvlog_reader_next does; a batch may then be shorter than cap. */
+typedef struct hvlog_batch {
+	hvlog_item *items;
+	size_t n;             /* items filled by the last call */
+	size_t cap;
+	uint64_t *values;     /* storage for the events' values (cap * HVLOG_MAX_PARAMS) */
+} hvlog_batch;
+HVLOG_API hvlog_batch *hvlog_batch_new(size_t cap);
+HVLOG_API void hvlog_batch_free(hvlog_batch *b);
+HVLOG_API hvlog_status hvlog_reader_next_batch(hvlog_reader *r, hvlog_batch *b, hvlog_error *err);
+
 /* Live reading.  The open of a live input reads the file header, the
  * metadata and as much more as it takes to know the first item (it
  * blocks until then).  hvlog_reader_next() then blocks until the next
