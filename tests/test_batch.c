@@ -202,9 +202,11 @@ START_TEST(test_batch_testdata)
 END_TEST
 
 /* A trace of nstreams streams: runs of events on one stream (run 0: the
- * stream changes at every event), time now and then going back, lost
- * records; 16 KiB chunks. */
-static void write_trace(const char *path, uint32_t nstreams, size_t n, size_t run, uint64_t seed)
+ * stream changes at every event), many ties; with `back`, time now and
+ * then going back, and lost records; 16 KiB chunks.  want: the events
+ * emitted (NULL: not kept). */
+static void write_trace(const char *path, uint32_t nstreams, size_t n, size_t run, int back, uint64_t seed,
+			tu_events *want)
 {
 	const hvlog_schema *sch = hvlog_schema_builtin();
 	hvlog_writer_config wc = { .nstreams = nstreams, .chunk_size = 16384, .clock_hz = 1000000000u };
@@ -220,14 +222,15 @@ static void write_trace(const char *path, uint32_t nstreams, size_t n, size_t ru
 		size_t len = run ? 1 + tu_rand_below(&rng, 2 * run) : 1;
 		for (size_t k = 0; k < len && i < n; k++, i++) {
 			const hvlog_event *ev = &sch->events[tu_rand_below(&rng, sch->nevents)];
-			uint64_t v[HVLOG_MAX_PARAMS];
-			uint64_t r = tu_rand_below(&rng, 1000);
+			tu_event e = { .stream = s };
+			uint64_t r = back ? tu_rand_below(&rng, 1000) : 1000;
 			ts[s] += r == 0 ? (uint64_t)-5 : tu_rand_below(&rng, 4); /* ties; 1 in 1000 goes back */
+			e.ts = ts[s];
 			for (uint32_t p = 0; p < ev->nparams; p++)
-				v[p] = tu_rand_value(&rng, &ev->params[p]);
+				e.v[p] = tu_rand_value(&rng, &ev->params[p]);
 			if (r == 1)
 				hvlog_stream_note_lost(hvlog_writer_stream(w, s), 3, ts[s], ts[s]);
-			ck_assert_int_eq(hvlog_emit(hvlog_writer_stream(w, s), ts[s], ev, v), HVLOG_OK);
+			tu_emit(hvlog_writer_stream(w, s), ev, &e, want);
 		}
 	}
 	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
@@ -272,7 +275,18 @@ START_TEST(test_batch_generated)
 	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
 		tu_path(path, sizeof path, dir, "t.hvl");
 		tu_path(bad, sizeof bad, dir, "bad.hvl");
-		write_trace(path, shapes[i].nstreams, 20000, shapes[i].run, 77 + i);
+		tu_events want = { 0 };
+		tu_trace t;
+		/* without time going back, the order is known: the reader
+		 * (reading ahead) gives every event as written, in it */
+		write_trace(path, shapes[i].nstreams, 20000, shapes[i].run, 0, 77 + i, &want);
+		tu_read_path(path, 0, &t);
+		tu_events_sort_reader_order(&want);
+		tu_assert_events_equal("runs of events", &want, &t.ev);
+		tu_trace_free(&t);
+		tu_events_free(&want);
+		check_file(path, &items);
+		write_trace(path, shapes[i].nstreams, 20000, shapes[i].run, 1, 77 + i, NULL);
 		check_file(path, &items);
 		damage_copy(path, bad, 3, 1000);
 		check_file(bad, &items);
