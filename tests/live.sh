@@ -188,5 +188,42 @@ if awk -v h="${last_hc:-0}" -v s="${span:-0}" 'BEGIN { exit !(h > 0 && s > 1.5 *
 	ko "hvcore --control: hypercall events only before the change (last at ${last_hc:-none} s of $span s)"
 fi
 
+# 6. An idle VP's events reach a live reader while the other VPs run
+#    (hvcore flushes every stream with buffered events at its flush
+#    interval of wall-clock time, whichever VP runs): `-w halt` has VP 0
+#    write POST 0xa1, halt for 2^12 s of its clock, write POST 0xa2 and
+#    end, while VP 1 runs on; hvcore runs until it is killed, so a line the
+#    reader prints came before the producer ended.  Under sim the halt is a
+#    jump of the clock and VP 0 ends, waiting for the baton no more: its
+#    0xa2 goes out at once; under kvm VP 0 sleeps the whole run through and
+#    its 0xa1 goes out from its idle loop.  The first lines are the
+#    announcements of stream 0 ("hv"), which the main thread wrote before
+#    any VP ran (once they were written only at the end of the run).
+#    timeout(1) ends the producer if the line never comes.
+# idle_vp BACKEND POST_VALUE
+idle_vp() {
+	rm -f "$tmp/trace" "$tmp/out"
+	mkfifo "$tmp/trace" "$tmp/out"
+	timeout 30 "$hvcore" -b "$1" -w halt -v 2 -n 0 --no-progress -o "$tmp/trace" 2> /dev/null &
+	hpid=$!
+	"$hvlog" decode "$tmp/trace" > "$tmp/out" 2> /dev/null &
+	exec 5< "$tmp/out"
+	IFS= read -r first <&5
+	seen=
+	if grep -q -m1 " p1/vp0 .* port=0x80 value=$2\$" <&5; then seen=1; fi
+	kill "$hpid" 2> /dev/null
+	cat <&5 > /dev/null
+	exec 5<&-
+	wait
+	case $first in *" hv "*" PROFILER_HV_MODULE "*) ok ;; *) ko "$1: stream 0's announcements first, live: got $first" ;; esac
+	if [ -n "$seen" ]; then ok; else ko "$1: VP 0's POST $2 reached the reader while the producer ran"; fi
+}
+idle_vp sim 0xa2
+if [ -e /dev/kvm ] && "$hvcore" -b kvm -n 10 --no-trace --no-progress 2> /dev/null; then
+	idle_vp kvm 0xa1
+else
+	echo "live: no kvm here, its idle VP case skipped"
+fi
+
 echo "live: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
