@@ -152,6 +152,13 @@ struct core {
 	 * thread (its stream's owner) at its next exit */
 	_Atomic uint64_t new_mask;
 	atomic_uint mask_gen;
+	/* --control: the trace's schema is the built-in one and the trace
+	 * control event (HVCORE_EV_TRACE_CONTROL), which stream 0 records at
+	 * each change whatever the mask */
+	hvlog_group ctl_groups[64];
+	hvlog_event ctl_events[512];
+	hvlog_schema ctl_schema;
+	uint64_t mask;             /* the groups recorded now (main thread) */
 	/* scheduler */
 	pthread_mutex_t lock;
 	int current;               /* lock-stepped: the VP that may run, -1: none */
@@ -955,6 +962,43 @@ static hvlog_status discard(hvlog_stream *s)
 	return HVLOG_OK;
 }
 
+/* The trace control event: hvcore's own, outside the built-in schema's
+ * numbers and groups (docs/HVCORE.md), in the schema of a trace made with
+ * --control only, so that any other trace keeps the built-in schema. */
+#define HVCORE_EV_TRACE_CONTROL 0xff00u
+#define HVCORE_GROUP_CONTROL (1ull << 63)
+
+static const hvlog_param ctl_params[] = {
+	{ "old_mask", "Old Mask", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+	{ "new_mask", "New Mask", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+};
+
+/* The built-in schema and the trace control event; -1 if it cannot hold them. */
+static int control_schema(struct core *c)
+{
+	const hvlog_schema *b = hvlog_schema_builtin();
+	uint64_t used = 0;
+
+	for (uint32_t i = 0; i < b->ngroups; i++)
+		used |= b->groups[i].mask;
+	if (b->ngroups >= 64 || b->nevents >= 512 || (used & HVCORE_GROUP_CONTROL) ||
+	    hvlog_schema_find_event(b, HVCORE_EV_TRACE_CONTROL))
+		return -1;
+	memcpy(c->ctl_groups, b->groups, b->ngroups * sizeof *b->groups);
+	c->ctl_groups[b->ngroups] = (hvlog_group){ "control", "hvcore Trace Control", HVCORE_GROUP_CONTROL };
+	memcpy(c->ctl_events, b->events, b->nevents * sizeof *b->events);
+	c->ctl_events[b->nevents] = (hvlog_event){ HVCORE_EV_TRACE_CONTROL, "HVCORE_TRACE_CONTROL",
+						   "Trace Control (group mask changed)", b->ngroups, ctl_params, 2,
+						   b->nslots };
+	c->ctl_schema = *b;
+	c->ctl_schema.groups = c->ctl_groups;
+	c->ctl_schema.ngroups = b->ngroups + 1;
+	c->ctl_schema.events = c->ctl_events;
+	c->ctl_schema.nevents = b->nevents + 1;
+	c->ctl_schema.nslots = b->nslots + 2;
+	return 0;
+}
+
 static int make_streams(struct core *c, char *err, size_t errlen)
 {
 	const struct hvcore_config *cfg = c->cfg;
@@ -1003,6 +1047,15 @@ static int make_streams(struct core *c, char *err, size_t errlen)
 			 * events are dropped, counted and reported as lost. */
 			.nonblocking = !cfg->block && !output_is_file(cfg->output),
 		};
+		if (cfg->control) {
+			if (control_schema(c) != 0) {
+				free(props);
+				free(keys);
+				snprintf(err, errlen, "no room for the trace control event in the schema");
+				goto out;
+			}
+			wc.schema = &c->ctl_schema;
+		}
 		hvlog_status st = strcmp(cfg->output, "-") ? hvlog_writer_open_path(&c->w, cfg->output, &wc, &herr)
 							   : hvlog_writer_open_fd(&c->w, STDOUT_FILENO, &wc, &herr);
 		free(props); /* (copied at open) */
@@ -1012,6 +1065,8 @@ static int make_streams(struct core *c, char *err, size_t errlen)
 			goto out;
 		}
 		c->hv = hvlog_writer_stream(c->w, 0);
+		if (cfg->control)
+			c->hv->group_mask |= HVCORE_GROUP_CONTROL;
 		for (unsigned i = 0; i < c->nvps; i++)
 			c->all[i]->s = hvlog_writer_stream(c->w, i + 1);
 	} else {
@@ -1280,8 +1335,17 @@ static void apply_control(struct core *c)
 		fprintf(stderr, "hvcore: %s: a mask of no group\n", c->cfg->control);
 		return;
 	}
-	if (c->w)
-		c->hv->group_mask = mask; /* the hypervisor's own stream is the main thread's */
+	if (c->w) { /* the hypervisor's own stream is the main thread's */
+		const hvlog_event *ev = hvlog_schema_find_event(&c->ctl_schema, HVCORE_EV_TRACE_CONTROL);
+		uint64_t p[HVLOG_MAX_PARAMS] = { c->mask, mask }, t;
+		pthread_mutex_lock(&c->lock); /* (the sim's clock moves under it) */
+		t = hv_clock(c);
+		pthread_mutex_unlock(&c->lock);
+		RECORD(c->hv, HVCORE_GROUP_CONTROL, c->hv_recorded, hvlog_emit(c->hv, t, ev, p));
+		c->hv->group_mask = mask | HVCORE_GROUP_CONTROL;
+		hvlog_stream_flush(c->hv); /* a live reader sees it now */
+	}
+	c->mask = mask;
 	atomic_store_explicit(&c->new_mask, mask, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->mask_gen, 1, memory_order_release);
 	fprintf(stderr, "hvcore: recording the groups of mask 0x%llx from each VP's next exit\n", (unsigned long long)mask);
@@ -1304,6 +1368,7 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	c.sched = c.virt ? &sched_lockstep : &sched_free;
 	c.rng = cfg->seed;
 	c.event_limit = cfg->events;
+	c.mask = cfg->group_mask ? cfg->group_mask : UINT64_MAX;
 	atomic_init(&c.events, 0);
 	atomic_init(&c.exits, 0);
 	atomic_init(&c.stop, 0);

@@ -181,6 +181,11 @@ kill -USR1 "$hpid"
 wait "$hpid"
 eq "$?" 0 "hvcore --control: exit status"
 has_line "$tmp/h.err" 'recording the groups of mask 0x800' "hvcore --control: the change is announced"
+# ... and in the trace: one trace control event of stream 0, old and new mask
+"$hvlog" decode -g control "$tmp/h.hvlog" > "$tmp/h.ctl"
+has_line "$tmp/h.ctl" '^ *[0-9.]+ hv +control +HVCORE_TRACE_CONTROL +old_mask=0xffffffffffffffff new_mask=0x800$' \
+	"hvcore --control: the change is an event of the trace"
+eq "$(wc -l < "$tmp/h.ctl")" 1 "hvcore --control: one trace control event"
 # the last hypercall event against the end of the trace, in seconds
 last_hc=$("$hvlog" decode -g hypercall "$tmp/h.hvlog" | tail -1 | awk '{ print $1 }')
 span=$("$hvlog" stats "$tmp/h.hvlog" | sed -n 's/^time span: *\([0-9.]*\)s.*/\1/p')
