@@ -10,6 +10,7 @@ hvlog=$1 prod=$2 data=$3 hvcore=$4
 tmp=$(mktemp -d) && trap 'exec 4>&- 5<&-; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/checks.sh"
 
+has_line() { if grep -Eq -- "$2" "$1"; then ok; else ko "$3"; head -20 "$1"; fi; }
 same() { # same A B DESCRIPTION
 	if cmp -s "$1" "$2"; then ok; else ko "$3"; fi
 }
@@ -114,6 +115,43 @@ for c in "filter -f text" "stats" "convert --to json"; do
 	same "$tmp/g.out" "$tmp/g.ref" "$c --follow: as the finished file"
 done
 
+# Rotation while following.  -F follows the file it opened, not the name
+# (a trace is one writer's: a new file at the path is another trace, with
+# its own header and schema, never mixed into this one): renamed mid-run,
+# the file is still followed to its writer's closing record, and yields
+# the finished file's events; truncated under the reader (copytruncate), it
+# is an error that says so, at once, and the reader ends.
+: > "$tmp/r.hvlog"
+{ "$hvlog" decode -F "$tmp/r.hvlog" > "$tmp/lines"; echo $? > "$tmp/rc"; } &
+exec 5< "$tmp/lines"
+"$prod" write "$tmp/r.hvlog" 3 50 "$tmp/gate" &
+if lines 100; then ok; else ko "--follow, rotation: the first step"; fi
+mv "$tmp/r.hvlog" "$tmp/r.old"
+: > "$tmp/r.hvlog"
+printf 'xx' >&4
+cat <&5 > "$tmp/rest"
+wait
+exec 5<&-
+eq "$(cat "$tmp/rc")" 0 "--follow of a renamed file: exit status at its closing record"
+cat "$tmp/got" "$tmp/rest" > "$tmp/followed"
+same "$tmp/followed" "$tmp/ref.txt" "--follow of a renamed file: the finished file's events"
+: > "$tmp/t.hvlog"
+"$prod" write "$tmp/t.hvlog" 3 50 "$tmp/gate" &
+wpid=$!
+{ "$hvlog" decode -F "$tmp/t.hvlog" > "$tmp/lines" 2> "$tmp/t.err"; echo $? > "$tmp/rc"; } &
+dpid=$!
+exec 5< "$tmp/lines"
+if lines 100; then ok; else ko "--follow, truncation: the first step"; fi
+: > "$tmp/t.hvlog"
+cat <&5 > /dev/null
+wait "$dpid"
+exec 5<&-
+eq "$(cat "$tmp/rc")" 3 "--follow of a truncated file: exit status (cannot read)"
+has_line "$tmp/t.err" 'the followed file was truncated under the reader at offset [0-9]+ \(rotated\?\); what is written there now is another trace' \
+	"--follow of a truncated file: the message"
+printf 'xx' >&4
+wait "$wpid"
+
 # Ctrl-C while following a trace whose writer has not finished: what was
 # read comes out, no damage is reported, exit status 0
 : > "$tmp/i.hvlog"
@@ -149,7 +187,6 @@ wait
 eq "$(sed -n 's/^hvlog top .* events \([0-9]*\) (.*/\1/p' "$tmp/top.txt" | awk '{ n += $1 } END { print n }')" 450 \
 	"top: the events of all blocks add up to the trace's"
 eq "$(tail -n +1 "$tmp/top.txt" | grep -c '^hvlog top .* end, last interval')" 1 "top: one last block, at the end"
-has_line() { if grep -Eq -- "$2" "$1"; then ok; else ko "$3"; head -20 "$1"; fi; }
 has_line "$tmp/top.txt" '^HC_HYPERCALL +[0-9]+ +450 +[0-9]+ +[0-9]+$' "top: the event row, total and percentiles"
 has_line "$tmp/top.txt" '^partition 1 +[0-9]+ +300$' "top: the partition rows"
 has_line "$tmp/top.txt" '^vp2 +[0-9]+ +150$' "top: the stream rows"
