@@ -47,6 +47,7 @@ static int output_is_file(const char *path)
 #define OVERRUN_NS 50000ull             /* an intercept handled slower is an overrun */
 #define OVERRUN500_NS 500000ull
 #define PROFILE_NS 1000000ull           /* profiler sample interval */
+#define IDLE_SLICE_NS 100000000ull      /* an idle VP looks at the stop and its flush at least this often */
 #define VTLB_MIN 16u
 #define VTLB_MAX 1024u
 #define HV_MAX_VPS_PER_PARTITION G_MAX_VPS
@@ -139,10 +140,25 @@ struct core {
 	uint64_t deadline_ns;      /* host CLOCK_MONOTONIC stop time; 0: none */
 	uint64_t end_ticks;        /* host clock: the same in trace ticks (the VPs' last kick); 0: none */
 	uint64_t flush_ticks;
+	/* Flush in wall-clock time too (flush_wall_ns apart): every stream
+	 * with buffered events goes out at least that often, whichever VP
+	 * runs, so that a live reader is never kept waiting by an idle one.
+	 * Off for the sim writing a regular file: its chunks then depend on
+	 * the trace time only, so the file is the same byte for byte. */
+	int wall_flush;
+	uint64_t flush_wall_ns;
+	uint64_t next_sweep_ns;    /* lock-stepped: the next sweep, read and set under the baton */
 	/* --control: a group mask set while running, applied by each VP's own
 	 * thread (its stream's owner) at its next exit */
 	_Atomic uint64_t new_mask;
 	atomic_uint mask_gen;
+	/* --control: the trace's schema is the built-in one and the trace
+	 * control event (HVCORE_EV_TRACE_CONTROL), which stream 0 records at
+	 * each change whatever the mask */
+	hvlog_group ctl_groups[64];
+	hvlog_event ctl_events[512];
+	hvlog_schema ctl_schema;
+	uint64_t mask;             /* the groups recorded now (main thread) */
 	/* scheduler */
 	pthread_mutex_t lock;
 	int current;               /* lock-stepped: the VP that may run, -1: none */
@@ -161,6 +177,14 @@ static uint64_t mono_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* A cheap clock (a few ms resolution), read at every exit of the sim. */
+static uint64_t coarse_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static uint64_t rng_next(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
@@ -172,6 +196,11 @@ static uint64_t rng_next(uint64_t *s)
 static uint64_t ns_to_ticks(const struct core *c, uint64_t ns)
 {
 	return (uint64_t)((unsigned __int128)ns * c->hz / 1000000000u);
+}
+
+static uint64_t ticks_to_ns(const struct core *c, uint64_t ticks)
+{
+	return (uint64_t)((double)ticks * 1e9 / (double)c->hz);
 }
 
 /* The trace clock now, for events of stream 0. */
@@ -200,6 +229,56 @@ static void check_limits(struct vp *v)
 	atomic_fetch_add(&c->exits, 1);
 	if (c->event_limit && total >= c->event_limit)
 		atomic_store(&c->stop, 1);
+}
+
+/* ---- flushing ------------------------------------------------------------ */
+
+/* Events in the stream's chunk not handed to the writer yet, or a loss
+ * not reported yet. */
+static int buffered(const hvlog_stream *s)
+{
+	return s->nrec != 0 || s->lost != 0;
+}
+
+/* A VP's own stream, from its own thread, at trace time t. */
+static void flush_vp(struct vp *v, uint64_t t)
+{
+	hvlog_stream_flush(v->s);
+	v->last_flush = t;
+}
+
+/* Host clock, from the VP's own thread while it does not run its guest
+ * (idle at HLT, waiting for a logical processor): its stream goes out
+ * once the flush interval has passed since the last flush, trace time
+ * being wall-clock time.  Returns when the next flush is due (ticks), or
+ * UINT64_MAX when nothing waits to go out. */
+static uint64_t flush_idle(struct vp *v, uint64_t t)
+{
+	struct core *c = v->c;
+
+	if (!c->wall_flush || !buffered(v->s))
+		return UINT64_MAX;
+	if (t - v->last_flush < c->flush_ticks)
+		return v->last_flush + c->flush_ticks;
+	flush_vp(v, t);
+	return buffered(v->s) ? t + c->flush_ticks : UINT64_MAX; /* (a full ring: later) */
+}
+
+/* Lock-stepped, holding the baton: every other VP waits for it (or has
+ * ended), so their streams are this thread's to write.  Once the flush
+ * interval of wall-clock time has passed since the last sweep, each VP's
+ * stream with buffered events goes out, however long its VP has not had
+ * the machine. */
+static void sweep(struct core *c)
+{
+	uint64_t t = coarse_ns();
+
+	if (t < c->next_sweep_ns)
+		return;
+	c->next_sweep_ns = t + c->flush_wall_ns;
+	for (unsigned i = 0; i < c->nvps; i++)
+		if (buffered(c->all[i]->s))
+			hvlog_stream_flush(c->all[i]->s);
 }
 
 /* ---- devices ------------------------------------------------------------- */
@@ -450,10 +529,22 @@ static uint64_t idle_until(struct vp *v, uint64_t deadline)
 	}
 	uint64_t spin = ns_to_ticks(c, SPIN_NS), t;
 	while ((t = c->be->now()) < deadline && !atomic_load(&c->stop)) {
-		uint64_t left_ns = (uint64_t)((double)(deadline - t) * 1e9 / (double)c->hz);
-		if (deadline - t > spin) {
-			struct timespec d = { (time_t)((left_ns - SPIN_NS) / 1000000000u),
-					      (long)((left_ns - SPIN_NS) % 1000000000u) };
+		/* Sleep to the last SPIN_NS, or to the stream's next flush (an
+		 * idle VP's events still reach a live reader on time), and at
+		 * most a slice, so that the end of the run (--duration) is
+		 * noticed by a VP that idles for longer. */
+		uint64_t wake = deadline - t > spin ? deadline - spin : t, due = flush_idle(v, t);
+		if (c->end_ticks && t >= c->end_ticks) {
+			atomic_store(&c->stop, 1);
+			break;
+		}
+		if (due < wake)
+			wake = due;
+		if (wake > t) {
+			uint64_t ns = ticks_to_ns(c, wake - t);
+			if (ns > IDLE_SLICE_NS)
+				ns = IDLE_SLICE_NS;
+			struct timespec d = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
 			nanosleep(&d, NULL);
 		}
 	}
@@ -472,10 +563,19 @@ static void arm_kick(struct vp *v)
 
 	if (c->end_ticks && (!want || c->end_ticks < want))
 		want = c->end_ticks;
+	/* and on the stream's next flush, when the guest runs past it
+	 * without an exit (the flush after this exit moves it on) */
+	if (c->wall_flush && !c->virt && buffered(v->s)) {
+		uint64_t due = v->last_flush + c->flush_ticks;
+		if (due <= v->now)
+			due = v->now + c->flush_ticks;
+		if (!want || due < want)
+			want = due;
+	}
 
 	if (want == v->kick_armed)
 		return;
-	uint64_t in_ns = want > v->now ? (uint64_t)((double)(want - v->now) * 1e9 / (double)c->hz) : 0;
+	uint64_t in_ns = want > v->now ? ticks_to_ns(c, want - v->now) : 0;
 	if (c->be->kick_at(v->vcpu, want, in_ns) == 0)
 		v->kick_armed = want;
 }
@@ -768,7 +868,20 @@ static unsigned lockstep_begin(struct vp *v)
 static unsigned free_begin(struct vp *v)
 {
 	struct core *c = v->c;
+	uint64_t t, due;
 
+	/* waiting is idling: the stream goes out on time meanwhile */
+	while ((due = flush_idle(v, t = c->be->now())) != UINT64_MAX) {
+		struct timespec at;
+		clock_gettime(CLOCK_REALTIME, &at); /* (sem_timedwait's clock) */
+		uint64_t ns = (uint64_t)at.tv_nsec + ticks_to_ns(c, due - t);
+		at.tv_sec += (time_t)(ns / 1000000000u);
+		at.tv_nsec = (long)(ns % 1000000000u);
+		if (sem_timedwait(&c->lps, &at) == 0)
+			return c->be->quantum;
+		if (errno != ETIMEDOUT && errno != EINTR)
+			break;
+	}
 	while (sem_wait(&c->lps) != 0 && errno == EINTR)
 		;
 	return c->be->quantum;
@@ -817,10 +930,10 @@ static void *vp_thread(void *arg)
 				hvlog_stream_flush(v->s);
 				v->s->group_mask = atomic_load_explicit(&c->new_mask, memory_order_relaxed);
 			}
-			if (c->w && c->flush_ticks && v->now - v->last_flush >= c->flush_ticks) {
-				hvlog_stream_flush(v->s);
-				v->last_flush = v->now;
-			}
+			if (c->w && c->flush_ticks && v->now - v->last_flush >= c->flush_ticks)
+				flush_vp(v, v->now);
+			if (c->wall_flush && c->virt && (v->exits & 15) == 0)
+				sweep(c);
 			check_limits(v);
 			if (atomic_load(&c->stop) ||
 			    (c->deadline_ns && ((v->exits & 255) == 0 || e.kind == HV_EXIT_KICK) && mono_ns() >= c->deadline_ns)) {
@@ -828,8 +941,13 @@ static void *vp_thread(void *arg)
 				finished = 1;
 			}
 		}
-		if (finished)
+		if (finished) {
 			atomic_store(&v->done, 1);
+			/* its last events go out now, not at the end of the run
+			 * (before the baton: the next VP may sweep the stream) */
+			if (c->wall_flush)
+				hvlog_stream_flush(v->s);
+		}
 		c->sched->end(v);
 	}
 	atomic_store(&v->done, 1);
@@ -842,6 +960,43 @@ static hvlog_status discard(hvlog_stream *s)
 {
 	hvlog_chunk_restart(s);
 	return HVLOG_OK;
+}
+
+/* The trace control event: hvcore's own, outside the built-in schema's
+ * numbers and groups (docs/HVCORE.md), in the schema of a trace made with
+ * --control only, so that any other trace keeps the built-in schema. */
+#define HVCORE_EV_TRACE_CONTROL 0xff00u
+#define HVCORE_GROUP_CONTROL (1ull << 63)
+
+static const hvlog_param ctl_params[] = {
+	{ "old_mask", "Old Mask", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+	{ "new_mask", "New Mask", HVLOG_TYPE_U64, HVLOG_DISPLAY_HEX, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+};
+
+/* The built-in schema and the trace control event; -1 if it cannot hold them. */
+static int control_schema(struct core *c)
+{
+	const hvlog_schema *b = hvlog_schema_builtin();
+	uint64_t used = 0;
+
+	for (uint32_t i = 0; i < b->ngroups; i++)
+		used |= b->groups[i].mask;
+	if (b->ngroups >= 64 || b->nevents >= 512 || (used & HVCORE_GROUP_CONTROL) ||
+	    hvlog_schema_find_event(b, HVCORE_EV_TRACE_CONTROL))
+		return -1;
+	memcpy(c->ctl_groups, b->groups, b->ngroups * sizeof *b->groups);
+	c->ctl_groups[b->ngroups] = (hvlog_group){ "control", "hvcore Trace Control", HVCORE_GROUP_CONTROL };
+	memcpy(c->ctl_events, b->events, b->nevents * sizeof *b->events);
+	c->ctl_events[b->nevents] = (hvlog_event){ HVCORE_EV_TRACE_CONTROL, "HVCORE_TRACE_CONTROL",
+						   "Trace Control (group mask changed)", b->ngroups, ctl_params, 2,
+						   b->nslots };
+	c->ctl_schema = *b;
+	c->ctl_schema.groups = c->ctl_groups;
+	c->ctl_schema.ngroups = b->ngroups + 1;
+	c->ctl_schema.events = c->ctl_events;
+	c->ctl_schema.nevents = b->nevents + 1;
+	c->ctl_schema.nslots = b->nslots + 2;
+	return 0;
 }
 
 static int make_streams(struct core *c, char *err, size_t errlen)
@@ -892,6 +1047,15 @@ static int make_streams(struct core *c, char *err, size_t errlen)
 			 * events are dropped, counted and reported as lost. */
 			.nonblocking = !cfg->block && !output_is_file(cfg->output),
 		};
+		if (cfg->control) {
+			if (control_schema(c) != 0) {
+				free(props);
+				free(keys);
+				snprintf(err, errlen, "no room for the trace control event in the schema");
+				goto out;
+			}
+			wc.schema = &c->ctl_schema;
+		}
 		hvlog_status st = strcmp(cfg->output, "-") ? hvlog_writer_open_path(&c->w, cfg->output, &wc, &herr)
 							   : hvlog_writer_open_fd(&c->w, STDOUT_FILENO, &wc, &herr);
 		free(props); /* (copied at open) */
@@ -901,6 +1065,8 @@ static int make_streams(struct core *c, char *err, size_t errlen)
 			goto out;
 		}
 		c->hv = hvlog_writer_stream(c->w, 0);
+		if (cfg->control)
+			c->hv->group_mask |= HVCORE_GROUP_CONTROL;
 		for (unsigned i = 0; i < c->nvps; i++)
 			c->all[i]->s = hvlog_writer_stream(c->w, i + 1);
 	} else {
@@ -1169,8 +1335,17 @@ static void apply_control(struct core *c)
 		fprintf(stderr, "hvcore: %s: a mask of no group\n", c->cfg->control);
 		return;
 	}
-	if (c->w)
-		c->hv->group_mask = mask; /* the hypervisor's own stream is the main thread's */
+	if (c->w) { /* the hypervisor's own stream is the main thread's */
+		const hvlog_event *ev = hvlog_schema_find_event(&c->ctl_schema, HVCORE_EV_TRACE_CONTROL);
+		uint64_t p[HVLOG_MAX_PARAMS] = { c->mask, mask }, t;
+		pthread_mutex_lock(&c->lock); /* (the sim's clock moves under it) */
+		t = hv_clock(c);
+		pthread_mutex_unlock(&c->lock);
+		RECORD(c->hv, HVCORE_GROUP_CONTROL, c->hv_recorded, hvlog_emit(c->hv, t, ev, p));
+		c->hv->group_mask = mask | HVCORE_GROUP_CONTROL;
+		hvlog_stream_flush(c->hv); /* a live reader sees it now */
+	}
+	c->mask = mask;
 	atomic_store_explicit(&c->new_mask, mask, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->mask_gen, 1, memory_order_release);
 	fprintf(stderr, "hvcore: recording the groups of mask 0x%llx from each VP's next exit\n", (unsigned long long)mask);
@@ -1193,6 +1368,7 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	c.sched = c.virt ? &sched_lockstep : &sched_free;
 	c.rng = cfg->seed;
 	c.event_limit = cfg->events;
+	c.mask = cfg->group_mask ? cfg->group_mask : UINT64_MAX;
 	atomic_init(&c.events, 0);
 	atomic_init(&c.exits, 0);
 	atomic_init(&c.stop, 0);
@@ -1205,6 +1381,8 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	c.be->clock_info(&c.clock);
 	c.hz = c.clock.hz;
 	c.flush_ticks = ns_to_ticks(&c, cfg->flush_interval_ms * 1000000u);
+	c.flush_wall_ns = cfg->flush_interval_ms * 1000000u;
+	c.wall_flush = cfg->output && c.flush_ticks && !(c.virt && output_is_file(cfg->output));
 	/* A descriptor kept for the trace file: when the process runs out of
 	 * them, VP creation fails (and the trace says so), not the trace. */
 	int spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -1214,6 +1392,8 @@ int hvcore_run(const struct hvcore_config *cfg, struct hvcore_result *res, char 
 	if (made != 0 || make_streams(&c, err, errlen) != 0)
 		goto out;
 	announce(&c);
+	if (c.wall_flush) /* the announcements go out before any VP's event */
+		hvlog_stream_flush(c.hv);
 	for (unsigned i = 0; i < c.nvps; i++)
 		c.all[i]->next_profile = 0;
 

@@ -12,7 +12,7 @@
 
 const char *const workload_names[WL_COUNT] = {
 	[WL_BOOT] = "boot", [WL_SERIAL] = "serial", [WL_HYPERCALL] = "hypercall", [WL_IDLE] = "idle",
-	[WL_MM] = "mm", [WL_MIXED] = "mixed", [WL_ALL] = "all", [WL_C] = "c",
+	[WL_MM] = "mm", [WL_MIXED] = "mixed", [WL_ALL] = "all", [WL_HALT] = "halt", [WL_C] = "c",
 	[WL_LINUX] = "linux",
 };
 
@@ -116,19 +116,28 @@ static void tsc_frequency(struct as *a)
 	as_mov_rr(a, R14, RAX);
 }
 
-/* IA32_TSC_DEADLINE = RDTSC + frequency >> shift (2^-shift seconds). */
-static void arm_deadline(struct as *a, uint8_t shift)
+/* IA32_TSC_DEADLINE = RDTSC + 2^log2s seconds of the frequency. */
+static void arm_deadline_log2(struct as *a, int log2s)
 {
 	as_rdtsc(a);
 	as_shl_ri(a, RDX, 32);
 	as_add_rr(a, RAX, RDX);
 	as_mov_rr(a, R11, R14);
-	as_shr_ri(a, R11, shift);
+	if (log2s < 0)
+		as_shr_ri(a, R11, (uint8_t)-log2s);
+	else
+		as_shl_ri(a, R11, (uint8_t)log2s);
 	as_add_rr(a, RAX, R11);
 	as_mov_rr(a, RDX, RAX);
 	as_shr_ri(a, RDX, 32);
 	as_mov_ri(a, RCX, HVLOG_MSR_IA32_TSC_DEADLINE);
 	as_wrmsr(a);
+}
+
+/* IA32_TSC_DEADLINE = RDTSC + frequency >> shift (2^-shift seconds). */
+static void arm_deadline(struct as *a, uint8_t shift)
+{
+	arm_deadline_log2(a, -(int)shift);
 }
 
 /* Read CRn and write it back, reporting both. */
@@ -431,9 +440,9 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 	as_mov_ri(&a, R15, iterations);
 	as_jmp(&a, main_label);
 	as_bind(&a, main_label);
-	if (wl == WL_HYPERCALL || wl == WL_MIXED || wl == WL_ALL)
+	if (wl == WL_HYPERCALL || wl == WL_MIXED || wl == WL_ALL || wl == WL_HALT)
 		wrmsr(&a, HVLOG_MSR_HV_X64_MSR_HYPERCALL, G_HYPERCALL_PAGE | 1);
-	if (wl == WL_IDLE || wl == WL_MIXED || wl == WL_ALL) {
+	if (wl == WL_IDLE || wl == WL_MIXED || wl == WL_ALL || wl == WL_HALT) {
 		tsc_frequency(&a);
 		as_sti(&a);
 	}
@@ -462,6 +471,20 @@ uint64_t guest_build(uint8_t *mem, enum workload wl, uint64_t iterations)
 	case WL_MIXED:
 		mixed_body(&a);
 		break;
+	case WL_HALT: { /* VP 0: one round, POST 0xa1, HLT for 2^12 s, POST 0xa2, the end */
+		int others = as_label(&a);
+		as_test_rr(&a, RDI, RDI);
+		as_jcc(&a, CC_NE, others);
+		mixed_body(&a);
+		out_imm(&a, HV_PORT_POST, 0xa1, 1);
+		arm_deadline_log2(&a, 12);
+		as_hlt(&a);
+		out_imm(&a, HV_PORT_POST, 0xa2, 1);
+		as_jmp(&a, exit_label);
+		as_bind(&a, others);
+		mixed_body(&a);
+		break;
+	}
 	case WL_ALL:
 		boot_body(&a);
 		serial_hello(&a, msg);

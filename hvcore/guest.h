@@ -43,6 +43,7 @@
 
 enum workload {
 	WL_BOOT, WL_SERIAL, WL_HYPERCALL, WL_IDLE, WL_MM, WL_MIXED, WL_ALL,
+	WL_HALT,    /* VP 0 halts for long, the others run mixed */
 	WL_C,       /* cguest.c, compiled: not assembled here */
 	WL_LINUX,   /* a Linux kernel (--kernel, linux.c): not built here */
 	WL_COUNT

@@ -32,7 +32,7 @@ enum { OPT_GROUP_MASK = 256, OPT_NO_TRACE, OPT_FLUSH, OPT_LPS, OPT_SERIAL, OPT_N
 
 static const struct argp_option options[] = {
 	{ "backend", 'b', "NAME", 0, "sim (default: deterministic, always available) or kvm (real guests, needs /dev/kvm)", 0 },
-	{ "workload", 'w', "NAME", 0, "boot, serial, hypercall, idle, mm, mixed (default), all or c (linux: see --kernel)", 0 },
+	{ "workload", 'w', "NAME", 0, "boot, serial, hypercall, idle, mm, mixed (default), all, halt or c (linux: see --kernel)", 0 },
 	{ "partitions", 'p', "N", 0, "partitions to create (default 1)", 0 },
 	{ "vps", 'v', "N", 0, "virtual processors per partition, each on its own thread (default 2; 1 to 1024: "
 			      "a partition runs at most 64, the creation of the others is refused)", 0 },

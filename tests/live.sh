@@ -10,6 +10,7 @@ hvlog=$1 prod=$2 data=$3 hvcore=$4
 tmp=$(mktemp -d) && trap 'exec 4>&- 5<&-; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/checks.sh"
 
+has_line() { if grep -Eq -- "$2" "$1"; then ok; else ko "$3"; head -20 "$1"; fi; }
 same() { # same A B DESCRIPTION
 	if cmp -s "$1" "$2"; then ok; else ko "$3"; fi
 }
@@ -114,6 +115,43 @@ for c in "filter -f text" "stats" "convert --to json"; do
 	same "$tmp/g.out" "$tmp/g.ref" "$c --follow: as the finished file"
 done
 
+# Rotation while following.  -F follows the file it opened, not the name
+# (a trace is one writer's: a new file at the path is another trace, with
+# its own header and schema, never mixed into this one): renamed mid-run,
+# the file is still followed to its writer's closing record, and yields
+# the finished file's events; truncated under the reader (copytruncate), it
+# is an error that says so, at once, and the reader ends.
+: > "$tmp/r.hvlog"
+{ "$hvlog" decode -F "$tmp/r.hvlog" > "$tmp/lines"; echo $? > "$tmp/rc"; } &
+exec 5< "$tmp/lines"
+"$prod" write "$tmp/r.hvlog" 3 50 "$tmp/gate" &
+if lines 100; then ok; else ko "--follow, rotation: the first step"; fi
+mv "$tmp/r.hvlog" "$tmp/r.old"
+: > "$tmp/r.hvlog"
+printf 'xx' >&4
+cat <&5 > "$tmp/rest"
+wait
+exec 5<&-
+eq "$(cat "$tmp/rc")" 0 "--follow of a renamed file: exit status at its closing record"
+cat "$tmp/got" "$tmp/rest" > "$tmp/followed"
+same "$tmp/followed" "$tmp/ref.txt" "--follow of a renamed file: the finished file's events"
+: > "$tmp/t.hvlog"
+"$prod" write "$tmp/t.hvlog" 3 50 "$tmp/gate" &
+wpid=$!
+{ "$hvlog" decode -F "$tmp/t.hvlog" > "$tmp/lines" 2> "$tmp/t.err"; echo $? > "$tmp/rc"; } &
+dpid=$!
+exec 5< "$tmp/lines"
+if lines 100; then ok; else ko "--follow, truncation: the first step"; fi
+: > "$tmp/t.hvlog"
+cat <&5 > /dev/null
+wait "$dpid"
+exec 5<&-
+eq "$(cat "$tmp/rc")" 3 "--follow of a truncated file: exit status (cannot read)"
+has_line "$tmp/t.err" 'the followed file was truncated under the reader at offset [0-9]+ \(rotated\?\); what is written there now is another trace' \
+	"--follow of a truncated file: the message"
+printf 'xx' >&4
+wait "$wpid"
+
 # Ctrl-C while following a trace whose writer has not finished: what was
 # read comes out, no damage is reported, exit status 0
 : > "$tmp/i.hvlog"
@@ -149,7 +187,6 @@ wait
 eq "$(sed -n 's/^hvlog top .* events \([0-9]*\) (.*/\1/p' "$tmp/top.txt" | awk '{ n += $1 } END { print n }')" 450 \
 	"top: the events of all blocks add up to the trace's"
 eq "$(tail -n +1 "$tmp/top.txt" | grep -c '^hvlog top .* end, last interval')" 1 "top: one last block, at the end"
-has_line() { if grep -Eq -- "$2" "$1"; then ok; else ko "$3"; head -20 "$1"; fi; }
 has_line "$tmp/top.txt" '^HC_HYPERCALL +[0-9]+ +450 +[0-9]+ +[0-9]+$' "top: the event row, total and percentiles"
 has_line "$tmp/top.txt" '^partition 1 +[0-9]+ +300$' "top: the partition rows"
 has_line "$tmp/top.txt" '^vp2 +[0-9]+ +150$' "top: the stream rows"
@@ -181,11 +218,53 @@ kill -USR1 "$hpid"
 wait "$hpid"
 eq "$?" 0 "hvcore --control: exit status"
 has_line "$tmp/h.err" 'recording the groups of mask 0x800' "hvcore --control: the change is announced"
+# ... and in the trace: one trace control event of stream 0, old and new mask
+"$hvlog" decode -g control "$tmp/h.hvlog" > "$tmp/h.ctl"
+has_line "$tmp/h.ctl" '^ *[0-9.]+ hv +control +HVCORE_TRACE_CONTROL +old_mask=0xffffffffffffffff new_mask=0x800$' \
+	"hvcore --control: the change is an event of the trace"
+eq "$(wc -l < "$tmp/h.ctl")" 1 "hvcore --control: one trace control event"
 # the last hypercall event against the end of the trace, in seconds
 last_hc=$("$hvlog" decode -g hypercall "$tmp/h.hvlog" | tail -1 | awk '{ print $1 }')
 span=$("$hvlog" stats "$tmp/h.hvlog" | sed -n 's/^time span: *\([0-9.]*\)s.*/\1/p')
 if awk -v h="${last_hc:-0}" -v s="${span:-0}" 'BEGIN { exit !(h > 0 && s > 1.5 * h) }'; then ok; else
 	ko "hvcore --control: hypercall events only before the change (last at ${last_hc:-none} s of $span s)"
+fi
+
+# 6. An idle VP's events reach a live reader while the other VPs run
+#    (hvcore flushes every stream with buffered events at its flush
+#    interval of wall-clock time, whichever VP runs): `-w halt` has VP 0
+#    write POST 0xa1, halt for 2^12 s of its clock, write POST 0xa2 and
+#    end, while VP 1 runs on; hvcore runs until it is killed, so a line the
+#    reader prints came before the producer ended.  Under sim the halt is a
+#    jump of the clock and VP 0 ends, waiting for the baton no more: its
+#    0xa2 goes out at once; under kvm VP 0 sleeps the whole run through and
+#    its 0xa1 goes out from its idle loop.  The first lines are the
+#    announcements of stream 0 ("hv"), which the main thread wrote before
+#    any VP ran (once they were written only at the end of the run).
+#    timeout(1) ends the producer if the line never comes.
+# idle_vp BACKEND POST_VALUE
+idle_vp() {
+	rm -f "$tmp/trace" "$tmp/out"
+	mkfifo "$tmp/trace" "$tmp/out"
+	timeout 30 "$hvcore" -b "$1" -w halt -v 2 -n 0 --no-progress -o "$tmp/trace" 2> /dev/null &
+	hpid=$!
+	"$hvlog" decode "$tmp/trace" > "$tmp/out" 2> /dev/null &
+	exec 5< "$tmp/out"
+	IFS= read -r first <&5
+	seen=
+	if grep -q -m1 " p1/vp0 .* port=0x80 value=$2\$" <&5; then seen=1; fi
+	kill "$hpid" 2> /dev/null
+	cat <&5 > /dev/null
+	exec 5<&-
+	wait
+	case $first in *" hv "*" PROFILER_HV_MODULE "*) ok ;; *) ko "$1: stream 0's announcements first, live: got $first" ;; esac
+	if [ -n "$seen" ]; then ok; else ko "$1: VP 0's POST $2 reached the reader while the producer ran"; fi
+}
+idle_vp sim 0xa2
+if [ -e /dev/kvm ] && "$hvcore" -b kvm -n 10 --no-trace --no-progress 2> /dev/null; then
+	idle_vp kvm 0xa1
+else
+	echo "live: no kvm here, its idle VP case skipped"
 fi
 
 echo "live: $pass passed, $fail failed"

@@ -56,6 +56,7 @@ struct hvlog__live {
 	int eof;               /* the input ended (pipe closed) */
 	int closed;            /* the writer's closing record was read */
 	int finished;          /* the end was framed: leftovers and unclosed streams reported */
+	int shrunk;            /* a followed file is now shorter than what was read of it */
 	const volatile int *cancel; /* hvlog_reader_options.cancel */
 	uint8_t *buf;
 	size_t cap, lo, hi;    /* bytes [lo, hi) not framed yet */
@@ -174,8 +175,13 @@ static int fill(hvlog__live *l, int wait_ms, size_t want)
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -1;
 	if (n == 0) {
+		struct stat st;
 		if (!l->follow) {
 			l->eof = 1;
+		} else if (fstat(l->fd, &st) == 0 && (uint64_t)st.st_size < l->base + l->hi) {
+			l->shrunk = 1; /* truncated under the reader: what follows is not this trace */
+			errno = 0;
+			return -1;
 		} else if (wait_ms) {
 			int ms = wait_ms < 0 || wait_ms > LIVE_FILE_POLL_MS ? LIVE_FILE_POLL_MS : wait_ms;
 			struct timespec t = { 0, (long)ms * 1000000L };
@@ -188,6 +194,24 @@ static int fill(hvlog__live *l, int wait_ms, size_t want)
 	return 1;
 }
 
+/* A read error, or a followed file that shrank (copytruncate rotation):
+ * the status, err set. */
+static hvlog_status read_failed(hvlog__live *l, hvlog_error *err)
+{
+	int e = errno;
+	hvlog_status st;
+
+	if (l->shrunk)
+		return hvlog__fail(err, HVLOG_IO, l->base + l->hi,
+				   "the followed file was truncated under the reader at offset %llu (rotated?); "
+				   "what is written there now is another trace: read it on its own",
+				   (unsigned long long)(l->base + l->hi));
+	st = hvlog__fail(err, e == ENOMEM ? HVLOG_NOMEM : HVLOG_IO, l->base + l->hi, "read error: %s", strerror(e));
+	if (err)
+		err->sys_errno = e;
+	return st;
+}
+
 /* Fill until `need` bytes wait to be framed, or the input ends; the
  * magic is checked on the first bytes as they come.  -1 on an error. */
 static int fill_to(hvlog__live *l, size_t need, hvlog_error *err)
@@ -198,11 +222,7 @@ static int fill_to(hvlog__live *l, size_t need, hvlog_error *err)
 			return -1;
 		}
 		if (fill(l, -1, need - (l->hi - l->lo)) < 0) {
-			int e = errno;
-			hvlog__fail(err, e == ENOMEM ? HVLOG_NOMEM : HVLOG_IO, l->base + l->hi, "read error: %s",
-				    strerror(e));
-			if (err)
-				err->sys_errno = e;
+			read_failed(l, err);
 			return -1;
 		}
 		if (l->base == 0 && l->lo == 0) {
@@ -551,14 +571,8 @@ hvlog_status hvlog__live_pump(hvlog__live *l, int wait_ms, hvlog_error *err)
 		if (need > WIRE_MAX_CHUNK_PAYLOAD + HVLOG_CHUNK_HEADER_SIZE)
 			need = 0;
 		int k = fill(l, round ? 0 : wait_ms, need);
-		if (k < 0) {
-			int e = errno;
-			hvlog_status st = hvlog__fail(err, e == ENOMEM ? HVLOG_NOMEM : HVLOG_IO, l->base + l->hi,
-						      "read error: %s", strerror(e));
-			if (err)
-				err->sys_errno = e;
-			return st;
-		}
+		if (k < 0)
+			return read_failed(l, err);
 		if (frame(l))
 			return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
 		if (k == 0)
