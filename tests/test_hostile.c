@@ -472,6 +472,37 @@ START_TEST(test_writer_meta_checked_before_buffers)
 }
 END_TEST
 
+/* hvlog_meta_streams_size is what the streams take in the metadata the
+ * writer writes: the first chunk moves by the difference of two sizes. */
+static uint64_t data_offset_of(const hvlog_writer_config *cfg)
+{
+	char path[PATH_MAX];
+	hvlog_reader *r = NULL;
+	hvlog_error err;
+	uint64_t off;
+
+	ck_assert_int_eq(open_writer(cfg, &err), HVLOG_OK);
+	tu_path(path, sizeof path, dir, "w.hvl");
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	off = hvlog_reader_meta(r)->data_offset;
+	hvlog_reader_close(r);
+	return off;
+}
+
+START_TEST(test_meta_streams_size)
+{
+	const hvlog_stream_info st[3] = { { "vp0", 0, 0 }, { NULL, 1ull << 40, 70000 }, { "a-longer-name", 7, UINT32_MAX } };
+	hvlog_writer_config one = { .nstreams = 1 }, three = { .nstreams = 3, .streams = st };
+
+	/* [{"id":0,"name":"stream0","partition":0,"vp":4294967295}], the
+	 * integers at their C widths (id and vp 5 bytes, partition 9) */
+	ck_assert_uint_eq(hvlog_meta_streams_size(NULL, 1), 50);
+	ck_assert_uint_eq(hvlog_meta_streams_size(NULL, 0), 1);
+	ck_assert_uint_eq(data_offset_of(&three) - data_offset_of(&one),
+			  hvlog_meta_streams_size(st, 3) - hvlog_meta_streams_size(NULL, 1));
+}
+END_TEST
+
 /* ---- 8: a failed write hides no later chunk --------------------------------- */
 
 enum { NWRITE = 200000 };
@@ -675,6 +706,7 @@ static Suite *hostile_suite(void)
 	tcase_add_loop_test(tc, test_huge_map_refused, 0, 5);
 	tcase_add_loop_test(tc, test_writer_counts_refused, 0, 4);
 	tcase_add_test(tc, test_writer_meta_checked_before_buffers);
+	tcase_add_test(tc, test_meta_streams_size);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("write failures");
 	tcase_add_unchecked_fixture(tc, setup, teardown);

@@ -173,6 +173,46 @@ static cbor_item_t *encode_schema(const hvlog_schema *s)
 	return e.ok ? e.m : NULL;
 }
 
+/* Stream i's map in the streams array; NULL: out of memory. */
+static cbor_item_t *encode_stream(uint32_t i, const hvlog_stream_info *si)
+{
+	cbor_item_t *sm = cbor_new_definite_map(4);
+
+	if (sm && !(put(sm, "id", cbor_build_uint32(i)) && put(sm, "name", str(si->name)) &&
+		    put(sm, "partition", cbor_build_uint64(si->partition_id)) &&
+		    put(sm, "vp", cbor_build_uint32(si->vp_index))))
+		cbor_decref(&sm);
+	return sm;
+}
+
+uint64_t hvlog_meta_streams_size(const hvlog_stream_info *streams, uint32_t n)
+{
+	unsigned char head[9];
+	uint64_t total = cbor_encode_array_start(n, head, sizeof head);
+
+	for (uint32_t i = 0; i < n; i++) {
+		hvlog_stream_info si = streams ? streams[i] : (hvlog_stream_info){ NULL, 0, UINT32_MAX };
+		char name[24];
+		unsigned char *buf = NULL;
+		size_t cap = 0, len = 0;
+
+		if (!si.name) { /* as the writer names it */
+			snprintf(name, sizeof name, "stream%u", i);
+			si.name = name;
+		}
+		cbor_item_t *sm = encode_stream(i, &si);
+		if (sm) {
+			len = cbor_serialize_alloc(sm, &buf, &cap);
+			cbor_decref(&sm);
+		}
+		free(buf);
+		if (!len)
+			return UINT64_MAX;
+		total += len;
+	}
+	return total;
+}
+
 hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t *len)
 {
 	cbor_item_t *root = cbor_new_definite_map(5u + (in->nprops != 0) + (in->flush_interval_ns != 0));
@@ -195,14 +235,8 @@ hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t 
 	}
 	ok = ok && put(clock, "name", str(in->clock_name)) && put(clock, "hz", cbor_build_uint64(in->clock_hz)) &&
 	     put(clock, "epoch_ns", epoch);
-	for (uint32_t i = 0; ok && i < in->nstreams; i++) {
-		const hvlog_stream_info *si = &in->streams[i];
-		cbor_item_t *sm = cbor_new_definite_map(4);
-		ok = sm && put(sm, "id", cbor_build_uint32(i)) && put(sm, "name", str(si->name)) &&
-		     put(sm, "partition", cbor_build_uint64(si->partition_id)) &&
-		     put(sm, "vp", cbor_build_uint32(si->vp_index));
-		ok = push(streams, sm) && ok;
-	}
+	for (uint32_t i = 0; ok && i < in->nstreams; i++)
+		ok = push(streams, encode_stream(i, &in->streams[i]));
 	ok = ok && put(root, "format", str("hvlog")) && put(root, "producer", str(in->producer));
 	ok = put(root, "clock", clock) && ok;
 	ok = put(root, "streams", streams) && ok;
