@@ -25,7 +25,7 @@ struct info_opts {
 	size_t nfiles;
 	int verify;
 	int props;
-	int json;
+	struct cli_io io; /* io.format 1: json; the files are ours */
 };
 
 /* long only: -V is --version in every command */
@@ -34,23 +34,27 @@ enum { OPT_VERIFY = 256, OPT_PROPS };
 static const struct argp_option options[] = {
 	{ "verify", OPT_VERIFY, NULL, 0, "list every damaged region; exit status 1 if there is any", 0 },
 	{ "props", OPT_PROPS, NULL, 0, "list the metadata's key/value pairs (text; JSON always has them)", 0 },
-	{ "format", 'f', "FORMAT", 0, "text (default) or json (one object)", 0 },
 	{ 0 }
 };
+
+static const struct argp_option io_options[] = {
+	CLI_FORMAT_OPTION("text (default) or json (one object)"),
+	{ 0 }
+};
+static const struct argp io_argp = CLI_IO_ARGP(io_options);
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct info_opts *o = state->input;
 
 	switch (key) {
+	case ARGP_KEY_INIT:
+		return cli_inputs(state, NULL, &o->io);
 	case OPT_VERIFY:
 		o->verify = 1;
 		return 0;
 	case OPT_PROPS:
 		o->props = 1;
-		return 0;
-	case 'f':
-		o->json = cli_choice_arg(state, "format", arg, cli_text_json);
 		return 0;
 	case ARGP_KEY_ARG: /* (argv outlives the files list) */
 		o->files[o->nfiles++] = arg;
@@ -419,9 +423,9 @@ int cmd_info(int argc, char **argv)
 				  "chunks, events, time range, bytes per event, lost events and damage.  With "
 				  "several FILEs, a row per file and a total; the exit status is the worst of "
 				  "theirs.";
-	static const struct argp_child children[] = { CLI_SCHEMA_CHILD, { 0 } };
+	static const struct argp_child children[] = { { &io_argp, 0, NULL, 0 }, CLI_SCHEMA_CHILD, { 0 } };
 	static const struct argp argp = { options, parse, "[FILE|-]...", doc, children, NULL, NULL };
-	struct info_opts o = { 0 };
+	struct info_opts o = { .io = { .formats = cli_text_json, .own_file = 1 } };
 	struct total tot = { 0 };
 	struct info in;
 	int code = EXIT_OK;
@@ -437,7 +441,7 @@ int cmd_info(int argc, char **argv)
 	}
 	if (o.nfiles == 1) {
 		code = info_read(&in, o.files[0], &o);
-		if (in.read && o.json) {
+		if (in.read && o.io.format) {
 			print_json(&in, &o, "");
 			putchar('\n');
 		} else if (in.read) {
@@ -445,7 +449,7 @@ int cmd_info(int argc, char **argv)
 		}
 		info_free(&in);
 	} else {
-		if (o.json)
+		if (o.io.format)
 			printf("{\"files\":[");
 		else
 			printf(ROW_FMT, "EVENTS", "LOST", "DAMAGED", "BYTES", "SPAN (s)", "STATUS", "FILE");
@@ -454,7 +458,7 @@ int cmd_info(int argc, char **argv)
 			/* the rows so far go out before a file's error message */
 			fflush(stdout);
 			c = info_read(&in, o.files[i], &o);
-			if (o.json)
+			if (o.io.format)
 				print_json_entry(&in, &o, c, i);
 			else
 				print_row(&in, &o);
@@ -462,7 +466,7 @@ int cmd_info(int argc, char **argv)
 			info_free(&in);
 			code = worse(code, c);
 		}
-		if (o.json)
+		if (o.io.format)
 			print_json_total(&tot);
 		else
 			print_total_row(&tot);

@@ -169,28 +169,6 @@ static int meta_error(cv_rebuild *b, const char *msg)
 	return -1;
 }
 
-/* Bytes of CBOR a head (major type and count or value v) takes. */
-static uint64_t cbor_head(uint64_t v)
-{
-	return v < 24 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffffu ? 5 : 9;
-}
-
-/* The bytes the writer's metadata gives the streams: a map of id, name,
- * partition and vp each (libhvlog/src/meta.c).  Checked before the writer
- * is opened, which sets up every stream's 64 KiB buffer before it finds
- * the metadata too large: 65,536 streams asked for 4 GiB. */
-static uint64_t streams_meta_bytes(const hvlog_stream_info *st, uint32_t n)
-{
-	uint64_t total = 0;
-
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t name = st[i].name ? (uint64_t)strlen(st[i].name) : 6u + (i > 9) + (i > 99) + (i > 999) + (i > 9999);
-		total += 1 + 3 + cbor_head(i) + 5 + cbor_head(name) + name + 10 + cbor_head(st[i].partition_id) + 3 +
-			 cbor_head(st[i].vp_index);
-	}
-	return total;
-}
-
 static int read_meta(cv_rebuild *b, cv_node *meta, hvlog_writer_config *cfg)
 {
 	hvlog_meta m;
@@ -201,7 +179,8 @@ static int read_meta(cv_rebuild *b, cv_node *meta, hvlog_writer_config *cfg)
 		return meta_error(b, err.msg);
 	if (meta && (n = b->ops->get(meta, "t0")) && b->ops->uint(n, &b->t0) != 0)
 		b->t0 = 0;
-	if (streams_meta_bytes(m.streams, m.nstreams) > CV_META_MAX)
+	/* bad input, said so here: the writer would take it for its caller's limit */
+	if (hvlog_meta_streams_size(m.streams, m.nstreams) > CV_META_MAX)
 		return meta_error(b, "metadata: 'streams' alone take more than the 1 MiB of metadata a trace may have");
 	b->sc = m.schema;
 	b->streams = m.streams;

@@ -3,16 +3,16 @@
  * written by `convert --to cbor`) back to an hvlog trace.
  *
  * Items are read one at a time from a buffer that holds at least the
- * current item.  Before libcbor builds an item's tree (cbor_load), a
- * streaming pass over its bytes (cbor_stream_decode) checks its shape:
- * cbor_load allocates from declared sizes, so an array header of a few
- * bytes declaring 2^26 entries would make it zero-fill half a gigabyte,
- * nested ones gigabytes.  The pass refuses a declared size larger than
- * the bytes the item may still have (each entry takes at least one), more
- * than MAX_VALUES values, nesting deeper than MAX_DEPTH, indefinite
- * lengths and tags (which --to cbor never writes), and finds where the
- * item ends; only a complete item is loaded, so every entry cbor_load
- * allocates for is there.  The buffer grows only for an item larger than
+ * current item.  Before libcbor builds an item's tree (cbor_load), the
+ * library's pass over its bytes (hvlog_cbor_shape, as for the metadata
+ * of a file) checks its shape: cbor_load allocates from declared sizes,
+ * so an array header of a few bytes declaring 2^26 entries would make it
+ * zero-fill half a gigabyte, nested ones gigabytes.  The pass refuses a
+ * declared size larger than the bytes the item may still have (each entry
+ * takes at least one), more than MAX_VALUES values, nesting deeper than
+ * HVLOG_CBOR_MAX_DEPTH, indefinite lengths and tags (which --to cbor never
+ * writes), and finds where the item ends; only a complete item is loaded,
+ * so every entry cbor_load allocates for is there.  The buffer grows only for an item larger than
  * it, up to MAX_ITEM: memory is bounded by the largest item.
  */
 #include <cbor.h>
@@ -27,7 +27,6 @@
  * docs/FORMAT.md section 8.1) in the same layout plus a few fields. */
 #define MAX_ITEM (4u << 20)
 #define MAX_VALUES (1u << 20) /* values in one item: each takes a byte or more */
-#define MAX_DEPTH 16u         /* nesting of arrays and maps; the metadata uses 6 */
 
 static cbor_item_t *C(cv_node *n)
 {
@@ -147,104 +146,6 @@ static int c_entry(cv_node *n, size_t i, char *key, size_t cap, cv_node **value)
 
 static const cv_node_ops cbor_ops = { c_get, c_len, c_at, c_uint, c_sint, c_str, c_is_null, c_entry };
 
-/* ---- the shape pass -------------------------------------------------------- */
-struct shape {
-	uint64_t room;             /* bytes the item may still take from the current value on */
-	uint64_t todo[MAX_DEPTH];  /* entries left in each open container */
-	unsigned depth;
-	uint64_t values;
-	int done;                  /* the item is complete */
-	const char *bad;
-};
-
-static void sh_value(struct shape *s)
-{
-	if (++s->values > MAX_VALUES && !s->bad)
-		s->bad = "more values in one item than the metadata of a trace can have";
-	while (s->depth && --s->todo[s->depth - 1] == 0)
-		s->depth--;
-	if (!s->depth)
-		s->done = 1;
-}
-
-static void sh_open(struct shape *s, uint64_t entries)
-{
-	if (s->bad)
-		return;
-	if (entries > s->room) /* each entry takes at least a byte */
-		s->bad = "declares more entries than the item has bytes";
-	else if (!entries)
-		sh_value(s);
-	else if (s->depth == MAX_DEPTH)
-		s->bad = "is nested too deeply";
-	else
-		s->todo[s->depth++] = entries;
-}
-
-static void sh_array(void *c, size_t n) { sh_open(c, n); }
-/* saturating: 2 * n cannot wrap a 64-bit count from a size_t */
-static void sh_map(void *c, size_t n) { sh_open(c, n > UINT64_MAX / 2 ? UINT64_MAX : (uint64_t)n * 2); }
-static void sh_u8(void *c, uint8_t v) { (void)v; sh_value(c); }
-static void sh_u16(void *c, uint16_t v) { (void)v; sh_value(c); }
-static void sh_u32(void *c, uint32_t v) { (void)v; sh_value(c); }
-static void sh_u64(void *c, uint64_t v) { (void)v; sh_value(c); }
-static void sh_str(void *c, cbor_data d, size_t n) { (void)d; (void)n; sh_value(c); }
-static void sh_simple(void *c) { sh_value(c); }
-static void sh_bool(void *c, bool v) { (void)v; sh_value(c); }
-static void sh_f4(void *c, float v) { (void)v; sh_value(c); }
-static void sh_f8(void *c, double v) { (void)v; sh_value(c); }
-static void sh_indef(void *c)
-{
-	struct shape *s = c;
-	if (!s->bad)
-		s->bad = "uses an indefinite length";
-}
-static void sh_tag(void *c, uint64_t v)
-{
-	struct shape *s = c;
-	(void)v;
-	if (!s->bad)
-		s->bad = "uses a CBOR tag";
-}
-
-static const struct cbor_callbacks shape_cb = {
-	.uint8 = sh_u8, .uint16 = sh_u16, .uint32 = sh_u32, .uint64 = sh_u64,
-	.negint8 = sh_u8, .negint16 = sh_u16, .negint32 = sh_u32, .negint64 = sh_u64,
-	.byte_string = sh_str, .string = sh_str, .byte_string_start = sh_indef, .string_start = sh_indef,
-	.array_start = sh_array, .map_start = sh_map, .indef_array_start = sh_indef, .indef_map_start = sh_indef,
-	.tag = sh_tag, .float2 = sh_f4, .float4 = sh_f4, .float8 = sh_f8,
-	.undefined = sh_simple, .null = sh_simple, .boolean = sh_bool, .indef_break = sh_indef,
-};
-
-enum { SHAPE_OK, SHAPE_MORE, SHAPE_BAD };
-
-/* The shape of the item at p (n bytes buffered, `all` of the input if
- * last): SHAPE_OK with its length in *len, SHAPE_MORE if it goes on past
- * n, or SHAPE_BAD with the reason in *why and its position in *len. */
-static int shape_check(const unsigned char *p, size_t n, int last, size_t *len, const char **why)
-{
-	struct shape s = { 0 };
-	size_t off = 0;
-
-	while (!s.done) {
-		struct cbor_decoder_result r;
-		if (off == n)
-			return SHAPE_MORE;
-		s.room = last ? n - off : MAX_ITEM - off; /* off < n <= MAX_ITEM */
-		r = cbor_stream_decode(p + off, n - off, &shape_cb, &s);
-		if (r.status == CBOR_DECODER_NEDATA)
-			return SHAPE_MORE;
-		if (r.status != CBOR_DECODER_FINISHED || s.bad) {
-			*why = s.bad ? s.bad : "is not CBOR";
-			*len = off;
-			return SHAPE_BAD;
-		}
-		off += r.read;
-	}
-	*len = off;
-	return SHAPE_OK;
-}
-
 int cv_from_cbor(FILE *in, const char *shown, int out_fd, const char *out_shown, uint64_t in_size)
 {
 	size_t cap = 1u << 20, start = 0, end = 0;
@@ -264,9 +165,12 @@ int cv_from_cbor(FILE *in, const char *shown, int out_fd, const char *out_shown,
 		cbor_item_t *item = NULL;
 		const char *why = NULL;
 		size_t len = 0;
-		int shape = start < end ? shape_check(buf + start, end - start, eof, &len, &why) : SHAPE_MORE;
+		/* (end - start <= MAX_ITEM) */
+		hvlog_status shape = start < end ? hvlog_cbor_shape(buf + start, end - start, eof ? end - start : MAX_ITEM,
+								    MAX_VALUES, &len, &why)
+						 : HVLOG_TRUNCATED;
 
-		if (shape == SHAPE_MORE) {
+		if (shape == HVLOG_TRUNCATED) {
 			size_t got;
 			if (eof) {
 				if (start < end) {
@@ -301,8 +205,8 @@ int cv_from_cbor(FILE *in, const char *shown, int out_fd, const char *out_shown,
 			}
 			continue;
 		}
-		if (shape == SHAPE_BAD) {
-			cli_error(shown, offset + len, "a CBOR item %s", why);
+		if (shape != HVLOG_OK) {
+			cli_error(shown, offset + len, "a CBOR item %s", why ? why : "is not CBOR");
 			code = EXIT_DATA;
 			break;
 		}

@@ -69,6 +69,19 @@ static int parse_u64(const char *s, uint64_t *out)
 	return errno || end == s || *end || *s == '-' ? -1 : 0;
 }
 
+/* The options that keep their argument as given, and the flags. */
+static error_t keep(const char **to, const char *arg)
+{
+	*to = arg;
+	return 0;
+}
+
+static error_t set(int *flag)
+{
+	*flag = 1;
+	return 0;
+}
+
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
 	struct opts *o = state->input;
@@ -76,9 +89,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	uint64_t u;
 
 	switch (key) {
-	case 'b':
-		o->backend = arg;
-		return 0;
+	case 'b': return keep(&o->backend, arg);
 	case 'w':
 		for (int i = 0; i < WL_COUNT; i++)
 			if (!strcmp(arg, workload_names[i])) {
@@ -119,12 +130,8 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--group-mask wants a non-zero number");
 		c->group_mask |= u;
 		return 0;
-	case 'o':
-		c->output = arg;
-		return 0;
-	case OPT_NO_TRACE:
-		o->no_trace = 1;
-		return 0;
+	case 'o': return keep(&c->output, arg);
+	case OPT_NO_TRACE: return set(&o->no_trace);
 	case OPT_FLUSH:
 		if (parse_u64(arg, &c->flush_interval_ms))
 			argp_error(state, "--flush-interval wants milliseconds");
@@ -134,27 +141,13 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--lps wants a number from 1 to 1024");
 		c->lps = (unsigned)u;
 		return 0;
-	case OPT_SERIAL:
-		c->serial_echo = 1;
-		return 0;
-	case OPT_CONTROL:
-		c->control = arg;
-		return 0;
-	case OPT_BLOCK:
-		c->block = 1;
-		return 0;
-	case OPT_SERIAL_INPUT:
-		c->serial_input = arg;
-		return 0;
-	case OPT_KERNEL:
-		o->kernel = arg;
-		return 0;
-	case OPT_INITRD:
-		o->initrd = arg;
-		return 0;
-	case OPT_CMDLINE:
-		o->cmdline = arg;
-		return 0;
+	case OPT_SERIAL: return set(&c->serial_echo);
+	case OPT_CONTROL: return keep(&c->control, arg);
+	case OPT_BLOCK: return set(&c->block);
+	case OPT_SERIAL_INPUT: return keep(&c->serial_input, arg);
+	case OPT_KERNEL: return keep(&o->kernel, arg);
+	case OPT_INITRD: return keep(&o->initrd, arg);
+	case OPT_CMDLINE: return keep(&o->cmdline, arg);
 	case OPT_MEM:
 		if (parse_u64(arg, &o->mem_mib) || o->mem_mib < 2 || o->mem_mib > (HV_MMIO_BASE >> 20))
 			argp_error(state, "--mem wants MiB from 2 to %llu", HV_MMIO_BASE >> 20);

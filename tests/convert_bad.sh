@@ -174,7 +174,7 @@ open(t + "/streams.jsonl", "w").write(json.dumps(meta) + "\n")
 EOF
 	for f in arr26 nest24 map63 arr20; do
 		limited 300000 1 cbor "$tmp/$f.cbor" "--from cbor $f"
-		has err "$f.cbor:0: a CBOR item declares more entries than the item has bytes" "--from cbor $f: message"
+		has err "$f.cbor:0: a CBOR item declares more entries than there are bytes" "--from cbor $f: message"
 	done
 	refused cbor "$tmp/deep.cbor" "is nested too deeply" "--from cbor, 40 levels of arrays"
 	refused cbor "$tmp/indef.cbor" "uses an indefinite length" "--from cbor, an indefinite map"

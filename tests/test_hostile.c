@@ -287,6 +287,30 @@ START_TEST(test_huge_map_refused)
 }
 END_TEST
 
+/* hvlog_cbor_shape on its own: where an item ends, that one cut short
+ * goes on, and where a refused value begins. */
+START_TEST(test_cbor_shape)
+{
+	static const uint8_t two[] = { 0x82, 0x01, 0xa1, 0x61, 'k', 0x02, 0x00 }; /* [1, {"k": 2}] 0 */
+	static const uint8_t big[] = { 0x81, 0x9a, 0x04, 0x00, 0x00, 0x00 };     /* [[2^26 entries]] */
+	static const uint8_t tag[] = { 0x82, 0x00, 0xc1, 0x00 };                   /* [0, 1(0)] */
+	const char *why;
+	size_t len;
+
+	ck_assert_int_eq(hvlog_cbor_shape(two, sizeof two, sizeof two, 100, &len, &why), HVLOG_OK);
+	ck_assert_uint_eq(len, 6);
+	ck_assert_int_eq(hvlog_cbor_shape(two, 4, 1000, 100, &len, &why), HVLOG_TRUNCATED);
+	ck_assert_int_eq(hvlog_cbor_shape(two, sizeof two, sizeof two, 2, &len, &why), HVLOG_LIMIT);
+	ck_assert_str_eq(why, "more values in one item than the metadata of a trace can have");
+	ck_assert_int_eq(hvlog_cbor_shape(big, sizeof big, sizeof big, 100, &len, &why), HVLOG_MALFORMED);
+	ck_assert_str_eq(why, "declares more entries than there are bytes");
+	ck_assert_uint_eq(len, 1);
+	ck_assert_int_eq(hvlog_cbor_shape(tag, sizeof tag, sizeof tag, 100, &len, &why), HVLOG_MALFORMED);
+	ck_assert_str_eq(why, "uses a CBOR tag");
+	ck_assert_uint_eq(len, 2);
+}
+END_TEST
+
 /* ---- 3: sibling readers share one open ------------------------------------ */
 
 enum { NSIB = 4 };
@@ -469,6 +493,37 @@ START_TEST(test_writer_meta_checked_before_buffers)
 	cfg.nstreams = 19731; /* the most that fit with the built-in schema (FORMAT.md §8.1) */
 	cfg.chunk_size = HVLOG_CHUNK_MIN;
 	ck_assert_int_eq(open_writer(&cfg, &err), HVLOG_OK);
+}
+END_TEST
+
+/* hvlog_meta_streams_size is what the streams take in the metadata the
+ * writer writes: the first chunk moves by the difference of two sizes. */
+static uint64_t data_offset_of(const hvlog_writer_config *cfg)
+{
+	char path[PATH_MAX];
+	hvlog_reader *r = NULL;
+	hvlog_error err;
+	uint64_t off;
+
+	ck_assert_int_eq(open_writer(cfg, &err), HVLOG_OK);
+	tu_path(path, sizeof path, dir, "w.hvl");
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	off = hvlog_reader_meta(r)->data_offset;
+	hvlog_reader_close(r);
+	return off;
+}
+
+START_TEST(test_meta_streams_size)
+{
+	const hvlog_stream_info st[3] = { { "vp0", 0, 0 }, { NULL, 1ull << 40, 70000 }, { "a-longer-name", 7, UINT32_MAX } };
+	hvlog_writer_config one = { .nstreams = 1 }, three = { .nstreams = 3, .streams = st };
+
+	/* [{"id":0,"name":"stream0","partition":0,"vp":4294967295}], the
+	 * integers at their C widths (id and vp 5 bytes, partition 9) */
+	ck_assert_uint_eq(hvlog_meta_streams_size(NULL, 1), 50);
+	ck_assert_uint_eq(hvlog_meta_streams_size(NULL, 0), 1);
+	ck_assert_uint_eq(data_offset_of(&three) - data_offset_of(&one),
+			  hvlog_meta_streams_size(st, 3) - hvlog_meta_streams_size(NULL, 1));
 }
 END_TEST
 
@@ -675,6 +730,8 @@ static Suite *hostile_suite(void)
 	tcase_add_loop_test(tc, test_huge_map_refused, 0, 5);
 	tcase_add_loop_test(tc, test_writer_counts_refused, 0, 4);
 	tcase_add_test(tc, test_writer_meta_checked_before_buffers);
+	tcase_add_test(tc, test_meta_streams_size);
+	tcase_add_test(tc, test_cbor_shape);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("write failures");
 	tcase_add_unchecked_fixture(tc, setup, teardown);

@@ -173,6 +173,46 @@ static cbor_item_t *encode_schema(const hvlog_schema *s)
 	return e.ok ? e.m : NULL;
 }
 
+/* Stream i's map in the streams array; NULL: out of memory. */
+static cbor_item_t *encode_stream(uint32_t i, const hvlog_stream_info *si)
+{
+	cbor_item_t *sm = cbor_new_definite_map(4);
+
+	if (sm && !(put(sm, "id", cbor_build_uint32(i)) && put(sm, "name", str(si->name)) &&
+		    put(sm, "partition", cbor_build_uint64(si->partition_id)) &&
+		    put(sm, "vp", cbor_build_uint32(si->vp_index))))
+		cbor_decref(&sm);
+	return sm;
+}
+
+uint64_t hvlog_meta_streams_size(const hvlog_stream_info *streams, uint32_t n)
+{
+	unsigned char head[9];
+	uint64_t total = cbor_encode_array_start(n, head, sizeof head);
+
+	for (uint32_t i = 0; i < n; i++) {
+		hvlog_stream_info si = streams ? streams[i] : (hvlog_stream_info){ NULL, 0, UINT32_MAX };
+		char name[24];
+		unsigned char *buf = NULL;
+		size_t cap = 0, len = 0;
+
+		if (!si.name) { /* as the writer names it */
+			snprintf(name, sizeof name, "stream%u", i);
+			si.name = name;
+		}
+		cbor_item_t *sm = encode_stream(i, &si);
+		if (sm) {
+			len = cbor_serialize_alloc(sm, &buf, &cap);
+			cbor_decref(&sm);
+		}
+		free(buf);
+		if (!len)
+			return UINT64_MAX;
+		total += len;
+	}
+	return total;
+}
+
 hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t *len)
 {
 	cbor_item_t *root = cbor_new_definite_map(5u + (in->nprops != 0) + (in->flush_interval_ns != 0));
@@ -195,14 +235,8 @@ hvlog_status hvlog__meta_encode(const hvlog__meta_in *in, uint8_t **out, size_t 
 	}
 	ok = ok && put(clock, "name", str(in->clock_name)) && put(clock, "hz", cbor_build_uint64(in->clock_hz)) &&
 	     put(clock, "epoch_ns", epoch);
-	for (uint32_t i = 0; ok && i < in->nstreams; i++) {
-		const hvlog_stream_info *si = &in->streams[i];
-		cbor_item_t *sm = cbor_new_definite_map(4);
-		ok = sm && put(sm, "id", cbor_build_uint32(i)) && put(sm, "name", str(si->name)) &&
-		     put(sm, "partition", cbor_build_uint64(si->partition_id)) &&
-		     put(sm, "vp", cbor_build_uint32(si->vp_index));
-		ok = push(streams, sm) && ok;
-	}
+	for (uint32_t i = 0; ok && i < in->nstreams; i++)
+		ok = push(streams, encode_stream(i, &in->streams[i]));
 	ok = ok && put(root, "format", str("hvlog")) && put(root, "producer", str(in->producer));
 	ok = put(root, "clock", clock) && ok;
 	ok = put(root, "streams", streams) && ok;
@@ -930,22 +964,30 @@ hvlog_status hvlog__meta_check(const hvlog__meta_in *in, uint64_t offset, hvlog_
 	return c.st;
 }
 
-/* A first pass with libcbor's streaming decoder, before cbor_load() builds
- * the tree: cbor_load allocates from declared lengths, so a few hostile
- * bytes could ask for gigabytes.  Here every declared array or map size
- * must fit in the bytes that remain (each entry takes at least one), the
- * nesting stays within WIRE_MAX_META_DEPTH, and indefinite lengths and tags
- * (which the writer never uses) are refused. */
+/* hvlog_cbor_shape: a pass with libcbor's streaming decoder, before
+ * cbor_load() builds the tree.  A root container of one entry stands
+ * below the item, so that depth 0 means the item is complete. */
 struct shape {
-	size_t left;                            /* bytes from the current item on */
-	uint64_t todo[WIRE_MAX_META_DEPTH + 1]; /* entries left per open container */
+	uint64_t room;                           /* bytes the item may take from the current value on */
+	uint64_t todo[HVLOG_CBOR_MAX_DEPTH + 1]; /* entries left per open container */
 	unsigned depth;
+	uint64_t values, max_values;
 	const char *bad;
 	hvlog_status why;
 };
 
+static void shape_fail(struct shape *s, hvlog_status why, const char *bad)
+{
+	if (!s->bad) {
+		s->bad = bad;
+		s->why = why;
+	}
+}
+
 static void shape_item(struct shape *s)
 {
+	if (++s->values > s->max_values)
+		shape_fail(s, HVLOG_LIMIT, "more values in one item than the metadata of a trace can have");
 	while (s->depth && --s->todo[s->depth - 1] == 0)
 		s->depth--;
 }
@@ -954,17 +996,14 @@ static void shape_open(struct shape *s, uint64_t entries)
 {
 	if (s->bad)
 		return;
-	if (entries > s->left) {
-		s->bad = "declares more entries than there are bytes";
-		s->why = HVLOG_MALFORMED;
-	} else if (!entries) {
+	if (entries > s->room) /* each entry takes at least a byte */
+		shape_fail(s, HVLOG_MALFORMED, "declares more entries than there are bytes");
+	else if (!entries)
 		shape_item(s);
-	} else if (s->depth == WIRE_MAX_META_DEPTH + 1) {
-		s->bad = "is nested too deeply";
-		s->why = HVLOG_LIMIT;
-	} else {
+	else if (s->depth == HVLOG_CBOR_MAX_DEPTH + 1)
+		shape_fail(s, HVLOG_LIMIT, "is nested too deeply");
+	else
 		s->todo[s->depth++] = entries;
-	}
 }
 
 static void sh_array(void *c, size_t n) { shape_open(c, n); }
@@ -980,54 +1019,61 @@ static void sh_simple(void *c) { shape_item(c); }
 static void sh_bool(void *c, bool v) { (void)v; shape_item(c); }
 static void sh_f4(void *c, float v) { (void)v; shape_item(c); }
 static void sh_f8(void *c, double v) { (void)v; shape_item(c); }
-static void sh_refuse(void *c)
-{
-	struct shape *s = c;
-	if (!s->bad) {
-		s->bad = "uses an indefinite length";
-		s->why = HVLOG_MALFORMED;
-	}
-}
-static void sh_tag(void *c, uint64_t v)
-{
-	struct shape *s = c;
-	(void)v;
-	if (!s->bad) {
-		s->bad = "uses a CBOR tag";
-		s->why = HVLOG_MALFORMED;
-	}
-}
+static void sh_indef(void *c) { shape_fail(c, HVLOG_MALFORMED, "uses an indefinite length"); }
+static void sh_tag(void *c, uint64_t v) { (void)v; shape_fail(c, HVLOG_MALFORMED, "uses a CBOR tag"); }
 
-static hvlog_status check_shape(const uint8_t *buf, size_t len, uint64_t file_offset, hvlog_error *err)
+hvlog_status hvlog_cbor_shape(const void *p, size_t n, uint64_t room, uint64_t max_values, size_t *len,
+			      const char **why)
 {
 	static const struct cbor_callbacks cb = {
 		.uint8 = sh_u8, .uint16 = sh_u16, .uint32 = sh_u32, .uint64 = sh_u64,
 		.negint8 = sh_u8, .negint16 = sh_u16, .negint32 = sh_u32, .negint64 = sh_u64,
 		.byte_string = sh_str, .string = sh_str, .array_start = sh_array, .map_start = sh_map,
-		.byte_string_start = sh_refuse, .string_start = sh_refuse, .indef_array_start = sh_refuse,
-		.indef_map_start = sh_refuse, .indef_break = sh_refuse, .tag = sh_tag,
+		.byte_string_start = sh_indef, .string_start = sh_indef, .indef_array_start = sh_indef,
+		.indef_map_start = sh_indef, .indef_break = sh_indef, .tag = sh_tag,
 		.float2 = sh_f4, .float4 = sh_f4, .float8 = sh_f8,
 		.undefined = sh_simple, .null = sh_simple, .boolean = sh_bool,
 	};
-	struct shape s = { .depth = 1, .todo = { 1 } };
+	struct shape s = { .depth = 1, .todo = { 1 }, .max_values = max_values };
 	size_t off = 0;
 
-	while (off < len && s.depth) {
+	*why = NULL;
+	while (s.depth) {
 		struct cbor_decoder_result res;
-		s.left = len - off; /* a bound: the item's own header bytes are in it too */
-		res = cbor_stream_decode(buf + off, len - off, &cb, &s);
-		if (res.status != CBOR_DECODER_FINISHED)
-			return hvlog__fail(err, res.status == CBOR_DECODER_NEDATA ? HVLOG_TRUNCATED : HVLOG_MALFORMED,
-					   file_offset + off, "metadata: %s CBOR item",
-					   res.status == CBOR_DECODER_NEDATA ? "incomplete" : "invalid");
+		*len = off;
+		if (off == n)
+			return HVLOG_TRUNCATED;
+		s.room = room > off ? room - off : 0;
+		res = cbor_stream_decode((const unsigned char *)p + off, n - off, &cb, &s);
+		if (res.status == CBOR_DECODER_NEDATA)
+			return HVLOG_TRUNCATED;
+		if (res.status != CBOR_DECODER_FINISHED || s.bad) {
+			*why = s.bad;
+			return s.bad ? s.why : HVLOG_MALFORMED;
+		}
 		off += res.read;
-		if (s.bad)
-			return hvlog__fail(err, s.why, file_offset + off, "metadata: a CBOR item %s", s.bad);
 	}
-	if (s.depth)
-		return hvlog__fail(err, HVLOG_TRUNCATED, file_offset + off, "metadata: the CBOR item is incomplete");
-	if (off != len)
-		return hvlog__fail(err, HVLOG_MALFORMED, file_offset + off, "metadata: bytes after its CBOR item");
+	*len = off;
+	return HVLOG_OK;
+}
+
+/* The metadata block is one CBOR item of the shape hvlog_cbor_shape
+ * accepts, and nothing after it. */
+static hvlog_status check_shape(const uint8_t *buf, size_t len, uint64_t file_offset, hvlog_error *err)
+{
+	const char *why;
+	size_t at;
+	hvlog_status st = hvlog_cbor_shape(buf, len, len, UINT64_MAX, &at, &why);
+
+	if (st == HVLOG_TRUNCATED)
+		return hvlog__fail(err, st, file_offset + at, at == len ? "metadata: the CBOR item is incomplete"
+									: "metadata: incomplete CBOR item");
+	if (st != HVLOG_OK && !why)
+		return hvlog__fail(err, st, file_offset + at, "metadata: invalid CBOR item");
+	if (st != HVLOG_OK)
+		return hvlog__fail(err, st, file_offset + at, "metadata: a CBOR item %s", why);
+	if (at != len)
+		return hvlog__fail(err, HVLOG_MALFORMED, file_offset + at, "metadata: bytes after its CBOR item");
 	return HVLOG_OK;
 }
 

@@ -27,8 +27,12 @@ SELECT_KINDS = {
     "vp": 5, "partition": 6, "where": 7, "since": 8, "until": 9,
 }
 
-_INT_DTYPES = {"u8": "uint8", "u16": "uint16", "u32": "uint32", "u64": "uint64", "bool": "bool"}
-_WIDTH = {"bool": 0, "u8": 1, "u16": 2, "u32": 3, "u64": 4}
+# Per parameter type of libhvlog (_core.types: name and largest value),
+# its numpy dtype (a type whose largest value is 1 holds booleans) and its
+# rank by range, which the widest type of a key over several events
+# follows.
+_INT_DTYPES = {name: "bool" if top == 1 else np.min_scalar_type(top).name for name, top in _core.types}
+_WIDTH = {name: rank for rank, (name, _) in enumerate(sorted(_core.types, key=lambda t: t[1]))}
 
 
 def builtin_schema():

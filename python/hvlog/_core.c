@@ -1311,6 +1311,23 @@ static PyObject *mod_builtin_schema(PyObject *mod, PyObject *noargs)
 	return schema_dict(hvlog_schema_builtin());
 }
 
+/* types: ((name, largest value), ...), the parameter types in wire order
+ * (HVLOG_TYPE_LIST), for the Python side's dtypes. */
+static PyObject *type_list(void)
+{
+	PyObject *t = PyTuple_New(HVLOG_TYPE_COUNT_);
+
+	for (int i = 0; t && i < HVLOG_TYPE_COUNT_; i++) {
+		PyObject *e = Py_BuildValue("(sK)", hvlog_type_name((hvlog_type)i),
+					    (unsigned long long)hvlog_type_max((hvlog_type)i));
+		if (!e)
+			Py_CLEAR(t);
+		else
+			PyTuple_SET_ITEM(t, i, e);
+	}
+	return t;
+}
+
 static PyMethodDef module_methods[] = {
 	{ "builtin_schema", mod_builtin_schema, METH_NOARGS, "The built-in schema as a dict." },
 	{ NULL, NULL, 0, NULL },
@@ -1342,7 +1359,8 @@ PyMODINIT_FUNC PyInit__core(void)
 	    PyModule_AddObject(m, "Reader", (PyObject *)&ReaderType) < 0 ||
 	    PyModule_AddObject(m, "Item", (PyObject *)&ItemType) < 0 ||
 	    PyModule_AddObject(m, "Writer", (PyObject *)&WriterType) < 0 ||
-	    PyModule_AddStringConstant(m, "version", hvlog_version()) < 0) {
+	    PyModule_AddStringConstant(m, "version", hvlog_version()) < 0 ||
+	    PyModule_AddObject(m, "types", type_list()) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

@@ -198,6 +198,23 @@ typedef struct hvlog_doc_ops {
 HVLOG_API hvlog_status hvlog_schema_from_doc(hvlog_schema *s, const hvlog_doc_ops *ops, void *ctx,
 					     const void *doc, hvlog_error *err);
 
+/* The shape of the CBOR item at p (n bytes of it at hand), checked
+ * before a tree is built from it (libcbor's cbor_load allocates what the
+ * lengths declare: a few hostile bytes could ask for gigabytes): no array
+ * or map declares more entries than the bytes the item may still take
+ * (room in all, from p; each entry takes one at least), the nesting stays
+ * within HVLOG_CBOR_MAX_DEPTH, the item has at most max_values values, and
+ * it uses no indefinite length and no tag.  The metadata reader checks its
+ * block so; `hvlog convert --from cbor` each item.
+ * HVLOG_OK: *len is the item's length.  HVLOG_TRUNCATED: it goes on past
+ * n, *len is where the value that does begins.  HVLOG_MALFORMED or
+ * HVLOG_LIMIT: *why says what ("declares more entries than there are
+ * bytes"; NULL: the bytes are not CBOR) and *len where the value it is
+ * about begins. */
+#define HVLOG_CBOR_MAX_DEPTH 16
+HVLOG_API hvlog_status hvlog_cbor_shape(const void *p, size_t n, uint64_t room, uint64_t max_values, size_t *len,
+					const char **why);
+
 struct hvlog_meta; /* hvlog/reader.h */
 
 /* Flags of hvlog_meta_from_doc. */

@@ -34,6 +34,12 @@ typedef struct hvlog_stream_info {
 	uint32_t vp_index;       /* UINT32_MAX: not a virtual processor */
 } hvlog_stream_info;
 
+/* The bytes of CBOR the `streams` array takes in the metadata a writer
+ * writes for these n streams (streams NULL: n of the defaults): to refuse
+ * a stream list that the 1 MiB metadata cap cannot hold before anything
+ * is built for it.  UINT64_MAX if memory ran out. */
+HVLOG_API uint64_t hvlog_meta_streams_size(const hvlog_stream_info *streams, uint32_t n);
+
 /* A producer-defined key/value pair stored in the metadata (FORMAT.md
  * §3.2 `props`): provenance, host names, command lines.  Both are UTF-8
  * text; key at most HVLOG_MAX_NAME bytes, value at most
