@@ -93,16 +93,7 @@ static int copy_step(void *ctx, const hvlog_item *it)
  * whole), so the output may replace what was there. */
 static int write_selected(hvlog_reader *r, const char *shown, const struct filter_opts *o, int fd, int *whole)
 {
-	const hvlog_meta *m = hvlog_reader_meta(r);
-	hvlog_writer_config cfg = {
-		.schema = m->schema,
-		.nstreams = m->nstreams,
-		.streams = m->streams,
-		.clock_hz = m->clock_hz,
-		.clock_name = m->clock_name,
-		.clock_epoch_ns = m->clock_epoch_ns,
-		.producer = m->producer,
-	};
+	hvlog_writer_config cfg = hvlog_writer_config_from_meta(hvlog_reader_meta(r));
 	const char *outname = o->io.out && strcmp(o->io.out, "-") ? o->io.out : "(stdout)";
 	struct copier c = { NULL, 0 };
 	struct cli_run run = { .shown = shown, .sel = &o->sel, .step = copy_step, .ctx = &c };

@@ -190,15 +190,7 @@ static int read_meta(cv_rebuild *b, cv_node *meta, hvlog_writer_config *cfg)
 	for (uint32_t i = b->sc->nevents; i-- > 0;) /* the first of a number, as hvlog_schema_find_event */
 		b->by_number[b->sc->events[i].number] = i;
 	b->hz = m.clock_hz;
-	cfg->producer = m.producer;
-	cfg->props = m.props;
-	cfg->nprops = m.nprops;
-	cfg->clock_name = m.clock_name;
-	cfg->clock_hz = m.clock_hz;
-	cfg->clock_epoch_ns = m.clock_epoch_ns;
-	cfg->schema = b->sc;
-	cfg->nstreams = m.nstreams;
-	cfg->streams = m.streams;
+	*cfg = hvlog_writer_config_from_meta(&m);
 	return 0;
 }
 

@@ -146,6 +146,19 @@ eq "$(grep -c HC_HYPERCALL "$tmp/t.txt")" 2 "filter --format text -o FILE writes
 eq "$(wc -c < "$tmp/out")" 0 "filter --format text -o FILE: nothing on stdout"
 expect 2 "text output over the input" "$hvlog" filter --format json -o "$tmp/self.bin" "$tmp/self.bin"
 expect 2 "filter bad format" "$hvlog" filter --format xml "$all"
+# the output keeps the input's metadata: producer, clock, streams and the
+# producer's key/value pairs (a trace with props made by convert --from json)
+if command -v jq > /dev/null; then
+	"$hvlog" convert --to json "$all" > "$tmp/all.jsonl" &&
+		{ head -1 "$tmp/all.jsonl" | jq -c '.props = {"site": "lab 2", "run": "7"}'; tail -n +2 "$tmp/all.jsonl"; } > "$tmp/props.jsonl" &&
+		"$hvlog" convert --from json "$tmp/props.jsonl" -o "$tmp/props.bin" || ko "a trace with props"
+	expect 0 "filter a trace with props" "$hvlog" filter --group hypercall -o "$tmp/props-f.bin" "$tmp/props.bin"
+	for f in props props-f; do
+		"$hvlog" info --format json "$tmp/$f.bin" | jq -c '[.producer, .clock, [.streams[] | del(.events, .lost)], .props]' > "$tmp/$f.meta"
+	done
+	eq "$(jq -r '.[3].site' < "$tmp/props-f.meta")" "lab 2" "filter keeps the producer's props"
+	cmp -s "$tmp/props.meta" "$tmp/props-f.meta" && ok || ko "filter keeps producer, clock, streams and props"
+fi
 expect 3 "filter missing input" "$hvlog" filter -o "$tmp/x.bin" "$tmp/nope.bin"
 
 # ---- usage errors: clear message, exit 2, for every selecting command --------

@@ -185,6 +185,20 @@ static cbor_item_t *encode_stream(uint32_t i, const hvlog_stream_info *si)
 	return sm;
 }
 
+hvlog_writer_config hvlog_writer_config_from_meta(const hvlog_meta *m)
+{
+	/* what the metadata says of the data; the writing parameters stay 0 */
+	hvlog_writer_config c = { .schema = m->schema, .nstreams = m->nstreams, .streams = m->streams };
+
+	c.clock_hz = m->clock_hz;
+	c.clock_name = m->clock_name;
+	c.clock_epoch_ns = m->clock_epoch_ns;
+	c.producer = m->producer;
+	c.props = m->props;
+	c.nprops = m->nprops;
+	return c;
+}
+
 uint64_t hvlog_meta_streams_size(const hvlog_stream_info *streams, uint32_t n)
 {
 	unsigned char head[9];

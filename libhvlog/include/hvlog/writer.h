@@ -94,6 +94,16 @@ typedef struct hvlog_writer_config {
 	uint64_t meta_copy_interval;
 } hvlog_writer_config;
 
+struct hvlog_meta;
+
+/* A configuration that writes what a trace's metadata `m` (of an open
+ * reader, hvlog_reader_meta) describes: its schema, streams, clock, and
+ * producer with its key/value pairs, as filtering or rewriting a trace
+ * keeps them.  The writing parameters (chunk size, group mask,
+ * non-blocking mode, flush and copy intervals) are left 0, the defaults.
+ * Borrows from m: valid while m is. */
+HVLOG_API hvlog_writer_config hvlog_writer_config_from_meta(const struct hvlog_meta *m);
+
 /* Create `path` (truncating it) and write the file header and metadata.
  * On success *out owns the writer; close it with hvlog_writer_close().
  * Before anything is allocated from them, the configuration's counts are
