@@ -23,10 +23,9 @@ enum { SORT_RATE, SORT_TOTAL, SORT_NAME };
 static const char *const sort_names[] = { "rate", "total", "name", NULL };
 
 struct top_opts {
-	const char *file;
+	struct cli_io io; /* io.format 1: json */
 	double interval;
 	int sort;
-	int json;
 	unsigned rows;
 };
 
@@ -34,11 +33,15 @@ static const struct argp_option options[] = {
 	{ "interval", 'i', "SECONDS", 0, "refresh every SECONDS (default 1; 0.01 to 3600)", 0 },
 	{ "sort", 's', "KEY", 0, "order of the rows: rate (events/s in the interval, default), total or name", 0 },
 	{ "rows", 'n', "N", 0, "rows per table (default 10; 0: all)", 0 },
-	{ "format", 'f', "FORMAT", 0, "text (default) or json (one object per interval)", 0 },
 	{ 0 }
 };
 
-static const struct argp_child children[] = { CLI_FILE_CHILD, CLI_FOLLOW_CHILD, { 0 } };
+static const struct argp_option io_options[] = {
+	CLI_FORMAT_OPTION("text (default) or json (one object per interval)"),
+	{ 0 }
+};
+static const struct argp io_argp = CLI_IO_ARGP(io_options);
+static const struct argp_child children[] = { { &io_argp, 0, NULL, 0 }, CLI_FOLLOW_CHILD, { 0 } };
 
 static error_t parse(int key, char *arg, struct argp_state *state)
 {
@@ -46,7 +49,7 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 	char *end;
 
 	if (key == ARGP_KEY_INIT)
-		return cli_inputs(state, NULL, &o->file);
+		return cli_inputs(state, NULL, &o->io);
 	switch (key) {
 	case 'i':
 		o->interval = strtod(arg, &end);
@@ -63,9 +66,6 @@ static error_t parse(int key, char *arg, struct argp_state *state)
 		o->rows = (unsigned)v;
 		return 0;
 	}
-	case 'f':
-		o->json = cli_choice_arg(state, "format", arg, cli_text_json);
-		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -246,7 +246,7 @@ int cmd_top(int argc, char **argv)
 		"percentiles of each event type.  A redrawn screen on a terminal; else one block (or JSON object) "
 		"per interval.";
 	static const struct argp argp = { options, parse, "[FILE|-]", doc, children, NULL, NULL };
-	struct top_opts o = { .interval = 1.0, .rows = 10 };
+	struct top_opts o = { .io.formats = cli_text_json, .interval = 1.0, .rows = 10 };
 	hvlog_stats *cur = NULL, *all = NULL;
 	hvlog_reader *r = NULL;
 	hvlog_error err = { 0 };
@@ -257,9 +257,9 @@ int cmd_top(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o) != 0)
 		return EXIT_USAGE;
 	cli_follow_always();
-	if (!(r = cli_open(o.file, &code)))
+	if (!(r = cli_open(o.io.file, &code)))
 		return code;
-	v = (struct view){ &o, hvlog_reader_meta(r), cli_shown(o.file), !o.json && isatty(STDOUT_FILENO), NULL, NULL, 0 };
+	v = (struct view){ &o, hvlog_reader_meta(r), cli_shown(o.io.file), !o.io.format && isatty(STDOUT_FILENO), NULL, NULL, 0 };
 	size_t nrows = v.m->schema->nevents + v.m->schema->ngroups + v.m->nstreams + 256;
 	v.rows = calloc(nrows, sizeof *v.rows);
 	v.names = calloc(256, sizeof *v.names);
@@ -301,7 +301,7 @@ int cmd_top(int argc, char **argv)
 			goto out;
 		}
 		v.blocks++;
-		(o.json ? show_json : show_text)(&v, cur, all, secs, end);
+		(o.io.format ? show_json : show_text)(&v, cur, all, secs, end);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			cli_error(NULL, UINT64_MAX, "writing the output failed: %s", strerror(errno));
 			code = EXIT_IO;
@@ -318,7 +318,7 @@ int cmd_top(int argc, char **argv)
 		due = now + period;
 	}
 	if (st != HVLOG_END)
-		code = cli_fail(cli_shown(o.file), &err);
+		code = cli_fail(cli_shown(o.io.file), &err);
 out:
 	hvlog_stats_free(cur);
 	hvlog_stats_free(all);
