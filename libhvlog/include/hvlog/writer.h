@@ -101,7 +101,8 @@ struct hvlog_meta;
  * producer with its key/value pairs, as filtering or rewriting a trace
  * keeps them.  The writing parameters (chunk size, group mask,
  * non-blocking mode, flush and copy intervals) are left 0, the defaults.
- * Borrows from m: valid while m is. */
+ * Borrows from m: valid while m is (the writer keeps using the schema:
+ * close it before the reader). */
 HVLOG_API hvlog_writer_config hvlog_writer_config_from_meta(const struct hvlog_meta *m);
 
 /* Create `path` (truncating it) and write the file header and metadata.
