@@ -252,6 +252,30 @@ END_TEST
 
 /* ---- (b) extreme values --------------------------------------------------- */
 
+/* The encoder's varint at every length boundary: its size is the one
+ * FORMAT.md gives (n bytes for up to 7n bits, n <= 8, else 9), and the
+ * decoder reads back the value and the size. */
+START_TEST(test_varint_every_length)
+{
+	for (unsigned b = 0; b <= 64; b++) {
+		uint64_t base = b == 64 ? 0 : 1ull << b;
+		uint64_t vs[4] = { base - 1, base, base + 1, base ? base | (base - 1) : UINT64_MAX };
+		for (unsigned k = 0; k < 4; k++) {
+			uint8_t buf[32] = { 0 };
+			uint64_t v = vs[k], got = ~v;
+			unsigned bits = 0;
+			while (bits < 64 && (v >> bits))
+				bits++;
+			size_t want = bits <= 7 ? 1 : bits <= 56 ? (bits + 6) / 7 : 9;
+			size_t n = (size_t)(hvlog__put_varint(buf, v) - buf);
+			ck_assert_msg(n == want, "value %#" PRIx64 ": %zu bytes, want %zu", v, n, want);
+			ck_assert_uint_eq((size_t)(wire_get_varint(buf, &got) - buf), want);
+			ck_assert_uint_eq(got, v);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_extreme_values)
 {
 	const hvlog_schema *sch = hvlog_schema_builtin();
@@ -1626,6 +1650,7 @@ static Suite *roundtrip_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_random_every_type, 0, (int)NELEMS(small_chunks));
 	tcase_add_test(tc, test_tie_order);
+	tcase_add_test(tc, test_varint_every_length);
 	tcase_add_test(tc, test_extreme_values);
 	tcase_add_test(tc, test_typed_emitters);
 	tcase_add_test(tc, test_custom_schema);

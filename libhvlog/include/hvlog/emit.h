@@ -158,13 +158,11 @@ static inline void hvlog__store64(uint8_t *p, uint64_t w)
  * HVLOG_RECORD_MAX, covers it) and moves by n. */
 static inline uint8_t *hvlog__put_varint(uint8_t *p, uint64_t v)
 {
-	/* n = ceil(significant bits / 7), by the count of leading zero bits */
-	static const uint8_t len_by_clz[64] = {
-		10, 9, 9, 9, 9, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 5, 5, 5,
-		5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1,
-	};
 	if (HVLOG_LIKELY(v < (1ull << 56))) {
-		unsigned n = len_by_clz[__builtin_clzll(v | 1)];
+		/* n = ceil(significant bits / 7) = (9 * (bits - 1) + 72) / 64
+		 * for 1..56 bits: arithmetic on the bit scan, no table load in
+		 * the chain from the value to the next record's address */
+		unsigned n = (9u * (unsigned)(63 - __builtin_clzll(v | 1)) + 72u) >> 6;
 		hvlog__store64(p, (v << n) | (1ull << (n - 1)));
 		return p + n;
 	}
@@ -218,15 +216,22 @@ static inline uint8_t *hvlog__put_rip(uint8_t *p, hvlog_stream *s, uint64_t *slo
 	uint32_t h = hvlog__rip_index(v);
 	uint64_t d = v - *slot;
 	uint64_t z = (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
-	int hit = s->rips[h] == v && h != 0;
+	/* hit or miss is as random as the guest's code paths: select with a
+	 * mask (a branch here mispredicts about every other RIP) */
+	uint64_t hit = -(uint64_t)((s->rips[h] == v) & (h != 0));
+	uint64_t code = (h & hit) | ((z + HVLOG_RIP_SLOTS) & ~hit);
 
 	s->rips[h] = v;
 	*slot = v;
-	if (HVLOG_UNLIKELY(!hit && z >= (uint64_t)-(int64_t)HVLOG_RIP_SLOTS)) {
+	/* a miss whose difference leaves no room for the 128: tested as one
+	 * value, so that the one branch does not depend on hit or miss */
+	uint64_t wrap = ~hit & -(uint64_t)(z + HVLOG_RIP_SLOTS < HVLOG_RIP_SLOTS);
+
+	if (HVLOG_UNLIKELY(wrap != 0)) {
 		*p++ = 0x01; /* the varint 0 */
 		return hvlog__put_varint(p, v);
 	}
-	return hvlog__put_varint(p, hit ? h : z + HVLOG_RIP_SLOTS);
+	return hvlog__put_varint(p, code);
 }
 
 HVLOG_API hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts);
