@@ -216,22 +216,15 @@ static inline uint8_t *hvlog__put_rip(uint8_t *p, hvlog_stream *s, uint64_t *slo
 	uint32_t h = hvlog__rip_index(v);
 	uint64_t d = v - *slot;
 	uint64_t z = (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
-	/* hit or miss is as random as the guest's code paths: select with a
-	 * mask (a branch here mispredicts about every other RIP) */
-	uint64_t hit = -(uint64_t)((s->rips[h] == v) & (h != 0));
-	uint64_t code = (h & hit) | ((z + HVLOG_RIP_SLOTS) & ~hit);
+	int hit = s->rips[h] == v && h != 0;
 
 	s->rips[h] = v;
 	*slot = v;
-	/* a miss whose difference leaves no room for the 128: tested as one
-	 * value, so that the one branch does not depend on hit or miss */
-	uint64_t wrap = ~hit & -(uint64_t)(z + HVLOG_RIP_SLOTS < HVLOG_RIP_SLOTS);
-
-	if (HVLOG_UNLIKELY(wrap != 0)) {
+	if (HVLOG_UNLIKELY(!hit && z >= (uint64_t)-(int64_t)HVLOG_RIP_SLOTS)) {
 		*p++ = 0x01; /* the varint 0 */
 		return hvlog__put_varint(p, v);
 	}
-	return hvlog__put_varint(p, code);
+	return hvlog__put_varint(p, hit ? h : z + HVLOG_RIP_SLOTS);
 }
 
 HVLOG_API hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts);
