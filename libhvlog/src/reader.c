@@ -61,7 +61,17 @@ struct plan {
 	uint32_t keyed;        /* bit i: parameter i is KEYED */
 	uint32_t rip;          /* bit i: parameter i is a RIP parameter */
 	uint32_t coded;        /* bit i: parameter i is DELTA or KEYED, not RIP */
+	uint32_t shape;        /* how the unchecked path reads the parameters (SHAPE) */
 };
+
+/* How the unchecked path reads an event's parameters (struct plan.shape):
+ * an event of up to three parameters by code compiled for its sequence
+ * of codings, with no test of a coding bit per parameter; longer ones by
+ * the loop.  OP_R: a RIP parameter (DELTA and the GUEST_RIP role). */
+enum { OP_V, OP_D, OP_K, OP_R };
+#define SHAPE(n, a, b, c) ((n) | OP_##a << 2 | OP_##b << 4 | OP_##c << 6)
+#define SHAPE_LOOP 0x100u
+#define SHAPE_SKIP 0x101u /* not wanted and no KEYED parameter: stepped over */
 
 struct hent {
 	uint64_t key;          /* the stream's next item's time */
@@ -976,6 +986,23 @@ static hvlog_status alloc_streams(hvlog_reader *r, hvlog_error *err)
 	return HVLOG_OK;
 }
 
+/* A plan's SHAPE: SHAPE_SKIP, else its parameters' OP_ codes, 2 bits
+ * each after the count, or SHAPE_LOOP for more than three. */
+static uint32_t plan_shape(const struct plan *pl)
+{
+	uint32_t shape = pl->nparams;
+
+	if (!pl->wanted && !pl->keyed)
+		return SHAPE_SKIP;
+	if (pl->nparams > 3)
+		return SHAPE_LOOP;
+	for (uint32_t i = 0; i < pl->nparams; i++) {
+		uint32_t op = pl->rip >> i & 1 ? OP_R : pl->keyed >> i & 1 ? OP_K : pl->coded >> i & 1 ? OP_D : OP_V;
+		shape |= op << (2 + 2 * i);
+	}
+	return shape;
+}
+
 /* The decoding plans: per event its slots and how each parameter is
  * coded; the event-number lookups; with `slots`, also the shared table of
  * each slot's largest value (a sibling has its base's). */
@@ -999,6 +1026,7 @@ static hvlog_status build_plans(hvlog_reader *r, int slots, hvlog_error *err)
 				continue;
 			r->maxv[ev->slot + k] = type_max[ev->params[k].type];
 		}
+		pl->shape = plan_shape(pl);
 		if (ev->number >= HVLOG_TAG_FIRST_EVENT && ev->number < HVLOG_TAG_ESCAPE)
 			r->by_tag[ev->number] = pl;
 		else
@@ -1252,8 +1280,10 @@ void hvlog_reader_set_group_mask(hvlog_reader *r, uint64_t mask)
 	const hvlog_schema *s = r->meta.schema;
 
 	r->group_mask = mask ? mask : UINT64_MAX;
-	for (uint32_t i = 0; i < s->nevents; i++)
+	for (uint32_t i = 0; i < s->nevents; i++) {
 		r->plans[i].wanted = (s->groups[s->events[i].group].mask & r->group_mask) != 0;
+		r->plans[i].shape = plan_shape(&r->plans[i]);
+	}
 }
 
 void hvlog_reader_set_ordered(hvlog_reader *r, int ordered)
@@ -1457,23 +1487,81 @@ static inline __attribute__((always_inline)) const uint8_t *get_rip(struct rstre
 	return p;
 }
 
-/* The body of an event record of plan pl at p (after the tag and any
- * escaped number), its values into vals.  REC_ITEM: an event to hand out
- * (the stream's time is its time); REC_SKIP: decoded but filtered out;
- * REC_BAD: malformed (rs->p not moved). */
-static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader *r, struct rstream *rs,
-								   const struct plan *pl, const uint8_t *p,
-								   uint64_t *vals, int checked)
+/* Parameter i, coded `op`, of an event of plan pl, unchecked: the value
+ * into vals[i], a value above its type's maximum into *bad. */
+static inline __attribute__((always_inline)) const uint8_t *param_fast(struct rstream *rs, const struct plan *pl,
+								       const uint8_t *p, uint64_t *vals,
+								       uint64_t *slot, const uint64_t *max,
+								       uint64_t *bad, unsigned i, unsigned op)
 {
-	const uint8_t *end = rs->end;
+	uint64_t v;
+
+	if (op == OP_R) {
+		p = get_rip(rs, p, NULL, &slot[i], &v, 0);
+	} else {
+		p = wire_get_varint(p, &v);
+		if (op != OP_V) {
+			/* a KEYED parameter never comes first (the metadata
+			 * is refused otherwise): i - 1 is its key */
+			uint64_t *pred = op == OP_K ? &rs->keyed[hvlog__keyed_index(pl->slot + i, vals[i ? i - 1 : 0])]
+						    : &slot[i];
+			v = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
+			*pred = v;
+		}
+	}
+	*bad |= v > max[i];
+	vals[i] = v;
+	return p;
+}
+
+static inline __attribute__((always_inline)) const uint8_t *params_fast(struct rstream *rs, const struct plan *pl,
+									const uint8_t *p, uint64_t *vals,
+									uint64_t *slot, const uint64_t *max,
+									uint64_t *bad, unsigned n, unsigned a,
+									unsigned b, unsigned c)
+{
+	if (n > 0)
+		p = param_fast(rs, pl, p, vals, slot, max, bad, 0, a);
+	if (n > 1)
+		p = param_fast(rs, pl, p, vals, slot, max, bad, 1, b);
+	if (n > 2)
+		p = param_fast(rs, pl, p, vals, slot, max, bad, 2, c);
+	return p;
+}
+
+/* The switch's cases: every shape of up to three parameters. */
+#define OPS1(X) X(V) X(D) X(K) X(R)
+#define OPS2(X, a) X(a, V) X(a, D) X(a, K) X(a, R)
+#define OPS3(X, a, b) X(a, b, V) X(a, b, D) X(a, b, K) X(a, b, R)
+#define PARAMS_CASE(n, a, b, c)                                                                   \
+	case SHAPE(n, a, b, c):                                                                   \
+		p = params_fast(rs, pl, p, vals, slot, max, &bad, n, OP_##a, OP_##b, OP_##c); \
+		break;
+#define CASE3(a, b, c) PARAMS_CASE(3, a, b, c)
+#define CASE2(a, b) PARAMS_CASE(2, a, b, V) OPS3(CASE3, a, b)
+#define CASE1(a) PARAMS_CASE(1, a, V, V) OPS2(CASE2, a)
+
+/* The body of an event record of plan pl at *pp (after the tag and any
+ * escaped number), its values into vals, the stream's time in *ts.
+ * REC_ITEM: an event to hand out (*ts is its time); REC_SKIP: decoded but
+ * filtered out; both move *pp past the record.  REC_BAD: malformed (*pp
+ * not moved).  The caller counts the events decoded. */
+static inline __attribute__((always_inline)) enum rec decode_event(struct rstream *rs, const hvlog_reader *r,
+								   const struct plan *pl, const uint8_t **pp,
+								   uint64_t *ts, uint64_t *vals, int checked)
+{
+	const uint8_t *end = rs->end, *p = *pp;
 	uint64_t v, bad = 0;
 
 	if (checked && !get_varint(&p, end, &v))
 		return REC_BAD;
 	if (!checked)
 		p = wire_get_varint(p, &v);
-	rs->ts += v;
-	if (!pl->wanted && !pl->keyed) {
+	*ts += v;
+	uint64_t *slot = rs->slots + pl->slot;
+	const uint64_t *max = r->maxv + pl->slot;
+	switch (checked ? (!pl->wanted && !pl->keyed ? SHAPE_SKIP : SHAPE_LOOP) : pl->shape) {
+	case SHAPE_SKIP:
 		/* filtered out: step over the values without decoding them (an
 		 * unwanted event's slots are never read by the events handed
 		 * out; the KEYED predictors are shared, so events with KEYED
@@ -1489,43 +1577,39 @@ static inline __attribute__((always_inline)) enum rec decode_event(hvlog_reader 
 				return REC_BAD;
 			p = wire_skip_varint(p);
 		}
-		rs->p = p;
-		rs->decoded++; /* counted once whole: a malformed record is one of the events lost */
-		r->stats.events++;
+		*pp = p;
 		return REC_SKIP;
-	}
-	uint64_t *slot = rs->slots + pl->slot;
-	const uint64_t *max = r->maxv + pl->slot;
-	for (uint32_t i = 0; i < pl->nparams; i++) {
-		if (pl->rip >> i & 1) {
-			if (!(p = get_rip(rs, p, end, &slot[i], &v, checked)))
-				return REC_BAD;
-		} else {
-			if (checked && !get_varint(&p, end, &v))
-				return REC_BAD;
-			if (!checked)
-				p = wire_get_varint(p, &v);
-			/* DELTA and KEYED: the zigzag difference from the
-			 * predictor, the parameter's slot or for KEYED the
-			 * shared one of the value before it.  A branch on the
-			 * coding: the same for every record of the event, so
-			 * predicted after its tag. */
-			if (pl->coded >> i & 1) {
-				uint64_t *pred = pl->keyed >> i & 1
-							 ? &rs->keyed[hvlog__keyed_index(pl->slot + i, vals[i - 1])]
-							 : &slot[i];
-				v = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
-				*pred = v;
+	case SHAPE(0, V, V, V):
+		break;
+		OPS1(CASE1)
+	default:
+		for (uint32_t i = 0; i < pl->nparams; i++) {
+			if (pl->rip >> i & 1) {
+				if (!(p = get_rip(rs, p, end, &slot[i], &v, checked)))
+					return REC_BAD;
+			} else {
+				if (checked && !get_varint(&p, end, &v))
+					return REC_BAD;
+				if (!checked)
+					p = wire_get_varint(p, &v);
+				/* DELTA and KEYED: the zigzag difference from
+				 * the predictor, the parameter's slot or for
+				 * KEYED the shared one of the value before it */
+				if (pl->coded >> i & 1) {
+					uint64_t *pred = pl->keyed >> i & 1
+								 ? &rs->keyed[hvlog__keyed_index(pl->slot + i, vals[i - 1])]
+								 : &slot[i];
+					v = *pred + ((v >> 1) ^ (uint64_t)-(int64_t)(v & 1));
+					*pred = v;
+				}
 			}
+			bad |= v > max[i];
+			vals[i] = v;
 		}
-		bad |= v > max[i];
-		vals[i] = v;
 	}
 	if (bad)
 		return REC_BAD;
-	rs->p = p;
-	rs->decoded++;
-	r->stats.events++;
+	*pp = p;
 	return pl->wanted ? REC_ITEM : REC_SKIP;
 }
 
@@ -1567,7 +1651,12 @@ static inline __attribute__((always_inline)) int advance_fast(hvlog_reader *r, s
 
 	while ((size_t)(rs->end - rs->p) >= 1 + FAST_MARGIN && (pl = r->by_tag[*rs->p])) {
 		const uint8_t *start = rs->p;
-		enum rec k = decode_event(r, rs, pl, start + 1, rs->values, 0);
+		rs->p++;
+		enum rec k = decode_event(rs, r, pl, &rs->p, &rs->ts, rs->values, 0);
+		if (k != REC_BAD) {
+			rs->decoded++; /* counted once whole: a malformed record is one of the events lost */
+			r->stats.events++;
+		}
 		if (HVLOG_LIKELY(k == REC_ITEM)) {
 			set_event(rs, pl);
 			rs->item.offset = rs->base_off + (uint64_t)(start - rs->buf);
@@ -1651,7 +1740,12 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 			pl = r->by_tag[tag];
 		if (!pl)
 			goto malformed;
-		k = decode_event(r, rs, pl, p, rs->values, 1);
+		k = decode_event(rs, r, pl, &p, &rs->ts, rs->values, 1);
+		if (k != REC_BAD) {
+			rs->p = p;
+			rs->decoded++;
+			r->stats.events++;
+		}
 		if (k == REC_ITEM) {
 			set_event(rs, pl);
 			it->offset = off;
@@ -1826,45 +1920,75 @@ static inline __attribute__((always_inline)) uint64_t *batch_run(hvlog_reader *r
 								  size_t cap, uint64_t *vals)
 {
 	struct rstream *rs = &r->streams[r->cur.s];
-	uint64_t lim = UINT64_MAX;
-	int tie = 1; /* an item at time lim may still go out */
+	uint64_t lim = UINT64_MAX; /* an event later than lim waits */
 	const struct plan *pl;
-	size_t n = *np;
+	/* Few values live in the loop, so that they all stay in registers
+	 * (the items written could alias the stream's fields, so those are
+	 * read once): the next item's address, the position, the last
+	 * position where a record of any size fits, the time, the file
+	 * offset of the position's address and the events decoded. */
+	hvlog_item *it = items + *np, *const it_end = items + cap;
+	const uint8_t *p = rs->p;
+	const uintptr_t last = (size_t)(rs->end - p) >= 1 + FAST_MARGIN
+				       ? (uintptr_t)(rs->end - (1 + FAST_MARGIN))
+				       : 0;
+	const uint64_t off = rs->base_off - (uint64_t)(uintptr_t)rs->buf;
+	uint64_t ts = rs->ts;
+	const uint32_t s = r->cur.s;
+	uint32_t decoded = 0;
 
 	if (r->ordered && r->nheap) {
-		lim = r->heap[0].key;
-		tie = r->cur.s < r->heap[0].s;
+		/* at the time of the earliest other stream's item, the lower
+		 * stream number goes first */
+		const struct hent *h = &r->heap[0];
+		if (s > h->s && !h->key)
+			return vals;
+		lim = s < h->s ? h->key : h->key - 1;
 	}
 	if (r->next_damage < r->ndamage && r->damage[r->next_damage].ts <= lim) {
-		lim = r->damage[r->next_damage].ts; /* damage goes out before items of its time */
-		tie = 0;
+		/* damage goes out before the items of its time */
+		if (!r->damage[r->next_damage].ts)
+			return vals;
+		lim = r->damage[r->next_damage].ts - 1;
 	}
-	while (n < cap && (size_t)(rs->end - rs->p) >= 1 + FAST_MARGIN && (pl = r->by_tag[*rs->p])) {
-		const uint8_t *start = rs->p;
-		enum rec k = decode_event(r, rs, pl, start + 1, vals, 0);
-		if (k == REC_SKIP)
+	while (it < it_end && (uintptr_t)p <= last && (pl = r->by_tag[*p])) {
+		const uint8_t *start = p++;
+		enum rec k = decode_event(rs, r, pl, &p, &ts, vals, 0);
+		if (k == REC_SKIP) {
+			decoded++;
 			continue;
-		if (HVLOG_UNLIKELY(k == REC_BAD)) {
-			bad_record(r, rs, start);
-			break;
 		}
-		if (HVLOG_UNLIKELY(rs->ts > lim || (rs->ts == lim && !tie))) {
+		if (HVLOG_UNLIKELY(k == REC_BAD)) {
+			rs->ts = ts;
+			rs->decoded += decoded;
+			r->stats.events += decoded;
+			bad_record(r, rs, start);
+			*np = (size_t)(it - items);
+			return vals;
+		}
+		decoded++;
+		if (HVLOG_UNLIKELY(ts > lim)) {
 			memcpy(rs->values, vals, pl->nparams * sizeof *vals);
+			rs->ts = ts;
 			set_event(rs, pl);
-			rs->item.offset = rs->base_off + (uint64_t)(start - rs->buf);
+			rs->item.offset = (uint64_t)(uintptr_t)start + off;
 			rs->has = 1;
 			break;
 		}
-		hvlog_item *it = &items[n++];
 		it->kind = HVLOG_ITEM_EVENT;
-		it->stream = r->cur.s;
-		it->ts = rs->ts;
-		it->offset = rs->base_off + (uint64_t)(start - rs->buf);
+		it->stream = s;
+		it->ts = ts;
+		it->offset = (uint64_t)(uintptr_t)start + off;
 		it->event = pl->ev;
 		it->values = vals;
 		vals += pl->nparams;
+		it++;
 	}
-	*np = n;
+	rs->p = p;
+	rs->ts = ts;
+	rs->decoded += decoded;
+	r->stats.events += decoded;
+	*np = (size_t)(it - items);
 	return vals;
 }
 
@@ -1891,15 +2015,12 @@ static int read_ahead(hvlog_reader *r)
 	return n > 0;
 }
 
-hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err)
+/* hvlog_reader_next once the items read ahead are out. */
+static __attribute__((noinline)) hvlog_status next_slow(hvlog_reader *r, const hvlog_item **item, hvlog_error *err)
 {
 	struct damage *d;
 	struct rstream *rs;
 
-	if (HVLOG_LIKELY(r->ra && r->ra_i < r->ra->n)) {
-		*item = &r->ra->items[r->ra_i++];
-		return HVLOG_OK;
-	}
 	if (HVLOG_UNLIKELY(r->live != NULL))
 		return live_next(r, item, NULL, err);
 
@@ -1929,6 +2050,17 @@ hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_e
 	r->pending = 1;
 	*item = &rs->item;
 	return HVLOG_OK;
+}
+
+/* Most calls hand out an item read ahead: that path saves no register
+ * and makes no call (next_slow is a tail call). */
+hvlog_status hvlog_reader_next(hvlog_reader *r, const hvlog_item **item, hvlog_error *err)
+{
+	if (HVLOG_LIKELY(r->ra && r->ra_i < r->ra->n)) {
+		*item = &r->ra->items[r->ra_i++];
+		return HVLOG_OK;
+	}
+	return next_slow(r, item, err);
 }
 
 hvlog_status hvlog_reader_next_batch(hvlog_reader *r, hvlog_batch *b, hvlog_error *err)
