@@ -810,6 +810,46 @@ START_TEST(test_select_run)
 		ck_assert_uint_eq(v.items, want_ev + want_lost + want_dmg);
 		hvlog_reader_close(r);
 
+		/* the same with the selection applied to the reader (its group
+		 * mask then does all of it, and the run tests no item), and
+		 * applied but the reader's mask widened again afterwards (the
+		 * run must test every item itself) */
+		for (int widen = 0; widen < 2; widen++) {
+			hvlog_run_counts m = { 0 };
+			ck_assert_int_eq(hvlog_reader_open_sibling(&r, base, &err), HVLOG_OK);
+			hvlog_select_apply(s, r);
+			if (widen)
+				hvlog_reader_set_group_mask(r, 0);
+			ck_assert_int_eq(hvlog_select_run(r, s, UINT64_MAX, run_count, &v, &m, &err), HVLOG_END);
+			ck_assert_uint_eq(m.events, want_ev);
+			ck_assert_uint_eq(m.lost, want_lost);
+			ck_assert_uint_eq(m.damage, want_dmg);
+			hvlog_reader_close(r);
+		}
+
+		/* a group less one of its events, applied: the reader's mask
+		 * keeps the whole group, so the run still tests every item */
+		{
+			hvlog_select *s2;
+			hvlog_run_counts m = { 0 };
+			uint64_t want2 = 0;
+			ck_assert_int_eq(hvlog_select_create(&s2, hvlog_reader_meta(base), st.first_ts, &err), HVLOG_OK);
+			ck_assert_int_eq(hvlog_select_add(s2, HVLOG_SEL_GROUP, "interrupt", &err), HVLOG_OK);
+			ck_assert_int_eq(hvlog_select_add(s2, HVLOG_SEL_EXCLUDE_EVENT, "IM_MSR_READ", &err), HVLOG_OK);
+			ck_assert_int_eq(hvlog_reader_open_sibling(&r, base, &err), HVLOG_OK);
+			while (hvlog_reader_next(r, &it, &err) == HVLOG_OK)
+				want2 += it->kind == HVLOG_ITEM_EVENT && hvlog_select_match(s2, it);
+			hvlog_reader_close(r);
+			ck_assert_uint_gt(want2, 0);
+			ck_assert_uint_lt(want2, want_ev);
+			ck_assert_int_eq(hvlog_reader_open_sibling(&r, base, &err), HVLOG_OK);
+			hvlog_select_apply(s2, r);
+			ck_assert_int_eq(hvlog_select_run(r, s2, UINT64_MAX, run_count, &v, &m, &err), HVLOG_END);
+			ck_assert_uint_eq(m.events, want2);
+			hvlog_reader_close(r);
+			hvlog_select_free(s2);
+		}
+
 		/* a limit of 3 events: exactly 3 events, and HVLOG_END; counts add up */
 		ck_assert_int_eq(hvlog_reader_open_sibling(&r, base, &err), HVLOG_OK);
 		v = (struct run_seen){ 0 };

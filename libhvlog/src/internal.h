@@ -70,6 +70,10 @@ void hvlog__meta_free(hvlog__meta_store *st);
  * errno set (EPIPE once the reader of a pipe is gone). */
 int hvlog__write_all(int fd, const uint8_t *p, size_t n);
 
+/* The group mask r hands out (hvlog_reader_set_group_mask; all ones for
+ * every group). */
+uint64_t hvlog__reader_group_mask(const hvlog_reader *r);
+
 /* Ticks to nanoseconds for one clock rate, exactly as hvlog_ticks_to_ns
  * but without a division per call (format.c). */
 typedef struct hvlog__clock {

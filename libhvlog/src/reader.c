@@ -1286,6 +1286,11 @@ void hvlog_reader_set_group_mask(hvlog_reader *r, uint64_t mask)
 	}
 }
 
+uint64_t hvlog__reader_group_mask(const hvlog_reader *r)
+{
+	return r->group_mask;
+}
+
 void hvlog_reader_set_ordered(hvlog_reader *r, int ordered)
 {
 	r->ordered = ordered != 0;

@@ -8,6 +8,10 @@
 
 #include "hvlog/select.h"
 
+/* Whether reader r, as set up, hands out only items that selection s
+ * passes (select.c). */
+int hvlog__select_done_by(const hvlog_select *s, const hvlog_reader *r);
+
 static inline __attribute__((always_inline)) hvlog_status
 hvlog__run(hvlog_reader *r, const hvlog_select *s, uint64_t limit, hvlog_item_fn fn, void *ctx,
 	   hvlog_run_counts *counts, hvlog_error *err)
@@ -17,6 +21,8 @@ hvlog__run(hvlog_reader *r, const hvlog_select *s, uint64_t limit, hvlog_item_fn
 	const hvlog_item *it;
 	hvlog_status st;
 
+	if (s && hvlog__select_done_by(s, r))
+		s = NULL; /* the reader's group mask does all the selecting: no test per item */
 	while (events < limit) {
 		if ((st = hvlog_reader_next(r, &it, err)) != HVLOG_OK)
 			return st;

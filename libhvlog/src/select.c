@@ -36,6 +36,7 @@ struct hvlog_select {
 	size_t nwhere;
 	int narrowed;          /* a stream, partition, time or where was added */
 	int all_events;        /* nothing narrows: every item passes */
+	int by_mask;           /* the groups of group_mask are what passes, whole */
 	const hvlog_event *events; /* m->schema->events, one load fewer per item */
 };
 
@@ -439,6 +440,16 @@ static void settle(hvlog_select *s)
 			all = 0;
 	}
 	s->all_events = all;
+	/* only whole groups (no single event in or out, nothing narrowed):
+	 * a reader given group_mask hands out exactly what passes */
+	s->by_mask = !s->narrowed && s->group_mask != 0;
+	for (uint32_t e = 0; e < s->nevents && s->by_mask; e++)
+		s->by_mask = s->ev_ok[e] == ((sc->groups[sc->events[e].group].mask & s->group_mask) != 0);
+}
+
+int hvlog__select_done_by(const hvlog_select *s, const hvlog_reader *r)
+{
+	return s->all_events || (s->by_mask && hvlog__reader_group_mask(r) == s->group_mask);
 }
 
 static hvlog_status add_group(hvlog_select *s, const char *arg, uint64_t *mask, int include, hvlog_error *err)
