@@ -540,6 +540,24 @@ START_TEST(test_time_column)
 	it.ts = UINT64_MAX;
 	hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
 	ck_assert(!strncmp(line, "18446744073.709551615 s ", 24));
+	/* times of every length, on both sides of 10^5 s (where the column
+	 * stops being padded and its writer changes), against printf */
+	{
+		static const uint64_t edges[] = { 0, 9, 999999999, 1000000000, 9999999999, 99999999999999,
+						  100000000000000, 100000000000001, 999999999999999 };
+		tu_rng rng = { 5 };
+		char want[64];
+		for (int i = 0; i < 200000; i++) {
+			uint64_t p10 = 1, ns;
+			for (int k = i % 17; k > 0; k--)
+				p10 *= 10;
+			ns = i < (int)NELEMS(edges) ? edges[i] : tu_rand(&rng) % (10 * p10);
+			it.ts = ns;
+			hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
+			snprintf(want, sizeof want, "%5" PRIu64 ".%09" PRIu64 " s ", ns / 1000000000u, ns % 1000000000u);
+			TU_CHECK(!strncmp(line, want, strlen(want)), "%" PRIu64 " ns: %s", ns, line);
+		}
+	}
 	hvlog__meta_free(d.store);
 }
 END_TEST

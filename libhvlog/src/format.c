@@ -241,11 +241,60 @@ static char *seconds_at(char *p, uint64_t ns)
 	return p + 10;
 }
 
+/* x stored with its byte i (bits 8i to 8i + 7) at p + i. */
+static inline void store_bytes8(char *p, uint64_t x)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	memcpy(p, &x, 8);
+}
+
+/* The 8 decimal digits of v < 10^8 as byte values 0-9, the most
+ * significant in byte 0 (for store_bytes8), computed on all of them at
+ * once: the two halves of 4 digits in 32-bit lanes, split into pairs in
+ * 16-bit lanes, then into digits in bytes, each split a multiply and a
+ * shift (10486 / 2^20 is 1 / 100 below 43699 and 103 / 2^10 is 1 / 10
+ * below 179, and no lane's product reaches the next). */
+static inline uint64_t dec8_bytes(uint32_t v)
+{
+	uint64_t x = v / 10000 | (uint64_t)(v % 10000) << 32, y;
+
+	y = (x * 10486) >> 20 & 0x0000007f0000007full;
+	x = (x - y * 100) << 16 | y;
+	y = (x * 103) >> 10 & 0x000f000f000f000full;
+	return (x - y * 10) << 8 | y;
+}
+
+/* A time column below 10^5 s, which is every trace's first day and more:
+ * always 16 bytes, "SSSSS.FFFFFFFFF " with the seconds' leading zeros as
+ * spaces, put together in two words from the digits of ns / 10^7 (the
+ * seconds and two decimals) and ns % 10^7 (the other seven decimals). */
+#define TIME_SHORT_NS 100000000000000ull
+static char *time_column_short(char *p, uint64_t ns)
+{
+	uint64_t a = dec8_bytes((uint32_t)(ns / 10000000)), b = dec8_bytes((uint32_t)(ns % 10000000));
+	/* a's bytes 1-5 (the seconds) one down, the point between them and
+	 * its 6-7; b's 1-7 one down, then the space */
+	uint64_t lo = (a >> 8 & 0x000000ffffffffffull) | (a & 0xffff000000000000ull), hi = b >> 8;
+	/* the seconds' leading zero digits, all but the last, become spaces */
+	unsigned zeros = (unsigned)__builtin_ctzll(lo | 1ull << 32) & ~7u;
+
+	lo += 0x30302e3030303030ull - (((1ull << zeros) - 1) & 0x1010101010101010ull);
+	hi += 0x2030303030303030ull;
+	store_bytes8(p, lo);
+	store_bytes8(p + 8, hi);
+	return p + 16;
+}
+
 /* The text time column: seconds right-aligned in 15 columns, then a space. */
 static char *time_column_at(char *p, uint64_t ns)
 {
-	unsigned len = dec_len(ns / 1000000000u) + 10;
+	unsigned len;
 
+	if (ns < TIME_SHORT_NS)
+		return time_column_short(p, ns);
+	len = dec_len(ns / 1000000000u) + 10;
 	memcpy(p, "                ", 16); /* the padding of short times */
 	p = seconds_at(len < 15 ? p + 15 - len : p, ns);
 	*p = ' ';
@@ -331,13 +380,16 @@ void hvlog__clock_init(hvlog__clock *c, uint64_t hz)
 
 uint64_t hvlog__clock_ns(const hvlog__clock *c, uint64_t t, uint64_t t0)
 {
-	uint64_t d = t - t0;
+	uint64_t d = t - t0, n;
 	unsigned __int128 ns;
 
 	if (t < t0)
 		return 0;
+	/* a rate that divides 10^9 (1 GHz, 1 MHz: f is 0) is a product alone */
+	if (!c->f)
+		return __builtin_mul_overflow(d, c->k, &n) ? UINT64_MAX : n;
 	ns = (unsigned __int128)d * c->k + (((unsigned __int128)d * c->f) >> 64);
-	if (c->f && (unsigned __int128)d * 1000000000u - ns * c->hz >= c->hz)
+	if ((unsigned __int128)d * 1000000000u - ns * c->hz >= c->hz)
 		ns++;
 	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
 }
