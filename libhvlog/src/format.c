@@ -13,6 +13,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 #include "format_int.h"
 
@@ -179,6 +182,20 @@ static char *dec_at(char *p, uint64_t v)
 	return p;
 }
 
+#if defined(__SSE2__) && defined(__x86_64__)
+/* The 16 hex digits of v, most significant first: its bytes in memory
+ * order split into nibbles, high nibble first, and each nibble to its
+ * digit, all at once. */
+static inline __m128i hex16(uint64_t v)
+{
+	const __m128i nibble = _mm_set1_epi8(0x0f);
+	__m128i x = _mm_cvtsi64_si128((long long)__builtin_bswap64(v));
+	__m128i d = _mm_unpacklo_epi8(_mm_and_si128(_mm_srli_epi16(x, 4), nibble), _mm_and_si128(x, nibble));
+	__m128i letters = _mm_and_si128(_mm_cmpgt_epi8(d, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+
+	return _mm_add_epi8(_mm_add_epi8(d, _mm_set1_epi8('0')), letters);
+}
+#else
 /* The 8 hex digits of x as the bytes they are in memory, most significant
  * first, computed on all of them at once instead of one per loop. */
 static uint64_t hex8(uint32_t x)
@@ -197,26 +214,28 @@ static uint64_t hex8(uint32_t x)
 #endif
 	return v;
 }
+#endif
 
-/* "0x" and the hex digits of v without leading zeros (writes 10 or 18
- * bytes, what follows overwrites the rest). */
+/* "0x" and the hex digits of v without leading zeros (writes 18 bytes,
+ * what follows overwrites the rest). */
 static char *hex_at(char *p, uint64_t v)
 {
-	unsigned n = v ? (unsigned)(67 - __builtin_clzll(v)) / 4 : 1; /* hex digits */
-	uint64_t x;
+	/* hex digits (v | 1 has as many as v, and one for 0) */
+	unsigned n = (unsigned)(67 - __builtin_clzll(v | 1)) / 4;
 
 	/* v shifted up so that its n digits come first */
+	v <<= 4 * (16 - n);
 	memcpy(p, "0x", 2);
-	if (n <= 8) {
-		x = hex8((uint32_t)v << (32 - 4 * n));
-		memcpy(p + 2, &x, 8);
-	} else {
-		v <<= 64 - 4 * n;
-		x = hex8((uint32_t)(v >> 32));
+#if defined(__SSE2__) && defined(__x86_64__)
+	_mm_storeu_si128((__m128i *)(void *)(p + 2), hex16(v));
+#else
+	{
+		uint64_t x = hex8((uint32_t)(v >> 32));
 		memcpy(p + 2, &x, 8);
 		x = hex8((uint32_t)v);
 		memcpy(p + 10, &x, 8);
 	}
+#endif
 	return p + 2 + n;
 }
 
