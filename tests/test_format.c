@@ -562,6 +562,57 @@ START_TEST(test_time_column)
 }
 END_TEST
 
+/* The names of enum values, looked up by the tables' hash and by the
+ * table's search: the same name (the first of a value named twice) for
+ * values named and not, in a table large enough to collide. */
+START_TEST(test_value_names)
+{
+	static const hvlog_stream_info one[] = { { "s", 0, 0 } };
+	static hvlog_value_name names[600];
+	static char text[600][16];
+	static const hvlog_param params[] = {
+		{ "e", "Enum", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
+	};
+	static hvlog_valtab tab = { "t", names, NELEMS(names) };
+	static hvlog_param p;
+	static hvlog_event ev = { 1, "HV_TR_N", "N", 0, &p, 1, 0 };
+	static const hvlog_schema schema = { "n", 1, number_groups, 1, &ev, 1, &tab, 1, 1 };
+	char line[HVLOG_FORMAT_MAX], want[64];
+	uint64_t v[1];
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 0, .ts = 0, .values = v };
+	tu_rng rng = { 9 };
+	decoded d;
+
+	p = params[0];
+	p.values = &tab;
+	for (uint32_t i = 0; i < NELEMS(names); i++) {
+		/* spaced values, a few named twice, and the largest */
+		uint64_t value = i == NELEMS(names) - 1 ? UINT64_MAX
+				 : i % 7 == 6		 ? names[i - 1].value
+							 : (uint64_t)i << (i % 3 * 20);
+		snprintf(text[i], sizeof text[i], "V%u", i);
+		names[i] = (hvlog_value_name){ value, text[i] };
+	}
+	decode_meta(&d, &schema, one, 1, 1000000000u);
+	it.event = &d.meta.schema->events[0];
+	for (uint32_t i = 0; i < 3 * NELEMS(names) + 1000; i++) {
+		const hvlog_valtab *t = &d.meta.schema->valtabs[0];
+		const char *name;
+		v[0] = i < 3 * NELEMS(names) ? t->values[i / 3].value + i % 3 - 1 : tu_rand(&rng) >> tu_rand_below(&rng, 64);
+		assert_same(&d.meta, &it, 0, "enum value");
+		hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
+		name = hvlog_valtab_name(t, v[0]);
+		if (name)
+			snprintf(want, sizeof want, " e=%s\n", name);
+		else
+			snprintf(want, sizeof want, " e=0x%" PRIx64 "\n", v[0]);
+		TU_CHECK(strlen(line) >= strlen(want) && !strcmp(line + strlen(line) - strlen(want), want),
+			 "0x%" PRIx64 ": %s, want %s", v[0], line, want);
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
 /* --time's modes (HVLOG_FMT_TIME): the text column, the JSON, CSV and CBOR
  * fields, the wall-clock time at the ends of its range, and the refusal of
  * ABSOLUTE when the clock's epoch is unknown. */
@@ -1387,6 +1438,7 @@ static Suite *format_suite(void)
 	tcase_add_test(tc, test_numbers_match_printf);
 	tcase_add_test(tc, test_building_blocks);
 	tcase_add_test(tc, test_time_column);
+	tcase_add_test(tc, test_value_names);
 	tcase_add_test(tc, test_time_modes);
 	tcase_add_test(tc, test_clock_exact);
 	suite_add_tcase(s, tc);

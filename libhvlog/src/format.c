@@ -415,11 +415,40 @@ uint64_t hvlog__clock_ns(const hvlog__clock *c, uint64_t t, uint64_t t0)
 
 /* ---- the tables ------------------------------------------------------------ */
 
+/* A value table's names, and its values in a hash (open addressing, a
+ * multiplicative hash of 2^bits slots, at least twice the values): a
+ * look-up without hvlog__valtab_index's search. */
+struct name_slot {
+	uint64_t value;
+	uint32_t k1;                              /* the value's index + 1; 0: empty */
+};
+
+struct fmt_valtab {
+	const struct piece *text;                 /* per entry of the table */
+	const struct piece *json;                 /* the same as JSON strings */
+	const struct name_slot *slots;
+	uint64_t mask;                            /* 2^bits - 1 */
+	unsigned shift;                           /* 64 - bits */
+};
+
+#define NAME_HASH 0x9e3779b97f4a7c15ull  /* 2^64 / the golden ratio */
+
+/* hvlog__valtab_index by the hash: the first index of v, or -1. */
+static inline long fmt_valtab_index(const struct fmt_valtab *t, uint64_t v)
+{
+	for (uint64_t h = (v * NAME_HASH) >> t->shift;; h = (h + 1) & t->mask) {
+		const struct name_slot *sl = &t->slots[h];
+		if (!sl->k1)
+			return -1;
+		if (sl->value == v)
+			return (long)sl->k1 - 1;
+	}
+}
+
 struct fmt_param {
 	struct piece text_key;                    /* " key=" */
 	struct piece json_key;                    /* ,"key": (the first one without the comma) */
-	const struct piece *text_names;           /* per entry of its value table, or NULL */
-	const struct piece *json_names;           /* the same as JSON strings */
+	const struct fmt_valtab *names;           /* of its value table, or NULL */
 };
 
 struct fmt_event {
@@ -609,11 +638,13 @@ static ALWAYS_INLINE void text_value(struct out *o, const hvlog_param *p, const 
 			put_lit(o, "false");
 		break;
 	case HVLOG_DISPLAY_ENUM:
-		if ((k = hvlog__valtab_index(p->values, v)) >= 0) {
-			if (fp && fp->text_names)
-				put_piece(o, fp->text_names[k]);
-			else
-				put_name(o, p->values->values[k].name);
+		if (fp && fp->names) {
+			if ((k = fmt_valtab_index(fp->names, v)) >= 0) {
+				put_piece(o, fp->names->text[k]);
+				break;
+			}
+		} else if ((k = hvlog__valtab_index(p->values, v)) >= 0) {
+			put_name(o, p->values->values[k].name);
 			break;
 		}
 		put_hex(o, v, 0); /* unnamed values show as hex */
@@ -907,8 +938,9 @@ static ALWAYS_INLINE void json_params(struct out *o, const hvlog_event *ev,
 	for (uint32_t i = 0; i < ev->nparams; i++) {
 		const hvlog_param *p = &ev->params[i];
 		uint64_t v = values[i];
-		long k = hvlog__valtab_index(p->values, v);
-		put_json_key(o, p, fe ? &fe->params[i] : NULL, i > 0);
+		const struct fmt_param *fp = fe ? &fe->params[i] : NULL;
+		long k = fp && fp->names ? fmt_valtab_index(fp->names, v) : hvlog__valtab_index(p->values, v);
+		put_json_key(o, p, fp, i > 0);
 		json_value(o, p, v, flags);
 		if (i < HVLOG_MAX_PARAMS)
 			names[i] = k;
@@ -923,12 +955,14 @@ static ALWAYS_INLINE void json_params(struct out *o, const hvlog_event *ev,
 		const hvlog_param *p = &ev->params[i];
 		const struct fmt_param *fp = fe ? &fe->params[i] : NULL;
 		/* (only a schema built by hand has more parameters than the limit) */
-		long k = i < HVLOG_MAX_PARAMS ? names[i] : hvlog__valtab_index(p->values, values[i]);
+		long k = i < HVLOG_MAX_PARAMS		? names[i]
+			 : fp && fp->names ? fmt_valtab_index(fp->names, values[i])
+					   : hvlog__valtab_index(p->values, values[i]);
 		if (k < 0)
 			continue;
 		put_json_key(o, p, fp, named++);
-		if (fp && fp->json_names)
-			put_piece(o, fp->json_names[k]);
+		if (fp && fp->names)
+			put_piece(o, fp->names->json[k]);
 		else
 			put_json_str(o, p->values->values[k].name);
 	}
@@ -1325,6 +1359,32 @@ int hvlog__fmt_keep(struct arena *a, struct piece *pc, const char *scratch, cons
 
 #define keep hvlog__fmt_keep
 
+/* The hash of a value table's values; 0 out of memory.  A value that
+ * comes again keeps its first index, as the table's search finds. */
+static int valtab_hash(const hvlog_valtab *t, struct fmt_valtab *vt, void *(*alloc)(void *ctx, size_t size),
+		       void *ctx)
+{
+	unsigned bits = 1;
+	struct name_slot *slots;
+
+	while ((1ull << bits) < 2ull * t->nvalues)
+		bits++;
+	if (!(slots = alloc(ctx, ((size_t)1 << bits) * sizeof *slots)))
+		return 0;
+	vt->slots = slots;
+	vt->mask = (1ull << bits) - 1;
+	vt->shift = 64 - bits;
+	for (uint32_t j = 0; j < t->nvalues; j++) {
+		uint64_t h = (t->values[j].value * NAME_HASH) >> vt->shift;
+		if (fmt_valtab_index(vt, t->values[j].value) >= 0)
+			continue;
+		while (slots[h].k1)
+			h = (h + 1) & vt->mask;
+		slots[h] = (struct name_slot){ t->values[j].value, j + 1 };
+	}
+	return 1;
+}
+
 /* The names of a value table, as text and as JSON strings. */
 static int valtab_tables(struct arena *a, const hvlog_valtab *t, struct piece *text, struct piece *json)
 {
@@ -1345,7 +1405,7 @@ static int valtab_tables(struct arena *a, const hvlog_valtab *t, struct piece *t
 }
 
 static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_event *ev, struct fmt_event *fe,
-			      struct fmt_param *fps, struct piece *const *vt_text, struct piece *const *vt_json)
+			      struct fmt_param *fps, const struct fmt_valtab *vts)
 {
 	const hvlog_schema *s = m->schema;
 	char buf[PIECE_MAX];
@@ -1370,10 +1430,8 @@ static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_
 		json_key_piece(&o, p, 1);
 		if (!keep(a, &fps[i].json_key, buf, &o))
 			return 0;
-		if (p->values && vt < (uintptr_t)s->nvaltabs * sizeof *p->values && vt % sizeof *p->values == 0) {
-			fps[i].text_names = vt_text[vt / sizeof *p->values];
-			fps[i].json_names = vt_json[vt / sizeof *p->values];
-		}
+		if (p->values && vt < (uintptr_t)s->nvaltabs * sizeof *p->values && vt % sizeof *p->values == 0)
+			fps[i].names = &vts[vt / sizeof *p->values];
 	}
 	fe->params = fps;
 	return 1;
@@ -1387,8 +1445,7 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 	struct piece *text_streams = alloc(ctx, m->nstreams * sizeof *text_streams);
 	struct piece *json_streams = alloc(ctx, m->nstreams * sizeof *json_streams);
 	struct fmt_event *events = alloc(ctx, s->nevents * sizeof *events);
-	struct piece **vt_text = alloc(ctx, s->nvaltabs * sizeof *vt_text);
-	struct piece **vt_json = alloc(ctx, s->nvaltabs * sizeof *vt_json);
+	struct fmt_valtab *vts = alloc(ctx, s->nvaltabs * sizeof *vts);
 	struct fmt_param *params;
 	struct piece *names;
 	size_t nparams = 0, nnames = 0;
@@ -1399,7 +1456,7 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 		nparams += s->events[i].nparams;
 	for (uint32_t i = 0; i < s->nvaltabs; i++)
 		nnames += s->valtabs[i].nvalues;
-	if (!f || !text_streams || !json_streams || !events || !vt_text || !vt_json ||
+	if (!f || !text_streams || !json_streams || !events || !vts ||
 	    !(params = alloc(ctx, nparams * sizeof *params)) || !(names = alloc(ctx, 2 * nnames * sizeof *names)))
 		return NULL;
 	for (uint32_t i = 0; i < m->nstreams; i++) {
@@ -1413,14 +1470,15 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 			return NULL;
 	}
 	for (uint32_t i = 0; i < s->nvaltabs; i++) {
-		vt_text[i] = names;
-		vt_json[i] = names + s->valtabs[i].nvalues;
+		struct piece *text = names, *json = names + s->valtabs[i].nvalues;
 		names += 2 * s->valtabs[i].nvalues;
-		if (!valtab_tables(&a, &s->valtabs[i], vt_text[i], vt_json[i]))
+		if (!valtab_tables(&a, &s->valtabs[i], text, json) || !valtab_hash(&s->valtabs[i], &vts[i], alloc, ctx))
 			return NULL;
+		vts[i].text = text;
+		vts[i].json = json;
 	}
 	for (uint32_t i = 0; i < s->nevents; i++) {
-		if (!event_tables_build(&a, m, &s->events[i], &events[i], params, vt_text, vt_json))
+		if (!event_tables_build(&a, m, &s->events[i], &events[i], params, vts))
 			return NULL;
 		params += s->events[i].nparams;
 	}
