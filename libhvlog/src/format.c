@@ -445,16 +445,25 @@ static inline long fmt_valtab_index(const struct fmt_valtab *t, uint64_t v)
 	}
 }
 
+/* How text_event_roomy writes a value: as text_value does for its
+ * parameter's display. */
+enum text_kind { TEXT_HEX, TEXT_DEC, TEXT_BOOL, TEXT_NAMES };
+
 struct fmt_param {
 	struct piece text_key;                    /* " key=" */
 	struct piece json_key;                    /* ,"key": (the first one without the comma) */
 	const struct fmt_valtab *names;           /* of its value table, or NULL */
+	enum text_kind text_kind;
 };
 
 struct fmt_event {
 	struct piece text_head;                   /* the group and event columns */
 	struct piece json_head;                   /* ,"group":..,"event":..,"number":N,"params":{ */
 	const struct fmt_param *params;
+	/* the most bytes its text line takes, with the widest stream column
+	 * and the bytes a writer may put past its end; 0 for an event whose
+	 * text_event_roomy would not write what text_item_ does */
+	size_t text_room;
 };
 
 struct hvlog__fmt {
@@ -858,10 +867,63 @@ static ALWAYS_INLINE void text_item_(struct out *o, const hvlog_meta *m,
 	}
 }
 
+/* A piece at p, which has room for it and PIECE_SLACK bytes more. */
+static inline char *piece_at(char *p, struct piece pc)
+{
+	memcpy(p, pc.s, 32);
+	for (uint32_t i = 32; i < pc.n; i += 32)
+		memcpy(p + i, pc.s + i, 32);
+	return p + pc.n;
+}
+
+/* The plain text line of an event with tables, when the line has room
+ * for the most it can take (fe->text_room): what text_item_ writes, with
+ * no check of the room per piece and number. */
+static ALWAYS_INLINE void text_event_roomy(struct out *o, const hvlog__fmt *f, const struct fmt_event *fe,
+					   const hvlog_item *it, uint64_t ns)
+{
+	const struct fmt_param *fp = fe->params;
+	const uint64_t *v = it->values, *end = v + it->event->nparams;
+	char *p = time_column_at(o->p, ns);
+	long k;
+
+	p = piece_at(p, f->text_streams[it->stream]);
+	p = piece_at(p, fe->text_head);
+	for (; v < end; v++, fp++) {
+		p = piece_at(p, fp->text_key);
+		switch (fp->text_kind) {
+		case TEXT_DEC:
+			p = dec_at(p, *v);
+			break;
+		case TEXT_BOOL:
+			memcpy(p, *v ? "true" : "false", 5);
+			p += *v ? 4 : 5;
+			break;
+		case TEXT_NAMES:
+			if ((k = fmt_valtab_index(fp->names, *v)) >= 0) {
+				p = piece_at(p, fp->names->text[k]);
+				break;
+			}
+			p = hex_at(p, *v); /* unnamed values show as hex */
+			break;
+		default:
+			p = hex_at(p, *v);
+			break;
+		}
+	}
+	o->p = p;
+}
+
 static ALWAYS_INLINE void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
 				    uint64_t t0)
 {
-	text_item_(o, m, f, it, t0, NULL, NULL);
+	const struct fmt_event *fe;
+
+	if (f && it->kind == HVLOG_ITEM_EVENT && it->stream < f->nstreams && (fe = event_tables(f, it->event)) &&
+	    fe->text_room && fe->text_room <= (size_t)(o->end - o->p))
+		text_event_roomy(o, f, fe, it, item_ns(m, f, it->ts, t0));
+	else
+		text_item_(o, m, f, it, t0, NULL, NULL);
 }
 
 static void text_item_color(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
@@ -1404,12 +1466,47 @@ static int valtab_tables(struct arena *a, const hvlog_valtab *t, struct piece *t
 	return 1;
 }
 
-static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_event *ev, struct fmt_event *fe,
-			      struct fmt_param *fps, const struct fmt_valtab *vts)
+/* The most bytes a value of parameter p takes in text_event_roomy (hex
+ * writes HVLOG_HEX_MAX, whatever its digits), and how it writes it; 0 if
+ * it would not write what text_value does. */
+static size_t text_kind_of(const hvlog_param *p, struct fmt_param *fp)
 {
+	size_t most = HVLOG_HEX_MAX;
+
+	switch (p->display) {
+	case HVLOG_DISPLAY_DEC:
+		fp->text_kind = TEXT_DEC;
+		return HVLOG_DEC_MAX;
+	case HVLOG_DISPLAY_BOOL:
+		fp->text_kind = TEXT_BOOL;
+		return 5;
+	case HVLOG_DISPLAY_ENUM:
+		fp->text_kind = TEXT_HEX; /* without a table, or a table from elsewhere (0) */
+		if (!fp->names)
+			return p->values ? 0 : HVLOG_HEX_MAX;
+		fp->text_kind = TEXT_NAMES;
+		for (uint32_t j = 0; j < p->values->nvalues; j++)
+			if (fp->names->text[j].n > most)
+				most = fp->names->text[j].n;
+		return most;
+	default:
+		fp->text_kind = TEXT_HEX;
+		return HVLOG_HEX_MAX;
+	}
+}
+
+/* The longest time column (seconds of UINT64_MAX ns, the point, nine
+ * decimals and a space). */
+#define TIME_COLUMN_MAX 22
+
+static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_event *ev, struct fmt_event *fe,
+			      struct fmt_param *fps, const struct fmt_valtab *vts, size_t stream_most)
+{
+	size_t room = TIME_COLUMN_MAX + stream_most + PIECE_SLACK;
 	const hvlog_schema *s = m->schema;
 	char buf[PIECE_MAX];
 	struct out o;
+	size_t most;
 
 	SCRATCH(o, buf);
 	text_event_piece(&o, m, ev);
@@ -1432,8 +1529,11 @@ static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_
 			return 0;
 		if (p->values && vt < (uintptr_t)s->nvaltabs * sizeof *p->values && vt % sizeof *p->values == 0)
 			fps[i].names = &vts[vt / sizeof *p->values];
+		most = text_kind_of(p, &fps[i]);
+		room = most && room ? room + fps[i].text_key.n + most : 0;
 	}
 	fe->params = fps;
+	fe->text_room = room ? room + fe->text_head.n : 0;
 	return 1;
 }
 
@@ -1448,7 +1548,7 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 	struct fmt_valtab *vts = alloc(ctx, s->nvaltabs * sizeof *vts);
 	struct fmt_param *params;
 	struct piece *names;
-	size_t nparams = 0, nnames = 0;
+	size_t nparams = 0, nnames = 0, stream_most = 0;
 	char buf[PIECE_MAX];
 	struct out o;
 
@@ -1464,6 +1564,8 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 		text_stream_piece(&o, m, i);
 		if (!keep(&a, &text_streams[i], buf, &o))
 			return NULL;
+		if (text_streams[i].n > stream_most)
+			stream_most = text_streams[i].n;
 		SCRATCH(o, buf);
 		json_stream_piece(&o, m, i, 1);
 		if (!keep(&a, &json_streams[i], buf, &o))
@@ -1478,7 +1580,7 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 		vts[i].json = json;
 	}
 	for (uint32_t i = 0; i < s->nevents; i++) {
-		if (!event_tables_build(&a, m, &s->events[i], &events[i], params, vts))
+		if (!event_tables_build(&a, m, &s->events[i], &events[i], params, vts, stream_most))
 			return NULL;
 		params += s->events[i].nparams;
 	}
