@@ -956,13 +956,24 @@ static ALWAYS_INLINE void text_event_roomy(struct out *o, const hvlog__fmt *f, c
 	o->p = p;
 }
 
-static ALWAYS_INLINE void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
-				    uint64_t t0)
+/* The tables of an item that text_event_roomy can write into room bytes,
+ * or NULL. */
+static inline const struct fmt_event *roomy_event(const hvlog__fmt *f, const hvlog_item *it, size_t room)
 {
 	const struct fmt_event *fe;
 
 	if (f && it->kind == HVLOG_ITEM_EVENT && it->stream < f->nstreams && (fe = event_tables(f, it->event)) &&
-	    fe->text_room && fe->text_room <= (size_t)(o->end - o->p))
+	    fe->text_room && fe->text_room <= room)
+		return fe;
+	return NULL;
+}
+
+static ALWAYS_INLINE void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
+				    uint64_t t0)
+{
+	const struct fmt_event *fe = roomy_event(f, it, (size_t)(o->end - o->p));
+
+	if (fe)
 		text_event_roomy(o, f, fe, it, item_ns(m, f, it->ts, t0));
 	else
 		text_item_(o, m, f, it, t0, NULL, NULL);
@@ -1378,8 +1389,10 @@ static __attribute__((noinline)) size_t item_mode(const hvlog_formatter *f, cons
 	return line_end(&o, buf, "\n", 1);
 }
 
-/* An item without a time mode; inlined into both entry points. */
-static ALWAYS_INLINE size_t item_plain(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
+/* An item without a time mode, but for text_line_roomy's (out of line:
+ * the entry points then set up nothing for the common text line). */
+static __attribute__((noinline)) size_t item_plain(const hvlog_formatter *f, const hvlog_item *it, char *buf,
+						   size_t cap)
 {
 	struct out o;
 
@@ -1413,18 +1426,46 @@ static ALWAYS_INLINE size_t item_plain(const hvlog_formatter *f, const hvlog_ite
 	return line_end(&o, buf, "\n", 1);
 }
 
+/* The plain text line of an event by text_event_roomy (fe: roomy_event),
+ * apart from the code of the other kinds and cases, which costs the
+ * common line the set-up of a large function. */
+static __attribute__((noinline)) size_t text_line_roomy(const hvlog_formatter *f, const struct fmt_event *fe,
+							 const hvlog_item *it, char *buf, size_t cap)
+{
+	struct out o = line_start(buf, cap, 1);
+
+	text_event_roomy(&o, f->tab, fe, it, fmt_ns(f, it->ts));
+	return line_end(&o, buf, "\n", 1);
+}
+
+/* The tables of an item of f for text_line_roomy, or NULL. */
+static inline const struct fmt_event *roomy_item(const hvlog_formatter *f, const hvlog_item *it, size_t cap)
+{
+	if (f->kind != HVLOG_FORMAT_TEXT || f->flags || cap < 2)
+		return NULL;
+	return roomy_event(f->tab, it, cap - 2); /* the room line_start leaves */
+}
+
 size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
 {
+	const struct fmt_event *fe;
+
 	if (HVLOG_UNLIKELY(f->time))
 		return item_mode(f, it, f->t0, buf, cap);
+	if ((fe = roomy_item(f, it, cap)))
+		return text_line_roomy(f, fe, it, buf, cap);
 	return item_plain(f, it, buf, cap);
 }
 
 size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it, uint64_t prev, char *buf,
 				  size_t cap)
 {
+	const struct fmt_event *fe;
+
 	if (HVLOG_UNLIKELY(f->time))
 		return item_mode(f, it, prev, buf, cap);
+	if ((fe = roomy_item(f, it, cap)))
+		return text_line_roomy(f, fe, it, buf, cap);
 	return item_plain(f, it, buf, cap);
 }
 
