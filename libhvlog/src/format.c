@@ -298,7 +298,7 @@ static inline uint64_t dec8_bytes(uint32_t v)
  * (Wojciech Mula's SSE2 conversion).  Then the bytes moved to their
  * places, the point and space added, and the leading zeros made spaces
  * by a subtraction loaded from a sliding window. */
-static char *time_column_short(char *p, uint64_t ns)
+static ALWAYS_INLINE char *time_column_short(char *p, uint64_t ns)
 {
 	static const char spaces[20] = { ' ' - '0', ' ' - '0', ' ' - '0', ' ' - '0' };
 	const __m128i div = _mm_setr_epi16(8389, 5243, 13108, -32768, 8389, 5243, 13108, -32768);
@@ -909,11 +909,13 @@ static ALWAYS_INLINE void text_item_(struct out *o, const hvlog_meta *m,
 	}
 }
 
-/* A piece at p, which has room for it and PIECE_SLACK bytes more. */
-static inline char *piece_at(char *p, struct piece pc)
+/* A piece at p, which has room for it and PIECE_SLACK bytes more, in
+ * blocks of 32 bytes after a first of `first` (32, or 48 for a piece of
+ * at least 16 bytes: what is copied past its end stays within its slack). */
+static ALWAYS_INLINE char *piece_at(char *p, struct piece pc, uint32_t first)
 {
-	memcpy(p, pc.s, 32);
-	for (uint32_t i = 32; i < pc.n; i += 32)
+	memcpy(p, pc.s, first);
+	for (uint32_t i = first; i < pc.n; i += 32)
 		memcpy(p + i, pc.s + i, 32);
 	return p + pc.n;
 }
@@ -926,13 +928,17 @@ static ALWAYS_INLINE void text_event_roomy(struct out *o, const hvlog__fmt *f, c
 {
 	const struct fmt_param *fp = fe->params;
 	const uint64_t *v = it->values, *end = v + it->event->nparams;
-	char *p = time_column_at(o->p, ns);
+	char *p = ns < TIME_SHORT_NS ? time_column_short(o->p, ns) : time_column_at(o->p, ns);
 	long k;
 
-	p = piece_at(p, f->text_streams[it->stream]);
-	p = piece_at(p, fe->text_head);
+	p = piece_at(p, f->text_streams[it->stream], 32);
+	p = piece_at(p, fe->text_head, 48); /* (the columns are 37 bytes or more) */
 	for (; v < end; v++, fp++) {
-		p = piece_at(p, fp->text_key);
+		p = piece_at(p, fp->text_key, 32);
+		if (fp->text_kind == TEXT_HEX) { /* the most common, first */
+			p = hex_at(p, *v);
+			continue;
+		}
 		switch (fp->text_kind) {
 		case TEXT_DEC:
 			p = dec_at(p, *v);
@@ -943,7 +949,7 @@ static ALWAYS_INLINE void text_event_roomy(struct out *o, const hvlog__fmt *f, c
 			break;
 		case TEXT_NAMES:
 			if ((k = fmt_valtab_index(fp->names, *v)) >= 0) {
-				p = piece_at(p, fp->names->text[k]);
+				p = piece_at(p, fp->names->text[k], 32);
 				break;
 			}
 			p = hex_at(p, *v); /* unnamed values show as hex */
