@@ -923,14 +923,14 @@ static ALWAYS_INLINE char *piece_at(char *p, struct piece pc, uint32_t first)
 /* The plain text line of an event with tables, when the line has room
  * for the most it can take (fe->text_room): what text_item_ writes, with
  * no check of the room per piece and number. */
-static ALWAYS_INLINE void text_event_roomy(struct out *o, const hvlog__fmt *f, const struct fmt_event *fe,
-					   const hvlog_item *it, uint64_t ns)
+static ALWAYS_INLINE char *text_event_roomy(char *p, const hvlog__fmt *f, const struct fmt_event *fe,
+					    const hvlog_item *it, uint64_t ns)
 {
 	const struct fmt_param *fp = fe->params;
 	const uint64_t *v = it->values, *end = v + it->event->nparams;
-	char *p = ns < TIME_SHORT_NS ? time_column_short(o->p, ns) : time_column_at(o->p, ns);
 	long k;
 
+	p = ns < TIME_SHORT_NS ? time_column_short(p, ns) : time_column_at(p, ns);
 	p = piece_at(p, f->text_streams[it->stream], 32);
 	p = piece_at(p, fe->text_head, 48); /* (the columns are 37 bytes or more) */
 	for (; v < end; v++, fp++) {
@@ -959,7 +959,7 @@ static ALWAYS_INLINE void text_event_roomy(struct out *o, const hvlog__fmt *f, c
 			break;
 		}
 	}
-	o->p = p;
+	return p;
 }
 
 /* The tables of an item that text_event_roomy can write into room bytes,
@@ -980,7 +980,7 @@ static ALWAYS_INLINE void text_item(struct out *o, const hvlog_meta *m, const hv
 	const struct fmt_event *fe = roomy_event(f, it, (size_t)(o->end - o->p));
 
 	if (fe)
-		text_event_roomy(o, f, fe, it, item_ns(m, f, it->ts, t0));
+		o->p = text_event_roomy(o->p, f, fe, it, item_ns(m, f, it->ts, t0));
 	else
 		text_item_(o, m, f, it, t0, NULL, NULL);
 }
@@ -1191,11 +1191,25 @@ static size_t line_end(struct out *o, char *buf, const char *eol, size_t n)
 	return (size_t)(o->p - buf);
 }
 
-size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format_kind kind, uint64_t t0,
-			 char *buf, size_t cap)
+/* The plain text line of an event by text_event_roomy (fe: roomy_event
+ * with the room line_start leaves; clock: the metadata's), then its end:
+ * apart from the code of the other kinds and cases, which costs the
+ * common line the set-up of a large function. */
+static __attribute__((noinline)) size_t text_line_roomy(const hvlog__clock *clock, uint64_t t0,
+							 const hvlog__fmt *f, const struct fmt_event *fe,
+							 const hvlog_item *it, char *buf)
+{
+	char *p = text_event_roomy(buf, f, fe, it, hvlog__clock_ns(clock, it->ts, t0));
+
+	memcpy(p, "\n", 2); /* and the NUL */
+	return (size_t)(p + 1 - buf);
+}
+
+/* hvlog_format_item but for text_line_roomy's lines. */
+static __attribute__((noinline)) size_t format_item(const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
+						    hvlog_format_kind kind, uint64_t t0, char *buf, size_t cap)
 {
 	struct out o;
-	const hvlog__fmt *f = tables_of(m);
 
 	if (cap < 2) {
 		if (cap)
@@ -1208,6 +1222,18 @@ size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format
 	else
 		text_item(&o, m, f, it, t0);
 	return line_end(&o, buf, "\n", 1);
+}
+
+size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format_kind kind, uint64_t t0,
+			 char *buf, size_t cap)
+{
+	const hvlog__fmt *f = tables_of(m);
+	const struct fmt_event *fe;
+
+	if (kind != HVLOG_FORMAT_JSON && cap >= 2 && f && f->clock.hz == m->clock_hz &&
+	    (fe = roomy_event(f, it, cap - 2)))
+		return text_line_roomy(&f->clock, t0, f, fe, it, buf);
+	return format_item(m, f, it, kind, t0, buf, cap);
 }
 
 /* ---- the formatter object ---------------------------------------------------- */
@@ -1432,18 +1458,6 @@ static __attribute__((noinline)) size_t item_plain(const hvlog_formatter *f, con
 	return line_end(&o, buf, "\n", 1);
 }
 
-/* The plain text line of an event by text_event_roomy (fe: roomy_event),
- * apart from the code of the other kinds and cases, which costs the
- * common line the set-up of a large function. */
-static __attribute__((noinline)) size_t text_line_roomy(const hvlog_formatter *f, const struct fmt_event *fe,
-							 const hvlog_item *it, char *buf, size_t cap)
-{
-	struct out o = line_start(buf, cap, 1);
-
-	text_event_roomy(&o, f->tab, fe, it, fmt_ns(f, it->ts));
-	return line_end(&o, buf, "\n", 1);
-}
-
 /* The tables of an item of f for text_line_roomy, or NULL. */
 static inline const struct fmt_event *roomy_item(const hvlog_formatter *f, const hvlog_item *it, size_t cap)
 {
@@ -1459,7 +1473,7 @@ size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char
 	if (HVLOG_UNLIKELY(f->time))
 		return item_mode(f, it, f->t0, buf, cap);
 	if ((fe = roomy_item(f, it, cap)))
-		return text_line_roomy(f, fe, it, buf, cap);
+		return text_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf);
 	return item_plain(f, it, buf, cap);
 }
 
@@ -1471,7 +1485,7 @@ size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it
 	if (HVLOG_UNLIKELY(f->time))
 		return item_mode(f, it, prev, buf, cap);
 	if ((fe = roomy_item(f, it, cap)))
-		return text_line_roomy(f, fe, it, buf, cap);
+		return text_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf);
 	return item_plain(f, it, buf, cap);
 }
 
