@@ -1524,18 +1524,23 @@ int hvlog__fmt_keep(struct arena *a, struct piece *pc, const char *scratch, cons
 
 #define keep hvlog__fmt_keep
 
-/* The hash of a value table's values; 0 out of memory.  A value that
- * comes again keeps its first index, as the table's search finds. */
-static int valtab_hash(const hvlog_valtab *t, struct fmt_valtab *vt, void *(*alloc)(void *ctx, size_t size),
-		       void *ctx)
+/* The hash's size for t: the bits of its slot numbers. */
+static unsigned valtab_hash_bits(const hvlog_valtab *t)
 {
 	unsigned bits = 1;
-	struct name_slot *slots;
 
 	while ((1ull << bits) < 2ull * t->nvalues)
 		bits++;
-	if (!(slots = alloc(ctx, ((size_t)1 << bits) * sizeof *slots)))
-		return 0;
+	return bits;
+}
+
+/* The hash of a value table's values in the (zeroed) slots given, as many
+ * as valtab_hash_bits says.  A value that comes again keeps its first
+ * index, as the table's search finds. */
+static void valtab_hash(const hvlog_valtab *t, struct fmt_valtab *vt, struct name_slot *slots)
+{
+	unsigned bits = valtab_hash_bits(t);
+
 	vt->slots = slots;
 	vt->mask = (1ull << bits) - 1;
 	vt->shift = 64 - bits;
@@ -1547,7 +1552,6 @@ static int valtab_hash(const hvlog_valtab *t, struct fmt_valtab *vt, void *(*all
 			h = (h + 1) & vt->mask;
 		slots[h] = (struct name_slot){ t->values[j].value, j + 1 };
 	}
-	return 1;
 }
 
 /* The names of a value table, as text and as JSON strings. */
@@ -1651,16 +1655,20 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 	struct fmt_valtab *vts = alloc(ctx, s->nvaltabs * sizeof *vts);
 	struct fmt_param *params;
 	struct piece *names;
-	size_t nparams = 0, nnames = 0, stream_most = 0;
+	struct name_slot *slots;
+	size_t nparams = 0, nnames = 0, nslots = 0, stream_most = 0;
 	char buf[PIECE_MAX];
 	struct out o;
 
 	for (uint32_t i = 0; i < s->nevents; i++)
 		nparams += s->events[i].nparams;
-	for (uint32_t i = 0; i < s->nvaltabs; i++)
+	for (uint32_t i = 0; i < s->nvaltabs; i++) {
 		nnames += s->valtabs[i].nvalues;
+		nslots += (size_t)1 << valtab_hash_bits(&s->valtabs[i]);
+	}
 	if (!f || !text_streams || !json_streams || !events || !vts ||
-	    !(params = alloc(ctx, nparams * sizeof *params)) || !(names = alloc(ctx, 2 * nnames * sizeof *names)))
+	    !(params = alloc(ctx, nparams * sizeof *params)) || !(names = alloc(ctx, 2 * nnames * sizeof *names)) ||
+	    !(slots = alloc(ctx, nslots * sizeof *slots)))
 		return NULL;
 	for (uint32_t i = 0; i < m->nstreams; i++) {
 		SCRATCH(o, buf);
@@ -1677,8 +1685,10 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 	for (uint32_t i = 0; i < s->nvaltabs; i++) {
 		struct piece *text = names, *json = names + s->valtabs[i].nvalues;
 		names += 2 * s->valtabs[i].nvalues;
-		if (!valtab_tables(&a, &s->valtabs[i], text, json) || !valtab_hash(&s->valtabs[i], &vts[i], alloc, ctx))
+		if (!valtab_tables(&a, &s->valtabs[i], text, json))
 			return NULL;
+		valtab_hash(&s->valtabs[i], &vts[i], slots);
+		slots += (size_t)1 << valtab_hash_bits(&s->valtabs[i]);
 		vts[i].text = text;
 		vts[i].json = json;
 	}
