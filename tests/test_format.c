@@ -573,12 +573,10 @@ START_TEST(test_value_names)
 	static const hvlog_stream_info one[] = { { "s", 0, 0 } };
 	static hvlog_value_name names[600];
 	static char text[600][16];
-	static const hvlog_param params[] = {
-		{ "e", "Enum", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, NULL, HVLOG_ROLE_NONE },
-	};
-	static hvlog_valtab tab = { "t", names, NELEMS(names) };
-	static hvlog_param p;
-	static hvlog_event ev = { 1, "HV_TR_N", "N", 0, &p, 1, 0 };
+	static const hvlog_valtab tab = { "t", names, NELEMS(names) };
+	static const hvlog_param p = { "e", "Enum", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &tab,
+				       HVLOG_ROLE_NONE };
+	static const hvlog_event ev = { 1, "HV_TR_N", "N", 0, &p, 1, 0 };
 	static const hvlog_schema schema = { "n", 1, number_groups, 1, &ev, 1, &tab, 1, 1 };
 	char line[HVLOG_FORMAT_MAX], want[64];
 	uint64_t v[1];
@@ -586,8 +584,6 @@ START_TEST(test_value_names)
 	tu_rng rng = { 9 };
 	decoded d;
 
-	p = params[0];
-	p.values = &tab;
 	for (uint32_t i = 0; i < NELEMS(names); i++) {
 		/* spaced values, a few named twice, and the largest */
 		uint64_t value = i == NELEMS(names) - 1 ? UINT64_MAX

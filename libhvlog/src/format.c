@@ -498,6 +498,13 @@ struct fmt_param {
 	enum text_kind text_kind;
 };
 
+/* The index of value v in parameter p's table (fp: its tables, or NULL),
+ * or -1. */
+static inline long param_value_index(const hvlog_param *p, const struct fmt_param *fp, uint64_t v)
+{
+	return fp && fp->names ? fmt_valtab_index(fp->names, v) : hvlog__valtab_index(p->values, v);
+}
+
 struct fmt_event {
 	struct piece text_head;                   /* the group and event columns */
 	struct piece json_head;                   /* ,"group":..,"event":..,"number":N,"params":{ */
@@ -1060,7 +1067,7 @@ static ALWAYS_INLINE void json_params(struct out *o, const hvlog_event *ev,
 		const hvlog_param *p = &ev->params[i];
 		uint64_t v = values[i];
 		const struct fmt_param *fp = fe ? &fe->params[i] : NULL;
-		long k = fp && fp->names ? fmt_valtab_index(fp->names, v) : hvlog__valtab_index(p->values, v);
+		long k = param_value_index(p, fp, v);
 		put_json_key(o, p, fp, i > 0);
 		json_value(o, p, v, flags);
 		if (i < HVLOG_MAX_PARAMS)
@@ -1076,9 +1083,7 @@ static ALWAYS_INLINE void json_params(struct out *o, const hvlog_event *ev,
 		const hvlog_param *p = &ev->params[i];
 		const struct fmt_param *fp = fe ? &fe->params[i] : NULL;
 		/* (only a schema built by hand has more parameters than the limit) */
-		long k = i < HVLOG_MAX_PARAMS		? names[i]
-			 : fp && fp->names ? fmt_valtab_index(fp->names, values[i])
-					   : hvlog__valtab_index(p->values, values[i]);
+		long k = i < HVLOG_MAX_PARAMS ? names[i] : param_value_index(p, fp, values[i]);
 		if (k < 0)
 			continue;
 		put_json_key(o, p, fp, named++);
