@@ -10,6 +10,12 @@
  * hvlog_meta built by hand): both ways give the same bytes, and the tables
  * spare every item the scans for control characters and JSON escapes, the
  * padding loops and the lookups.
+ *
+ * The plain text line of an event with tables, the most common line by
+ * far, has a writer of its own (text_line_roomy): the tables say the most
+ * bytes that event's line can take, and with that much room the pieces
+ * and numbers go in without a check each.  It must write what text_item_
+ * writes, byte for byte; test_format compares them.
  */
 #include <stdlib.h>
 #include <string.h>
