@@ -357,7 +357,10 @@ START_TEST(test_short_buffers)
 			for (size_t k = 0; k < NELEMS(kinds); k++) {
 				size_t n = hvlog_format_item(&m, &it, kinds[k], 0, full, sizeof full);
 				ck_assert_uint_gt(n, 0);
-				for (size_t cap = 0; cap <= n + 40; cap++) {
+				/* (up to the room the text line checks for once, with
+				 * every value at its longest and the slack of the
+				 * copies) */
+				for (size_t cap = 0; cap <= n + 4096; cap++) {
 					size_t want = cap < 2 ? 0 : (cap - 2 < n - 1 ? cap - 2 : n - 1) + 1, got;
 					memset(buf, 0x5a, cap + GUARD);
 					got = hvlog_format_item(&m, &it, kinds[k], 0, buf, cap);
@@ -540,6 +543,71 @@ START_TEST(test_time_column)
 	it.ts = UINT64_MAX;
 	hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
 	ck_assert(!strncmp(line, "18446744073.709551615 s ", 24));
+	/* times of every length, on both sides of 10^5 s (where the column
+	 * stops being padded and its writer changes), against printf */
+	{
+		static const uint64_t edges[] = { 0, 9, 999999999, 1000000000, 9999999999, 99999999999999,
+						  100000000000000, 100000000000001, 999999999999999 };
+		tu_rng rng = { 5 };
+		char want[64];
+		for (int i = 0; i < 200000; i++) {
+			uint64_t p10 = 1, ns;
+			for (int k = i % 17; k > 0; k--)
+				p10 *= 10;
+			ns = i < (int)NELEMS(edges) ? edges[i] : tu_rand(&rng) % (10 * p10);
+			it.ts = ns;
+			hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
+			snprintf(want, sizeof want, "%5" PRIu64 ".%09" PRIu64 " s ", ns / 1000000000u, ns % 1000000000u);
+			TU_CHECK(!strncmp(line, want, strlen(want)), "%" PRIu64 " ns: %s", ns, line);
+		}
+	}
+	hvlog__meta_free(d.store);
+}
+END_TEST
+
+/* The names of enum values, looked up by the tables' hash and by the
+ * table's search: the same name (the first of a value named twice) for
+ * values named and not, in a table large enough to collide. */
+START_TEST(test_value_names)
+{
+	static const hvlog_stream_info one[] = { { "s", 0, 0 } };
+	static hvlog_value_name names[600];
+	static char text[600][16];
+	static const hvlog_valtab tab = { "t", names, NELEMS(names) };
+	static const hvlog_param p = { "e", "Enum", HVLOG_TYPE_U64, HVLOG_DISPLAY_ENUM, HVLOG_CODING_VARINT, &tab,
+				       HVLOG_ROLE_NONE };
+	static const hvlog_event ev = { 1, "HV_TR_N", "N", 0, &p, 1, 0 };
+	static const hvlog_schema schema = { "n", 1, number_groups, 1, &ev, 1, &tab, 1, 1 };
+	char line[HVLOG_FORMAT_MAX], want[64];
+	uint64_t v[1];
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .stream = 0, .ts = 0, .values = v };
+	tu_rng rng = { 9 };
+	decoded d;
+
+	for (uint32_t i = 0; i < NELEMS(names); i++) {
+		/* spaced values, a few named twice, and the largest */
+		uint64_t value = i == NELEMS(names) - 1 ? UINT64_MAX
+				 : i % 7 == 6		 ? names[i - 1].value
+							 : (uint64_t)i << (i % 3 * 20);
+		snprintf(text[i], sizeof text[i], "V%u", i);
+		names[i] = (hvlog_value_name){ value, text[i] };
+	}
+	decode_meta(&d, &schema, one, 1, 1000000000u);
+	it.event = &d.meta.schema->events[0];
+	for (uint32_t i = 0; i < 3 * NELEMS(names) + 1000; i++) {
+		const hvlog_valtab *t = &d.meta.schema->valtabs[0];
+		const char *name;
+		v[0] = i < 3 * NELEMS(names) ? t->values[i / 3].value + i % 3 - 1 : tu_rand(&rng) >> tu_rand_below(&rng, 64);
+		assert_same(&d.meta, &it, 0, "enum value");
+		hvlog_format_item(&d.meta, &it, HVLOG_FORMAT_TEXT, 0, line, sizeof line);
+		name = hvlog_valtab_name(t, v[0]);
+		if (name)
+			snprintf(want, sizeof want, " e=%s\n", name);
+		else
+			snprintf(want, sizeof want, " e=0x%" PRIx64 "\n", v[0]);
+		TU_CHECK(strlen(line) >= strlen(want) && !strcmp(line + strlen(line) - strlen(want), want),
+			 "0x%" PRIx64 ": %s, want %s", v[0], line, want);
+	}
 	hvlog__meta_free(d.store);
 }
 END_TEST
@@ -1369,6 +1437,7 @@ static Suite *format_suite(void)
 	tcase_add_test(tc, test_numbers_match_printf);
 	tcase_add_test(tc, test_building_blocks);
 	tcase_add_test(tc, test_time_column);
+	tcase_add_test(tc, test_value_names);
 	tcase_add_test(tc, test_time_modes);
 	tcase_add_test(tc, test_clock_exact);
 	suite_add_tcase(s, tc);

@@ -10,9 +10,18 @@
  * hvlog_meta built by hand): both ways give the same bytes, and the tables
  * spare every item the scans for control characters and JSON escapes, the
  * padding loops and the lookups.
+ *
+ * The plain text line of an event with tables, the most common line by
+ * far, has a writer of its own (text_line_roomy): the tables say the most
+ * bytes that event's line can take, and with that much room the pieces
+ * and numbers go in without a check each.  It must write what text_item_
+ * writes, byte for byte; test_format compares them.
  */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 #include "format_int.h"
 
@@ -179,6 +188,20 @@ static char *dec_at(char *p, uint64_t v)
 	return p;
 }
 
+#if defined(__SSE2__) && defined(__x86_64__)
+/* The 16 hex digits of v, most significant first: its bytes in memory
+ * order split into nibbles, high nibble first, and each nibble to its
+ * digit, all at once. */
+static inline __m128i hex16(uint64_t v)
+{
+	const __m128i nibble = _mm_set1_epi8(0x0f);
+	__m128i x = _mm_cvtsi64_si128((long long)__builtin_bswap64(v));
+	__m128i d = _mm_unpacklo_epi8(_mm_and_si128(_mm_srli_epi16(x, 4), nibble), _mm_and_si128(x, nibble));
+	__m128i letters = _mm_and_si128(_mm_cmpgt_epi8(d, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+
+	return _mm_add_epi8(_mm_add_epi8(d, _mm_set1_epi8('0')), letters);
+}
+#else
 /* The 8 hex digits of x as the bytes they are in memory, most significant
  * first, computed on all of them at once instead of one per loop. */
 static uint64_t hex8(uint32_t x)
@@ -197,26 +220,28 @@ static uint64_t hex8(uint32_t x)
 #endif
 	return v;
 }
+#endif
 
-/* "0x" and the hex digits of v without leading zeros (writes 10 or 18
- * bytes, what follows overwrites the rest). */
+/* "0x" and the hex digits of v without leading zeros (writes 18 bytes,
+ * what follows overwrites the rest). */
 static char *hex_at(char *p, uint64_t v)
 {
-	unsigned n = v ? (unsigned)(67 - __builtin_clzll(v)) / 4 : 1; /* hex digits */
-	uint64_t x;
+	/* hex digits (v | 1 has as many as v, and one for 0) */
+	unsigned n = (unsigned)(67 - __builtin_clzll(v | 1)) / 4;
 
 	/* v shifted up so that its n digits come first */
+	v <<= 4 * (16 - n);
 	memcpy(p, "0x", 2);
-	if (n <= 8) {
-		x = hex8((uint32_t)v << (32 - 4 * n));
-		memcpy(p + 2, &x, 8);
-	} else {
-		v <<= 64 - 4 * n;
-		x = hex8((uint32_t)(v >> 32));
+#if defined(__SSE2__) && defined(__x86_64__)
+	_mm_storeu_si128((__m128i *)(void *)(p + 2), hex16(v));
+#else
+	{
+		uint64_t x = hex8((uint32_t)(v >> 32));
 		memcpy(p + 2, &x, 8);
 		x = hex8((uint32_t)v);
 		memcpy(p + 10, &x, 8);
 	}
+#endif
 	return p + 2 + n;
 }
 
@@ -241,11 +266,102 @@ static char *seconds_at(char *p, uint64_t ns)
 	return p + 10;
 }
 
+/* x stored with its byte i (bits 8i to 8i + 7) at p + i. */
+static inline void store_bytes8(char *p, uint64_t x)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	memcpy(p, &x, 8);
+}
+
+/* The 8 decimal digits of v < 10^8 as byte values 0-9, the most
+ * significant in byte 0 (for store_bytes8), computed on all of them at
+ * once: the two halves of 4 digits in 32-bit lanes, split into pairs in
+ * 16-bit lanes, then into digits in bytes, each split a multiply and a
+ * shift (10486 / 2^20 is 1 / 100 below 43699 and 103 / 2^10 is 1 / 10
+ * below 179, and no lane's product reaches the next). */
+static inline uint64_t dec8_bytes(uint32_t v)
+{
+	uint64_t x = v / 10000 | (uint64_t)(v % 10000) << 32, y;
+
+	y = (x * 10486) >> 20 & 0x0000007f0000007full;
+	x = (x - y * 100) << 16 | y;
+	y = (x * 103) >> 10 & 0x000f000f000f000full;
+	return (x - y * 10) << 8 | y;
+}
+
+/* A time column below 10^5 s, which is every trace's first day and more:
+ * always 16 bytes, "SSSSS.FFFFFFFFF " with the seconds' leading zeros as
+ * spaces, put together from the 8 digits of ns / 10^7 (the seconds and
+ * two decimals) and the 8 of ns % 10^7 (the other seven decimals). */
+#define TIME_SHORT_NS 100000000000000ull
+#if defined(__SSE2__) && defined(__x86_64__)
+/* The digits of both numbers at once, in 16-bit lanes: each number as
+ * two halves of 4 digits (ns / 10^7 and ns % 10^7 fit in 32 bits), each
+ * half times 4 in four lanes, divided by 1000, 100, 10 and 1 by two
+ * high-half multiplies, and each lane less ten times the one before
+ * (Wojciech Mula's SSE2 conversion).  Then the bytes moved to their
+ * places, the point and space added, and the leading zeros made spaces
+ * by a subtraction loaded from a sliding window. */
+static ALWAYS_INLINE char *time_column_short(char *p, uint64_t ns)
+{
+	static const char spaces[20] = { ' ' - '0', ' ' - '0', ' ' - '0', ' ' - '0' };
+	const __m128i div = _mm_setr_epi16(8389, 5243, 13108, -32768, 8389, 5243, 13108, -32768);
+	const __m128i shift = _mm_setr_epi16(1 << 7, 1 << 11, 1 << 13, -32768, 1 << 7, 1 << 11, 1 << 13, -32768);
+	const __m128i ten = _mm_set1_epi16(10), zero = _mm_set1_epi8('0');
+	/* digits 1-5 of the first number one byte down, its 6-7 in place,
+	 * the second's 1-7 one down */
+	const __m128i down = _mm_setr_epi8(-1, -1, -1, -1, -1, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1);
+	const __m128i stay = _mm_setr_epi8(0, 0, 0, 0, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m128i chars = _mm_setr_epi8('0', '0', '0', '0', '0', '.', '0', '0', '0', '0', '0', '0', '0', '0', '0', ' ');
+	__m128i x = _mm_set_epi64x((long long)(ns % 10000000), (long long)(ns / 10000000));
+	__m128i hi = _mm_srli_epi64(_mm_mul_epu32(x, _mm_set1_epi32((int)0xd1b71759)), 45); /* / 10^4 */
+	__m128i lo = _mm_sub_epi32(x, _mm_mul_epu32(hi, _mm_set1_epi32(10000)));
+	__m128i v = _mm_slli_epi16(_mm_or_si128(hi, _mm_slli_epi64(lo, 16)), 2);
+	__m128i a = _mm_shuffle_epi32(_mm_unpacklo_epi16(v, v), 0x50);
+	__m128i b = _mm_shuffle_epi32(_mm_unpackhi_epi16(v, v), 0x50);
+	unsigned zeros;
+
+	a = _mm_mulhi_epu16(_mm_mulhi_epu16(a, div), shift);
+	b = _mm_mulhi_epu16(_mm_mulhi_epu16(b, div), shift);
+	a = _mm_sub_epi16(a, _mm_slli_epi64(_mm_mullo_epi16(a, ten), 16));
+	b = _mm_sub_epi16(b, _mm_slli_epi64(_mm_mullo_epi16(b, ten), 16));
+	x = _mm_packus_epi16(a, b);
+	x = _mm_add_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi64(x, 8), down), _mm_and_si128(x, stay)), chars);
+	/* the seconds' leading zero digits, all but the last */
+	zeros = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)) | 0x10);
+	x = _mm_add_epi8(x, _mm_loadu_si128((const __m128i *)(const void *)(spaces + 4 - zeros)));
+	_mm_storeu_si128((__m128i *)(void *)p, x);
+	return p + 16;
+}
+#else
+/* The digits a word at a time (dec8_bytes), the bytes moved by shifts. */
+static char *time_column_short(char *p, uint64_t ns)
+{
+	uint64_t a = dec8_bytes((uint32_t)(ns / 10000000)), b = dec8_bytes((uint32_t)(ns % 10000000));
+	/* a's bytes 1-5 (the seconds) one down, the point between them and
+	 * its 6-7; b's 1-7 one down, then the space */
+	uint64_t lo = (a >> 8 & 0x000000ffffffffffull) | (a & 0xffff000000000000ull), hi = b >> 8;
+	/* the seconds' leading zero digits, all but the last, become spaces */
+	unsigned zeros = (unsigned)__builtin_ctzll(lo | 1ull << 32) & ~7u;
+
+	lo += 0x30302e3030303030ull - (((1ull << zeros) - 1) & 0x1010101010101010ull);
+	hi += 0x2030303030303030ull;
+	store_bytes8(p, lo);
+	store_bytes8(p + 8, hi);
+	return p + 16;
+}
+#endif
+
 /* The text time column: seconds right-aligned in 15 columns, then a space. */
 static char *time_column_at(char *p, uint64_t ns)
 {
-	unsigned len = dec_len(ns / 1000000000u) + 10;
+	unsigned len;
 
+	if (ns < TIME_SHORT_NS)
+		return time_column_short(p, ns);
+	len = dec_len(ns / 1000000000u) + 10;
 	memcpy(p, "                ", 16); /* the padding of short times */
 	p = seconds_at(len < 15 ? p + 15 - len : p, ns);
 	*p = ' ';
@@ -331,30 +447,78 @@ void hvlog__clock_init(hvlog__clock *c, uint64_t hz)
 
 uint64_t hvlog__clock_ns(const hvlog__clock *c, uint64_t t, uint64_t t0)
 {
-	uint64_t d = t - t0;
+	uint64_t d = t - t0, n;
 	unsigned __int128 ns;
 
 	if (t < t0)
 		return 0;
+	/* a rate that divides 10^9 (1 GHz, 1 MHz: f is 0) is a product alone */
+	if (!c->f)
+		return __builtin_mul_overflow(d, c->k, &n) ? UINT64_MAX : n;
 	ns = (unsigned __int128)d * c->k + (((unsigned __int128)d * c->f) >> 64);
-	if (c->f && (unsigned __int128)d * 1000000000u - ns * c->hz >= c->hz)
+	if ((unsigned __int128)d * 1000000000u - ns * c->hz >= c->hz)
 		ns++;
 	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
 }
 
 /* ---- the tables ------------------------------------------------------------ */
 
+/* A value table's names, and its values in a hash (open addressing, a
+ * multiplicative hash of 2^bits slots, at least twice the values): a
+ * look-up without hvlog__valtab_index's search. */
+struct name_slot {
+	uint64_t value;
+	uint32_t k1;                              /* the value's index + 1; 0: empty */
+};
+
+struct fmt_valtab {
+	const struct piece *text;                 /* per entry of the table */
+	const struct piece *json;                 /* the same as JSON strings */
+	const struct name_slot *slots;
+	uint64_t mask;                            /* 2^bits - 1 */
+	unsigned shift;                           /* 64 - bits */
+};
+
+#define NAME_HASH 0x9e3779b97f4a7c15ull  /* 2^64 / the golden ratio */
+
+/* hvlog__valtab_index by the hash: the first index of v, or -1. */
+static inline long fmt_valtab_index(const struct fmt_valtab *t, uint64_t v)
+{
+	for (uint64_t h = (v * NAME_HASH) >> t->shift;; h = (h + 1) & t->mask) {
+		const struct name_slot *sl = &t->slots[h];
+		if (!sl->k1)
+			return -1;
+		if (sl->value == v)
+			return (long)sl->k1 - 1;
+	}
+}
+
+/* How text_event_roomy writes a value: as text_value does for its
+ * parameter's display. */
+enum text_kind { TEXT_HEX, TEXT_DEC, TEXT_BOOL, TEXT_NAMES };
+
 struct fmt_param {
 	struct piece text_key;                    /* " key=" */
 	struct piece json_key;                    /* ,"key": (the first one without the comma) */
-	const struct piece *text_names;           /* per entry of its value table, or NULL */
-	const struct piece *json_names;           /* the same as JSON strings */
+	const struct fmt_valtab *names;           /* of its value table, or NULL */
+	enum text_kind text_kind;
 };
+
+/* The index of value v in parameter p's table (fp: its tables, or NULL),
+ * or -1. */
+static inline long param_value_index(const hvlog_param *p, const struct fmt_param *fp, uint64_t v)
+{
+	return fp && fp->names ? fmt_valtab_index(fp->names, v) : hvlog__valtab_index(p->values, v);
+}
 
 struct fmt_event {
 	struct piece text_head;                   /* the group and event columns */
 	struct piece json_head;                   /* ,"group":..,"event":..,"number":N,"params":{ */
 	const struct fmt_param *params;
+	/* the most bytes its text line takes, with the widest stream column
+	 * and the bytes a writer may put past its end; 0 for an event whose
+	 * text_event_roomy would not write what text_item_ does */
+	size_t text_room;
 };
 
 struct hvlog__fmt {
@@ -538,11 +702,13 @@ static ALWAYS_INLINE void text_value(struct out *o, const hvlog_param *p, const 
 			put_lit(o, "false");
 		break;
 	case HVLOG_DISPLAY_ENUM:
-		if ((k = hvlog__valtab_index(p->values, v)) >= 0) {
-			if (fp && fp->text_names)
-				put_piece(o, fp->text_names[k]);
-			else
-				put_name(o, p->values->values[k].name);
+		if (fp && fp->names) {
+			if ((k = fmt_valtab_index(fp->names, v)) >= 0) {
+				put_piece(o, fp->names->text[k]);
+				break;
+			}
+		} else if ((k = hvlog__valtab_index(p->values, v)) >= 0) {
+			put_name(o, p->values->values[k].name);
 			break;
 		}
 		put_hex(o, v, 0); /* unnamed values show as hex */
@@ -756,10 +922,80 @@ static ALWAYS_INLINE void text_item_(struct out *o, const hvlog_meta *m,
 	}
 }
 
+/* A piece at p, which has room for it and PIECE_SLACK bytes more, in
+ * blocks of 32 bytes after a first of `first` (32, or 48 for a piece of
+ * at least 16 bytes: what is copied past its end stays within its slack). */
+static ALWAYS_INLINE char *piece_at(char *p, struct piece pc, uint32_t first)
+{
+	memcpy(p, pc.s, first);
+	for (uint32_t i = first; i < pc.n; i += 32)
+		memcpy(p + i, pc.s + i, 32);
+	return p + pc.n;
+}
+
+/* The plain text line of an event with tables, when the line has room
+ * for the most it can take (fe->text_room): what text_item_ writes, with
+ * no check of the room per piece and number. */
+static ALWAYS_INLINE char *text_event_roomy(char *p, const hvlog__fmt *f, const struct fmt_event *fe,
+					    const hvlog_item *it, uint64_t ns)
+{
+	const struct fmt_param *fp = fe->params;
+	const uint64_t *v = it->values, *end = v + it->event->nparams;
+	long k;
+
+	p = ns < TIME_SHORT_NS ? time_column_short(p, ns) : time_column_at(p, ns);
+	p = piece_at(p, f->text_streams[it->stream], 32);
+	p = piece_at(p, fe->text_head, 48); /* (the columns are 37 bytes or more) */
+	for (; v < end; v++, fp++) {
+		p = piece_at(p, fp->text_key, 32);
+		if (fp->text_kind == TEXT_HEX) { /* the most common, first */
+			p = hex_at(p, *v);
+			continue;
+		}
+		switch (fp->text_kind) {
+		case TEXT_DEC:
+			p = dec_at(p, *v);
+			break;
+		case TEXT_BOOL:
+			memcpy(p, *v ? "true" : "false", 5);
+			p += *v ? 4 : 5;
+			break;
+		case TEXT_NAMES:
+			if ((k = fmt_valtab_index(fp->names, *v)) >= 0) {
+				p = piece_at(p, fp->names->text[k], 32);
+				break;
+			}
+			p = hex_at(p, *v); /* unnamed values show as hex */
+			break;
+		default:
+			p = hex_at(p, *v);
+			break;
+		}
+	}
+	return p;
+}
+
+/* The tables of an item that text_event_roomy can write into room bytes,
+ * or NULL. */
+static inline const struct fmt_event *roomy_event(const hvlog__fmt *f, const hvlog_item *it, size_t room)
+{
+	const struct fmt_event *fe;
+
+	if (f && it->kind == HVLOG_ITEM_EVENT && it->stream < f->nstreams && (fe = event_tables(f, it->event)) &&
+	    fe->text_room && fe->text_room <= room)
+		return fe;
+	return NULL;
+}
+
 static ALWAYS_INLINE void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
 				    uint64_t t0)
 {
-	text_item_(o, m, f, it, t0, NULL, NULL);
+	const struct fmt_event *fe = roomy_event(f, it, (size_t)(o->end - o->p));
+
+	if (fe)
+		o->p = text_event_roomy(o->p, f, fe, it, item_ns(m, f, it->ts, t0));
+	else
+		text_item_(o, m, f, it, t0, NULL, NULL);
 }
 
 static void text_item_color(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
@@ -836,8 +1072,9 @@ static ALWAYS_INLINE void json_params(struct out *o, const hvlog_event *ev,
 	for (uint32_t i = 0; i < ev->nparams; i++) {
 		const hvlog_param *p = &ev->params[i];
 		uint64_t v = values[i];
-		long k = hvlog__valtab_index(p->values, v);
-		put_json_key(o, p, fe ? &fe->params[i] : NULL, i > 0);
+		const struct fmt_param *fp = fe ? &fe->params[i] : NULL;
+		long k = param_value_index(p, fp, v);
+		put_json_key(o, p, fp, i > 0);
 		json_value(o, p, v, flags);
 		if (i < HVLOG_MAX_PARAMS)
 			names[i] = k;
@@ -852,12 +1089,12 @@ static ALWAYS_INLINE void json_params(struct out *o, const hvlog_event *ev,
 		const hvlog_param *p = &ev->params[i];
 		const struct fmt_param *fp = fe ? &fe->params[i] : NULL;
 		/* (only a schema built by hand has more parameters than the limit) */
-		long k = i < HVLOG_MAX_PARAMS ? names[i] : hvlog__valtab_index(p->values, values[i]);
+		long k = i < HVLOG_MAX_PARAMS ? names[i] : param_value_index(p, fp, values[i]);
 		if (k < 0)
 			continue;
 		put_json_key(o, p, fp, named++);
-		if (fp && fp->json_names)
-			put_piece(o, fp->json_names[k]);
+		if (fp && fp->names)
+			put_piece(o, fp->names->json[k]);
 		else
 			put_json_str(o, p->values->values[k].name);
 	}
@@ -965,11 +1202,25 @@ static size_t line_end(struct out *o, char *buf, const char *eol, size_t n)
 	return (size_t)(o->p - buf);
 }
 
-size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format_kind kind, uint64_t t0,
-			 char *buf, size_t cap)
+/* The plain text line of an event by text_event_roomy (fe: roomy_event
+ * with the room line_start leaves; clock: the metadata's), then its end:
+ * apart from the code of the other kinds and cases, which costs the
+ * common line the set-up of a large function. */
+static __attribute__((noinline)) size_t text_line_roomy(const hvlog__clock *clock, uint64_t t0,
+							 const hvlog__fmt *f, const struct fmt_event *fe,
+							 const hvlog_item *it, char *buf)
+{
+	char *p = text_event_roomy(buf, f, fe, it, hvlog__clock_ns(clock, it->ts, t0));
+
+	memcpy(p, "\n", 2); /* and the NUL */
+	return (size_t)(p + 1 - buf);
+}
+
+/* hvlog_format_item but for text_line_roomy's lines. */
+static __attribute__((noinline)) size_t format_item(const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
+						    hvlog_format_kind kind, uint64_t t0, char *buf, size_t cap)
 {
 	struct out o;
-	const hvlog__fmt *f = tables_of(m);
 
 	if (cap < 2) {
 		if (cap)
@@ -982,6 +1233,18 @@ size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format
 	else
 		text_item(&o, m, f, it, t0);
 	return line_end(&o, buf, "\n", 1);
+}
+
+size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format_kind kind, uint64_t t0,
+			 char *buf, size_t cap)
+{
+	const hvlog__fmt *f = tables_of(m);
+	const struct fmt_event *fe;
+
+	if (kind != HVLOG_FORMAT_JSON && cap >= 2 && f && f->clock.hz == m->clock_hz &&
+	    (fe = roomy_event(f, it, cap - 2)))
+		return text_line_roomy(&f->clock, t0, f, fe, it, buf);
+	return format_item(m, f, it, kind, t0, buf, cap);
 }
 
 /* ---- the formatter object ---------------------------------------------------- */
@@ -1169,8 +1432,10 @@ static __attribute__((noinline)) size_t item_mode(const hvlog_formatter *f, cons
 	return line_end(&o, buf, "\n", 1);
 }
 
-/* An item without a time mode; inlined into both entry points. */
-static ALWAYS_INLINE size_t item_plain(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
+/* An item without a time mode, but for text_line_roomy's (out of line:
+ * the entry points then set up nothing for the common text line). */
+static __attribute__((noinline)) size_t item_plain(const hvlog_formatter *f, const hvlog_item *it, char *buf,
+						   size_t cap)
 {
 	struct out o;
 
@@ -1204,18 +1469,34 @@ static ALWAYS_INLINE size_t item_plain(const hvlog_formatter *f, const hvlog_ite
 	return line_end(&o, buf, "\n", 1);
 }
 
+/* The tables of an item of f for text_line_roomy, or NULL. */
+static inline const struct fmt_event *roomy_item(const hvlog_formatter *f, const hvlog_item *it, size_t cap)
+{
+	if (f->kind != HVLOG_FORMAT_TEXT || f->flags || cap < 2)
+		return NULL;
+	return roomy_event(f->tab, it, cap - 2); /* the room line_start leaves */
+}
+
 size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
 {
+	const struct fmt_event *fe;
+
 	if (HVLOG_UNLIKELY(f->time))
 		return item_mode(f, it, f->t0, buf, cap);
+	if ((fe = roomy_item(f, it, cap)))
+		return text_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf);
 	return item_plain(f, it, buf, cap);
 }
 
 size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it, uint64_t prev, char *buf,
 				  size_t cap)
 {
+	const struct fmt_event *fe;
+
 	if (HVLOG_UNLIKELY(f->time))
 		return item_mode(f, it, prev, buf, cap);
+	if ((fe = roomy_item(f, it, cap)))
+		return text_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf);
 	return item_plain(f, it, buf, cap);
 }
 
@@ -1254,6 +1535,36 @@ int hvlog__fmt_keep(struct arena *a, struct piece *pc, const char *scratch, cons
 
 #define keep hvlog__fmt_keep
 
+/* The hash's size for t: the bits of its slot numbers. */
+static unsigned valtab_hash_bits(const hvlog_valtab *t)
+{
+	unsigned bits = 1;
+
+	while ((1ull << bits) < 2ull * t->nvalues)
+		bits++;
+	return bits;
+}
+
+/* The hash of a value table's values in the (zeroed) slots given, as many
+ * as valtab_hash_bits says.  A value that comes again keeps its first
+ * index, as the table's search finds. */
+static void valtab_hash(const hvlog_valtab *t, struct fmt_valtab *vt, struct name_slot *slots)
+{
+	unsigned bits = valtab_hash_bits(t);
+
+	vt->slots = slots;
+	vt->mask = (1ull << bits) - 1;
+	vt->shift = 64 - bits;
+	for (uint32_t j = 0; j < t->nvalues; j++) {
+		uint64_t h = (t->values[j].value * NAME_HASH) >> vt->shift;
+		if (fmt_valtab_index(vt, t->values[j].value) >= 0)
+			continue;
+		while (slots[h].k1)
+			h = (h + 1) & vt->mask;
+		slots[h] = (struct name_slot){ t->values[j].value, j + 1 };
+	}
+}
+
 /* The names of a value table, as text and as JSON strings. */
 static int valtab_tables(struct arena *a, const hvlog_valtab *t, struct piece *text, struct piece *json)
 {
@@ -1273,12 +1584,47 @@ static int valtab_tables(struct arena *a, const hvlog_valtab *t, struct piece *t
 	return 1;
 }
 
-static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_event *ev, struct fmt_event *fe,
-			      struct fmt_param *fps, struct piece *const *vt_text, struct piece *const *vt_json)
+/* The most bytes a value of parameter p takes in text_event_roomy (hex
+ * writes HVLOG_HEX_MAX, whatever its digits), and how it writes it; 0 if
+ * it would not write what text_value does. */
+static size_t text_kind_of(const hvlog_param *p, struct fmt_param *fp)
 {
+	size_t most = HVLOG_HEX_MAX;
+
+	switch (p->display) {
+	case HVLOG_DISPLAY_DEC:
+		fp->text_kind = TEXT_DEC;
+		return HVLOG_DEC_MAX;
+	case HVLOG_DISPLAY_BOOL:
+		fp->text_kind = TEXT_BOOL;
+		return 5;
+	case HVLOG_DISPLAY_ENUM:
+		fp->text_kind = TEXT_HEX; /* without a table, or a table from elsewhere (0) */
+		if (!fp->names)
+			return p->values ? 0 : HVLOG_HEX_MAX;
+		fp->text_kind = TEXT_NAMES;
+		for (uint32_t j = 0; j < p->values->nvalues; j++)
+			if (fp->names->text[j].n > most)
+				most = fp->names->text[j].n;
+		return most;
+	default:
+		fp->text_kind = TEXT_HEX;
+		return HVLOG_HEX_MAX;
+	}
+}
+
+/* The longest time column (seconds of UINT64_MAX ns, the point, nine
+ * decimals and a space). */
+#define TIME_COLUMN_MAX 22
+
+static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_event *ev, struct fmt_event *fe,
+			      struct fmt_param *fps, const struct fmt_valtab *vts, size_t stream_most)
+{
+	size_t room = TIME_COLUMN_MAX + stream_most + PIECE_SLACK;
 	const hvlog_schema *s = m->schema;
 	char buf[PIECE_MAX];
 	struct out o;
+	size_t most;
 
 	SCRATCH(o, buf);
 	text_event_piece(&o, m, ev);
@@ -1299,12 +1645,13 @@ static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_
 		json_key_piece(&o, p, 1);
 		if (!keep(a, &fps[i].json_key, buf, &o))
 			return 0;
-		if (p->values && vt < (uintptr_t)s->nvaltabs * sizeof *p->values && vt % sizeof *p->values == 0) {
-			fps[i].text_names = vt_text[vt / sizeof *p->values];
-			fps[i].json_names = vt_json[vt / sizeof *p->values];
-		}
+		if (p->values && vt < (uintptr_t)s->nvaltabs * sizeof *p->values && vt % sizeof *p->values == 0)
+			fps[i].names = &vts[vt / sizeof *p->values];
+		most = text_kind_of(p, &fps[i]);
+		room = most && room ? room + fps[i].text_key.n + most : 0;
 	}
 	fe->params = fps;
+	fe->text_room = room ? room + fe->text_head.n : 0;
 	return 1;
 }
 
@@ -1316,40 +1663,48 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 	struct piece *text_streams = alloc(ctx, m->nstreams * sizeof *text_streams);
 	struct piece *json_streams = alloc(ctx, m->nstreams * sizeof *json_streams);
 	struct fmt_event *events = alloc(ctx, s->nevents * sizeof *events);
-	struct piece **vt_text = alloc(ctx, s->nvaltabs * sizeof *vt_text);
-	struct piece **vt_json = alloc(ctx, s->nvaltabs * sizeof *vt_json);
+	struct fmt_valtab *vts = alloc(ctx, s->nvaltabs * sizeof *vts);
 	struct fmt_param *params;
 	struct piece *names;
-	size_t nparams = 0, nnames = 0;
+	struct name_slot *slots;
+	size_t nparams = 0, nnames = 0, nslots = 0, stream_most = 0;
 	char buf[PIECE_MAX];
 	struct out o;
 
 	for (uint32_t i = 0; i < s->nevents; i++)
 		nparams += s->events[i].nparams;
-	for (uint32_t i = 0; i < s->nvaltabs; i++)
+	for (uint32_t i = 0; i < s->nvaltabs; i++) {
 		nnames += s->valtabs[i].nvalues;
-	if (!f || !text_streams || !json_streams || !events || !vt_text || !vt_json ||
-	    !(params = alloc(ctx, nparams * sizeof *params)) || !(names = alloc(ctx, 2 * nnames * sizeof *names)))
+		nslots += (size_t)1 << valtab_hash_bits(&s->valtabs[i]);
+	}
+	if (!f || !text_streams || !json_streams || !events || !vts ||
+	    !(params = alloc(ctx, nparams * sizeof *params)) || !(names = alloc(ctx, 2 * nnames * sizeof *names)) ||
+	    !(slots = alloc(ctx, nslots * sizeof *slots)))
 		return NULL;
 	for (uint32_t i = 0; i < m->nstreams; i++) {
 		SCRATCH(o, buf);
 		text_stream_piece(&o, m, i);
 		if (!keep(&a, &text_streams[i], buf, &o))
 			return NULL;
+		if (text_streams[i].n > stream_most)
+			stream_most = text_streams[i].n;
 		SCRATCH(o, buf);
 		json_stream_piece(&o, m, i, 1);
 		if (!keep(&a, &json_streams[i], buf, &o))
 			return NULL;
 	}
 	for (uint32_t i = 0; i < s->nvaltabs; i++) {
-		vt_text[i] = names;
-		vt_json[i] = names + s->valtabs[i].nvalues;
+		struct piece *text = names, *json = names + s->valtabs[i].nvalues;
 		names += 2 * s->valtabs[i].nvalues;
-		if (!valtab_tables(&a, &s->valtabs[i], vt_text[i], vt_json[i]))
+		if (!valtab_tables(&a, &s->valtabs[i], text, json))
 			return NULL;
+		valtab_hash(&s->valtabs[i], &vts[i], slots);
+		slots += (size_t)1 << valtab_hash_bits(&s->valtabs[i]);
+		vts[i].text = text;
+		vts[i].json = json;
 	}
 	for (uint32_t i = 0; i < s->nevents; i++) {
-		if (!event_tables_build(&a, m, &s->events[i], &events[i], params, vt_text, vt_json))
+		if (!event_tables_build(&a, m, &s->events[i], &events[i], params, vts, stream_most))
 			return NULL;
 		params += s->events[i].nparams;
 	}
