@@ -1402,6 +1402,157 @@ START_TEST(test_formatter_short_buffers)
 }
 END_TEST
 
+/* ---- the JSON event line's writer against the reference ------------------
+ *
+ * With tables, a JSON event line that surely fits is written without a
+ * check of the room per piece and number (json_event_roomy); without them
+ * (a hand-built hvlog_meta) by the checked writer, the reference.  Every
+ * dialect, every event on every stream, many values and times: the same
+ * bytes; and with every short buffer, the same start of the line and
+ * nothing written past the buffer. */
+
+static const unsigned json_dialects[] = {
+	0, HVLOG_FMT_OFFSETS, HVLOG_FMT_JSON_INTEGERS, HVLOG_FMT_JSON_INTEGERS | HVLOG_FMT_OFFSETS,
+	HVLOG_FMT_JSON_DECODE_V1,
+};
+
+struct json_pair {
+	hvlog_formatter *fast[NELEMS(json_dialects)], *ref[NELEMS(json_dialects)];
+	hvlog_item *it;
+	const char *what;
+	uint64_t lines;
+};
+
+static void json_pair_check(const uint64_t *v, void *ctx)
+{
+	static char a[HVLOG_FORMAT_MAX], b[HVLOG_FORMAT_MAX];
+	struct json_pair *c = ctx;
+
+	c->it->values = v;
+	for (size_t k = 0; k < NELEMS(json_dialects); k++) {
+		size_t na = hvlog_formatter_item(c->fast[k], c->it, a, sizeof a);
+		size_t nb = hvlog_formatter_item(c->ref[k], c->it, b, sizeof b);
+		TU_CHECK(na == nb && !memcmp(a, b, na + 1), "%s, flags 0x%x: with tables\n%swithout\n%s", c->what,
+			 json_dialects[k], a, b);
+		c->lines++;
+	}
+}
+
+static void json_pair_run(const hvlog_meta *m, uint64_t t0, tu_rng *rng)
+{
+	static const uint64_t tss[] = { 0, 1, 999999999, 1000000000, (1ull << 53) - 1, 1ull << 53,
+					(1ull << 53) + 1, UINT64_MAX };
+	hvlog_meta bare = *m;
+	struct json_pair c = { .lines = 0 };
+	char what[160];
+
+	bare.internal = NULL;
+	for (size_t k = 0; k < NELEMS(json_dialects); k++) {
+		hvlog_formatter_config cfg = { HVLOG_FORMAT_JSON, json_dialects[k], t0, NULL };
+		hvlog_error err = { 0 };
+		ck_assert_int_eq(hvlog_formatter_create(&c.fast[k], m, &cfg, &err), HVLOG_OK);
+		ck_assert_int_eq(hvlog_formatter_create(&c.ref[k], &bare, &cfg, &err), HVLOG_OK);
+	}
+	for (uint32_t e = 0; e < m->schema->nevents; e++)
+		for (uint32_t st = 0; st <= m->nstreams + 1; st++) {
+			hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .event = &m->schema->events[e] };
+			it.stream = st == m->nstreams + 1 ? UINT32_MAX : st;
+			/* the times at the edges of the decimal strings, and random */
+			it.ts = st < NELEMS(tss) ? tss[st] : t0 + (tu_rand(rng) >> tu_rand_below(rng, 64));
+			it.offset = tu_rand_below(rng, 2) ? UINT64_MAX - st : tu_rand(rng) >> tu_rand_below(rng, 64);
+			c.it = &it;
+			c.what = what;
+			snprintf(what, sizeof what, "event %s on stream %u, ts %" PRIu64, it.event->symbol, it.stream,
+				 it.ts);
+			each_value_set(it.event, rng, json_pair_check, &c);
+		}
+	ck_assert_uint_gt(c.lines, 1000);
+	for (size_t k = 0; k < NELEMS(json_dialects); k++) {
+		hvlog_formatter_free(c.fast[k]);
+		hvlog_formatter_free(c.ref[k]);
+	}
+}
+
+START_TEST(test_json_roomy_same)
+{
+	const hvlog_schema *schemas[] = { hvlog_schema_builtin(), &hostile_schema };
+	const hvlog_stream_info *streams[] = { plain_streams, hostile_streams };
+	const uint32_t nstreams[] = { NELEMS(plain_streams), NELEMS(hostile_streams) };
+	static const uint64_t t0s[] = { 0, 1000, UINT64_MAX - 5 };
+
+	for (int sc = 0; sc < 2; sc++) {
+		tu_rng rng = { 300 + (uint64_t)_i + 17 * (uint64_t)sc };
+		decoded d;
+		decode_meta(&d, schemas[sc], streams[sc], nstreams[sc], rates[_i]);
+		json_pair_run(&d.meta, t0s[(size_t)_i % NELEMS(t0s)], &rng);
+		hvlog__meta_free(d.store);
+	}
+}
+END_TEST
+
+/* Short buffers, every dialect: the start of the reference line, then
+ * "\n\0", nothing at or past buf + cap; the room the writer checks for
+ * once is crossed on the way up. */
+START_TEST(test_json_roomy_short_buffers)
+{
+	enum { GUARD = 64 };
+	static char want[HVLOG_FORMAT_MAX], buf[HVLOG_FORMAT_MAX + GUARD];
+	const hvlog_schema *schemas[] = { hvlog_schema_builtin(), &hostile_schema };
+	const hvlog_stream_info *streams[] = { plain_streams, hostile_streams };
+	const uint32_t nstreams[] = { NELEMS(plain_streams), NELEMS(hostile_streams) };
+	uint64_t v[HVLOG_MAX_PARAMS];
+	tu_rng rng = { 5 };
+
+	for (int sc = 0; sc < 2; sc++) {
+		decoded d;
+		hvlog_meta bare;
+		decode_meta(&d, schemas[sc], streams[sc], nstreams[sc], 2400000000u);
+		bare = d.meta;
+		bare.internal = NULL;
+		for (size_t k = 0; k < NELEMS(json_dialects); k++) {
+			hvlog_formatter_config cfg = { HVLOG_FORMAT_JSON, json_dialects[k], 0, NULL };
+			hvlog_formatter *fast, *ref;
+			hvlog_error err = { 0 };
+			ck_assert_int_eq(hvlog_formatter_create(&fast, &d.meta, &cfg, &err), HVLOG_OK);
+			ck_assert_int_eq(hvlog_formatter_create(&ref, &bare, &cfg, &err), HVLOG_OK);
+			for (uint32_t e = 0; e < d.meta.schema->nevents; e += sc ? 1 : 7) {
+				const hvlog_event *ev = &d.meta.schema->events[e];
+				hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .event = ev,
+						  .stream = (uint32_t)tu_rand_below(&rng, nstreams[sc]),
+						  .ts = UINT64_MAX - tu_rand_below(&rng, 9), .offset = UINT64_MAX,
+						  .values = v };
+				for (uint32_t i = 0; i < ev->nparams; i++) {
+					const hvlog_valtab *t = ev->params[i].values;
+					/* a named value where there are names, else the longest */
+					v[i] = t && t->nvalues ? t->values[tu_rand_below(&rng, t->nvalues)].value
+							       : hvlog_type_max(ev->params[i].type);
+				}
+				size_t n = hvlog_formatter_item(ref, &it, want, sizeof want);
+				ck_assert_uint_gt(n, 1);
+				for (size_t cap = 0; cap <= sizeof want; cap += cap < n + 1200 ? 1 : 61) {
+					size_t w = cap < 2 ? 0 : (cap - 2 < n - 1 ? cap - 2 : n - 1) + 1, got;
+					memset(buf, 0x5a, cap + GUARD);
+					got = hvlog_formatter_item(fast, &it, buf, cap);
+					TU_CHECK(got == w, "%s flags 0x%x cap %zu: length %zu, want %zu", ev->symbol,
+						 json_dialects[k], cap, got, w);
+					if (cap)
+						TU_CHECK(buf[got] == 0, "cap %zu: no NUL", cap);
+					if (got)
+						TU_CHECK(!memcmp(buf, want, got - 1) && buf[got - 1] == '\n',
+							 "%s cap %zu: not the start of the line", ev->symbol, cap);
+					for (size_t g = cap; g < cap + GUARD; g++)
+						TU_CHECK(buf[g] == 0x5a, "%s cap %zu: byte %zu written", ev->symbol,
+							 cap, g);
+				}
+			}
+			hvlog_formatter_free(fast);
+			hvlog_formatter_free(ref);
+		}
+		hvlog__meta_free(d.store);
+	}
+}
+END_TEST
+
 /* ---- suite ---------------------------------------------------------------- */
 
 static Suite *format_suite(void)
@@ -1430,6 +1581,8 @@ static Suite *format_suite(void)
 	tcase_add_test(tc, test_meta_walk);
 	tcase_add_test(tc, test_formatter_config);
 	tcase_add_test(tc, test_formatter_short_buffers);
+	tcase_add_loop_test(tc, test_json_roomy_same, 0, (int)NELEMS(rates));
+	tcase_add_test(tc, test_json_roomy_short_buffers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("numbers");

@@ -15,7 +15,9 @@
  * far, has a writer of its own (text_line_roomy): the tables say the most
  * bytes that event's line can take, and with that much room the pieces
  * and numbers go in without a check each.  It must write what text_item_
- * writes, byte for byte; test_format compares them.
+ * writes, byte for byte; test_format compares them.  The JSON line of an
+ * event with tables, without a time mode, likewise (json_event_roomy,
+ * against json_item_).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -497,11 +499,16 @@ static inline long fmt_valtab_index(const struct fmt_valtab *t, uint64_t v)
  * parameter's display. */
 enum text_kind { TEXT_HEX, TEXT_DEC, TEXT_BOOL, TEXT_NAMES };
 
+/* How json_event_roomy writes a value: as json_value does (a decimal
+ * above 2^53 a string, but in the dialects that say otherwise). */
+enum json_kind { JSON_DEC, JSON_HEX, JSON_BOOL };
+
 struct fmt_param {
 	struct piece text_key;                    /* " key=" */
 	struct piece json_key;                    /* ,"key": (the first one without the comma) */
 	const struct fmt_valtab *names;           /* of its value table, or NULL */
 	enum text_kind text_kind;
+	enum json_kind json_kind;
 };
 
 /* The index of value v in parameter p's table (fp: its tables, or NULL),
@@ -519,6 +526,9 @@ struct fmt_event {
 	 * and the bytes a writer may put past its end; 0 for an event whose
 	 * text_event_roomy would not write what text_item_ does */
 	size_t text_room;
+	/* the same for its JSON line in any dialect (json_event_roomy and
+	 * json_item_) */
+	size_t json_room;
 };
 
 struct hvlog__fmt {
@@ -1187,6 +1197,83 @@ static void json_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, c
 	json_item_(o, m, f, it, t0, flags, tm);
 }
 
+/* json_uint at p, which has room for it. */
+static ALWAYS_INLINE char *json_uint_at(char *p, uint64_t v, unsigned flags)
+{
+	if (v > JSON_EXACT_MAX && !(flags & (HVLOG_FMT_JSON_INTEGERS | HVLOG_FMT_JSON_DECODE_V1)))
+		return dec_quoted_at(p, v);
+	return dec_at(p, v);
+}
+
+/* The JSON line of an event with tables (without a time mode) in the
+ * dialect of flags, when the line has room for the most it can take
+ * (fe->json_room): what json_item_ writes, with no check of the room per
+ * piece and number. */
+static ALWAYS_INLINE char *json_event_roomy(char *p, const hvlog__fmt *f, const struct fmt_event *fe,
+					    const hvlog_item *it, uint64_t ns, unsigned flags)
+{
+	static const char head[32] = "{\"type\":\"event\",\"time_ns\":";
+	const int offset = (flags & (HVLOG_FMT_OFFSETS | HVLOG_FMT_JSON_DECODE_V1)) != 0;
+	const struct fmt_param *fp = fe->params;
+	const uint64_t *v = it->values;
+	const uint32_t n = it->event->nparams;
+	long names[HVLOG_MAX_PARAMS]; /* the index of each value's name, or -1 */
+	struct piece pc = f->json_streams[it->stream]; /* ends with the offset's key */
+	long named = -1;
+
+	memcpy(p, head, 32);
+	p = json_uint_at(p + sizeof "{\"type\":\"event\",\"time_ns\":" - 1, ns, flags);
+	memcpy(p, ",\"ts\":", 6);
+	p = json_uint_at(p + 6, it->ts, flags);
+	if (!offset)
+		pc.n -= (uint32_t)(sizeof OFFSET_KEY - 1);
+	p = piece_at(p, pc, 32);
+	if (offset)
+		p = json_uint_at(p, it->offset, flags);
+	p = piece_at(p, fe->json_head, 48); /* (the head is 40 bytes or more) */
+	for (uint32_t i = 0; i < n; i++, fp++) {
+		long k = fp->names ? fmt_valtab_index(fp->names, v[i]) : -1;
+		p = i ? piece_at(p, fp->json_key, 32)
+		      : piece_at(p, (struct piece){ fp->json_key.s + 1, fp->json_key.n - 1 }, 32);
+		if (flags & HVLOG_FMT_JSON_INTEGERS) {
+			p = dec_at(p, v[i]);
+		} else {
+			switch (fp->json_kind) {
+			case JSON_HEX:
+				p = hex_quoted_at(p, v[i]);
+				break;
+			case JSON_BOOL:
+				memcpy(p, v[i] ? "true" : "false", 5);
+				p += v[i] ? 4 : 5;
+				break;
+			default:
+				p = v[i] > JSON_EXACT_MAX && !(flags & HVLOG_FMT_JSON_DECODE_V1) ? dec_quoted_at(p, v[i])
+												 : dec_at(p, v[i]);
+				break;
+			}
+		}
+		names[i] = k;
+		named &= k; /* -1 while none is named */
+	}
+	*p++ = '}';
+	if (named >= 0) {
+		memcpy(p, ",\"names\":{", 10);
+		p += 10;
+		fp = fe->params;
+		named = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			if (names[i] < 0)
+				continue;
+			p = named++ ? piece_at(p, fp[i].json_key, 32)
+				    : piece_at(p, (struct piece){ fp[i].json_key.s + 1, fp[i].json_key.n - 1 }, 32);
+			p = piece_at(p, fp[i].names->json[names[i]], 32);
+		}
+		*p++ = '}';
+	}
+	*p++ = '}';
+	return p;
+}
+
 /* A line into buf: the item, cut to leave room for its end (eol, 1 or 2
  * bytes) and a NUL. */
 static struct out line_start(char *buf, size_t cap, size_t eol)
@@ -1216,6 +1303,38 @@ static __attribute__((noinline)) size_t text_line_roomy(const hvlog__clock *cloc
 	return (size_t)(p + 1 - buf);
 }
 
+/* The JSON line of an event by json_event_roomy (fe: json_roomy_event
+ * with the room line_start leaves), then its end; one copy for the
+ * default dialect, one for decode's old one, one for the rest. */
+static __attribute__((noinline)) size_t json_line_roomy(const hvlog__clock *clock, uint64_t t0,
+							 const hvlog__fmt *f, const struct fmt_event *fe,
+							 const hvlog_item *it, char *buf, unsigned flags)
+{
+	uint64_t ns = hvlog__clock_ns(clock, it->ts, t0);
+	char *p;
+
+	if (flags == 0)
+		p = json_event_roomy(buf, f, fe, it, ns, 0);
+	else if (flags == HVLOG_FMT_JSON_DECODE_V1)
+		p = json_event_roomy(buf, f, fe, it, ns, HVLOG_FMT_JSON_DECODE_V1);
+	else
+		p = json_event_roomy(buf, f, fe, it, ns, flags);
+	memcpy(p, "\n", 2); /* and the NUL */
+	return (size_t)(p + 1 - buf);
+}
+
+/* The tables of an item that json_event_roomy can write into room bytes,
+ * or NULL. */
+static inline const struct fmt_event *json_roomy_event(const hvlog__fmt *f, const hvlog_item *it, size_t room)
+{
+	const struct fmt_event *fe;
+
+	if (f && it->kind == HVLOG_ITEM_EVENT && it->stream < f->nstreams && (fe = event_tables(f, it->event)) &&
+	    fe->json_room && fe->json_room <= room)
+		return fe;
+	return NULL;
+}
+
 /* hvlog_format_item but for text_line_roomy's lines. */
 static __attribute__((noinline)) size_t format_item(const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
 						    hvlog_format_kind kind, uint64_t t0, char *buf, size_t cap)
@@ -1241,9 +1360,12 @@ size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format
 	const hvlog__fmt *f = tables_of(m);
 	const struct fmt_event *fe;
 
-	if (kind != HVLOG_FORMAT_JSON && cap >= 2 && f && f->clock.hz == m->clock_hz &&
-	    (fe = roomy_event(f, it, cap - 2)))
-		return text_line_roomy(&f->clock, t0, f, fe, it, buf);
+	if (cap >= 2 && f && f->clock.hz == m->clock_hz) {
+		if (kind != HVLOG_FORMAT_JSON && (fe = roomy_event(f, it, cap - 2)))
+			return text_line_roomy(&f->clock, t0, f, fe, it, buf);
+		if (kind == HVLOG_FORMAT_JSON && (fe = json_roomy_event(f, it, cap - 2)))
+			return json_line_roomy(&f->clock, t0, f, fe, it, buf, HVLOG_FMT_JSON_DECODE_V1);
+	}
 	return format_item(m, f, it, kind, t0, buf, cap);
 }
 
@@ -1477,6 +1599,14 @@ static inline const struct fmt_event *roomy_item(const hvlog_formatter *f, const
 	return roomy_event(f->tab, it, cap - 2); /* the room line_start leaves */
 }
 
+/* The tables of an item of f for json_line_roomy, or NULL. */
+static inline const struct fmt_event *json_roomy_item(const hvlog_formatter *f, const hvlog_item *it, size_t cap)
+{
+	if (f->kind != HVLOG_FORMAT_JSON || cap < 2)
+		return NULL;
+	return json_roomy_event(f->tab, it, cap - 2);
+}
+
 size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
 {
 	const struct fmt_event *fe;
@@ -1485,6 +1615,8 @@ size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char
 		return item_mode(f, it, f->t0, buf, cap);
 	if ((fe = roomy_item(f, it, cap)))
 		return text_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf);
+	if ((fe = json_roomy_item(f, it, cap)))
+		return json_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf, f->flags);
 	return item_plain(f, it, buf, cap);
 }
 
@@ -1497,6 +1629,8 @@ size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it
 		return item_mode(f, it, prev, buf, cap);
 	if ((fe = roomy_item(f, it, cap)))
 		return text_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf);
+	if ((fe = json_roomy_item(f, it, cap)))
+		return json_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf, f->flags);
 	return item_plain(f, it, buf, cap);
 }
 
@@ -1617,10 +1751,28 @@ static size_t text_kind_of(const hvlog_param *p, struct fmt_param *fp)
  * decimals and a space). */
 #define TIME_COLUMN_MAX 22
 
+/* The most bytes json_event_roomy writes for a number (a decimal
+ * string) and for the head of a line, with what it copies past it. */
+#define JSON_NUM_MAX (HVLOG_DEC_MAX + 2)
+#define JSON_HEAD_MAX 32
+
+/* How json_event_roomy writes a value of parameter p (as json_value). */
+static enum json_kind json_kind_of(const hvlog_param *p)
+{
+	if (p->display == HVLOG_DISPLAY_BOOL || p->type == HVLOG_TYPE_BOOL)
+		return JSON_BOOL;
+	return p->display == HVLOG_DISPLAY_HEX ? JSON_HEX : JSON_DEC;
+}
+
 static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_event *ev, struct fmt_event *fe,
-			      struct fmt_param *fps, const struct fmt_valtab *vts, size_t stream_most)
+			      struct fmt_param *fps, const struct fmt_valtab *vts, size_t stream_most,
+			      size_t json_stream_most)
 {
 	size_t room = TIME_COLUMN_MAX + stream_most + PIECE_SLACK;
+	/* the head, time_ns, ts, stream and offset; the closing braces of
+	 * params, names and the line, and the names' key */
+	size_t json_room = JSON_HEAD_MAX + 3 * JSON_NUM_MAX + sizeof ",\"ts\":" + json_stream_most + 3 +
+			   sizeof ",\"names\":{" + PIECE_SLACK;
 	const hvlog_schema *s = m->schema;
 	char buf[PIECE_MAX];
 	struct out o;
@@ -1649,9 +1801,21 @@ static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_
 			fps[i].names = &vts[vt / sizeof *p->values];
 		most = text_kind_of(p, &fps[i]);
 		room = most && room ? room + fps[i].text_key.n + most : 0;
+		fps[i].json_kind = json_kind_of(p);
+		/* the key twice (params and names), the value, its name */
+		most = 0;
+		if (fps[i].names)
+			for (uint32_t j = 0; j < p->values->nvalues; j++)
+				if (fps[i].names->json[j].n > most)
+					most = fps[i].names->json[j].n;
+		/* (values without the tables' names: only json_item_ looks them up) */
+		if (p->values && !fps[i].names)
+			json_room = 0;
+		json_room = json_room ? json_room + 2 * fps[i].json_key.n + JSON_NUM_MAX + most : 0;
 	}
 	fe->params = fps;
 	fe->text_room = room ? room + fe->text_head.n : 0;
+	fe->json_room = json_room && ev->nparams <= HVLOG_MAX_PARAMS ? json_room + fe->json_head.n : 0;
 	return 1;
 }
 
@@ -1667,7 +1831,7 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 	struct fmt_param *params;
 	struct piece *names;
 	struct name_slot *slots;
-	size_t nparams = 0, nnames = 0, nslots = 0, stream_most = 0;
+	size_t nparams = 0, nnames = 0, nslots = 0, stream_most = 0, json_stream_most = 0;
 	char buf[PIECE_MAX];
 	struct out o;
 
@@ -1692,6 +1856,8 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 		json_stream_piece(&o, m, i, 1);
 		if (!keep(&a, &json_streams[i], buf, &o))
 			return NULL;
+		if (json_streams[i].n > json_stream_most)
+			json_stream_most = json_streams[i].n;
 	}
 	for (uint32_t i = 0; i < s->nvaltabs; i++) {
 		struct piece *text = names, *json = names + s->valtabs[i].nvalues;
@@ -1704,7 +1870,7 @@ const hvlog__fmt *hvlog__fmt_build(const hvlog_meta *m, void *(*alloc)(void *ctx
 		vts[i].json = json;
 	}
 	for (uint32_t i = 0; i < s->nevents; i++) {
-		if (!event_tables_build(&a, m, &s->events[i], &events[i], params, vts, stream_most))
+		if (!event_tables_build(&a, m, &s->events[i], &events[i], params, vts, stream_most, json_stream_most))
 			return NULL;
 		params += s->events[i].nparams;
 	}
