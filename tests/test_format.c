@@ -1418,6 +1418,7 @@ static const unsigned json_dialects[] = {
 
 struct json_pair {
 	hvlog_formatter *fast[NELEMS(json_dialects)], *ref[NELEMS(json_dialects)];
+	hvlog_meta bare; /* the metadata without tables, of the ref formatters */
 	hvlog_item *it;
 	const char *what;
 	uint64_t lines;
@@ -1438,21 +1439,36 @@ static void json_pair_check(const uint64_t *v, void *ctx)
 	}
 }
 
+static void json_pair_open(struct json_pair *c, const hvlog_meta *m, uint64_t t0)
+{
+	c->bare = *m;
+	c->bare.internal = NULL;
+	c->lines = 0;
+	for (size_t k = 0; k < NELEMS(json_dialects); k++) {
+		hvlog_formatter_config cfg = { HVLOG_FORMAT_JSON, json_dialects[k], t0, NULL };
+		hvlog_error err = { 0 };
+		ck_assert_int_eq(hvlog_formatter_create(&c->fast[k], m, &cfg, &err), HVLOG_OK);
+		ck_assert_int_eq(hvlog_formatter_create(&c->ref[k], &c->bare, &cfg, &err), HVLOG_OK);
+	}
+}
+
+static void json_pair_close(struct json_pair *c)
+{
+	ck_assert_uint_gt(c->lines, 1000);
+	for (size_t k = 0; k < NELEMS(json_dialects); k++) {
+		hvlog_formatter_free(c->fast[k]);
+		hvlog_formatter_free(c->ref[k]);
+	}
+}
+
 static void json_pair_run(const hvlog_meta *m, uint64_t t0, tu_rng *rng)
 {
 	static const uint64_t tss[] = { 0, 1, 999999999, 1000000000, (1ull << 53) - 1, 1ull << 53,
 					(1ull << 53) + 1, UINT64_MAX };
-	hvlog_meta bare = *m;
-	struct json_pair c = { .lines = 0 };
+	struct json_pair c;
 	char what[160];
 
-	bare.internal = NULL;
-	for (size_t k = 0; k < NELEMS(json_dialects); k++) {
-		hvlog_formatter_config cfg = { HVLOG_FORMAT_JSON, json_dialects[k], t0, NULL };
-		hvlog_error err = { 0 };
-		ck_assert_int_eq(hvlog_formatter_create(&c.fast[k], m, &cfg, &err), HVLOG_OK);
-		ck_assert_int_eq(hvlog_formatter_create(&c.ref[k], &bare, &cfg, &err), HVLOG_OK);
-	}
+	json_pair_open(&c, m, t0);
 	for (uint32_t e = 0; e < m->schema->nevents; e++)
 		for (uint32_t st = 0; st <= m->nstreams + 1; st++) {
 			hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .event = &m->schema->events[e] };
@@ -1466,11 +1482,28 @@ static void json_pair_run(const hvlog_meta *m, uint64_t t0, tu_rng *rng)
 				 it.ts);
 			each_value_set(it.event, rng, json_pair_check, &c);
 		}
-	ck_assert_uint_gt(c.lines, 1000);
-	for (size_t k = 0; k < NELEMS(json_dialects); k++) {
-		hvlog_formatter_free(c.fast[k]);
-		hvlog_formatter_free(c.ref[k]);
+	json_pair_close(&c);
+}
+
+/* Numbers of every decimal and hex length and their neighbours, as times
+ * (after t0 0), offsets and values. */
+static void json_pair_numbers(const hvlog_meta *m, tu_rng *rng)
+{
+	uint64_t v[2];
+	hvlog_item it = { .kind = HVLOG_ITEM_EVENT, .event = &m->schema->events[0], .values = v };
+	struct json_pair c;
+
+	json_pair_open(&c, m, 0);
+	c.it = &it;
+	c.what = "numbers";
+	for (int i = 0; i < 20000; i++) {
+		it.ts = edge_value(rng, i);
+		it.offset = edge_value(rng, i + 1);
+		v[0] = edge_value(rng, i + 2);
+		v[1] = edge_value(rng, i + 3);
+		json_pair_check(v, &c);
 	}
+	json_pair_close(&c);
 }
 
 START_TEST(test_json_roomy_same)
@@ -1485,6 +1518,14 @@ START_TEST(test_json_roomy_same)
 		decoded d;
 		decode_meta(&d, schemas[sc], streams[sc], nstreams[sc], rates[_i]);
 		json_pair_run(&d.meta, t0s[(size_t)_i % NELEMS(t0s)], &rng);
+		hvlog__meta_free(d.store);
+	}
+	{
+		hvlog_stream_info st = { "s", 0, 0 };
+		tu_rng rng = { 900 + (uint64_t)_i };
+		decoded d;
+		decode_meta(&d, &number_schema, &st, 1, rates[_i]);
+		json_pair_numbers(&d.meta, &rng);
 		hvlog__meta_free(d.store);
 	}
 }

@@ -299,37 +299,45 @@ static inline uint64_t dec8_bytes(uint32_t v)
  * two decimals) and the 8 of ns % 10^7 (the other seven decimals). */
 #define TIME_SHORT_NS 100000000000000ull
 #if defined(__SSE2__) && defined(__x86_64__)
-/* The digits of both numbers at once, in 16-bit lanes: each number as
- * two halves of 4 digits (ns / 10^7 and ns % 10^7 fit in 32 bits), each
- * half times 4 in four lanes, divided by 1000, 100, 10 and 1 by two
- * high-half multiplies, and each lane less ten times the one before
- * (Wojciech Mula's SSE2 conversion).  Then the bytes moved to their
- * places, the point and space added, and the leading zeros made spaces
+/* The digits of both numbers at once (digits8x2).  Then the bytes moved
+ * to their places, the point and space added, and the leading zeros made spaces
  * by a subtraction loaded from a sliding window. */
-static ALWAYS_INLINE char *time_column_short(char *p, uint64_t ns)
+/* The 8 digits (byte values 0-9, the most significant first) of each of
+ * the two numbers below 10^8 in the 64-bit lanes of x, the low lane's
+ * first: each number as two halves of 4 digits, each half times 4 in four
+ * 16-bit lanes, divided by 1000, 100, 10 and 1 by two high-half
+ * multiplies, and each lane less ten times the one before (Wojciech
+ * Mula's SSE2 conversion). */
+static ALWAYS_INLINE __m128i digits8x2(__m128i x)
 {
-	static const char spaces[20] = { ' ' - '0', ' ' - '0', ' ' - '0', ' ' - '0' };
 	const __m128i div = _mm_setr_epi16(8389, 5243, 13108, -32768, 8389, 5243, 13108, -32768);
 	const __m128i shift = _mm_setr_epi16(1 << 7, 1 << 11, 1 << 13, -32768, 1 << 7, 1 << 11, 1 << 13, -32768);
-	const __m128i ten = _mm_set1_epi16(10), zero = _mm_set1_epi8('0');
-	/* digits 1-5 of the first number one byte down, its 6-7 in place,
-	 * the second's 1-7 one down */
-	const __m128i down = _mm_setr_epi8(-1, -1, -1, -1, -1, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1);
-	const __m128i stay = _mm_setr_epi8(0, 0, 0, 0, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0);
-	const __m128i chars = _mm_setr_epi8('0', '0', '0', '0', '0', '.', '0', '0', '0', '0', '0', '0', '0', '0', '0', ' ');
-	__m128i x = _mm_set_epi64x((long long)(ns % 10000000), (long long)(ns / 10000000));
+	const __m128i ten = _mm_set1_epi16(10);
 	__m128i hi = _mm_srli_epi64(_mm_mul_epu32(x, _mm_set1_epi32((int)0xd1b71759)), 45); /* / 10^4 */
 	__m128i lo = _mm_sub_epi32(x, _mm_mul_epu32(hi, _mm_set1_epi32(10000)));
 	__m128i v = _mm_slli_epi16(_mm_or_si128(hi, _mm_slli_epi64(lo, 16)), 2);
 	__m128i a = _mm_shuffle_epi32(_mm_unpacklo_epi16(v, v), 0x50);
 	__m128i b = _mm_shuffle_epi32(_mm_unpackhi_epi16(v, v), 0x50);
-	unsigned zeros;
 
 	a = _mm_mulhi_epu16(_mm_mulhi_epu16(a, div), shift);
 	b = _mm_mulhi_epu16(_mm_mulhi_epu16(b, div), shift);
 	a = _mm_sub_epi16(a, _mm_slli_epi64(_mm_mullo_epi16(a, ten), 16));
 	b = _mm_sub_epi16(b, _mm_slli_epi64(_mm_mullo_epi16(b, ten), 16));
-	x = _mm_packus_epi16(a, b);
+	return _mm_packus_epi16(a, b);
+}
+
+static ALWAYS_INLINE char *time_column_short(char *p, uint64_t ns)
+{
+	static const char spaces[20] = { ' ' - '0', ' ' - '0', ' ' - '0', ' ' - '0' };
+	const __m128i zero = _mm_set1_epi8('0');
+	/* digits 1-5 of the first number one byte down, its 6-7 in place,
+	 * the second's 1-7 one down */
+	const __m128i down = _mm_setr_epi8(-1, -1, -1, -1, -1, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1);
+	const __m128i stay = _mm_setr_epi8(0, 0, 0, 0, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m128i chars = _mm_setr_epi8('0', '0', '0', '0', '0', '.', '0', '0', '0', '0', '0', '0', '0', '0', '0', ' ');
+	__m128i x = digits8x2(_mm_set_epi64x((long long)(ns % 10000000), (long long)(ns / 10000000)));
+	unsigned zeros;
+
 	x = _mm_add_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi64(x, 8), down), _mm_and_si128(x, stay)), chars);
 	/* the seconds' leading zero digits, all but the last */
 	zeros = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)) | 0x10);
@@ -1197,12 +1205,65 @@ static void json_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, c
 	json_item_(o, m, f, it, t0, flags, tm);
 }
 
+/* dec_at for a line with room to spare (JSON_NUM_MAX bytes): below
+ * 10^16, the digits 8 at a time (dec8_bytes), the leading zeros of the
+ * first 8 shifted out, each 8 stored whole (what follows the number
+ * overwrites what is stored past it). */
+#if defined(__SSE2__) && defined(__x86_64__)
+/* (with SSE2, below 10^16: the 16 digits at once, digits8x2, the leading
+ * zeros shifted out of them as a 128-bit number) */
+static ALWAYS_INLINE char *dec_roomy_at(char *p, uint64_t v)
+{
+	__m128i d, z;
+	unsigned __int128 x;
+	unsigned skip;
+
+	if (v >= 10000000000000000ull)
+		return dec_at(p, v);
+	d = digits8x2(_mm_set_epi64x((long long)(v % 100000000), (long long)(v / 100000000)));
+	z = _mm_cmpeq_epi8(d, _mm_setzero_si128());
+	/* the leading zero digits, all but the last (of 0) */
+	skip = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(z) | 0x8000);
+	d = _mm_add_epi8(d, _mm_set1_epi8('0'));
+	x = (unsigned __int128)(uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(d, d)) << 64 |
+	    (uint64_t)_mm_cvtsi128_si64(d);
+	x >>= 8 * skip;
+	store_bytes8(p, (uint64_t)x);
+	store_bytes8(p + 8, (uint64_t)(x >> 64));
+	return p + 16 - skip;
+}
+#else
+static ALWAYS_INLINE char *dec_roomy_at(char *p, uint64_t v)
+{
+	const uint64_t zeros = 0x3030303030303030ull;
+	uint64_t hi, x;
+	unsigned skip;
+
+	if (v < 100000000) {
+		x = dec8_bytes((uint32_t)v);
+		/* the leading zero digits, all but the last (of 0) */
+		skip = (unsigned)__builtin_ctzll(x | 1ull << 56) / 8;
+		store_bytes8(p, (x >> 8 * skip) + zeros);
+		return p + 8 - skip;
+	}
+	if (v >= 10000000000000000ull)
+		return dec_at(p, v);
+	hi = v / 100000000;
+	x = dec8_bytes((uint32_t)hi); /* (hi is not 0) */
+	skip = (unsigned)__builtin_ctzll(x) / 8;
+	store_bytes8(p, (x >> 8 * skip) + zeros);
+	p += 8 - skip;
+	store_bytes8(p, dec8_bytes((uint32_t)(v - hi * 100000000)) + zeros);
+	return p + 8;
+}
+#endif
+
 /* json_uint at p, which has room for it. */
 static ALWAYS_INLINE char *json_uint_at(char *p, uint64_t v, unsigned flags)
 {
 	if (v > JSON_EXACT_MAX && !(flags & (HVLOG_FMT_JSON_INTEGERS | HVLOG_FMT_JSON_DECODE_V1)))
 		return dec_quoted_at(p, v);
-	return dec_at(p, v);
+	return dec_roomy_at(p, v);
 }
 
 /* The JSON line of an event with tables (without a time mode) in the
@@ -1236,7 +1297,7 @@ static ALWAYS_INLINE char *json_event_roomy(char *p, const hvlog__fmt *f, const 
 		p = i ? piece_at(p, fp->json_key, 32)
 		      : piece_at(p, (struct piece){ fp->json_key.s + 1, fp->json_key.n - 1 }, 32);
 		if (flags & HVLOG_FMT_JSON_INTEGERS) {
-			p = dec_at(p, v[i]);
+			p = dec_roomy_at(p, v[i]);
 		} else {
 			switch (fp->json_kind) {
 			case JSON_HEX:
@@ -1248,7 +1309,7 @@ static ALWAYS_INLINE char *json_event_roomy(char *p, const hvlog__fmt *f, const 
 				break;
 			default:
 				p = v[i] > JSON_EXACT_MAX && !(flags & HVLOG_FMT_JSON_DECODE_V1) ? dec_quoted_at(p, v[i])
-												 : dec_at(p, v[i]);
+												 : dec_roomy_at(p, v[i]);
 				break;
 			}
 		}
@@ -1613,10 +1674,12 @@ size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char
 
 	if (HVLOG_UNLIKELY(f->time))
 		return item_mode(f, it, f->t0, buf, cap);
-	if ((fe = roomy_item(f, it, cap)))
+	if (f->kind == HVLOG_FORMAT_JSON) {
+		if ((fe = json_roomy_item(f, it, cap)))
+			return json_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf, f->flags);
+	} else if ((fe = roomy_item(f, it, cap))) {
 		return text_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf);
-	if ((fe = json_roomy_item(f, it, cap)))
-		return json_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf, f->flags);
+	}
 	return item_plain(f, it, buf, cap);
 }
 
@@ -1627,10 +1690,12 @@ size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it
 
 	if (HVLOG_UNLIKELY(f->time))
 		return item_mode(f, it, prev, buf, cap);
-	if ((fe = roomy_item(f, it, cap)))
+	if (f->kind == HVLOG_FORMAT_JSON) {
+		if ((fe = json_roomy_item(f, it, cap)))
+			return json_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf, f->flags);
+	} else if ((fe = roomy_item(f, it, cap))) {
 		return text_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf);
-	if ((fe = json_roomy_item(f, it, cap)))
-		return json_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf, f->flags);
+	}
 	return item_plain(f, it, buf, cap);
 }
 
