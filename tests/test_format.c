@@ -1413,12 +1413,17 @@ END_TEST
 
 static const unsigned json_dialects[] = {
 	0, HVLOG_FMT_OFFSETS, HVLOG_FMT_JSON_INTEGERS, HVLOG_FMT_JSON_INTEGERS | HVLOG_FMT_OFFSETS,
-	HVLOG_FMT_JSON_DECODE_V1,
+	HVLOG_FMT_JSON_DECODE_V1, HVLOG_FMT_TIME(HVLOG_TIME_ABSOLUTE), HVLOG_FMT_TIME(HVLOG_TIME_DELTA),
+	HVLOG_FMT_TIME(HVLOG_TIME_TICKS), HVLOG_FMT_TIME(HVLOG_TIME_DELTA) | HVLOG_FMT_JSON_INTEGERS,
+	HVLOG_FMT_TIME(HVLOG_TIME_ABSOLUTE) | HVLOG_FMT_JSON_DECODE_V1 | HVLOG_FMT_OFFSETS,
 };
+
+/* A clock epoch for the wall-clock times (the decoded metadata has none). */
+#define TEST_EPOCH_NS 1700000000123456789ull
 
 struct json_pair {
 	hvlog_formatter *fast[NELEMS(json_dialects)], *ref[NELEMS(json_dialects)];
-	hvlog_meta bare; /* the metadata without tables, of the ref formatters */
+	hvlog_meta m, bare; /* the metadata with a clock epoch, and without tables */
 	hvlog_item *it;
 	const char *what;
 	uint64_t lines;
@@ -1431,8 +1436,10 @@ static void json_pair_check(const uint64_t *v, void *ctx)
 
 	c->it->values = v;
 	for (size_t k = 0; k < NELEMS(json_dialects); k++) {
-		size_t na = hvlog_formatter_item(c->fast[k], c->it, a, sizeof a);
-		size_t nb = hvlog_formatter_item(c->ref[k], c->it, b, sizeof b);
+		/* (the tick before: for --time=delta, before the item or after it) */
+		uint64_t prev = c->lines & 1 ? c->it->ts - (c->it->ts >> (c->lines % 64)) : c->it->ts + 5;
+		size_t na = hvlog_formatter_item_since(c->fast[k], c->it, prev, a, sizeof a);
+		size_t nb = hvlog_formatter_item_since(c->ref[k], c->it, prev, b, sizeof b);
 		TU_CHECK(na == nb && !memcmp(a, b, na + 1), "%s, flags 0x%x: with tables\n%swithout\n%s", c->what,
 			 json_dialects[k], a, b);
 		c->lines++;
@@ -1441,13 +1448,15 @@ static void json_pair_check(const uint64_t *v, void *ctx)
 
 static void json_pair_open(struct json_pair *c, const hvlog_meta *m, uint64_t t0)
 {
-	c->bare = *m;
+	c->m = *m;
+	c->m.clock_epoch_ns = TEST_EPOCH_NS;
+	c->bare = c->m;
 	c->bare.internal = NULL;
 	c->lines = 0;
 	for (size_t k = 0; k < NELEMS(json_dialects); k++) {
 		hvlog_formatter_config cfg = { HVLOG_FORMAT_JSON, json_dialects[k], t0, NULL };
 		hvlog_error err = { 0 };
-		ck_assert_int_eq(hvlog_formatter_create(&c->fast[k], m, &cfg, &err), HVLOG_OK);
+		ck_assert_int_eq(hvlog_formatter_create(&c->fast[k], &c->m, &cfg, &err), HVLOG_OK);
 		ck_assert_int_eq(hvlog_formatter_create(&c->ref[k], &c->bare, &cfg, &err), HVLOG_OK);
 	}
 }
@@ -1546,15 +1555,17 @@ START_TEST(test_json_roomy_short_buffers)
 
 	for (int sc = 0; sc < 2; sc++) {
 		decoded d;
-		hvlog_meta bare;
+		hvlog_meta m, bare;
 		decode_meta(&d, schemas[sc], streams[sc], nstreams[sc], 2400000000u);
-		bare = d.meta;
+		m = d.meta;
+		m.clock_epoch_ns = TEST_EPOCH_NS;
+		bare = m;
 		bare.internal = NULL;
 		for (size_t k = 0; k < NELEMS(json_dialects); k++) {
 			hvlog_formatter_config cfg = { HVLOG_FORMAT_JSON, json_dialects[k], 0, NULL };
 			hvlog_formatter *fast, *ref;
 			hvlog_error err = { 0 };
-			ck_assert_int_eq(hvlog_formatter_create(&fast, &d.meta, &cfg, &err), HVLOG_OK);
+			ck_assert_int_eq(hvlog_formatter_create(&fast, &m, &cfg, &err), HVLOG_OK);
 			ck_assert_int_eq(hvlog_formatter_create(&ref, &bare, &cfg, &err), HVLOG_OK);
 			for (uint32_t e = 0; e < d.meta.schema->nevents; e += sc ? 1 : 7) {
 				const hvlog_event *ev = &d.meta.schema->events[e];

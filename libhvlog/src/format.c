@@ -1266,12 +1266,14 @@ static ALWAYS_INLINE char *json_uint_at(char *p, uint64_t v, unsigned flags)
 	return dec_roomy_at(p, v);
 }
 
-/* The JSON line of an event with tables (without a time mode) in the
- * dialect of flags, when the line has room for the most it can take
- * (fe->json_room): what json_item_ writes, with no check of the room per
- * piece and number. */
+/* The JSON line of an event with tables in the dialect of flags, with
+ * time mode tm (NULL: the default; m and clock: for its times), when the
+ * line has room for the most it can take (fe->json_room): what json_item_
+ * writes, with no check of the room per piece and number. */
 static ALWAYS_INLINE char *json_event_roomy(char *p, const hvlog__fmt *f, const struct fmt_event *fe,
-					    const hvlog_item *it, uint64_t ns, unsigned flags)
+					    const hvlog_item *it, uint64_t ns, unsigned flags,
+					    const struct time_mode *tm, const hvlog_meta *m,
+					    const hvlog__clock *clock)
 {
 	static const char head[32] = "{\"type\":\"event\",\"time_ns\":";
 	const int offset = (flags & (HVLOG_FMT_OFFSETS | HVLOG_FMT_JSON_DECODE_V1)) != 0;
@@ -1286,6 +1288,14 @@ static ALWAYS_INLINE char *json_event_roomy(char *p, const hvlog__fmt *f, const 
 	p = json_uint_at(p + sizeof "{\"type\":\"event\",\"time_ns\":" - 1, ns, flags);
 	memcpy(p, ",\"ts\":", 6);
 	p = json_uint_at(p + 6, it->ts, flags);
+	if (tm && tm->mode == HVLOG_TIME_ABSOLUTE) {
+		memcpy(p, ",\"time_utc\":\"", 13);
+		p = item_utc_at(p + 13, m, f, it->ts);
+		*p++ = '"';
+	} else if (tm && tm->mode == HVLOG_TIME_DELTA) {
+		memcpy(p, ",\"delta_ns\":", 12);
+		p = json_uint_at(p + 12, hvlog__clock_ns(clock, it->ts, tm->prev), flags);
+	}
 	if (!offset)
 		pc.n -= (uint32_t)(sizeof OFFSET_KEY - 1);
 	p = piece_at(p, pc, 32);
@@ -1375,11 +1385,24 @@ static __attribute__((noinline)) size_t json_line_roomy(const hvlog__clock *cloc
 	char *p;
 
 	if (flags == 0)
-		p = json_event_roomy(buf, f, fe, it, ns, 0);
+		p = json_event_roomy(buf, f, fe, it, ns, 0, NULL, NULL, NULL);
 	else if (flags == HVLOG_FMT_JSON_DECODE_V1)
-		p = json_event_roomy(buf, f, fe, it, ns, HVLOG_FMT_JSON_DECODE_V1);
+		p = json_event_roomy(buf, f, fe, it, ns, HVLOG_FMT_JSON_DECODE_V1, NULL, NULL, NULL);
 	else
-		p = json_event_roomy(buf, f, fe, it, ns, flags);
+		p = json_event_roomy(buf, f, fe, it, ns, flags, NULL, NULL, NULL);
+	memcpy(p, "\n", 2); /* and the NUL */
+	return (size_t)(p + 1 - buf);
+}
+
+/* json_line_roomy with a time mode (m: the metadata, for the wall-clock
+ * time): one copy for every dialect. */
+static __attribute__((noinline)) size_t json_line_mode(const hvlog__clock *clock, const hvlog_meta *m,
+							uint64_t t0, const hvlog__fmt *f, const struct fmt_event *fe,
+							const hvlog_item *it, char *buf, unsigned flags,
+							const struct time_mode *tm)
+{
+	char *p = json_event_roomy(buf, f, fe, it, hvlog__clock_ns(clock, it->ts, t0), flags, tm, m, clock);
+
 	memcpy(p, "\n", 2); /* and the NUL */
 	return (size_t)(p + 1 - buf);
 }
@@ -1580,16 +1603,27 @@ size_t hvlog_formatter_item_max(const hvlog_formatter *f)
 	return f->item_max;
 }
 
+/* The tables of an item of f for json_line_roomy, or NULL. */
+static inline const struct fmt_event *json_roomy_item(const hvlog_formatter *f, const hvlog_item *it, size_t cap)
+{
+	if (f->kind != HVLOG_FORMAT_JSON || cap < 2)
+		return NULL;
+	return json_roomy_event(f->tab, it, cap - 2);
+}
+
 /* An item with a time mode (f->time not RELATIVE): apart from the default
  * lines' path, which pays nothing for the modes. */
 static __attribute__((noinline)) size_t item_mode(const hvlog_formatter *f, const hvlog_item *it, uint64_t prev,
 						  char *buf, size_t cap)
 {
 	const struct time_mode tm = { f->time, prev };
+	const struct fmt_event *fe;
 	struct out o;
 
 	if (f->kind == HVLOG_FORMAT_CBOR)
 		return hvlog__cbor_item(f, it, f->time, prev, buf, cap);
+	if ((fe = json_roomy_item(f, it, cap)))
+		return json_line_mode(&f->clock, f->m, f->t0, f->tab, fe, it, buf, f->flags, &tm);
 	if (cap < (f->kind == HVLOG_FORMAT_CSV ? 3u : 2u)) {
 		if (cap)
 			*buf = 0;
@@ -1658,14 +1692,6 @@ static inline const struct fmt_event *roomy_item(const hvlog_formatter *f, const
 	if (f->kind != HVLOG_FORMAT_TEXT || f->flags || cap < 2)
 		return NULL;
 	return roomy_event(f->tab, it, cap - 2); /* the room line_start leaves */
-}
-
-/* The tables of an item of f for json_line_roomy, or NULL. */
-static inline const struct fmt_event *json_roomy_item(const hvlog_formatter *f, const hvlog_item *it, size_t cap)
-{
-	if (f->kind != HVLOG_FORMAT_JSON || cap < 2)
-		return NULL;
-	return json_roomy_event(f->tab, it, cap - 2);
 }
 
 size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
@@ -1820,6 +1846,8 @@ static size_t text_kind_of(const hvlog_param *p, struct fmt_param *fp)
  * string) and for the head of a line, with what it copies past it. */
 #define JSON_NUM_MAX (HVLOG_DEC_MAX + 2)
 #define JSON_HEAD_MAX 32
+/* ,"time_utc":"..." or ,"delta_ns":N */
+#define JSON_MODE_MAX (sizeof ",\"time_utc\":\"\"" + HVLOG__UTC_LEN)
 
 /* How json_event_roomy writes a value of parameter p (as json_value). */
 static enum json_kind json_kind_of(const hvlog_param *p)
@@ -1834,10 +1862,10 @@ static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_
 			      size_t json_stream_most)
 {
 	size_t room = TIME_COLUMN_MAX + stream_most + PIECE_SLACK;
-	/* the head, time_ns, ts, stream and offset; the closing braces of
-	 * params, names and the line, and the names' key */
-	size_t json_room = JSON_HEAD_MAX + 3 * JSON_NUM_MAX + sizeof ",\"ts\":" + json_stream_most + 3 +
-			   sizeof ",\"names\":{" + PIECE_SLACK;
+	/* the head, time_ns, ts, a time mode's field, stream and offset; the
+	 * closing braces of params, names and the line, and the names' key */
+	size_t json_room = JSON_HEAD_MAX + 3 * JSON_NUM_MAX + sizeof ",\"ts\":" + JSON_MODE_MAX + json_stream_most +
+			   3 + sizeof ",\"names\":{" + PIECE_SLACK;
 	const hvlog_schema *s = m->schema;
 	char buf[PIECE_MAX];
 	struct out o;
