@@ -532,11 +532,12 @@ struct fmt_event {
 	const struct fmt_param *params;
 	/* the most bytes its text line takes, with the widest stream column
 	 * and the bytes a writer may put past its end; 0 for an event whose
-	 * text_event_roomy would not write what text_item_ does */
-	size_t text_room;
-	/* the same for its JSON line in any dialect (json_event_roomy and
-	 * json_item_) */
-	size_t json_room;
+	 * text_event_roomy would not write what text_item_ does (32 bits:
+	 * a line is far shorter, and the table stays 48 bytes an event) */
+	uint32_t text_room;
+	/* the same for its JSON line in any dialect and time mode
+	 * (json_event_roomy and json_item_) */
+	uint32_t json_room;
 };
 
 struct hvlog__fmt {
@@ -1377,9 +1378,9 @@ static __attribute__((noinline)) size_t text_line_roomy(const hvlog__clock *cloc
 /* The JSON line of an event by json_event_roomy (fe: json_roomy_event
  * with the room line_start leaves), then its end; one copy for the
  * default dialect, one for decode's old one, one for the rest. */
-static __attribute__((noinline)) size_t json_line_roomy(const hvlog__clock *clock, uint64_t t0,
-							 const hvlog__fmt *f, const struct fmt_event *fe,
-							 const hvlog_item *it, char *buf, unsigned flags)
+static ALWAYS_INLINE size_t json_line_roomy(const hvlog__clock *clock, uint64_t t0, const hvlog__fmt *f,
+					     const struct fmt_event *fe, const hvlog_item *it, char *buf,
+					     unsigned flags)
 {
 	uint64_t ns = hvlog__clock_ns(clock, it->ts, t0);
 	char *p;
@@ -1603,6 +1604,14 @@ size_t hvlog_formatter_item_max(const hvlog_formatter *f)
 	return f->item_max;
 }
 
+/* json_line_roomy for formatter F: out of line, in as few arguments as
+ * a tail call from the entry points takes. */
+static __attribute__((noinline)) size_t json_line_of(const hvlog_formatter *F, const struct fmt_event *fe,
+						      const hvlog_item *it, char *buf)
+{
+	return json_line_roomy(&F->clock, F->t0, F->tab, fe, it, buf, F->flags);
+}
+
 /* The tables of an item of f for json_line_roomy, or NULL. */
 static inline const struct fmt_event *json_roomy_item(const hvlog_formatter *f, const hvlog_item *it, size_t cap)
 {
@@ -1700,12 +1709,10 @@ size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char
 
 	if (HVLOG_UNLIKELY(f->time))
 		return item_mode(f, it, f->t0, buf, cap);
-	if (f->kind == HVLOG_FORMAT_JSON) {
-		if ((fe = json_roomy_item(f, it, cap)))
-			return json_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf, f->flags);
-	} else if ((fe = roomy_item(f, it, cap))) {
+	if ((fe = roomy_item(f, it, cap)))
 		return text_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf);
-	}
+	if (f->kind == HVLOG_FORMAT_JSON && (fe = json_roomy_item(f, it, cap)))
+		return json_line_of(f, fe, it, buf);
 	return item_plain(f, it, buf, cap);
 }
 
@@ -1716,12 +1723,10 @@ size_t hvlog_formatter_item_since(const hvlog_formatter *f, const hvlog_item *it
 
 	if (HVLOG_UNLIKELY(f->time))
 		return item_mode(f, it, prev, buf, cap);
-	if (f->kind == HVLOG_FORMAT_JSON) {
-		if ((fe = json_roomy_item(f, it, cap)))
-			return json_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf, f->flags);
-	} else if ((fe = roomy_item(f, it, cap))) {
+	if ((fe = roomy_item(f, it, cap)))
 		return text_line_roomy(&f->clock, f->t0, f->tab, fe, it, buf);
-	}
+	if (f->kind == HVLOG_FORMAT_JSON && (fe = json_roomy_item(f, it, cap)))
+		return json_line_of(f, fe, it, buf);
 	return item_plain(f, it, buf, cap);
 }
 
@@ -1907,8 +1912,8 @@ static int event_tables_build(struct arena *a, const hvlog_meta *m, const hvlog_
 		json_room = json_room ? json_room + 2 * fps[i].json_key.n + JSON_NUM_MAX + most : 0;
 	}
 	fe->params = fps;
-	fe->text_room = room ? room + fe->text_head.n : 0;
-	fe->json_room = json_room && ev->nparams <= HVLOG_MAX_PARAMS ? json_room + fe->json_head.n : 0;
+	fe->text_room = room ? (uint32_t)(room + fe->text_head.n) : 0;
+	fe->json_room = json_room && ev->nparams <= HVLOG_MAX_PARAMS ? (uint32_t)(json_room + fe->json_head.n) : 0;
 	return 1;
 }
 
