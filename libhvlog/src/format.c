@@ -994,22 +994,23 @@ static ALWAYS_INLINE char *text_event_roomy(char *p, const hvlog__fmt *f, const 
 	return p;
 }
 
-/* The tables of an item that text_event_roomy can write into room bytes,
- * or NULL. */
-static inline const struct fmt_event *roomy_event(const hvlog__fmt *f, const hvlog_item *it, size_t room)
+/* The tables of an item that text_event_roomy (json: json_event_roomy)
+ * can write into room bytes, or NULL. */
+static inline const struct fmt_event *roomy_event(const hvlog__fmt *f, const hvlog_item *it, size_t room, int json)
 {
 	const struct fmt_event *fe;
+	uint32_t need;
 
-	if (f && it->kind == HVLOG_ITEM_EVENT && it->stream < f->nstreams && (fe = event_tables(f, it->event)) &&
-	    fe->text_room && fe->text_room <= room)
-		return fe;
-	return NULL;
+	if (!f || it->kind != HVLOG_ITEM_EVENT || it->stream >= f->nstreams || !(fe = event_tables(f, it->event)))
+		return NULL;
+	need = json ? fe->json_room : fe->text_room;
+	return need && need <= room ? fe : NULL;
 }
 
 static ALWAYS_INLINE void text_item(struct out *o, const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
 				    uint64_t t0)
 {
-	const struct fmt_event *fe = roomy_event(f, it, (size_t)(o->end - o->p));
+	const struct fmt_event *fe = roomy_event(f, it, (size_t)(o->end - o->p), 0);
 
 	if (fe)
 		o->p = text_event_roomy(o->p, f, fe, it, item_ns(m, f, it->ts, t0));
@@ -1375,7 +1376,7 @@ static __attribute__((noinline)) size_t text_line_roomy(const hvlog__clock *cloc
 	return (size_t)(p + 1 - buf);
 }
 
-/* The JSON line of an event by json_event_roomy (fe: json_roomy_event
+/* The JSON line of an event by json_event_roomy (fe: roomy_event
  * with the room line_start leaves), then its end; one copy for the
  * default dialect, one for decode's old one, one for the rest. */
 static ALWAYS_INLINE size_t json_line_roomy(const hvlog__clock *clock, uint64_t t0, const hvlog__fmt *f,
@@ -1408,18 +1409,6 @@ static __attribute__((noinline)) size_t json_line_mode(const hvlog__clock *clock
 	return (size_t)(p + 1 - buf);
 }
 
-/* The tables of an item that json_event_roomy can write into room bytes,
- * or NULL. */
-static inline const struct fmt_event *json_roomy_event(const hvlog__fmt *f, const hvlog_item *it, size_t room)
-{
-	const struct fmt_event *fe;
-
-	if (f && it->kind == HVLOG_ITEM_EVENT && it->stream < f->nstreams && (fe = event_tables(f, it->event)) &&
-	    fe->json_room && fe->json_room <= room)
-		return fe;
-	return NULL;
-}
-
 /* hvlog_format_item but for text_line_roomy's lines. */
 static __attribute__((noinline)) size_t format_item(const hvlog_meta *m, const hvlog__fmt *f, const hvlog_item *it,
 						    hvlog_format_kind kind, uint64_t t0, char *buf, size_t cap)
@@ -1446,9 +1435,9 @@ size_t hvlog_format_item(const hvlog_meta *m, const hvlog_item *it, hvlog_format
 	const struct fmt_event *fe;
 
 	if (cap >= 2 && f && f->clock.hz == m->clock_hz) {
-		if (kind != HVLOG_FORMAT_JSON && (fe = roomy_event(f, it, cap - 2)))
+		if (kind != HVLOG_FORMAT_JSON && (fe = roomy_event(f, it, cap - 2, 0)))
 			return text_line_roomy(&f->clock, t0, f, fe, it, buf);
-		if (kind == HVLOG_FORMAT_JSON && (fe = json_roomy_event(f, it, cap - 2)))
+		if (kind == HVLOG_FORMAT_JSON && (fe = roomy_event(f, it, cap - 2, 1)))
 			return json_line_roomy(&f->clock, t0, f, fe, it, buf, HVLOG_FMT_JSON_DECODE_V1);
 	}
 	return format_item(m, f, it, kind, t0, buf, cap);
@@ -1617,7 +1606,7 @@ static inline const struct fmt_event *json_roomy_item(const hvlog_formatter *f, 
 {
 	if (f->kind != HVLOG_FORMAT_JSON || cap < 2)
 		return NULL;
-	return json_roomy_event(f->tab, it, cap - 2);
+	return roomy_event(f->tab, it, cap - 2, 1);
 }
 
 /* An item with a time mode (f->time not RELATIVE): apart from the default
@@ -1700,7 +1689,7 @@ static inline const struct fmt_event *roomy_item(const hvlog_formatter *f, const
 {
 	if (f->kind != HVLOG_FORMAT_TEXT || f->flags || cap < 2)
 		return NULL;
-	return roomy_event(f->tab, it, cap - 2); /* the room line_start leaves */
+	return roomy_event(f->tab, it, cap - 2, 0); /* the room line_start leaves */
 }
 
 size_t hvlog_formatter_item(const hvlog_formatter *f, const hvlog_item *it, char *buf, size_t cap)
