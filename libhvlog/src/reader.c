@@ -62,6 +62,7 @@ struct plan {
 	uint32_t rip;          /* bit i: parameter i is a RIP parameter */
 	uint32_t coded;        /* bit i: parameter i is DELTA or KEYED, not RIP */
 	uint32_t shape;        /* how the unchecked path reads the parameters (SHAPE) */
+	uint64_t max[3];       /* the largest value of the first three parameters' types */
 };
 
 /* How the unchecked path reads an event's parameters (struct plan.shape):
@@ -1022,6 +1023,8 @@ static hvlog_status build_plans(hvlog_reader *r, int slots, hvlog_error *err)
 			pl->keyed |= (uint32_t)(ev->params[k].coding == HVLOG_CODING_KEYED) << k;
 			pl->rip |= (uint32_t)hvlog__param_is_rip(&ev->params[k]) << k;
 			pl->coded |= (uint32_t)(ev->params[k].coding != HVLOG_CODING_VARINT && !(pl->rip >> k & 1)) << k;
+			if (k < 3)
+				pl->max[k] = type_max[ev->params[k].type];
 			if (!slots)
 				continue;
 			r->maxv[ev->slot + k] = type_max[ev->params[k].type];
@@ -1496,8 +1499,8 @@ static inline __attribute__((always_inline)) const uint8_t *get_rip(struct rstre
  * into vals[i], a value above its type's maximum into *bad. */
 static inline __attribute__((always_inline)) const uint8_t *param_fast(struct rstream *rs, const struct plan *pl,
 								       const uint8_t *p, uint64_t *vals,
-								       uint64_t *slot, const uint64_t *max,
-								       uint64_t *bad, unsigned i, unsigned op)
+								       uint64_t *slot, uint64_t *bad, unsigned i,
+								       unsigned op)
 {
 	uint64_t v;
 
@@ -1514,23 +1517,23 @@ static inline __attribute__((always_inline)) const uint8_t *param_fast(struct rs
 			*pred = v;
 		}
 	}
-	*bad |= v > max[i];
+	*bad |= v > pl->max[i];
 	vals[i] = v;
 	return p;
 }
 
 static inline __attribute__((always_inline)) const uint8_t *params_fast(struct rstream *rs, const struct plan *pl,
 									const uint8_t *p, uint64_t *vals,
-									uint64_t *slot, const uint64_t *max,
-									uint64_t *bad, unsigned n, unsigned a,
+									uint64_t *slot, uint64_t *bad,
+									unsigned n, unsigned a,
 									unsigned b, unsigned c)
 {
 	if (n > 0)
-		p = param_fast(rs, pl, p, vals, slot, max, bad, 0, a);
+		p = param_fast(rs, pl, p, vals, slot, bad, 0, a);
 	if (n > 1)
-		p = param_fast(rs, pl, p, vals, slot, max, bad, 1, b);
+		p = param_fast(rs, pl, p, vals, slot, bad, 1, b);
 	if (n > 2)
-		p = param_fast(rs, pl, p, vals, slot, max, bad, 2, c);
+		p = param_fast(rs, pl, p, vals, slot, bad, 2, c);
 	return p;
 }
 
@@ -1540,7 +1543,7 @@ static inline __attribute__((always_inline)) const uint8_t *params_fast(struct r
 #define OPS3(X, a, b) X(a, b, V) X(a, b, D) X(a, b, K) X(a, b, R)
 #define PARAMS_CASE(n, a, b, c)                                                                   \
 	case SHAPE(n, a, b, c):                                                                   \
-		p = params_fast(rs, pl, p, vals, slot, max, &bad, n, OP_##a, OP_##b, OP_##c); \
+		p = params_fast(rs, pl, p, vals, slot, &bad, n, OP_##a, OP_##b, OP_##c);       \
 		break;
 #define CASE3(a, b, c) PARAMS_CASE(3, a, b, c)
 #define CASE2(a, b) PARAMS_CASE(2, a, b, V) OPS3(CASE3, a, b)
@@ -1564,7 +1567,6 @@ static inline __attribute__((always_inline)) enum rec decode_event(struct rstrea
 		p = wire_get_varint(p, &v);
 	*ts += v;
 	uint64_t *slot = rs->slots + pl->slot;
-	const uint64_t *max = r->maxv + pl->slot;
 	switch (checked ? (!pl->wanted && !pl->keyed ? SHAPE_SKIP : SHAPE_LOOP) : pl->shape) {
 	case SHAPE_SKIP:
 		/* filtered out: step over the values without decoding them (an
@@ -1587,7 +1589,8 @@ static inline __attribute__((always_inline)) enum rec decode_event(struct rstrea
 	case SHAPE(0, V, V, V):
 		break;
 		OPS1(CASE1)
-	default:
+	default: {
+		const uint64_t *max = r->maxv + pl->slot;
 		for (uint32_t i = 0; i < pl->nparams; i++) {
 			if (pl->rip >> i & 1) {
 				if (!(p = get_rip(rs, p, end, &slot[i], &v, checked)))
@@ -1611,6 +1614,7 @@ static inline __attribute__((always_inline)) enum rec decode_event(struct rstrea
 			bad |= v > max[i];
 			vals[i] = v;
 		}
+	}
 	}
 	if (bad)
 		return REC_BAD;
