@@ -54,6 +54,8 @@ hvlog_reader *cli_open(const char *file, int *code);
 /* --schema builtin, --schema-from FILE: a child of every command that
  * reads a trace; cli_open and cli_open_path pass them to the reader. */
 extern const struct argp cli_schema_argp;
+/* The FILE of --schema-from, an input too; NULL if not given. */
+const char *cli_schema_from(void);
 hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err);
 
 /* -F, --follow (cli_follow_long_argp: --follow alone, for convert, whose

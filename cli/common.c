@@ -170,6 +170,11 @@ static error_t schema_parse(int key, char *arg, struct argp_state *state)
 
 const struct argp cli_schema_argp = { schema_options, schema_parse, NULL, NULL, NULL, NULL, NULL };
 
+const char *cli_schema_from(void)
+{
+	return fallback.from;
+}
+
 /* ---- live reading: pipes as they arrive, --follow ------------------------ */
 
 static struct {

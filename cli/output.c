@@ -106,11 +106,12 @@ int cli_output_is_input(const char *path, const char *const *inputs, size_t n)
 
 	if (std ? fstat(STDOUT_FILENO, &out) != 0 || !S_ISREG(out.st_mode) : stat(path, &out) != 0)
 		return 0; /* a new file, or a terminal or pipe: no input */
-	for (size_t i = 0; i < n; i++) {
-		if (!inputs[i])
+	/* the trace --schema-from names is read too */
+	for (size_t i = 0; i <= n; i++) {
+		const char *f = i < n ? inputs[i] : cli_schema_from();
+		if (!f)
 			continue;
-		if (!strcmp(inputs[i], "-") ? fstat(STDIN_FILENO, &in) == 0 && S_ISREG(in.st_mode)
-					    : stat(inputs[i], &in) == 0)
+		if (!strcmp(f, "-") ? fstat(STDIN_FILENO, &in) == 0 && S_ISREG(in.st_mode) : stat(f, &in) == 0)
 			if (same_inode(&in, &out))
 				return 1;
 	}

@@ -23,7 +23,8 @@ typedef struct cli_output {
 
 /* Whether path names the same file as one of the n inputs ("-" is
  * standard input, and path NULL or "-" standard output); an input that
- * cannot be looked at is not the output. */
+ * cannot be looked at is not the output.  The --schema-from FILE is one
+ * of the inputs too. */
 int cli_output_is_input(const char *path, const char *const *inputs, size_t n);
 
 /* Open path for writing: standard output for NULL or "-", the device or

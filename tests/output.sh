@@ -49,6 +49,13 @@ for from in json cbor; do
 		same "$tmp/$in" "$d/$in" "the input survives --from $from -o $out"
 	done
 done
+# the trace --schema-from names is an input too
+for out in mix.bin link-mix.bin hard-mix.bin; do
+	expect 2 "filter --schema-from X -o X ($out)" "$hvlog" filter --schema-from "$d/mix.bin" "$tmp/mix.bin" -o "$d/$out"
+	has err "would overwrite the input" "filter -o its --schema-from: message"
+	expect 2 "convert --schema-from X -o X ($out)" "$hvlog" convert --to json --schema-from "$d/mix.bin" "$tmp/mix.bin" -o "$d/$out"
+	same "$tmp/mix.bin" "$d/mix.bin" "the --schema-from trace survives -o $out"
+done
 # standard input and output
 expect 2 "convert --to json - >> its input" sh -c "'$hvlog' convert --to json - < '$d/mix.bin' >> '$d/mix.bin'"
 same "$tmp/mix.bin" "$d/mix.bin" "the input survives >> itself"
