@@ -234,7 +234,7 @@ static int convert_to(struct convert_opts *o)
 
 	if (o->to->needs_dir) {
 		if (o->io.out && strcmp(o->io.out, "-")) {
-			if ((code = cli_output_open_dir(&out, o->io.out, o->force)) != 0)
+			if ((code = cli_output_open_dir(&out, o->io.out, o->force, &o->io.file, 1)) != 0)
 				goto out;
 			c.out_path = out.tmp;
 			c.out_shown = o->io.out;

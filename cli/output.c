@@ -118,6 +118,48 @@ int cli_output_is_input(const char *path, const char *const *inputs, size_t n)
 	return 0;
 }
 
+/* Whether the file `f` ("-": standard input) lies in the directory `dir`
+ * (stat'ed) or below it: one of the directories on its real path is
+ * dir. */
+static int inside(const char *f, const struct stat *dir)
+{
+	struct stat st;
+	char *real, *slash;
+	int found = 0;
+
+	if (!strcmp(f, "-") && (fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode)))
+		return 0; /* a terminal or pipe: no file to lose */
+	if (!(real = realpath(!strcmp(f, "-") ? "/proc/self/fd/0" : f, NULL)))
+		return 0; /* cannot be looked at: not in it */
+	while (!found && (slash = strrchr(real, '/'))) {
+		slash[slash == real] = '\0'; /* the parent; "/" stays */
+		found = stat(real, &st) == 0 && same_inode(&st, dir);
+		if (slash == real)
+			break;
+	}
+	free(real);
+	return found;
+}
+
+/* A directory output replaces the old directory whole: refused when an
+ * input lies in it (EXIT_USAGE), which the swap would delete. */
+static int refuse_dir_input(const char *path, const char *final, const char *const *inputs, size_t n)
+{
+	struct stat dir;
+
+	if (stat(final, &dir) != 0)
+		return 0; /* a new directory: no input in it */
+	for (size_t i = 0; i <= n; i++) {
+		const char *f = i < n ? inputs[i] : cli_schema_from();
+		if (f && inside(f, &dir)) {
+			cli_error(path, UINT64_MAX, "the input %s is in the output directory, which the output replaces",
+				  cli_shown(f));
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 /* ---- temporaries ----------------------------------------------------------- */
 
 /* The name the output really has: a symlink's target (a plain create
@@ -222,13 +264,19 @@ static int dir_empty(const char *path)
 	return empty;
 }
 
-int cli_output_open_dir(cli_output *o, const char *path, int force)
+int cli_output_open_dir(cli_output *o, const char *path, int force, const char *const *inputs, size_t n)
 {
 	struct stat st;
+	int code;
 
 	*o = (cli_output){ .path = path, .fd = -1, .dir = 1 };
 	if (!(o->final = final_name(path)))
 		return fail_io(o, "cannot create");
+	if ((code = refuse_dir_input(path, o->final, inputs, n)) != 0) {
+		free(o->final);
+		o->final = NULL;
+		return code;
+	}
 	if (stat(o->final, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
 			cli_error(path, UINT64_MAX, "exists and is not a directory");

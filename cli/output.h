@@ -36,8 +36,9 @@ int cli_output_open(cli_output *o, const char *path, const char *const *inputs, 
 
 /* As above for a directory (convert --to ctf): a new temporary directory
  * beside path, in o->tmp.  An existing path must be a directory, and an
- * empty one unless `force` (then it is replaced whole). */
-int cli_output_open_dir(cli_output *o, const char *path, int force);
+ * empty one unless `force` (then it is replaced whole); never one that
+ * holds one of the n inputs (or the --schema-from FILE), at any depth. */
+int cli_output_open_dir(cli_output *o, const char *path, int force, const char *const *inputs, size_t n);
 
 /* End the output: with ok, rename the temporary into place (0, or EXIT_IO
  * reported); without, remove it (returns 0).  Closes o->fd unless it is

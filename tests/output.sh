@@ -128,6 +128,18 @@ has err "not a directory" "--to ctf over a file: message"
 expect 1 "--to ctf --force, not a trace" "$hvlog" convert --to ctf --force "$tmp/mix.jsonl" -o "$d/ctf"
 [ -e "$d/ctf/metadata" ] && ok || ko "a failed --to ctf --force removed the old directory"
 no_tmp "$d" "--to ctf"
+# --force never replaces a directory that holds an input, at any depth
+mkdir -p "$d/keep/sub"
+cp "$tmp/mix.bin" "$d/keep/sub/in.bin"
+ln -sf "$d/keep/sub/in.bin" "$tmp/link-in.bin"
+for dir in "$d/keep" "$d/keep/sub" "$d/keep/sub/../sub"; do
+	expect 2 "--to ctf --force -o a directory of its input" "$hvlog" convert --to ctf --force "$d/keep/sub/in.bin" -o "$dir"
+	has err "is in the output directory" "--to ctf --force over its input's directory: message"
+done
+expect 2 "--to ctf --force -o the directory of its input, by a symlink" "$hvlog" convert --to ctf --force "$tmp/link-in.bin" -o "$d/keep"
+expect 2 "--to ctf --force -o the directory of its input, on stdin" sh -c "'$hvlog' convert --to ctf --force - -o '$d/keep' < '$d/keep/sub/in.bin'"
+expect 2 "--to ctf --force -o the directory of --schema-from" "$hvlog" convert --to ctf --force --schema-from "$d/keep/sub/in.bin" "$tmp/mix.bin" -o "$d/keep"
+same "$tmp/mix.bin" "$d/keep/sub/in.bin" "the input in the output directory survives"
 
 mkfifo "$tmp/fifo"
 for sig in TERM INT; do
