@@ -50,7 +50,6 @@ struct cv_rebuild {
 	const hvlog_stream_info *streams;
 	uint32_t nstreams;
 	uint32_t *by_number;       /* event number -> index, UINT32_MAX: none */
-	uint64_t *last_ts;         /* per stream: the time of its last event */
 	uint64_t hz, t0;
 	hvlog_writer *w;
 	uint64_t events, lost, skipped;
@@ -217,11 +216,6 @@ cv_rebuild *cv_rebuild_open(const cv_node_ops *ops, cv_node *meta, int out_fd, c
 		cv_rebuild_close(b, 0);
 		return NULL;
 	}
-	if (!(b->last_ts = calloc(b->nstreams, sizeof *b->last_ts))) {
-		cli_error(NULL, UINT64_MAX, "out of memory");
-		cv_rebuild_close(b, 0);
-		return NULL;
-	}
 	st = hvlog_writer_open_fd(&b->w, b->out_fd, &cfg, &err);
 	if (st != HVLOG_OK) {
 		/* the configuration is all the input's: a metadata the writer
@@ -316,15 +310,8 @@ int cv_rebuild_item(cv_rebuild *b, cv_node *item, uint64_t where)
 		if (values[i] > hvlog_type_max(p->type))
 			return item_error(b, where, "parameter '%s' is too large for its type", p->key);
 	}
-	/* a stream is in time order (docs/FORMAT.md); the writer would store
-	 * a step back as no step */
-	if (ts < b->last_ts[stream]) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "%%s %llu goes back in time in stream %llu (its last event is at %llu)",
-			 (unsigned long long)ts, (unsigned long long)stream, (unsigned long long)b->last_ts[stream]);
-		return item_error(b, where, msg, ops->get(item, "ts") ? "'ts'" : "the tick of 'time_ns'");
-	}
-	b->last_ts[stream] = ts;
+	/* a time back in its stream is kept: the writer records it (a TIME
+	 * record, docs/FORMAT.md §5.3), as in the trace it was converted from */
 	if (hvlog_emit(hvlog_writer_stream(b->w, (uint32_t)stream), ts, ev, values) != HVLOG_OK) {
 		/* only a failing output gets here; close reports it */
 		return 0;
@@ -357,7 +344,6 @@ int cv_rebuild_close(cv_rebuild *b, int code)
 		b->blocks = next;
 	}
 	free(b->by_number);
-	free(b->last_ts);
 	free(b);
 	return code;
 }
