@@ -65,7 +65,10 @@ struct copier {
 
 /* Each selected event re-encoded into its stream; a lost-events record
  * carried over and the stream flushed, so it lands after the stream's
- * previous selected event.  Damage cannot be written (cli_run reports it). */
+ * previous selected event.  Damage cannot be written (cli_run reports
+ * it), but the events it is known to have cost a stream are: a LOST
+ * record of that count at the damage's time, so the new trace does not
+ * look whole. */
 static int copy_step(void *ctx, const hvlog_item *it)
 {
 	struct copier *c = ctx;
@@ -77,12 +80,17 @@ static int copy_step(void *ctx, const hvlog_item *it)
 			c->wfail = 1;
 		break;
 	case HVLOG_ITEM_LOST:
-		s = hvlog_writer_stream(c->w, it->stream);
-		hvlog_stream_note_lost(s, it->lost_count, it->lost_first_ts, it->lost_last_ts);
+	case HVLOG_ITEM_DAMAGE:
+		if (!(s = hvlog_writer_stream(c->w, it->stream)))
+			break; /* damage of no known stream */
+		if (it->kind == HVLOG_ITEM_LOST)
+			hvlog_stream_note_lost(s, it->lost_count, it->lost_first_ts, it->lost_last_ts);
+		else if (it->damage_events)
+			hvlog_stream_note_lost(s, it->damage_events, it->ts, it->ts);
+		else
+			break;
 		if (hvlog_stream_flush(s) != HVLOG_OK)
 			c->wfail = 1;
-		break;
-	case HVLOG_ITEM_DAMAGE:
 		break;
 	}
 	return 0;

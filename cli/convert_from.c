@@ -9,7 +9,8 @@
  * is noted (hvlog_stream_note_lost) and the stream flushed, which puts
  * the LOST record where it was, after the stream's previous event (its
  * time is that event's, as in every file libhvlog writes); damage items
- * cannot be rebuilt and are counted.  Events are looked up by "number"
+ * cannot be rebuilt and are counted, the events one is known to have
+ * cost its stream written as a LOST record.  Events are looked up by "number"
  * or else by "event" (a symbol, with or without HV_TR_); "ts" (ticks) or
  * else "time_ns" (from the meta item's t0) gives the time; parameters are
  * looked up by key in "params", as integers or "0x..." strings.  Without
@@ -253,7 +254,18 @@ int cv_rebuild_item(cv_rebuild *b, cv_node *item, uint64_t where)
 	if (!strcmp(type, "meta"))
 		return item_error(b, where, "a second %s item", "metadata");
 	if (!strcmp(type, "damage")) {
+		/* not rebuilt, but the events it is known to have cost its
+		 * stream are: a LOST record of that count at its time */
+		uint64_t lost = 0;
 		b->skipped++;
+		if ((n = ops->get(item, "events_lost")) && ops->uint(n, &lost) == 0 && lost &&
+		    (n = ops->get(item, "stream")) && ops->uint(n, &stream) == 0 && stream < b->nstreams &&
+		    (n = ops->get(item, "ts")) && ops->uint(n, &ts) == 0) {
+			hvlog_stream *s = hvlog_writer_stream(b->w, (uint32_t)stream);
+			hvlog_stream_note_lost(s, lost, ts, ts);
+			hvlog_stream_flush(s);
+			b->lost += lost;
+		}
 		return 0;
 	}
 	if ((n = ops->get(item, "stream")) && (ops->uint(n, &stream) != 0 || stream >= b->nstreams))

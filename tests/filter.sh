@@ -190,6 +190,8 @@ dmg="$data/damaged/payload-bitflip.bin"
 expect 1 "filter damaged input" "$hvlog" filter --group interrupt -o "$tmp/d.bin" "$dmg"
 has err "checksum mismatch" "filter reports the damage"
 expect 0 "filter output of damaged input is intact" "$hvlog" info --verify "$tmp/d.bin"
+# ... and counts the events the damage cost (a LOST record in their stream)
+has out "^lost events: +11$" "filter output of damaged input counts the 11 events its damage lost"
 expect 1 "decode --where on damaged input" "$hvlog" decode --where 'port == 0x1234' "$dmg"
 has out "DAMAGE" "damage passes --where"
 expect 0 "lost passes --where" "$hvlog" decode --where 'port == 0x1234' "$all"
