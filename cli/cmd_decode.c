@@ -390,7 +390,7 @@ int cmd_decode(int argc, char **argv)
 		 * does a live input (no index to share) */
 		if (o.sel.count && o.sel.limit == UINT64_MAX && o.threads > 1 && !hvlog_reader_is_live(r))
 			code = count_threads(r, cli_shown(o.io.file), &o.sel,
-					     cli_threads_for(o.threads, hvlog_reader_meta(r)->nstreams));
+					     cli_threads_for(o.threads, hvlog_reader_meta(r)));
 		else
 			code = cli_print_selected(r, cli_shown(o.io.file), &o.sel, (hvlog_format_kind)o.io.format, t0);
 		hvlog_reader_close(r);

@@ -635,7 +635,7 @@ int cmd_stats(int argc, char **argv)
 	}
 	m = hvlog_reader_meta(r);
 	sc = m->schema;
-	nthreads = cli_threads_for(nthreads, m->nstreams);
+	nthreads = cli_threads_for(nthreads, m);
 	if (!(tcfg = calloc((size_t)o.ntops + 1, sizeof *tcfg))) {
 		cli_error(NULL, UINT64_MAX, "out of memory");
 		code = EXIT_IO;

@@ -23,9 +23,10 @@ unsigned cli_default_threads(void)
 	return ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
 }
 
-unsigned cli_threads_for(unsigned asked, uint32_t nstreams)
+unsigned cli_threads_for(unsigned asked, const hvlog_meta *m)
 {
-	uint64_t per = (uint64_t)nstreams * CLI_THREAD_STREAM_BYTES;
+	uint64_t slots = (uint64_t)m->schema->nslots + HVLOG_KEYED_SLOTS + HVLOG_RIP_SLOTS;
+	uint64_t per = (uint64_t)m->nstreams * (CLI_THREAD_STREAM_BYTES + 8 * slots);
 	uint64_t most = per ? CLI_THREADS_STREAM_BUDGET / per : asked;
 
 	if (most < 1)
