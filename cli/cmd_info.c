@@ -20,6 +20,12 @@
 
 #include "cli.h"
 
+/* a + b, at most UINT64_MAX (lost counts come from the file) */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
 struct info_opts {
 	const char **files;
 	size_t nfiles;
@@ -101,7 +107,7 @@ static int tally_step(void *ctx, const hvlog_item *it)
 	if (it->kind == HVLOG_ITEM_EVENT)
 		t->sev[it->stream]++;
 	else if (it->kind == HVLOG_ITEM_LOST)
-		t->slost[it->stream] += it->lost_count;
+		t->slost[it->stream] = sat_add(t->slost[it->stream], it->lost_count);
 	else if (t->dl)
 		cli_damage_add(t->dl, it);
 	return 0;
@@ -345,7 +351,7 @@ static void total_add(struct total *t, const struct info *in)
 	}
 	t->damaged += in->st.damaged_regions != 0;
 	t->events += in->st.events;
-	t->lost += in->st.lost_events;
+	t->lost = sat_add(t->lost, in->st.lost_events);
 	t->regions += in->st.damaged_regions;
 	t->dbytes += in->st.damaged_bytes;
 	t->size += in->st.file_size;

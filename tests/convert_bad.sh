@@ -89,6 +89,15 @@ expect 0 "--from json, each stream in order" "$hvlog" convert --from json "$tmp/
 expect 0 "--from json, time back in a stream" "$hvlog" convert --from json "$tmp/back.jsonl" -o "$tmp/o.hvlog"
 eq "$("$hvlog" decode --format json "$tmp/o.hvlog" | grep -o '"ts":[0-9]*' | tr '\n' ' ')" '"ts":10 "ts":5 "ts":7 ' \
 	"--from json, time back in a stream: the times as given"
+# lost counts add up to at most 2^64 - 1, never wrap
+{ echo "$meta"; for t in 5 6; do echo "{\"type\":\"lost\",\"ts\":$t,\"stream\":0,\"count\":18446744073709551615}"; done
+  echo '{"type":"lost","ts":7,"stream":1,"count":5}'; } > "$tmp/sat.jsonl"
+expect 0 "--from json, lost counts of 2^64 - 1" "$hvlog" convert --from json "$tmp/sat.jsonl" -o "$tmp/sat.hvlog"
+for cmd in info stats "stats -j 2"; do
+	# shellcheck disable=SC2086 # the command and its options
+	expect 0 "$cmd of lost counts of 2^64 - 1" "$hvlog" $cmd "$tmp/sat.hvlog"
+	has out "^lost.* 18446744073709551615( events)?$" "$cmd: the lost total stays at 2^64 - 1"
+done
 # a trace whose time goes back (TIME records) through JSON and CBOR and back:
 # the same events
 "$gen" mix-back 20000 "$tmp/back.bin" || ko "tracegen mix-back"

@@ -19,6 +19,13 @@
 #define HVLOG_PRINTF(a, b)
 #endif
 
+/* a + b, at most UINT64_MAX: counts of lost events come from the file,
+ * and two of 2^64 - 1 must not add up to 2^64 - 2. */
+static inline uint64_t hvlog__sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
 /* Fill err (if not NULL) and return st. */
 hvlog_status hvlog__fail(hvlog_error *err, hvlog_status st, uint64_t offset, const char *fmt, ...)
 	HVLOG_PRINTF(4, 5);

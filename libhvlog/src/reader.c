@@ -1739,7 +1739,7 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 			it->kind = HVLOG_ITEM_LOST;
 			it->ts = rs->ts;
 			it->offset = off;
-			r->stats.lost_events += it->lost_count;
+			r->stats.lost_events = hvlog__sat_add(r->stats.lost_events, it->lost_count);
 			rs->has = 1;
 			return 1;
 		}

@@ -394,9 +394,9 @@ static inline __attribute__((always_inline)) hvlog_status stats_add(hvlog_stats 
 		if (it->kind == HVLOG_ITEM_DAMAGE) {
 			s->damaged++;
 		} else if (it->kind == HVLOG_ITEM_LOST) {
-			s->lost += it->lost_count;
+			s->lost = hvlog__sat_add(s->lost, it->lost_count);
 			if (it->stream < s->nstreams)
-				s->slost[it->stream] += it->lost_count;
+				s->slost[it->stream] = hvlog__sat_add(s->slost[it->stream], it->lost_count);
 		}
 		return HVLOG_OK;
 	}
@@ -524,11 +524,11 @@ hvlog_status hvlog_stats_merge(hvlog_stats *into, const hvlog_stats *from, hvlog
 	if (from->n)
 		range_join(&into->first, &into->last, !into->n, from->first, from->last);
 	into->n += from->n;
-	into->lost += from->lost;
+	into->lost = hvlog__sat_add(into->lost, from->lost);
 	into->damaged += from->damaged;
 	for (uint32_t i = 0; i < into->nstreams; i++) {
 		into->scount[i] += from->scount[i];
-		into->slost[i] += from->slost[i];
+		into->slost[i] = hvlog__sat_add(into->slost[i], from->slost[i]);
 	}
 	return HVLOG_OK;
 }
