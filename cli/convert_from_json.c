@@ -69,6 +69,9 @@ static int j_uint(cv_node *n, uint64_t *v)
 		*v = json_object_get_boolean(J(n)) ? 1 : 0;
 		return 0;
 	case json_type_string:
+		/* as j_str: a NUL in it (\u0000) would end the number early */
+		if (memchr(json_object_get_string(J(n)), 0, (size_t)json_object_get_string_len(J(n))))
+			return -1;
 		return cv_parse_uint(json_object_get_string(J(n)), v);
 	default:
 		return -1;

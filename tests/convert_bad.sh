@@ -75,6 +75,8 @@ bad_json u64 "'guest_rip': 18446744073709551616 is out of range" \
 	'{"event":"IM_HLT_INSTRUCTION","ts":1,"params":{"guest_rip":18446744073709551616}}'
 bad_json u64_text "parameter 'guest_rip' is not an unsigned integer" \
 	'{"event":"IM_HLT_INSTRUCTION","ts":1,"params":{"guest_rip":"18446744073709551616"}}'
+bad_json u64_nul "parameter 'guest_rip' is not an unsigned integer" \
+	'{"event":"IM_HLT_INSTRUCTION","ts":1,"params":{"guest_rip":"0x1\u0000junk"}}'
 bad_json u8 "parameter 'type' is too large for its type" \
 	'{"event":"IM_GUEST_EXCEPTION","ts":1,"params":{"guest_rip":1,"type":256}}'
 bad_json u32 "parameter 'index' is too large for its type" \
