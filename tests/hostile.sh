@@ -136,6 +136,12 @@ has err "dir:0: read error: Is a directory" "convert --from cbor of a directory:
 # the damaged region.  Either way every event not counted as lost decodes.
 # (Before, the torn header was left in place, its claim running over the
 # next chunk.)
+# a full disk from the first byte: the message says what could not be
+# written (the file header, not "stream 4294967295")
+if [ -n "$hvcore" ] && [ -w /dev/full ]; then
+	expect 1 "hvcore -o /dev/full" "$hvcore" --no-progress -b sim -w mixed -n 1000 -o /dev/full
+	has err "writing 32 bytes of the file's header or metadata failed: No space left on device" "hvcore -o /dev/full: message"
+fi
 if [ -n "$eio_shim" ] && command -v python3 > /dev/null; then
 	run_hvcore() {
 		ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" LD_PRELOAD="$eio_shim" HVLOG_TEST_EIO_SHORT=1 \

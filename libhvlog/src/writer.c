@@ -140,8 +140,12 @@ static void note_error(hvlog_writer *w, int e, size_t len, uint32_t stream)
 	if (w->first_error != HVLOG_OK)
 		return;
 	w->first_error = HVLOG_IO;
-	hvlog__fail(&w->err, HVLOG_IO, w->offset, "writing %zu bytes of stream %u failed: %s", len, stream,
-		    strerror(e));
+	if (stream == UINT32_MAX) /* the file header, a metadata copy, the trailer */
+		hvlog__fail(&w->err, HVLOG_IO, w->offset, "writing %zu bytes of the file's header or metadata failed: %s",
+			    len, strerror(e));
+	else
+		hvlog__fail(&w->err, HVLOG_IO, w->offset, "writing %zu bytes of stream %u failed: %s", len, stream,
+			    strerror(e));
 	w->err.sys_errno = e;
 	w->err.stream = stream;
 }
