@@ -52,7 +52,8 @@ int cli_fail(const char *file, const hvlog_error *err);
 hvlog_reader *cli_open(const char *file, int *code);
 
 /* --schema builtin, --schema-from FILE: a child of every command that
- * reads a trace; cli_open and cli_open_path pass them to the reader. */
+ * reads a trace; cli_open and cli_open_path pass them to the reader (cli_open
+ * opens the --schema-from trace first, reporting its errors as its own). */
 extern const struct argp cli_schema_argp;
 /* The FILE of --schema-from, an input too; NULL if not given. */
 const char *cli_schema_from(void);

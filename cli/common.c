@@ -240,7 +240,6 @@ hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err)
 {
 	hvlog_reader_options o = { .schema = fallback.builtin ? hvlog_schema_builtin() : NULL,
 				   .live = live.live, .follow = live.follow };
-	hvlog_status st;
 
 	if (live.follow) {
 		struct sigaction sa = { .sa_handler = on_interrupt }; /* no SA_RESTART: a wait returns */
@@ -248,13 +247,6 @@ hvlog_status cli_open_path(hvlog_reader **r, const char *file, hvlog_error *err)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		o.cancel = &interrupted;
-	}
-	if (fallback.from && !fallback.other &&
-	    (st = hvlog_reader_open_path(&fallback.other, fallback.from, err)) != HVLOG_OK) {
-		char msg[sizeof err->msg];
-		snprintf(msg, sizeof msg, "the trace --schema-from names: %.160s", err->msg);
-		memcpy(err->msg, msg, sizeof msg);
-		return st;
 	}
 	o.meta = fallback.other ? hvlog_reader_meta(fallback.other) : NULL;
 	return hvlog_reader_open_path_with(r, file, o.meta || o.schema || o.live || o.follow ? &o : NULL, err);
@@ -265,6 +257,12 @@ hvlog_reader *cli_open(const char *file, int *code)
 	hvlog_reader *r = NULL;
 	hvlog_error err = { 0 };
 
+	/* the trace --schema-from names, first: its errors are its own (its
+	 * name and offset), not the input's */
+	if (fallback.from && !fallback.other && hvlog_reader_open_path(&fallback.other, fallback.from, &err) != HVLOG_OK) {
+		*code = cli_fail(cli_shown(fallback.from), &err);
+		return NULL;
+	}
 	if (cli_open_path(&r, file, &err) != HVLOG_OK) {
 		const char *like = err.status == HVLOG_MALFORMED && err.offset == 0 ? cli_sniff_path(file) : NULL;
 		/* (a trace whose header is damaged is still one; compressed data

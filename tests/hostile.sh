@@ -38,6 +38,12 @@ for cmd in stats "filter -o $tmp/lost-out.hvl" "convert --to csv -o $tmp/lost.cs
 	has err "fallback schema" "$cmd --schema builtin says so"
 done
 expect 2 "--schema other" "$hvlog" decode --schema other "$tmp/lost.hvl"
+# --schema-from a trace that cannot be read: the error is that trace's,
+# its name and offset, not the input's
+expect 1 "--schema-from a damaged trace" "$hvlog" decode --schema-from "$tmp/lost.hvl" "$tmp/lost.hvl"
+has err "^hvlog: $tmp/lost\.hvl:32: metadata checksum mismatch" "--schema-from a damaged trace: its own name and offset"
+expect 3 "--schema-from a missing file" "$hvlog" decode --schema-from "$tmp/none.hvl" "$tmp/lost.hvl"
+has err "^hvlog: $tmp/none\.hvl: cannot open" "--schema-from a missing file: its name"
 # metadata that parses but makes no sense never becomes a trace: its
 # schema is refused as the reader refuses a file's, before anything is
 # written, and as bad input (exit 1), not a usage error
