@@ -155,17 +155,28 @@ static inline void hvlog__store64(uint8_t *p, uint64_t w)
  * (n - 1 zero bits, then a one); larger values take a 0x00 byte and the 8
  * bytes of the value.  Same size as LEB128, but no loop and no branch on
  * the length: the encoder always stores 8 bytes (the buffer's margin,
- * HVLOG_RECORD_MAX, covers it) and moves by n. */
+ * HVLOG_RECORD_MAX, covers it) and moves by n.
+ *
+ * hvlog__put_varint56 is the n <= 8 case, for a value below 2^56: the
+ * bytes are (2v + 1) << (n - 1), the value above its unary length, and
+ * n - 1 = (9b + 8) >> 6 for b = 0..55, the bit scan of v | 1: no table
+ * load in the chain from the value to the next record's address.  The
+ * scan is of a value used for nothing else, so that the compiler scans
+ * it in place: bsr's result register is also an input, and scanning into
+ * another register would make it wait for that register's last writer,
+ * a chain running across records. */
+static inline uint8_t *hvlog__put_varint56(uint8_t *p, uint64_t v)
+{
+	uint64_t t = (9 * (uint64_t)(unsigned)(__builtin_clzll(v | 1) ^ 63) + 8) >> 6;
+
+	hvlog__store64(p, (2 * v + 1) << t);
+	return p + t + 1;
+}
+
 static inline uint8_t *hvlog__put_varint(uint8_t *p, uint64_t v)
 {
-	if (HVLOG_LIKELY(v < (1ull << 56))) {
-		/* n = ceil(significant bits / 7) = (9 * (bits - 1) + 72) / 64
-		 * for 1..56 bits: arithmetic on the bit scan, no table load in
-		 * the chain from the value to the next record's address */
-		unsigned n = (9u * (unsigned)(63 - __builtin_clzll(v | 1)) + 72u) >> 6;
-		hvlog__store64(p, (v << n) | (1ull << (n - 1)));
-		return p + n;
-	}
+	if (HVLOG_LIKELY(v < (1ull << 56)))
+		return hvlog__put_varint56(p, v);
 	p[0] = 0;
 	hvlog__store64(p + 1, v);
 	return p + 9;
