@@ -155,27 +155,44 @@ static inline void hvlog__store64(uint8_t *p, uint64_t w)
  * (n - 1 zero bits, then a one); larger values take a 0x00 byte and the 8
  * bytes of the value.  Same size as LEB128, but no loop and no branch on
  * the length: the encoder always stores 8 bytes (the buffer's margin,
- * HVLOG_RECORD_MAX, covers it) and moves by n. */
+ * HVLOG_RECORD_MAX, covers it) and moves by n.
+ *
+ * hvlog__put_varint56 is the n <= 8 case, for a value below 2^56: the
+ * bytes are (2v + 1) << (n - 1), the value above its unary length, and
+ * n - 1 = (9b + 8) >> 6 for b = 0..55, the bit scan of v | 1: no table
+ * load in the chain from the value to the next record's address.  The
+ * scan is of a value used for nothing else, so that the compiler scans
+ * it in place: bsr's result register is also an input, and scanning into
+ * another register would make it wait for that register's last writer,
+ * a chain running across records. */
+static inline uint8_t *hvlog__put_varint56(uint8_t *p, uint64_t v)
+{
+	uint64_t t = (9 * (uint64_t)(unsigned)(__builtin_clzll(v | 1) ^ 63) + 8) >> 6;
+
+	hvlog__store64(p, (2 * v + 1) << t);
+	return p + t + 1;
+}
+
 static inline uint8_t *hvlog__put_varint(uint8_t *p, uint64_t v)
 {
-	if (HVLOG_LIKELY(v < (1ull << 56))) {
-		/* n = ceil(significant bits / 7) = (9 * (bits - 1) + 72) / 64
-		 * for 1..56 bits: arithmetic on the bit scan, no table load in
-		 * the chain from the value to the next record's address */
-		unsigned n = (9u * (unsigned)(63 - __builtin_clzll(v | 1)) + 72u) >> 6;
-		hvlog__store64(p, (v << n) | (1ull << (n - 1)));
-		return p + n;
-	}
+	if (HVLOG_LIKELY(v < (1ull << 56)))
+		return hvlog__put_varint56(p, v);
 	p[0] = 0;
 	hvlog__store64(p + 1, v);
 	return p + 9;
+}
+
+/* A difference as an unsigned number: 0, -1, 1, -2, 2 ... as 0, 1, 2 ... */
+static inline uint64_t hvlog__zigzag(uint64_t d)
+{
+	return (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
 }
 
 static inline uint8_t *hvlog__put_delta(uint8_t *p, uint64_t *slot, uint64_t v)
 {
 	uint64_t d = v - *slot;
 	*slot = v;
-	return hvlog__put_varint(p, (d << 1) ^ (uint64_t)-(int64_t)(d >> 63));
+	return hvlog__put_varint(p, hvlog__zigzag(d));
 }
 
 /* The KEYED predictor of the parameter in predictor slot `slot` when the
@@ -207,24 +224,32 @@ static inline uint32_t hvlog__rip_index(uint64_t v)
 }
 
 /* A RIP parameter (docs/FORMAT.md §5.5): the cache entry's index if the
- * entry holds v (one byte), else 128 + the zigzag difference from the
- * parameter's own slot; code 0 then the value, for the few differences
- * whose code would not fit in 64 bits.  Both update the entry and the
- * slot; no branch on a hit or a miss. */
+ * entry holds v (one byte, the varint of 1..127), else 128 + the zigzag
+ * difference from the parameter's own slot; code 0 then the value, for
+ * the few differences whose code would not fit in 64 bits.  Both update
+ * the entry and the slot.  Hit or miss is a branch (a select does both
+ * codes' work, and the hit is better predicted than it looks); a miss
+ * tests once whether its code is a varint56, which also rules out the
+ * code that would not fit. */
 static inline uint8_t *hvlog__put_rip(uint8_t *p, hvlog_stream *s, uint64_t *slot, uint64_t v)
 {
-	uint32_t h = hvlog__rip_index(v);
-	uint64_t d = v - *slot;
-	uint64_t z = (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
+	uint64_t h = hvlog__rip_index(v), prev = *slot, z;
 	int hit = s->rips[h] == v && h != 0;
 
 	s->rips[h] = v;
 	*slot = v;
-	if (HVLOG_UNLIKELY(!hit && z >= (uint64_t)-(int64_t)HVLOG_RIP_SLOTS)) {
+	if (hit) {
+		*p = (uint8_t)(2 * h + 1);
+		return p + 1;
+	}
+	z = hvlog__zigzag(v - prev);
+	if (HVLOG_LIKELY(z < (1ull << 56) - HVLOG_RIP_SLOTS))
+		return hvlog__put_varint56(p, z + HVLOG_RIP_SLOTS);
+	if (z >= (uint64_t)-(int64_t)HVLOG_RIP_SLOTS) {
 		*p++ = 0x01; /* the varint 0 */
 		return hvlog__put_varint(p, v);
 	}
-	return hvlog__put_varint(p, hit ? h : z + HVLOG_RIP_SLOTS);
+	return hvlog__put_varint(p, z + HVLOG_RIP_SLOTS);
 }
 
 HVLOG_API hvlog_status hvlog__stream_full(hvlog_stream *s, uint64_t ts);
