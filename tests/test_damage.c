@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hvlog/hvlog.h"
 #include "internal.h"
@@ -504,14 +505,113 @@ START_TEST(test_length_lies)
 		wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
 		save_variant(path, "len.hvl", v, b.len);
 		tu_read_path(path, 0, &t);
+		/* the chunk ends where the next one starts, and its payload
+		 * proves that length: only the header is reported */
 		const tu_damage *d = tu_damage_at(&t, b.c[k].off, &n);
-		ck_assert_msg(d && n == 1 && d->len == HVLOG_CHUNK_HEADER_SIZE + b.c[k].len,
+		ck_assert_msg(d && n == 1 && t.ndmg == 1 && d->len == HVLOG_CHUNK_HEADER_SIZE && d->events == 0,
 			      "len %+lld: %s", (long long)deltas[i], tu_damage_summary(&t));
-		ck_assert_msg(t.ev.n == b.t.ev.n - b.c[k].nevents, "len %+lld: %zu events of %zu - %u",
-			      (long long)deltas[i], t.ev.n, b.t.ev.n, b.c[k].nevents);
+		tu_assert_events_equal("a lying length", &b.t.ev, &t.ev);
 		tu_trace_free(&t);
 		free(v);
 	}
+	base_free(&b);
+}
+END_TEST
+
+/* A length raised (the header's checksum made consistent) so that the chunk
+ * ends exactly on a later chunk's header, or at the trailer: the chunks it
+ * claims are found and decoded; with its payload damaged too, only its own
+ * events are lost, reported once. */
+START_TEST(test_length_swallows)
+{
+	base b;
+	char path[PATH_MAX];
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 3);
+	const tu_chunk *c = &b.c[k];
+	ck_assert(!memcmp(b.buf + b.len - WIRE_TRAILER_SIZE, WIRE_TRAILER_MAGIC, 8));
+	uint64_t ends[] = { b.c[k + 2].off, b.c[k + 5].off, b.len - WIRE_TRAILER_SIZE };
+	for (size_t i = 0; i < 2 * sizeof ends / sizeof ends[0]; i++) {
+		uint8_t *v = malloc(b.len);
+		uint8_t *h = v + c->off;
+		int flip = i & 1;
+		tu_events want;
+		tu_trace t;
+		memcpy(v, b.buf, b.len);
+		wire_put32(h + WIRE_CH_LEN, (uint32_t)(ends[i / 2] - c->off - HVLOG_CHUNK_HEADER_SIZE));
+		wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+		if (flip)
+			h[HVLOG_CHUNK_HEADER_SIZE + c->len / 2] ^= 0x10;
+		save_variant(path, "swallow.hvl", v, b.len);
+		tu_read_path(path, 0, &t);
+		ck_assert_msg(t.ndmg == 1 && t.dmg[0].offset == c->off && t.dmg[0].stream == c->stream &&
+				      t.dmg[0].len == HVLOG_CHUNK_HEADER_SIZE + (flip ? c->len : 0) &&
+				      t.dmg[0].events == (flip ? c->nevents : 0),
+			      "end %zu, flip %d: %s", i / 2, flip, tu_damage_summary(&t));
+		expect_without(&b, flip ? k : -1, -1, &want);
+		tu_assert_events_equal("chunks inside a lying length", &want, &t.ev);
+		tu_events_free(&want);
+		tu_trace_free(&t);
+		free(v);
+	}
+	base_free(&b);
+}
+END_TEST
+
+/* The metadata damaged, no trailer, then n forged headers of metadata
+ * copies one after the other, each claiming 1 MiB (a wrong payload
+ * checksum), then `tail` bytes of the base trace from its first chunk (if
+ * any; else 1 MiB of zeros) without its trailer.  Into path. */
+static void forged_copies(const base *b, size_t n, int tail, char *path)
+{
+	uint64_t data = tu_data_offset(b->buf, b->len);
+	size_t rest = tail ? b->len - WIRE_TRAILER_SIZE - data : 1u << 20;
+	size_t len = data + n * HVLOG_CHUNK_HEADER_SIZE + rest;
+	uint8_t *v = calloc(1, len), *h = v + data;
+
+	ck_assert_ptr_nonnull(v);
+	memcpy(v, b->buf, data);
+	v[data - 1] ^= 1; /* the metadata's checksum fails */
+	for (size_t i = 0; i < n; i++, h += HVLOG_CHUNK_HEADER_SIZE) {
+		memcpy(h, WIRE_CHUNK_SYNC, 8);
+		wire_put32(h + WIRE_CH_LEN, 1u << 20);
+		wire_put16(h + WIRE_CH_FLAGS, WIRE_CHUNK_META);
+		wire_put64(h + WIRE_CH_SEQ, 1);
+		wire_put32(h + WIRE_CH_PAYLOAD_CRC, 0x12345678);
+		wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+	}
+	if (tail)
+		memcpy(h, b->buf + data, rest);
+	save_variant(path, "forged.hvl", v, len);
+	free(v);
+}
+
+/* Searching for a metadata copy reads each candidate's claimed payload:
+ * forged candidates every 64 bytes cost bounded reading, not 1 MiB each
+ * (16 000 of them: 6.6 s, growing with the square of the file's size),
+ * and a few do not hide the copy behind them. */
+START_TEST(test_forged_copies_bounded)
+{
+	base b;
+	char path[PATH_MAX];
+	hvlog_error err;
+	tu_trace t;
+	struct timespec t0, t1;
+
+	base_make(&b);
+	forged_copies(&b, 16000, 0, path);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(open_fails(path, &err), HVLOG_CHECKSUM);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(s < 2.0, "open took %.2f s", s);
+	ck_assert_msg(strstr(err.msg, "no intact copy"), "%s", err.msg);
+
+	forged_copies(&b, 20, 1, path);
+	tu_read_path(path, 0, &t);
+	tu_assert_events_equal("the copy behind forged ones", &b.t.ev, &t.ev);
+	tu_trace_free(&t);
 	base_free(&b);
 }
 END_TEST
@@ -921,6 +1021,51 @@ START_TEST(test_duplicated_chunk)
 }
 END_TEST
 
+/* Copies of one chunk: the one whose payload verifies and whose time
+ * continues the stream is kept, wherever it is, and a copy dropped that
+ * differs from it counts its events lost. */
+START_TEST(test_duplicate_choice)
+{
+	base b;
+	char path[PATH_MAX];
+	uint8_t *v;
+	size_t vlen, n;
+	tu_events want;
+	tu_trace t;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 3);
+	const tu_chunk *c = &b.c[k];
+	/* an intact copy further on, the original's payload damaged */
+	v = splice(b.buf, b.len, b.c[k + 3].off, b.buf + c->off, HVLOG_CHUNK_HEADER_SIZE + c->len, 0, &vlen);
+	v[c->off + HVLOG_CHUNK_HEADER_SIZE + c->len / 2] ^= 0x10;
+	save_variant(path, "dupdmg.hvl", v, vlen);
+	tu_read_path(path, 0, &t);
+	tu_assert_events_equal("the intact copy of a damaged chunk", &b.t.ev, &t.ev);
+	const tu_damage *d = tu_damage_at(&t, c->off, &n);
+	ck_assert_msg(t.ndmg == 1 && d && d->events == 0, "%s", tu_damage_summary(&t));
+	tu_trace_free(&t);
+	free(v);
+
+	/* a chunk claiming the sequence number of one further on */
+	v = malloc(b.len);
+	memcpy(v, b.buf, b.len);
+	wire_put64(v + c->off + WIRE_CH_SEQ, c->seq + 2);
+	wire_put32(v + c->off + WIRE_CH_CRC,
+		   hvlog_crc32c(0, v + c->off + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+	save_variant(path, "seqlie.hvl", v, b.len);
+	tu_read_path(path, 0, &t);
+	expect_without(&b, k, -1, &want);
+	tu_assert_events_equal("a lying sequence number", &want, &t.ev);
+	d = find_damage(&t, c->off);
+	ck_assert_msg(d && d->events == c->nevents, "%s", tu_damage_summary(&t));
+	tu_events_free(&want);
+	tu_trace_free(&t);
+	free(v);
+	base_free(&b);
+}
+END_TEST
+
 START_TEST(test_removed_chunk)
 {
 	base b;
@@ -1126,6 +1271,8 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_periodic_copy_and_fallback);
 	tcase_add_test(tc, test_damaged_copy_reported);
 	tcase_add_test(tc, test_length_lies);
+	tcase_add_test(tc, test_length_swallows);
+	tcase_add_test(tc, test_forged_copies_bounded);
 	tcase_add_test(tc, test_writer_refuses_senseless_meta);
 	tcase_add_test(tc, test_meta_additions_read_back);
 	tcase_add_loop_test(tc, test_lost_count_exact, 0, 2);
@@ -1146,6 +1293,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_garbage_between_chunks);
 	tcase_add_test(tc, test_garbage_at_end);
 	tcase_add_test(tc, test_duplicated_chunk);
+	tcase_add_test(tc, test_duplicate_choice);
 	tcase_add_test(tc, test_removed_chunk);
 	tcase_add_test(tc, test_swapped_chunks);
 	suite_add_tcase(s, tc);
