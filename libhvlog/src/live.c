@@ -30,11 +30,17 @@
 #define LIVE_FILE_POLL_MS 20 /* how often a followed file is looked at for more */
 #define LIVE_DEFAULT_FLUSH_NS 1000000000u
 #define LIVE_MARGIN_NS 100000000u
+#define LIVE_MAX_RUNS 64 /* runs of sequence numbers remembered per stream */
 
 struct lq {
 	struct chunk c;
 	uint8_t *p;
 	uint64_t arrived_ns;   /* when it was framed */
+};
+
+/* Sequence numbers [lo, hi) of a stream's chunks taken. */
+struct seqrun {
+	uint64_t lo, hi;
 };
 
 struct lstream {
@@ -44,7 +50,9 @@ struct lstream {
 	uint8_t *curp;
 	uint64_t cur_arrived_ns;
 	uint64_t hw;           /* the last time seen (a chunk's last_ts) */
-	uint64_t expect;       /* next sequence number */
+	uint64_t expect;       /* the sequence number after the last chunk taken */
+	struct seqrun *runs;   /* the numbers taken, in order, at most LIVE_MAX_RUNS (the lowest are forgotten) */
+	size_t nruns;
 	uint64_t end_off;      /* where its last chunk ended */
 	uint64_t progress_ns;  /* when its time last moved on */
 	int any, final;
@@ -320,6 +328,7 @@ void hvlog__live_free(hvlog__live *l)
 			free(ls->q[(ls->head + k) & (ls->cap - 1)].p);
 		free(ls->q);
 		free(ls->curp);
+		free(ls->runs);
 	}
 	free(l->s);
 	free(l->buf);
@@ -342,8 +351,59 @@ static int end_skip(hvlog__live *l, uint64_t to)
 			  "no valid chunk header: %" PRIu64 " bytes skipped%s", n, at_end ? " to the end of the file" : "");
 }
 
+/* The first of ls's runs that ends after seq (ls->nruns if none). */
+static size_t run_after(const struct lstream *ls, uint64_t seq)
+{
+	size_t a = 0, b = ls->nruns;
+
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+		if (ls->runs[m].hi > seq)
+			b = m;
+		else
+			a = m + 1;
+	}
+	return a;
+}
+
+/* Remember that ls took chunk seq, not among its runs; i = run_after(seq).
+ * -1: out of memory. */
+static int run_add(struct lstream *ls, size_t i, uint64_t seq)
+{
+	struct seqrun *r = ls->runs;
+
+	if (i && r[i - 1].hi == seq) {
+		r[i - 1].hi++;
+		if (i < ls->nruns && r[i].lo == seq + 1) { /* the two runs meet */
+			r[i - 1].hi = r[i].hi;
+			memmove(r + i, r + i + 1, (ls->nruns - i - 1) * sizeof *r);
+			ls->nruns--;
+		}
+		return 0;
+	}
+	if (i < ls->nruns && r[i].lo == seq + 1) {
+		r[i].lo = seq;
+		return 0;
+	}
+	if (!r && !(r = ls->runs = malloc(LIVE_MAX_RUNS * sizeof *r)))
+		return -1;
+	if (ls->nruns == LIVE_MAX_RUNS) { /* bounded: the lowest numbers are forgotten */
+		if (!i)
+			return 0;
+		memmove(r, r + 1, --ls->nruns * sizeof *r);
+		i--;
+	}
+	memmove(r + i + 1, r + i, (ls->nruns - i) * sizeof *r);
+	r[i] = (struct seqrun){ seq, seq + 1 };
+	ls->nruns++;
+	return 0;
+}
+
 /* A verified chunk of a stream: checked against the stream's chunks
- * before it, then queued.  -1: out of memory. */
+ * before it, then queued.  A chunk whose number was taken already is a
+ * duplicate; any other is kept, even one that comes after a higher
+ * number (a damaged number, or chunks out of order), so that one lying
+ * header costs no intact chunk after it.  -1: out of memory. */
 static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 {
 	struct chunk c = *c0;
@@ -364,21 +424,26 @@ static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 		return oom;
 	}
 	oom |= flush_foreign(l);
-	if (ls->any && c.seq < ls->expect)
-		return add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, c.stream, c.seq,
-				  0, "duplicate chunk %" PRIu64 " of stream %u ignored", c.seq, c.stream);
+	size_t ri = run_after(ls, c.seq);
+	if (ri < ls->nruns && ls->runs[ri].lo <= c.seq)
+		return oom | add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, c.stream,
+					c.seq, 0, "duplicate chunk %" PRIu64 " of stream %u ignored", c.seq, c.stream);
+	/* the chunks missing below this one: after the highest number taken
+	 * below it */
+	uint64_t from = ri ? ls->runs[ri - 1].hi : 0;
 	if (ls->final)
 		oom |= add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, 0, c.stream, c.seq, 0,
 				  "stream %u has chunks after its final chunk %" PRIu64, c.stream, ls->expect - 1);
-	if (c.seq != ls->expect)
-		oom |= add_damage(l, HVLOG_MALFORMED, ls->hw, c.off, 0, c.stream, ls->expect, 0,
-				  "chunks %" PRIu64 "..%" PRIu64 " of stream %u are missing", ls->expect, c.seq - 1,
-				  c.stream);
-	else if (ls->any && c.base_ts != ls->hw)
+	if (c.seq != from)
+		oom |= add_damage(l, HVLOG_MALFORMED, ls->hw, c.off, 0, c.stream, from, 0,
+				  "chunks %" PRIu64 "..%" PRIu64 " of stream %u are missing", from, c.seq - 1, c.stream);
+	else if (ls->any && c.seq == ls->expect && c.base_ts != ls->hw)
 		oom |= add_damage(l, HVLOG_MALFORMED, c.base_ts < ls->hw ? c.base_ts : ls->hw, c.off, 0, c.stream, c.seq,
 				  0, "chunk %" PRIu64 " of stream %u starts at %" PRIu64 " but chunk %" PRIu64
 				  " ended at %" PRIu64 ": a header's time is damaged",
 				  c.seq, c.stream, c.base_ts, c.seq - 1, ls->hw);
+	if (run_add(ls, ri, c.seq))
+		return -1;
 	if (ls->n == ls->cap) {
 		size_t nc = ls->cap ? 2 * ls->cap : 8;
 		struct lq *nq = malloc(nc * sizeof *nq);
