@@ -98,6 +98,17 @@ for z in zstd gzip xz bzip2; do
 		"$z: compressed text is named as the plain file is"
 done
 
+# bytes after the compressed data: damage at the end, from a file and
+# from a pipe alike (a pipe once ended at the trace's trailer, before the
+# decompressor reached them)
+if command -v xz > /dev/null 2>&1; then
+	{ cat "$tmp/xz.hvlog"; printf 'garbagegarbage'; } > "$tmp/tail.xz"
+	expect 1 "xz: bytes after the data" "$hvlog" decode --count "$tmp/tail.xz"
+	has err "the xz-compressed input is corrupt" "xz: bytes after the data are reported"
+	expect 1 "xz: bytes after the data, through a pipe" sh -c 'cat "$1" | "$2" decode --count -' sh "$tmp/tail.xz" "$hvlog"
+	has err "the xz-compressed input is corrupt" "xz: bytes after the data are reported through a pipe"
+fi
+
 # corrupt data inside a frame: zstd and gzip check their data
 for z in zstd gzip; do
 	command -v $z > /dev/null 2>&1 || continue

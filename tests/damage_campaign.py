@@ -140,6 +140,15 @@ def main():
         cut = rng.randrange(meta_end + 1, len(data))
         kept = sum(c[3] for c in events if c[0] + HEADER + c[1] <= cut)
         check("truncated", data[:cut], kept, what=f"at {cut}")
+    trailer = data[-24:]
+    copies = [c for c in chunks_of(data) if c[2] & META]
+    p, ln = copies[-1][0], copies[-1][1]
+    last_copy = data[p : p + HEADER + ln]
+    b = bytearray(last_copy)
+    b[HEADER + ln // 2] ^= 1
+    struct.pack_into("<I", b, 60, crc32c(bytes(b[HEADER:])))
+    consistent(b, 0)
+    other_copy = bytes(b)
     for _ in range(10):
         a, z = sorted(rng.sample(range(len(events)), 2))
         A, Z = events[a], events[z]
@@ -151,6 +160,17 @@ def main():
         check("a chunk duplicated", data[: Z[0]] + data[A[0] : ea] + data[Z[0] :], total, what=f"{a}")
         garbage = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 5000)))
         check("garbage spliced between chunks", data[: A[0]] + garbage + data[A[0] :], total, what=f"before {a}")
+        # the writer's closing records are the end only at the end: a
+        # trailer spliced in is bytes without a chunk header, a copy of
+        # the last metadata copy spliced in is no damage
+        check("a trailer spliced between chunks", data[: A[0]] + trailer + data[A[0] :], total, what=f"before {a}")
+        check("the last metadata copy spliced between chunks", data[: A[0]] + last_copy + data[A[0] :], total,
+              damaged=False, what=f"before {a}")
+        check("a metadata copy that differs spliced between chunks", data[: A[0]] + other_copy + data[A[0] :], total,
+              what=f"before {a}")
+    # a second trace after the first (`cat a b`): its header and metadata
+    # are bytes without a chunk header, its chunks duplicates
+    check("the trace twice, one after the other", data + data, total)
 
     print(f"damage_campaign{' through a pipe' if PIPE else ''}: {len(events)} event chunks, {total} events")
     for kind, (ok, n) in results.items():

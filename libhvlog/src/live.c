@@ -62,7 +62,9 @@ struct hvlog__live {
 	int fd;
 	int follow;            /* a regular file: wait at its end */
 	int eof;               /* the input ended (pipe closed) */
-	int closed;            /* the writer's closing record was read */
+	int closed;            /* the input is taken as ended at the writer's closing record (a followed file) */
+	int at_close;          /* the last thing framed was a closing record (trailer, last metadata copy) */
+	uint64_t trailer_at;   /* where a valid trailer just framed starts; UINT64_MAX: none */
 	int finished;          /* the end was framed: leftovers and unclosed streams reported */
 	int shrunk;            /* a followed file is now shorter than what was read of it */
 	const volatile int *cancel; /* hvlog_reader_options.cancel */
@@ -76,6 +78,7 @@ struct hvlog__live {
 	uint64_t queued;       /* payload bytes in the queues */
 	uint32_t ord;
 	uint32_t schema_fp;
+	uint32_t meta_len, meta_crc; /* the metadata block in use */
 	uint32_t nstreams;
 	struct lstream *s;
 	struct foreign fr;     /* a run of chunks of another schema, not reported yet */
@@ -261,6 +264,7 @@ hvlog_status hvlog__live_open(hvlog__live **out, int fd, int follow, const volat
 	l->cancel = cancel;
 	l->st = st;
 	l->skip_from = UINT64_MAX;
+	l->trailer_at = UINT64_MAX;
 	if (fill_to(l, WIRE_FILE_HEADER_SIZE, err)) {
 		hvlog__live_free(l);
 		return err ? err->status : HVLOG_IO;
@@ -304,6 +308,8 @@ hvlog_status hvlog__live_open(hvlog__live **out, int fd, int follow, const volat
 	l->lo = (size_t)meta->data_offset;
 	l->nstreams = meta->nstreams;
 	l->schema_fp = meta->schema_fp;
+	l->meta_len = meta_len;
+	l->meta_crc = meta_crc;
 	l->quiet_ns = 2 * (meta->flush_interval_ns ? meta->flush_interval_ns : LIVE_DEFAULT_FLUSH_NS) + LIVE_MARGIN_NS;
 	uint64_t t = now_ns();
 	for (uint32_t i = 0; i < l->nstreams; i++)
@@ -412,11 +418,17 @@ static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 	uint64_t first_ts = wire_get64(h + WIRE_CH_FIRST_TS);
 	int oom = 0;
 
-	if (c.flags & WIRE_CHUNK_META) { /* a metadata copy; the last one closes the trace */
-		if (c.flags & WIRE_CHUNK_FINAL)
-			l->closed = 1;
+	if (c.flags & WIRE_CHUNK_META) { /* a metadata copy, checked as the file reader checks it */
+		l->at_close = (c.flags & WIRE_CHUNK_FINAL) != 0;
+		if (hvlog_crc32c(0, h + HVLOG_CHUNK_HEADER_SIZE, c.len) != c.payload_crc)
+			return add_damage(l, HVLOG_CHECKSUM, l->ts_hint, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, UINT32_MAX,
+					  UINT64_MAX, 0, "metadata copy %" PRIu64 " is damaged (checksum mismatch)", c.seq);
+		if (c.len != l->meta_len || c.payload_crc != l->meta_crc || fp != l->schema_fp)
+			return add_damage(l, HVLOG_MALFORMED, l->ts_hint, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, UINT32_MAX,
+					  UINT64_MAX, 0, "metadata copy %" PRIu64 " differs from the metadata in use", c.seq);
 		return 0;
 	}
+	l->at_close = 0;
 	if (fp != l->schema_fp && fp) {
 		if (l->fr.chunks && (l->fr.end != c.off || l->fr.fp != fp))
 			oom |= flush_foreign(l);
@@ -569,6 +581,15 @@ static int frame(hvlog__live *l)
 		struct chunk c;
 		uint64_t first_ts;
 
+		/* A trailer is the end only if nothing follows it (§6.2: the
+		 * file reader looks for it at the end); with bytes after it,
+		 * it is bytes without a chunk header, as there. */
+		if (avail && l->trailer_at != UINT64_MAX) {
+			if (l->skip_from == UINT64_MAX)
+				l->skip_from = l->trailer_at;
+			l->trailer_at = UINT64_MAX;
+			l->at_close = 0;
+		}
 		if (avail < 8)
 			break;
 		if (!memcmp(p, WIRE_TRAILER_MAGIC, 8)) {
@@ -576,9 +597,10 @@ static int frame(hvlog__live *l)
 				break;
 			if (wire_get32(p + WIRE_TR_CRC) == hvlog_crc32c(0, p, WIRE_TR_CRC)) {
 				oom |= end_skip(l, at);
-				l->closed = 1;
+				l->trailer_at = at;
+				l->at_close = 1;
 				l->lo += WIRE_TRAILER_SIZE;
-				break;
+				continue;
 			}
 		} else if (!memcmp(p, WIRE_CHUNK_SYNC, 8)) {
 			if (avail < HVLOG_CHUNK_HEADER_SIZE)
@@ -640,6 +662,10 @@ hvlog_status hvlog__live_pump(hvlog__live *l, int wait_ms, hvlog_error *err)
 			return read_failed(l, err);
 		if (frame(l))
 			return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
+		/* a followed file ends at the writer's closing record once
+		 * nothing follows it; a pipe ends where it ends */
+		if (k == 0 && l->follow && l->at_close && l->lo == l->hi)
+			l->closed = 1;
 		if (k == 0)
 			break;
 	}
@@ -655,8 +681,10 @@ int hvlog__live_take(hvlog__live *l, uint32_t s, const struct chunk **c, const u
 {
 	struct lstream *ls = &l->s[s];
 
+	/* (after its final chunk a stream may still have chunks, damage the
+	 * file reader decodes too: it ends with the input) */
 	if (!ls->n)
-		return ls->final || l->finished ? -1 : 0;
+		return l->finished ? -1 : 0;
 	struct lq *e = &ls->q[ls->head];
 	ls->head = (ls->head + 1) & (ls->cap - 1);
 	ls->n--;
