@@ -82,11 +82,32 @@ for z in zstd gzip xz bzip2; do
 	expect 1 "$z: truncated, info --verify" "$hvlog" info --verify "$tmp/cut.$z"
 	has out "the $z-compressed input is truncated" "$z: truncated: info --verify lists it"
 
+	# a zeroed file header: the trailer's metadata copy saves the
+	# compressed file as it saves the plain one
+	{ head -c 32 /dev/zero; tail -c +33 "$tmp/t.bin"; } > "$tmp/hz.bin"
+	"$hvlog" decode "$tmp/hz.bin" > "$tmp/hz.want" 2> /dev/null
+	$z -1 -c < "$tmp/hz.bin" > "$tmp/hz.$z"
+	expect 1 "$z: a zeroed file header" "$hvlog" decode "$tmp/hz.$z"
+	has err "decoding with the copy the trailer names" "$z: a zeroed file header: the copy is used"
+	same "$tmp/out" "$tmp/hz.want" "$z: a zeroed file header decodes as the plain file does"
+
 	# a file that is compressed but no trace
 	$z -c < "$tmp/plain.txt" > "$tmp/text.$z"
 	expect 1 "$z: compressed text" "$hvlog" decode "$tmp/text.$z"
-	has err "not an hvlog trace \(bad magic\) \(in the $z-decompressed data\)$" "$z: compressed text is named"
+	has err "not an hvlog trace \(bad magic\), and the file holds no intact copy of the metadata \(in the $z-decompressed data\)$" \
+		"$z: compressed text is named as the plain file is"
 done
+
+# bytes after the compressed data: damage at the end, from a file and
+# from a pipe alike (a pipe once ended at the trace's trailer, before the
+# decompressor reached them)
+if command -v xz > /dev/null 2>&1; then
+	{ cat "$tmp/xz.hvlog"; printf 'garbagegarbage'; } > "$tmp/tail.xz"
+	expect 1 "xz: bytes after the data" "$hvlog" decode --count "$tmp/tail.xz"
+	has err "the xz-compressed input is corrupt" "xz: bytes after the data are reported"
+	expect 1 "xz: bytes after the data, through a pipe" sh -c 'cat "$1" | "$2" decode --count -' sh "$tmp/tail.xz" "$hvlog"
+	has err "the xz-compressed input is corrupt" "xz: bytes after the data are reported through a pipe"
+fi
 
 # corrupt data inside a frame: zstd and gzip check their data
 for z in zstd gzip; do

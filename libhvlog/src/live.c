@@ -30,11 +30,17 @@
 #define LIVE_FILE_POLL_MS 20 /* how often a followed file is looked at for more */
 #define LIVE_DEFAULT_FLUSH_NS 1000000000u
 #define LIVE_MARGIN_NS 100000000u
+#define LIVE_MAX_RUNS 64 /* runs of sequence numbers remembered per stream */
 
 struct lq {
 	struct chunk c;
 	uint8_t *p;
 	uint64_t arrived_ns;   /* when it was framed */
+};
+
+/* Sequence numbers [lo, hi) of a stream's chunks taken. */
+struct seqrun {
+	uint64_t lo, hi;
 };
 
 struct lstream {
@@ -44,7 +50,9 @@ struct lstream {
 	uint8_t *curp;
 	uint64_t cur_arrived_ns;
 	uint64_t hw;           /* the last time seen (a chunk's last_ts) */
-	uint64_t expect;       /* next sequence number */
+	uint64_t expect;       /* the sequence number after the last chunk taken */
+	struct seqrun *runs;   /* the numbers taken, in order, at most LIVE_MAX_RUNS (the lowest are forgotten) */
+	size_t nruns;
 	uint64_t end_off;      /* where its last chunk ended */
 	uint64_t progress_ns;  /* when its time last moved on */
 	int any, final;
@@ -54,7 +62,9 @@ struct hvlog__live {
 	int fd;
 	int follow;            /* a regular file: wait at its end */
 	int eof;               /* the input ended (pipe closed) */
-	int closed;            /* the writer's closing record was read */
+	int closed;            /* the input is taken as ended at the writer's closing record (a followed file) */
+	int at_close;          /* the last thing framed was a closing record (trailer, last metadata copy) */
+	uint64_t trailer_at;   /* where a valid trailer just framed starts; UINT64_MAX: none */
 	int finished;          /* the end was framed: leftovers and unclosed streams reported */
 	int shrunk;            /* a followed file is now shorter than what was read of it */
 	const volatile int *cancel; /* hvlog_reader_options.cancel */
@@ -68,6 +78,7 @@ struct hvlog__live {
 	uint64_t queued;       /* payload bytes in the queues */
 	uint32_t ord;
 	uint32_t schema_fp;
+	uint32_t meta_len, meta_crc; /* the metadata block in use */
 	uint32_t nstreams;
 	struct lstream *s;
 	struct foreign fr;     /* a run of chunks of another schema, not reported yet */
@@ -253,6 +264,7 @@ hvlog_status hvlog__live_open(hvlog__live **out, int fd, int follow, const volat
 	l->cancel = cancel;
 	l->st = st;
 	l->skip_from = UINT64_MAX;
+	l->trailer_at = UINT64_MAX;
 	if (fill_to(l, WIRE_FILE_HEADER_SIZE, err)) {
 		hvlog__live_free(l);
 		return err ? err->status : HVLOG_IO;
@@ -296,6 +308,8 @@ hvlog_status hvlog__live_open(hvlog__live **out, int fd, int follow, const volat
 	l->lo = (size_t)meta->data_offset;
 	l->nstreams = meta->nstreams;
 	l->schema_fp = meta->schema_fp;
+	l->meta_len = meta_len;
+	l->meta_crc = meta_crc;
 	l->quiet_ns = 2 * (meta->flush_interval_ns ? meta->flush_interval_ns : LIVE_DEFAULT_FLUSH_NS) + LIVE_MARGIN_NS;
 	uint64_t t = now_ns();
 	for (uint32_t i = 0; i < l->nstreams; i++)
@@ -320,6 +334,7 @@ void hvlog__live_free(hvlog__live *l)
 			free(ls->q[(ls->head + k) & (ls->cap - 1)].p);
 		free(ls->q);
 		free(ls->curp);
+		free(ls->runs);
 	}
 	free(l->s);
 	free(l->buf);
@@ -342,8 +357,59 @@ static int end_skip(hvlog__live *l, uint64_t to)
 			  "no valid chunk header: %" PRIu64 " bytes skipped%s", n, at_end ? " to the end of the file" : "");
 }
 
+/* The first of ls's runs that ends after seq (ls->nruns if none). */
+static size_t run_after(const struct lstream *ls, uint64_t seq)
+{
+	size_t a = 0, b = ls->nruns;
+
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+		if (ls->runs[m].hi > seq)
+			b = m;
+		else
+			a = m + 1;
+	}
+	return a;
+}
+
+/* Remember that ls took chunk seq, not among its runs; i = run_after(seq).
+ * -1: out of memory. */
+static int run_add(struct lstream *ls, size_t i, uint64_t seq)
+{
+	struct seqrun *r = ls->runs;
+
+	if (i && r[i - 1].hi == seq) {
+		r[i - 1].hi++;
+		if (i < ls->nruns && r[i].lo == seq + 1) { /* the two runs meet */
+			r[i - 1].hi = r[i].hi;
+			memmove(r + i, r + i + 1, (ls->nruns - i - 1) * sizeof *r);
+			ls->nruns--;
+		}
+		return 0;
+	}
+	if (i < ls->nruns && r[i].lo == seq + 1) {
+		r[i].lo = seq;
+		return 0;
+	}
+	if (!r && !(r = ls->runs = malloc(LIVE_MAX_RUNS * sizeof *r)))
+		return -1;
+	if (ls->nruns == LIVE_MAX_RUNS) { /* bounded: the lowest numbers are forgotten */
+		if (!i)
+			return 0;
+		memmove(r, r + 1, --ls->nruns * sizeof *r);
+		i--;
+	}
+	memmove(r + i + 1, r + i, (ls->nruns - i) * sizeof *r);
+	r[i] = (struct seqrun){ seq, seq + 1 };
+	ls->nruns++;
+	return 0;
+}
+
 /* A verified chunk of a stream: checked against the stream's chunks
- * before it, then queued.  -1: out of memory. */
+ * before it, then queued.  A chunk whose number was taken already is a
+ * duplicate; any other is kept, even one that comes after a higher
+ * number (a damaged number, or chunks out of order), so that one lying
+ * header costs no intact chunk after it.  -1: out of memory. */
 static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 {
 	struct chunk c = *c0;
@@ -352,11 +418,17 @@ static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 	uint64_t first_ts = wire_get64(h + WIRE_CH_FIRST_TS);
 	int oom = 0;
 
-	if (c.flags & WIRE_CHUNK_META) { /* a metadata copy; the last one closes the trace */
-		if (c.flags & WIRE_CHUNK_FINAL)
-			l->closed = 1;
+	if (c.flags & WIRE_CHUNK_META) { /* a metadata copy, checked as the file reader checks it */
+		l->at_close = (c.flags & WIRE_CHUNK_FINAL) != 0;
+		if (hvlog_crc32c(0, h + HVLOG_CHUNK_HEADER_SIZE, c.len) != c.payload_crc)
+			return add_damage(l, HVLOG_CHECKSUM, l->ts_hint, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, UINT32_MAX,
+					  UINT64_MAX, 0, "metadata copy %" PRIu64 " is damaged (checksum mismatch)", c.seq);
+		if (c.len != l->meta_len || c.payload_crc != l->meta_crc || fp != l->schema_fp)
+			return add_damage(l, HVLOG_MALFORMED, l->ts_hint, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, UINT32_MAX,
+					  UINT64_MAX, 0, "metadata copy %" PRIu64 " differs from the metadata in use", c.seq);
 		return 0;
 	}
+	l->at_close = 0;
 	if (fp != l->schema_fp && fp) {
 		if (l->fr.chunks && (l->fr.end != c.off || l->fr.fp != fp))
 			oom |= flush_foreign(l);
@@ -364,21 +436,26 @@ static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 		return oom;
 	}
 	oom |= flush_foreign(l);
-	if (ls->any && c.seq < ls->expect)
-		return add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, c.stream, c.seq,
-				  0, "duplicate chunk %" PRIu64 " of stream %u ignored", c.seq, c.stream);
+	size_t ri = run_after(ls, c.seq);
+	if (ri < ls->nruns && ls->runs[ri].lo <= c.seq)
+		return oom | add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, c.stream,
+					c.seq, 0, "duplicate chunk %" PRIu64 " of stream %u ignored", c.seq, c.stream);
+	/* the chunks missing below this one: after the highest number taken
+	 * below it */
+	uint64_t from = ri ? ls->runs[ri - 1].hi : 0;
 	if (ls->final)
 		oom |= add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, 0, c.stream, c.seq, 0,
 				  "stream %u has chunks after its final chunk %" PRIu64, c.stream, ls->expect - 1);
-	if (c.seq != ls->expect)
-		oom |= add_damage(l, HVLOG_MALFORMED, ls->hw, c.off, 0, c.stream, ls->expect, 0,
-				  "chunks %" PRIu64 "..%" PRIu64 " of stream %u are missing", ls->expect, c.seq - 1,
-				  c.stream);
-	else if (ls->any && c.base_ts != ls->hw)
+	if (c.seq != from)
+		oom |= add_damage(l, HVLOG_MALFORMED, ls->hw, c.off, 0, c.stream, from, 0,
+				  "chunks %" PRIu64 "..%" PRIu64 " of stream %u are missing", from, c.seq - 1, c.stream);
+	else if (ls->any && c.seq == ls->expect && c.base_ts != ls->hw)
 		oom |= add_damage(l, HVLOG_MALFORMED, c.base_ts < ls->hw ? c.base_ts : ls->hw, c.off, 0, c.stream, c.seq,
 				  0, "chunk %" PRIu64 " of stream %u starts at %" PRIu64 " but chunk %" PRIu64
 				  " ended at %" PRIu64 ": a header's time is damaged",
 				  c.seq, c.stream, c.base_ts, c.seq - 1, ls->hw);
+	if (run_add(ls, ri, c.seq))
+		return -1;
 	if (ls->n == ls->cap) {
 		size_t nc = ls->cap ? 2 * ls->cap : 8;
 		struct lq *nq = malloc(nc * sizeof *nq);
@@ -504,6 +581,15 @@ static int frame(hvlog__live *l)
 		struct chunk c;
 		uint64_t first_ts;
 
+		/* A trailer is the end only if nothing follows it (§6.2: the
+		 * file reader looks for it at the end); with bytes after it,
+		 * it is bytes without a chunk header, as there. */
+		if (avail && l->trailer_at != UINT64_MAX) {
+			if (l->skip_from == UINT64_MAX)
+				l->skip_from = l->trailer_at;
+			l->trailer_at = UINT64_MAX;
+			l->at_close = 0;
+		}
 		if (avail < 8)
 			break;
 		if (!memcmp(p, WIRE_TRAILER_MAGIC, 8)) {
@@ -511,9 +597,10 @@ static int frame(hvlog__live *l)
 				break;
 			if (wire_get32(p + WIRE_TR_CRC) == hvlog_crc32c(0, p, WIRE_TR_CRC)) {
 				oom |= end_skip(l, at);
-				l->closed = 1;
+				l->trailer_at = at;
+				l->at_close = 1;
 				l->lo += WIRE_TRAILER_SIZE;
-				break;
+				continue;
 			}
 		} else if (!memcmp(p, WIRE_CHUNK_SYNC, 8)) {
 			if (avail < HVLOG_CHUNK_HEADER_SIZE)
@@ -575,6 +662,10 @@ hvlog_status hvlog__live_pump(hvlog__live *l, int wait_ms, hvlog_error *err)
 			return read_failed(l, err);
 		if (frame(l))
 			return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
+		/* a followed file ends at the writer's closing record once
+		 * nothing follows it; a pipe ends where it ends */
+		if (k == 0 && l->follow && l->at_close && l->lo == l->hi)
+			l->closed = 1;
 		if (k == 0)
 			break;
 	}
@@ -590,8 +681,10 @@ int hvlog__live_take(hvlog__live *l, uint32_t s, const struct chunk **c, const u
 {
 	struct lstream *ls = &l->s[s];
 
+	/* (after its final chunk a stream may still have chunks, damage the
+	 * file reader decodes too: it ends with the input) */
 	if (!ls->n)
-		return ls->final || l->finished ? -1 : 0;
+		return l->finished ? -1 : 0;
 	struct lq *e = &ls->q[ls->head];
 	ls->head = (ls->head + 1) & (ls->cap - 1);
 	ls->n--;

@@ -93,7 +93,8 @@ hvlog_status hvlog__live_pump(hvlog__live *l, int wait_ms, hvlog_error *err);
 
 /* Stream s's next chunk, moved out of the queue: 1 with *c and *payload
  * set (valid until the next call for s), 0 if none has arrived yet, -1
- * if the stream has ended (its final chunk went out, or the input ended). */
+ * if the input has ended (even after its final chunk, a stream may have
+ * more, damage that is decoded as the file reader decodes it). */
 int hvlog__live_take(hvlog__live *l, uint32_t s, const struct chunk **c, const uint8_t **payload);
 
 /* What the merge needs of stream s while it has no item and stream by's
@@ -107,8 +108,9 @@ int hvlog__live_blocks(hvlog__live *l, uint32_t s, uint32_t by, uint64_t *hw);
 const struct damage *hvlog__live_damage_peek(const hvlog__live *l);
 void hvlog__live_damage_pop(hvlog__live *l);
 
-/* Whether the input has ended: end of a pipe, or the writer's closing
- * record (every stream's final chunk, or the trailer). */
+/* Whether the input has ended: end of a pipe, or (a followed file) the
+ * writer's closing record (the trailer, or the last metadata copy) with
+ * nothing after it. */
 int hvlog__live_ended(const hvlog__live *l);
 
 /* How to wait for more: the descriptor to poll (-1: none, a file) and the

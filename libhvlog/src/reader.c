@@ -184,11 +184,14 @@ int hvlog__write_all(int fd, const uint8_t *p, size_t n)
 }
 
 /* Copy a pipe into an unlinked temporary file so that it can be indexed
- * (after `prefix`, plen bytes already read from `in`).  The magic is
- * checked on the first bytes as they arrive, before any is written: an
- * endless input that is not a trace (/dev/zero) fails at once instead of
- * filling $TMPDIR. */
-static hvlog_status spool(int in, const uint8_t *prefix, size_t plen, int *out, hvlog_error *err)
+ * (after `prefix`, plen bytes already read from `in`).  For a pipe
+ * (pipe_magic) the magic is checked on the first bytes as they arrive,
+ * before any is written: an endless input that is not a trace (/dev/zero)
+ * fails at once instead of filling $TMPDIR.  A compressed file's
+ * decompressed bytes are not checked so: they are bounded by the
+ * decompressor's cap, and decode exactly as the decompressed file would
+ * (a zeroed file header is saved by a metadata copy there too). */
+static hvlog_status spool(int in, const uint8_t *prefix, size_t plen, int pipe_magic, int *out, hvlog_error *err)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[4096];
@@ -227,7 +230,7 @@ static hvlog_status spool(int in, const uint8_t *prefix, size_t plen, int *out, 
 		}
 		if (n == 0)
 			break;
-		if (total < 8) {
+		if (pipe_magic && total < 8) {
 			uint8_t head[8];
 			size_t k = total + (uint64_t)n < 8 ? (size_t)(total + (uint64_t)n) : 8;
 			if (total)
@@ -1339,7 +1342,7 @@ hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_r
 		size_t plen = 0;
 		if (r->live)
 			hvlog__live_buffered(r->live, &p, &plen);
-		st = spool(fd, p, plen, &r->fd, err);
+		st = spool(fd, p, plen, !compressed_file, &r->fd, err);
 		hvlog__live_free(r->live);
 		r->live = NULL;
 		if (st != HVLOG_OK)
