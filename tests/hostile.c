@@ -191,12 +191,13 @@ uint8_t *hx_damaged(size_t regions, size_t *len)
 		size_t at = m.n;
 		mem_sink(&m, t + off, clen);
 		if (clen > HVLOG_CHUNK_HEADER_SIZE && k < regions) {
-			m.p[at + HVLOG_CHUNK_HEADER_SIZE] ^= 0x40;
-			k++;
-			if (++nchunks % 10 == 0 && k < regions) {
+			/* garbage after an intact chunk (after a damaged one, it
+			 * would be part of the same region) */
+			if (++nchunks % 10 == 0)
 				mem_sink(&m, garbage, sizeof garbage);
-				k++;
-			}
+			else
+				m.p[at + HVLOG_CHUNK_HEADER_SIZE] ^= 0x40;
+			k++;
 		}
 		off += clen;
 	}

@@ -504,11 +504,53 @@ START_TEST(test_length_lies)
 		wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
 		save_variant(path, "len.hvl", v, b.len);
 		tu_read_path(path, 0, &t);
+		/* the chunk ends where the next one starts, and its payload
+		 * proves that length: only the header is reported */
 		const tu_damage *d = tu_damage_at(&t, b.c[k].off, &n);
-		ck_assert_msg(d && n == 1 && d->len == HVLOG_CHUNK_HEADER_SIZE + b.c[k].len,
+		ck_assert_msg(d && n == 1 && t.ndmg == 1 && d->len == HVLOG_CHUNK_HEADER_SIZE && d->events == 0,
 			      "len %+lld: %s", (long long)deltas[i], tu_damage_summary(&t));
-		ck_assert_msg(t.ev.n == b.t.ev.n - b.c[k].nevents, "len %+lld: %zu events of %zu - %u",
-			      (long long)deltas[i], t.ev.n, b.t.ev.n, b.c[k].nevents);
+		tu_assert_events_equal("a lying length", &b.t.ev, &t.ev);
+		tu_trace_free(&t);
+		free(v);
+	}
+	base_free(&b);
+}
+END_TEST
+
+/* A length raised (the header's checksum made consistent) so that the chunk
+ * ends exactly on a later chunk's header, or at the trailer: the chunks it
+ * claims are found and decoded; with its payload damaged too, only its own
+ * events are lost, reported once. */
+START_TEST(test_length_swallows)
+{
+	base b;
+	char path[PATH_MAX];
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 3);
+	const tu_chunk *c = &b.c[k];
+	ck_assert(!memcmp(b.buf + b.len - WIRE_TRAILER_SIZE, WIRE_TRAILER_MAGIC, 8));
+	uint64_t ends[] = { b.c[k + 2].off, b.c[k + 5].off, b.len - WIRE_TRAILER_SIZE };
+	for (size_t i = 0; i < 2 * sizeof ends / sizeof ends[0]; i++) {
+		uint8_t *v = malloc(b.len);
+		uint8_t *h = v + c->off;
+		int flip = i & 1;
+		tu_events want;
+		tu_trace t;
+		memcpy(v, b.buf, b.len);
+		wire_put32(h + WIRE_CH_LEN, (uint32_t)(ends[i / 2] - c->off - HVLOG_CHUNK_HEADER_SIZE));
+		wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+		if (flip)
+			h[HVLOG_CHUNK_HEADER_SIZE + c->len / 2] ^= 0x10;
+		save_variant(path, "swallow.hvl", v, b.len);
+		tu_read_path(path, 0, &t);
+		ck_assert_msg(t.ndmg == 1 && t.dmg[0].offset == c->off && t.dmg[0].stream == c->stream &&
+				      t.dmg[0].len == HVLOG_CHUNK_HEADER_SIZE + (flip ? c->len : 0) &&
+				      t.dmg[0].events == (flip ? c->nevents : 0),
+			      "end %zu, flip %d: %s", i / 2, flip, tu_damage_summary(&t));
+		expect_without(&b, flip ? k : -1, -1, &want);
+		tu_assert_events_equal("chunks inside a lying length", &want, &t.ev);
+		tu_events_free(&want);
 		tu_trace_free(&t);
 		free(v);
 	}
@@ -1126,6 +1168,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_periodic_copy_and_fallback);
 	tcase_add_test(tc, test_damaged_copy_reported);
 	tcase_add_test(tc, test_length_lies);
+	tcase_add_test(tc, test_length_swallows);
 	tcase_add_test(tc, test_writer_refuses_senseless_meta);
 	tcase_add_test(tc, test_meta_additions_read_back);
 	tcase_add_loop_test(tc, test_lost_count_exact, 0, 2);

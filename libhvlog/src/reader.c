@@ -92,6 +92,8 @@ struct hvlog_reader {
 	uint64_t size;
 	uint64_t end;              /* where the chunks end: size, or before a valid trailer */
 	uint64_t proof_budget;     /* payload bytes the index may still read to prove lengths */
+	uint64_t *suspect;         /* [lo, hi) pairs, sorted and disjoint: where chunks are missing */
+	size_t nsuspect;           /* pairs in suspect (0: the first pass, or nothing missing) */
 	hvlog__meta_store *store;
 	uint32_t meta_len, meta_crc; /* the metadata block decoded (not a fallback's) */
 	hvlog_stream_info *fb_streams; /* a fallback's streams (hvlog_reader_options) */
@@ -348,11 +350,30 @@ static int crc_at(hvlog_reader *r, uint64_t off, uint32_t len, uint32_t crc)
 	return c == crc;
 }
 
+/* Whether [a, b) meets a region where the first pass of the index found
+ * chunks missing (find_suspects). */
+static int suspect(const hvlog_reader *r, uint64_t a, uint64_t b)
+{
+	size_t lo = 0, hi = r->nsuspect;
+
+	while (lo < hi) { /* the first pair whose hi > a */
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->suspect[2 * mid + 1] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->nsuspect && r->suspect[2 * lo] < b;
+}
+
 /* Whether the chunk of valid header c verifies: a valid header, or the end
  * of the chunks, follows it, or else its payload checksum matches.  The
  * length of a damaged header (its checksum made consistent) is never
  * trusted alone: when nothing valid follows the chunk it claims, its
- * payload must prove the length (§6.2).  -1 on a read error. */
+ * payload must prove the length (§6.2); and in the second pass of the
+ * index, a chunk that overlaps a region where chunks are missing must
+ * prove its length by its payload whatever follows it (it may have
+ * swallowed them).  -1 on a read error. */
 static int verifies(hvlog_reader *r, const struct chunk *c)
 {
 	uint8_t h[HVLOG_CHUNK_HEADER_SIZE];
@@ -361,10 +382,12 @@ static int verifies(hvlog_reader *r, const struct chunk *c)
 
 	if (next > r->end)
 		return 0;
-	if (next == r->end)
+	if (suspect(r, c->off + HVLOG_CHUNK_HEADER_SIZE, next))
+		; /* a chunk may hide in it: only the payload proves the length */
+	else if (next == r->end)
 		return 1;
-	if (next + HVLOG_CHUNK_HEADER_SIZE <= r->end && read_at(r, h, sizeof h, next) == 0 &&
-	    valid_header(r, h, &n, &first_ts, next))
+	else if (next + HVLOG_CHUNK_HEADER_SIZE <= r->end && read_at(r, h, sizeof h, next) == 0 &&
+		 valid_header(r, h, &n, &first_ts, next))
 		return 1;
 	return crc_at(r, c->off + HVLOG_CHUNK_HEADER_SIZE, c->len, c->payload_crc);
 }
@@ -476,6 +499,31 @@ static int check_copy(hvlog_reader *r, const struct chunk *c, uint64_t off, uint
 	return 0;
 }
 
+/* A valid header c (not a metadata copy's) whose chunk does not verify,
+ * and `next`, where the next chunk that verifies starts: its length is
+ * taken as reaching there, if its events fit, so that a damaged length
+ * loses no chunk behind it.  If the payload then matches its checksum,
+ * the length alone was damaged (reported here, no event lost); if not,
+ * the chunk is indexed all the same and its decoding reports the
+ * checksum mismatch, with its events lost.  1 if c is to be indexed, 0
+ * if not, -1 on a read error. */
+static int relength(hvlog_reader *r, struct chunk *c, uint64_t next, int *oom)
+{
+	uint64_t len = next - c->off - HVLOG_CHUNK_HEADER_SIZE;
+	uint32_t claimed = c->len;
+	int ok;
+
+	if (next < c->off + HVLOG_CHUNK_HEADER_SIZE || len > WIRE_MAX_CHUNK_PAYLOAD || c->nevents > len)
+		return 0;
+	c->len = (uint32_t)len;
+	if ((ok = crc_at(r, c->off + HVLOG_CHUNK_HEADER_SIZE, c->len, c->payload_crc)) > 0)
+		*oom |= add_damage(r, HVLOG_MALFORMED, c->base_ts, c->off, HVLOG_CHUNK_HEADER_SIZE, c->stream, c->seq, 0,
+				   "chunk %" PRIu64 " of stream %u: its header's length is damaged (%u bytes claimed, "
+				   "its payload verifies with %u)",
+				   c->seq, c->stream, claimed, c->len);
+	return ok < 0 ? -1 : 1;
+}
+
 static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 {
 	uint64_t off = r->meta.data_offset, ts_hint = 0;
@@ -496,19 +544,30 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 		int e = read_at(r, h, sizeof h, off);
 		if (e)
 			return io_fail(err, e > 0 ? e : EIO, off);
-		int v = valid_header(r, h, &c, &first_ts, off);
+		int v = valid_header(r, h, &c, &first_ts, off), lies = 0;
+		uint64_t next = 0;
 		if (v && c.len > left - HVLOG_CHUNK_HEADER_SIZE) {
 			/* Cut by the end of the file, or a damaged length: a
 			 * verified chunk further on says which. */
-			uint64_t next = resync(r, off + 1, &st, err);
+			next = resync(r, off + 1, &st, err);
 			if (st != HVLOG_OK)
 				return st;
 			v = next == r->end;
+			lies = !v;
 		} else if (v) {
 			int ok = verifies(r, &c);
 			if (ok < 0)
 				return io_fail(err, EIO, off);
 			v = ok;
+			lies = !ok;
+		}
+		if (lies && !(c.flags & WIRE_CHUNK_META)) {
+			/* a valid header whose length lies: the chunk ends where
+			 * the next one that verifies starts, if it fits there */
+			if (!next && (next = resync(r, off + 1, &st, err), st != HVLOG_OK))
+				return st;
+			if ((v = relength(r, &c, next, &oom)) < 0)
+				return io_fail(err, EIO, off);
 		}
 		if (v) {
 			uint32_t fp = wire_get32(h + WIRE_CH_META_FP);
@@ -558,7 +617,8 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 			continue;
 		}
 		oom |= flush_foreign(r, &fr);
-		uint64_t next = resync(r, off + 1, &st, err);
+		if (!next)
+			next = resync(r, off + 1, &st, err);
 		if (st != HVLOG_OK)
 			return st;
 		oom |= add_damage(r, next == r->end ? HVLOG_TRUNCATED : HVLOG_MALFORMED, ts_hint, off, next - off,
@@ -598,6 +658,116 @@ static int cmp_damage(const void *a, const void *b)
 	return (x->order > y->order) - (x->order < y->order);
 }
 
+static int cmp_u64_pair(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+static int push_pair(uint64_t **v, size_t *n, size_t *cap, uint64_t a, uint64_t b)
+{
+	if (*n + 2 > *cap) {
+		size_t nc = *cap ? 2 * *cap : 32;
+		uint64_t *nv = realloc(*v, nc * sizeof *nv);
+		if (!nv) {
+			free(*v);
+			*v = NULL;
+			return -1;
+		}
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = a;
+	(*v)[(*n)++] = b;
+	return 0;
+}
+
+/* The regions where chunks the index (sorted by stream and sequence) lacks
+ * were written: between the chunks of a stream around a gap in its
+ * sequence, from the start before a stream's first chunk if that is not
+ * chunk 0, from its last chunk to the end if that is not FINAL, and the
+ * whole file for a stream without chunks.  A writer writes each stream's
+ * chunks in sequence order, so a chunk lost there lies in such a region,
+ * and so does a chunk whose damaged length swallowed it.  Into
+ * r->suspect, merged; -1 if out of memory.  A file without damage has
+ * none, and is indexed once. */
+static int find_suspects(hvlog_reader *r)
+{
+	uint32_t ns = r->meta.nstreams;
+	size_t i = 0, n = 0, cap = 0;
+	uint64_t *v = NULL;
+
+	if (r->meta.source == UINT64_MAX) /* a fallback: the streams the chunks name */
+		ns = r->nchunks ? r->chunks[r->nchunks - 1].stream + 1 : 0;
+	for (uint32_t s = 0; s < ns; s++) {
+		uint64_t expect = 0, from = r->meta.data_offset;
+		int any = 0, final = 0;
+		for (; i < r->nchunks && r->chunks[i].stream == s; i++) {
+			const struct chunk *c = &r->chunks[i];
+			if (any && c->seq < expect)
+				continue;
+			if (c->seq != expect) {
+				if (push_pair(&v, &n, &cap, from, c->off))
+					return -1;
+			}
+			any = 1;
+			final = c->flags & WIRE_CHUNK_FINAL;
+			expect = c->seq + 1;
+			from = c->off;
+		}
+		if (!final) {
+			if (push_pair(&v, &n, &cap, from, r->end))
+				return -1;
+		}
+	}
+	if (n)
+		qsort(v, n / 2, 2 * sizeof *v, cmp_u64_pair);
+	r->nsuspect = 0;
+	for (size_t k = 0; k < n; k += 2) {
+		if (r->nsuspect && v[k] <= v[2 * r->nsuspect - 1]) {
+			if (v[k + 1] > v[2 * r->nsuspect - 1])
+				v[2 * r->nsuspect - 1] = v[k + 1];
+			continue;
+		}
+		v[2 * r->nsuspect] = v[k];
+		v[2 * r->nsuspect + 1] = v[k + 1];
+		r->nsuspect++;
+	}
+	r->suspect = v;
+	return 0;
+}
+
+/* Index the chunks, sorted by stream and sequence.  If chunks are missing
+ * (find_suspects), index again, each chunk overlapping where they were
+ * written proving its length by its payload (§6.2): a damaged length that
+ * ends on a later chunk's header, or at the end, may have swallowed them. */
+static hvlog_status index_chunks(hvlog_reader *r, hvlog_error *err)
+{
+	hvlog_reader_stats st0 = r->stats;
+	size_t nd0 = r->ndamage;
+	hvlog_status st;
+
+	for (int pass = 0;; pass++) {
+		if ((st = build_index(r, err)) != HVLOG_OK)
+			return st;
+		if (r->nchunks)
+			qsort(r->chunks, r->nchunks, sizeof *r->chunks, cmp_stream);
+		if (pass) {
+			free(r->suspect);
+			r->suspect = NULL;
+			r->nsuspect = 0;
+			return HVLOG_OK;
+		}
+		if (find_suspects(r))
+			return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+		if (!r->nsuspect)
+			return HVLOG_OK;
+		r->nchunks = 0;
+		r->ndamage = nd0;
+		r->stats = st0;
+	}
+}
+
 /* Split the index by stream, in sequence order; report duplicates, gaps
  * and streams that were never closed. */
 static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
@@ -606,8 +776,6 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 	size_t i = 0;
 	int oom = 0;
 
-	if (r->nchunks)
-		qsort(r->chunks, r->nchunks, sizeof *r->chunks, cmp_stream);
 	for (uint32_t s = 0; s < ns; s++) {
 		struct rstream *rs = &r->streams[s];
 		size_t first = i, kept = 0;
@@ -1136,7 +1304,7 @@ hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_r
 	r->stats.file_size = r->size;
 	r->proof_budget = 4 * r->size + (64u << 20);
 	if ((st = open_meta(r, err)) != HVLOG_OK || (st = build_plans(r, 1, err)) != HVLOG_OK ||
-	    (st = build_index(r, err)) != HVLOG_OK || (st = unz_damage(r, err)) != HVLOG_OK)
+	    (st = index_chunks(r, err)) != HVLOG_OK || (st = unz_damage(r, err)) != HVLOG_OK)
 		goto fail;
 	if (r->meta.source == UINT64_MAX && (st = fallback_streams(r, err)) != HVLOG_OK)
 		goto fail;
@@ -1265,6 +1433,7 @@ void hvlog_reader_close(hvlog_reader *r)
 	hvlog__unz_close(r->unz);
 	free(r->maxv);
 	free(r->chunks);
+	free(r->suspect);
 	free(r->damage);
 	free(r->fb_streams);
 	free(r->fb_names);
