@@ -963,6 +963,51 @@ START_TEST(test_duplicated_chunk)
 }
 END_TEST
 
+/* Copies of one chunk: the one whose payload verifies and whose time
+ * continues the stream is kept, wherever it is, and a copy dropped that
+ * differs from it counts its events lost. */
+START_TEST(test_duplicate_choice)
+{
+	base b;
+	char path[PATH_MAX];
+	uint8_t *v;
+	size_t vlen, n;
+	tu_events want;
+	tu_trace t;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 3);
+	const tu_chunk *c = &b.c[k];
+	/* an intact copy further on, the original's payload damaged */
+	v = splice(b.buf, b.len, b.c[k + 3].off, b.buf + c->off, HVLOG_CHUNK_HEADER_SIZE + c->len, 0, &vlen);
+	v[c->off + HVLOG_CHUNK_HEADER_SIZE + c->len / 2] ^= 0x10;
+	save_variant(path, "dupdmg.hvl", v, vlen);
+	tu_read_path(path, 0, &t);
+	tu_assert_events_equal("the intact copy of a damaged chunk", &b.t.ev, &t.ev);
+	const tu_damage *d = tu_damage_at(&t, c->off, &n);
+	ck_assert_msg(t.ndmg == 1 && d && d->events == 0, "%s", tu_damage_summary(&t));
+	tu_trace_free(&t);
+	free(v);
+
+	/* a chunk claiming the sequence number of one further on */
+	v = malloc(b.len);
+	memcpy(v, b.buf, b.len);
+	wire_put64(v + c->off + WIRE_CH_SEQ, c->seq + 2);
+	wire_put32(v + c->off + WIRE_CH_CRC,
+		   hvlog_crc32c(0, v + c->off + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+	save_variant(path, "seqlie.hvl", v, b.len);
+	tu_read_path(path, 0, &t);
+	expect_without(&b, k, -1, &want);
+	tu_assert_events_equal("a lying sequence number", &want, &t.ev);
+	d = find_damage(&t, c->off);
+	ck_assert_msg(d && d->events == c->nevents, "%s", tu_damage_summary(&t));
+	tu_events_free(&want);
+	tu_trace_free(&t);
+	free(v);
+	base_free(&b);
+}
+END_TEST
+
 START_TEST(test_removed_chunk)
 {
 	base b;
@@ -1189,6 +1234,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_garbage_between_chunks);
 	tcase_add_test(tc, test_garbage_at_end);
 	tcase_add_test(tc, test_duplicated_chunk);
+	tcase_add_test(tc, test_duplicate_choice);
 	tcase_add_test(tc, test_removed_chunk);
 	tcase_add_test(tc, test_swapped_chunks);
 	suite_add_tcase(s, tc);

@@ -768,6 +768,46 @@ static hvlog_status index_chunks(hvlog_reader *r, hvlog_error *err)
 	}
 }
 
+/* How much a copy of a chunk is to be believed (best_copy): its payload
+ * matches its checksum, then its time continues the chunk before it, then
+ * the chunk after it continues its time, then it holds more events. */
+static uint64_t copy_score(hvlog_reader *r, const struct chunk *c, const uint64_t *prev_ts, const struct chunk *after)
+{
+	uint64_t sc = crc_at(r, c->off + HVLOG_CHUNK_HEADER_SIZE, c->len, c->payload_crc) > 0;
+
+	sc = sc << 1 | (prev_ts && c->base_ts == *prev_ts);
+	sc = sc << 1 | (after && after->base_ts == c->last_ts);
+	return sc << 32 | c->nevents;
+}
+
+/* Of the copies of one chunk (the same stream and seq) from r->chunks[i]
+ * on, sorted by offset, the one to keep goes first: the best by
+ * copy_score, the lowest offset of equals.  prev_ts: the last_ts of the
+ * stream's chunk kept before, if any.  The payloads of duplicates are
+ * read (within the proof budget); a file without them reads none. */
+static void best_copy(hvlog_reader *r, size_t i, const uint64_t *prev_ts)
+{
+	size_t j = i, b = i;
+	uint64_t best = 0;
+
+	while (j < r->nchunks && r->chunks[j].stream == r->chunks[i].stream && r->chunks[j].seq == r->chunks[i].seq)
+		j++;
+	const struct chunk *after = j < r->nchunks && r->chunks[j].stream == r->chunks[i].stream &&
+					    r->chunks[j].seq == r->chunks[i].seq + 1
+				    ? &r->chunks[j]
+				    : NULL;
+	for (size_t k = i; k < j; k++) {
+		uint64_t sc = copy_score(r, &r->chunks[k], prev_ts, after);
+		if (k == i || sc > best) {
+			best = sc;
+			b = k;
+		}
+	}
+	struct chunk t = r->chunks[b];
+	memmove(&r->chunks[i + 1], &r->chunks[i], (b - i) * sizeof t);
+	r->chunks[i] = t;
+}
+
 /* Split the index by stream, in sequence order; report duplicates, gaps
  * and streams that were never closed. */
 static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
@@ -786,11 +826,15 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 		for (; i < r->nchunks && r->chunks[i].stream == s; i++) {
 			struct chunk *c = &r->chunks[i];
 			if (kept && c->seq < expect) {
+				const struct chunk *k = &rs->chunks[kept - 1];
+				int same = c->len == k->len && c->payload_crc == k->payload_crc && c->nevents == k->nevents;
 				oom |= add_damage(r, HVLOG_MALFORMED, c->base_ts, c->off, HVLOG_CHUNK_HEADER_SIZE + c->len,
-						  s, c->seq, 0, "duplicate chunk %" PRIu64 " of stream %u ignored",
-						  c->seq, s);
+						  s, c->seq, same ? 0 : c->nevents, "duplicate chunk %" PRIu64 " of stream %u ignored%s",
+						  c->seq, s, same ? "" : " (it differs from the copy kept)");
 				continue;
 			}
+			if (i + 1 < r->nchunks && r->chunks[i + 1].stream == s && r->chunks[i + 1].seq == c->seq)
+				best_copy(r, i, kept ? &prev_ts : NULL);
 			if (c->seq != expect)
 				oom |= add_damage(r, HVLOG_MALFORMED, prev_ts, c->off, 0, s, expect, 0,
 						  "chunks %" PRIu64 "..%" PRIu64 " of stream %u are missing", expect,
