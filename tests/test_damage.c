@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hvlog/hvlog.h"
 #include "internal.h"
@@ -554,6 +555,63 @@ START_TEST(test_length_swallows)
 		tu_trace_free(&t);
 		free(v);
 	}
+	base_free(&b);
+}
+END_TEST
+
+/* The metadata damaged, no trailer, then n forged headers of metadata
+ * copies one after the other, each claiming 1 MiB (a wrong payload
+ * checksum), then `tail` bytes of the base trace from its first chunk (if
+ * any; else 1 MiB of zeros) without its trailer.  Into path. */
+static void forged_copies(const base *b, size_t n, int tail, char *path)
+{
+	uint64_t data = tu_data_offset(b->buf, b->len);
+	size_t rest = tail ? b->len - WIRE_TRAILER_SIZE - data : 1u << 20;
+	size_t len = data + n * HVLOG_CHUNK_HEADER_SIZE + rest;
+	uint8_t *v = calloc(1, len), *h = v + data;
+
+	ck_assert_ptr_nonnull(v);
+	memcpy(v, b->buf, data);
+	v[data - 1] ^= 1; /* the metadata's checksum fails */
+	for (size_t i = 0; i < n; i++, h += HVLOG_CHUNK_HEADER_SIZE) {
+		memcpy(h, WIRE_CHUNK_SYNC, 8);
+		wire_put32(h + WIRE_CH_LEN, 1u << 20);
+		wire_put16(h + WIRE_CH_FLAGS, WIRE_CHUNK_META);
+		wire_put64(h + WIRE_CH_SEQ, 1);
+		wire_put32(h + WIRE_CH_PAYLOAD_CRC, 0x12345678);
+		wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+	}
+	if (tail)
+		memcpy(h, b->buf + data, rest);
+	save_variant(path, "forged.hvl", v, len);
+	free(v);
+}
+
+/* Searching for a metadata copy reads each candidate's claimed payload:
+ * forged candidates every 64 bytes cost bounded reading, not 1 MiB each
+ * (16 000 of them: 6.6 s, growing with the square of the file's size),
+ * and a few do not hide the copy behind them. */
+START_TEST(test_forged_copies_bounded)
+{
+	base b;
+	char path[PATH_MAX];
+	hvlog_error err;
+	tu_trace t;
+	struct timespec t0, t1;
+
+	base_make(&b);
+	forged_copies(&b, 16000, 0, path);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(open_fails(path, &err), HVLOG_CHECKSUM);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(s < 2.0, "open took %.2f s", s);
+	ck_assert_msg(strstr(err.msg, "no intact copy"), "%s", err.msg);
+
+	forged_copies(&b, 20, 1, path);
+	tu_read_path(path, 0, &t);
+	tu_assert_events_equal("the copy behind forged ones", &b.t.ev, &t.ev);
+	tu_trace_free(&t);
 	base_free(&b);
 }
 END_TEST
@@ -1214,6 +1272,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_damaged_copy_reported);
 	tcase_add_test(tc, test_length_lies);
 	tcase_add_test(tc, test_length_swallows);
+	tcase_add_test(tc, test_forged_copies_bounded);
 	tcase_add_test(tc, test_writer_refuses_senseless_meta);
 	tcase_add_test(tc, test_meta_additions_read_back);
 	tcase_add_loop_test(tc, test_lost_count_exact, 0, 2);

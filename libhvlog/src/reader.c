@@ -92,6 +92,7 @@ struct hvlog_reader {
 	uint64_t size;
 	uint64_t end;              /* where the chunks end: size, or before a valid trailer */
 	uint64_t proof_budget;     /* payload bytes the index may still read to prove lengths */
+	uint64_t copy_budget;      /* metadata copy bytes the open may still read (load_copy) */
 	uint64_t *suspect;         /* [lo, hi) pairs, sorted and disjoint: where chunks are missing */
 	size_t nsuspect;           /* pairs in suspect (0: the first pass, or nothing missing) */
 	hvlog__meta_store *store;
@@ -1004,6 +1005,11 @@ static hvlog_status load_copy(hvlog_reader *r, uint64_t off, hvlog_error *err)
 	    wire_get32(h + WIRE_CH_CRC) != hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN) ||
 	    !(wire_get16(h + WIRE_CH_FLAGS) & WIRE_CHUNK_META))
 		return hvlog__fail(err, HVLOG_MALFORMED, off, "no metadata chunk here");
+	/* a hostile file of forged copies' headers, one every 64 bytes each
+	 * claiming 1 MiB, would otherwise cost 16 384 times its size */
+	if (wire_get32(h + WIRE_CH_LEN) > r->copy_budget)
+		return hvlog__fail(err, HVLOG_LIMIT, off, "metadata copies past the search budget");
+	r->copy_budget -= wire_get32(h + WIRE_CH_LEN);
 	uint16_t major = r->meta.version_major, minor = r->meta.version_minor;
 	hvlog_status st = load_meta(r, off + sizeof h, wire_get32(h + WIRE_CH_LEN), wire_get32(h + WIRE_CH_PAYLOAD_CRC),
 				    off, err);
@@ -1347,6 +1353,7 @@ hvlog_status hvlog_reader_open_fd_with(hvlog_reader **out, int fd, const hvlog_r
 	r->size = (uint64_t)sb.st_size;
 	r->stats.file_size = r->size;
 	r->proof_budget = 4 * r->size + (64u << 20);
+	r->copy_budget = r->proof_budget;
 	if ((st = open_meta(r, err)) != HVLOG_OK || (st = build_plans(r, 1, err)) != HVLOG_OK ||
 	    (st = index_chunks(r, err)) != HVLOG_OK || (st = unz_damage(r, err)) != HVLOG_OK)
 		goto fail;
