@@ -1066,6 +1066,46 @@ START_TEST(test_duplicate_choice)
 }
 END_TEST
 
+/* A stream's final chunk whose last_ts was lowered (header checksum made
+ * consistent) below a time window's start: the window does not skip it
+ * on that word alone (nothing comes after it to agree), so its events in
+ * the window are read and the lie is reported. */
+START_TEST(test_window_lying_last_ts)
+{
+	base b;
+	char path[PATH_MAX];
+	hvlog_reader *r;
+	hvlog_error err;
+	tu_trace t;
+	long k = -1;
+
+	base_make(&b);
+	for (size_t i = 0; i < b.nc; i++)
+		if ((b.c[i].flags & WIRE_CHUNK_FINAL) && b.c[i].nevents > 3 && b.c[i].last_ts > b.c[i].first_ts)
+			k = (long)i;
+	ck_assert_int_ge(k, 0);
+	const tu_chunk *c = &b.c[k];
+	uint8_t *v = malloc(b.len), *h;
+	memcpy(v, b.buf, b.len);
+	h = v + c->off;
+	wire_put64(h + WIRE_CH_LAST_TS, c->first_ts);
+	wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+	save_variant(path, "lastts.hvl", v, b.len);
+	ck_assert_int_eq(hvlog_reader_open_path(&r, path, &err), HVLOG_OK);
+	hvlog_reader_set_time_range(r, c->first_ts + 1, UINT64_MAX);
+	tu_read_reader(r, &t, 0);
+	hvlog_reader_close(r);
+	size_t in = 0;
+	for (size_t i = 0; i < t.ev.n; i++)
+		in += tu_chunk_at(b.c, b.nc, t.ev.v[i].offset) == k && t.ev.v[i].ts > c->first_ts;
+	ck_assert_msg(in > 0, "no event of the chunk in the window");
+	ck_assert_msg(find_damage(&t, c->off), "the lie is not reported: %s", tu_damage_summary(&t));
+	tu_trace_free(&t);
+	free(v);
+	base_free(&b);
+}
+END_TEST
+
 START_TEST(test_removed_chunk)
 {
 	base b;
@@ -1294,6 +1334,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_garbage_at_end);
 	tcase_add_test(tc, test_duplicated_chunk);
 	tcase_add_test(tc, test_duplicate_choice);
+	tcase_add_test(tc, test_window_lying_last_ts);
 	tcase_add_test(tc, test_removed_chunk);
 	tcase_add_test(tc, test_swapped_chunks);
 	suite_add_tcase(s, tc);

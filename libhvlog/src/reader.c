@@ -1602,6 +1602,27 @@ static void set_damage(struct rstream *rs, hvlog_status kind, uint64_t off, uint
 	rs->damaged = 1;
 }
 
+/* Whether the stream's chunk k lies wholly outside the time range asked
+ * for (hvlog_reader_set_time_range), to be skipped.  A chunk whose time
+ * only goes forward holds records from base_ts to last_ts; the bound that
+ * puts it outside is believed only where the neighbouring chunk agrees
+ * (a writer starts each chunk where the one before ended, §4.3): a
+ * header's damaged time, on a stream's last chunk say, then has the chunk
+ * decoded, and the damage reported, instead of its events silently
+ * missing from the window. */
+static int outside(const hvlog_reader *r, const struct rstream *rs, size_t k)
+{
+	const struct chunk *c = &rs->chunks[k];
+
+	if (c->flags & WIRE_CHUNK_BACKWARDS)
+		return 0;
+	if (c->last_ts < r->skip_lo)
+		return k + 1 < rs->nchunks && rs->chunks[k + 1].base_ts == c->last_ts;
+	if (c->base_ts > r->skip_hi)
+		return k > 0 && rs->chunks[k - 1].last_ts == c->base_ts;
+	return 0;
+}
+
 /* Load the stream's next chunk; 1 if a chunk is ready or a damage item was
  * set, 0 at the end of the stream, -1 on a read error. */
 static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
@@ -1618,12 +1639,8 @@ static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 		rs->cur = c;
 		goto got;
 	}
-	/* Chunks whose time only goes forward hold records from base_ts to
-	 * last_ts: skip those wholly outside the range asked for. */
 	while (rs->next < rs->nchunks &&
-	       ((r->nparts > 1 && rs->chunks[rs->next].ord % r->nparts != r->part) ||
-		(!(rs->chunks[rs->next].flags & WIRE_CHUNK_BACKWARDS) &&
-		 (rs->chunks[rs->next].last_ts < r->skip_lo || rs->chunks[rs->next].base_ts > r->skip_hi))))
+	       ((r->nparts > 1 && rs->chunks[rs->next].ord % r->nparts != r->part) || outside(r, rs, rs->next)))
 		rs->next++;
 	if (rs->next == rs->nchunks) {
 		rs->done = 1;

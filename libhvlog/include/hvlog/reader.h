@@ -163,7 +163,12 @@ HVLOG_API void hvlog_reader_set_streams(hvlog_reader *r, const uint8_t *keep, ui
 
 /* Skip, without reading them, the chunks whose header proves that all
  * their records lie before tick lo or after tick hi (chunk base_ts and
- * last_ts; chunks whose time goes back, BACKWARDS, are always read).
+ * last_ts; chunks whose time goes back, BACKWARDS, are always read).  A
+ * header's bound is believed only where the stream's neighbouring chunk
+ * agrees (the next chunk's base_ts for last_ts, the previous one's
+ * last_ts for base_ts), so a stream's last chunk is always read when its
+ * last_ts is before lo, and its first when its base_ts is after hi: a
+ * damaged time is then reported, never silently empties the range.
  * Chunks that straddle a bound are decoded whole, so items outside
  * [lo, hi] still come out: the caller tests each item's ts.  lo 0 and
  * hi UINT64_MAX skip nothing.  Call before the first hvlog_reader_next(). */
