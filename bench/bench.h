@@ -50,6 +50,9 @@ void report(const char *section, const char *workload, double value, const char 
 /* A count that has no floor but a requirement (allocations: must be 0). */
 void report_count(const char *section, const char *workload, uint64_t count, const char *unit,
 		  uint64_t events, const char *note);
+/* The design targets of the trace format, each beside this run's figure
+ * (reported before) of the mixed trace `mixed` or the peers' mix `peers`. */
+void report_targets(const char *mixed, const char *peers);
 /* A figure that could not be measured, and why. */
 void report_skip(const char *section, const char *workload, const char *why);
 

@@ -61,6 +61,15 @@ static const char *num(double v, char *buf, size_t cap)
 	return buf;
 }
 
+/* The figures reported so far, for report_targets() at the end. */
+#define MAX_FIGS 512
+static struct fig {
+	char section[8];
+	char workload[96];
+	double value;
+} figs[MAX_FIGS];
+static size_t nfigs;
+
 /* Fixed columns, so the lines of a section line up and `awk` or `cut`
  * can take them apart: SECTION WORKLOAD VALUE UNIT RATIO x FLOOR (VALUE UNIT). */
 void report(const char *section, const char *workload, double value, const char *unit, double ratio,
@@ -68,8 +77,54 @@ void report(const char *section, const char *workload, double value, const char 
 {
 	char v[32], f[32];
 
+	if (nfigs < MAX_FIGS) {
+		struct fig *g = &figs[nfigs++];
+		snprintf(g->section, sizeof g->section, "%s", section);
+		snprintf(g->workload, sizeof g->workload, "%s", workload);
+		g->value = value;
+	}
 	printf("%-7s %-58s %9s %-10s %6.2f x %s (%s %s)\n", section, workload, num(value, v, sizeof v), unit,
 	       ratio, floor_name, num(floor_value, f, sizeof f), unit);
+	fflush(stdout);
+}
+
+/* The figures the trace format's design was set to reach, each beside
+ * the figure of this run it is about.  They are absolute, on one thread:
+ * unlike the ratios above they move with the machine (bench/README.md). */
+void report_targets(const char *mixed, const char *peers)
+{
+	static const struct {
+		const char *section, *workload; /* %s: the workload's name */
+		int mixed;                      /* of the mixed trace, else of the peers' mix */
+		int at_most;                    /* the figure must be <= target, else >= */
+		double target;
+		const char *unit;
+	} t[] = {
+		{ "decode", "%s library iterate", 1, 0, 200, "M events/s" },
+		{ "decode", "%s library count, group interrupt", 1, 0, 400, "M events/s" },
+		{ "decode", "%s library text into a buffer", 1, 0, 30, "M events/s" },
+		{ "size", "%s", 1, 1, 7, "B/event" },
+		{ "size", "%s", 0, 1, 8, "B/event" },
+		{ "encode", "%s typed emitters (switch)", 0, 1, 8, "ns/event" },
+	};
+	char name[96], v[32], g[32];
+
+	printf("# targets: absolute figures of this run on one thread, which move with the machine\n");
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		const struct fig *f = NULL;
+		snprintf(name, sizeof name, t[i].workload, t[i].mixed ? mixed : peers);
+		for (size_t k = 0; k < nfigs && !f; k++)
+			if (!strcmp(figs[k].section, t[i].section) && !strcmp(figs[k].workload, name))
+				f = &figs[k];
+		if (!f) {
+			printf("target  %-58s not measured in this run\n", name);
+			continue;
+		}
+		int met = t[i].at_most ? f->value <= t[i].target : f->value >= t[i].target;
+		printf("target  %-58s %9s %-10s %s %s: %s (%.2f x the target)\n", name, num(f->value, v, sizeof v),
+		       t[i].unit, t[i].at_most ? "<=" : ">=", num(t[i].target, g, sizeof g), met ? "met" : "NOT met",
+		       f->value / t[i].target);
+	}
 	fflush(stdout);
 }
 

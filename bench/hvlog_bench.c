@@ -174,6 +174,9 @@ static int suite(struct bench_opts *o)
 	remove(trace);
 	bench_scale(o, &wl);
 	workload_free(&wl);
+	char peers[64]; /* bench_encode_peers' name for its mix */
+	snprintf(peers, sizeof peers, "peers-%s", count_name(o->events, cn, sizeof cn));
+	report_targets(wname, peers);
 
 	getloadavg(load, 3);
 	printf("# done in %.1f s, load average %.2f %.2f %.2f at the end\n", now() - t_start, load[0], load[1],
