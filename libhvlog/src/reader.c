@@ -812,11 +812,25 @@ static void best_copy(hvlog_reader *r, size_t i, const uint64_t *prev_ts)
 	r->chunks[i] = t;
 }
 
+/* Streams from..to (inclusive), none with a chunk, as one damage item: a
+ * stream id damaged into a large one makes the fallback schema's stream
+ * count (the highest id + 1) mostly streams without chunks, one line each
+ * otherwise.  A single stream keeps its own wording. */
+static int no_chunks(hvlog_reader *r, uint32_t from, uint32_t to)
+{
+	if (from == to)
+		return add_damage(r, HVLOG_TRUNCATED, 0, r->size, 0, from, 0, 0,
+				  "stream %u has no chunks: all its events are lost", from);
+	return add_damage(r, HVLOG_TRUNCATED, 0, r->size, 0, from, 0, 0,
+			  "streams %u..%u have no chunks: all their events are lost", from, to);
+}
+
 /* Split the index by stream, in sequence order; report duplicates, gaps
  * and streams that were never closed. */
 static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 {
 	uint32_t ns = r->meta.nstreams, active = 0;
+	uint32_t none = UINT32_MAX; /* the first of a run of streams without chunks */
 	size_t i = 0;
 	int oom = 0;
 
@@ -824,6 +838,17 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 		struct rstream *rs = &r->streams[s];
 		size_t first = i, kept = 0;
 		uint64_t expect = 0, prev_ts = 0;
+
+		/* A run ends at a stream with chunks (its first is always
+		 * kept): reported before that stream's damage, where each of
+		 * its streams was reported alone before. */
+		if (i < r->nchunks && r->chunks[i].stream == s) {
+			if (none != UINT32_MAX)
+				oom |= no_chunks(r, none, s - 1);
+			none = UINT32_MAX;
+		} else if (none == UINT32_MAX) {
+			none = s;
+		}
 
 		/* r->chunks is NULL when no chunk was indexed: NULL + 0 is UB */
 		rs->chunks = r->chunks ? r->chunks + first : NULL;
@@ -862,9 +887,6 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 						  rs->chunks[k + 1].seq, 0,
 						  "stream %u has chunks after its final chunk %" PRIu64, s,
 						  rs->chunks[k].seq);
-		if (!kept)
-			oom |= add_damage(r, HVLOG_TRUNCATED, 0, r->size, 0, s, 0, 0,
-					  "stream %u has no chunks: all its events are lost", s);
 		if (kept && !(rs->chunks[kept - 1].flags & WIRE_CHUNK_FINAL)) {
 			const struct chunk *c = &rs->chunks[kept - 1];
 			oom |= add_damage(r, HVLOG_TRUNCATED, c->last_ts, c->off + HVLOG_CHUNK_HEADER_SIZE + c->len, 0,
@@ -876,6 +898,8 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 		rs->item.stream = s;
 		active += kept != 0;
 	}
+	if (none != UINT32_MAX)
+		oom |= no_chunks(r, none, ns - 1);
 	/* Each stream with chunks keeps one value per parameter of the schema
 	 * the KEYED predictors and the RIP cache while it decodes: refuse
 	 * files whose product is absurd. */
