@@ -1086,6 +1086,64 @@ START_TEST(test_duplicate_choice)
 }
 END_TEST
 
+/* A dropped copy of a chunk says why it lost to the copy kept when one of
+ * the tests that choose it decided: its payload, or its header's times
+ * against its stream's neighbours.  An identical copy, and one that only
+ * differs, keep their sentences. */
+START_TEST(test_duplicate_why)
+{
+	enum { IDENTICAL, PAYLOAD, START, END, FEWER };
+	static const char *const why[] = { "", ": its payload fails its checksum",
+					   ": its start time disagrees with the end of the chunk before it",
+					   ": its end time disagrees with the start of the chunk after it",
+					   " (it differs from the copy kept)" };
+	char path[PATH_MAX], want[200];
+	base b;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 2);
+	const tu_chunk *c = &b.c[k];
+	size_t clen = HVLOG_CHUNK_HEADER_SIZE + c->len;
+	uint8_t *copy = malloc(clen);
+	ck_assert_ptr_nonnull(copy);
+	for (int kind = IDENTICAL; kind <= FEWER; kind++) {
+		uint8_t *v;
+		size_t vlen;
+		tu_trace t;
+
+		/* the copy goes first, so that only its score, not its place,
+		 * has it dropped */
+		memcpy(copy, b.buf + c->off, clen);
+		if (kind == PAYLOAD)
+			copy[HVLOG_CHUNK_HEADER_SIZE + c->len / 2] ^= 0x10;
+		else if (kind == START)
+			wire_put64(copy + WIRE_CH_BASE_TS, c->base_ts - 1);
+		else if (kind == END)
+			wire_put64(copy + WIRE_CH_LAST_TS, c->last_ts + 1);
+		else if (kind == FEWER)
+			wire_put32(copy + WIRE_CH_NEVENTS, c->nevents - 1);
+		wire_put32(copy + WIRE_CH_CRC, hvlog_crc32c(0, copy + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+		v = splice(b.buf, b.len, c->off, copy, clen, 0, &vlen);
+		save_variant(path, "dupwhy.hvl", v, vlen);
+		tu_read_path(path, 0, &t);
+		snprintf(want, sizeof want, "duplicate chunk %" PRIu64 " of stream %u ignored%s", c->seq, c->stream,
+			 why[kind]);
+		/* of identical copies, the first is kept */
+		uint64_t at = kind == IDENTICAL ? c->off + clen : c->off;
+		ck_assert_msg(t.ndmg == 1 && t.dmg[0].offset == at && !strcmp(t.dmg[0].msg, want),
+			      "kind %d: want \"%s\" at %" PRIu64 ", got %s", kind, want, at, tu_damage_summary(&t));
+		/* the kept copy holds the events of a copy that differs only by
+		 * its damage; one with another count may have others */
+		ck_assert_uint_eq(t.dmg[0].events, kind == FEWER ? c->nevents - 1 : 0);
+		tu_assert_events_equal("every event, once", &b.t.ev, &t.ev);
+		tu_trace_free(&t);
+		free(v);
+	}
+	free(copy);
+	base_free(&b);
+}
+END_TEST
+
 /* A stream's final chunk whose last_ts was lowered (header checksum made
  * consistent) below a time window's start: the window does not skip it
  * on that word alone (nothing comes after it to agree), so its events in
@@ -1519,6 +1577,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_garbage_at_end);
 	tcase_add_test(tc, test_duplicated_chunk);
 	tcase_add_test(tc, test_duplicate_choice);
+	tcase_add_test(tc, test_duplicate_why);
 	tcase_add_test(tc, test_window_lying_last_ts);
 	tcase_add_test(tc, test_removed_chunk);
 	tcase_add_test(tc, test_swapped_chunks);
