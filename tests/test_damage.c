@@ -8,12 +8,15 @@
  * Byte layout: libhvlog/src/wire.h.
  */
 #include <check.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "hvlog/hvlog.h"
 #include "internal.h"
@@ -1083,6 +1086,64 @@ START_TEST(test_duplicate_choice)
 }
 END_TEST
 
+/* A dropped copy of a chunk says why it lost to the copy kept when one of
+ * the tests that choose it decided: its payload, or its header's times
+ * against its stream's neighbours.  An identical copy, and one that only
+ * differs, keep their sentences. */
+START_TEST(test_duplicate_why)
+{
+	enum { IDENTICAL, PAYLOAD, START, END, FEWER };
+	static const char *const why[] = { "", ": its payload fails its checksum",
+					   ": its start time disagrees with the end of the chunk before it",
+					   ": its end time disagrees with the start of the chunk after it",
+					   " (it differs from the copy kept)" };
+	char path[PATH_MAX], want[200];
+	base b;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 2);
+	const tu_chunk *c = &b.c[k];
+	size_t clen = HVLOG_CHUNK_HEADER_SIZE + c->len;
+	uint8_t *copy = malloc(clen);
+	ck_assert_ptr_nonnull(copy);
+	for (int kind = IDENTICAL; kind <= FEWER; kind++) {
+		uint8_t *v;
+		size_t vlen;
+		tu_trace t;
+
+		/* the copy goes first, so that only its score, not its place,
+		 * has it dropped */
+		memcpy(copy, b.buf + c->off, clen);
+		if (kind == PAYLOAD)
+			copy[HVLOG_CHUNK_HEADER_SIZE + c->len / 2] ^= 0x10;
+		else if (kind == START)
+			wire_put64(copy + WIRE_CH_BASE_TS, c->base_ts - 1);
+		else if (kind == END)
+			wire_put64(copy + WIRE_CH_LAST_TS, c->last_ts + 1);
+		else if (kind == FEWER)
+			wire_put32(copy + WIRE_CH_NEVENTS, c->nevents - 1);
+		wire_put32(copy + WIRE_CH_CRC, hvlog_crc32c(0, copy + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+		v = splice(b.buf, b.len, c->off, copy, clen, 0, &vlen);
+		save_variant(path, "dupwhy.hvl", v, vlen);
+		tu_read_path(path, 0, &t);
+		snprintf(want, sizeof want, "duplicate chunk %" PRIu64 " of stream %u ignored%s", c->seq, c->stream,
+			 why[kind]);
+		/* of identical copies, the first is kept */
+		uint64_t at = kind == IDENTICAL ? c->off + clen : c->off;
+		ck_assert_msg(t.ndmg == 1 && t.dmg[0].offset == at && !strcmp(t.dmg[0].msg, want),
+			      "kind %d: want \"%s\" at %" PRIu64 ", got %s", kind, want, at, tu_damage_summary(&t));
+		/* the kept copy holds the events of a copy that differs only by
+		 * its damage; one with another count may have others */
+		ck_assert_uint_eq(t.dmg[0].events, kind == FEWER ? c->nevents - 1 : 0);
+		tu_assert_events_equal("every event, once", &b.t.ev, &t.ev);
+		tu_trace_free(&t);
+		free(v);
+	}
+	free(copy);
+	base_free(&b);
+}
+END_TEST
+
 /* A stream's final chunk whose last_ts was lowered (header checksum made
  * consistent) below a time window's start: the window does not skip it
  * on that word alone (nothing comes after it to agree), so its events in
@@ -1180,6 +1241,171 @@ START_TEST(test_swapped_chunks)
 	free(v);
 	tu_trace_free(&t);
 	base_free(&b);
+}
+END_TEST
+
+/* ---- streams without chunks ---------------------------------------------- */
+
+/* Read buf (len bytes) from a pipe with the live reader, as `cat F |
+ * hvlog decode -` does: a child process writes it. */
+static void read_live(const uint8_t *buf, size_t len, tu_trace *t)
+{
+	const hvlog_reader_options live = { .live = 1 };
+	hvlog_reader *r;
+	hvlog_error err;
+	int pfd[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		close(pfd[0]);
+		for (size_t off = 0; off < len;) {
+			ssize_t n = write(pfd[1], buf + off, len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				_exit(1);
+			off += (size_t)n;
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	ck_assert_msg(hvlog_reader_open_fd_with(&r, pfd[0], &live, &err) == HVLOG_OK, "%s", err.msg);
+	tu_read_reader(r, t, 0);
+	hvlog_reader_close(r);
+	close(pfd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && !WEXITSTATUS(status), "the writing child failed");
+}
+
+/* The items of t whose message says a stream has no chunks, joined by
+ * "; " into out. */
+static void no_chunk_items(const tu_trace *t, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	out[0] = 0;
+	for (size_t i = 0; i < t->ndmg && n < cap; i++)
+		if (strstr(t->dmg[i].msg, "no chunks"))
+			n += (size_t)snprintf(out + n, cap - n, "%s%u: %s", n ? "; " : "", t->dmg[i].stream,
+					      t->dmg[i].msg);
+}
+
+/* A trace cut before the writer closed it, with every chunk of some of
+ * its streams removed: consecutive streams without chunks are one damage
+ * item (one region in the stats), a stream alone keeps its own sentence,
+ * and the file reader and the live reader say the same. */
+START_TEST(test_streams_without_chunks)
+{
+	static const struct {
+		unsigned keep; /* bit s: stream s keeps its chunks */
+		const char *want;
+	} cases[] = {
+		{ 0x09, "1: streams 1..2 have no chunks: all their events are lost; "
+			"4: stream 4 has no chunks: all its events are lost" },
+		{ 0x04, "0: streams 0..1 have no chunks: all their events are lost; "
+			"3: streams 3..4 have no chunks: all their events are lost" },
+		{ 0x0a, "0: stream 0 has no chunks: all its events are lost; "
+			"2: stream 2 has no chunks: all its events are lost; "
+			"4: stream 4 has no chunks: all its events are lost" },
+	};
+	char path[PATH_MAX], got[600];
+	base b;
+
+	base_make(&b);
+	uint64_t data = tu_data_offset(b.buf, b.len);
+	for (size_t k = 0; k < NELEMS(cases); k++) {
+		uint8_t *v = malloc(b.len);
+		size_t vlen = data;
+		tu_trace tf, tl;
+
+		ck_assert_ptr_nonnull(v);
+		memcpy(v, b.buf, data);
+		/* up to the writer's close (its final chunks), metadata copies kept */
+		for (size_t i = 0; i < b.nc && !(b.c[i].flags & WIRE_CHUNK_FINAL); i++) {
+			if (!(b.c[i].flags & WIRE_CHUNK_META) && !(cases[k].keep >> b.c[i].stream & 1))
+				continue;
+			memcpy(v + vlen, b.buf + b.c[i].off, HVLOG_CHUNK_HEADER_SIZE + b.c[i].len);
+			vlen += HVLOG_CHUNK_HEADER_SIZE + b.c[i].len;
+		}
+		save_variant(path, "nochunks.hvl", v, vlen);
+		tu_read_path(path, 0, &tf);
+		read_live(v, vlen, &tl);
+
+		no_chunk_items(&tf, got, sizeof got);
+		ck_assert_msg(!strcmp(got, cases[k].want), "case %zu, file reader: %s", k, got);
+		no_chunk_items(&tl, got, sizeof got);
+		ck_assert_msg(!strcmp(got, cases[k].want), "case %zu, live reader: %s", k, got);
+		ck_assert_msg(tf.ndmg == tl.ndmg, "case %zu: %zu items from the file, %zu live: %s", k, tf.ndmg,
+			      tl.ndmg, tu_damage_summary(&tl));
+		for (size_t i = 0; i < tf.ndmg; i++)
+			ck_assert_msg(!strcmp(tf.dmg[i].msg, tl.dmg[i].msg) && tf.dmg[i].offset == tl.dmg[i].offset &&
+					      tf.dmg[i].stream == tl.dmg[i].stream,
+				      "case %zu, item %zu: \"%s\" from the file, \"%s\" live", k, i, tf.dmg[i].msg,
+				      tl.dmg[i].msg);
+		ck_assert_uint_eq(tf.stats.damaged_regions, tf.ndmg);
+		ck_assert_uint_eq(tl.stats.damaged_regions, tl.ndmg);
+		tu_assert_events_equal("the live reader's events", &tf.ev, &tl.ev);
+		tu_trace_free(&tf);
+		tu_trace_free(&tl);
+		free(v);
+	}
+	base_free(&b);
+}
+END_TEST
+
+/* Metadata lost without a copy, and a chunk's stream id damaged into
+ * 65535 (its header checksum made consistent): the fallback schema counts
+ * 65536 streams, nearly all without chunks.  They are one damage item,
+ * not one line each. */
+START_TEST(test_stream_id_flood)
+{
+	const hvlog_reader_options builtin = { .schema = hvlog_schema_builtin() };
+	char path[PATH_MAX];
+	tu_events want = { 0 };
+	tu_chunk *c;
+	hvlog_reader *r;
+	hvlog_error err;
+	size_t len, nc, n = 0;
+	tu_trace t;
+	long k = -1;
+
+	tu_path(path, sizeof path, dir, "flood.hvl");
+	small_trace(path, 3000, UINT64_MAX, NULL, &want);
+	uint8_t *buf = tu_load(path, &len);
+	nc = tu_chunks(buf, len, &c);
+	len = (size_t)wire_get64(buf + len - WIRE_TRAILER_SIZE + WIRE_TR_META_OFF); /* no copy, no trailer */
+	for (size_t i = 0; i < nc && k < 0; i++)
+		if (c[i].stream == 1 && c[i].seq > 0 && !(c[i].flags & (WIRE_CHUNK_FINAL | WIRE_CHUNK_META)))
+			k = (long)i;
+	ck_assert_int_ge(k, 0);
+	uint8_t *h = buf + c[k].off;
+	wire_put16(h + WIRE_CH_STREAM, 65535);
+	wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+	buf[100] ^= 1;
+	tu_save(path, buf, len);
+
+	ck_assert_msg(hvlog_reader_open_path_with(&r, path, &builtin, &err) == HVLOG_OK, "%s", err.msg);
+	ck_assert_uint_eq(hvlog_reader_meta(r)->nstreams, 65536);
+	tu_read_reader(r, &t, 0);
+	hvlog_reader_close(r);
+	for (size_t i = 0; i < t.ndmg; i++) {
+		if (!strstr(t.dmg[i].msg, "no chunks"))
+			continue;
+		n++;
+		ck_assert_str_eq(t.dmg[i].msg, "streams 2..65534 have no chunks: all their events are lost");
+		ck_assert_uint_eq(t.dmg[i].stream, 2);
+		ck_assert_uint_eq(t.dmg[i].len, 0);
+		ck_assert_uint_eq(t.dmg[i].offset, len);
+	}
+	ck_assert_msg(n == 1 && t.ndmg < 10, "%zu items of streams without chunks: %s", n, tu_damage_summary(&t));
+	ck_assert_uint_eq(t.stats.damaged_regions, t.ndmg);
+	tu_trace_free(&t);
+	tu_events_free(&want);
+	free(c);
+	free(buf);
 }
 END_TEST
 
@@ -1351,9 +1577,12 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_garbage_at_end);
 	tcase_add_test(tc, test_duplicated_chunk);
 	tcase_add_test(tc, test_duplicate_choice);
+	tcase_add_test(tc, test_duplicate_why);
 	tcase_add_test(tc, test_window_lying_last_ts);
 	tcase_add_test(tc, test_removed_chunk);
 	tcase_add_test(tc, test_swapped_chunks);
+	tcase_add_test(tc, test_streams_without_chunks);
+	tcase_add_test(tc, test_stream_id_flood);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("garbage");

@@ -334,10 +334,13 @@ static double now_s(void)
 }
 
 /* A part of a campaign: its tcase (run with CK_RUN_CASE=tcase) and what
- * its summary line calls it. */
+ * its summary line calls it.  tests/CMakeLists.txt reads the tcase names
+ * from the PART initializers, one a line, to make each a CTest test of
+ * its own: the names live here only. */
 typedef struct part {
 	const char *tcase, *what;
 } part;
+#define PART(tcase, what) { tcase, what }
 
 /* ---- bit flips ----------------------------------------------------------------- */
 
@@ -481,10 +484,10 @@ static void plan_make(flip_plan *p)
  * [bound k, bound k+1). */
 enum { FLIPS_HEAD, FLIPS_SAMPLE1, FLIPS_SAMPLE2, FLIPS_WHOLE, FLIP_PARTS };
 static const part flip_part[FLIP_PARTS] = {
-	{ "flips_head", "file header and metadata" },
-	{ "flips_sample1", "chunk sample, first half" },
-	{ "flips_sample2", "chunk sample, second half" },
-	{ "flips_whole", "one whole chunk" },
+	PART("flips_head", "file header and metadata"),
+	PART("flips_sample1", "chunk sample, first half"),
+	PART("flips_sample2", "chunk sample, second half"),
+	PART("flips_whole", "one whole chunk"),
 };
 
 static size_t plan_bound(const flip_plan *p, int k)
@@ -615,9 +618,9 @@ static void check_cut(int fd, uint64_t cut, int full, cut_stats *cs)
  * whichever cuts came before, so the parts are the one campaign split. */
 enum { CUT_TAIL1, CUT_TAIL2, CUT_REST, CUT_PARTS };
 static const part cut_part[CUT_PARTS] = {
-	{ "cut_tail1", "every offset of the last chunks, the later half" },
-	{ "cut_tail2", "every offset of the last chunks, the earlier half" },
-	{ "cut_rest", "sampled offsets, chunk boundaries, metadata and header" },
+	PART("cut_tail1", "every offset of the last chunks, the later half"),
+	PART("cut_tail2", "every offset of the last chunks, the earlier half"),
+	PART("cut_rest", "sampled offsets, chunk boundaries, metadata and header"),
 };
 
 /* Loop test: _i is the part. */
@@ -719,7 +722,7 @@ static long pick_middle(tu_rng *rng)
 /* Events compared without offsets (the bytes moved). */
 #define NO_OFFSETS INT64_MIN
 
-static const part resync_part = { "resync", "garbage, duplicated, reordered and missing chunks" };
+static const part resync_part = PART("resync", "garbage, duplicated, reordered and missing chunks");
 
 START_TEST(test_resync)
 {
@@ -879,8 +882,8 @@ static void add_parts(Suite *s, const TTest *tf, const part *parts, int n)
 	}
 }
 
-/* The tcases; tests/CMakeLists.txt runs each as a CTest test of its own,
- * test_robust_<tcase>: a tcase added here is added there too. */
+/* The tcases, one per part; tests/CMakeLists.txt runs each as a CTest
+ * test of its own, test_robust_<tcase>, by the names of the PARTs. */
 static Suite *robust_suite(void)
 {
 	Suite *s = suite_create("robust");

@@ -277,12 +277,15 @@ static inline void store_bytes8(char *p, uint64_t x)
 	memcpy(p, &x, 8);
 }
 
-/* The 8 decimal digits of v < 10^8 as byte values 0-9, the most
- * significant in byte 0 (for store_bytes8), computed on all of them at
- * once: the two halves of 4 digits in 32-bit lanes, split into pairs in
- * 16-bit lanes, then into digits in bytes, each split a multiply and a
- * shift (10486 / 2^20 is 1 / 100 below 43699 and 103 / 2^10 is 1 / 10
- * below 179, and no lane's product reaches the next). */
+#if !(defined(__SSE2__) && defined(__x86_64__))
+/* Without SSE2 only (time_column_short and dec_roomy_at take digits8x2
+ * there, and an unused function is a warning): the 8 decimal digits of
+ * v < 10^8 as byte values 0-9, the most significant in byte 0 (for
+ * store_bytes8), computed on all of them at once: the two halves of 4
+ * digits in 32-bit lanes, split into pairs in 16-bit lanes, then into
+ * digits in bytes, each split a multiply and a shift (10486 / 2^20 is
+ * 1 / 100 below 43699 and 103 / 2^10 is 1 / 10 below 179, and no lane's
+ * product reaches the next). */
 static inline uint64_t dec8_bytes(uint32_t v)
 {
 	uint64_t x = v / 10000 | (uint64_t)(v % 10000) << 32, y;
@@ -292,6 +295,7 @@ static inline uint64_t dec8_bytes(uint32_t v)
 	y = (x * 103) >> 10 & 0x000f000f000f000full;
 	return (x - y * 10) << 8 | y;
 }
+#endif
 
 /* A time column below 10^5 s, which is every trace's first day and more:
  * always 16 bytes, "SSSSS.FFFFFFFFF " with the seconds' leading zeros as

@@ -527,12 +527,25 @@ static int finish(hvlog__live *l)
 					  " bytes of a chunk lost (stream %u, chunk %" PRIu64 ", %u events)",
 					  size, c.len - (left - HVLOG_CHUNK_HEADER_SIZE), c.stream, c.seq, c.nevents);
 	}
-	for (uint32_t s = 0; s < l->nstreams; s++) {
-		struct lstream *ls = &l->s[s];
-		if (!ls->any)
-			oom |= add_damage(l, HVLOG_TRUNCATED, 0, size, 0, s, 0, 0,
-					  "stream %u has no chunks: all its events are lost", s);
-		else if (!ls->final)
+	/* Consecutive streams without chunks are one item, as the file
+	 * reader reports them (a damaged stream id can make most of a
+	 * fallback schema's streams such); one stream keeps its wording. */
+	uint32_t none = UINT32_MAX;
+	for (uint32_t s = 0; s <= l->nstreams; s++) {
+		struct lstream *ls = s < l->nstreams ? &l->s[s] : NULL;
+		if (ls && !ls->any) {
+			if (none == UINT32_MAX)
+				none = s;
+			continue;
+		}
+		if (none != UINT32_MAX && none + 1 == s)
+			oom |= add_damage(l, HVLOG_TRUNCATED, 0, size, 0, none, 0, 0,
+					  "stream %u has no chunks: all its events are lost", none);
+		else if (none != UINT32_MAX)
+			oom |= add_damage(l, HVLOG_TRUNCATED, 0, size, 0, none, 0, 0,
+					  "streams %u..%u have no chunks: all their events are lost", none, s - 1);
+		none = UINT32_MAX;
+		if (ls && !ls->final)
 			oom |= add_damage(l, HVLOG_TRUNCATED, ls->hw, ls->end_off, 0, s, ls->expect, 0,
 					  "stream %u ends without its final chunk (the producer did not close the "
 					  "trace; later events of this stream are lost)",

@@ -784,15 +784,35 @@ static uint64_t copy_score(hvlog_reader *r, const struct chunk *c, const uint64_
 	return sc << 32 | c->nevents;
 }
 
+/* Why a copy scored sc was dropped for the kept copy, scored best: the
+ * first test of copy_score that the kept copy passes and it fails.  NULL
+ * if none did (it holds fewer events, or only comes later). */
+static const char *dropped_why(uint64_t sc, uint64_t best)
+{
+	uint64_t lost = best >> 32 & ~(sc >> 32);
+
+	if (lost & 4)
+		return "its payload fails its checksum";
+	if (lost & 2)
+		return "its start time disagrees with the end of the chunk before it";
+	if (lost & 1)
+		return "its end time disagrees with the start of the chunk after it";
+	return NULL;
+}
+
 /* Of the copies of one chunk (the same stream and seq) from r->chunks[i]
  * on, sorted by offset, the one to keep goes first: the best by
  * copy_score, the lowest offset of equals.  prev_ts: the last_ts of the
  * stream's chunk kept before, if any.  The payloads of duplicates are
- * read (within the proof budget); a file without them reads none. */
-static void best_copy(hvlog_reader *r, size_t i, const uint64_t *prev_ts)
+ * read (within the proof budget); a file without them reads none.  The
+ * others are reported here, where their scores say why they lost (the
+ * payloads are not read twice); split_streams then skips them.  -1: out
+ * of memory. */
+static int best_copy(hvlog_reader *r, size_t i, const uint64_t *prev_ts)
 {
 	size_t j = i, b = i;
-	uint64_t best = 0;
+	uint64_t best = 0, few[16], *sc = few;
+	int oom = 0;
 
 	while (j < r->nchunks && r->chunks[j].stream == r->chunks[i].stream && r->chunks[j].seq == r->chunks[i].seq)
 		j++;
@@ -800,16 +820,50 @@ static void best_copy(hvlog_reader *r, size_t i, const uint64_t *prev_ts)
 					    r->chunks[j].seq == r->chunks[i].seq + 1
 				    ? &r->chunks[j]
 				    : NULL;
+	/* more than a few copies of one chunk: a hostile file, bounded by
+	 * the index */
+	if (j - i > sizeof few / sizeof *few && !(sc = malloc((j - i) * sizeof *sc)))
+		return -1;
 	for (size_t k = i; k < j; k++) {
-		uint64_t sc = copy_score(r, &r->chunks[k], prev_ts, after);
-		if (k == i || sc > best) {
-			best = sc;
+		sc[k - i] = copy_score(r, &r->chunks[k], prev_ts, after);
+		if (k == i || sc[k - i] > best) {
+			best = sc[k - i];
 			b = k;
 		}
 	}
+	const struct chunk *kc = &r->chunks[b];
+	for (size_t k = i; k < j; k++) {
+		const struct chunk *c = &r->chunks[k];
+		if (k == b)
+			continue;
+		/* the kept copy holds the events of one that differs only
+		 * by damage it fails on */
+		int same = c->len == kc->len && c->payload_crc == kc->payload_crc && c->nevents == kc->nevents;
+		const char *why = dropped_why(sc[k - i], best);
+		oom |= add_damage(r, HVLOG_MALFORMED, c->base_ts, c->off, HVLOG_CHUNK_HEADER_SIZE + c->len, c->stream,
+				  c->seq, same ? 0 : c->nevents, "duplicate chunk %" PRIu64 " of stream %u ignored%s%s",
+				  c->seq, c->stream,
+				  why ? ": " : same ? "" : " (it differs from the copy kept)", why ? why : "");
+	}
+	if (sc != few)
+		free(sc);
 	struct chunk t = r->chunks[b];
 	memmove(&r->chunks[i + 1], &r->chunks[i], (b - i) * sizeof t);
 	r->chunks[i] = t;
+	return oom;
+}
+
+/* Streams from..to (inclusive), none with a chunk, as one damage item: a
+ * stream id damaged into a large one makes the fallback schema's stream
+ * count (the highest id + 1) mostly streams without chunks, one line each
+ * otherwise.  A single stream keeps its own wording. */
+static int no_chunks(hvlog_reader *r, uint32_t from, uint32_t to)
+{
+	if (from == to)
+		return add_damage(r, HVLOG_TRUNCATED, 0, r->size, 0, from, 0, 0,
+				  "stream %u has no chunks: all its events are lost", from);
+	return add_damage(r, HVLOG_TRUNCATED, 0, r->size, 0, from, 0, 0,
+			  "streams %u..%u have no chunks: all their events are lost", from, to);
 }
 
 /* Split the index by stream, in sequence order; report duplicates, gaps
@@ -817,6 +871,7 @@ static void best_copy(hvlog_reader *r, size_t i, const uint64_t *prev_ts)
 static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 {
 	uint32_t ns = r->meta.nstreams, active = 0;
+	uint32_t none = UINT32_MAX; /* the first of a run of streams without chunks */
 	size_t i = 0;
 	int oom = 0;
 
@@ -825,20 +880,27 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 		size_t first = i, kept = 0;
 		uint64_t expect = 0, prev_ts = 0;
 
+		/* A run ends at a stream with chunks (its first is always
+		 * kept): reported before that stream's damage, where each of
+		 * its streams was reported alone before. */
+		if (i < r->nchunks && r->chunks[i].stream == s) {
+			if (none != UINT32_MAX)
+				oom |= no_chunks(r, none, s - 1);
+			none = UINT32_MAX;
+		} else if (none == UINT32_MAX) {
+			none = s;
+		}
+
 		/* r->chunks is NULL when no chunk was indexed: NULL + 0 is UB */
 		rs->chunks = r->chunks ? r->chunks + first : NULL;
 		for (; i < r->nchunks && r->chunks[i].stream == s; i++) {
 			struct chunk *c = &r->chunks[i];
-			if (kept && c->seq < expect) {
-				const struct chunk *k = &rs->chunks[kept - 1];
-				int same = c->len == k->len && c->payload_crc == k->payload_crc && c->nevents == k->nevents;
-				oom |= add_damage(r, HVLOG_MALFORMED, c->base_ts, c->off, HVLOG_CHUNK_HEADER_SIZE + c->len,
-						  s, c->seq, same ? 0 : c->nevents, "duplicate chunk %" PRIu64 " of stream %u ignored%s",
-						  c->seq, s, same ? "" : " (it differs from the copy kept)");
+			/* a copy of the chunk kept last (the index is sorted by
+			 * seq): best_copy reported it */
+			if (kept && c->seq < expect)
 				continue;
-			}
 			if (i + 1 < r->nchunks && r->chunks[i + 1].stream == s && r->chunks[i + 1].seq == c->seq)
-				best_copy(r, i, kept ? &prev_ts : NULL);
+				oom |= best_copy(r, i, kept ? &prev_ts : NULL);
 			if (c->seq != expect)
 				oom |= add_damage(r, HVLOG_MALFORMED, prev_ts, c->off, 0, s, expect, 0,
 						  "chunks %" PRIu64 "..%" PRIu64 " of stream %u are missing", expect,
@@ -862,9 +924,6 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 						  rs->chunks[k + 1].seq, 0,
 						  "stream %u has chunks after its final chunk %" PRIu64, s,
 						  rs->chunks[k].seq);
-		if (!kept)
-			oom |= add_damage(r, HVLOG_TRUNCATED, 0, r->size, 0, s, 0, 0,
-					  "stream %u has no chunks: all its events are lost", s);
 		if (kept && !(rs->chunks[kept - 1].flags & WIRE_CHUNK_FINAL)) {
 			const struct chunk *c = &rs->chunks[kept - 1];
 			oom |= add_damage(r, HVLOG_TRUNCATED, c->last_ts, c->off + HVLOG_CHUNK_HEADER_SIZE + c->len, 0,
@@ -876,6 +935,8 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 		rs->item.stream = s;
 		active += kept != 0;
 	}
+	if (none != UINT32_MAX)
+		oom |= no_chunks(r, none, ns - 1);
 	/* Each stream with chunks keeps one value per parameter of the schema
 	 * the KEYED predictors and the RIP cache while it decodes: refuse
 	 * files whose product is absurd. */
