@@ -44,13 +44,19 @@
 #define MSR_X2APIC_EOI 0x80bu
 #define RUNS 6
 
+/* What the interrupt handlers call: saves whatever registers it uses, as
+ * an interrupt handler itself does (clang refuses a handler's call to a
+ * function without it; gcc has the attribute too).  Inlined, it changes
+ * nothing. */
+#define ISR_CALLEE __attribute__((no_caller_saved_registers))
+
 /* outb/inb, outl/inl: the operand's register (AL, EAX) gives the size. */
 #define PORT_IO(sfx, type)                                                    \
-	static inline void out##sfx(uint16_t port, type v)                    \
+	static inline ISR_CALLEE void out##sfx(uint16_t port, type v)         \
 	{                                                                     \
 		__asm__ volatile("out %0, %1" : : "a"(v), "Nd"(port));        \
 	}                                                                     \
-	static inline type in##sfx(uint16_t port)                             \
+	static inline ISR_CALLEE type in##sfx(uint16_t port)                  \
 	{                                                                     \
 		type v;                                                       \
 		__asm__ volatile("in %1, %0" : "=a"(v) : "Nd"(port));         \
@@ -66,12 +72,12 @@ static inline uint64_t rdmsr(uint32_t index)
 	return (uint64_t)hi << 32 | lo;
 }
 
-static inline void wrmsr(uint32_t index, uint64_t v)
+static inline ISR_CALLEE void wrmsr(uint32_t index, uint64_t v)
 {
 	__asm__ volatile("wrmsr" : : "c"(index), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
-static inline uint64_t rdtsc(void)
+static inline ISR_CALLEE uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
@@ -115,7 +121,7 @@ struct interrupt_frame;
 #define TXQ 64
 #define RXLINE 32
 
-static unsigned this_vp(void)
+static ISR_CALLEE unsigned this_vp(void)
 {
 	uintptr_t sp;
 	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
@@ -134,7 +140,7 @@ static struct {
 	volatile unsigned irqs;
 } com1[MAX_VPS];
 
-static inline void eoi(void);
+static inline ISR_CALLEE void eoi(void);
 
 __attribute__((interrupt)) static void com1_interrupt(struct interrupt_frame *frame)
 {
@@ -270,7 +276,7 @@ static volatile unsigned ticks[MAX_VPS];
 static uint64_t tsc_hz[MAX_VPS];
 
 /* The next timer interrupt 1/8192 s from now (the TSC-deadline MSR). */
-static void arm_timer(unsigned vp)
+static ISR_CALLEE void arm_timer(unsigned vp)
 {
 	wrmsr(MSR_TSC_DEADLINE, rdtsc() + (tsc_hz[vp] >> 13));
 }
@@ -285,7 +291,7 @@ __attribute__((interrupt)) static void timer_interrupt(struct interrupt_frame *f
 		arm_timer(vp);
 }
 
-static inline void eoi(void)
+static inline ISR_CALLEE void eoi(void)
 {
 	wrmsr(MSR_X2APIC_EOI, 0);
 }

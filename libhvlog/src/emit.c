@@ -49,20 +49,25 @@ hvlog_status hvlog_stream_init(hvlog_stream *s, uint32_t id, const hvlog_schema 
 	if (!s || !schema || !buf || cap < HVLOG_CHUNK_MIN || (cap - HVLOG_CHUNK_HEADER_SIZE) > 0xFFFFFFFFu ||
 	    (!slots && schema->nslots) || !refill)
 		return HVLOG_INVALID;
-	*s = (hvlog_stream){
-		.cur = buf + HVLOG_CHUNK_HEADER_SIZE,
-		.end = buf + cap - HVLOG_RECORD_MAX - HVLOG_LOST_MAX,
-		.group_mask = group_mask,
-		.slots = slots,
-		.id = id,
-		.refill = refill,
-		.user = user,
-		.buf = buf,
-		.cap = cap,
-		.schema = schema,
-		.nslots = schema->nslots,
-		.meta_fp = hvlog__schema_fp(schema),
-	};
+	/* Zeroed by a loop, not by assigning a compound literal: the
+	 * struct is 3 KiB (the keyed predictors and the RIP cache), and a
+	 * compiler may zero that much by calling memset, which this part
+	 * of the library never calls (-ffreestanding keeps a loop a loop;
+	 * tests/emit_freestanding.sh checks). */
+	for (size_t i = 0; i < sizeof *s; i++)
+		((unsigned char *)s)[i] = 0;
+	s->cur = buf + HVLOG_CHUNK_HEADER_SIZE;
+	s->end = buf + cap - HVLOG_RECORD_MAX - HVLOG_LOST_MAX;
+	s->group_mask = group_mask;
+	s->slots = slots;
+	s->id = id;
+	s->refill = refill;
+	s->user = user;
+	s->buf = buf;
+	s->cap = cap;
+	s->schema = schema;
+	s->nslots = schema->nslots;
+	s->meta_fp = hvlog__schema_fp(schema);
 	reset_slots(s);
 	return HVLOG_OK;
 }
