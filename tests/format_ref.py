@@ -422,6 +422,7 @@ class Reader:
             K = [0] * 256
             R = [0] * 128
             pos, decoded, n = 0, 0, len(payload)
+            first = None  # the time of the first event record (§4.3 first_ts)
 
             def varint():
                 nonlocal pos
@@ -448,6 +449,8 @@ class Reader:
                         continue
                     if tag == 2:
                         count, fts, lts = varint(), varint(), varint()
+                        if count == 0:
+                            raise Malformed("lost count")
                         yield {"type": "lost", "ts": cur, "stream": s, "count": count,
                                "first_ts": fts, "last_ts": lts}
                         continue
@@ -462,6 +465,8 @@ class Reader:
                     if ev is None:
                         raise Malformed("number")
                     cur = (cur + varint()) & M64
+                    if first is None:
+                        first = cur
                     params, names = {}, {}
                     prev = 0
                     for i, p in enumerate(ev["params"]):
@@ -512,6 +517,8 @@ class Reader:
                     yield self.damage(cur, s, h["off"], MALFORMED, 0,
                                       max(0, h["nevents"] - decoded))
                 elif cur != h["last_ts"]:
+                    yield self.damage(cur, s, h["off"], MALFORMED, 0, 0)
+                elif (h["base_ts"] if first is None else first) != h["first_ts"]:
                     yield self.damage(cur, s, h["off"], MALFORMED, 0, 0)
 
     # §6.5
@@ -612,6 +619,7 @@ def craft(src, outdir):
         "foreign": edit(2, "<I", 20, 0x12345678),      # another schema's chunk
         "fp0": edit(2, "<I", 20, 0),                   # fingerprint not stated
         "times-disagree": edit(2, "<Q", 32, 1031000),  # base_ts != previous last_ts
+        "first-ts": edit(2, "<Q", 40, struct.unpack_from("<Q", src, offs[2] + 40)[0] + 1),
         "nevents-more": edit(2, "<I", 56, 30),
         "nevents-less": edit(2, "<I", 56, 3),
         "escaped-number": edit(2, payload_byte=(0, 0xFF)),

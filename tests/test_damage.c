@@ -1184,6 +1184,89 @@ START_TEST(test_window_lying_last_ts)
 }
 END_TEST
 
+/* A header's first_ts made to lie (its checksum consistent) is reported
+ * once at the chunk, the chunk's events kept: it sets the trace's start
+ * (relative times) and the chunk's place in a time window, and was taken
+ * on its word. */
+START_TEST(test_lying_first_ts)
+{
+	base b;
+	char path[PATH_MAX];
+	tu_trace t;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 2);
+	const tu_chunk *c = &b.c[k];
+	ck_assert_msg(c->last_ts > c->first_ts, "chunk %ld spans no time", k);
+	uint8_t *v = malloc(b.len), *h;
+	ck_assert_ptr_nonnull(v);
+	memcpy(v, b.buf, b.len);
+	h = v + c->off;
+	wire_put64(h + WIRE_CH_FIRST_TS, c->first_ts + 1); /* still between base_ts and last_ts */
+	wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+	save_variant(path, "firstts.hvl", v, b.len);
+	tu_read_path(path, 0, &t);
+	tu_assert_events_equal("lying first_ts", &b.t.ev, &t.ev);
+	ck_assert_msg(t.ndmg == 1, "want one damage item: %s", tu_damage_summary(&t));
+	ck_assert_uint_eq(t.dmg[0].offset, c->off);
+	ck_assert_uint_eq(t.dmg[0].events, 0);
+	ck_assert_msg(strstr(t.dmg[0].msg, "first timestamp"), "%s", t.dmg[0].msg);
+	tu_trace_free(&t);
+	free(v);
+	base_free(&b);
+}
+END_TEST
+
+/* A LOST record with a count of 0 is malformed (FORMAT.md §5.4: no writer
+ * writes one, and a LOST item claims at least one event): its chunk's
+ * rest is skipped, as for any malformed record, instead of a LOST item
+ * that convert --from json|cbor then refuses. */
+START_TEST(test_lost_count_zero)
+{
+	hvlog_writer_config cfg = { .nstreams = 1, .chunk_size = 4096 };
+	char path[PATH_MAX];
+	hvlog_writer *w;
+	hvlog_error err;
+	tu_trace t;
+	size_t len;
+
+	tu_path(path, sizeof path, dir, "lost0.hvl");
+	ck_assert_int_eq(hvlog_writer_open_path(&w, path, &cfg, &err), HVLOG_OK);
+	hvlog_stream *s = hvlog_writer_stream(w, 0);
+	for (uint64_t i = 0; i < 100; i++) {
+		if (i == 50)
+			hvlog_stream_note_lost(s, 1, 1000 + i, 1000 + i);
+		ck_assert_int_eq(hvlog_emit_im_hlt_instruction(s, 1000 + i, 0x1000 + i), HVLOG_OK);
+	}
+	ck_assert_int_eq(hvlog_writer_close(w, &err), HVLOG_OK);
+	tu_read_path(path, 0, &t);
+	ck_assert_uint_eq(t.nlost, 1);
+	ck_assert_uint_eq(t.ndmg, 0);
+	uint64_t at = t.lost[0].offset;
+	tu_trace_free(&t);
+
+	uint8_t *buf = tu_load(path, &len);
+	tu_chunk *c;
+	size_t nc = tu_chunks(buf, len, &c);
+	long k = tu_chunk_at(c, nc, at);
+	ck_assert_int_ge(k, 0);
+	ck_assert_uint_eq(buf[at], HVLOG_TAG_LOST);
+	ck_assert_uint_eq(buf[at + 1], 0x03); /* the varint 1 */
+	buf[at + 1] = 0x01;                   /* the varint 0 */
+	uint8_t *h = buf + c[k].off;
+	wire_put32(h + WIRE_CH_PAYLOAD_CRC, hvlog_crc32c(0, h + HVLOG_CHUNK_HEADER_SIZE, c[k].len));
+	wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+	save_variant(path, "lost0.hvl", buf, len);
+	tu_read_path(path, 0, &t);
+	ck_assert_uint_eq(t.nlost, 0);
+	ck_assert_msg(t.ndmg == 1 && t.dmg[0].kind == HVLOG_MALFORMED && t.dmg[0].offset == at,
+		      "want one malformed record at %" PRIu64 ": %s", at, tu_damage_summary(&t));
+	tu_trace_free(&t);
+	free(c);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_removed_chunk)
 {
 	base b;
@@ -1570,6 +1653,8 @@ static Suite *damage_suite(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_payload_bit_flipped);
+	tcase_add_test(tc, test_lying_first_ts);
+	tcase_add_test(tc, test_lost_count_zero);
 	tcase_add_loop_test(tc, test_chunk_header_flipped, 0, (int)NELEMS(header_bytes));
 	tcase_add_loop_test(tc, test_truncated, 0, (int)NELEMS(cuts));
 	tcase_add_test(tc, test_truncated_at_chunk_boundary);

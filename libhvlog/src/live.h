@@ -20,6 +20,7 @@ struct chunk {
 	uint64_t off;          /* of the header */
 	uint64_t seq;
 	uint64_t base_ts, last_ts;
+	uint64_t first_ts;     /* checked against the first event record when decoded */
 	uint32_t len;          /* payload bytes */
 	uint32_t stream;
 	uint32_t nevents;

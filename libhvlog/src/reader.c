@@ -48,6 +48,7 @@ struct rstream {
 	int has;               /* item holds the stream's next item */
 	int done;
 	int damaged;           /* cur was reported damaged (once is enough) */
+	int first_lies;        /* cur's first event is not at its header's first_ts */
 	hvlog_item item;
 	uint64_t values[HVLOG_MAX_PARAMS];
 };
@@ -311,6 +312,7 @@ int hvlog__chunk_header(const uint8_t *h, uint32_t nstreams, uint64_t size, stru
 		.seq = wire_get64(h + WIRE_CH_SEQ),
 		.base_ts = wire_get64(h + WIRE_CH_BASE_TS),
 		.last_ts = wire_get64(h + WIRE_CH_LAST_TS),
+		.first_ts = *first_ts,
 		.len = wire_get32(h + WIRE_CH_LEN),
 		.stream = wire_get16(h + WIRE_CH_STREAM),
 		.nevents = wire_get32(h + WIRE_CH_NEVENTS),
@@ -1684,6 +1686,37 @@ static int outside(const hvlog_reader *r, const struct rstream *rs, size_t k)
 	return 0;
 }
 
+/* The time of the first event record of the payload [p, end) from base
+ * time ts (§4.3 first_ts): the TIME records before it set the time, LOST
+ * records leave it; ts itself without an event record.  0 if a record
+ * before it is malformed (decoding the chunk reports that). */
+static int first_event_ts(const uint8_t *p, const uint8_t *end, uint64_t ts, uint64_t *first)
+{
+	uint64_t v;
+
+	while (p < end) {
+		uint8_t tag = *p++;
+		if (tag == HVLOG_TAG_TIME) {
+			if (!get_varint(&p, end, &ts))
+				return 0;
+			continue;
+		}
+		if (tag == HVLOG_TAG_LOST) {
+			for (int i = 0; i < 3; i++)
+				if (!get_varint(&p, end, &v))
+					return 0;
+			continue;
+		}
+		if (tag < HVLOG_TAG_FIRST_EVENT || (tag == HVLOG_TAG_ESCAPE && !get_varint(&p, end, &v)) ||
+		    !get_varint(&p, end, &v))
+			return 0;
+		*first = ts + v;
+		return 1;
+	}
+	*first = ts;
+	return 1;
+}
+
 /* Load the stream's next chunk; 1 if a chunk is ready or a damage item was
  * set, 0 at the end of the stream, -1 on a read error. */
 static int load_chunk(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
@@ -1740,6 +1773,7 @@ got:
 	rs->end = rs->buf + c->len;
 	rs->decoded = 0;
 	rs->damaged = 0;
+	rs->first_lies = 0;
 	if (c->len) {
 		rs->keyed = rs->slots + r->meta.schema->nslots;
 		rs->rips = rs->keyed + HVLOG_KEYED_SLOTS;
@@ -1754,6 +1788,8 @@ got:
 			   "chunk checksum mismatch: chunk skipped");
 		return 1;
 	}
+	uint64_t first;
+	rs->first_lies = first_event_ts(rs->buf, rs->end, c->base_ts, &first) && first != c->first_ts;
 	r->stats.chunks++;
 	return 1;
 }
@@ -2014,6 +2050,15 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 					   "chunk's last timestamp does not match its records");
 				return 1;
 			}
+			/* first_ts sets the trace's start (the t0 of relative
+			 * times) and the chunk's place in a time window: a lie
+			 * there is as much damage */
+			if (rs->cur && !rs->damaged && rs->first_lies) {
+				r->stats.damaged_regions++;
+				set_damage(rs, HVLOG_MALFORMED, rs->cur->off, 0, 0,
+					   "chunk's first timestamp does not match its records");
+				return 1;
+			}
 			int e = load_chunk(r, rs, err);
 			if (e <= 0)
 				return e;
@@ -2033,8 +2078,10 @@ static int advance(hvlog_reader *r, struct rstream *rs, hvlog_error *err)
 			continue;
 		}
 		if (tag == HVLOG_TAG_LOST) {
+			/* a count of 0 says nothing was lost: no writer writes
+			 * it (§5.4), and no LOST item may claim it */
 			if (!get_varint(&p, rs->end, &it->lost_count) || !get_varint(&p, rs->end, &it->lost_first_ts) ||
-			    !get_varint(&p, rs->end, &it->lost_last_ts))
+			    !get_varint(&p, rs->end, &it->lost_last_ts) || !it->lost_count)
 				goto malformed;
 			rs->p = p;
 			it->kind = HVLOG_ITEM_LOST;
