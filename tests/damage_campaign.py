@@ -10,6 +10,8 @@ chunk, say that something was wrong (exit status not 0) and never crash:
 - chunk lengths changed by +-1, +-1000, +1 MiB and +8 MiB, and the other
   header fields (sequence, stream, timestamps, count, flags) set to absurd
   values, each with the header checksum made consistent;
+- sequence numbers raised by 1000, and far (to just under the file's size,
+  and past it), checksum consistent;
 - 60 bits flipped inside chunk payloads;
 - 40 truncations;
 - chunks swapped, duplicated, and garbage spliced between chunks.
@@ -75,22 +77,24 @@ def main():
     rng = random.Random(1)
     results, failures = {}, []
 
-    def decode(buf):
+    def decode(buf, follow=False):
         with open(work, "wb") as f:
             f.write(buf)
         try:
             cmd = [HVLOG, "decode", "--count", work]
-            if PIPE:
+            if follow:
+                cmd = [HVLOG, "decode", "--follow", "--count", work]
+            elif PIPE:
                 cmd = ["sh", "-c", 'cat "$1" | "$2" decode --count -', "sh", work, HVLOG]
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=30 if follow else 120)
         except subprocess.TimeoutExpired:
             return -1, "timeout", ""
         if r.returncode < 0 or r.returncode > 3:
             return -1, r.returncode, r.stderr
         return int(r.stdout.split()[0]) if r.stdout.strip() else 0, r.returncode, r.stderr
 
-    def check(kind, buf, want_events, damaged=True, what=""):
-        n, rc, err = decode(buf)
+    def check(kind, buf, want_events, damaged=True, what="", follow=False):
+        n, rc, err = decode(buf, follow)
         ok = n >= want_events and (damaged is None or (rc != 0) == damaged)
         a = results.setdefault(kind, [0, 0])
         a[0] += ok
@@ -130,6 +134,30 @@ def main():
         struct.pack_into("<Q", b, p + 24, struct.unpack_from("<Q", b, p + 24)[0] + 1000)
         consistent(b, p)
         check("chunk sequence number raised, checksum consistent", bytes(b), total, what=f"at {p}")
+    # a sequence number raised far, yet not above the file's size: valid
+    # (§6.2 bounds it by the size), so it costs no events; a live reader
+    # must wait for the bytes to reach it rather than judge it by the
+    # bytes read so far, and a followed file, closed, must still end
+    # (its own generator: the other classes keep their damage)
+    # (its own generator: the other classes keep their damage); one above
+    # the size is absurd, on a pipe too, once the pipe has ended, and one
+    # too far ahead to wait for is judged at once, the message says so
+    for p, ln, _, nev in events[:3] + random.Random(2).sample(events[3:], 3):
+        for seq in (len(data) - 1, len(data), (p + len(data)) // 2, min(p + HEADER + ln + 70000, len(data)),
+                    len(data) + 1, p + (64 << 20) + 1):
+            b = bytearray(data)
+            struct.pack_into("<Q", b, p + 24, seq)
+            consistent(b, p)
+            kind, want = "chunk sequence number raised within the file's size, checksum consistent", total
+            if seq > len(data):
+                kind, want = "chunk sequence number raised above the file's size, checksum consistent", total - nev
+            check(kind, bytes(b), want, what=f"at {p} to {seq}")
+            if PIPE:
+                check(kind + ", the file followed", bytes(b), want, what=f"at {p} to {seq}", follow=True)
+            if PIPE and seq > p + (64 << 20):
+                n, rc, err = decode(bytes(b))
+                if "too far ahead to wait for" not in err:
+                    failures.append(f"{kind} at {p} to {seq}: no word of why it was not waited for: {err[:300]}")
     for _ in range(60):
         p, ln, _, nev = rng.choice(events)
         i = rng.randrange((p + HEADER) * 8, (p + HEADER + ln) * 8)

@@ -7,9 +7,10 @@
  * stream's queue until the merge (reader.c) decodes it.  Nothing that is
  * still arriving is ever judged: a chunk cut short is only damage once the
  * input has ended.  Memory is bounded: the buffer holds at most one chunk
- * beyond what is framed, and the queues at most LIVE_MAX_QUEUED bytes (past
- * that the merge stops waiting for quiet streams, and reading stops until
- * it has taken some).
+ * beyond what is framed (or, behind a header whose sequence number the
+ * input has not reached yet, at most LIVE_MAX_HELD bytes), and the queues
+ * at most LIVE_MAX_QUEUED bytes (past that the merge stops waiting for
+ * quiet streams, and reading stops until it has taken some).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,6 +32,10 @@
 #define LIVE_DEFAULT_FLUSH_NS 1000000000u
 #define LIVE_MARGIN_NS 100000000u
 #define LIVE_MAX_RUNS 64 /* runs of sequence numbers remembered per stream */
+/* A header whose sequence number is above the bytes read so far waits for
+ * the input to reach it (the file reader judges it by the file's size);
+ * at most this many bytes are held for it, counted from the header. */
+#define LIVE_MAX_HELD LIVE_MAX_QUEUED
 
 struct lq {
 	struct chunk c;
@@ -72,6 +77,9 @@ struct hvlog__live {
 	size_t cap, lo, hi;    /* bytes [lo, hi) not framed yet */
 	uint64_t base;         /* file offset of buf[0] */
 	uint64_t skip_from;    /* start of bytes being skipped (no valid header); UINT64_MAX: none */
+	uint64_t skip_unheld;  /* the seq of a header in them judged before the input reached it; UINT64_MAX: none */
+	int held;              /* framing waits for the input to reach the seq of the header at lo */
+	int end_known;         /* a followed file ends where its bytes end (it holds the writer's closing record) */
 	uint64_t ts_hint;      /* last chunk's time, for damage between chunks */
 	uint64_t quiet_ns;
 	uint64_t since_ns;     /* when the item the merge last waited with arrived */
@@ -264,6 +272,7 @@ hvlog_status hvlog__live_open(hvlog__live **out, int fd, int follow, const volat
 	l->cancel = cancel;
 	l->st = st;
 	l->skip_from = UINT64_MAX;
+	l->skip_unheld = UINT64_MAX;
 	l->trailer_at = UINT64_MAX;
 	if (fill_to(l, WIRE_FILE_HEADER_SIZE, err)) {
 		hvlog__live_free(l);
@@ -345,16 +354,23 @@ void hvlog__live_free(hvlog__live *l)
 /* The bytes skipped since skip_from end at `to`. */
 static int end_skip(hvlog__live *l, uint64_t to)
 {
-	uint64_t from = l->skip_from, n = to - from;
+	uint64_t from = l->skip_from, n = to - from, seq = l->skip_unheld;
 	int at_end = l->eof && to == l->base + l->hi;
+	char why[80] = "";
 
 	if (from == UINT64_MAX)
 		return 0;
 	l->skip_from = UINT64_MAX;
+	l->skip_unheld = UINT64_MAX;
 	if (flush_foreign(l))
 		return -1;
+	/* not what the file reader would say, if the file is that long: the
+	 * reader would have had to hold more than it may to find out */
+	if (seq != UINT64_MAX)
+		snprintf(why, sizeof why, " (sequence number %" PRIu64 " too far ahead to wait for)", seq);
 	return add_damage(l, at_end ? HVLOG_TRUNCATED : HVLOG_MALFORMED, l->ts_hint, from, n, UINT32_MAX, UINT64_MAX, 0,
-			  "no valid chunk header: %" PRIu64 " bytes skipped%s", n, at_end ? " to the end of the file" : "");
+			  "no valid chunk header: %" PRIu64 " bytes skipped%s%s", n, at_end ? " to the end of the file" : "",
+			  why);
 }
 
 /* The first of ls's runs that ends after seq (ls->nruns if none). */
@@ -587,6 +603,7 @@ static int frame(hvlog__live *l)
 {
 	int oom = 0;
 
+	l->held = 0;
 	while (!l->closed && !oom) {
 		size_t avail = l->hi - l->lo;
 		const uint8_t *p = l->buf + l->lo;
@@ -618,9 +635,24 @@ static int frame(hvlog__live *l)
 		} else if (!memcmp(p, WIRE_CHUNK_SYNC, 8)) {
 			if (avail < HVLOG_CHUNK_HEADER_SIZE)
 				break;
-			/* (a sequence number above the bytes read so far is as
-			 * absurd as one above a file's size) */
-			if (hvlog__chunk_header(p, l->nstreams, l->base + l->hi, &c, &first_ts, at)) {
+			/* A sequence number above the file's size is absurd (§6.2),
+			 * but the size of an input still arriving is not known: a
+			 * header valid but for that waits until the input reaches
+			 * its number, or ends, and is judged then as the file reader
+			 * judges it.  Unless that is more than may be held: then it
+			 * is judged now, by the bytes read, and the damage says so. */
+			uint64_t size = l->base + l->hi;
+			l->held = 0;
+			if (!l->eof && !l->end_known &&
+			    hvlog__chunk_header(p, l->nstreams, UINT64_MAX, &c, &first_ts, at) && c.seq > size) {
+				if (c.seq - at <= LIVE_MAX_HELD) {
+					l->held = 1;
+					break;
+				}
+				if (l->skip_unheld == UINT64_MAX)
+					l->skip_unheld = c.seq;
+			}
+			if (hvlog__chunk_header(p, l->nstreams, size, &c, &first_ts, at)) {
 				size_t need = HVLOG_CHUNK_HEADER_SIZE + (size_t)c.len;
 				/* Still arriving, or cut by the end of the input.  But
 				 * an ended input with a chunk marker inside the length
@@ -657,6 +689,23 @@ static int frame(hvlog__live *l)
 	return oom ? -1 : 0;
 }
 
+/* Whether the bytes read end with a closing record of the writer (§4.6):
+ * a valid trailer, or a last metadata copy of the metadata in use. */
+static int ends_closed(const hvlog__live *l)
+{
+	size_t n = l->hi - l->lo, k = HVLOG_CHUNK_HEADER_SIZE + (size_t)l->meta_len;
+	const uint8_t *e = l->buf + l->hi;
+	struct chunk c;
+	uint64_t first_ts;
+
+	if (n >= WIRE_TRAILER_SIZE && !memcmp(e - WIRE_TRAILER_SIZE, WIRE_TRAILER_MAGIC, 8) &&
+	    wire_get32(e - WIRE_TRAILER_SIZE + WIRE_TR_CRC) == hvlog_crc32c(0, e - WIRE_TRAILER_SIZE, WIRE_TR_CRC))
+		return 1;
+	return n >= k && hvlog__chunk_header(e - k, l->nstreams, UINT64_MAX, &c, &first_ts, 0) &&
+	       (c.flags & (WIRE_CHUNK_META | WIRE_CHUNK_FINAL)) == (WIRE_CHUNK_META | WIRE_CHUNK_FINAL) &&
+	       c.len == l->meta_len && c.payload_crc == l->meta_crc;
+}
+
 hvlog_status hvlog__live_pump(hvlog__live *l, int wait_ms, hvlog_error *err)
 {
 	if (l->cancel && *l->cancel && !l->finished) {
@@ -675,6 +724,15 @@ hvlog_status hvlog__live_pump(hvlog__live *l, int wait_ms, hvlog_error *err)
 			return read_failed(l, err);
 		if (frame(l))
 			return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
+		/* a followed file whose bytes end with the writer's closing
+		 * record has no more to come: a header held for its sequence
+		 * number is judged by the size there is (else --follow would
+		 * wait for ever at the end of a closed trace) */
+		if (k == 0 && l->follow && l->held && ends_closed(l)) {
+			l->end_known = 1;
+			if (frame(l))
+				return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
+		}
 		/* a followed file ends at the writer's closing record once
 		 * nothing follows it; a pipe ends where it ends */
 		if (k == 0 && l->follow && l->at_close && l->lo == l->hi)
