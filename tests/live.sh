@@ -267,5 +267,47 @@ else
 	echo "live: no kvm here, its idle VP case skipped"
 fi
 
+# 7. A chunk above a gap (a lost chunk) waits for the next chunk of its
+#    stream, which says whether the gap is one or the chunk's number lies;
+#    a producer that stops there does not keep it back longer than a quiet
+#    stream is waited for (2.1 s here).  Stream 0's second chunk is cut
+#    out; the pipe stops after the third chunks until the test opens the
+#    gate, and all that came before it is printed before the gate opens:
+#    the file's first lines (the gap may come after the event that shares
+#    its time, which went out before the gap was known), then the rest.
+"$prod" write "$tmp/g4.hvlog" 4 50 || exit 1
+sync8=$(printf '\303HVCHUNK')
+cut= next= stop=
+for o in $(LC_ALL=C grep -obUaF "$sync8" "$tmp/g4.hvlog" | cut -d: -f1); do
+	# stream, flags (u16 at 16 and 18), seq (u64 at 24): FORMAT.md §4.1
+	set -- $(od -An -tu2 -j $((o + 16)) -N4 "$tmp/g4.hvlog") $(od -An -tu8 -j $((o + 24)) -N8 "$tmp/g4.hvlog")
+	[ $(($2 & 4)) -eq 0 ] || continue # (a metadata copy)
+	if [ -n "$cut" ] && [ -z "$next" ]; then next=$o; fi
+	if [ "$1" = 0 ] && [ "$3" = 1 ]; then cut=$o; fi
+	if [ "$1" = 0 ] && [ "$3" = 3 ]; then stop=$o; fi
+done
+{ head -c "$cut" "$tmp/g4.hvlog"; tail -c +$((next + 1)) "$tmp/g4.hvlog"; } > "$tmp/gap.hvlog"
+stop=$((stop - (next - cut)))
+"$hvlog" decode "$tmp/gap.hvlog" > "$tmp/gap.txt" 2> /dev/null
+eq "$(grep -c 'DAMAGE.*chunks 1..1 of stream 0 are missing' "$tmp/gap.txt")" 1 "a chunk cut out: the gap once"
+n=401 # (the events of steps 1 to 3, less the 50 cut out, and the gap)
+head -n "$n" "$tmp/gap.txt" > "$tmp/gap.head"
+rm -f "$tmp/gate7" "$tmp/lines7"
+mkfifo "$tmp/gate7" "$tmp/lines7"
+exec 6<> "$tmp/gate7"
+{ { head -c "$stop" "$tmp/gap.hvlog"; head -c 1 "$tmp/gate7" > /dev/null; tail -c +$((stop + 1)) "$tmp/gap.hvlog"; } |
+	"$hvlog" decode - > "$tmp/lines7" 2> /dev/null; } &
+exec 5< "$tmp/lines7"
+if lines "$n"; then ok; else ko "a chunk above a gap: out before the producer went on"; fi
+printf 'x' >&6
+cat <&5 > "$tmp/rest"
+wait
+exec 5<&- 6>&-
+sort "$tmp/got" > "$tmp/got.sorted"
+sort "$tmp/gap.head" > "$tmp/gap.head.sorted"
+same "$tmp/got.sorted" "$tmp/gap.head.sorted" "a chunk above a gap: the file's first lines"
+tail -n +$((n + 1)) "$tmp/gap.txt" > "$tmp/gap.tail"
+same "$tmp/rest" "$tmp/gap.tail" "a chunk above a gap: then the file's other lines"
+
 echo "live: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -61,6 +61,18 @@ struct lstream {
 	uint64_t end_off;      /* where its last chunk ended */
 	uint64_t progress_ns;  /* when its time last moved on */
 	int any, final;
+	/* A chunk above a gap is kept back (held) until the stream's next
+	 * chunk, which says whether the gap is one (a number after it) or
+	 * its number lies (numbers below it: the file reader puts it after
+	 * them), or the stream ends, or it waited as long as a quiet stream
+	 * is waited for. */
+	struct lq held;
+	uint64_t held_first_ts;
+	int has_held;
+	/* the chunk with the highest number taken: the end of the stream in
+	 * sequence order, as the file reader judges it */
+	uint64_t top_ts, top_end, top_next;
+	int top_final;
 };
 
 struct hvlog__live {
@@ -94,6 +106,8 @@ struct hvlog__live {
 	size_t ndmg, capdmg, nextdmg;
 	hvlog_reader_stats *st;
 	struct hvlog__unz *unz; /* a compressed input's decompressor, or NULL */
+	int nomem;             /* out of memory where it could not be said: the next pump says it */
+	uint32_t nheld;        /* streams holding a chunk back */
 };
 
 static uint64_t now_ns(void)
@@ -344,6 +358,8 @@ void hvlog__live_free(hvlog__live *l)
 		free(ls->q);
 		free(ls->curp);
 		free(ls->runs);
+		if (ls->has_held)
+			free(ls->held.p);
 	}
 	free(l->s);
 	free(l->buf);
@@ -388,6 +404,14 @@ static size_t run_after(const struct lstream *ls, uint64_t seq)
 	return a;
 }
 
+/* Whether ls took chunk seq already (as far as its runs remember). */
+static int taken(const struct lstream *ls, uint64_t seq)
+{
+	size_t i = run_after(ls, seq);
+
+	return i < ls->nruns && ls->runs[i].lo <= seq;
+}
+
 /* Remember that ls took chunk seq, not among its runs; i = run_after(seq).
  * -1: out of memory. */
 static int run_add(struct lstream *ls, size_t i, uint64_t seq)
@@ -421,41 +445,27 @@ static int run_add(struct lstream *ls, size_t i, uint64_t seq)
 	return 0;
 }
 
-/* A verified chunk of a stream: checked against the stream's chunks
+/* A chunk of stream c->stream, checked against the stream's chunks taken
  * before it, then queued.  A chunk whose number was taken already is a
- * duplicate; any other is kept, even one that comes after a higher
- * number (a damaged number, or chunks out of order), so that one lying
- * header costs no intact chunk after it.  -1: out of memory. */
-static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
+ * duplicate; any other is kept, even one that comes after a higher number
+ * (a damaged number, or chunks out of order), so that one lying header
+ * costs no intact chunk after it.  The payload is `own` (malloc'd, now the
+ * queue's) or else copied from `payload`; arrived_ns: when it was framed.
+ * -1: out of memory. */
+static int take(hvlog__live *l, const struct chunk *c0, uint64_t first_ts, const uint8_t *payload, uint8_t *own,
+		uint64_t arrived_ns)
 {
 	struct chunk c = *c0;
 	struct lstream *ls = &l->s[c.stream];
-	uint32_t fp = wire_get32(h + WIRE_CH_META_FP);
-	uint64_t first_ts = wire_get64(h + WIRE_CH_FIRST_TS);
 	int oom = 0;
 
-	if (c.flags & WIRE_CHUNK_META) { /* a metadata copy, checked as the file reader checks it */
-		l->at_close = (c.flags & WIRE_CHUNK_FINAL) != 0;
-		if (hvlog_crc32c(0, h + HVLOG_CHUNK_HEADER_SIZE, c.len) != c.payload_crc)
-			return add_damage(l, HVLOG_CHECKSUM, l->ts_hint, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, UINT32_MAX,
-					  UINT64_MAX, 0, "metadata copy %" PRIu64 " is damaged (checksum mismatch)", c.seq);
-		if (c.len != l->meta_len || c.payload_crc != l->meta_crc || fp != l->schema_fp)
-			return add_damage(l, HVLOG_MALFORMED, l->ts_hint, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, UINT32_MAX,
-					  UINT64_MAX, 0, "metadata copy %" PRIu64 " differs from the metadata in use", c.seq);
-		return 0;
-	}
-	l->at_close = 0;
-	if (fp != l->schema_fp && fp) {
-		if (l->fr.chunks && (l->fr.end != c.off || l->fr.fp != fp))
-			oom |= flush_foreign(l);
-		hvlog__foreign_add(&l->fr, &c, fp);
-		return oom;
-	}
-	oom |= flush_foreign(l);
 	size_t ri = run_after(ls, c.seq);
-	if (ri < ls->nruns && ls->runs[ri].lo <= c.seq)
-		return oom | add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, c.stream,
-					c.seq, 0, "duplicate chunk %" PRIu64 " of stream %u ignored", c.seq, c.stream);
+	if (taken(ls, c.seq)) {
+		free(own);
+		return add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, c.stream, c.seq,
+				  0, "duplicate chunk %" PRIu64 " of stream %u ignored", c.seq, c.stream);
+	}
+	int top = ri == ls->nruns;
 	/* the chunks missing below this one: after the highest number taken
 	 * below it */
 	uint64_t from = ri ? ls->runs[ri - 1].hi : 0;
@@ -470,13 +480,17 @@ static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 				  0, "chunk %" PRIu64 " of stream %u starts at %" PRIu64 " but chunk %" PRIu64
 				  " ended at %" PRIu64 ": a header's time is damaged",
 				  c.seq, c.stream, c.base_ts, c.seq - 1, ls->hw);
-	if (run_add(ls, ri, c.seq))
+	if (run_add(ls, ri, c.seq)) {
+		free(own);
 		return -1;
+	}
 	if (ls->n == ls->cap) {
 		size_t nc = ls->cap ? 2 * ls->cap : 8;
 		struct lq *nq = malloc(nc * sizeof *nq);
-		if (!nq)
+		if (!nq) {
+			free(own);
 			return -1;
+		}
 		for (size_t k = 0; k < ls->n; k++)
 			nq[k] = ls->q[(ls->head + k) & (ls->cap - 1)];
 		free(ls->q);
@@ -485,14 +499,15 @@ static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 		ls->head = 0;
 	}
 	struct lq *e = &ls->q[(ls->head + ls->n) & (ls->cap - 1)];
-	e->p = NULL;
-	if (c.len && !(e->p = malloc(c.len)))
-		return -1;
-	if (c.len)
-		memcpy(e->p, h + HVLOG_CHUNK_HEADER_SIZE, c.len);
+	e->p = own;
+	if (!own && c.len) {
+		if (!(e->p = malloc(c.len)))
+			return -1;
+		memcpy(e->p, payload, c.len);
+	}
 	c.ord = l->ord++;
 	e->c = c;
-	e->arrived_ns = now_ns();
+	e->arrived_ns = arrived_ns;
 	ls->n++;
 	l->queued += c.len;
 	if (c.nevents) {
@@ -509,8 +524,111 @@ static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
 	ls->expect = c.seq + 1;
 	ls->end_off = c.off + HVLOG_CHUNK_HEADER_SIZE + c.len;
 	ls->final |= (c.flags & WIRE_CHUNK_FINAL) != 0;
-	l->ts_hint = c.last_ts;
+	if (top) {
+		ls->top_ts = c.last_ts;
+		ls->top_end = ls->end_off;
+		ls->top_next = c.seq + 1;
+		ls->top_final = (c.flags & WIRE_CHUNK_FINAL) != 0;
+	}
 	return oom;
+}
+
+/* The chunk ls holds back, taken now.  -1: out of memory. */
+static int release(hvlog__live *l, struct lstream *ls)
+{
+	if (!ls->has_held)
+		return 0;
+	ls->has_held = 0;
+	l->nheld--;
+	l->queued -= ls->held.c.len;
+	return take(l, &ls->held.c, ls->held_first_ts, NULL, ls->held.p, ls->held.arrived_ns);
+}
+
+/* When the chunk ls holds back stops waiting: once no chunk of its stream
+ * has come for as long as a quiet stream is waited for (§6.6). */
+static uint64_t held_due(const hvlog__live *l, const struct lstream *ls)
+{
+	uint64_t t = ls->progress_ns > ls->held.arrived_ns ? ls->progress_ns : ls->held.arrived_ns;
+
+	return t + l->quiet_ns;
+}
+
+/* The chunk ls holds back, taken if it waited long enough (held_due), or
+ * the queues are full.  -1: out of memory. */
+static int release_due(hvlog__live *l, struct lstream *ls, uint64_t now)
+{
+	if (!ls->has_held || (now <= held_due(l, ls) && l->queued < LIVE_MAX_QUEUED && !l->finished))
+		return 0;
+	return release(l, ls);
+}
+
+/* A verified chunk, as it arrives: a metadata copy is checked, a chunk of
+ * another schema noted, any other taken (take), or held back when it
+ * is above a gap: whether the chunks of the gap are missing, or its own
+ * number lies, is known only from the chunks of its stream that come
+ * after it; the file reader, which sees them all, puts a chunk whose
+ * number lies after the chunks below it, and words the gap from the
+ * highest of those.  -1: out of memory. */
+static int accept(hvlog__live *l, const struct chunk *c0, const uint8_t *h)
+{
+	struct chunk c = *c0;
+	struct lstream *ls = &l->s[c.stream];
+	uint32_t fp = wire_get32(h + WIRE_CH_META_FP);
+	uint64_t first_ts = wire_get64(h + WIRE_CH_FIRST_TS);
+	const uint8_t *payload = h + HVLOG_CHUNK_HEADER_SIZE;
+	int oom = 0;
+
+	if (c.flags & WIRE_CHUNK_META) { /* a metadata copy, checked as the file reader checks it */
+		l->at_close = (c.flags & WIRE_CHUNK_FINAL) != 0;
+		if (hvlog_crc32c(0, payload, c.len) != c.payload_crc)
+			return add_damage(l, HVLOG_CHECKSUM, l->ts_hint, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, UINT32_MAX,
+					  UINT64_MAX, 0, "metadata copy %" PRIu64 " is damaged (checksum mismatch)", c.seq);
+		if (c.len != l->meta_len || c.payload_crc != l->meta_crc || fp != l->schema_fp)
+			return add_damage(l, HVLOG_MALFORMED, l->ts_hint, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, UINT32_MAX,
+					  UINT64_MAX, 0, "metadata copy %" PRIu64 " differs from the metadata in use", c.seq);
+		return 0;
+	}
+	l->at_close = 0;
+	if (fp != l->schema_fp && fp) {
+		if (l->fr.chunks && (l->fr.end != c.off || l->fr.fp != fp))
+			oom |= flush_foreign(l);
+		hvlog__foreign_add(&l->fr, &c, fp);
+		return oom;
+	}
+	oom |= flush_foreign(l);
+	if (ls->has_held) {
+		/* a number at or above the held one: it goes first; below it:
+		 * it stays held, unless the stream ends here */
+		if (c.seq >= ls->held.c.seq)
+			oom |= release(l, ls);
+		if (!taken(ls, c.seq))
+			l->ts_hint = c.last_ts;
+		oom |= take(l, &c, first_ts, payload, NULL, now_ns());
+		if (ls->has_held && (c.flags & WIRE_CHUNK_FINAL))
+			oom |= release(l, ls);
+		return oom;
+	}
+	if (!taken(ls, c.seq))
+		l->ts_hint = c.last_ts; /* (that of a duplicate is not) */
+	size_t ri = run_after(ls, c.seq);
+	uint64_t from = ri ? ls->runs[ri - 1].hi : 0;
+	if (ri == ls->nruns && c.seq != from && !ls->final && !(c.flags & WIRE_CHUNK_FINAL) &&
+	    l->queued + c.len <= LIVE_MAX_QUEUED) {
+		struct lq *e = &ls->held;
+		e->p = NULL;
+		if (c.len && !(e->p = malloc(c.len)))
+			return -1;
+		if (c.len)
+			memcpy(e->p, payload, c.len);
+		e->c = c;
+		e->arrived_ns = now_ns();
+		ls->held_first_ts = first_ts;
+		ls->has_held = 1;
+		l->nheld++;
+		l->queued += c.len;
+		return oom;
+	}
+	return oom | take(l, &c, first_ts, payload, NULL, now_ns());
 }
 
 /* The input has ended: what is left unframed, and the streams the writer
@@ -522,6 +640,8 @@ static int finish(hvlog__live *l)
 
 	l->finished = 1;
 	oom |= flush_foreign(l);
+	for (uint32_t s = 0; s < l->nstreams; s++)
+		oom |= release(l, &l->s[s]);
 	if (l->closed)
 		left = 0;
 	if (l->skip_from != UINT64_MAX) {
@@ -561,8 +681,8 @@ static int finish(hvlog__live *l)
 			oom |= add_damage(l, HVLOG_TRUNCATED, 0, size, 0, none, 0, 0,
 					  "streams %u..%u have no chunks: all their events are lost", none, s - 1);
 		none = UINT32_MAX;
-		if (ls && !ls->final)
-			oom |= add_damage(l, HVLOG_TRUNCATED, ls->hw, ls->end_off, 0, s, ls->expect, 0,
+		if (ls && !ls->top_final) /* (its highest number ends it, as in the file reader) */
+			oom |= add_damage(l, HVLOG_TRUNCATED, ls->top_ts, ls->top_end, 0, s, ls->top_next, 0,
 					  "stream %u ends without its final chunk (the producer did not close the "
 					  "trace; later events of this stream are lost)",
 					  s);
@@ -709,10 +829,16 @@ static int ends_closed(const hvlog__live *l)
 hvlog_status hvlog__live_pump(hvlog__live *l, int wait_ms, hvlog_error *err)
 {
 	if (l->cancel && *l->cancel && !l->finished) {
-		/* what is queued still goes out; nothing more is read or judged */
+		/* what is queued (or held) still goes out; nothing more is read
+		 * or judged */
 		l->eof = l->finished = 1;
+		for (uint32_t s = 0; s < l->nstreams; s++)
+			if (release(l, &l->s[s]))
+				return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
 		return HVLOG_OK;
 	}
+	if (l->nomem)
+		return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
 	for (int round = 0; round < 64 && !l->closed && !l->eof && l->queued < LIVE_MAX_QUEUED; round++) {
 		size_t need = 0;
 		if (l->hi - l->lo >= HVLOG_CHUNK_HEADER_SIZE && !memcmp(l->buf + l->lo, WIRE_CHUNK_SYNC, 8))
@@ -745,6 +871,10 @@ hvlog_status hvlog__live_pump(hvlog__live *l, int wait_ms, hvlog_error *err)
 		if (finish(l))
 			return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
 	}
+	uint64_t t = l->nheld ? now_ns() : 0;
+	for (uint32_t s = 0; l->nheld && s < l->nstreams; s++)
+		if (l->s[s].has_held && release_due(l, &l->s[s], t))
+			return hvlog__fail(err, HVLOG_NOMEM, l->base + l->lo, "out of memory");
 	return HVLOG_OK;
 }
 
@@ -774,8 +904,10 @@ int hvlog__live_blocks(hvlog__live *l, uint32_t s, uint32_t by, uint64_t *hw)
 	struct lstream *ls = &l->s[s];
 	uint64_t since = l->s[by].cur_arrived_ns;
 
+	if (ls->has_held)
+		l->nomem |= release_due(l, ls, now_ns()) != 0;
 	*hw = ls->n ? ls->q[ls->head].c.base_ts : ls->hw;
-	if (ls->n)
+	if (ls->n || ls->has_held)
 		return 1;
 	if (ls->final || l->finished || l->queued >= LIVE_MAX_QUEUED)
 		return 0;
@@ -809,9 +941,10 @@ void hvlog__live_wait(const hvlog__live *l, int *fd, int *timeout_ms)
 
 	for (uint32_t s = 0; s < l->nstreams; s++) {
 		const struct lstream *ls = &l->s[s];
-		if (ls->n || ls->final)
+		if (ls->n || (ls->final && !ls->has_held))
 			continue;
-		uint64_t due = (ls->progress_ns > l->since_ns ? ls->progress_ns : l->since_ns) + l->quiet_ns;
+		uint64_t due = ls->has_held ? held_due(l, ls)
+					    : (ls->progress_ns > l->since_ns ? ls->progress_ns : l->since_ns) + l->quiet_ns;
 		uint64_t left = due > t ? due - t : 0;
 		if (left < soonest)
 			soonest = left;
