@@ -162,16 +162,53 @@ static int refuse_dir_input(const char *path, const char *final, const char *con
 
 /* ---- temporaries ----------------------------------------------------------- */
 
-/* The name the output really has: a symlink's target (a plain create
- * writes through it), else path.  Malloc'd; NULL when out of memory. */
-static char *final_name(const char *path)
+/* path with its symlinks followed, one link at a time (a relative target
+ * from the link's directory), so that a dangling link is resolved to the
+ * file it will create (written through, as a plain create would), not
+ * replaced by it.  Into *final (malloc'd) the name the output really has.
+ * 0, or -1 with errno. */
+static int final_name(const char *path, char **final)
 {
+	char *name = strdup(path), *next, link[PATH_MAX];
+	const char *slash;
 	struct stat st;
-	char *r;
+	ssize_t len;
+	size_t dn;
+	int e;
 
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (r = realpath(path, NULL)))
-		return r;
-	return strdup(path);
+	*final = NULL;
+	for (int hops = 0; name; hops++) {
+		if (lstat(name, &st) != 0 || !S_ISLNK(st.st_mode)) {
+			*final = name; /* a file, or a new one made here */
+			return 0;
+		}
+		if (hops == 40) {
+			errno = ELOOP;
+			goto fail;
+		}
+		if ((len = readlink(name, link, sizeof link)) < 0)
+			goto fail;
+		if ((size_t)len == sizeof link) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		link[len] = '\0';
+		slash = strrchr(name, '/');
+		dn = link[0] != '/' && slash ? (size_t)(slash - name) + 1 : 0;
+		if ((next = malloc(dn + (size_t)len + 1))) {
+			memcpy(next, name, dn);
+			memcpy(next + dn, link, (size_t)len + 1);
+		}
+		free(name);
+		name = next;
+	}
+	errno = ENOMEM;
+	return -1;
+fail:
+	e = errno;
+	free(name);
+	errno = e;
+	return -1;
 }
 
 /* "DIR/.BASE.XXXXXX" beside final; NULL if too long or out of memory. */
@@ -225,7 +262,7 @@ int cli_output_open(cli_output *o, const char *path, const char *const *inputs, 
 		return code;
 	if (!path || !strcmp(path, "-"))
 		return 0;
-	if (!(o->final = final_name(path)))
+	if (final_name(path, &o->final) != 0)
 		return fail_io(o, "cannot create");
 	if (stat(o->final, &st) == 0 && !S_ISREG(st.st_mode)) {
 		/* /dev/null, a FIFO: written as they are, a rename would replace them */
@@ -270,7 +307,7 @@ int cli_output_open_dir(cli_output *o, const char *path, int force, const char *
 	int code;
 
 	*o = (cli_output){ .path = path, .fd = -1, .dir = 1 };
-	if (!(o->final = final_name(path)))
+	if (final_name(path, &o->final) != 0)
 		return fail_io(o, "cannot create");
 	if ((code = refuse_dir_input(path, o->final, inputs, n)) != 0) {
 		free(o->final);

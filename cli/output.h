@@ -15,7 +15,7 @@
 
 typedef struct cli_output {
 	const char *path; /* the name given; NULL or "-": standard output */
-	char *final;      /* where the output goes (a symlink resolved); NULL: none */
+	char *final;      /* where the output goes (symlinks resolved); NULL: none */
 	char *tmp;        /* the temporary file or directory; NULL: written in place */
 	int fd;           /* the descriptor to write (standard output: 1) */
 	int dir;          /* a directory (cli_output_open_dir) */
@@ -28,9 +28,10 @@ typedef struct cli_output {
 int cli_output_is_input(const char *path, const char *const *inputs, size_t n);
 
 /* Open path for writing: standard output for NULL or "-", the device or
- * FIFO itself for one that exists, else a new temporary file in path's
- * directory with the mode a plain create would give (an existing file's
- * mode, or 0666 less the umask).  0, or an exit code after reporting
+ * FIFO itself for one that exists, else a new temporary file in the
+ * directory of path (of the file its symlinks lead to, existing or not)
+ * with the mode a plain create would give (an existing file's mode, or
+ * 0666 less the umask).  0, or an exit code after reporting
  * (EXIT_USAGE: path is an input; EXIT_IO). */
 int cli_output_open(cli_output *o, const char *path, const char *const *inputs, size_t n);
 

@@ -97,7 +97,24 @@ ln -s new.csv "$d/link.csv"
 expect 0 "convert -o a symlink" "$hvlog" convert --to json "$tmp/mix.bin" -o "$d/link.csv"
 [ -L "$d/link.csv" ] && ok || ko "writing through a symlink replaced the link"
 same "$tmp/mix.jsonl" "$d/new.csv" "writing through a symlink writes its target"
+# through a dangling symlink: the link stays, its target is created
+# (a relative target from the link's directory, not the working one)
+mkdir "$d/sub"
+ln -s sub/made.csv "$d/dangling.csv"
+expect 0 "convert -o a dangling symlink" "$hvlog" convert --to json "$tmp/mix.bin" -o "$d/dangling.csv"
+[ -L "$d/dangling.csv" ] && ok || ko "writing through a dangling symlink replaced the link"
+same "$tmp/mix.jsonl" "$d/sub/made.csv" "writing through a dangling symlink creates its target"
+ln -s "$d/sub/abs.hvlog" "$d/dangling-abs.hvlog"
+ln -s dangling-abs.hvlog "$d/chain.hvlog"
+expect 0 "filter -o a symlink to a dangling symlink" "$hvlog" filter "$tmp/mix.bin" -o "$d/chain.hvlog"
+[ -L "$d/chain.hvlog" ] && [ -L "$d/dangling-abs.hvlog" ] && ok || ko "writing through a chain of symlinks replaced a link"
+same "$tmp/mix.bin" "$d/sub/abs.hvlog" "writing through a chain of symlinks creates the last target"
+[ "$(stat -c %a "$d/sub/abs.hvlog")" = "$(cd "$d" && touch plain && stat -c %a plain)" ] && ok ||
+	ko "a target created through a dangling symlink has mode $(stat -c %a "$d/sub/abs.hvlog")"
+rm -f "$d/plain"
+no_tmp "$d/sub" "through dangling symlinks"
 no_tmp "$d" "successful runs"
+
 
 # ---- SIGTERM and SIGINT remove the temporary ------------------------------
 # ---- convert --to ctf: a directory replaced whole, or not at all ----------
