@@ -162,16 +162,101 @@ static int refuse_dir_input(const char *path, const char *final, const char *con
 
 /* ---- temporaries ----------------------------------------------------------- */
 
-/* The name the output really has: a symlink's target (a plain create
- * writes through it), else path.  Malloc'd; NULL when out of memory. */
-static char *final_name(const char *path)
+/* The descriptor the name stands for, or -1 for a name like any other:
+ * /dev/stdin, /dev/stdout, /dev/stderr, /dev/fd/N, and N in this
+ * process's own descriptor directory however it is reached
+ * (/proc/self/fd/N, /proc/PID/fd/N, /proc/thread-self/fd/N).  The shell
+ * opened it (>> FILE, 3> FILE): a temporary renamed over the file it is
+ * open on would drop what is there and leave the descriptor on the
+ * unlinked file. */
+static int fd_named(const char *name)
 {
-	struct stat st;
-	char *r;
+	static const char *const std[] = { "/dev/stdin", "/dev/stdout", "/dev/stderr" };
+	const char *slash = strrchr(name, '/'), *base = slash ? slash + 1 : name;
+	char *dir, *real, want[64];
+	long pid = (long)getpid();
+	int n, mine;
 
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (r = realpath(path, NULL)))
-		return r;
-	return strdup(path);
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(name, std[i]))
+			return i;
+	if (!*base || strspn(base, "0123456789") != strlen(base) || strlen(base) > 9)
+		return -1;
+	n = atoi(base);
+	if (slash == name + 7 && !strncmp(name, "/dev/fd", 7))
+		return n; /* also where /proc is not mounted */
+	if (slash == name)
+		dir = strdup("/");
+	else
+		dir = slash ? strndup(name, (size_t)(slash - name)) : strdup(".");
+	real = dir ? realpath(dir, NULL) : NULL;
+	free(dir);
+	if (!real)
+		return -1;
+	snprintf(want, sizeof want, "/proc/%ld/fd", pid);
+	mine = !strcmp(real, want);
+	snprintf(want, sizeof want, "/proc/%ld/task/", pid);
+	if (!mine && !strncmp(real, want, strlen(want))) {
+		const char *t = real + strlen(want);
+		size_t k = strspn(t, "0123456789");
+		mine = k && !strcmp(t + k, "/fd");
+	}
+	free(real);
+	return mine ? n : -1;
+}
+
+/* path with its symlinks followed, one link at a time (a relative target
+ * from the link's directory), so that a link to a descriptor's name is
+ * seen as one, and a dangling link is resolved to the file it will create
+ * (written through, as a plain create would).  Into *final (malloc'd) the
+ * name the output really has, or into *fd the descriptor the name stands
+ * for (*final NULL).  0, or -1 with errno. */
+static int final_name(const char *path, char **final, int *fd)
+{
+	char *name = strdup(path), *next, link[PATH_MAX];
+	const char *slash;
+	struct stat st;
+	ssize_t len;
+	size_t dn;
+	int e;
+
+	*final = NULL;
+	for (int hops = 0; name; hops++) {
+		if ((*fd = fd_named(name)) >= 0) {
+			free(name);
+			return 0;
+		}
+		if (lstat(name, &st) != 0 || !S_ISLNK(st.st_mode)) {
+			*final = name; /* a file, or a new one made here */
+			return 0;
+		}
+		if (hops == 40) {
+			errno = ELOOP;
+			goto fail;
+		}
+		if ((len = readlink(name, link, sizeof link)) < 0)
+			goto fail;
+		if ((size_t)len == sizeof link) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		link[len] = '\0';
+		slash = strrchr(name, '/');
+		dn = link[0] != '/' && slash ? (size_t)(slash - name) + 1 : 0;
+		if ((next = malloc(dn + (size_t)len + 1))) {
+			memcpy(next, name, dn);
+			memcpy(next + dn, link, (size_t)len + 1);
+		}
+		free(name);
+		name = next;
+	}
+	errno = ENOMEM;
+	return -1;
+fail:
+	e = errno;
+	free(name);
+	errno = e;
+	return -1;
 }
 
 /* "DIR/.BASE.XXXXXX" beside final; NULL if too long or out of memory. */
@@ -218,15 +303,30 @@ static int refuse_input(const char *path, const char *const *inputs, size_t n)
 int cli_output_open(cli_output *o, const char *path, const char *const *inputs, size_t n)
 {
 	struct stat st;
-	int code;
+	int code, fd;
 
 	*o = (cli_output){ .path = path, .fd = STDOUT_FILENO };
 	if ((code = refuse_input(path, inputs, n)) != 0)
 		return code;
 	if (!path || !strcmp(path, "-"))
 		return 0;
-	if (!(o->final = final_name(path)))
+	if (final_name(path, &o->final, &fd) != 0)
 		return fail_io(o, "cannot create");
+	if (fd == STDOUT_FILENO)
+		return 0; /* as -o - */
+	if (fd >= 0) {
+		/* written where the descriptor is, as standard output is; one
+		 * not open for writing fails here, before any work */
+		if ((o->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+			return fail_io(o, "cannot open");
+		if ((fcntl(o->fd, F_GETFL) & O_ACCMODE) == O_RDONLY) {
+			close(o->fd);
+			o->fd = -1;
+			errno = EBADF;
+			return fail_io(o, "cannot open");
+		}
+		return 0;
+	}
 	if (stat(o->final, &st) == 0 && !S_ISREG(st.st_mode)) {
 		/* /dev/null, a FIFO: written as they are, a rename would replace them */
 		if ((o->fd = open(o->final, O_WRONLY | O_CLOEXEC)) < 0)
@@ -267,11 +367,17 @@ static int dir_empty(const char *path)
 int cli_output_open_dir(cli_output *o, const char *path, int force, const char *const *inputs, size_t n)
 {
 	struct stat st;
-	int code;
+	int code, fd;
 
 	*o = (cli_output){ .path = path, .fd = -1, .dir = 1 };
-	if (!(o->final = final_name(path)))
+	if (final_name(path, &o->final, &fd) != 0)
 		return fail_io(o, "cannot create");
+	if (fd >= 0) {
+		/* the directory a descriptor is open on would be replaced, not
+		 * written through */
+		cli_error(path, UINT64_MAX, "names an open descriptor: a directory output wants a directory's name");
+		return EXIT_USAGE;
+	}
 	if ((code = refuse_dir_input(path, o->final, inputs, n)) != 0) {
 		free(o->final);
 		o->final = NULL;

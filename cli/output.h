@@ -7,6 +7,9 @@
  * partial one that looks whole.  An output that is one of the command's
  * inputs (the same file, through a symlink or a hard link too) is refused
  * before anything is written.  SIGINT and SIGTERM remove the temporary.
+ * Standard output, and a descriptor named as a file (/dev/stdout,
+ * /dev/fd/N), are written as they are: the shell opened them, and what
+ * they are open on is not the command's to replace.
  */
 #ifndef HVLOG_CLI_OUTPUT_H
 #define HVLOG_CLI_OUTPUT_H
@@ -15,7 +18,7 @@
 
 typedef struct cli_output {
 	const char *path; /* the name given; NULL or "-": standard output */
-	char *final;      /* where the output goes (a symlink resolved); NULL: none */
+	char *final;      /* where the output goes (symlinks resolved); NULL: none */
 	char *tmp;        /* the temporary file or directory; NULL: written in place */
 	int fd;           /* the descriptor to write (standard output: 1) */
 	int dir;          /* a directory (cli_output_open_dir) */
@@ -27,17 +30,21 @@ typedef struct cli_output {
  * of the inputs too. */
 int cli_output_is_input(const char *path, const char *const *inputs, size_t n);
 
-/* Open path for writing: standard output for NULL or "-", the device or
- * FIFO itself for one that exists, else a new temporary file in path's
- * directory with the mode a plain create would give (an existing file's
- * mode, or 0666 less the umask).  0, or an exit code after reporting
- * (EXIT_USAGE: path is an input; EXIT_IO). */
+/* Open path for writing: standard output for NULL or "-"; the descriptor
+ * itself (a duplicate) for a name of an open one (/dev/stdout,
+ * /dev/stderr, /dev/fd/N, /proc/self/fd/N, or a symlink to one), written
+ * where it is and never renamed over; the device or FIFO itself for one
+ * that exists; else a new temporary file in the directory of path (of the
+ * file its symlinks lead to, existing or not) with the mode a plain create
+ * would give (an existing file's mode, or 0666 less the umask).  0, or an
+ * exit code after reporting (EXIT_USAGE: path is an input; EXIT_IO). */
 int cli_output_open(cli_output *o, const char *path, const char *const *inputs, size_t n);
 
 /* As above for a directory (convert --to ctf): a new temporary directory
  * beside path, in o->tmp.  An existing path must be a directory, and an
  * empty one unless `force` (then it is replaced whole); never one that
- * holds one of the n inputs (or the --schema-from FILE), at any depth. */
+ * holds one of the n inputs (or the --schema-from FILE), at any depth,
+ * nor the name of an open descriptor (EXIT_USAGE). */
 int cli_output_open_dir(cli_output *o, const char *path, int force, const char *const *inputs, size_t n);
 
 /* End the output: with ok, rename the temporary into place (0, or EXIT_IO

@@ -97,7 +97,94 @@ ln -s new.csv "$d/link.csv"
 expect 0 "convert -o a symlink" "$hvlog" convert --to json "$tmp/mix.bin" -o "$d/link.csv"
 [ -L "$d/link.csv" ] && ok || ko "writing through a symlink replaced the link"
 same "$tmp/mix.jsonl" "$d/new.csv" "writing through a symlink writes its target"
+# through a dangling symlink: the link stays, its target is created
+# (a relative target from the link's directory, not the working one)
+mkdir "$d/sub"
+ln -s sub/made.csv "$d/dangling.csv"
+expect 0 "convert -o a dangling symlink" "$hvlog" convert --to json "$tmp/mix.bin" -o "$d/dangling.csv"
+[ -L "$d/dangling.csv" ] && ok || ko "writing through a dangling symlink replaced the link"
+same "$tmp/mix.jsonl" "$d/sub/made.csv" "writing through a dangling symlink creates its target"
+ln -s "$d/sub/abs.hvlog" "$d/dangling-abs.hvlog"
+ln -s dangling-abs.hvlog "$d/chain.hvlog"
+expect 0 "filter -o a symlink to a dangling symlink" "$hvlog" filter "$tmp/mix.bin" -o "$d/chain.hvlog"
+[ -L "$d/chain.hvlog" ] && [ -L "$d/dangling-abs.hvlog" ] && ok || ko "writing through a chain of symlinks replaced a link"
+same "$tmp/mix.bin" "$d/sub/abs.hvlog" "writing through a chain of symlinks creates the last target"
+[ "$(stat -c %a "$d/sub/abs.hvlog")" = "$(cd "$d" && touch plain && stat -c %a plain)" ] && ok ||
+	ko "a target created through a dangling symlink has mode $(stat -c %a "$d/sub/abs.hvlog")"
+rm -f "$d/plain"
+no_tmp "$d/sub" "through dangling symlinks"
 no_tmp "$d" "successful runs"
+
+# ---- a name of an open descriptor is written through it -------------------
+# /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N name a descriptor the
+# shell opened: written where it is (appended after >>), as -o - writes
+# standard output, never a new file renamed over the one it is open on
+"$hvlog" filter "$tmp/mix.bin" > "$tmp/mix.flt"
+"$hvlog" convert --to csv "$tmp/mix.bin" > "$tmp/mix.csv"
+"$hvlog" report "$tmp/mix.bin" > "$tmp/mix.html"
+# appended NAME DESCRIPTION WANT: $d/keep.txt is 'kept', WANT after it, on its first inode
+appended() {
+	{ echo kept; cat "$3"; } > "$tmp/want"
+	same "$tmp/want" "$d/keep.txt" "$2: not appended after what was there"
+	[ "$(stat -c %i "$d/keep.txt")" = "$1" ] && ok || ko "$2: the file was replaced by another"
+}
+for name in /dev/stdout /proc/self/fd/1 /dev/fd/1; do
+	echo kept > "$d/keep.txt"
+	ino=$(stat -c %i "$d/keep.txt")
+	expect 0 "filter -o $name >> FILE" sh -c "'$hvlog' filter '$tmp/mix.bin' -o $name >> '$d/keep.txt'"
+	appended "$ino" "filter -o $name >> FILE" "$tmp/mix.flt"
+done
+echo kept > "$d/keep.txt"
+ino=$(stat -c %i "$d/keep.txt")
+expect 0 "convert -o /dev/stdout in a group >> FILE" sh -c \
+	"{ echo header; '$hvlog' convert --to csv '$tmp/mix.bin' -o /dev/stdout; echo footer; } >> '$d/keep.txt'"
+{ echo header; cat "$tmp/mix.csv"; echo footer; } > "$tmp/group"
+appended "$ino" "convert -o /dev/stdout in a group" "$tmp/group"
+echo kept > "$d/keep.txt"
+ino=$(stat -c %i "$d/keep.txt")
+expect 0 "convert -o /dev/stderr 2>> FILE" sh -c "'$hvlog' convert --to csv '$tmp/mix.bin' -o /dev/stderr 2>> '$d/keep.txt'"
+appended "$ino" "convert -o /dev/stderr 2>> FILE" "$tmp/mix.csv"
+echo kept > "$d/keep.txt"
+ino=$(stat -c %i "$d/keep.txt")
+expect 0 "filter --format text -o /dev/fd/3 3>> FILE" sh -c \
+	"'$hvlog' filter --format text '$tmp/mix.bin' -o /dev/fd/3 3>> '$d/keep.txt'"
+"$hvlog" filter --format text "$tmp/mix.bin" > "$tmp/mix.txt"
+appended "$ino" "filter --format text -o /dev/fd/3" "$tmp/mix.txt"
+echo kept > "$d/keep.txt"
+ino=$(stat -c %i "$d/keep.txt")
+expect 0 "report -o /proc/self/fd/4 4>> FILE" sh -c "'$hvlog' report '$tmp/mix.bin' -o /proc/self/fd/4 4>> '$d/keep.txt'"
+appended "$ino" "report -o /proc/self/fd/4" "$tmp/mix.html"
+echo kept > "$d/keep.txt"
+ino=$(stat -c %i "$d/keep.txt")
+expect 0 "convert --from json -o /dev/fd/3 3>> FILE" sh -c \
+	"'$hvlog' convert --from json '$tmp/mix.jsonl' -o /dev/fd/3 3>> '$d/keep.txt'"
+"$hvlog" convert --from json "$tmp/mix.jsonl" > "$tmp/mix.rt"
+appended "$ino" "convert --from json -o /dev/fd/3" "$tmp/mix.rt"
+# a symlink to a descriptor's name is that descriptor too
+ln -s /dev/stdout "$d/to-stdout"
+echo kept > "$d/keep.txt"
+ino=$(stat -c %i "$d/keep.txt")
+expect 0 "filter -o a symlink to /dev/stdout" sh -c "'$hvlog' filter '$tmp/mix.bin' -o '$d/to-stdout' >> '$d/keep.txt'"
+appended "$ino" "filter -o a symlink to /dev/stdout" "$tmp/mix.flt"
+[ -L "$d/to-stdout" ] && ok || ko "a symlink to /dev/stdout was replaced"
+# a descriptor that is not open, or open for reading only: an error, nothing created
+expect 3 "filter -o /dev/fd/7, not open" sh -c "'$hvlog' filter '$tmp/mix.bin' -o /dev/fd/7 7>&-"
+has err "/dev/fd/7: cannot open" "-o a descriptor not open: message"
+expect 3 "filter -o /dev/fd/3, open for reading" sh -c "'$hvlog' filter '$tmp/mix.bin' -o /dev/fd/3 3< '$d/keep.txt'"
+appended "$ino" "-o a descriptor open for reading" "$tmp/mix.flt"
+# --to ctf writes a directory: a descriptor cannot take it
+expect 2 "--to ctf -o /dev/stdout" sh -c "'$hvlog' convert --to ctf '$tmp/mix.bin' -o /dev/stdout >> '$d/keep.txt'"
+appended "$ino" "--to ctf -o /dev/stdout" "$tmp/mix.flt"
+# the descriptor open on an input is still refused
+cp "$tmp/mix.bin" "$d/in.bin"
+for name in /dev/fd/3 /proc/self/fd/3; do
+	expect 2 "filter -o $name, fd 3 its input" sh -c "'$hvlog' filter '$d/in.bin' -o $name 3>> '$d/in.bin'"
+	has err "would overwrite the input" "-o $name onto the input: message"
+	expect 2 "convert -o $name, fd 3 its input" sh -c "'$hvlog' convert --to csv '$d/in.bin' -o $name 3>> '$d/in.bin'"
+done
+expect 2 "filter /dev/fd/3 -o /dev/stdout, both the input" sh -c "'$hvlog' filter /dev/fd/3 -o /dev/stdout 3< '$d/in.bin' >> '$d/in.bin'"
+same "$tmp/mix.bin" "$d/in.bin" "the input open on the output descriptor survives"
+no_tmp "$d" "descriptor outputs"
 
 # ---- SIGTERM and SIGINT remove the temporary ------------------------------
 # ---- convert --to ctf: a directory replaced whole, or not at all ----------
