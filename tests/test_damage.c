@@ -562,6 +562,120 @@ START_TEST(test_length_swallows)
 }
 END_TEST
 
+/* Raise the length of the chunk at off (checksum made consistent) so that
+ * it ends at `to`. */
+static void raise_len(uint8_t *v, uint64_t off, uint64_t to)
+{
+	uint8_t *h = v + off;
+
+	wire_put32(h + WIRE_CH_LEN, (uint32_t)(to - off - HVLOG_CHUNK_HEADER_SIZE));
+	wire_put32(h + WIRE_CH_CRC, hvlog_crc32c(0, h + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+}
+
+/* The length of the chunk before a metadata copy raised over it, to end
+ * where the copy does: at the trailer (the last copy), or on the next
+ * chunk's header (a periodic one).  No stream's chunk is missing, yet the
+ * chunk decodes with the length its payload verifies with, that is the
+ * one damage item, and the copy is still checked: with its payload
+ * damaged too, it is reported as well. */
+START_TEST(test_length_swallows_copy)
+{
+	char path[PATH_MAX], vpath[PATH_MAX];
+	tu_events want = { 0 };
+	size_t len;
+
+	tu_path(path, sizeof path, dir, "copies.hvl");
+	small_trace(path, 3000, 4096, NULL, &want);
+	uint8_t *buf = tu_load(path, &len);
+	ck_assert(!memcmp(buf + len - WIRE_TRAILER_SIZE, WIRE_TRAILER_MAGIC, 8));
+	uint64_t end = len - WIRE_TRAILER_SIZE;
+	/* the first periodic copy and the last one (the trailer's), each
+	 * with the chunk before it and where it ends */
+	uint64_t copy[2] = { 0, 0 }, before[2] = { 0, 0 }, to[2] = { 0, 0 }, prev = 0;
+	for (uint64_t off = tu_data_offset(buf, len); off < end;
+	     off += HVLOG_CHUNK_HEADER_SIZE + wire_get32(buf + off + WIRE_CH_LEN)) {
+		uint64_t next = off + HVLOG_CHUNK_HEADER_SIZE + wire_get32(buf + off + WIRE_CH_LEN);
+		int k = next == end;
+		if ((wire_get16(buf + off + WIRE_CH_FLAGS) & WIRE_CHUNK_META) && !copy[k]) {
+			copy[k] = off;
+			before[k] = prev;
+			to[k] = next; /* the header after a periodic copy, or the trailer */
+		}
+		prev = off;
+	}
+	ck_assert_msg(copy[0] && copy[1] && before[0] && before[1], "no periodic copy");
+	for (int k = 0; k < 4; k++) {
+		uint64_t liar = before[k / 2], at = copy[k / 2];
+		uint8_t *v = malloc(len);
+		tu_trace t;
+		size_t n;
+
+		ck_assert(!(wire_get16(buf + liar + WIRE_CH_FLAGS) & WIRE_CHUNK_META));
+		memcpy(v, buf, len);
+		raise_len(v, liar, to[k / 2]);
+		if (k & 1)
+			v[at + HVLOG_CHUNK_HEADER_SIZE + 40] ^= 0x10;
+		save_variant(vpath, "swallow-copy.hvl", v, len);
+		tu_read_path(vpath, 0, &t);
+		const tu_damage *d = tu_damage_at(&t, liar, &n);
+		const tu_damage *dc = tu_damage_at(&t, at, &n);
+		ck_assert_msg(d && d->len == HVLOG_CHUNK_HEADER_SIZE && d->events == 0 &&
+				      strstr(d->msg, "length is damaged") && t.ndmg == 1u + (k & 1) &&
+				      (!(k & 1) || (dc && dc->kind == HVLOG_CHECKSUM && dc->events == 0)),
+			      "copy at %" PRIu64 "%s: %s", at, k & 1 ? " (damaged)" : "", tu_damage_summary(&t));
+		tu_assert_events_equal("a length raised over a copy", &want, &t.ev);
+		tu_trace_free(&t);
+		free(v);
+	}
+	free(buf);
+	tu_events_free(&want);
+}
+END_TEST
+
+/* A payload bit flipped in each of two neighbouring chunks, and the file
+ * cut after them as by a crash: no stream has its final chunk, so the
+ * index runs its second pass, where the chunks there must prove their
+ * lengths by their payloads, and neither can.  Each is still one region
+ * of its own with its own events lost: the first is not stretched over
+ * the second, whose header is at its claimed end. */
+START_TEST(test_two_flips_second_pass)
+{
+	base b;
+	char path[PATH_MAX];
+	tu_events want = { 0 };
+	tu_trace t;
+	size_t n;
+
+	base_make(&b);
+	long k = middle_chunk(&b, b.nc / 2);
+	ck_assert(k + 2 < (long)b.nc && b.c[k + 1].nevents && !(b.c[k + 1].flags & WIRE_CHUNK_FINAL));
+	uint64_t cut = b.c[k + 2].off + HVLOG_CHUNK_HEADER_SIZE + b.c[k + 2].len / 2;
+	uint8_t *v = malloc(cut);
+	memcpy(v, b.buf, cut);
+	for (int i = 0; i < 2; i++)
+		v[b.c[k + i].off + HVLOG_CHUNK_HEADER_SIZE + b.c[k + i].len / 2] ^= 0x10;
+	save_variant(path, "2flips.hvl", v, cut);
+	tu_read_path(path, 0, &t);
+	for (int i = 0; i < 2; i++) {
+		const tu_chunk *c = &b.c[k + i];
+		const tu_damage *d = tu_damage_at(&t, c->off, &n);
+		ck_assert_msg(d && n == 1 && d->kind == HVLOG_CHECKSUM && d->len == HVLOG_CHUNK_HEADER_SIZE + c->len &&
+				      d->events == c->nevents,
+			      "chunk %ld: %s", k + i, tu_damage_summary(&t));
+	}
+	for (size_t i = 0; i < b.t.ev.n; i++) {
+		const tu_chunk *c = &b.c[b.chunk_of[i]];
+		if (c->off + HVLOG_CHUNK_HEADER_SIZE + c->len <= cut && b.chunk_of[i] != k && b.chunk_of[i] != k + 1)
+			tu_events_push(&want, &b.t.ev.v[i]);
+	}
+	tu_assert_events_equal("the chunks around two damaged ones", &want, &t.ev);
+	tu_events_free(&want);
+	tu_trace_free(&t);
+	free(v);
+	base_free(&b);
+}
+END_TEST
+
 /* The metadata damaged, no trailer, then n forged headers of metadata
  * copies one after the other, each claiming 1 MiB (a wrong payload
  * checksum), then `tail` bytes of the base trace from its first chunk (if
@@ -1082,6 +1196,59 @@ START_TEST(test_duplicate_choice)
 	tu_events_free(&want);
 	tu_trace_free(&t);
 	free(v);
+	base_free(&b);
+}
+END_TEST
+
+/* The chunk of the same stream right after chunk k, or -1. */
+static long next_of_stream(const base *b, long k)
+{
+	for (size_t i = (size_t)k + 1; i < b->nc; i++)
+		if (b->c[i].stream == b->c[k].stream)
+			return b->c[i].seq == b->c[k].seq + 1 ? (long)i : -1;
+	return -1;
+}
+
+/* A chunk's seq raised or lowered by one onto its neighbour's (header
+ * checksum made consistent): the intact chunk with that seq keeps its
+ * place, and the liar, whose times fit exactly the gap it left, fills it
+ * again; the one damage item is the liar's header.  So for a stream's
+ * first chunk (which starts at 0) raised to 1, and its second lowered to
+ * 0. */
+START_TEST(test_seq_lie_fills_gap)
+{
+	base b;
+	char path[PATH_MAX], want[160];
+
+	base_make(&b);
+	long mid = middle_chunk(&b, b.nc / 3), first = -1;
+	for (size_t i = 0; i < b.nc && first < 0; i++)
+		if (b.c[i].seq == 0 && b.c[i].nevents && next_of_stream(&b, (long)i) >= 0)
+			first = (long)i;
+	ck_assert(first >= 0 && next_of_stream(&b, mid) >= 0);
+	for (int k = 0; k < 4; k++) {
+		long lo = k < 2 ? mid : first, hi = next_of_stream(&b, lo);
+		long liar = k & 1 ? hi : lo;
+		const tu_chunk *c = &b.c[liar];
+		uint64_t claim = k & 1 ? c->seq - 1 : c->seq + 1;
+		uint8_t *v = malloc(b.len);
+		tu_trace t;
+
+		memcpy(v, b.buf, b.len);
+		wire_put64(v + c->off + WIRE_CH_SEQ, claim);
+		wire_put32(v + c->off + WIRE_CH_CRC,
+			   hvlog_crc32c(0, v + c->off + WIRE_CH_LEN, HVLOG_CHUNK_HEADER_SIZE - WIRE_CH_LEN));
+		save_variant(path, "seqgap.hvl", v, b.len);
+		tu_read_path(path, 0, &t);
+		snprintf(want, sizeof want, "chunk %" PRIu64 " of stream %u decoded as chunk %" PRIu64 ":", claim,
+			 c->stream, c->seq);
+		ck_assert_msg(t.ndmg == 1 && t.dmg[0].offset == c->off && t.dmg[0].len == HVLOG_CHUNK_HEADER_SIZE &&
+				      t.dmg[0].events == 0 && t.dmg[0].seq == c->seq && !strncmp(t.dmg[0].msg, want, strlen(want)),
+			      "chunk %ld's seq %" PRIu64 " made %" PRIu64 ": %s", liar, c->seq, claim, tu_damage_summary(&t));
+		tu_assert_events_equal("every event, the liar's in its place", &b.t.ev, &t.ev);
+		tu_trace_free(&t);
+		free(v);
+	}
 	base_free(&b);
 }
 END_TEST
@@ -1638,6 +1805,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_damaged_copy_reported);
 	tcase_add_test(tc, test_length_lies);
 	tcase_add_test(tc, test_length_swallows);
+	tcase_add_test(tc, test_length_swallows_copy);
 	tcase_add_test(tc, test_forged_copies_bounded);
 	tcase_add_test(tc, test_writer_refuses_senseless_meta);
 	tcase_add_test(tc, test_meta_additions_read_back);
@@ -1655,6 +1823,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_payload_bit_flipped);
 	tcase_add_test(tc, test_lying_first_ts);
 	tcase_add_test(tc, test_lost_count_zero);
+	tcase_add_test(tc, test_two_flips_second_pass);
 	tcase_add_loop_test(tc, test_chunk_header_flipped, 0, (int)NELEMS(header_bytes));
 	tcase_add_loop_test(tc, test_truncated, 0, (int)NELEMS(cuts));
 	tcase_add_test(tc, test_truncated_at_chunk_boundary);
@@ -1663,6 +1832,7 @@ static Suite *damage_suite(void)
 	tcase_add_test(tc, test_duplicated_chunk);
 	tcase_add_test(tc, test_duplicate_choice);
 	tcase_add_test(tc, test_duplicate_why);
+	tcase_add_test(tc, test_seq_lie_fills_gap);
 	tcase_add_test(tc, test_window_lying_last_ts);
 	tcase_add_test(tc, test_removed_chunk);
 	tcase_add_test(tc, test_swapped_chunks);

@@ -96,6 +96,9 @@ struct hvlog_reader {
 	uint64_t copy_budget;      /* metadata copy bytes the open may still read (load_copy) */
 	uint64_t *suspect;         /* [lo, hi) pairs, sorted and disjoint: where chunks are missing */
 	size_t nsuspect;           /* pairs in suspect (0: the first pass, or nothing missing) */
+	uint64_t *copy_gaps;       /* [lo, hi) pairs: where the index walked past a metadata copy */
+	size_t ncopy_gaps, capcopy_gaps;
+	uint64_t trailer_copy;     /* the metadata chunk a valid trailer names; UINT64_MAX: none */
 	hvlog__meta_store *store;
 	uint32_t meta_len, meta_crc; /* the metadata block decoded (not a fallback's) */
 	hvlog_stream_info *fb_streams; /* a fallback's streams (hvlog_reader_options) */
@@ -372,6 +375,17 @@ static int suspect(const hvlog_reader *r, uint64_t a, uint64_t b)
 	return lo < r->nsuspect && r->suspect[2 * lo] < b;
 }
 
+/* Whether a valid chunk header starts at q. */
+static int header_at(hvlog_reader *r, uint64_t q)
+{
+	uint8_t h[HVLOG_CHUNK_HEADER_SIZE];
+	uint64_t first_ts;
+	struct chunk n;
+
+	return q + HVLOG_CHUNK_HEADER_SIZE <= r->end && read_at(r, h, sizeof h, q) == 0 &&
+	       valid_header(r, h, &n, &first_ts, q);
+}
+
 /* Whether the chunk of valid header c verifies: a valid header, or the end
  * of the chunks, follows it, or else its payload checksum matches.  The
  * length of a damaged header (its checksum made consistent) is never
@@ -379,21 +393,23 @@ static int suspect(const hvlog_reader *r, uint64_t a, uint64_t b)
  * payload must prove the length (§6.2); and in the second pass of the
  * index, a chunk that overlaps a region where chunks are missing must
  * prove its length by its payload whatever follows it (it may have
- * swallowed them).  -1 on a read error. */
+ * swallowed them), unless it is a metadata copy as long as the metadata
+ * in use.  -1 on a read error. */
 static int verifies(hvlog_reader *r, const struct chunk *c)
 {
-	uint8_t h[HVLOG_CHUNK_HEADER_SIZE];
-	uint64_t next = c->off + HVLOG_CHUNK_HEADER_SIZE + c->len, first_ts;
-	struct chunk n;
+	uint64_t next = c->off + HVLOG_CHUNK_HEADER_SIZE + c->len;
 
 	if (next > r->end)
 		return 0;
-	if (suspect(r, c->off + HVLOG_CHUNK_HEADER_SIZE, next))
-		; /* a chunk may hide in it: only the payload proves the length */
-	else if (next == r->end)
-		return 1;
-	else if (next + HVLOG_CHUNK_HEADER_SIZE <= r->end && read_at(r, h, sizeof h, next) == 0 &&
-		 valid_header(r, h, &n, &first_ts, next))
+	/* A copy as long as the metadata in use has its length confirmed
+	 * by that: it swallows nothing, and its damaged payload is
+	 * check_copy's to report, as in the first pass. */
+	int copy = (c->flags & WIRE_CHUNK_META) && r->meta.source != UINT64_MAX && c->len == r->meta_len;
+
+	if (!copy && suspect(r, c->off + HVLOG_CHUNK_HEADER_SIZE, next))
+		/* a chunk may hide in it: only the payload proves the length */
+		return crc_at(r, c->off + HVLOG_CHUNK_HEADER_SIZE, c->len, c->payload_crc);
+	if (next == r->end || header_at(r, next))
 		return 1;
 	return crc_at(r, c->off + HVLOG_CHUNK_HEADER_SIZE, c->len, c->payload_crc);
 }
@@ -511,7 +527,11 @@ static int check_copy(hvlog_reader *r, const struct chunk *c, uint64_t off, uint
  * loses no chunk behind it.  If the payload then matches its checksum,
  * the length alone was damaged (reported here, no event lost); if not,
  * the chunk is indexed all the same and its decoding reports the
- * checksum mismatch, with its events lost.  1 if c is to be indexed, 0
+ * checksum mismatch, with its events lost.  Except that a length which
+ * proves nothing is not stretched over a valid header at the claimed
+ * end: in the second pass that header's chunk failed only because its
+ * own payload is damaged (it overlaps a suspect region), and stretching
+ * would hide its events inside this chunk's.  1 if c is to be indexed, 0
  * if not, -1 on a read error. */
 static int relength(hvlog_reader *r, struct chunk *c, uint64_t next, int *oom)
 {
@@ -527,8 +547,12 @@ static int relength(hvlog_reader *r, struct chunk *c, uint64_t next, int *oom)
 				   "chunk %" PRIu64 " of stream %u: its header's length is damaged (%u bytes claimed, "
 				   "its payload verifies with %u)",
 				   c->seq, c->stream, claimed, c->len);
+	else if (!ok && len > claimed && header_at(r, c->off + HVLOG_CHUNK_HEADER_SIZE + claimed))
+		c->len = claimed;
 	return ok < 0 ? -1 : 1;
 }
+
+static int push_pair(uint64_t **v, size_t *n, size_t *cap, uint64_t a, uint64_t b);
 
 static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 {
@@ -538,8 +562,12 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 	struct chunk c;
 	struct foreign fr = { 0 };
 	uint64_t first_ts;
-	int oom = 0;
+	/* the metadata copy expected next (they are numbered 1, 2, ... in
+	 * file order, §4.6), and where the one before it starts */
+	uint64_t copy_seq = 1, copy_from = off;
+	int named = r->trailer_copy == UINT64_MAX, oom = 0;
 
+	r->ncopy_gaps = 0;
 	while (off < r->end && !oom) {
 		uint64_t left = r->end - off;
 		if (left < HVLOG_CHUNK_HEADER_SIZE) {
@@ -596,6 +624,17 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 				if (k < 0)
 					return io_fail(err, EIO, off);
 				oom |= k;
+				/* A copy the walk did not reach lies between
+				 * those around the gap in their numbers; a length
+				 * that swallowed it loses no stream's chunk, so
+				 * find_suspects learns of it from here. */
+				if (c.seq > copy_seq)
+					oom |= push_pair(&r->copy_gaps, &r->ncopy_gaps, &r->capcopy_gaps, copy_from, off);
+				if (c.seq >= copy_seq) {
+					copy_seq = c.seq + 1;
+					copy_from = off;
+				}
+				named |= off == r->trailer_copy;
 				off += HVLOG_CHUNK_HEADER_SIZE + c.len;
 				continue;
 			}
@@ -633,6 +672,10 @@ static hvlog_status build_index(hvlog_reader *r, hvlog_error *err)
 		off = next;
 	}
 	oom |= flush_foreign(r, &fr);
+	/* the last copy, which the trailer names, lies after the last one
+	 * walked */
+	if (!named)
+		oom |= push_pair(&r->copy_gaps, &r->ncopy_gaps, &r->capcopy_gaps, copy_from, r->end);
 	if (oom)
 		return hvlog__fail(err, HVLOG_NOMEM, off, "out of memory indexing the chunks");
 	return HVLOG_OK;
@@ -694,9 +737,11 @@ static int push_pair(uint64_t **v, size_t *n, size_t *cap, uint64_t a, uint64_t 
  * chunk 0, from its last chunk to the end if that is not FINAL, and the
  * whole file for a stream without chunks.  A writer writes each stream's
  * chunks in sequence order, so a chunk lost there lies in such a region,
- * and so does a chunk whose damaged length swallowed it.  Into
- * r->suspect, merged; -1 if out of memory.  A file without damage has
- * none, and is indexed once. */
+ * and so does a chunk whose damaged length swallowed it.  The same holds
+ * for the metadata copies the walk missed (build_index): a length raised
+ * over a copy alone, up to the next header or the end, loses no stream's
+ * chunk, only that copy.  Into r->suspect, merged; -1 if out of memory.
+ * A file without damage has none, and is indexed once. */
 static int find_suspects(hvlog_reader *r)
 {
 	uint32_t ns = r->meta.nstreams;
@@ -726,6 +771,9 @@ static int find_suspects(hvlog_reader *r)
 				return -1;
 		}
 	}
+	for (size_t k = 0; k < r->ncopy_gaps; k += 2)
+		if (push_pair(&v, &n, &cap, r->copy_gaps[k], r->copy_gaps[k + 1]))
+			return -1;
 	if (n)
 		qsort(v, n / 2, 2 * sizeof *v, cmp_u64_pair);
 	r->nsuspect = 0;
@@ -758,14 +806,17 @@ static hvlog_status index_chunks(hvlog_reader *r, hvlog_error *err)
 			return st;
 		if (r->nchunks)
 			qsort(r->chunks, r->nchunks, sizeof *r->chunks, cmp_stream);
+		if (!pass && find_suspects(r))
+			return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
+		free(r->copy_gaps);
+		r->copy_gaps = NULL;
+		r->ncopy_gaps = r->capcopy_gaps = 0;
 		if (pass) {
 			free(r->suspect);
 			r->suspect = NULL;
 			r->nsuspect = 0;
 			return HVLOG_OK;
 		}
-		if (find_suspects(r))
-			return hvlog__fail(err, HVLOG_NOMEM, UINT64_MAX, "out of memory");
 		if (!r->nsuspect)
 			return HVLOG_OK;
 		r->nchunks = 0;
@@ -776,7 +827,11 @@ static hvlog_status index_chunks(hvlog_reader *r, hvlog_error *err)
 
 /* How much a copy of a chunk is to be believed (best_copy): its payload
  * matches its checksum, then its time continues the chunk before it, then
- * the chunk after it continues its time, then it holds more events. */
+ * the chunk after it continues its time, then it holds more events.
+ * prev_ts is only the end of the chunk right before (seq - 1), or 0 for a
+ * stream's first chunk, which starts at 0 (§4.3): compared with the end
+ * of a chunk before a gap it would favour a copy whose seq was raised
+ * from inside that gap over the intact chunk that has the seq. */
 static uint64_t copy_score(hvlog_reader *r, const struct chunk *c, const uint64_t *prev_ts, const struct chunk *after)
 {
 	uint64_t sc = crc_at(r, c->off + HVLOG_CHUNK_HEADER_SIZE, c->len, c->payload_crc) > 0;
@@ -789,39 +844,68 @@ static uint64_t copy_score(hvlog_reader *r, const struct chunk *c, const uint64_
 /* Why a copy scored sc was dropped for the kept copy, scored best: the
  * first test of copy_score that the kept copy passes and it fails.  NULL
  * if none did (it holds fewer events, or only comes later). */
-static const char *dropped_why(uint64_t sc, uint64_t best)
+static const char *dropped_why(uint64_t sc, uint64_t best, uint64_t seq)
 {
 	uint64_t lost = best >> 32 & ~(sc >> 32);
 
 	if (lost & 4)
 		return "its payload fails its checksum";
 	if (lost & 2)
-		return "its start time disagrees with the end of the chunk before it";
+		return seq ? "its start time disagrees with the end of the chunk before it"
+			   : "its start time is not 0, where a stream's first chunk starts";
 	if (lost & 1)
 		return "its end time disagrees with the start of the chunk after it";
 	return NULL;
 }
 
+/* Whether copy x (scored sx) of a chunk is the chunk missing right before
+ * copy y, or after it (dir -1, 1), given `from`, the end of the chunk
+ * before the gap, or `to`, the start of the one after it (NULL: the
+ * stream has none, so x must be the final chunk that y is not).  A
+ * chunk's times chain it to both neighbours (§4.3): one whose payload
+ * verifies and which starts where the chunk before ends and ends where
+ * the next starts is the one missing there. */
+static int fits_gap(const struct chunk *x, uint64_t sx, const struct chunk *y, int dir, uint64_t from,
+		    const uint64_t *to)
+{
+	if (x == y || !(sx >> 34 & 1) ||
+	    (x->len == y->len && x->payload_crc == y->payload_crc && x->nevents == y->nevents))
+		return 0;
+	if (dir < 0)
+		return x->base_ts == from && x->last_ts == y->base_ts;
+	if (x->base_ts != y->last_ts)
+		return 0;
+	return to ? x->last_ts == *to : (x->flags & WIRE_CHUNK_FINAL) && !(y->flags & WIRE_CHUNK_FINAL);
+}
+
 /* Of the copies of one chunk (the same stream and seq) from r->chunks[i]
  * on, sorted by offset, the one to keep goes first: the best by
  * copy_score, the lowest offset of equals.  prev_ts: the last_ts of the
- * stream's chunk kept before, if any.  The payloads of duplicates are
- * read (within the proof budget); a file without them reads none.  The
- * others are reported here, where their scores say why they lost (the
- * payloads are not read twice); split_streams then skips them.  -1: out
- * of memory. */
-static int best_copy(hvlog_reader *r, size_t i, const uint64_t *prev_ts)
+ * stream's chunk right before (see copy_score), if known.  The payloads
+ * of duplicates are read (within the proof budget); a file without them
+ * reads none.  The others are reported here, where their scores say why
+ * they lost (the payloads are not read twice); split_streams then skips
+ * them.  Except that a seq raised or lowered by one leaves a gap of one
+ * chunk right before or after the copies (or the stream's final chunk
+ * lowered leaves its end): then the copy that fits there
+ * (fits_gap) against another is that missing chunk, and the other is
+ * kept, whatever their scores (with hole_from: the end of the chunk
+ * before a gap right before them; NULL if there is none).  The one that
+ * fits goes into *fill with the seq of the gap, and *filled says where
+ * (-1 before the kept copy, 1 after, 0 none).  -1: out of memory. */
+static int best_copy(hvlog_reader *r, size_t i, const uint64_t *prev_ts, const uint64_t *hole_from,
+		     struct chunk *fill, int *filled)
 {
-	size_t j = i, b = i;
-	uint64_t best = 0, few[16], *sc = few;
+	size_t j = i, b = i, f = SIZE_MAX;
+	uint64_t best = 0, few[16], *sc = few, seq = r->chunks[i].seq;
 	int oom = 0;
 
-	while (j < r->nchunks && r->chunks[j].stream == r->chunks[i].stream && r->chunks[j].seq == r->chunks[i].seq)
+	*filled = 0;
+	while (j < r->nchunks && r->chunks[j].stream == r->chunks[i].stream && r->chunks[j].seq == seq)
 		j++;
-	const struct chunk *after = j < r->nchunks && r->chunks[j].stream == r->chunks[i].stream &&
-					    r->chunks[j].seq == r->chunks[i].seq + 1
-				    ? &r->chunks[j]
-				    : NULL;
+	int next = j < r->nchunks && r->chunks[j].stream == r->chunks[i].stream;
+	const struct chunk *after = next && r->chunks[j].seq == seq + 1 ? &r->chunks[j] : NULL;
+	const struct chunk *after2 = next && r->chunks[j].seq == seq + 2 ? &r->chunks[j] : NULL;
 	/* more than a few copies of one chunk: a hostile file, bounded by
 	 * the index */
 	if (j - i > sizeof few / sizeof *few && !(sc = malloc((j - i) * sizeof *sc)))
@@ -833,19 +917,47 @@ static int best_copy(hvlog_reader *r, size_t i, const uint64_t *prev_ts)
 			b = k;
 		}
 	}
+	/* pairs of copies: only for a few (a liar and the chunk it
+	 * displaced are two), so that a hostile file costs no square */
+	const uint64_t *to = after2 ? &after2->base_ts : NULL;
+	int gap_after = after2 || !next;
+	for (size_t x = i; (hole_from || gap_after) && j - i <= sizeof few / sizeof *few && x < j; x++)
+		for (size_t y = i; y < j && f == SIZE_MAX; y++) {
+			/* the copy kept must verify as well */
+			if (!(sc[y - i] >> 34 & 1))
+				continue;
+			if (hole_from && fits_gap(&r->chunks[x], sc[x - i], &r->chunks[y], -1, *hole_from, NULL))
+				*filled = -1;
+			else if (gap_after && fits_gap(&r->chunks[x], sc[x - i], &r->chunks[y], 1, 0, to))
+				*filled = 1;
+			else
+				continue;
+			f = x;
+			b = y;
+			best = sc[y - i];
+		}
 	const struct chunk *kc = &r->chunks[b];
 	for (size_t k = i; k < j; k++) {
 		const struct chunk *c = &r->chunks[k];
-		if (k == b)
+		if (k == b || k == f)
 			continue;
 		/* the kept copy holds the events of one that differs only
 		 * by damage it fails on */
 		int same = c->len == kc->len && c->payload_crc == kc->payload_crc && c->nevents == kc->nevents;
-		const char *why = dropped_why(sc[k - i], best);
+		const char *why = dropped_why(sc[k - i], best, seq);
 		oom |= add_damage(r, HVLOG_MALFORMED, c->base_ts, c->off, HVLOG_CHUNK_HEADER_SIZE + c->len, c->stream,
 				  c->seq, same ? 0 : c->nevents, "duplicate chunk %" PRIu64 " of stream %u ignored%s%s",
 				  c->seq, c->stream,
 				  why ? ": " : same ? "" : " (it differs from the copy kept)", why ? why : "");
+	}
+	if (f != SIZE_MAX) {
+		*fill = r->chunks[f];
+		fill->seq = seq + (uint64_t)(int64_t)*filled;
+		oom |= add_damage(r, HVLOG_MALFORMED, fill->base_ts, fill->off, HVLOG_CHUNK_HEADER_SIZE, fill->stream,
+				  fill->seq, 0,
+				  "chunk %" PRIu64 " of stream %u decoded as chunk %" PRIu64
+				  ": its header's sequence number is damaged (its times fit the gap there)",
+				  seq, fill->stream, fill->seq);
 	}
 	if (sc != few)
 		free(sc);
@@ -896,13 +1008,29 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 		/* r->chunks is NULL when no chunk was indexed: NULL + 0 is UB */
 		rs->chunks = r->chunks ? r->chunks + first : NULL;
 		for (; i < r->nchunks && r->chunks[i].stream == s; i++) {
-			struct chunk *c = &r->chunks[i];
+			struct chunk *c = &r->chunks[i], fill;
+			int filled = 0;
 			/* a copy of the chunk kept last (the index is sorted by
 			 * seq): best_copy reported it */
 			if (kept && c->seq < expect)
 				continue;
-			if (i + 1 < r->nchunks && r->chunks[i + 1].stream == s && r->chunks[i + 1].seq == c->seq)
-				oom |= best_copy(r, i, kept ? &prev_ts : NULL);
+			if (i + 1 < r->nchunks && r->chunks[i + 1].stream == s && r->chunks[i + 1].seq == c->seq) {
+				/* the end of the chunk right before, and of the one
+				 * before a gap of one (chunk 0 starts at 0) */
+				uint64_t zero = 0;
+				const uint64_t *pred = !c->seq ? &zero : kept && c->seq == expect ? &prev_ts : NULL;
+				const uint64_t *hole = c->seq != expect + 1 ? NULL : kept ? &prev_ts : &zero;
+				oom |= best_copy(r, i, pred, hole, &fill, &filled);
+			}
+			/* The chunks kept overwrite the copies of this one, read
+			 * and reported by now: with a gap filled, one more. */
+			struct chunk cur = *c;
+			c = &cur;
+			if (filled < 0) {
+				rs->chunks[kept++] = fill;
+				expect = fill.seq + 1;
+				prev_ts = fill.last_ts;
+			}
 			if (c->seq != expect)
 				oom |= add_damage(r, HVLOG_MALFORMED, prev_ts, c->off, 0, s, expect, 0,
 						  "chunks %" PRIu64 "..%" PRIu64 " of stream %u are missing", expect,
@@ -918,6 +1046,11 @@ static hvlog_status split_streams(hvlog_reader *r, hvlog_error *err)
 			rs->chunks[kept++] = *c;
 			expect = c->seq + 1;
 			prev_ts = c->last_ts;
+			if (filled > 0) {
+				rs->chunks[kept++] = fill;
+				expect = fill.seq + 1;
+				prev_ts = fill.last_ts;
+			}
 		}
 		rs->nchunks = kept;
 		for (size_t k = 0; k + 1 < kept; k++)
@@ -1197,6 +1330,7 @@ static hvlog_status open_meta(hvlog_reader *r, hvlog_error *err)
 	const char *how = "the copy the trailer names";
 	char fb_how[128];
 
+	r->trailer_copy = copy;
 	if (st == HVLOG_OK && !(r->opts && r->opts->force))
 		return HVLOG_OK;
 	if (st != HVLOG_OK && (fatal || st == HVLOG_IO || st == HVLOG_NOMEM)) {
@@ -1551,6 +1685,7 @@ void hvlog_reader_close(hvlog_reader *r)
 	free(r->maxv);
 	free(r->chunks);
 	free(r->suspect);
+	free(r->copy_gaps);
 	free(r->damage);
 	free(r->fb_streams);
 	free(r->fb_names);
