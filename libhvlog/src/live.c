@@ -60,7 +60,7 @@ struct lstream {
 	size_t nruns;
 	uint64_t end_off;      /* where its last chunk ended */
 	uint64_t progress_ns;  /* when its time last moved on */
-	int any, final;
+	int any, final;        /* its last chunk taken has FINAL */
 	/* A chunk above a gap is kept back (held) until the stream's next
 	 * chunk, which says whether the gap is one (a number after it) or
 	 * its number lies (numbers below it: the file reader puts it after
@@ -523,7 +523,10 @@ static int take(hvlog__live *l, const struct chunk *c0, uint64_t first_ts, const
 	ls->any = 1;
 	ls->expect = c.seq + 1;
 	ls->end_off = c.off + HVLOG_CHUNK_HEADER_SIZE + c.len;
-	ls->final |= (c.flags & WIRE_CHUNK_FINAL) != 0;
+	/* only the chunk right after a final one is reported (as the file
+	 * reader does), and a stream goes on being waited for once a chunk
+	 * without FINAL follows it: that FINAL was damage */
+	ls->final = (c.flags & WIRE_CHUNK_FINAL) != 0;
 	if (top) {
 		ls->top_ts = c.last_ts;
 		ls->top_end = ls->end_off;
