@@ -171,6 +171,26 @@ def main():
                 n, rc, err = decode(bytes(b))
                 if "too far ahead to wait for" not in err:
                     failures.append(f"{kind} at {p} to {seq}: no word of why it was not waited for: {err[:300]}")
+    # a copy of a chunk whose payload is damaged, right before an intact
+    # copy of it; and a chunk whose stream id lies onto the next chunk's
+    # stream and number: the file reader keeps the copy that verifies and
+    # continues its stream's time, and so must a pipe while both are
+    # queued (its own generator: the other classes keep their damage)
+    g = random.Random(4)
+    for p, ln, fl, nev in g.sample(events[8:-8], 4):
+        blob = bytearray(data[p : p + HEADER + ln])
+        blob[HEADER + ln // 2] ^= 1
+        b = data[:p] + bytes(blob) + data[p:]
+        check("a damaged copy of a chunk before an intact one", b, total, what=f"at {p}", as_file=True)
+    pairs = [(a, z) for a, z in zip(events, events[1:])
+             if data[a[0] + 24 : a[0] + 32] == data[z[0] + 24 : z[0] + 32] and data[a[0] + 16 : a[0] + 18] !=
+             data[z[0] + 16 : z[0] + 18]]
+    for a, z in g.sample(pairs[4:-4], 4):
+        b = bytearray(data)
+        b[a[0] + 16 : a[0] + 18] = data[z[0] + 16 : z[0] + 18]
+        consistent(b, a[0])
+        check("a chunk's stream id changed onto the next chunk's, checksum consistent", bytes(b), 0,
+              what=f"at {a[0]}", as_file=True)
     # FINAL set on a chunk in the middle of its stream: one damage item,
     # for the chunk right after it, as the file reader reports it (its
     # own generator: the other classes keep their damage)

@@ -32,6 +32,10 @@
 #define LIVE_DEFAULT_FLUSH_NS 1000000000u
 #define LIVE_MARGIN_NS 100000000u
 #define LIVE_MAX_RUNS 64 /* runs of sequence numbers remembered per stream */
+/* A duplicate is weighed against an earlier copy still queued at most
+ * this many entries back in its stream's queue (a file of many copies
+ * costs a bounded amount per chunk). */
+#define LIVE_DUP_LOOKBACK 4
 /* A header whose sequence number is above the bytes read so far waits for
  * the input to reach it (the file reader judges it by the file's size);
  * at most this many bytes are held for it, counted from the header. */
@@ -41,6 +45,7 @@ struct lq {
 	struct chunk c;
 	uint8_t *p;
 	uint64_t arrived_ns;   /* when it was framed */
+	int crc;               /* its payload matches its checksum: 1, 0, -1 not known yet */
 };
 
 /* Sequence numbers [lo, hi) of a stream's chunks taken. */
@@ -445,6 +450,122 @@ static int run_add(struct lstream *ls, size_t i, uint64_t seq)
 	return 0;
 }
 
+/* Whether the payload of queue entry e matches its checksum (computed once). */
+static int entry_crc(struct lq *e)
+{
+	if (e->crc < 0)
+		e->crc = hvlog_crc32c(0, e->p, e->c.len) == e->c.payload_crc;
+	return e->crc;
+}
+
+/* Damage not handed out yet that take() said of the chunk at off of
+ * stream s (a gap, or times that disagree): withdrawn when that chunk is
+ * dropped for a better copy, so that it is said once, of the copy kept. */
+static void withdraw(hvlog__live *l, uint64_t off, uint32_t s)
+{
+	size_t k = l->nextdmg, w = l->nextdmg;
+
+	for (; k < l->ndmg; k++) {
+		struct damage *d = &l->dmg[k];
+		if (d->off == off && d->stream == s && d->len == 0 && d->kind == HVLOG_MALFORMED) {
+			l->st->damaged_regions--;
+			continue;
+		}
+		l->dmg[w++] = *d;
+	}
+	l->ndmg = w;
+}
+
+/* How much a copy is to be believed, as the file reader weighs copies:
+ * its payload verifies, then its start continues the chunk before it,
+ * then the chunk after it continues its end, then more events. */
+static uint64_t copy_score(int crc, const struct chunk *c, const struct chunk *prev, const struct chunk *after)
+{
+	uint64_t sc = crc != 0;
+
+	sc = sc << 1 | (prev && prev->seq + 1 == c->seq && prev->last_ts == c->base_ts);
+	sc = sc << 1 | (after && after->seq == c->seq + 1 && after->base_ts == c->last_ts);
+	return sc << 32 | c->nevents;
+}
+
+/* A chunk c whose number ls took already: if the earlier copy is still
+ * queued (not decoded yet), the two are weighed as the file reader
+ * weighs them and the better is kept in the queue, the other reported in
+ * the file reader's words.  1 if c was dealt with so, 0 if not (the
+ * earlier copy is gone: c is the duplicate), -1: out of memory.  `own`
+ * is c's payload if malloc'd (then the queue's or freed). */
+static int better_copy(hvlog__live *l, struct lstream *ls, const struct chunk *c, const uint8_t *payload,
+		       uint8_t *own)
+{
+	size_t k, j = ls->n;
+
+	for (k = 0; k < ls->n && k < LIVE_DUP_LOOKBACK; k++) {
+		j = ls->n - 1 - k;
+		if (ls->q[(ls->head + j) & (ls->cap - 1)].c.seq == c->seq)
+			break;
+	}
+	if (k == ls->n || k == LIVE_DUP_LOOKBACK)
+		return 0;
+	struct lq *e = &ls->q[(ls->head + j) & (ls->cap - 1)];
+	/* (cur_arrived_ns: a chunk was handed to the decoder) */
+	const struct chunk *prev = j ? &ls->q[(ls->head + j - 1) & (ls->cap - 1)].c
+				     : ls->cur_arrived_ns ? &ls->cur : NULL;
+	const struct chunk *after = j + 1 < ls->n ? &ls->q[(ls->head + j + 1) & (ls->cap - 1)].c : NULL;
+	int crc = hvlog_crc32c(0, payload, c->len) == c->payload_crc;
+	uint64_t sold = copy_score(entry_crc(e), &e->c, prev, after), snew = copy_score(crc, c, prev, after);
+	const struct chunk *drop = c, *kept = &e->c;
+	struct chunk gone;
+	if (snew > sold) {
+		uint8_t *p = own;
+		if (!p && c->len) {
+			if (!(p = malloc(c->len)))
+				return -1;
+			memcpy(p, payload, c->len);
+		}
+		gone = e->c;
+		withdraw(l, gone.off, gone.stream);
+		free(e->p);
+		l->queued += c->len;
+		l->queued -= gone.len;
+		uint32_t ord = e->c.ord;
+		e->c = *c;
+		e->c.ord = ord;
+		e->p = p;
+		e->crc = crc;
+		own = NULL;
+		drop = &gone;
+		kept = &e->c;
+		if (j + 1 == ls->n) { /* it is the stream's last: its end is the new copy's */
+			ls->hw = c->last_ts;
+			ls->end_off = c->off + HVLOG_CHUNK_HEADER_SIZE + c->len;
+			ls->final = (c->flags & WIRE_CHUNK_FINAL) != 0;
+		}
+		if (ls->top_next == c->seq + 1) {
+			ls->top_ts = c->last_ts;
+			ls->top_end = c->off + HVLOG_CHUNK_HEADER_SIZE + c->len;
+			ls->top_final = (c->flags & WIRE_CHUNK_FINAL) != 0;
+		}
+		if (prev && prev->seq + 1 == c->seq && c->base_ts != prev->last_ts &&
+		    add_damage(l, HVLOG_MALFORMED, c->base_ts < prev->last_ts ? c->base_ts : prev->last_ts, c->off, 0,
+			       c->stream, c->seq, 0,
+			       "chunk %" PRIu64 " of stream %u starts at %" PRIu64 " but chunk %" PRIu64
+			       " ended at %" PRIu64 ": a header's time is damaged",
+			       c->seq, c->stream, c->base_ts, c->seq - 1, prev->last_ts))
+			return -1;
+	}
+	free(own);
+	uint64_t lost = (snew > sold ? snew : sold) >> 32 & ~((snew > sold ? sold : snew) >> 32);
+	const char *why = lost & 4 ? "its payload fails its checksum"
+			  : lost & 2 ? "its start time disagrees with the end of the chunk before it"
+			  : lost & 1 ? "its end time disagrees with the start of the chunk after it"
+				     : NULL;
+	int same = drop->len == kept->len && drop->payload_crc == kept->payload_crc && drop->nevents == kept->nevents;
+	return add_damage(l, HVLOG_MALFORMED, drop->base_ts, drop->off, HVLOG_CHUNK_HEADER_SIZE + drop->len, drop->stream,
+			  drop->seq, same ? 0 : drop->nevents, "duplicate chunk %" PRIu64 " of stream %u ignored%s%s",
+			  drop->seq, drop->stream, why ? ": " : same ? "" : " (it differs from the copy kept)",
+			  why ? why : "") ? -1 : 1;
+}
+
 /* A chunk of stream c->stream, checked against the stream's chunks taken
  * before it, then queued.  A chunk whose number was taken already is a
  * duplicate; any other is kept, even one that comes after a higher number
@@ -461,6 +582,9 @@ static int take(hvlog__live *l, const struct chunk *c0, uint64_t first_ts, const
 
 	size_t ri = run_after(ls, c.seq);
 	if (taken(ls, c.seq)) {
+		int r = better_copy(l, ls, &c, payload ? payload : own, own);
+		if (r)
+			return r < 0 ? -1 : 0;
 		free(own);
 		return add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, c.stream, c.seq,
 				  0, "duplicate chunk %" PRIu64 " of stream %u ignored", c.seq, c.stream);
@@ -508,6 +632,7 @@ static int take(hvlog__live *l, const struct chunk *c0, uint64_t first_ts, const
 	c.ord = l->ord++;
 	e->c = c;
 	e->arrived_ns = arrived_ns;
+	e->crc = -1;
 	ls->n++;
 	l->queued += c.len;
 	if (c.nevents) {
