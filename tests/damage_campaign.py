@@ -237,6 +237,31 @@ def main():
               damaged=False, what=f"before {a}")
         check("a metadata copy that differs spliced between chunks", data[: A[0]] + other_copy + data[A[0] :], total,
               what=f"before {a}")
+    # forged chunk headers (valid checksums), each claiming 16 MiB, then
+    # zeros: proving each claimed length by its payload checksum is
+    # budgeted, in the live reader as in the file reader's index, so the
+    # pipe costs about what the file costs (without the budget: 16 MiB of
+    # checksum per header, seconds per thousand headers)
+    if PIPE:
+        import time
+        forged = bytearray(data[:meta_end])
+        h0 = data[events[0][0] : events[0][0] + HEADER]
+        for i in range(5000):
+            h = bytearray(h0)
+            struct.pack_into("<IHH", h, 12, 16 << 20, 1, 0)
+            struct.pack_into("<QQQQII", h, 24, i, 0, 0, 0, 0, 0x12345678)
+            consistent(h, 0)
+            forged += h
+        forged += bytes(17 << 20)
+        t0 = time.monotonic()
+        n, rc, err = decode(bytes(forged))
+        took = time.monotonic() - t0
+        results.setdefault("forged headers claiming 16 MiB, in linear time", [0, 0])
+        results["forged headers claiming 16 MiB, in linear time"][1] += 1
+        if rc == -1 or took > 5:
+            failures.append(f"forged headers claiming 16 MiB: {took:.1f} s, exit {rc}")
+        else:
+            results["forged headers claiming 16 MiB, in linear time"][0] += 1
     # a second trace after the first (`cat a b`): its header and metadata
     # are bytes without a chunk header, its chunks duplicates
     check("the trace twice, one after the other", data + data, total)

@@ -113,6 +113,7 @@ struct hvlog__live {
 	struct hvlog__unz *unz; /* a compressed input's decompressor, or NULL */
 	int nomem;             /* out of memory where it could not be said: the next pump says it */
 	uint32_t nheld;        /* streams holding a chunk back */
+	uint64_t proved;       /* payload bytes checksummed while framing (prove) */
 };
 
 static uint64_t now_ns(void)
@@ -846,6 +847,22 @@ static size_t next_marker(const uint8_t *p, size_t avail)
 	return k;
 }
 
+/* Whether the len bytes at p have checksum crc.  Past a budget of 4 x
+ * the bytes read + 64 MiB (that of the file reader's index, §6.2), a
+ * payload is believed unread, as the file reader believes it there: else
+ * forged headers, each claiming 16 MiB, would cost 16 MiB of checksum
+ * each; so framing is linear in the input.  The decoder still checks a
+ * payload so believed. */
+static int prove(hvlog__live *l, const uint8_t *p, uint32_t len, uint32_t crc)
+{
+	uint64_t budget = 4 * (l->base + l->hi) + (64u << 20);
+
+	if (l->proved + len > budget)
+		return 1;
+	l->proved += len;
+	return hvlog_crc32c(0, p, len) == crc;
+}
+
 /* Frame what the buffer holds.  -1: out of memory. */
 static int frame(hvlog__live *l)
 {
@@ -913,8 +930,7 @@ static int frame(hvlog__live *l)
 				 * damage (the decoder reports it) if a chunk or the
 				 * end follows it; otherwise its length is not to be
 				 * trusted and the bytes are skipped. */
-				int ok = avail >= need &&
-					 hvlog_crc32c(0, p + HVLOG_CHUNK_HEADER_SIZE, c.len) == c.payload_crc;
+				int ok = avail >= need && prove(l, p + HVLOG_CHUNK_HEADER_SIZE, c.len, c.payload_crc);
 				if (!ok && avail >= need && avail < need + 8 && !l->eof)
 					break;
 				if (!ok && avail >= need + 8)
