@@ -61,7 +61,7 @@ struct lstream {
 	uint64_t cur_arrived_ns;
 	uint64_t hw;           /* the last time seen (a chunk's last_ts) */
 	uint64_t expect;       /* the sequence number after the last chunk taken */
-	struct seqrun *runs;   /* the numbers taken, in order, at most LIVE_MAX_RUNS (the lowest are forgotten) */
+	struct seqrun *runs;   /* the numbers taken, in order, at most LIVE_MAX_RUNS (the lowest merged) */
 	size_t nruns;
 	uint64_t end_off;      /* where its last chunk ended */
 	uint64_t progress_ns;  /* when its time last moved on */
@@ -439,10 +439,20 @@ static int run_add(struct lstream *ls, size_t i, uint64_t seq)
 	}
 	if (!r && !(r = ls->runs = malloc(LIVE_MAX_RUNS * sizeof *r)))
 		return -1;
-	if (ls->nruns == LIVE_MAX_RUNS) { /* bounded: the lowest numbers are forgotten */
-		if (!i)
+	/* Bounded: the two lowest runs become one, the numbers between them
+	 * taken as taken (a chunk of them that comes later is refused as a
+	 * duplicate, rather than a duplicate decoded twice).  So a stream's
+	 * runs cost at most LIVE_MAX_RUNS entries. */
+	if (ls->nruns == LIVE_MAX_RUNS) {
+		if (!i) { /* below them all: the lowest run reaches down to it */
+			r[0].lo = seq;
 			return 0;
-		memmove(r, r + 1, --ls->nruns * sizeof *r);
+		}
+		r[0].hi = r[1].hi;
+		memmove(r + 1, r + 2, (ls->nruns - 2) * sizeof *r);
+		ls->nruns--;
+		if (i == 1) /* (it lay between the two) */
+			return 0;
 		i--;
 	}
 	memmove(r + i + 1, r + i, (ls->nruns - i) * sizeof *r);
