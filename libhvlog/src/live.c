@@ -951,6 +951,33 @@ static int frame(hvlog__live *l)
 					l->lo += need;
 					continue;
 				}
+				/* A length that lies: the chunk ends where the next
+				 * valid header starts, if its payload verifies with
+				 * that length, as the file reader's relength finds it
+				 * (within the buffer, so within one chunk's length). */
+				size_t m = next_marker(p, avail);
+				struct chunk n;
+				uint64_t nf;
+				if (!(c.flags & WIRE_CHUNK_META) && m >= HVLOG_CHUNK_HEADER_SIZE &&
+				    m + HVLOG_CHUNK_HEADER_SIZE <= avail && m - HVLOG_CHUNK_HEADER_SIZE != c.len &&
+				    m - HVLOG_CHUNK_HEADER_SIZE <= WIRE_MAX_CHUNK_PAYLOAD &&
+				    m - HVLOG_CHUNK_HEADER_SIZE >= c.nevents &&
+				    (!memcmp(p + m, WIRE_TRAILER_MAGIC, 8) ||
+				     hvlog__chunk_header(p + m, l->nstreams, UINT64_MAX, &n, &nf, at + m)) &&
+				    prove(l, p + HVLOG_CHUNK_HEADER_SIZE, (uint32_t)(m - HVLOG_CHUNK_HEADER_SIZE),
+					  c.payload_crc)) {
+					uint32_t claimed = c.len;
+					c.len = (uint32_t)(m - HVLOG_CHUNK_HEADER_SIZE);
+					oom |= end_skip(l, at);
+					oom |= add_damage(l, HVLOG_MALFORMED, c.base_ts, at, HVLOG_CHUNK_HEADER_SIZE, c.stream,
+							  c.seq, 0,
+							  "chunk %" PRIu64 " of stream %u: its header's length is damaged "
+							  "(%u bytes claimed, its payload verifies with %u)",
+							  c.seq, c.stream, claimed, c.len);
+					oom |= accept(l, &c, p);
+					l->lo += m;
+					continue;
+				}
 			}
 		}
 		/* no valid chunk here: skip to the next marker */
