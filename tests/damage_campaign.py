@@ -200,6 +200,44 @@ def main():
         struct.pack_into("<I", b, p + 12, len(data) - 24 - p - HEADER)
         consistent(b, p)
         check("chunk length raised over the last metadata copy, checksum consistent", bytes(b), total, what=f"at {p}")
+    # a copy of a chunk whose payload is damaged, right before an intact
+    # copy of it; and a chunk whose stream id lies onto the next chunk's
+    # stream and number: the file reader keeps the copy that verifies and
+    # continues its stream's time, and so must a pipe while both are
+    # queued (its own generator: the other classes keep their damage)
+    g = random.Random(4)
+    for p, ln, fl, nev in g.sample(events[8:-8], 4):
+        blob = bytearray(data[p : p + HEADER + ln])
+        blob[HEADER + ln // 2] ^= 1
+        b = data[:p] + bytes(blob) + data[p:]
+        check("a damaged copy of a chunk before an intact one", b, total, what=f"at {p}", as_file=True)
+    pairs = [(a, z) for a, z in zip(events, events[1:])
+             if data[a[0] + 24 : a[0] + 32] == data[z[0] + 24 : z[0] + 32] and data[a[0] + 16 : a[0] + 18] !=
+             data[z[0] + 16 : z[0] + 18]]
+    for a, z in g.sample(pairs[4:-4], 4):
+        b = bytearray(data)
+        b[a[0] + 16 : a[0] + 18] = data[z[0] + 16 : z[0] + 18]
+        consistent(b, a[0])
+        check("a chunk's stream id changed onto the next chunk's, checksum consistent", bytes(b), 0,
+              what=f"at {a[0]}", as_file=True)
+    # a chunk length that lies (checksum consistent), where no later
+    # header lines up with it: the chunk ends where the next valid header
+    # starts, its payload verifying there, on a pipe as in the file
+    for p, ln, fl, nev in random.Random(5).sample(events[8:-8], 3):
+        for dl in (1, -1, 64, -64, 1000):
+            b = bytearray(data)
+            struct.pack_into("<I", b, p + 12, (ln + dl) & 0xFFFFFFFF)
+            consistent(b, p)
+            check("chunk length off a little, checksum consistent", bytes(b), total, what=f"at {p} by {dl}",
+                  as_file=True)
+    # FINAL set on a chunk in the middle of its stream: one damage item,
+    # for the chunk right after it, as the file reader reports it (its
+    # own generator: the other classes keep their damage)
+    for p, ln, fl, nev in random.Random(3).sample(events[8:-8], 4):
+        b = bytearray(data)
+        struct.pack_into("<H", b, p + 18, fl | 1)
+        consistent(b, p)
+        check("FINAL set on a middle chunk, checksum consistent", bytes(b), total, what=f"at {p}", as_file=True)
     for _ in range(60):
         p, ln, _, nev = rng.choice(events)
         i = rng.randrange((p + HEADER) * 8, (p + HEADER + ln) * 8)
@@ -238,6 +276,53 @@ def main():
               damaged=False, what=f"before {a}")
         check("a metadata copy that differs spliced between chunks", data[: A[0]] + other_copy + data[A[0] :], total,
               what=f"before {a}")
+    # forged chunk headers (valid checksums), each claiming 16 MiB, then
+    # zeros: proving each claimed length by its payload checksum is
+    # budgeted, in the live reader as in the file reader's index, so the
+    # pipe costs about what the file costs (without the budget: 16 MiB of
+    # checksum per header, seconds per thousand headers)
+    if PIPE:
+        import time
+        forged = bytearray(data[:meta_end])
+        h0 = data[events[0][0] : events[0][0] + HEADER]
+        for i in range(5000):
+            h = bytearray(h0)
+            struct.pack_into("<IHH", h, 12, 16 << 20, 1, 0)
+            struct.pack_into("<QQQQII", h, 24, i, 0, 0, 0, 0, 0x12345678)
+            consistent(h, 0)
+            forged += h
+        forged += bytes(17 << 20)
+        t0 = time.monotonic()
+        n, rc, err = decode(bytes(forged))
+        took = time.monotonic() - t0
+        results.setdefault("forged headers claiming 16 MiB, in linear time", [0, 0])
+        results["forged headers claiming 16 MiB, in linear time"][1] += 1
+        if rc == -1 or took > 5:
+            failures.append(f"forged headers claiming 16 MiB: {took:.1f} s, exit {rc}")
+        else:
+            results["forged headers claiming 16 MiB, in linear time"][0] += 1
+    # more gaps in one stream than a live reader remembers runs of
+    # numbers for (copies of one chunk numbered 0, 2, 4, ...), then a copy
+    # numbered 0 again: a duplicate, never decoded twice (the count is
+    # the file's; its words differ, the copies' times disagree)
+    if PIPE:
+        p, ln = events[0][0], events[0][1]
+        out = bytearray(data[: events[-1][0]])
+        for k in list(range(0, 300, 2)) + [0]:
+            c = bytearray(data[p : p + HEADER + ln])
+            struct.pack_into("<Q", c, 24, 1000 + k)
+            consistent(c, 0)
+            out += c
+        out += data[events[-1][0] :]
+        n, rc, err = decode(bytes(out))
+        r = subprocess.run([HVLOG, "decode", "--count", work], capture_output=True, text=True, timeout=120)
+        n1 = int(r.stdout.split()[0]) if r.stdout.strip() else 0
+        a = results.setdefault("more gaps than runs remembered, then a duplicate", [0, 0])
+        a[1] += 1
+        if n == n1:
+            a[0] += 1
+        else:
+            failures.append(f"more gaps than runs remembered, then a duplicate: {n} events, the file {n1}")
     # a second trace after the first (`cat a b`): its header and metadata
     # are bytes without a chunk header, its chunks duplicates
     check("the trace twice, one after the other", data + data, total)

@@ -32,6 +32,10 @@
 #define LIVE_DEFAULT_FLUSH_NS 1000000000u
 #define LIVE_MARGIN_NS 100000000u
 #define LIVE_MAX_RUNS 64 /* runs of sequence numbers remembered per stream */
+/* A duplicate is weighed against an earlier copy still queued at most
+ * this many entries back in its stream's queue (a file of many copies
+ * costs a bounded amount per chunk). */
+#define LIVE_DUP_LOOKBACK 4
 /* A header whose sequence number is above the bytes read so far waits for
  * the input to reach it (the file reader judges it by the file's size);
  * at most this many bytes are held for it, counted from the header. */
@@ -41,6 +45,7 @@ struct lq {
 	struct chunk c;
 	uint8_t *p;
 	uint64_t arrived_ns;   /* when it was framed */
+	int crc;               /* its payload matches its checksum: 1, 0, -1 not known yet */
 };
 
 /* Sequence numbers [lo, hi) of a stream's chunks taken. */
@@ -56,11 +61,11 @@ struct lstream {
 	uint64_t cur_arrived_ns;
 	uint64_t hw;           /* the last time seen (a chunk's last_ts) */
 	uint64_t expect;       /* the sequence number after the last chunk taken */
-	struct seqrun *runs;   /* the numbers taken, in order, at most LIVE_MAX_RUNS (the lowest are forgotten) */
+	struct seqrun *runs;   /* the numbers taken, in order, at most LIVE_MAX_RUNS (the lowest merged) */
 	size_t nruns;
 	uint64_t end_off;      /* where its last chunk ended */
 	uint64_t progress_ns;  /* when its time last moved on */
-	int any, final;
+	int any, final;        /* its last chunk taken has FINAL */
 	/* A chunk above a gap is kept back (held) until the stream's next
 	 * chunk, which says whether the gap is one (a number after it) or
 	 * its number lies (numbers below it: the file reader puts it after
@@ -108,6 +113,7 @@ struct hvlog__live {
 	struct hvlog__unz *unz; /* a compressed input's decompressor, or NULL */
 	int nomem;             /* out of memory where it could not be said: the next pump says it */
 	uint32_t nheld;        /* streams holding a chunk back */
+	uint64_t proved;       /* payload bytes checksummed while framing (prove) */
 };
 
 static uint64_t now_ns(void)
@@ -433,16 +439,142 @@ static int run_add(struct lstream *ls, size_t i, uint64_t seq)
 	}
 	if (!r && !(r = ls->runs = malloc(LIVE_MAX_RUNS * sizeof *r)))
 		return -1;
-	if (ls->nruns == LIVE_MAX_RUNS) { /* bounded: the lowest numbers are forgotten */
-		if (!i)
+	/* Bounded: the two lowest runs become one, the numbers between them
+	 * taken as taken (a chunk of them that comes later is refused as a
+	 * duplicate, rather than a duplicate decoded twice).  So a stream's
+	 * runs cost at most LIVE_MAX_RUNS entries. */
+	if (ls->nruns == LIVE_MAX_RUNS) {
+		if (!i) { /* below them all: the lowest run reaches down to it */
+			r[0].lo = seq;
 			return 0;
-		memmove(r, r + 1, --ls->nruns * sizeof *r);
+		}
+		r[0].hi = r[1].hi;
+		memmove(r + 1, r + 2, (ls->nruns - 2) * sizeof *r);
+		ls->nruns--;
+		if (i == 1) /* (it lay between the two) */
+			return 0;
 		i--;
 	}
 	memmove(r + i + 1, r + i, (ls->nruns - i) * sizeof *r);
 	r[i] = (struct seqrun){ seq, seq + 1 };
 	ls->nruns++;
 	return 0;
+}
+
+/* Whether the payload of queue entry e matches its checksum (computed once). */
+static int entry_crc(struct lq *e)
+{
+	if (e->crc < 0)
+		e->crc = hvlog_crc32c(0, e->p, e->c.len) == e->c.payload_crc;
+	return e->crc;
+}
+
+/* Damage not handed out yet that take() said of the chunk at off of
+ * stream s (a gap, or times that disagree): withdrawn when that chunk is
+ * dropped for a better copy, so that it is said once, of the copy kept. */
+static void withdraw(hvlog__live *l, uint64_t off, uint32_t s)
+{
+	size_t k = l->nextdmg, w = l->nextdmg;
+
+	for (; k < l->ndmg; k++) {
+		struct damage *d = &l->dmg[k];
+		if (d->off == off && d->stream == s && d->len == 0 && d->kind == HVLOG_MALFORMED) {
+			l->st->damaged_regions--;
+			continue;
+		}
+		l->dmg[w++] = *d;
+	}
+	l->ndmg = w;
+}
+
+/* How much a copy is to be believed, as the file reader weighs copies:
+ * its payload verifies, then its start continues the chunk before it,
+ * then the chunk after it continues its end, then more events. */
+static uint64_t copy_score(int crc, const struct chunk *c, const struct chunk *prev, const struct chunk *after)
+{
+	uint64_t sc = crc != 0;
+
+	sc = sc << 1 | (prev && prev->seq + 1 == c->seq && prev->last_ts == c->base_ts);
+	sc = sc << 1 | (after && after->seq == c->seq + 1 && after->base_ts == c->last_ts);
+	return sc << 32 | c->nevents;
+}
+
+/* A chunk c whose number ls took already: if the earlier copy is still
+ * queued (not decoded yet), the two are weighed as the file reader
+ * weighs them and the better is kept in the queue, the other reported in
+ * the file reader's words.  1 if c was dealt with so, 0 if not (the
+ * earlier copy is gone: c is the duplicate), -1: out of memory.  `own`
+ * is c's payload if malloc'd (then the queue's or freed). */
+static int better_copy(hvlog__live *l, struct lstream *ls, const struct chunk *c, const uint8_t *payload,
+		       uint8_t *own)
+{
+	size_t k, j = ls->n;
+
+	for (k = 0; k < ls->n && k < LIVE_DUP_LOOKBACK; k++) {
+		j = ls->n - 1 - k;
+		if (ls->q[(ls->head + j) & (ls->cap - 1)].c.seq == c->seq)
+			break;
+	}
+	if (k == ls->n || k == LIVE_DUP_LOOKBACK)
+		return 0;
+	struct lq *e = &ls->q[(ls->head + j) & (ls->cap - 1)];
+	/* (cur_arrived_ns: a chunk was handed to the decoder) */
+	const struct chunk *prev = j ? &ls->q[(ls->head + j - 1) & (ls->cap - 1)].c
+				     : ls->cur_arrived_ns ? &ls->cur : NULL;
+	const struct chunk *after = j + 1 < ls->n ? &ls->q[(ls->head + j + 1) & (ls->cap - 1)].c : NULL;
+	int crc = hvlog_crc32c(0, payload, c->len) == c->payload_crc;
+	uint64_t sold = copy_score(entry_crc(e), &e->c, prev, after), snew = copy_score(crc, c, prev, after);
+	const struct chunk *drop = c, *kept = &e->c;
+	struct chunk gone;
+	if (snew > sold) {
+		uint8_t *p = own;
+		if (!p && c->len) {
+			if (!(p = malloc(c->len)))
+				return -1;
+			memcpy(p, payload, c->len);
+		}
+		gone = e->c;
+		withdraw(l, gone.off, gone.stream);
+		free(e->p);
+		l->queued += c->len;
+		l->queued -= gone.len;
+		uint32_t ord = e->c.ord;
+		e->c = *c;
+		e->c.ord = ord;
+		e->p = p;
+		e->crc = crc;
+		own = NULL;
+		drop = &gone;
+		kept = &e->c;
+		if (j + 1 == ls->n) { /* it is the stream's last: its end is the new copy's */
+			ls->hw = c->last_ts;
+			ls->end_off = c->off + HVLOG_CHUNK_HEADER_SIZE + c->len;
+			ls->final = (c->flags & WIRE_CHUNK_FINAL) != 0;
+		}
+		if (ls->top_next == c->seq + 1) {
+			ls->top_ts = c->last_ts;
+			ls->top_end = c->off + HVLOG_CHUNK_HEADER_SIZE + c->len;
+			ls->top_final = (c->flags & WIRE_CHUNK_FINAL) != 0;
+		}
+		if (prev && prev->seq + 1 == c->seq && c->base_ts != prev->last_ts &&
+		    add_damage(l, HVLOG_MALFORMED, c->base_ts < prev->last_ts ? c->base_ts : prev->last_ts, c->off, 0,
+			       c->stream, c->seq, 0,
+			       "chunk %" PRIu64 " of stream %u starts at %" PRIu64 " but chunk %" PRIu64
+			       " ended at %" PRIu64 ": a header's time is damaged",
+			       c->seq, c->stream, c->base_ts, c->seq - 1, prev->last_ts))
+			return -1;
+	}
+	free(own);
+	uint64_t lost = (snew > sold ? snew : sold) >> 32 & ~((snew > sold ? sold : snew) >> 32);
+	const char *why = lost & 4 ? "its payload fails its checksum"
+			  : lost & 2 ? "its start time disagrees with the end of the chunk before it"
+			  : lost & 1 ? "its end time disagrees with the start of the chunk after it"
+				     : NULL;
+	int same = drop->len == kept->len && drop->payload_crc == kept->payload_crc && drop->nevents == kept->nevents;
+	return add_damage(l, HVLOG_MALFORMED, drop->base_ts, drop->off, HVLOG_CHUNK_HEADER_SIZE + drop->len, drop->stream,
+			  drop->seq, same ? 0 : drop->nevents, "duplicate chunk %" PRIu64 " of stream %u ignored%s%s",
+			  drop->seq, drop->stream, why ? ": " : same ? "" : " (it differs from the copy kept)",
+			  why ? why : "") ? -1 : 1;
 }
 
 /* A chunk of stream c->stream, checked against the stream's chunks taken
@@ -461,6 +593,9 @@ static int take(hvlog__live *l, const struct chunk *c0, uint64_t first_ts, const
 
 	size_t ri = run_after(ls, c.seq);
 	if (taken(ls, c.seq)) {
+		int r = better_copy(l, ls, &c, payload ? payload : own, own);
+		if (r)
+			return r < 0 ? -1 : 0;
 		free(own);
 		return add_damage(l, HVLOG_MALFORMED, c.base_ts, c.off, HVLOG_CHUNK_HEADER_SIZE + c.len, c.stream, c.seq,
 				  0, "duplicate chunk %" PRIu64 " of stream %u ignored", c.seq, c.stream);
@@ -508,6 +643,7 @@ static int take(hvlog__live *l, const struct chunk *c0, uint64_t first_ts, const
 	c.ord = l->ord++;
 	e->c = c;
 	e->arrived_ns = arrived_ns;
+	e->crc = -1;
 	ls->n++;
 	l->queued += c.len;
 	if (c.nevents) {
@@ -523,7 +659,10 @@ static int take(hvlog__live *l, const struct chunk *c0, uint64_t first_ts, const
 	ls->any = 1;
 	ls->expect = c.seq + 1;
 	ls->end_off = c.off + HVLOG_CHUNK_HEADER_SIZE + c.len;
-	ls->final |= (c.flags & WIRE_CHUNK_FINAL) != 0;
+	/* only the chunk right after a final one is reported (as the file
+	 * reader does), and a stream goes on being waited for once a chunk
+	 * without FINAL follows it: that FINAL was damage */
+	ls->final = (c.flags & WIRE_CHUNK_FINAL) != 0;
 	if (top) {
 		ls->top_ts = c.last_ts;
 		ls->top_end = ls->end_off;
@@ -718,6 +857,22 @@ static size_t next_marker(const uint8_t *p, size_t avail)
 	return k;
 }
 
+/* Whether the len bytes at p have checksum crc.  Past a budget of 4 x
+ * the bytes read + 64 MiB (that of the file reader's index, §6.2), a
+ * payload is believed unread, as the file reader believes it there: else
+ * forged headers, each claiming 16 MiB, would cost 16 MiB of checksum
+ * each; so framing is linear in the input.  The decoder still checks a
+ * payload so believed. */
+static int prove(hvlog__live *l, const uint8_t *p, uint32_t len, uint32_t crc)
+{
+	uint64_t budget = 4 * (l->base + l->hi) + (64u << 20);
+
+	if (l->proved + len > budget)
+		return 1;
+	l->proved += len;
+	return hvlog_crc32c(0, p, len) == crc;
+}
+
 /* Frame what the buffer holds.  -1: out of memory. */
 static int frame(hvlog__live *l)
 {
@@ -785,8 +940,7 @@ static int frame(hvlog__live *l)
 				 * damage (the decoder reports it) if a chunk or the
 				 * end follows it; otherwise its length is not to be
 				 * trusted and the bytes are skipped. */
-				int ok = avail >= need &&
-					 hvlog_crc32c(0, p + HVLOG_CHUNK_HEADER_SIZE, c.len) == c.payload_crc;
+				int ok = avail >= need && prove(l, p + HVLOG_CHUNK_HEADER_SIZE, c.len, c.payload_crc);
 				if (!ok && avail >= need && avail < need + 8 && !l->eof)
 					break;
 				if (!ok && avail >= need + 8)
@@ -795,6 +949,33 @@ static int frame(hvlog__live *l)
 					oom |= end_skip(l, at);
 					oom |= accept(l, &c, p);
 					l->lo += need;
+					continue;
+				}
+				/* A length that lies: the chunk ends where the next
+				 * valid header starts, if its payload verifies with
+				 * that length, as the file reader's relength finds it
+				 * (within the buffer, so within one chunk's length). */
+				size_t m = next_marker(p, avail);
+				struct chunk n;
+				uint64_t nf;
+				if (!(c.flags & WIRE_CHUNK_META) && m >= HVLOG_CHUNK_HEADER_SIZE &&
+				    m + HVLOG_CHUNK_HEADER_SIZE <= avail && m - HVLOG_CHUNK_HEADER_SIZE != c.len &&
+				    m - HVLOG_CHUNK_HEADER_SIZE <= WIRE_MAX_CHUNK_PAYLOAD &&
+				    m - HVLOG_CHUNK_HEADER_SIZE >= c.nevents &&
+				    (!memcmp(p + m, WIRE_TRAILER_MAGIC, 8) ||
+				     hvlog__chunk_header(p + m, l->nstreams, UINT64_MAX, &n, &nf, at + m)) &&
+				    prove(l, p + HVLOG_CHUNK_HEADER_SIZE, (uint32_t)(m - HVLOG_CHUNK_HEADER_SIZE),
+					  c.payload_crc)) {
+					uint32_t claimed = c.len;
+					c.len = (uint32_t)(m - HVLOG_CHUNK_HEADER_SIZE);
+					oom |= end_skip(l, at);
+					oom |= add_damage(l, HVLOG_MALFORMED, c.base_ts, at, HVLOG_CHUNK_HEADER_SIZE, c.stream,
+							  c.seq, 0,
+							  "chunk %" PRIu64 " of stream %u: its header's length is damaged "
+							  "(%u bytes claimed, its payload verifies with %u)",
+							  c.seq, c.stream, claimed, c.len);
+					oom |= accept(l, &c, p);
+					l->lo += m;
 					continue;
 				}
 			}
