@@ -125,26 +125,12 @@ cmp -s "$tmp/want" "$tmp/got" && ok || ko "--until below the first chunk's first
 # refused; the event decodes and the damage is reported (exit 1), as when
 # the trace comes through a pipe.
 if command -v python3 > /dev/null 2>&1; then
-	python3 - "$mix" "$tmp/low.bin" <<'PY'
+	python3 - "$mix" "$tmp/low.bin" "$(dirname "$0")" <<'PY'
 import struct, sys
-T = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-    T.append(c)
-def crc32c(b):
-    c = 0xFFFFFFFF
-    for x in b:
-        c = T[(c ^ x) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
+sys.path.insert(0, sys.argv[3])
+from damage_campaign import META, chunks_of, crc32c  # the campaign's chunk walk
 d = bytearray(open(sys.argv[1], "rb").read())
-chunks, p = [], d.find(b"\xc3HVCHUNK")
-while p >= 0:  # event chunks (not metadata copies) with a valid header
-    if p + 64 <= len(d) and struct.unpack_from("<I", d, p + 8)[0] == crc32c(d[p + 12 : p + 64]):
-        if not struct.unpack_from("<H", d, p + 18)[0] & 4:
-            chunks.append(p)
-    p = d.find(b"\xc3HVCHUNK", p + 1)
+chunks = [c[0] for c in chunks_of(d) if not c[2] & META]  # event chunks with a valid header
 p = max(chunks, key=lambda p: struct.unpack_from("<Q", d, p + 48)[0])
 struct.pack_into("<Q", d, p + 48, struct.unpack_from("<Q", d, p + 40)[0])  # last_ts = first_ts
 struct.pack_into("<I", d, p + 8, crc32c(d[p + 12 : p + 64]))
